@@ -1,0 +1,151 @@
+/**
+ * The data every stage agrees on: what an op is (`OpDescriptor`), its policy, and the
+ * metadata the build-time transformer injects into each `op()` / `@op` site.
+ *
+ * This module is types plus two tiny guards: the transformer imports it for types only,
+ * so it must never import the runtime.
+ */
+
+/** A JSON Schema (draft 2020-12) as plain data. */
+export type JsonSchema = { readonly [key: string]: unknown } | boolean;
+
+/**
+ * What kind of work an op does. It decides where the op may run and what the optimiser may
+ * do with it.
+ */
+export type OpKind =
+  /** Async work that waits on the outside world (network, disk, a model). Runs concurrently on the event loop. */
+  | "io"
+  /** Synchronous compute. May move to a worker thread when it is worth the round trip. */
+  | "cpu"
+  /** Deterministic and side-effect free: may be deduplicated, folded and cached. */
+  | "pure";
+
+/** Kinds whose calls may be deduplicated (CSE) or folded at compile time. */
+export const Cacheable: ReadonlySet<OpKind> = new Set<OpKind>(["pure"]);
+/** Kinds whose chains may be fused into one worker task. */
+export const Fusable: ReadonlySet<OpKind> = new Set<OpKind>(["cpu", "pure"]);
+
+/** A duration: milliseconds, or a string such as `"250ms"`, `"20s"`, `"2m"`. */
+export type DurationInput = number | `${number}${"ms" | "s" | "m" | "h"}`;
+
+/** Exponential backoff between retry attempts. */
+export interface BackoffPolicy {
+  /** Delay before the first retry. Default 100 ms. */
+  readonly initial?: DurationInput;
+  /** Multiplier applied per attempt. Default 2. */
+  readonly factor?: number;
+  /** Upper bound on a single delay. Default 30 s. */
+  readonly max?: DurationInput;
+  /**
+   * Fraction of the delay randomised, 0 to 1: a delay `d` becomes a uniform value in
+   * `[d * (1 - jitter), d]` ("equal jitter" when 0.5). Default 0.5.
+   */
+  readonly jitter?: number;
+}
+
+/** When and how often a failed op call runs again. */
+export interface RetryPolicy {
+  /** Retries after the first attempt (so `times: 3` means up to 4 attempts). */
+  readonly times: number;
+  readonly backoff?: BackoffPolicy;
+  /**
+   * Which errors are worth retrying. Validation errors and cancellations are never retried,
+   * whatever this returns. Default: every other error.
+   */
+  readonly retryOn?: (error: unknown, attempt: number) => boolean;
+}
+
+/** Where a `cpu` op runs: decided by the cost model unless forced. */
+export type Placement = "auto" | "worker" | "inline";
+
+/** Policy attached to an op: everything besides the body that shapes a call. */
+export interface OpPolicy {
+  readonly retry?: RetryPolicy;
+  /** Budget for one call including retries; the caller's deadline still applies when earlier. */
+  readonly timeout?: DurationInput;
+  /** Maximum concurrent calls of this op (per op, or per Module instance method). */
+  readonly concurrency?: number;
+  /** Turn input and output validation off for this op. Default true when schemas exist. */
+  readonly validate?: boolean;
+  readonly placement?: Placement;
+}
+
+/** The options a user may pass to `op(...)` / `@op(...)`. */
+export interface OpOptions extends OpPolicy {
+  /** Display name; defaults to the function or method name. */
+  readonly name?: string;
+  /** Default `"io"` for async bodies and `"cpu"` for sync ones when not given. */
+  readonly kind?: OpKind;
+  /** Default config values this op sees through `getContext().config`. */
+  readonly config?: Readonly<Record<string, unknown>>;
+}
+
+/** Where an op can be imported from: what a worker thread needs to run it. */
+export interface OpLocator {
+  /** The emitted module's URL (`file://...`). */
+  readonly module: string;
+  /** The export that holds the op (a function op) or its class (a method op). */
+  readonly export: string;
+  /** For a method op, the method name on the class prototype. */
+  readonly member?: string;
+}
+
+/** One parameter as the transformer saw it. */
+export interface ParamInfo {
+  readonly name: string;
+  readonly schema?: JsonSchema;
+  readonly optional?: boolean;
+  readonly rest?: boolean;
+}
+
+/** Where in the source an op was declared. */
+export interface SourceLocation {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+}
+
+/**
+ * What the transformer injects at each `op()` / `@op` / `jit()` / `@jit` / `vmap()` site.
+ * Recognised by the `__weft` brand; never written by hand.
+ */
+export interface InjectedMeta {
+  readonly __weft: 1;
+  readonly name?: string;
+  readonly params?: readonly ParamInfo[];
+  readonly returns?: JsonSchema;
+  /** Shared definitions referenced by `$ref: "#/$defs/Name"` from params and returns. */
+  readonly defs?: Readonly<Record<string, JsonSchema>>;
+  readonly doc?: string;
+  readonly locator?: OpLocator;
+  /** Content hash of the schemas, to detect stale manifests. */
+  readonly hash?: string;
+  readonly source?: SourceLocation;
+}
+
+/** True for transformer-injected metadata. */
+export function isInjectedMeta(value: unknown): value is InjectedMeta {
+  return typeof value === "object" && value !== null && (value as { __weft?: unknown }).__weft === 1;
+}
+
+/** Everything the runtime, the JIT and the workers know about one op. */
+export interface OpDescriptor {
+  /** Unique in the registry: the locator when known, otherwise name plus a counter. */
+  readonly id: string;
+  readonly name: string;
+  readonly kind: OpKind;
+  /** True when the body was declared `async` (or returns a promise, once observed). */
+  readonly async: boolean;
+  readonly params: readonly ParamInfo[];
+  readonly returns?: JsonSchema;
+  readonly defs?: Readonly<Record<string, JsonSchema>>;
+  readonly doc?: string;
+  readonly locator?: OpLocator;
+  readonly hash?: string;
+  readonly source?: SourceLocation;
+  readonly policy: OpPolicy;
+  readonly config: Readonly<Record<string, unknown>>;
+  /** True when the transformer (or a manifest) supplied schemas. */
+  readonly typed: boolean;
+}

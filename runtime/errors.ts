@@ -1,0 +1,159 @@
+/**
+ * weft's typed errors. Each is `instanceof`-checkable, carries a `_tag` for Effect users,
+ * and reads well when printed.
+ */
+import type { SourceLocation } from "../decorators/descriptor.js";
+
+/** Base class of every error weft raises. */
+export abstract class WeftError extends Error {
+  abstract readonly _tag: string;
+  override get name(): string {
+    return this._tag;
+  }
+}
+
+/** One failed check inside a `ValidationError`. */
+export interface ValidationIssue {
+  /** `"input"` for a parameter, `"output"` for the return value. */
+  readonly direction: "input" | "output";
+  /** Parameter name, or `"return"`. */
+  readonly parameter: string;
+  /** JSON path inside the value, such as `$.items[2].score`. */
+  readonly path: string;
+  /** What the schema expected, in words (`"number"`, `"one of \"a\" | \"b\""`, `">= 0"`). */
+  readonly expected: string;
+  /** The value found, truncated and with secrets redacted. */
+  readonly received: string;
+  /** The JSON Schema keyword that failed. */
+  readonly keyword: string;
+}
+
+/**
+ * An op was called with, or returned, a value that does not match its declared types.
+ * Never retried: the same input fails the same way.
+ *
+ * @example
+ * ```ts
+ * try { await score(42 as never, rubric); }
+ * catch (e) { if (e instanceof ValidationError) console.log(e.issues[0].path); }
+ * ```
+ */
+export class ValidationError extends WeftError {
+  readonly _tag = "ValidationError";
+  constructor(
+    readonly op: string,
+    readonly issues: readonly ValidationIssue[],
+  ) {
+    super(
+      `${op}: invalid ${issues[0]?.direction ?? "input"}: ` +
+        issues
+          .map((i) => `${i.parameter}${i.path === "$" ? "" : ` at ${i.path}`}: expected ${i.expected}, received ${i.received}`)
+          .join("; "),
+    );
+  }
+}
+
+/**
+ * A call ran out of time: its own `timeout`, or an enclosing op's deadline.
+ *
+ * @example
+ * ```ts
+ * await slow.with({ timeout: "50ms" })().catch((e) => e instanceof DeadlineExceeded); // true
+ * ```
+ */
+export class DeadlineExceeded extends WeftError {
+  readonly _tag = "DeadlineExceeded";
+  constructor(
+    /** The op whose budget ran out. */
+    readonly op: string,
+    /** That budget, in milliseconds. */
+    readonly budgetMs: number,
+  ) {
+    super(`${op}: deadline exceeded after ${formatMs(budgetMs)}`);
+  }
+}
+
+/**
+ * A call was cancelled by its caller's AbortSignal (or a failing sibling in a jitted plan).
+ * Never retried.
+ *
+ * @example
+ * ```ts
+ * const ac = new AbortController();
+ * const p = withContext({ signal: ac.signal }, () => slow());
+ * ac.abort();
+ * await p.catch((e) => e instanceof Cancelled); // true
+ * ```
+ */
+export class Cancelled extends WeftError {
+  readonly _tag = "Cancelled";
+  constructor(
+    readonly op: string,
+    readonly reason?: unknown,
+  ) {
+    super(`${op}: cancelled${reason === undefined ? "" : `: ${describeReason(reason)}`}`, { cause: reason });
+  }
+}
+
+/**
+ * A worker thread died while running a task. Retryable by the op's retry policy.
+ *
+ * @example
+ * ```ts
+ * await crashy().catch((e) => e instanceof WorkerCrashed && e.exitCode); // 1
+ * ```
+ */
+export class WorkerCrashed extends WeftError {
+  readonly _tag = "WorkerCrashed";
+  constructor(
+    readonly op: string,
+    readonly exitCode: number | undefined,
+    cause?: unknown,
+  ) {
+    super(`${op}: worker thread crashed${exitCode === undefined ? "" : ` (exit code ${exitCode})`}`, { cause });
+  }
+}
+
+/**
+ * An op body failed (after any retries). `cause` is the last error the body raised.
+ *
+ * @example
+ * ```ts
+ * try { await flaky(); }
+ * catch (e) { if (e instanceof OpError) console.log(e.op, e.attempts, e.cause); }
+ * ```
+ */
+export class OpError extends WeftError {
+  readonly _tag = "OpError";
+  constructor(
+    readonly op: string,
+    /** How many attempts ran. */
+    readonly attempts: number,
+    cause: unknown,
+    /** Where the op was declared (or, when jitted, where it was called). */
+    readonly source?: SourceLocation,
+    /** The IR node id when the op ran inside a jitted plan. */
+    readonly node?: string,
+  ) {
+    super(
+      `${op} failed after ${attempts} attempt${attempts === 1 ? "" : "s"}: ${describeReason(cause)}` +
+        (source ? ` (${source.file}:${source.line})` : "") +
+        (node ? ` [node ${node}]` : ""),
+      { cause },
+    );
+  }
+}
+
+function describeReason(reason: unknown): string {
+  if (reason instanceof Error) return reason.message;
+  if (typeof reason === "string") return reason;
+  try {
+    return String(reason);
+  } catch {
+    return Object.prototype.toString.call(reason);
+  }
+}
+
+function formatMs(ms: number): string {
+  return ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}

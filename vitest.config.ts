@@ -1,0 +1,18 @@
+import { defineConfig } from "vitest/config";
+import path from "node:path";
+import { weft } from "./transformers/vite.js";
+
+export default defineConfig({
+  plugins: [weft() as never],
+  resolve: {
+    alias: {
+      "weft/effect": path.resolve(import.meta.dirname, "effect.ts"),
+      weft: path.resolve(import.meta.dirname, "index.ts"),
+    },
+  },
+  test: {
+    include: ["test/**/*.test.ts", "compiler/**/*.test.ts", "runtime/**/*.test.ts", "transformers/**/*.test.ts", "decorators/**/*.test.ts"],
+    testTimeout: 20_000,
+    pool: "forks",
+  },
+});
