@@ -6,7 +6,6 @@ export default defineConfig({
   plugins: [weft() as never],
   resolve: {
     alias: {
-      "weft/effect": path.resolve(import.meta.dirname, "effect.ts"),
       weft: path.resolve(import.meta.dirname, "index.ts"),
     },
   },

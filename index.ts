@@ -1,0 +1,40 @@
+/**
+ * weft: compose AI operators as plain decorated TypeScript functions.
+ *
+ * This entry is the whole public API; everything else is internal.
+ *
+ * @example
+ * ```ts
+ * import { op, Module, getContext } from "weft";
+ * const tokenize = op({ kind: "cpu" }, (text: string): string[] => text.toLowerCase().split(/\W+/));
+ * console.log(await tokenize("Hello, world"));
+ * ```
+ */
+
+// Ops and composition.
+export { op, type Op, type OpFailure, type WithOptions, type OpMethodDecorator } from "./decorators/op.js";
+export { Module, Sequential, type Step, type OpMethods } from "./decorators/module.js";
+export { describeOp } from "./decorators/registry.js";
+
+// Context, settings and events.
+export { getContext, withContext, type OpContext, type ContextOptions } from "./runtime/context.js";
+export { configure, type RuntimeSettings } from "./runtime/settings.js";
+export { subscribe, type RuntimeEvent } from "./runtime/events.js";
+
+// Errors.
+export { WeftError, OpError, ValidationError, DeadlineExceeded, Cancelled, WorkerCrashed, type ValidationIssue } from "./runtime/errors.js";
+
+// Descriptor and policy types.
+export type {
+  OpDescriptor,
+  OpOptions,
+  OpPolicy,
+  OpKind,
+  RetryPolicy,
+  BackoffPolicy,
+  DurationInput,
+  Placement,
+  JsonSchema,
+  ParamInfo,
+  OpLocator,
+} from "./decorators/descriptor.js";

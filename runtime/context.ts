@@ -1,0 +1,229 @@
+/**
+ * The invisible request context: every op body can call `getContext()` and see the config,
+ * deadline, abort signal, attempt, step id, tenant and span of the call it runs in.
+ *
+ * It lives in one AsyncLocalStorage, so it flows across `await`, into nested ops and into
+ * parallel branches, and concurrent calls never see each other's values.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { Span } from "@opentelemetry/api";
+import type { DurationInput } from "../decorators/descriptor.js";
+import { toMillis } from "./duration.js";
+import { Cancelled, DeadlineExceeded } from "./errors.js";
+
+type Config = Readonly<Record<string, unknown>>;
+
+const EMPTY: Config = Object.freeze({});
+// A signal that never fires: the root has no deadline and no canceller.
+const NEVER: AbortSignal = new AbortController().signal;
+
+/**
+ * What an op body can read about the call it runs in.
+ *
+ * @example
+ * ```ts
+ * const fetchPage = op(async (url: string) => {
+ *   const { signal, config, remainingMs } = getContext();
+ *   return (await fetch(url, { signal })).text();
+ * });
+ * ```
+ */
+export interface OpContext {
+  /** The op running (`undefined` outside any op). */
+  readonly op: string | undefined;
+  /** Merged config: op defaults < inherited from callers < `.with()` < `withContext`. */
+  readonly config: Config;
+  /** Absolute deadline (epoch ms, `Date.now()` clock), or `undefined` when there is none. */
+  readonly deadline: number | undefined;
+  /** Milliseconds left before the deadline (`Infinity` when there is none). */
+  readonly remainingMs: number;
+  /** Fires on deadline or cancellation; pass it to `fetch` and friends. */
+  readonly signal: AbortSignal;
+  /** 1 for the first attempt, 2 for the first retry, ... (0 outside any op). */
+  readonly attempt: number;
+  /** A stable id of this call within its call tree, e.g. `pipeline#0/score#1`. */
+  readonly stepId: string;
+  readonly tenant: string | undefined;
+  readonly user: string | undefined;
+  /** Any other request-scoped values set with `withContext({ values })`. */
+  readonly values: Config;
+  /** The active OpenTelemetry span of this op call, when a tracer provider is registered. */
+  readonly span: Span | undefined;
+}
+
+/** One frame of the context stack. Internal: user code sees it through `OpContext`. */
+export class Frame implements OpContext {
+  /** Children started so far, for step ids. */
+  children = 0;
+  constructor(
+    readonly op: string | undefined,
+    readonly config: Config,
+    /** `withContext` config: it wins over everything and flows to every nested op. */
+    readonly overrides: Config,
+    readonly deadline: number | undefined,
+    readonly signal: AbortSignal,
+    readonly attempt: number,
+    readonly stepId: string,
+    readonly tenant: string | undefined,
+    readonly user: string | undefined,
+    readonly values: Config,
+    readonly span: Span | undefined,
+    /** The op whose deadline is `deadline` (for the error when it passes). */
+    readonly deadlineOwner: string | undefined,
+    /** True when this frame (or an ancestor) holds a permit of the global concurrency limit. */
+    readonly permitted: boolean,
+  ) {}
+
+  get remainingMs(): number {
+    return this.deadline === undefined ? Infinity : Math.max(0, this.deadline - Date.now());
+  }
+
+  /** The same frame for another attempt, with the attempt's own signal. */
+  forAttempt(attempt: number, signal: AbortSignal): Frame {
+    return new Frame(this.op, this.config, this.overrides, this.deadline, signal, attempt, this.stepId, this.tenant, this.user, this.values, this.span, this.deadlineOwner, this.permitted);
+  }
+}
+
+/** The frame seen outside any op or `withContext` block. */
+export const ROOT = new Frame(undefined, EMPTY, EMPTY, undefined, NEVER, 0, "", undefined, undefined, EMPTY, undefined, undefined, false);
+
+/** The one store behind `getContext()`. Internal. */
+export const store = new AsyncLocalStorage<Frame>();
+
+/** The current frame (the root outside any op). Internal fast accessor. */
+export function currentFrame(): Frame {
+  return store.getStore() ?? ROOT;
+}
+
+/**
+ * The context of the op call this code runs in. Outside any op it returns a root context
+ * with no deadline and a signal that never fires.
+ *
+ * @example
+ * ```ts
+ * const summarize = op(async (text: string) => {
+ *   const { config, signal } = getContext();
+ *   return callModel(config.model as string, text, { signal });
+ * });
+ * ```
+ */
+export function getContext(): OpContext {
+  return store.getStore() ?? ROOT;
+}
+
+/** What `withContext` can set for a block. */
+export interface ContextOptions {
+  /** Config for every op called in the block; wins over op defaults and `.with()`. */
+  readonly config?: Config;
+  /** A budget for the whole block; nested deadlines are the earlier of theirs and this. */
+  readonly timeout?: DurationInput;
+  /** Cancels every op in the block when it fires. */
+  readonly signal?: AbortSignal;
+  readonly tenant?: string;
+  readonly user?: string;
+  /** Other request-scoped values, merged over the caller's. */
+  readonly values?: Config;
+}
+
+/**
+ * Runs `fn` with extra context: config, a deadline, a cancelling signal, tenant and user
+ * values. Everything called inside (ops, nested ops, parallel branches) sees them.
+ *
+ * @example
+ * ```ts
+ * const ac = new AbortController();
+ * const answer = await withContext(
+ *   { config: { model: "small" }, timeout: "5s", signal: ac.signal, tenant: "acme" },
+ *   () => pipeline(question),
+ * );
+ * ```
+ */
+export function withContext<T>(options: ContextOptions, fn: () => T): T {
+  const parent = currentFrame();
+  const overrides = options.config ? { ...parent.overrides, ...options.config } : parent.overrides;
+  const config = options.config ? { ...parent.config, ...options.config } : parent.config;
+  let deadline = parent.deadline;
+  let deadlineOwner = parent.deadlineOwner;
+  let signal = parent.signal;
+  let timer: NodeJS.Timeout | undefined;
+  let cleanup: (() => void) | undefined;
+  if (options.timeout !== undefined || options.signal !== undefined) {
+    const budget = options.timeout === undefined ? undefined : toMillis(options.timeout, "withContext timeout");
+    const own = budget === undefined ? undefined : Date.now() + budget;
+    const controller = new AbortController();
+    const sources = options.signal ? [parent.signal, options.signal] : [parent.signal];
+    cleanup = linkSignals(controller, sources, "withContext");
+    if (own !== undefined && (deadline === undefined || own < deadline)) {
+      deadline = own;
+      deadlineOwner = "withContext";
+      // unref: a pending block deadline must never keep the process alive on its own.
+      timer = setTimeout(() => controller.abort(new DeadlineExceeded("withContext", budget!)), budget).unref();
+    }
+    signal = controller.signal;
+  }
+  const frame = new Frame(
+    parent.op,
+    config,
+    overrides,
+    deadline,
+    signal,
+    parent.attempt,
+    parent.stepId,
+    options.tenant ?? parent.tenant,
+    options.user ?? parent.user,
+    options.values ? { ...parent.values, ...options.values } : parent.values,
+    parent.span,
+    deadlineOwner,
+    parent.permitted,
+  );
+  if (!cleanup) return store.run(frame, fn);
+  const done = () => {
+    if (timer) clearTimeout(timer);
+    cleanup!();
+  };
+  let result: T;
+  try {
+    result = store.run(frame, fn);
+  } catch (error) {
+    done();
+    throw error;
+  }
+  if (isThenable(result)) return Promise.resolve(result).finally(done) as T;
+  done();
+  return result;
+}
+
+/**
+ * Makes `controller` abort when any of `sources` aborts (with that source's reason), and
+ * returns a function that removes the listeners, so nothing outlives the call.
+ */
+export function linkSignals(controller: AbortController, sources: readonly AbortSignal[], op: string): () => void {
+  const listeners: Array<[AbortSignal, () => void]> = [];
+  for (const source of sources) {
+    if (source === NEVER) continue;
+    if (source.aborted) {
+      controller.abort(abortReason(source, op));
+      break;
+    }
+    const onAbort = () => controller.abort(abortReason(source, op));
+    source.addEventListener("abort", onAbort, { once: true });
+    listeners.push([source, onAbort]);
+  }
+  return () => {
+    for (const [source, onAbort] of listeners) source.removeEventListener("abort", onAbort);
+  };
+}
+
+/** The weft error a fired signal stands for, as seen by `op`. */
+export function abortReason(signal: AbortSignal, op: string): Cancelled | DeadlineExceeded {
+  const reason: unknown = signal.reason;
+  if (reason instanceof DeadlineExceeded || reason instanceof Cancelled) return reason;
+  return new Cancelled(op, reason);
+}
+
+/** True for promises and other thenables. */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === "object" || typeof value === "function") && typeof (value as { then?: unknown }).then === "function";
+}
+
+export { NEVER as NEVER_SIGNAL, EMPTY as EMPTY_CONFIG };

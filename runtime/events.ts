@@ -1,0 +1,48 @@
+/**
+ * Runtime events: a deterministic window on what the runtime does (calls, attempts, retries
+ * with their scheduled delays, outcomes), for tests, progress bars and logs.
+ */
+
+/** Something the runtime did. */
+export type RuntimeEvent =
+  | { readonly type: "op:start"; readonly op: string; readonly stepId: string }
+  | { readonly type: "op:attempt"; readonly op: string; readonly stepId: string; readonly attempt: number }
+  | { readonly type: "op:retry"; readonly op: string; readonly stepId: string; readonly attempt: number; readonly delayMs: number; readonly error: unknown }
+  | { readonly type: "op:end"; readonly op: string; readonly stepId: string; readonly attempts: number; readonly error?: unknown };
+
+type Listener = (event: RuntimeEvent) => void;
+
+const listeners = new Set<Listener>();
+
+/** True while anyone listens: the hot path checks this before building an event. */
+export let observed = false;
+
+/**
+ * Listens to runtime events; returns a function that stops listening.
+ *
+ * @example
+ * ```ts
+ * const stop = subscribe((e) => { if (e.type === "op:retry") console.log(e.op, e.delayMs); });
+ * await flaky();
+ * stop();
+ * ```
+ */
+export function subscribe(listener: Listener): () => void {
+  listeners.add(listener);
+  observed = true;
+  return () => {
+    listeners.delete(listener);
+    observed = listeners.size > 0;
+  };
+}
+
+/** Sends an event to every listener. A throwing listener never breaks a call. */
+export function emit(event: RuntimeEvent): void {
+  for (const listener of listeners) {
+    try {
+      listener(event);
+    } catch (error) {
+      process.emitWarning(`weft: an event listener threw: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+}
