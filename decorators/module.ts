@@ -13,7 +13,10 @@ const handles = new WeakMap<object, Handle>();
 type AnyFn = (...args: any[]) => any;
 
 /** The op-method names of a Module subclass. */
-export type OpMethods<M> = { [K in keyof M]: M[K] extends (...args: never[]) => PromiseLike<unknown> ? K : never }[keyof M] & string;
+export type OpMethods<M> = {
+  [K in Exclude<keyof M, keyof Module>]: M[K] extends (...args: never[]) => PromiseLike<unknown> ? K : never;
+}[Exclude<keyof M, keyof Module>] &
+  string;
 
 /**
  * Base class for a group of ops that share state (a model name, a client, a template).

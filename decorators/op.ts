@@ -133,7 +133,7 @@ export interface OpMethodDecorator {
     value: (this: This, ...args: Args) => R,
     context: ClassMethodDecoratorContext<This, (this: This, ...args: Args) => R>,
   ): (this: This, ...args: Args) => R;
-  (target: object, key: string | symbol, descriptor: TypedPropertyDescriptor<(...args: never[]) => PromiseLike<unknown>>): void;
+  <T extends (...args: any[]) => PromiseLike<unknown>>(target: object, key: string | symbol, descriptor: TypedPropertyDescriptor<T>): void;
 }
 
 /**
@@ -159,7 +159,7 @@ export function op<This, Args extends unknown[], R extends PromiseLike<unknown>>
   value: (this: This, ...args: Args) => R,
   context: ClassMethodDecoratorContext<This, (this: This, ...args: Args) => R>,
 ): (this: This, ...args: Args) => R;
-export function op(target: object, key: string | symbol, descriptor: TypedPropertyDescriptor<(...args: never[]) => PromiseLike<unknown>>): void;
+export function op<T extends (...args: any[]) => PromiseLike<unknown>>(target: object, key: string | symbol, descriptor: TypedPropertyDescriptor<T>): void;
 export function op(...input: unknown[]): unknown {
   const args = [...input];
   const meta = isInjectedMeta(args[args.length - 1]) ? (args.pop() as InjectedMeta) : undefined;

@@ -120,7 +120,12 @@ function invokeFast(entry: OpEntry, parent: Frame, thisArg: unknown, args: reado
   }
   if (isThenable(out)) {
     return Promise.resolve(out).then(
-      (value) => settleValue(entry, validators, stepId, span, 1, value),
+      (value) => {
+        // Same outcome as the Effect path: a call whose signal fired is cancelled, even if
+        // its body ignored the signal and finished anyway.
+        if (parent.signal.aborted) throw settleError(entry, stepId, span, 1, abortReason(parent.signal, desc.name));
+        return settleValue(entry, validators, stepId, span, 1, value);
+      },
       (error: unknown) => {
         throw settleError(entry, stepId, span, 1, error);
       },

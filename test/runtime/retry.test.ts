@@ -1,0 +1,120 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { op, configure, subscribe, OpError, Cancelled, ValidationError, withContext, type RuntimeEvent } from "weft";
+
+function record() {
+  const events: RuntimeEvent[] = [];
+  const stop = subscribe((e) => events.push(e));
+  return { events, stop };
+}
+
+let restore: ReturnType<typeof configure> | undefined;
+afterEach(() => {
+  if (restore) configure(restore);
+  restore = undefined;
+});
+
+describe("retries", () => {
+  it("retries a failed op three times, then surfaces the last error with the attempt count", async () => {
+    let calls = 0;
+    const flaky = op({ name: "flaky", retry: { times: 3, backoff: { initial: 1, jitter: 0 } } }, () => {
+      calls++;
+      throw new Error(`failure ${calls}`);
+    });
+    const error = await flaky().catch((e: unknown) => e);
+    expect(calls).toBe(4);
+    expect(error).toBeInstanceOf(OpError);
+    expect(error).toMatchObject({ op: "flaky", attempts: 4 });
+    expect((error as OpError).cause).toMatchObject({ message: "failure 4" });
+    expect((error as OpError).message).toBe("flaky failed after 4 attempts: failure 4");
+  });
+
+  it("returns the first success and reports the attempt number to the body", async () => {
+    const attempts: number[] = [];
+    const { getContext } = await import("weft");
+    const recovers = op({ retry: { times: 5, backoff: { initial: 1, jitter: 0 } } }, async () => {
+      attempts.push(getContext().attempt);
+      if (attempts.length < 3) throw new Error("not yet");
+      return "ok";
+    });
+    expect(await recovers()).toBe("ok");
+    expect(attempts).toEqual([1, 2, 3]);
+  });
+
+  it("schedules exponential backoff capped at max", async () => {
+    const { events, stop } = record();
+    const fails = op({ name: "backoff", retry: { times: 5, backoff: { initial: 2, factor: 3, max: 40, jitter: 0 } } }, () => {
+      throw new Error("x");
+    });
+    await fails().catch(() => undefined);
+    stop();
+    const delays = events.flatMap((e) => (e.type === "op:retry" && e.op === "backoff" ? [e.delayMs] : []));
+    expect(delays).toEqual([2, 6, 18, 40, 40]);
+  });
+
+  it("applies jitter as a fraction of each delay, from the configured random source", async () => {
+    restore = configure({ random: () => 0.5 });
+    const { events, stop } = record();
+    const fails = op({ name: "jitter", retry: { times: 3, backoff: { initial: 4, factor: 2, jitter: 0.5 } } }, () => {
+      throw new Error("x");
+    });
+    await fails().catch(() => undefined);
+    stop();
+    const delays = events.flatMap((e) => (e.type === "op:retry" ? [e.delayMs] : []));
+    // d * (1 - 0.5 * 0.5) for d = 4, 8, 16
+    expect(delays).toEqual([3, 6, 12]);
+  });
+
+  it("never retries what retryOn rejects, and passes it the error and attempt", async () => {
+    const seen: Array<[string, number]> = [];
+    let calls = 0;
+    const picky = op(
+      {
+        retry: {
+          times: 5,
+          backoff: { initial: 1, jitter: 0 },
+          retryOn: (error, attempt) => {
+            seen.push([(error as Error).message, attempt]);
+            return (error as Error).message === "transient";
+          },
+        },
+      },
+      () => {
+        calls++;
+        throw new Error(calls < 2 ? "transient" : "fatal");
+      },
+    );
+    await expect(picky()).rejects.toMatchObject({ attempts: 2 });
+    expect(seen).toEqual([
+      ["transient", 1],
+      ["fatal", 2],
+    ]);
+  });
+
+  it("never retries a validation error raised inside the body", async () => {
+    let calls = 0;
+    const strict = op({ name: "strict", retry: { times: 3, backoff: { initial: 1 } } }, () => {
+      calls++;
+      throw new ValidationError("inner", [{ direction: "input", parameter: "x", path: "$", expected: "number", received: '"a"', keyword: "type" }]);
+    });
+    const error = await strict().catch((e: unknown) => e);
+    expect(calls).toBe(1);
+    expect(error).toBeInstanceOf(OpError);
+    expect((error as OpError).cause).toBeInstanceOf(ValidationError);
+  });
+
+  it("never retries a cancellation, and a cancelled backoff leaves no timer", async () => {
+    const ac = new AbortController();
+    let calls = 0;
+    const slowRetry = op({ name: "slowRetry", retry: { times: 3, backoff: { initial: 60_000, jitter: 0 } } }, () => {
+      calls++;
+      queueMicrotask(() => ac.abort("user"));
+      throw new Error("first");
+    });
+    const timersBefore = process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+    const error = await withContext({ signal: ac.signal }, () => slowRetry()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Cancelled);
+    expect(calls).toBe(1);
+    await new Promise((r) => setImmediate(r));
+    expect(process.getActiveResourcesInfo().filter((r) => r === "Timeout").length).toBe(timersBefore);
+  });
+});
