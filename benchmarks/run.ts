@@ -1,0 +1,36 @@
+/**
+ * `npm run bench`: runs every suite, prints a markdown table and writes results.json.
+ * `--quick` shortens every suite (used by the test that keeps this script working).
+ */
+import { writeFileSync } from "node:fs";
+import os from "node:os";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+import type { Metric, Suite } from "./harness.js";
+
+const quick = process.argv.includes("--quick");
+const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length);
+
+const suites: Array<[string, () => Promise<{ run: Suite }>]> = [["op-call", () => import("./op-call.bench.js")]];
+
+const metrics: Metric[] = [];
+for (const [name, load] of suites) {
+  if (only && !only.split(",").includes(name)) continue;
+  process.stderr.write(`bench: ${name}...\n`);
+  const { run } = await load();
+  metrics.push(...(await run({ quick })));
+}
+
+const machine = `${os.cpus()[0]?.model.trim() ?? "unknown CPU"}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+const date = new Date().toISOString().slice(0, 10);
+const rows = metrics.map((m) => `| \`${m.name}\` | ${m.value} ${m.unit} | ${m.baseline ?? ""} | ${m.ratio === undefined ? "" : `${m.ratio}×`} |`);
+console.log(`Measured ${date} on ${machine}${quick ? " (quick mode)" : ""}\n`);
+console.log(["| metric | value | baseline | ratio |", "|---|---|---|---|", ...rows].join("\n"));
+
+if (!quick && !only) {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  // The compiled file runs from .build/benchmarks; results belong beside the sources.
+  const target = path.resolve(here, "../../benchmarks/results.json");
+  writeFileSync(target, `${JSON.stringify(metrics, null, 2)}\n`);
+  writeFileSync(path.resolve(here, "../../benchmarks/machine.json"), `${JSON.stringify({ machine, date }, null, 2)}\n`);
+}
