@@ -15,6 +15,8 @@
 export { op, type Op, type OpFailure, type WithOptions, type OpMethodDecorator } from "./decorators/op.js";
 export { Module, Sequential, type Step, type OpMethods } from "./decorators/module.js";
 export { describeOp } from "./decorators/registry.js";
+export { vmap, type VmapOptions, type VmappedFn, type Batched, type VmapResult } from "./decorators/vmap.js";
+export type { ItemResult, BatchProgress } from "./runtime/batch.js";
 
 // Context, settings and events.
 export { getContext, withContext, type OpContext, type ContextOptions } from "./runtime/context.js";
@@ -22,7 +24,7 @@ export { configure, type RuntimeSettings } from "./runtime/settings.js";
 export { subscribe, type RuntimeEvent } from "./runtime/events.js";
 
 // Errors.
-export { WeftError, OpError, ValidationError, DeadlineExceeded, Cancelled, WorkerCrashed, type ValidationIssue } from "./runtime/errors.js";
+export { WeftError, OpError, ValidationError, DeadlineExceeded, Cancelled, WorkerCrashed, BatchItemError, type ValidationIssue } from "./runtime/errors.js";
 
 // Descriptor and policy types.
 export type {
@@ -37,4 +39,6 @@ export type {
   JsonSchema,
   ParamInfo,
   OpLocator,
+  NativeBatch,
+  BatchPolicy,
 } from "./decorators/descriptor.js";

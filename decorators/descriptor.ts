@@ -71,8 +71,40 @@ export interface OpPolicy {
   readonly placement?: Placement;
 }
 
+/**
+ * A native batch implementation: one call that handles many items (an embeddings endpoint
+ * that takes many inputs, say). `vmap` calls it in chunks of at most `maxBatch` items and
+ * expects exactly one result per item, in order.
+ */
+export interface NativeBatch<Args extends readonly unknown[] = readonly unknown[], R = unknown> {
+  readonly run: (items: readonly Args[]) => readonly R[] | PromiseLike<readonly R[]>;
+  /** Largest chunk the implementation accepts. Default: the whole batch. */
+  readonly maxBatch?: number;
+}
+
+/** How `vmap` maps an op or function over a batch. */
+export interface BatchPolicy {
+  /**
+   * Per parameter: `0` maps over that argument (an array, one element per item), `null`
+   * passes the same value to every item. Default: every argument is mapped.
+   */
+  readonly inAxes?: readonly (0 | null)[];
+  /** Most items in flight at once. Default 16 for async work. */
+  readonly concurrency?: number;
+  /** Items per worker task (or per native batch call). Default: measured, or the whole batch. */
+  readonly chunkSize?: number;
+  /**
+   * `"throw"` (default): the first failure cancels the rest and rejects with a
+   * `BatchItemError` naming its index. `"collect"`: every item settles and returns a
+   * value or a typed error with its index.
+   */
+  readonly onError?: "throw" | "collect";
+}
+
 /** The options a user may pass to `op(...)` / `@op(...)`. */
 export interface OpOptions extends OpPolicy {
+  /** A native batch implementation `vmap` uses instead of calling the op per item. */
+  readonly batch?: NativeBatch<never, unknown>;
   /** Display name; defaults to the function or method name. */
   readonly name?: string;
   /** Default `"io"` for async bodies and `"cpu"` for sync ones when not given. */

@@ -39,6 +39,9 @@ export interface Op<F extends AnyFn> {
   effect(...args: Parameters<F>): Effect.Effect<Awaited<ReturnType<F>>, OpFailure>;
 }
 
+/** The runtime entry behind an op callable or wrapped method. Internal. */
+export const ENTRY = Symbol.for("weft.entry");
+
 /** Overrides from `.with()`, in the runtime's units. Internal. */
 export function toOverrides(options: WithOptions, base?: CallOverrides, name = "op"): CallOverrides {
   return {
@@ -66,6 +69,7 @@ function makeOp<F extends AnyFn>(entry: OpEntry, overrides: CallOverrides | unde
         return invoke(entry, this, args);
       };
   Object.defineProperty(call, "name", { value: entry.desc.name });
+  Object.defineProperty(call, ENTRY, { value: entry });
   const op = Object.assign(call, {
     descriptor: entry.desc,
     with: (options: WithOptions) => makeOp<F>(entry, toOverrides(options, overrides, entry.desc.name)),
@@ -80,7 +84,7 @@ export const OVERRIDES = Symbol.for("weft.overrides");
 
 function wrapMethod(method: AnyFn, fallbackName: string, options: OpOptions, meta: InjectedMeta | undefined): AnyFn {
   const desc = buildDescriptor(method, fallbackName, options, meta ?? lookupManifest({ name: fallbackName }));
-  const entry = register(desc, method);
+  const entry = register(desc, method, options.batch);
   const wrapper = function (this: { [OVERRIDES]?: CallOverrides } | undefined, ...args: unknown[]) {
     return invoke(entry, this, args, this?.[OVERRIDES]);
   };
@@ -90,8 +94,6 @@ function wrapMethod(method: AnyFn, fallbackName: string, options: OpOptions, met
   return wrapper;
 }
 
-/** The runtime entry of a wrapped method. Internal. */
-export const ENTRY = Symbol.for("weft.entry");
 
 function isTc39Context(value: unknown): value is ClassMethodDecoratorContext {
   return typeof value === "object" && value !== null && "kind" in value && "name" in value && "addInitializer" in value;
@@ -182,5 +184,5 @@ function isOptions(value: unknown): value is OpOptions {
 
 function functionOp<F extends AnyFn>(fn: F, options: OpOptions, meta: InjectedMeta | undefined): Op<F> {
   const desc = buildDescriptor(fn, fn.name, options, meta ?? lookupManifest({ name: options.name ?? fn.name }));
-  return makeOp<F>(register(desc, fn), undefined);
+  return makeOp<F>(register(desc, fn, options.batch), undefined);
 }

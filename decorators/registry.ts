@@ -3,7 +3,7 @@
  * on the callable. Workers and the JIT find ops here; nothing outside it is ever run by id.
  */
 import "reflect-metadata";
-import type { InjectedMeta, OpDescriptor, OpKind, OpOptions } from "./descriptor.js";
+import type { InjectedMeta, NativeBatch, OpDescriptor, OpKind, OpOptions } from "./descriptor.js";
 import { OpEntry } from "../runtime/invoke.js";
 
 /** The metadata key under which a callable's descriptor is stored. */
@@ -13,8 +13,20 @@ const entries = new Map<string, OpEntry>();
 let anonymous = 0;
 
 /** Registers an op; an id seen before (a module evaluated again) is replaced. Internal. */
-export function register(desc: OpDescriptor, impl: (...args: never[]) => unknown): OpEntry {
+export function register(desc: OpDescriptor, impl: (...args: never[]) => unknown, batch?: NativeBatch<never, unknown>): OpEntry {
   const entry = new OpEntry(desc, impl);
+  if (batch) {
+    if (typeof batch.run !== "function") throw new TypeError(`${desc.name}: batch.run must be a function`);
+    if (batch.maxBatch !== undefined && !(Number.isInteger(batch.maxBatch) && batch.maxBatch >= 1)) {
+      throw new RangeError(`${desc.name}: batch.maxBatch must be a whole number >= 1, received ${batch.maxBatch}`);
+    }
+    // The batch call is validated per item by vmap (against the op's own schemas), so its
+    // own descriptor carries none.
+    const { returns: _r, defs: _d, ...rest } = desc;
+    const batchDesc: OpDescriptor = Object.freeze({ ...rest, id: `${desc.id}[batch]`, name: `${desc.name}[batch]`, params: [], typed: false });
+    entry.batchEntry = new OpEntry(batchDesc, batch.run as (...args: never[]) => unknown);
+    entry.batchMax = batch.maxBatch;
+  }
   entries.set(desc.id, entry);
   return entry;
 }
@@ -63,7 +75,7 @@ export function buildDescriptor(
   const kind: OpKind = options.kind ?? (isAsync ? "io" : "cpu");
   const locator = meta?.locator;
   const id = locator ? `${locator.module}#${locator.export}${locator.member ? `.${locator.member}` : ""}` : `${name}@${++anonymous}`;
-  const { name: _n, kind: _k, config, ...policy } = options;
+  const { name: _n, kind: _k, config, batch: _b, ...policy } = options;
   return Object.freeze({
     id,
     name,

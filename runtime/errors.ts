@@ -157,3 +157,24 @@ function describeReason(reason: unknown): string {
 function formatMs(ms: number): string {
   return ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
+
+/**
+ * One item of a `vmap` batch failed. `index` is the item's position in the input batch;
+ * `cause` is the typed error the item failed with.
+ *
+ * @example
+ * ```ts
+ * try { await vmap(score)(answers); }
+ * catch (e) { if (e instanceof BatchItemError) console.log(`item ${e.index}:`, e.cause); }
+ * ```
+ */
+export class BatchItemError extends WeftError {
+  readonly _tag = "BatchItemError";
+  constructor(
+    readonly op: string,
+    readonly index: number,
+    cause: unknown,
+  ) {
+    super(`vmap(${op}): item ${index} failed: ${describeReason(cause)}`, { cause });
+  }
+}

@@ -8,7 +8,8 @@ export type RuntimeEvent =
   | { readonly type: "op:start"; readonly op: string; readonly stepId: string }
   | { readonly type: "op:attempt"; readonly op: string; readonly stepId: string; readonly attempt: number }
   | { readonly type: "op:retry"; readonly op: string; readonly stepId: string; readonly attempt: number; readonly delayMs: number; readonly error: unknown }
-  | { readonly type: "op:end"; readonly op: string; readonly stepId: string; readonly attempts: number; readonly error?: unknown };
+  | { readonly type: "op:end"; readonly op: string; readonly stepId: string; readonly attempts: number; readonly error?: unknown }
+  | { readonly type: "vmap:progress"; readonly op: string; readonly done: number; readonly failed: number; readonly total: number };
 
 type Listener = (event: RuntimeEvent) => void;
 

@@ -43,6 +43,10 @@ export class OpEntry {
    * frame the body would run in. Set by the executors; inline when undefined.
    */
   runBody: ((entry: OpEntry, frame: Frame, thisArg: unknown, args: readonly unknown[]) => unknown) | undefined;
+  /** The op's native batch implementation, run as an op of its own (`name[batch]`) so policy applies. */
+  batchEntry: OpEntry | undefined;
+  /** Largest chunk the native batch accepts. */
+  batchMax: number | undefined;
 
   constructor(
     readonly desc: OpDescriptor,
@@ -247,6 +251,16 @@ function failureOf(cause: Cause.Cause<unknown>, parent: Frame, op: string): unkn
   const defect = cause.reasons.find(Cause.isDieReason);
   if (defect) return defect.defect;
   return new Cancelled(op, "interrupted");
+}
+
+/** Checks one call's arguments against the op's input schema, as a call would. Internal. */
+export function validateInput(entry: OpEntry, args: readonly unknown[]): void {
+  checkedValidators(entry).input?.(args);
+}
+
+/** Checks one result against the op's return schema, as a call would. Internal. */
+export function validateOutput(entry: OpEntry, value: unknown): void {
+  checkedValidators(entry).output?.(value);
 }
 
 function checkedValidators(entry: OpEntry): Validators {

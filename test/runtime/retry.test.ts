@@ -25,7 +25,7 @@ describe("retries", () => {
     expect(error).toBeInstanceOf(OpError);
     expect(error).toMatchObject({ op: "flaky", attempts: 4 });
     expect((error as OpError).cause).toMatchObject({ message: "failure 4" });
-    expect((error as OpError).message).toBe("flaky failed after 4 attempts: failure 4");
+    expect((error as OpError).message).toMatch(/^flaky failed after 4 attempts: failure 4 \(test\/runtime\/retry\.test\.ts:\d+\)$/);
   });
 
   it("returns the first success and reports the attempt number to the body", async () => {

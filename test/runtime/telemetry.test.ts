@@ -62,7 +62,7 @@ describe("spans", () => {
     });
     await fails().catch(() => undefined);
     const [span] = byName("fails");
-    expect(span!.status).toMatchObject({ code: 2, message: "fails failed after 3 attempts: nope" });
+    expect(span!.status).toMatchObject({ code: 2, message: expect.stringMatching(/^fails failed after 3 attempts: nope/) });
     expect(span!.attributes).toMatchObject({ "weft.attempts": 3, "weft.outcome": "OpError" });
     expect(span!.events.map((e) => e.name)).toEqual(["exception"]);
   });

@@ -1,0 +1,275 @@
+/**
+ * The batch engine behind `vmap`: maps one callable over a batch with bounded concurrency,
+ * keeps input order, and accounts for every item (a value, or a typed error with its index).
+ *
+ * Strategies, chosen per call: a native batch implementation in chunks; a chunk runner
+ * (worker threads) for CPU ops; otherwise one call per item on the event loop.
+ */
+import type { BatchPolicy } from "../decorators/descriptor.js";
+import { Frame, abortReason, currentFrame, linkSignals, store } from "./context.js";
+import { BatchItemError, Cancelled, OpError, ValidationError } from "./errors.js";
+import { emit, observed } from "./events.js";
+import { invoke, validateInput, validateOutput, type OpEntry } from "./invoke.js";
+import { endSpan, startSpan } from "./telemetry.js";
+
+/** The outcome of one item under `onError: "collect"`. */
+export type ItemResult<R> = { readonly ok: true; readonly index: number; readonly value: R } | { readonly ok: false; readonly index: number; readonly error: unknown };
+
+/** Progress of a batch, for progress bars. */
+export interface BatchProgress {
+  readonly done: number;
+  readonly failed: number;
+  readonly total: number;
+}
+
+/** What the batch engine maps over. Internal. */
+export interface BatchTarget {
+  readonly name: string;
+  /** Calls the target for one item. */
+  readonly call: (args: readonly unknown[]) => Promise<unknown>;
+  /** The op behind the target, when it is one: enables native batches and chunk runners. */
+  readonly entry: OpEntry | undefined;
+  /** Parameter names, for error messages. */
+  readonly params: readonly string[];
+}
+
+/** Runs a chunk of items in one task (a worker thread, say): one settled result per item. */
+export type ChunkRunner = (entry: OpEntry, items: readonly (readonly unknown[])[], frame: Frame) => Promise<ReadonlyArray<{ ok: true; value: unknown } | { ok: false; error: unknown }>>;
+
+let chunkRunner: { accepts: (entry: OpEntry) => boolean; run: ChunkRunner; chunkSize: (entry: OpEntry, items: number) => number } | undefined;
+
+/** Installs the chunk runner for CPU ops (the worker pool does, when loaded). Internal. */
+export function setChunkRunner(runner: typeof chunkRunner): void {
+  chunkRunner = runner;
+}
+
+/** Options of one batch run: the policy plus a progress callback. */
+export interface BatchOptions extends BatchPolicy {
+  readonly onProgress?: (progress: BatchProgress) => void;
+}
+
+const DEFAULT_CONCURRENCY = 16;
+
+/**
+ * Splits call arguments into one argument list per item, following `inAxes`.
+ * Mapped arguments must be arrays of one common length.
+ */
+export function itemsOf(target: BatchTarget, args: readonly unknown[], inAxes: readonly (0 | null)[] | undefined): unknown[][] {
+  let length: number | undefined;
+  let first = -1;
+  for (let i = 0; i < args.length; i++) {
+    if (!isMapped(inAxes, i)) continue;
+    const arg = args[i];
+    const name = target.params[i] ?? `argument ${i}`;
+    if (!Array.isArray(arg)) {
+      throw new ValidationError(`vmap(${target.name})`, [
+        { direction: "input", parameter: name, path: "$", expected: "an array (inAxes 0: one element per item)", received: describeKind(arg), keyword: "inAxes" },
+      ]);
+    }
+    if (length === undefined) {
+      length = arg.length;
+      first = i;
+    } else if (arg.length !== length) {
+      throw new ValidationError(`vmap(${target.name})`, [
+        {
+          direction: "input",
+          parameter: name,
+          path: "$",
+          expected: `${length} items, like ${target.params[first] ?? `argument ${first}`}`,
+          received: `${arg.length} items`,
+          keyword: "inAxes",
+        },
+      ]);
+    }
+  }
+  if (length === undefined) throw new TypeError(`vmap(${target.name}): no argument is mapped (every inAxes entry is null)`);
+  const items: unknown[][] = new Array(length);
+  for (let n = 0; n < length; n++) {
+    const item = new Array(args.length);
+    for (let i = 0; i < args.length; i++) item[i] = isMapped(inAxes, i) ? (args[i] as unknown[])[n] : args[i];
+    items[n] = item;
+  }
+  return items;
+}
+
+/**
+ * Maps `target` over `items`. Under `"collect"` every item settles; under `"throw"` the
+ * first failure aborts the rest (none starts after it) and rejects with its index.
+ */
+export async function runBatch(target: BatchTarget, items: readonly (readonly unknown[])[], options: BatchOptions): Promise<ItemResult<unknown>[]> {
+  const parent = currentFrame();
+  const total = items.length;
+  const collect = options.onError === "collect";
+  const stepId = parent.stepId === "" ? `vmap(${target.name})#${parent.children++}` : `${parent.stepId}/vmap(${target.name})#${parent.children++}`;
+  const span = startSpan({ name: `vmap(${target.name})`, kind: "vmap", stepId, parent: parent.span, attributes: { "weft.batch.size": total } });
+  // One signal for the whole batch: it fires when the caller's does, or on the first
+  // failure under "throw", so in-flight items stop and no new item starts.
+  const controller = new AbortController();
+  const unlink = linkSignals(controller, [parent.signal], `vmap(${target.name})`);
+  const frame = new Frame(
+    parent.op,
+    parent.config,
+    parent.overrides,
+    parent.deadline,
+    controller.signal,
+    parent.attempt,
+    stepId,
+    parent.tenant,
+    parent.user,
+    parent.values,
+    span ?? parent.span,
+    parent.deadlineOwner,
+    parent.permitted,
+  );
+
+  const results: ItemResult<unknown>[] = new Array(total);
+  let done = 0;
+  let failed = 0;
+  let firstFailure: BatchItemError | undefined;
+  const report = () => {
+    const progress = { done, failed, total };
+    options.onProgress?.(progress);
+    if (observed) emit({ type: "vmap:progress", op: target.name, ...progress });
+  };
+  const settle = (index: number, ok: boolean, valueOrError: unknown) => {
+    if (results[index] !== undefined) return;
+    if (ok) {
+      results[index] = { ok: true, index, value: valueOrError };
+    } else {
+      failed++;
+      results[index] = { ok: false, index, error: valueOrError };
+      if (!collect && !firstFailure && !isOwnAbort(valueOrError, controller.signal)) {
+        firstFailure = new BatchItemError(target.name, index, valueOrError);
+        controller.abort(new Cancelled(`vmap(${target.name})`, `item ${index} failed`));
+      }
+    }
+    done++;
+    report();
+  };
+
+  try {
+    await store.run(frame, () => dispatch(target, items, options, frame, settle));
+    if (parent.signal.aborted) throw abortReason(parent.signal, `vmap(${target.name})`);
+    if (firstFailure) throw firstFailure;
+    for (let i = 0; i < total; i++) {
+      // Items never started (a failure under "throw" stopped the batch) are accounted for too.
+      if (results[i] === undefined) results[i] = { ok: false, index: i, error: new Cancelled(`vmap(${target.name})`, "not started") };
+    }
+    if (span) endSpan(span, 1);
+    return results;
+  } catch (error) {
+    if (span) endSpan(span, 1, error);
+    throw error;
+  } finally {
+    unlink();
+  }
+}
+
+/** True for the cancellation this batch itself caused, which is not a failure of its own. */
+function isOwnAbort(error: unknown, signal: AbortSignal): boolean {
+  return signal.aborted && error instanceof Cancelled;
+}
+
+async function dispatch(
+  target: BatchTarget,
+  items: readonly (readonly unknown[])[],
+  options: BatchOptions,
+  frame: Frame,
+  settle: (index: number, ok: boolean, valueOrError: unknown) => void,
+): Promise<void> {
+  const entry = target.entry;
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  if (!(concurrency >= 1)) throw new RangeError(`vmap(${target.name}): concurrency must be >= 1, received ${concurrency}`);
+
+  if (entry?.batchEntry) {
+    const max = entry.batchMax ?? items.length;
+    const size = Math.max(1, Math.min(options.chunkSize ?? max, max));
+    await inChunks(items.length, size, concurrency, frame, async (start, end) => {
+      // Each item is checked against the op's input schema, as a single call would be; an
+      // invalid item fails alone and the rest of its chunk still runs.
+      const chunk: (readonly unknown[])[] = [];
+      const indices: number[] = [];
+      for (let i = start; i < end; i++) {
+        try {
+          validateInput(entry, items[i]!);
+          chunk.push(items[i]!);
+          indices.push(i);
+        } catch (error) {
+          settle(i, false, error);
+        }
+      }
+      if (chunk.length === 0) return;
+      try {
+        const out = (await invoke(entry.batchEntry!, undefined, [chunk])) as unknown;
+        if (!Array.isArray(out) || out.length !== chunk.length) {
+          const got = Array.isArray(out) ? `${out.length} results` : describeKind(out);
+          throw new OpError(entry.batchEntry!.desc.name, 1, new TypeError(`a native batch must return one result per item: sent ${chunk.length} items, received ${got}`));
+        }
+        for (let i = 0; i < out.length; i++) {
+          try {
+            validateOutput(entry, out[i]);
+            settle(indices[i]!, true, out[i]);
+          } catch (error) {
+            settle(indices[i]!, false, error);
+          }
+        }
+      } catch (error) {
+        for (const i of indices) settle(i, false, error);
+      }
+    });
+    return;
+  }
+
+  if (entry && chunkRunner?.accepts(entry)) {
+    const runner = chunkRunner;
+    const size = Math.max(1, options.chunkSize ?? runner.chunkSize(entry, items.length));
+    await inChunks(items.length, size, concurrency, frame, async (start, end) => {
+      try {
+        const out = await runner.run(entry, items.slice(start, end), frame);
+        for (let i = 0; i < out.length; i++) {
+          const r = out[i]!;
+          settle(start + i, r.ok, r.ok ? r.value : r.error);
+        }
+      } catch (error) {
+        for (let i = start; i < end; i++) settle(i, false, error);
+      }
+    });
+    return;
+  }
+
+  await inChunks(items.length, 1, concurrency, frame, async (index) => {
+    try {
+      settle(index, true, await target.call(items[index]!));
+    } catch (error) {
+      settle(index, false, error);
+    }
+  });
+}
+
+/**
+ * Runs `work` over `[0, total)` in chunks of `size`, at most `concurrency` at once, each
+ * starting as soon as a slot frees (no waves). Stops starting new chunks once the signal fires.
+ */
+async function inChunks(total: number, size: number, concurrency: number, frame: Frame, work: (start: number, end: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < total && !frame.signal.aborted) {
+      const start = next;
+      next = Math.min(total, next + size);
+      await work(start, next);
+    }
+  };
+  const lanes = Math.min(concurrency, Math.ceil(total / size));
+  await Promise.all(Array.from({ length: lanes }, lane));
+}
+
+/** An argument is mapped unless its `inAxes` entry is `null` (a missing entry means mapped). */
+function isMapped(inAxes: readonly (0 | null)[] | undefined, i: number): boolean {
+  return inAxes === undefined || inAxes[i] !== null;
+}
+
+function describeKind(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return `array of ${value.length}`;
+  return typeof value;
+}
