@@ -1,0 +1,300 @@
+/**
+ * The IR checker. `optimize` runs it on the input graph and after every pass, so a pass
+ * that breaks an invariant is named at once instead of surfacing as a wrong result later.
+ *
+ * Messages name the node as `%id kind [op name]`; issues inside a subgraph are prefixed by
+ * the path to it (`%7 cond [then] > %9 get: ...`).
+ */
+import { graphEffect, joinEffect, NodeKinds, templateHoles, unreachable, type EffectTag, type Graph, type Node, type NodeId, type OpNode } from "./ir.js";
+
+/**
+ * Every problem found in `g` (and its subgraphs), in graph order; empty when well formed.
+ *
+ * @example
+ * ```ts
+ * check(g); // ["%3 get: input %9 is not in this graph"]
+ * ```
+ */
+export function check(g: Graph): readonly string[] {
+  const issues: string[] = [];
+  checkGraph(g, [], new Set(), issues);
+  return issues;
+}
+
+/**
+ * Thrown by `verify`: the graph broke an IR invariant.
+ *
+ * @example
+ * ```ts
+ * try { verify(g, "cse"); } catch (e) { if (e instanceof IRError) console.log(e.issues); }
+ * ```
+ */
+export class IRError extends Error {
+  override readonly name = "IRError";
+  constructor(
+    readonly issues: readonly string[],
+    /** The pass that produced the graph, when known. */
+    readonly after?: string,
+  ) {
+    super(`IR check failed${after === undefined ? "" : ` after ${after}`}:\n${issues.map((i) => `  ${i}`).join("\n")}`);
+  }
+}
+
+/**
+ * Returns `g` when it is well formed; throws an `IRError` listing every issue otherwise.
+ *
+ * @example
+ * ```ts
+ * const checked = verify(cse(g), "cse");
+ * ```
+ */
+export function verify(g: Graph, after?: string): Graph {
+  const issues = check(g);
+  if (issues.length > 0) throw new IRError(issues, after);
+  return g;
+}
+
+function checkGraph(g: Graph, path: readonly string[], seen: Set<NodeId>, out: string[]): void {
+  const graphSays = (msg: string) => out.push(`${path.length === 0 ? "graph" : path.join(" > ")}: ${msg}`);
+  const positions = new Map<NodeId, number>();
+  g.nodes.forEach((n, i) => positions.has(n.id) || positions.set(n.id, i));
+  const defined = new Set<NodeId>();
+  const inputOwner = new Map<number, NodeId>();
+  const outputs: NodeId[] = [];
+  const arityOk = Number.isSafeInteger(g.arity) && g.arity >= 0;
+  if (!arityOk) graphSays(`arity must be a non-negative integer, got ${String(g.arity)}`);
+
+  g.nodes.forEach((n, i) => {
+    if (!Number.isSafeInteger(n.id) || n.id < 0) {
+      graphSays(`node at position ${i}: id must be a non-negative integer, got ${String(n.id)}`);
+      return;
+    }
+    const label = labelOf(n);
+    const say = (msg: string) => out.push([...path, label].join(" > ") + `: ${msg}`);
+    if (seen.has(n.id)) say("duplicate id");
+    seen.add(n.id);
+    for (const x of n.inputs) {
+      if (!defined.has(x)) say(positions.has(x) ? `input %${x} is used before it is defined` : `input %${x} is not in this graph`);
+    }
+    // Added after the inputs are checked, so a node reading itself is "used before defined".
+    defined.add(n.id);
+    if (!NodeKinds.has(n.kind)) {
+      say(`unknown kind "${String(n.kind)}"`);
+      return;
+    }
+    if (n.kind === "input" && arityOk) {
+      const owner = inputOwner.get(n.index);
+      if (!Number.isSafeInteger(n.index) || n.index < 0 || n.index >= g.arity) say(`index ${String(n.index)} is out of range (arity ${g.arity})`);
+      else if (owner !== undefined) say(`index ${n.index} is already taken by %${owner}`);
+      else inputOwner.set(n.index, n.id);
+    }
+    if (n.kind === "output") {
+      outputs.push(n.id);
+      if (i !== g.nodes.length - 1) say("not the last node");
+    }
+    checkNode(n, say);
+    checkSubgraphs(n, [...path, label], seen, out);
+  });
+
+  if (arityOk) for (let i = 0; i < g.arity; i++) if (!inputOwner.has(i)) graphSays(`no input node for index ${i}`);
+  if (outputs.length === 0) graphSays("no output node");
+  else if (outputs.length > 1) graphSays(`${outputs.length} output nodes (${outputs.map((id) => `%${id}`).join(", ")})`);
+  else if (g.output !== outputs[0]) graphSays(`output is %${g.output} but the output node is %${outputs[0]}`);
+}
+
+function checkNode(n: Node, say: (msg: string) => void): void {
+  const expectInputs = (count: number) => n.inputs.length !== count && say(`expected ${plural(count, "input")}, got ${n.inputs.length}`);
+  const expected = expectedEffect(n);
+  if (n.effect !== expected) say(`effect "${n.effect}", expected "${expected}"`);
+  switch (n.kind) {
+    case "input":
+    case "const":
+      expectInputs(0);
+      return;
+    case "output":
+      expectInputs(1);
+      return;
+    case "get":
+      expectInputs(1);
+      if (typeof n.key !== "string" && typeof n.key !== "number") say(`key must be a string or a number, got ${typeof n.key}`);
+      return;
+    case "call":
+      if (n.inputs.length === 0) say("expected a receiver input");
+      if (typeof n.method !== "string" || n.method === "") say("method must be a non-empty string");
+      return;
+    case "pack": {
+      const used = new Set<number>();
+      for (const hole of templateHoles(n.template)) {
+        if (hole >= n.inputs.length || hole < 0) say(`template hole ${hole} is out of range (${plural(n.inputs.length, "input")})`);
+        used.add(hole);
+      }
+      n.inputs.forEach((x, i) => used.has(i) || say(`input ${i} (%${x}) is not used by the template`));
+      return;
+    }
+    case "op":
+      checkOp(n, say);
+      return;
+    case "cond": {
+      if (n.inputs.length === 0) say("expected a predicate input");
+      if (n.branches.length !== 2) say(`expected 2 branches, got ${n.branches.length}`);
+      const captures = Math.max(0, n.inputs.length - 1);
+      n.branches.forEach((b, i) => b.arity !== captures && say(`${branchName(i)} branch takes ${plural(b.arity, "input")}, the cond passes ${captures}`));
+      return;
+    }
+    case "map": {
+      if (n.inputs.length === 0) say("expected an array input");
+      const passes = n.inputs.length + 1;
+      if (n.body.arity !== passes) say(`body takes ${plural(n.body.arity, "input")}, the map passes ${passes} (item, index, ${n.inputs.length - 1} captures)`);
+      if (n.concurrency !== undefined && !(Number.isSafeInteger(n.concurrency) && n.concurrency > 0)) say(`concurrency must be a positive integer, got ${String(n.concurrency)}`);
+      return;
+    }
+    case "fused":
+      if (n.body.arity !== n.inputs.length) say(`body takes ${plural(n.body.arity, "input")}, the node passes ${n.inputs.length}`);
+      if (n.placement === "async") say(`placement "async", expected "inline" or "worker"`);
+      for (const m of n.body.nodes) {
+        const why = unfusable(m);
+        if (why !== undefined) say(`member ${labelOf(m)} cannot be fused (${why})`);
+      }
+      return;
+    default:
+      unreachable(n, "node kind");
+  }
+}
+
+function checkOp(n: OpNode, say: (msg: string) => void): void {
+  const { desc } = n;
+  if (n.self && n.inputs.length === 0) return say("self is set but there is no input for this");
+  // Arity is only known for typed descriptors: untyped ones may have no parameter list.
+  if (desc.typed) {
+    const argc = n.inputs.length - (n.self ? 1 : 0);
+    const rest = desc.params.at(-1)?.rest === true;
+    const required = desc.params.filter((p) => p.optional !== true && p.rest !== true).length;
+    const max = rest ? Infinity : desc.params.length;
+    if (argc < required || argc > max) {
+      const range = max === required ? `${required}` : max === Infinity ? `at least ${required}` : `${required} to ${max}`;
+      say(`called with ${plural(argc, "argument")}, expected ${range}`);
+    }
+  }
+  if (n.placement === undefined) return;
+  const allowed = allowedPlacements(n);
+  if (!allowed.values.includes(n.placement)) {
+    say(`placement "${n.placement}", expected ${allowed.values.map((p) => `"${p}"`).join(" or ")} (${allowed.why})`);
+  }
+}
+
+/**
+ * Placements an op node may have, and why: the place pass picks among these and the
+ * checker holds it to them.
+ *
+ * @example
+ * ```ts
+ * allowedPlacements(fetchNode); // { values: ["async"], why: "io op" }
+ * ```
+ */
+export function allowedPlacements(n: OpNode): { readonly values: readonly ("inline" | "worker" | "async")[]; readonly why: string } {
+  const { desc } = n;
+  if (desc.kind === "io") return { values: ["async"], why: "io op" };
+  if (desc.async) return { values: ["async"], why: "async body" };
+  if (desc.policy.placement === "inline") return { values: ["inline"], why: "the op's policy" };
+  if (desc.policy.placement === "worker") return { values: ["worker"], why: "the op's policy" };
+  return { values: ["inline", "worker"], why: "sync op" };
+}
+
+/**
+ * Why a node may not be a member of a fused group, or `undefined` when it may: sync
+ * cpu/pure ops not pinned inline, the pure glue between them, and the body's inputs and output.
+ *
+ * @example
+ * ```ts
+ * unfusable(fetchNode); // "io op"
+ * ```
+ */
+export function unfusable(n: Node): string | undefined {
+  switch (n.kind) {
+    case "input":
+    case "output":
+    case "get":
+    case "call":
+    case "pack":
+      return undefined;
+    case "op":
+      if (n.desc.kind === "io") return "io op";
+      if (n.desc.async) return "async body";
+      if (n.desc.policy.placement === "inline") return `policy placement "inline"`;
+      return undefined;
+    case "const":
+    case "cond":
+    case "map":
+    case "fused":
+      return `${n.kind} node`;
+    default:
+      return unreachable(n, "node kind");
+  }
+}
+
+function checkSubgraphs(n: Node, path: readonly string[], seen: Set<NodeId>, out: string[]): void {
+  switch (n.kind) {
+    case "cond":
+      n.branches.forEach((b, i) => checkGraph(b, [...path.slice(0, -1), `${path.at(-1) ?? ""} [${branchName(i)}]`], seen, out));
+      return;
+    case "map":
+    case "fused":
+      checkGraph(n.body, [...path.slice(0, -1), `${path.at(-1) ?? ""} [body]`], seen, out);
+      return;
+    case "input":
+    case "const":
+    case "op":
+    case "get":
+    case "call":
+    case "pack":
+    case "output":
+      return;
+    default:
+      unreachable(n, "node kind");
+  }
+}
+
+/**
+ * The effect a node must carry: `pure` for structural nodes, the op's kind for ops, and
+ * the join of the subgraphs for `cond`, `map` and `fused`.
+ *
+ * @example
+ * ```ts
+ * expectedEffect(make.get(3, 2, "text")); // "pure"
+ * ```
+ */
+export function expectedEffect(n: Node): EffectTag {
+  switch (n.kind) {
+    case "op":
+      return n.desc.kind;
+    case "cond":
+      return n.branches.reduce((e: EffectTag, b) => joinEffect(e, graphEffect(b)), "pure");
+    case "map":
+    case "fused":
+      return graphEffect(n.body);
+    case "input":
+    case "const":
+    case "get":
+    case "call":
+    case "pack":
+    case "output":
+      return "pure";
+    default:
+      return unreachable(n, "node kind");
+  }
+}
+
+/**
+ * How messages name a node: `%3 op tokenize`, `%4 get`.
+ *
+ * @example
+ * ```ts
+ * labelOf(node); // "%3 op tokenize"
+ * ```
+ */
+export function labelOf(n: Node): string {
+  return n.kind === "op" ? `%${n.id} op ${n.desc.name}` : `%${n.id} ${String(n.kind)}`;
+}
+
+const branchName = (i: number) => (i === 0 ? "then" : i === 1 ? "else" : `branch ${i}`);
+const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? "" : "s"}`;

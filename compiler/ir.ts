@@ -1,0 +1,591 @@
+/**
+ * The IR: a small immutable graph. Nodes are readonly plain objects discriminated by
+ * `kind`; a `Graph` lists them in topological order and ends with its one `output` node.
+ * `cond`, `map` and `fused` nodes hold closed subgraphs (they see only their own inputs).
+ *
+ * Invariants (enforced by `check`): node ids are unique across a graph *and all its nested
+ * subgraphs*, so an id names one node in error messages and passes can inline a subgraph
+ * without renaming; every input id refers to an earlier node of the same graph.
+ */
+import type { OpDescriptor, OpKind, SourceLocation } from "../decorators/descriptor.js";
+
+/** A node's name: a non-negative integer, unique across a graph and its subgraphs. */
+export type NodeId = number;
+
+/**
+ * What a node computes. The only list of node kinds: every `switch` over `kind` is
+ * exhaustive against it.
+ */
+export type NodeKind =
+  /** Argument `index` of the traced function (or of a subgraph: captures, map item). */
+  | "input"
+  /** A value fixed at trace time: a literal, a captured variable, a folded result. */
+  | "const"
+  /** A call of a registered op; when `self` is set, `inputs[0]` is the Module instance (`this`). */
+  | "op"
+  /** A property read, index or destructuring step with a static key. */
+  | "get"
+  /** A method call on a traced value (`inputs[0]`), such as `text.trim()`; recorded as pure. */
+  | "call"
+  /** An object or array literal assembled from nodes; rebuilt fresh from its template on every run. */
+  | "pack"
+  /** Staged `cond(pred, then, else)`: `inputs` are `[pred, ...captures]`; the taken branch gets the captures. */
+  | "cond"
+  /** Staged map: `inputs` are `[array, ...captures]`; the body gets `(item, index, ...captures)`. */
+  | "map"
+  /** A chain of cpu/pure nodes the fuse pass grouped to run as one task; the body gets `inputs`. */
+  | "fused"
+  /** The graph's result (`inputs[0]`): exactly one per graph, always last. */
+  | "output";
+
+/**
+ * What running a node may do to the world, which decides what the optimiser may drop,
+ * merge or move. The same three tags as `OpKind`.
+ */
+export type EffectTag = OpKind;
+
+/** Where the executor runs a node: on the calling thread, on a worker thread, or awaited on the event loop. */
+export type NodePlacement = "inline" | "worker" | "async";
+
+/** Every node kind, for checking data that did not come through the types (a `Record` so a new kind must be listed). */
+export const NodeKinds: ReadonlySet<NodeKind> = new Set(
+  Object.keys({ input: 1, const: 1, op: 1, get: 1, call: 1, pack: 1, cond: 1, map: 1, fused: 1, output: 1 } satisfies Record<NodeKind, 1>) as NodeKind[],
+);
+/** Kinds with no effect of their own: their `effect` is always `"pure"`. */
+export const Structural: ReadonlySet<NodeKind> = new Set<NodeKind>(["input", "const", "get", "call", "pack", "output"]);
+/** Kinds that hold subgraphs; their effect is the join of their subgraphs' effects. */
+export const Nested: ReadonlySet<NodeKind> = new Set<NodeKind>(["cond", "map", "fused"]);
+
+interface Base<K extends NodeKind> {
+  readonly kind: K;
+  readonly id: NodeId;
+  /** Ids of the nodes this one reads, in argument order. */
+  readonly inputs: readonly NodeId[];
+  readonly effect: EffectTag;
+  /** Where the user's code made this node, when the tracer knew. */
+  readonly loc: SourceLocation | undefined;
+}
+
+/** Argument `index` of the enclosing graph. */
+export interface InputNode extends Base<"input"> {
+  readonly index: number;
+}
+/** A value fixed at trace time. */
+export interface ConstNode extends Base<"const"> {
+  readonly value: unknown;
+}
+/** A call of a registered op; the executor finds its body by `desc.id`. */
+export interface OpNode extends Base<"op"> {
+  readonly desc: OpDescriptor;
+  /** True when `inputs[0]` is the `this` of a Module method and the arguments follow. */
+  readonly self: boolean;
+  /** Set by the place pass; `undefined` before it runs. */
+  readonly placement: NodePlacement | undefined;
+}
+/** `inputs[0][key]`. */
+export interface GetNode extends Base<"get"> {
+  readonly key: string | number;
+}
+/** `inputs[0][method](...inputs.slice(1))`. */
+export interface CallNode extends Base<"call"> {
+  readonly method: string;
+}
+/** A fresh object or array built from `template`, whose holes index into `inputs`. */
+export interface PackNode extends Base<"pack"> {
+  readonly template: Template;
+}
+/** Runs `branches[0]` (then) when `inputs[0]` is truthy, else `branches[1]`, on `inputs.slice(1)`. */
+export interface CondNode extends Base<"cond"> {
+  readonly branches: readonly [then: Graph, otherwise: Graph];
+}
+/** Runs `body(item, index, ...inputs.slice(1))` for each item of `inputs[0]`, results in order. */
+export interface MapNode extends Base<"map"> {
+  readonly body: Graph;
+  /** Most items in flight at once; `undefined` leaves it to the executor. */
+  readonly concurrency: number | undefined;
+}
+/** Runs `body(...inputs)` as one task: the members are the body's nodes. */
+export interface FusedNode extends Base<"fused"> {
+  readonly body: Graph;
+  readonly placement: NodePlacement | undefined;
+}
+/** The graph's result. */
+export type OutputNode = Base<"output">;
+
+/** One IR node. */
+export type Node = InputNode | ConstNode | OpNode | GetNode | CallNode | PackNode | CondNode | MapNode | FusedNode | OutputNode;
+
+/** The node type of one kind: `NodeOf<"op">` is `OpNode`. */
+export type NodeOf<K extends NodeKind> = Extract<Node, { readonly kind: K }>;
+
+/** A program: nodes in topological order, the last one the output. */
+export interface Graph {
+  readonly nodes: readonly Node[];
+  /** Id of the output node. */
+  readonly output: NodeId;
+  /** How many arguments the graph takes: one `input` node per index. */
+  readonly arity: number;
+}
+
+/**
+ * The static shape of a `pack` node's value. `hole` leaves take node values, `lit` leaves
+ * are used as they are, arrays and objects are built fresh on every run.
+ */
+export type Template =
+  /** The value of the pack node's `inputs[index]`. */
+  | { readonly kind: "hole"; readonly index: number }
+  /** A static value, used by reference. */
+  | { readonly kind: "lit"; readonly value: unknown }
+  /** An array literal. */
+  | { readonly kind: "array"; readonly items: readonly Template[] }
+  /** An object literal; entries keep their source order. */
+  | { readonly kind: "object"; readonly entries: readonly (readonly [key: string, value: Template])[] };
+
+const NONE: readonly NodeId[] = Object.freeze([]);
+const EFFECT_RANK: Readonly<Record<EffectTag, number>> = { pure: 0, cpu: 1, io: 2 };
+
+/**
+ * The stronger of two effects (`io` > `cpu` > `pure`).
+ *
+ * @example
+ * ```ts
+ * joinEffect("pure", "cpu"); // "cpu"
+ * ```
+ */
+export function joinEffect(a: EffectTag, b: EffectTag): EffectTag {
+  return EFFECT_RANK[a] >= EFFECT_RANK[b] ? a : b;
+}
+
+/**
+ * The join of every node's effect: what running the whole graph may do.
+ *
+ * @example
+ * ```ts
+ * graphEffect(g); // "io" when any node, however nested, calls an io op
+ * ```
+ */
+export function graphEffect(g: Graph): EffectTag {
+  let effect: EffectTag = "pure";
+  for (const n of g.nodes) effect = joinEffect(effect, n.effect);
+  return effect;
+}
+
+/**
+ * The subgraphs a node holds: both branches of a `cond`, the body of a `map` or `fused`.
+ *
+ * @example
+ * ```ts
+ * subgraphs(condNode).length; // 2
+ * ```
+ */
+export function subgraphs(n: Node): readonly Graph[] {
+  switch (n.kind) {
+    case "cond":
+      return n.branches;
+    case "map":
+    case "fused":
+      return [n.body];
+    case "input":
+    case "const":
+    case "op":
+    case "get":
+    case "call":
+    case "pack":
+    case "output":
+      return [];
+    default:
+      return unreachable(n, "node kind");
+  }
+}
+
+/**
+ * Applies `f` to each subgraph of `n`; returns `n` itself when `f` changed none of them.
+ *
+ * @example
+ * ```ts
+ * const optimised = mapSubgraphs(node, dce); // node === optimised when nothing was dead
+ * ```
+ */
+export function mapSubgraphs(n: Node, f: (g: Graph) => Graph): Node {
+  switch (n.kind) {
+    case "cond": {
+      const [t, e] = n.branches;
+      return update(n, { branches: [f(t), f(e)] });
+    }
+    case "map":
+      return update(n, { body: f(n.body) });
+    case "fused":
+      return update(n, { body: f(n.body) });
+    case "input":
+    case "const":
+    case "op":
+    case "get":
+    case "call":
+    case "pack":
+    case "output":
+      return n;
+    default:
+      return unreachable(n, "node kind");
+  }
+}
+
+/** The fields of a node a pass may change; `effect` follows from them. */
+export type Patch<N extends Node> = Partial<Omit<N, "kind" | "id" | "effect">>;
+
+/**
+ * A copy of `node` with `patch` applied, or `node` itself when the patch changes nothing
+ * (arrays are compared item by item). A new subgraph recomputes the node's effect.
+ *
+ * @example
+ * ```ts
+ * update(n, { inputs: [...n.inputs] }) === n; // true: same items
+ * update(n, { inputs: [7] }).inputs;          // [7]
+ * ```
+ */
+export function update<N extends Node>(node: N, patch: Patch<N>): N {
+  const before = node as unknown as Record<string, unknown>;
+  const after = patch as Record<string, unknown>;
+  let changed = false;
+  for (const key of Object.keys(after)) {
+    const a = before[key];
+    const b = after[key];
+    if (Array.isArray(a) && Array.isArray(b) ? !sameItems(a, b) : !Object.is(a, b)) changed = true;
+  }
+  if (!changed) return node;
+  const next = { ...before, ...after } as unknown as N;
+  if (!Nested.has(next.kind)) return next;
+  return { ...next, effect: subgraphs(next).reduce((e: EffectTag, g) => joinEffect(e, graphEffect(g)), "pure") };
+}
+
+function sameItems(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
+}
+
+/**
+ * Node constructors. Each computes the node's effect, so a node made here is consistent.
+ *
+ * @example
+ * ```ts
+ * const x = make.input(0, 0);
+ * const y = make.op(1, tokenize.desc, [x.id]);
+ * const out = make.output(2, y.id);
+ * const g = graphOf([x, y, out], 1);
+ * ```
+ */
+export const make = {
+  /** Argument `index` of the enclosing graph. */
+  input(id: NodeId, index: number, loc?: SourceLocation): InputNode {
+    return { kind: "input", id, inputs: NONE, effect: "pure", loc, index };
+  },
+  /** A value fixed at trace time. */
+  const(id: NodeId, value: unknown, loc?: SourceLocation): ConstNode {
+    return { kind: "const", id, inputs: NONE, effect: "pure", loc, value };
+  },
+  /** A call of `desc`; with `self`, `inputs[0]` is `this`. */
+  op(id: NodeId, desc: OpDescriptor, inputs: readonly NodeId[], options: { self?: boolean; loc?: SourceLocation | undefined } = {}): OpNode {
+    return { kind: "op", id, inputs, effect: desc.kind, loc: options.loc, desc, self: options.self ?? false, placement: undefined };
+  },
+  /** `of[key]`. */
+  get(id: NodeId, of: NodeId, key: string | number, loc?: SourceLocation): GetNode {
+    return { kind: "get", id, inputs: [of], effect: "pure", loc, key };
+  },
+  /** `on[method](...args)`. */
+  call(id: NodeId, on: NodeId, method: string, args: readonly NodeId[], loc?: SourceLocation): CallNode {
+    return { kind: "call", id, inputs: [on, ...args], effect: "pure", loc, method };
+  },
+  /** A literal built from `template` over `inputs`. */
+  pack(id: NodeId, template: Template, inputs: readonly NodeId[], loc?: SourceLocation): PackNode {
+    return { kind: "pack", id, inputs, effect: "pure", loc, template };
+  },
+  /** `pred ? then(...captures) : otherwise(...captures)`. */
+  cond(id: NodeId, pred: NodeId, captures: readonly NodeId[], then: Graph, otherwise: Graph, loc?: SourceLocation): CondNode {
+    const effect = joinEffect(graphEffect(then), graphEffect(otherwise));
+    return { kind: "cond", id, inputs: [pred, ...captures], effect, loc, branches: [then, otherwise] };
+  },
+  /** `array.map((item, index) => body(item, index, ...captures))`. */
+  map(id: NodeId, array: NodeId, captures: readonly NodeId[], body: Graph, options: { concurrency?: number; loc?: SourceLocation } = {}): MapNode {
+    return { kind: "map", id, inputs: [array, ...captures], effect: graphEffect(body), loc: options.loc, body, concurrency: options.concurrency };
+  },
+  /** `body(...inputs)` as one task. */
+  fused(id: NodeId, inputs: readonly NodeId[], body: Graph, loc?: SourceLocation): FusedNode {
+    return { kind: "fused", id, inputs, effect: graphEffect(body), loc, body, placement: undefined };
+  },
+  /** The graph's result. */
+  output(id: NodeId, of: NodeId, loc?: SourceLocation): OutputNode {
+    return { kind: "output", id, inputs: [of], effect: "pure", loc };
+  },
+} as const;
+
+/**
+ * A graph from nodes already in topological order; `output` is the last output node's id
+ * (or -1 when there is none, which `check` reports).
+ *
+ * @example
+ * ```ts
+ * const g = graphOf([make.input(0, 0), make.output(1, 0)], 1);
+ * g.output; // 1
+ * ```
+ */
+export function graphOf(nodes: readonly Node[], arity: number): Graph {
+  let output = -1;
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const n = nodes[i];
+    if (n?.kind === "output") {
+      output = n.id;
+      break;
+    }
+  }
+  return { nodes, output, arity };
+}
+
+/**
+ * The largest id in `g` and its subgraphs (-1 for an empty graph): passes that add nodes
+ * number them from `maxId(g) + 1` to keep ids unique.
+ *
+ * @example
+ * ```ts
+ * let next = maxId(g) + 1;
+ * ```
+ */
+export function maxId(g: Graph): NodeId {
+  let max = -1;
+  for (const n of g.nodes) {
+    if (n.id > max) max = n.id;
+    for (const s of subgraphs(n)) max = Math.max(max, maxId(s));
+  }
+  return max;
+}
+
+/**
+ * Builds graphs one node at a time, in the order the tracer records them. Subgraph
+ * builders from `sub()` share the id counter, so ids stay unique across nesting.
+ *
+ * @example
+ * ```ts
+ * const b = new GraphBuilder();
+ * const q = b.input();
+ * const a = b.op(draft, [q]);
+ * const s = b.op(score, [b.get(a, "text")]);
+ * const g = b.output(s);
+ * ```
+ */
+export class GraphBuilder {
+  readonly #nodes: Node[] = [];
+  readonly #ids: { next: NodeId };
+  #arity = 0;
+
+  constructor(ids: { next: NodeId } = { next: 0 }) {
+    this.#ids = ids;
+  }
+
+  /** A builder for a subgraph (cond branch, map body) sharing this builder's ids. */
+  sub(): GraphBuilder {
+    return new GraphBuilder(this.#ids);
+  }
+
+  /** The next argument of the graph. */
+  input(loc?: SourceLocation): NodeId {
+    return this.#add(make.input(this.#ids.next, this.#arity++, loc));
+  }
+  /** A value fixed at trace time. */
+  constant(value: unknown, loc?: SourceLocation): NodeId {
+    return this.#add(make.const(this.#ids.next, value, loc));
+  }
+  /** A call of `desc` on `args`; `self` is the node of `this` for a Module method. */
+  op(desc: OpDescriptor, args: readonly NodeId[], options: { self?: NodeId; loc?: SourceLocation } = {}): NodeId {
+    const inputs = options.self === undefined ? args : [options.self, ...args];
+    return this.#add(make.op(this.#ids.next, desc, inputs, { self: options.self !== undefined, loc: options.loc }));
+  }
+  /** `of[key]`. */
+  get(of: NodeId, key: string | number, loc?: SourceLocation): NodeId {
+    return this.#add(make.get(this.#ids.next, of, key, loc));
+  }
+  /** `on[method](...args)`. */
+  call(on: NodeId, method: string, args: readonly NodeId[] = [], loc?: SourceLocation): NodeId {
+    return this.#add(make.call(this.#ids.next, on, method, args, loc));
+  }
+  /** A literal from `template` over `inputs` (see `templateOf`). */
+  pack(template: Template, inputs: readonly NodeId[], loc?: SourceLocation): NodeId {
+    return this.#add(make.pack(this.#ids.next, template, inputs, loc));
+  }
+  /** Staged `cond`; both branches take `captures.length` inputs. */
+  cond(pred: NodeId, captures: readonly NodeId[], then: Graph, otherwise: Graph, loc?: SourceLocation): NodeId {
+    return this.#add(make.cond(this.#ids.next, pred, captures, then, otherwise, loc));
+  }
+  /** Staged map; the body takes `(item, index, ...captures)`. */
+  map(array: NodeId, captures: readonly NodeId[], body: Graph, options: { concurrency?: number; loc?: SourceLocation } = {}): NodeId {
+    return this.#add(make.map(this.#ids.next, array, captures, body, options));
+  }
+  /** Finishes the graph with `of` as its result. The builder must not be used afterwards. */
+  output(of: NodeId, loc?: SourceLocation): Graph {
+    this.#add(make.output(this.#ids.next, of, loc));
+    return graphOf(this.#nodes, this.#arity);
+  }
+
+  #add(n: Node): NodeId {
+    this.#nodes.push(n);
+    this.#ids.next = n.id + 1;
+    return n.id;
+  }
+}
+
+/**
+ * The template and hole inputs for a JS value that may hold traced values anywhere inside
+ * plain arrays and objects. `refOf` returns the node id of a traced value (else `undefined`);
+ * other leaves, class instances included, become literals.
+ *
+ * @example
+ * ```ts
+ * const { template, inputs } = templateOf({ text: t, tags: ["a", t] }, (v) => ids.get(v));
+ * b.pack(template, inputs);
+ * ```
+ */
+export function templateOf(value: unknown, refOf: (v: unknown) => NodeId | undefined): { template: Template; inputs: NodeId[] } {
+  const inputs: NodeId[] = [];
+  const holes = new Map<NodeId, number>();
+  const open = new Set<object>();
+  const walk = (v: unknown): Template => {
+    const ref = refOf(v);
+    if (ref !== undefined) {
+      let index = holes.get(ref);
+      if (index === undefined) holes.set(ref, (index = inputs.push(ref) - 1));
+      return { kind: "hole", index };
+    }
+    if (typeof v !== "object" || v === null || !(Array.isArray(v) || isPlainObject(v))) return { kind: "lit", value: v };
+    // A cycle cannot be rebuilt as a literal, and eager code never writes one.
+    if (open.has(v)) throw new TypeError("templateOf: cannot pack a cyclic value");
+    open.add(v);
+    const t: Template = Array.isArray(v)
+      ? { kind: "array", items: v.map(walk) }
+      : { kind: "object", entries: Object.keys(v).map((k) => [k, walk((v as Record<string, unknown>)[k])] as const) };
+    open.delete(v);
+    return t;
+  };
+  return { template: walk(value), inputs };
+}
+
+/**
+ * Builds a pack node's value: fresh arrays and objects, holes filled from `values`.
+ *
+ * @example
+ * ```ts
+ * fillTemplate({ kind: "array", items: [{ kind: "hole", index: 0 }, { kind: "lit", value: 1 }] }, ["a"]); // ["a", 1]
+ * ```
+ */
+export function fillTemplate(t: Template, values: readonly unknown[]): unknown {
+  switch (t.kind) {
+    case "hole":
+      return values[t.index];
+    case "lit":
+      return t.value;
+    case "array":
+      return t.items.map((item) => fillTemplate(item, values));
+    case "object": {
+      const out: Record<string, unknown> = {};
+      // defineProperty keeps an own "__proto__" key a plain property, as a literal would.
+      for (const [k, v] of t.entries) Object.defineProperty(out, k, { value: fillTemplate(v, values), writable: true, enumerable: true, configurable: true });
+      return out;
+    }
+    default:
+      return unreachable(t, "template kind");
+  }
+}
+
+/**
+ * Every hole index a template reads, in template order (with repeats).
+ *
+ * @example
+ * ```ts
+ * templateHoles(pack.template); // [0, 1, 0]
+ * ```
+ */
+export function templateHoles(t: Template, out: number[] = []): number[] {
+  switch (t.kind) {
+    case "hole":
+      out.push(t.index);
+      break;
+    case "lit":
+      break;
+    case "array":
+      for (const item of t.items) templateHoles(item, out);
+      break;
+    case "object":
+      for (const [, v] of t.entries) templateHoles(v, out);
+      break;
+    default:
+      return unreachable(t, "template kind");
+  }
+  return out;
+}
+
+/**
+ * The template with each hole replaced by `f(index)`; the same object when `f` changed none.
+ *
+ * @example
+ * ```ts
+ * mapHoles(t, (i) => (i === 0 ? { kind: "lit", value: "en" } : { kind: "hole", index: i - 1 }));
+ * ```
+ */
+export function mapHoles(t: Template, f: (index: number) => Template): Template {
+  switch (t.kind) {
+    case "hole": {
+      const next = f(t.index);
+      return next.kind === "hole" && next.index === t.index ? t : next;
+    }
+    case "lit":
+      return t;
+    case "array": {
+      const items = t.items.map((item) => mapHoles(item, f));
+      return sameItems(items, t.items) ? t : { kind: "array", items };
+    }
+    case "object": {
+      const values = t.entries.map(([, v]) => mapHoles(v, f));
+      return sameItems(values, t.entries.map(([, v]) => v)) ? t : { kind: "object", entries: t.entries.map(([k], i) => [k, values[i]!] as const) };
+    }
+    default:
+      return unreachable(t, "template kind");
+  }
+}
+
+/**
+ * True for `{...}` literals and `Object.create(null)`: the objects a `pack` may rebuild.
+ *
+ * @example
+ * ```ts
+ * isPlainObject({ a: 1 }); // true
+ * isPlainObject(new Map()); // false
+ * ```
+ */
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== "object" || v === null) return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * `file:line:col`, the form editors and terminals link.
+ *
+ * @example
+ * ```ts
+ * formatLoc({ file: "app.ts", line: 3, column: 13 }); // "app.ts:3:13"
+ * ```
+ */
+export function formatLoc(loc: SourceLocation): string {
+  return `${loc.file}:${loc.line}:${loc.column}`;
+}
+
+/**
+ * The `default` branch of an exhaustive switch: a compile error when a case is missing,
+ * a loud runtime error when a value arrives that the types ruled out.
+ *
+ * @example
+ * ```ts
+ * default: return unreachable(node, "node kind");
+ * ```
+ */
+export function unreachable(value: never, what: string): never {
+  const kind = (value as { kind?: unknown } | null)?.kind;
+  throw new TypeError(`unknown ${what}: ${JSON.stringify(kind ?? value)}`);
+}
