@@ -1,0 +1,345 @@
+/**
+ * Finds the op sites of a source file and computes what each one gets injected: the
+ * `InjectedMeta` of `decorators/descriptor.ts`, minus the locator's module expression,
+ * which depends on the emitted module format and is added by the transformer (or, for
+ * `weft gen` manifests, by the runtime from the registering module's URL).
+ *
+ * Pure over a `ts.Program`: the transformer and `weft gen` both call `findOpSites`, which
+ * is what makes their descriptors identical.
+ */
+import type * as TS from "typescript";
+import type { JsonSchema, ParamInfo, SourceLocation } from "../decorators/descriptor.js";
+import { createSchemaExtractor } from "./schema.js";
+import { contentHash, relativePath } from "./util.js";
+
+type Ts = typeof TS;
+
+/** Which weft entry point a site calls. */
+export type SiteKind = "op" | "jit" | "vmap";
+
+/**
+ * How the site receives META:
+ * `call` = `op(fn)` / `op(options, fn)` / `vmap(f, opts?)`, `decorator` = `@op`,
+ * `decorator-call` = `@op(options)`.
+ */
+export type SiteForm = "call" | "decorator" | "decorator-call";
+
+/** The injected metadata with the locator's module left out (see the file comment). */
+export interface SiteMeta {
+  readonly __weft: 1;
+  readonly name?: string;
+  readonly params: readonly ParamInfo[];
+  readonly returns?: JsonSchema;
+  readonly defs?: Readonly<Record<string, JsonSchema>>;
+  readonly doc?: string;
+  readonly locator?: { readonly export: string; readonly member?: string };
+  readonly hash: string;
+  readonly source: SourceLocation;
+}
+
+/** One `op()` / `@op` / `jit()` / `@jit` / `vmap()` / `@vmap` site. */
+export interface OpSite {
+  readonly kind: SiteKind;
+  readonly form: SiteForm;
+  /** The call that gets META as its last argument, or the decorator that becomes a call. */
+  readonly node: TS.CallExpression | TS.Decorator;
+  readonly meta: SiteMeta;
+  /** Build errors: schemas this site cannot have. When non-empty, nothing is injected. */
+  readonly errors: readonly string[];
+  /** Files (relative to the root) whose declarations shaped this site's schemas, its own included. */
+  readonly files: readonly string[];
+  /** First and last line (1-based) of the site: the call, or the decorator through the method. */
+  readonly span: readonly [number, number];
+  /** For a method site, the class: its name and lines. */
+  readonly owner?: { readonly name?: string; readonly span: readonly [number, number] };
+}
+
+/** Options of `findOpSites`. */
+export interface SiteOptions {
+  /** Directory that `source.file` and `files` are relative to: the tsconfig's directory. */
+  readonly root: string;
+}
+
+const TAGS: Readonly<Record<string, SiteKind>> = { weftOp: "op", weftJit: "jit", weftVmap: "vmap" };
+
+/**
+ * Every op site of `sourceFile`, in source order. Callees are matched by symbol: an
+ * identifier (or namespace member) whose declaration, through any aliases and re-exports,
+ * carries the JSDoc tag `@weftOp`, `@weftJit` or `@weftVmap`.
+ *
+ * @example
+ * ```ts
+ * for (const site of findOpSites(ts, program, program.getSourceFile("/repo/src/ops.ts")!, { root: "/repo" })) {
+ *   console.log(site.kind, site.meta.name, site.errors);
+ * }
+ * ```
+ */
+export function findOpSites(ts: Ts, program: TS.Program, sourceFile: TS.SourceFile, options: SiteOptions): OpSite[] {
+  const checker = program.getTypeChecker();
+  const kinds = kindCache(checker);
+  const sites: OpSite[] = [];
+
+  function calleeKind(expression: TS.Expression): SiteKind | undefined {
+    const callee = skipOuter(expression);
+    let symbol: TS.Symbol | undefined;
+    if (ts.isIdentifier(callee)) {
+      symbol = checker.getSymbolAtLocation(callee);
+    } else if (ts.isPropertyAccessExpression(callee) && ts.isIdentifier(callee.expression)) {
+      // Only `namespace.member`: resolving arbitrary `obj.method` would type-check every call.
+      const owner = checker.getSymbolAtLocation(callee.expression);
+      const target = owner && owner.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(owner) : owner;
+      if (target && target.flags & (ts.SymbolFlags.ValueModule | ts.SymbolFlags.NamespaceModule)) symbol = checker.getSymbolAtLocation(callee.name);
+    }
+    if (!symbol) return undefined;
+    if (symbol.flags & ts.SymbolFlags.Alias) symbol = checker.getAliasedSymbol(symbol);
+    if (kinds.has(symbol)) return kinds.get(symbol) ?? undefined;
+    let kind: SiteKind | undefined;
+    for (const decl of symbol.declarations ?? []) {
+      for (const tag of ts.getJSDocTags(decl)) kind ??= TAGS[tag.tagName.text];
+    }
+    kinds.set(symbol, kind ?? null);
+    return kind;
+  }
+
+  function visit(node: TS.Node): void {
+    if (ts.isDecorator(node)) {
+      visitDecorator(node);
+    } else if (ts.isCallExpression(node) && !ts.isDecorator(node.parent)) {
+      visitCall(node);
+    }
+    ts.forEachChild(node, visit);
+  }
+
+  function visitCall(call: TS.CallExpression): void {
+    const kind = calleeKind(call.expression);
+    if (!kind || hasMeta(call.arguments) || call.arguments.some(ts.isSpreadElement)) return;
+    const args = call.arguments;
+    const fn = kind === "vmap" ? args[0] : args.length === 1 ? args[0] : args.length === 2 ? args[1] : undefined;
+    if (!fn || (kind === "vmap" && args.length > 2)) return;
+    const signatures = checker.getTypeAtLocation(fn).getCallSignatures();
+    // `op(options)` with no function is a decorator factory used elsewhere: nothing to describe here.
+    if (signatures.length === 0) return;
+    const binding = bindingOf(call);
+    const name = binding?.name ?? functionName(fn);
+    const exported = binding?.exportName ?? undefined;
+    const doc = docHost(binding?.host, fn);
+    sites.push(
+      build(kind, "call", call, signatures, name, exported === undefined ? undefined : { export: exported }, doc, call, lines(call), undefined),
+    );
+  }
+
+  function visitDecorator(decorator: TS.Decorator): void {
+    const expression = decorator.expression;
+    const isCall = ts.isCallExpression(expression);
+    const kind = calleeKind(isCall ? expression.expression : expression);
+    if (!kind) return;
+    if (isCall && hasMeta(expression.arguments)) return;
+    const method = decorator.parent;
+    if (!ts.isMethodDeclaration(method) || !method.body) return;
+    const signature = checker.getSignatureFromDeclaration(method);
+    if (!signature) return;
+    const member = propertyName(method.name);
+    const cls = method.parent;
+    const classSymbol = ts.isClassLike(cls) ? (cls.name ? checker.getSymbolAtLocation(cls.name) : declaredSymbol(cls)) : undefined;
+    const exportName = classSymbol ? exportNameOf(classSymbol) : undefined;
+    const locator = exportName === undefined || member === undefined ? undefined : { export: exportName, member };
+    const [first] = lines(decorator);
+    const owner = ts.isClassLike(cls) ? { ...(cls.name ? { name: cls.name.text } : {}), span: lines(cls) } : undefined;
+    sites.push(
+      build(kind, isCall ? "decorator-call" : "decorator", decorator, [signature], member, locator, method, method.name, [first, lines(method)[1]], owner),
+    );
+  }
+
+  function build(
+    kind: SiteKind,
+    form: SiteForm,
+    node: TS.CallExpression | TS.Decorator,
+    signatures: readonly TS.Signature[],
+    name: string | undefined,
+    locator: SiteMeta["locator"],
+    docNode: TS.Node | undefined,
+    at: TS.Node,
+    span: readonly [number, number],
+    owner: OpSite["owner"],
+  ): OpSite {
+    const label = `${kind} ${name === undefined ? "(anonymous)" : `"${name}"`}`;
+    const extractor = createSchemaExtractor(ts, program, options);
+    const errors: string[] = [];
+    const signature = signatures[signatures.length - 1]!;
+    if (signatures.length > 1) errors.push(`${label}: overloaded functions cannot be ops; give it a single signature`);
+    const paramDocs = docNode ? paramDescriptions(docNode) : new Map<string, string>();
+    const params: ParamInfo[] = signature.getParameters().map((param, index) => {
+      const decl = param.valueDeclaration && ts.isParameter(param.valueDeclaration) ? param.valueDeclaration : undefined;
+      const paramName = decl && !ts.isIdentifier(decl.name) ? `arg${index}` : param.name;
+      const type = checker.getTypeOfSymbol(param);
+      const rest = decl?.dotDotDotToken !== undefined;
+      const optional = !rest && ((decl !== undefined && checker.isOptionalParameter(decl)) || acceptsUndefined(type));
+      let schema = extractor.schemaOf(type, paramName, { optional });
+      const description = paramDocs.get(paramName);
+      if (description !== undefined && typeof schema === "object") schema = { description, ...schema };
+      return { name: paramName, schema, ...(optional ? { optional: true } : {}), ...(rest ? { rest: true } : {}) };
+    });
+    const returned = checker.getReturnTypeOfSignature(signature);
+    // Awaiting a type parameter gives `Awaited<T>`; keep `T` so the error names it plainly.
+    const generic = returned.flags & (ts.TypeFlags.TypeParameter | ts.TypeFlags.IndexedAccess | ts.TypeFlags.Conditional);
+    const awaited = generic ? returned : (checker.getAwaitedType(returned) ?? returned);
+    // `void` / `undefined` results have nothing to check: no return schema at all.
+    const returns = awaited.flags & (ts.TypeFlags.Void | ts.TypeFlags.Undefined) ? undefined : extractor.schemaOf(awaited, "return");
+    for (const issue of extractor.issues) {
+      const where = issue.declaredAt ? ` (declared at ${issue.declaredAt.file}:${issue.declaredAt.line})` : "";
+      errors.push(`${label}: cannot derive a JSON Schema for ${issue.path}: ${issue.message}${where}`);
+    }
+    const defs = extractor.defs();
+    const hasDefs = Object.keys(defs).length > 0;
+    const hash = contentHash({ params, returns, defs: hasDefs ? defs : undefined });
+    const sf = at.getSourceFile();
+    const pos = sf.getLineAndCharacterOfPosition(at.getStart(sf));
+    const file = relativePath(options.root, sf.fileName);
+    const doc = docNode ? documentation(docNode) : undefined;
+    const meta: SiteMeta = {
+      __weft: 1,
+      ...(name !== undefined ? { name } : {}),
+      params,
+      ...(returns !== undefined ? { returns } : {}),
+      ...(hasDefs ? { defs } : {}),
+      ...(doc !== undefined ? { doc } : {}),
+      ...(locator ? { locator } : {}),
+      hash,
+      source: { file, line: pos.line + 1, column: pos.character + 1 },
+    };
+    const files = [...new Set([file, ...extractor.files()])].sort();
+    return { kind, form, node, meta, errors, files, span, ...(owner ? { owner } : {}) };
+  }
+
+  function skipOuter(node: TS.Expression): TS.Expression {
+    while (ts.isParenthesizedExpression(node) || ts.isAsExpression(node) || ts.isSatisfiesExpression(node) || ts.isNonNullExpression(node) || ts.isTypeAssertionExpression(node)) {
+      node = node.expression;
+    }
+    return node;
+  }
+
+  function acceptsUndefined(type: TS.Type): boolean {
+    const f = ts.TypeFlags;
+    if (type.flags & (f.Any | f.Unknown | f.Undefined | f.Void)) return true;
+    return !!(type.flags & f.Union) && (type as TS.UnionType).types.some((t) => t.flags & (f.Undefined | f.Void));
+  }
+
+  function lines(node: TS.Node): [number, number] {
+    const start = sourceFile.getLineAndCharacterOfPosition(node.getStart(sourceFile)).line + 1;
+    const end = sourceFile.getLineAndCharacterOfPosition(node.getEnd()).line + 1;
+    return [start, end];
+  }
+
+  /** The variable, property or default export a call's result is bound to. */
+  function bindingOf(call: TS.CallExpression): { name?: string; exportName?: string; host: TS.Node } | undefined {
+    let node: TS.Node = call;
+    while (ts.isParenthesizedExpression(node.parent) || ts.isAsExpression(node.parent) || ts.isSatisfiesExpression(node.parent) || ts.isNonNullExpression(node.parent)) {
+      node = node.parent;
+    }
+    const parent = node.parent;
+    if (ts.isVariableDeclaration(parent) && parent.initializer === node && ts.isIdentifier(parent.name)) {
+      const symbol = checker.getSymbolAtLocation(parent.name);
+      const host = ts.isVariableDeclarationList(parent.parent) && ts.isVariableStatement(parent.parent.parent) ? parent.parent.parent : parent;
+      const exportName = symbol ? exportNameOf(symbol) : undefined;
+      return { name: parent.name.text, ...(exportName !== undefined ? { exportName } : {}), host };
+    }
+    if (ts.isExportAssignment(parent) && !parent.isExportEquals) return { exportName: "default", host: parent };
+    if (ts.isPropertyAssignment(parent)) {
+      const name = propertyName(parent.name);
+      return { ...(name !== undefined ? { name } : {}), host: parent };
+    }
+    return undefined;
+  }
+
+  function functionName(fn: TS.Expression): string | undefined {
+    const inner = skipOuter(fn);
+    if ((ts.isFunctionExpression(inner) || ts.isClassExpression(inner)) && inner.name) return inner.name.text;
+    if (ts.isIdentifier(inner)) return inner.text;
+    return undefined;
+  }
+
+  /** Where the op's documentation lives: its binding, else the function it wraps. */
+  function docHost(host: TS.Node | undefined, fn: TS.Expression): TS.Node | undefined {
+    if (host && ts.getJSDocCommentsAndTags(host).length > 0) return host;
+    const inner = skipOuter(fn);
+    if (ts.isIdentifier(inner)) {
+      let symbol = checker.getSymbolAtLocation(inner);
+      if (symbol && symbol.flags & ts.SymbolFlags.Alias) symbol = checker.getAliasedSymbol(symbol);
+      const decl = symbol?.valueDeclaration;
+      if (decl) return ts.isVariableDeclaration(decl) && ts.isVariableStatement(decl.parent.parent) ? decl.parent.parent : decl;
+    }
+    return host ?? inner;
+  }
+
+  function exportNameOf(symbol: TS.Symbol): string | undefined {
+    const moduleSymbol = checker.getSymbolAtLocation(sourceFile);
+    if (!moduleSymbol) return undefined;
+    const target = normalize(symbol);
+    const names = checker
+      .getExportsOfModule(moduleSymbol)
+      .filter((e) => normalize(e) === target)
+      .map((e) => e.name)
+      .sort();
+    if (names.length === 0) return undefined;
+    return names.includes(symbol.name) ? symbol.name : names[0];
+  }
+
+  function normalize(symbol: TS.Symbol): TS.Symbol {
+    const resolved = symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
+    return checker.getExportSymbolOfSymbol(resolved);
+  }
+
+  function declaredSymbol(node: TS.Node): TS.Symbol | undefined {
+    return (node as { symbol?: TS.Symbol }).symbol;
+  }
+
+  function propertyName(name: TS.PropertyName): string | undefined {
+    if (ts.isIdentifier(name) || ts.isStringLiteral(name) || ts.isNumericLiteral(name)) return name.text;
+    if (ts.isPrivateIdentifier(name)) return name.text;
+    return undefined;
+  }
+
+  function documentation(node: TS.Node): string | undefined {
+    const parts: string[] = [];
+    for (const doc of ts.getJSDocCommentsAndTags(node)) {
+      if (ts.isJSDoc(doc)) {
+        const text = ts.getTextOfJSDocComment(doc.comment)?.trim();
+        if (text) parts.push(text);
+      }
+    }
+    return parts.length > 0 ? parts.join("\n\n") : undefined;
+  }
+
+  function paramDescriptions(node: TS.Node): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const doc of ts.getJSDocCommentsAndTags(node)) {
+      for (const tag of ts.isJSDoc(doc) ? (doc.tags ?? []) : [doc]) {
+        if (ts.isJSDocParameterTag(tag) && ts.isIdentifier(tag.name)) {
+          const text = ts.getTextOfJSDocComment(tag.comment)?.replace(/^\s*-\s*/, "").trim();
+          if (text) out.set(tag.name.text, text);
+        }
+      }
+    }
+    return out;
+  }
+
+  visit(sourceFile);
+  return sites;
+}
+
+/** True when the last argument already is an injected META literal (the file was transformed before). */
+function hasMeta(args: readonly TS.Expression[]): boolean {
+  const last = args[args.length - 1];
+  if (!last || !("properties" in last)) return false;
+  const props = (last as TS.ObjectLiteralExpression).properties;
+  return Array.isArray(props) && props.some((p) => p.name !== undefined && "escapedText" in p.name && p.name.escapedText === "__weft");
+}
+
+// Tag lookups per checker: symbols are per program, so the cache dies with it.
+const kindCaches = new WeakMap<TS.TypeChecker, Map<TS.Symbol, SiteKind | null>>();
+function kindCache(checker: TS.TypeChecker): Map<TS.Symbol, SiteKind | null> {
+  let cache = kindCaches.get(checker);
+  if (!cache) kindCaches.set(checker, (cache = new Map()));
+  return cache;
+}
+
