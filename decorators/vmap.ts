@@ -6,6 +6,9 @@ import { isInjectedMeta, type BatchPolicy, type InjectedMeta } from "./descripto
 import { ENTRY } from "./op.js";
 import { itemsOf, runBatch, type BatchProgress, type BatchTarget, type ItemResult } from "../runtime/batch.js";
 import type { OpEntry } from "../runtime/invoke.js";
+import { currentFrame } from "../runtime/context.js";
+import { map } from "../runtime/jit.js";
+import { TraceError, callerLocation, containsTracer } from "../compiler/trace.js";
 
 // biome-ignore lint: any is needed for function-type variance
 type AnyFn = (...args: any[]) => any;
@@ -18,16 +21,16 @@ export interface VmapOptions extends BatchPolicy {
 
 type Axes = readonly (0 | null)[];
 
-/** The batched form of a parameter list: mapped parameters become arrays. */
-export type Batched<P extends readonly unknown[], A = undefined> = {
+/** The batched form of a parameter list: mapped parameters become arrays, `null` axes stay as they are. */
+export type Batched<P extends readonly unknown[], A extends Axes | undefined = undefined> = {
   [K in keyof P]: A extends Axes ? (K extends keyof A ? (A[K] extends null ? P[K] : readonly P[K][]) : readonly P[K][]) : readonly P[K][];
 };
 
 /** What a batched function resolves to: values, or per-item results under `"collect"`. */
-export type VmapResult<R, O> = O extends { readonly onError: "collect" } ? ItemResult<Awaited<R>>[] : Awaited<R>[];
+export type VmapResult<R, E extends "throw" | "collect"> = E extends "collect" ? ItemResult<Awaited<R>>[] : Awaited<R>[];
 
 /** A function mapped over a batch. */
-export type VmappedFn<F extends AnyFn, O> = (...args: Batched<Parameters<F>, O extends { readonly inAxes: infer A } ? A : undefined>) => Promise<VmapResult<ReturnType<F>, O>>;
+export type VmappedFn<F extends AnyFn, A extends Axes | undefined = undefined, E extends "throw" | "collect" = "throw"> = (...args: Batched<Parameters<F>, A>) => Promise<VmapResult<ReturnType<F>, E>>;
 
 function targetOf(f: AnyFn, meta: InjectedMeta | undefined): BatchTarget {
   const entry = (f as { [ENTRY]?: OpEntry })[ENTRY];
@@ -40,12 +43,26 @@ function batched(f: AnyFn, options: VmapOptions, meta: InjectedMeta | undefined,
   const target = thisArg === undefined ? targetOf(f, meta) : { ...targetOf(f, meta), call: (args: readonly unknown[]) => Promise.resolve(f.apply(thisArg, args as unknown[])) };
   const unwrap = options.onError !== "collect";
   const run = async (...args: unknown[]) => {
+    // Inside a jitted function's trace, a vmap over traced values is staged as a map node.
+    if (currentFrame().trace !== undefined && args.some((a) => containsTracer(a))) return staged(target.name, f, thisArg, args, options);
     const results = await runBatch(target, itemsOf(target, args, options.inAxes), options);
     // Under "throw" every item succeeded (runBatch rejected otherwise).
     return unwrap ? results.map((r) => (r as { value: unknown }).value) : results;
   };
   Object.defineProperty(run, "name", { value: `vmap(${target.name})` });
   return run;
+}
+
+function staged(name: string, f: AnyFn, thisArg: unknown, args: readonly unknown[], options: VmapOptions): Promise<unknown> {
+  if (options.onError === "collect") throw new TraceError(`vmap(${name}) with onError "collect" cannot be staged inside a jitted function`, callerLocation());
+  const mapped = args.flatMap((_, i) => (options.inAxes === undefined || options.inAxes[i] !== null ? [i] : []));
+  const lead = mapped[0];
+  if (lead === undefined) throw new TypeError(`vmap(${name}): no argument is mapped (every inAxes entry is null)`);
+  return map(
+    args[lead] as readonly unknown[],
+    (item, index) => f.apply(thisArg, args.map((a, i) => (i === lead ? item : mapped.includes(i) ? (a as { at(i: unknown): unknown }).at(index) : a))),
+    options.concurrency === undefined ? {} : { concurrency: options.concurrency },
+  );
 }
 
 function isTc39Context(value: unknown): value is ClassMethodDecoratorContext {
@@ -69,7 +86,10 @@ function isTc39Context(value: unknown): value is ClassMethodDecoratorContext {
  * const judged = await vmap(judgeOne, { inAxes: [0, null] })(answers, rubric); // rubric shared
  * ```
  */
-export function vmap<F extends AnyFn, const O extends VmapOptions = {}>(f: F, options?: O): VmappedFn<F, O>;
+export function vmap<F extends AnyFn, const A extends Axes | undefined = undefined, E extends "throw" | "collect" = "throw">(
+  f: F,
+  options?: VmapOptions & { readonly inAxes?: A; readonly onError?: E },
+): VmappedFn<F, A, E>;
 export function vmap(options?: VmapOptions): <This, Args extends unknown[], R>(value: (this: This, ...args: Args) => R, context: ClassMethodDecoratorContext) => (this: This, ...args: Args) => R;
 export function vmap(...input: unknown[]): unknown {
   const args = [...input];

@@ -51,6 +51,11 @@ export interface OpContext {
   readonly span: Span | undefined;
 }
 
+/** Receives op calls made while a jitted function is traced. Internal. */
+export interface TraceHook {
+  record(entry: unknown, thisArg: unknown, args: readonly unknown[], overrides: unknown): unknown;
+}
+
 /** One frame of the context stack. Internal: user code sees it through `OpContext`. */
 export class Frame implements OpContext {
   /** Children started so far, for step ids. */
@@ -72,6 +77,8 @@ export class Frame implements OpContext {
     readonly deadlineOwner: string | undefined,
     /** True when this frame (or an ancestor) holds a permit of the global concurrency limit. */
     readonly permitted: boolean,
+    /** Set while a jitted function is being traced: op calls are recorded, not run. */
+    readonly trace: TraceHook | undefined = undefined,
   ) {}
 
   get remainingMs(): number {
@@ -80,7 +87,7 @@ export class Frame implements OpContext {
 
   /** The same frame for another attempt, with the attempt's own signal. */
   forAttempt(attempt: number, signal: AbortSignal): Frame {
-    return new Frame(this.op, this.config, this.overrides, this.deadline, signal, attempt, this.stepId, this.tenant, this.user, this.values, this.span, this.deadlineOwner, this.permitted);
+    return new Frame(this.op, this.config, this.overrides, this.deadline, signal, attempt, this.stepId, this.tenant, this.user, this.values, this.span, this.deadlineOwner, this.permitted, this.trace);
   }
 }
 
@@ -175,6 +182,7 @@ export function withContext<T>(options: ContextOptions, fn: () => T): T {
     parent.span,
     deadlineOwner,
     parent.permitted,
+    parent.trace,
   );
   if (!cleanup) return store.run(frame, fn);
   const done = () => {

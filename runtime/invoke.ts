@@ -76,7 +76,9 @@ function globalSemaphore(): Semaphore.Semaphore {
  * Calls an op. Always returns a promise; never throws synchronously.
  */
 export function invoke(entry: OpEntry, thisArg: unknown, args: readonly unknown[], overrides?: CallOverrides): Promise<unknown> {
-  const parent = store.getStore() ?? currentFrame();
+  const parent = currentFrame();
+  // While a jitted function is traced, calls are recorded as graph nodes, not run.
+  if (parent.trace !== undefined) return Promise.resolve(parent.trace.record(entry, thisArg, args, overrides));
   const needsLimit = settings.concurrency !== Infinity && !parent.permitted;
   if (entry.hasPolicy || needsLimit || (overrides !== undefined && (overrides.timeout !== undefined || overrides.retry !== undefined))) {
     return invokeWithPolicy(entry, parent, thisArg, args, overrides, needsLimit);

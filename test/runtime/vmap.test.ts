@@ -124,7 +124,7 @@ describe("vmap", () => {
   it("cancels in-flight items when the caller's signal fires", async () => {
     const ac = new AbortController();
     let running = 0;
-    const waits = op({ name: "waits" }, async () => {
+    const waits = op({ name: "waits" }, async (_item: number) => {
       running++;
       try {
         await new Promise((_, reject) => getContext().signal.addEventListener("abort", () => reject(getContext().signal.reason), { once: true }));

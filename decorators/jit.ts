@@ -1,0 +1,106 @@
+/**
+ * `jit`: compiles a function of ops into a parallel plan on its first call per input
+ * signature. The compiler lives in compiler/ and the driver in runtime/jit; this module
+ * only builds the jitted function.
+ */
+import { isInjectedMeta, type InjectedMeta } from "./descriptor.js";
+import { Jit, type JitInspection, type JitOptions } from "../runtime/jit.js";
+
+// biome-ignore lint: any is needed for function-type variance
+type AnyFn = (...args: any[]) => any;
+
+/** A jitted function: call it like the original; `explain` and `inspect` show its plans. */
+export interface Jitted<F extends AnyFn> {
+  (...args: Parameters<F>): Promise<Awaited<ReturnType<F>>>;
+  /** Whether a call with these arguments reuses a cached plan, and if not, why. */
+  explain(...args: Parameters<F>): string;
+  /** Compiles for these arguments without running, and returns the graph (text, Mermaid, DOT, JSON) and plan. */
+  inspect(...args: Parameters<F>): Promise<JitInspection>;
+}
+
+const JIT = Symbol.for("weft.jit");
+
+function jitted<F extends AnyFn>(compiler: Jit): Jitted<F> {
+  const call = function (this: unknown, ...args: unknown[]) {
+    return compiler.call(this, args);
+  };
+  Object.defineProperty(call, "name", { value: compiler.name });
+  Object.defineProperty(call, JIT, { value: compiler });
+  return Object.assign(call, {
+    explain: (...args: unknown[]) => compiler.explain(undefined, args),
+    inspect: (...args: unknown[]) => compiler.inspect(undefined, args),
+  }) as unknown as Jitted<F>;
+}
+
+function isTc39Context(value: unknown): value is ClassMethodDecoratorContext {
+  return typeof value === "object" && value !== null && "kind" in value && "addInitializer" in value;
+}
+
+function decorator(options: JitOptions, meta: InjectedMeta | undefined) {
+  return function (...d: unknown[]): unknown {
+    if (isTc39Context(d[1])) {
+      const compiler = new Jit(d[0] as AnyFn, { name: meta?.name ?? String(d[1].name), ...options });
+      return function (this: unknown, ...args: unknown[]) {
+        return compiler.call(this, args);
+      };
+    }
+    const [target, key, descriptor] = d as [object, string | symbol, PropertyDescriptor];
+    if (typeof descriptor?.value !== "function") throw new TypeError(`@jit decorates methods, not ${String(key)}`);
+    const owner = typeof target === "function" ? target.name : target.constructor.name;
+    const compiler = new Jit(descriptor.value as AnyFn, { name: meta?.name ?? `${owner}.${String(key)}`, ...options });
+    descriptor.value = function (this: unknown, ...args: unknown[]) {
+      return compiler.call(this, args);
+    };
+    return descriptor;
+  };
+}
+
+/** A method decorator usable in both decorator modes. */
+export interface JitMethodDecorator {
+  <This, Args extends unknown[], R extends PromiseLike<unknown>>(value: (this: This, ...args: Args) => R, context: ClassMethodDecoratorContext<This, (this: This, ...args: Args) => R>): (this: This, ...args: Args) => R;
+  <T extends (...args: any[]) => PromiseLike<unknown>>(target: object, key: string | symbol, descriptor: TypedPropertyDescriptor<T>): void;
+}
+
+/**
+ * Jit-compiles a function (or, as `@jit`, a method) of ops. The first call per input
+ * signature traces it into a graph, optimises it (dead and duplicate work removed, CPU
+ * chains fused) and plans it so independent ops run in parallel; later calls run the
+ * cached plan. It returns exactly what the function returns, with the same op calls;
+ * what cannot be traced runs eagerly with a one-time warning (or throws, with `strict`).
+ *
+ * @weftJit
+ * @example
+ * ```ts
+ * const pipeline = jit(async (question: string) => {
+ *   const a = await draft(question);     // draft and critique run in parallel:
+ *   const b = await critique(question);  // the trace shows they are independent
+ *   return judge.score(await merge(a, b));
+ * });
+ * await pipeline("why is the sky blue?");
+ * console.log((await pipeline.inspect("q")).mermaid);
+ * ```
+ */
+export function jit<F extends AnyFn>(fn: F, options?: JitOptions): Jitted<F>;
+export function jit<F extends AnyFn>(options: JitOptions, fn: F): Jitted<F>;
+export function jit(options?: JitOptions): JitMethodDecorator;
+export function jit<This, Args extends unknown[], R extends PromiseLike<unknown>>(
+  value: (this: This, ...args: Args) => R,
+  context: ClassMethodDecoratorContext<This, (this: This, ...args: Args) => R>,
+): (this: This, ...args: Args) => R;
+export function jit(...input: unknown[]): unknown {
+  const args = [...input];
+  const meta = isInjectedMeta(args[args.length - 1]) ? (args.pop() as InjectedMeta) : undefined;
+  if (typeof args[0] === "function" && isTc39Context(args[1])) return decorator({}, meta)(...args);
+  if (args.length === 3 && typeof args[0] === "object" && (typeof args[1] === "string" || typeof args[1] === "symbol")) return decorator({}, meta)(...args);
+  if (typeof args[0] === "function") {
+    const fn = args[0] as AnyFn;
+    const options = (args[1] as JitOptions | undefined) ?? {};
+    return jitted(new Jit(fn, { name: options.name ?? meta?.name ?? fn.name, ...options }));
+  }
+  if (typeof args[1] === "function") {
+    const fn = args[1] as AnyFn;
+    const options = (args[0] as JitOptions | undefined) ?? {};
+    return jitted(new Jit(fn, { name: options.name ?? meta?.name ?? fn.name, ...options }));
+  }
+  return decorator((args[0] as JitOptions | undefined) ?? {}, meta);
+}

@@ -1,0 +1,321 @@
+/**
+ * The JIT driver, in three named phases:
+ *
+ *   trace    run the function once on tracer values; op calls become graph nodes
+ *   compile  optimise the graph (fold, CSE, DCE, fuse, place) and plan it
+ *   run      execute the cached plan on the runtime, as ordinary op calls
+ *
+ * Plans are cached per input signature (and per `this` for methods). A signature that
+ * cannot be traced runs eagerly, with one warning naming the reason and the source line
+ * (or a `TraceError` in strict mode), so a jitted function always returns what the eager
+ * function returns, with the same op calls.
+ */
+import type { OpDescriptor } from "../decorators/descriptor.js";
+import { graphOf, update, type Graph, type Node } from "../compiler/ir.js";
+import { optimize } from "../compiler/optimize.js";
+import { plan as makePlan, type Plan } from "../compiler/plan.js";
+import { PlanCache, signatureOf, type Signature } from "../compiler/cache.js";
+import { printDot, printJSON, printMermaid, printText } from "../compiler/print.js";
+import { TraceError, TraceSession, containsTracer, isTracer } from "../compiler/trace.js";
+import { Frame, currentFrame, store, type TraceHook } from "./context.js";
+import type { CallOverrides, OpEntry } from "./invoke.js";
+import { runPlan, type Binding } from "./run-plan.js";
+import { endSpan, startSpan } from "./telemetry.js";
+
+/** Options of `jit`. */
+export interface JitOptions {
+  /** Name for spans, warnings and graphs; defaults to the function's name. */
+  readonly name?: string;
+  /** Throw a `TraceError` instead of running eagerly when a signature cannot be traced. */
+  readonly strict?: boolean;
+  /** Indices of arguments whose values (not just types) key the cache; they are constants in the plan. */
+  readonly static?: readonly number[];
+  /** Most plans cached per function (least recently used evicted). Default 64. */
+  readonly cacheSize?: number;
+  /** Most op calls in flight within one run. Default: unlimited (per-op limits still apply). */
+  readonly concurrency?: number;
+  /** `"fail-fast"` (default): the first failing step cancels the rest. `"settle"`: in-flight steps finish first. */
+  readonly onError?: "fail-fast" | "settle";
+}
+
+/** A compiled signature: a plan, or the reason it runs eagerly. */
+type Compiled = { readonly kind: "plan"; readonly traced: Graph; readonly graph: Graph; readonly plan: Plan } | { readonly kind: "eager"; readonly reason: TraceError };
+
+/** What `inspect` shows of a jitted function for one input signature. */
+export interface JitInspection {
+  readonly signature: string;
+  /** Why this signature runs eagerly, when it does. */
+  readonly fallback?: string;
+  readonly traced?: Graph;
+  readonly graph?: Graph;
+  readonly plan?: Plan;
+  /** The optimised graph as text, Mermaid, DOT and JSON. */
+  readonly text?: string;
+  readonly mermaid?: string;
+  readonly dot?: string;
+  readonly json?: string;
+}
+
+// biome-ignore lint: any is needed for function-type variance
+type AnyFn = (...args: any[]) => any;
+
+const SESSION = Symbol("weft.session");
+type Bind = (entry: OpEntry, overrides: CallOverrides | undefined) => OpDescriptor;
+type SessionHook = TraceHook & { readonly [SESSION]: TraceSession; readonly bind: Bind };
+
+/** The hook that records op calls into `session`, with descriptors bound by `bind`. */
+function hookFor(session: TraceSession, bind: Bind): SessionHook {
+  return {
+    [SESSION]: session,
+    bind,
+    record: (entry, self, args, overrides) => session.recordOp({ desc: bind(entry as OpEntry, overrides as CallOverrides | undefined), self, args }),
+  };
+}
+
+/** The trace session active in the current context, when a jitted function is being traced. */
+function activeSession(): TraceSession | undefined {
+  return (currentFrame().trace as SessionHook | undefined)?.[SESSION];
+}
+
+/** A jitted function's compiler and caches. Internal: users see the function `jit` returns. */
+export class Jit {
+  readonly name: string;
+  private readonly caches = new WeakMap<object, PlanCache<Compiled>>();
+  private readonly shared: PlanCache<Compiled>;
+  private readonly compiling = new Map<string, Promise<Compiled>>();
+  private readonly bindings = new WeakMap<OpDescriptor, Binding>();
+  private readonly warned = new Set<string>();
+  private runs = 0;
+
+  constructor(
+    readonly fn: AnyFn,
+    readonly options: JitOptions,
+  ) {
+    this.name = options.name ?? (fn.name || "anonymous");
+    this.shared = new PlanCache({ max: options.cacheSize ?? 64 });
+  }
+
+  /** Calls the jitted function. */
+  call(thisArg: unknown, args: readonly unknown[]): Promise<unknown> {
+    // Inside another function's trace a jitted function inlines: its ops record there.
+    if (currentFrame().trace !== undefined) return Promise.resolve(this.fn.apply(thisArg, args as unknown[]));
+    const sig = signatureOf(args, this.options.static ?? []);
+    const cache = this.cacheFor(thisArg);
+    const compiled = cache.get(sig);
+    if (compiled) return this.execute(compiled, thisArg, args);
+    return this.compile(thisArg, args, sig, cache).then((c) => this.execute(c, thisArg, args));
+  }
+
+  /** Why a call with these arguments would (not) reuse a cached plan. */
+  explain(thisArg: unknown, args: readonly unknown[]): string {
+    return this.cacheFor(thisArg).explain(signatureOf(args, this.options.static ?? []));
+  }
+
+  /** Compiles for these arguments (without running) and shows the result. */
+  async inspect(thisArg: unknown, args: readonly unknown[]): Promise<JitInspection> {
+    const sig = signatureOf(args, this.options.static ?? []);
+    const cache = this.cacheFor(thisArg);
+    const compiled = cache.get(sig) ?? (await this.compile(thisArg, args, sig, cache));
+    if (compiled.kind === "eager") return { signature: sig.key, fallback: compiled.reason.message };
+    const g = compiled.graph;
+    return { signature: sig.key, traced: compiled.traced, graph: g, plan: compiled.plan, text: printText(g), mermaid: printMermaid(g), dot: printDot(g), json: printJSON(g) };
+  }
+
+  private cacheFor(thisArg: unknown): PlanCache<Compiled> {
+    // A method's plan calls ops on `this`, which is a constant in the graph: one cache per instance.
+    if (thisArg === null || (typeof thisArg !== "object" && typeof thisArg !== "function")) return this.shared;
+    let cache = this.caches.get(thisArg);
+    if (!cache) this.caches.set(thisArg, (cache = new PlanCache({ max: this.options.cacheSize ?? 64 })));
+    return cache;
+  }
+
+  private compile(thisArg: unknown, args: readonly unknown[], sig: Signature, cache: PlanCache<Compiled>): Promise<Compiled> {
+    const key = `${cache === this.shared ? "" : "this:"}${sig.key}`;
+    let pending = this.compiling.get(key);
+    if (!pending) {
+      pending = this.trace(thisArg, args).then((result) => {
+        this.compiling.delete(key);
+        return cache.set(sig, result);
+      });
+      this.compiling.set(key, pending);
+    }
+    return pending;
+  }
+
+  /** Phase 1 and 2: trace, then optimise and plan. */
+  private async trace(thisArg: unknown, args: readonly unknown[]): Promise<Compiled> {
+    const session = new TraceSession(args.length);
+    const inputs = session.inputs();
+    for (const i of this.options.static ?? []) inputs[i] = args[i];
+    let closed = false;
+    const hook = hookFor(session, (entry, overrides) => {
+      if (closed) throw new TraceError(`jit(${this.name}): an op was called after tracing ended (the function awaited something that is not an op)`, undefined);
+      return this.bind(entry, overrides);
+    });
+    const parent = currentFrame();
+    const frame = new Frame(parent.op, parent.config, parent.overrides, parent.deadline, parent.signal, parent.attempt, parent.stepId, parent.tenant, parent.user, parent.values, parent.span, parent.deadlineOwner, parent.permitted, hook);
+    const outcome = await withinMicrotasks(store.run(frame, () => Promise.resolve().then(() => this.fn.apply(thisArg, inputs))));
+    closed = true;
+    try {
+      if (outcome.kind === "late") {
+        throw new TraceError(`jit(${this.name}) awaited a promise that is not an op call (a timer, fetch, or another library) while tracing: move that work into an op`, undefined);
+      }
+      if (outcome.kind === "error") throw outcome.error instanceof TraceError ? outcome.error : new TraceError(`jit(${this.name}) threw while tracing: ${describe(outcome.error)}`, undefined);
+      const traced = session.finish(outcome.value);
+      const graph = optimize(traced);
+      return { kind: "plan", traced, graph, plan: makePlan(graph, this.options.concurrency === undefined ? {} : { concurrency: this.options.concurrency }) };
+    } catch (error) {
+      if (!(error instanceof TraceError) || this.options.strict) throw error;
+      return { kind: "eager", reason: error };
+    }
+  }
+
+  /** The descriptor recorded for a call, and how the plan finds its entry again. */
+  private bind(entry: OpEntry, overrides: CallOverrides | undefined): OpDescriptor {
+    if (overrides === undefined) {
+      if (!this.bindings.has(entry.desc)) this.bindings.set(entry.desc, { entry, overrides });
+      return entry.desc;
+    }
+    // A configured call (`.with()`) gets its own descriptor, so CSE never merges it with a
+    // differently configured call of the same op.
+    const desc = Object.freeze({ ...entry.desc, id: `${entry.desc.id}#with${++withCounter}` });
+    this.bindings.set(desc, { entry, overrides });
+    return desc;
+  }
+
+  /** Phase 3: run the plan (or the function, for an eager signature). */
+  private execute(compiled: Compiled, thisArg: unknown, args: readonly unknown[]): Promise<unknown> {
+    if (compiled.kind === "eager") {
+      if (!this.warned.has(compiled.reason.message)) {
+        this.warned.add(compiled.reason.message);
+        process.emitWarning(`jit(${this.name}) runs eagerly for this input signature: ${compiled.reason.message}`, { code: "WEFT_JIT_FALLBACK" });
+      }
+      return Promise.resolve(this.fn.apply(thisArg, args as unknown[]));
+    }
+    const parent = currentFrame();
+    const stepId = parent.stepId === "" ? `jit(${this.name})#${this.runs++}` : `${parent.stepId}/jit(${this.name})#${parent.children++}`;
+    const span = startSpan({ name: `jit(${this.name})`, kind: "jit", stepId, parent: parent.span, attributes: { "weft.plan.steps": compiled.plan.steps.length } });
+    const frame = new Frame(parent.op, parent.config, parent.overrides, parent.deadline, parent.signal, parent.attempt, stepId, parent.tenant, parent.user, parent.values, span ?? parent.span, parent.deadlineOwner, parent.permitted);
+    const bindings = (desc: OpDescriptor): Binding => {
+      const found = this.bindings.get(desc);
+      if (!found) throw new Error(`jit(${this.name}): no runtime entry for op ${desc.name} (${desc.id})`);
+      return found;
+    };
+    const run = runPlan(compiled.plan, args, frame, bindings, this.options.onError ? { onError: this.options.onError } : {});
+    if (!span) return run;
+    return run.then(
+      (value) => (endSpan(span, 1), value),
+      (error: unknown) => {
+        endSpan(span, 1, error);
+        throw error;
+      },
+    );
+  }
+}
+
+let withCounter = 0;
+
+type Outcome = { kind: "value"; value: unknown } | { kind: "error"; error: unknown } | { kind: "late" };
+
+/**
+ * Settles with the promise if it settles before the next macrotask. Tracing only ever waits
+ * on microtasks (op calls return already-resolved tracers), so anything later means the
+ * function awaited something foreign.
+ */
+function withinMicrotasks(promise: Promise<unknown>): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const timer = setImmediate(() => resolve({ kind: "late" }));
+    promise.then(
+      (value) => {
+        clearImmediate(timer);
+        resolve({ kind: "value", value });
+      },
+      (error: unknown) => {
+        clearImmediate(timer);
+        resolve({ kind: "error", error });
+      },
+    );
+  });
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Runs `body` as a sub-trace of `session`; returns its graph and the outer nodes it captured. */
+async function subTrace(session: TraceSession, declared: number, body: (...inputs: unknown[]) => unknown): Promise<{ graph: Graph; sub: TraceSession }> {
+  const sub = new TraceSession(declared, session, session.builder.sub());
+  const inputs = sub.inputs();
+  const parent = currentFrame();
+  const frame = new Frame(parent.op, parent.config, parent.overrides, parent.deadline, parent.signal, parent.attempt, parent.stepId, parent.tenant, parent.user, parent.values, parent.span, parent.deadlineOwner, parent.permitted, hookFor(sub, (parent.trace as SessionHook).bind));
+  const result = await store.run(frame, () => Promise.resolve().then(() => body(...inputs)));
+  return { graph: sub.finish(result), sub };
+}
+
+/**
+ * Renumbers a branch graph's inputs onto a shared capture list, adding unused inputs so
+ * every branch takes the same arguments.
+ */
+function alignInputs(graph: Graph, own: readonly number[], shared: readonly number[], declared: number): Graph {
+  const position = new Map(shared.map((id, i) => [id, declared + i]));
+  const present = new Set<number>();
+  const nodes: Node[] = graph.nodes.map((n) => {
+    if (n.kind !== "input" || n.index < declared) {
+      if (n.kind === "input") present.add(n.index);
+      return n;
+    }
+    const index = position.get(own[n.index - declared]!)!;
+    present.add(index);
+    return update(n, { index });
+  });
+  let nextId = Math.max(...graph.nodes.map((n) => n.id)) + 1;
+  const missing: Node[] = [];
+  for (let i = 0; i < declared + shared.length; i++) {
+    if (!present.has(i)) missing.push({ kind: "input", id: nextId++, inputs: [], effect: "pure", loc: undefined, index: i } as Node);
+  }
+  return graphOf([...missing, ...nodes], declared + shared.length);
+}
+
+/**
+ * Staged conditional: inside a jitted function, keeps a data-dependent branch in the
+ * graph (both branches are traced; the plan runs the one the value picks). Outside a
+ * trace, or on a plain value, it simply calls the chosen branch.
+ *
+ * @example
+ * ```ts
+ * const answer = jit(async (q: string) => {
+ *   const verdict = await classify(q);
+ *   return cond(verdict.isMath, () => solve(q), () => chat(q));
+ * });
+ * ```
+ */
+export async function cond<T, E>(pred: unknown, then: () => T | PromiseLike<T>, otherwise: () => E | PromiseLike<E>): Promise<Awaited<T> | Awaited<E>> {
+  const session = activeSession();
+  if (!session || !isTracer(pred)) return (pred ? await then() : await otherwise()) as Awaited<T> | Awaited<E>;
+  const a = await subTrace(session, 0, then);
+  const b = await subTrace(session, 0, otherwise);
+  const shared = [...new Set([...a.sub.captures, ...b.sub.captures])];
+  const branches: [Graph, Graph] = [alignInputs(a.graph, a.sub.captures, shared, 0), alignInputs(b.graph, b.sub.captures, shared, 0)];
+  const id = session.builder.cond(session.nodeOf(pred), shared, branches[0], branches[1]);
+  return session.tracer(id) as Awaited<T> | Awaited<E>;
+}
+
+/**
+ * Staged map: inside a jitted function, maps `fn` over a traced array as one graph node
+ * (items run concurrently, results in order). Outside a trace it is `Promise.all(items.map(fn))`.
+ *
+ * @example
+ * ```ts
+ * const judgeAll = jit(async (q: string) => {
+ *   const drafts = await draftMany(q);
+ *   return map(drafts, (d) => judge.score(d));
+ * });
+ * ```
+ */
+export async function map<T, R>(items: readonly T[], fn: (item: T, index: number) => R | PromiseLike<R>, options: { readonly concurrency?: number } = {}): Promise<Awaited<R>[]> {
+  const session = activeSession();
+  if (!session || !containsTracer(items)) return Promise.all(items.map((item, i) => fn(item, i))) as Promise<Awaited<R>[]>;
+  const body = await subTrace(session, 2, (item, index) => fn(item as T, index as number));
+  const id = session.builder.map(session.nodeOf(items), body.sub.captures, body.graph, options.concurrency === undefined ? {} : { concurrency: options.concurrency });
+  return session.tracer(id) as Awaited<R>[];
+}

@@ -1,0 +1,237 @@
+/**
+ * The plan executor: runs a compiled plan on the runtime. Each step keeps a count of
+ * unfinished dependencies and starts the moment it reaches zero (no waves, no barriers).
+ * Op steps are ordinary op calls (context, validation, retries, spans all apply), in a
+ * frame whose signal aborts in-flight siblings when a step fails (fail-fast), unless the
+ * plan runs in settle-all mode.
+ *
+ * It knows nothing of how the plan was made: only the plan's data.
+ */
+import type { OpDescriptor } from "../decorators/descriptor.js";
+import type { OpNode } from "../compiler/ir.js";
+import { evalStructural, type Plan, type Step } from "../compiler/plan.js";
+import { Frame, abortReason, linkSignals, store } from "./context.js";
+import { Cancelled, OpError } from "./errors.js";
+import { invoke, type CallOverrides, type OpEntry } from "./invoke.js";
+
+/** How an op node's descriptor maps back to the runtime: its entry and call overrides. */
+export interface Binding {
+  readonly entry: OpEntry;
+  readonly overrides: CallOverrides | undefined;
+}
+
+/** Options of one plan run. */
+export interface RunOptions {
+  /** `"fail-fast"` (default) cancels in-flight steps on the first failure; `"settle"` lets them finish. */
+  readonly onError?: "fail-fast" | "settle";
+  /** Called as each op step starts and ends: a deterministic window for tests and tools. */
+  readonly onStep?: (event: { readonly type: "start" | "end"; readonly node: OpNode }) => void;
+}
+
+/** Runs a plan with `args` in `frame`. `bindings` resolves op descriptors to runtime entries. */
+export function runPlan(plan: Plan, args: readonly unknown[], frame: Frame, bindings: (desc: OpDescriptor) => Binding, options: RunOptions = {}): Promise<unknown> {
+  const controller = new AbortController();
+  const unlink = linkSignals(controller, [frame.signal], frame.op ?? "jit");
+  const runFrame = new Frame(
+    frame.op,
+    frame.config,
+    frame.overrides,
+    frame.deadline,
+    controller.signal,
+    frame.attempt,
+    frame.stepId,
+    frame.tenant,
+    frame.user,
+    frame.values,
+    frame.span,
+    frame.deadlineOwner,
+    frame.permitted,
+  );
+  const run = new PlanRun(plan, args, runFrame, controller, bindings, options, plan.concurrency.global ?? Infinity);
+  return run.start().finally(unlink);
+}
+
+/** Shared by a plan run and its subplan runs (cond branches, map bodies, fused groups). */
+class Limiter {
+  private running = 0;
+  private readonly queue: Array<() => void> = [];
+  constructor(readonly limit: number) {}
+  acquire(): Promise<void> | undefined {
+    if (this.running < this.limit) {
+      this.running++;
+      return undefined;
+    }
+    return new Promise((resolve) => this.queue.push(resolve));
+  }
+  release(): void {
+    const next = this.queue.shift();
+    if (next) next();
+    else this.running--;
+  }
+}
+
+class PlanRun {
+  private readonly values: unknown[];
+  private readonly pending: Int32Array;
+  private remaining: number;
+  private failure: { error: unknown } | undefined;
+  private inFlight = 0;
+  private resolve!: (value: unknown) => void;
+  private reject!: (error: unknown) => void;
+  private readonly limiter: Limiter;
+
+  constructor(
+    private readonly plan: Plan,
+    private readonly args: readonly unknown[],
+    private readonly frame: Frame,
+    private readonly controller: AbortController,
+    private readonly bindings: (desc: OpDescriptor) => Binding,
+    private readonly options: RunOptions,
+    limit: number | Limiter,
+  ) {
+    this.values = new Array(plan.steps.length);
+    this.pending = Int32Array.from(plan.steps, (s) => s.deps.length);
+    this.remaining = plan.steps.length;
+    this.limiter = typeof limit === "number" ? new Limiter(limit) : limit;
+  }
+
+  start(): Promise<unknown> {
+    const done = new Promise<unknown>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    if (this.frame.signal.aborted) {
+      this.reject(abortReason(this.frame.signal, this.frame.op ?? "jit"));
+      return done;
+    }
+    for (const slot of this.plan.ready) this.begin(slot);
+    return done;
+  }
+
+  private begin(slot: number): void {
+    if (this.failure && this.options.onError !== "settle") return;
+    if (this.failure) return this.skip(slot);
+    const step = this.plan.steps[slot]!;
+    const node = step.node;
+    switch (node.kind) {
+      case "input":
+        return this.finish(slot, this.args[node.index]);
+      case "const":
+      case "get":
+      case "call":
+      case "pack":
+      case "output": {
+        let value: unknown;
+        try {
+          value = evalStructural(node, this.inputsOf(step));
+        } catch (error) {
+          return this.fail(slot, error);
+        }
+        return this.finish(slot, value);
+      }
+      case "op":
+        return this.track(slot, this.callOp(step, node));
+      case "cond": {
+        const xs = this.inputsOf(step);
+        return this.track(slot, this.sub(step.plans[xs[0] ? 0 : 1]!, xs.slice(1)));
+      }
+      case "map": {
+        const xs = this.inputsOf(step);
+        const items = Array.from(xs[0] as Iterable<unknown>);
+        const body = step.plans[0]!;
+        const captures = xs.slice(1);
+        return this.track(slot, Promise.all(items.map((item, i) => this.sub(body, [item, i, ...captures]))));
+      }
+      case "fused":
+        return this.track(slot, this.sub(step.plans[0]!, this.inputsOf(step)));
+      default: {
+        const never: never = node;
+        throw new Error(`unknown node ${String(never)}`);
+      }
+    }
+  }
+
+  private inputsOf(step: Step): unknown[] {
+    const out = new Array(step.args.length);
+    for (let i = 0; i < step.args.length; i++) out[i] = this.values[step.args[i]!];
+    return out;
+  }
+
+  private async callOp(step: Step, node: OpNode): Promise<unknown> {
+    const wait = this.limiter.acquire();
+    if (wait) await wait;
+    try {
+      if (this.frame.signal.aborted) throw abortReason(this.frame.signal, node.desc.name);
+      const xs = this.inputsOf(step);
+      const { entry, overrides } = this.bindings(node.desc);
+      this.options.onStep?.({ type: "start", node });
+      try {
+        const self = node.self ? xs.shift() : undefined;
+        return await store.run(this.frame, invoke, entry, self, xs, overrides);
+      } catch (error) {
+        // Name the node and the line of the call inside the jitted function.
+        if (error instanceof OpError && error.node === undefined) throw new OpError(error.op, error.attempts, error.cause, node.loc ?? error.source, String(node.id));
+        throw error;
+      } finally {
+        this.options.onStep?.({ type: "end", node });
+      }
+    } finally {
+      this.limiter.release();
+    }
+  }
+
+  private sub(plan: Plan, args: readonly unknown[]): Promise<unknown> {
+    return new PlanRun(plan, args, this.frame, this.controller, this.bindings, this.options, this.limiter).start();
+  }
+
+  private track(slot: number, work: Promise<unknown>): void {
+    this.inFlight++;
+    work.then(
+      (value) => {
+        this.inFlight--;
+        this.finish(slot, value);
+      },
+      (error: unknown) => {
+        this.inFlight--;
+        this.fail(slot, error);
+      },
+    );
+  }
+
+  private finish(slot: number, value: unknown): void {
+    this.values[slot] = value;
+    this.remaining--;
+    for (const next of this.plan.steps[slot]!.dependents) {
+      if (--this.pending[next]! === 0) this.begin(next);
+    }
+    // Resolve when every step is done, not when the output is: an op whose result is unused
+    // (kept because eager code would have called it) must finish, and may still fail.
+    if (this.remaining === 0 && !this.failure) return this.resolve(this.values[this.plan.output]);
+    this.settleIfDone();
+  }
+
+  /** A step that cannot run because something it needs failed (settle-all mode). */
+  private skip(slot: number): void {
+    this.remaining--;
+    for (const next of this.plan.steps[slot]!.dependents) {
+      if (--this.pending[next]! === 0) this.begin(next);
+    }
+    this.settleIfDone();
+  }
+
+  private fail(slot: number, error: unknown): void {
+    if (!this.failure) {
+      // A cancellation caused by this run's own fail-fast is not the failure to report.
+      this.failure = { error };
+      if (this.options.onError !== "settle") {
+        this.controller.abort(new Cancelled(this.frame.op ?? "jit", "a sibling step failed"));
+        return this.reject(error);
+      }
+    }
+    this.skip(slot);
+  }
+
+  private settleIfDone(): void {
+    if (this.failure && this.options.onError === "settle" && this.inFlight === 0) this.reject(this.failure.error);
+  }
+}
