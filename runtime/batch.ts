@@ -6,7 +6,7 @@
  * (worker threads) for CPU ops; otherwise one call per item on the event loop.
  */
 import type { BatchPolicy } from "../decorators/descriptor.js";
-import { Frame, abortReason, currentFrame, linkSignals, store } from "./context.js";
+import { abortReason, currentFrame, linkSignals, store, type Frame } from "./context.js";
 import { BatchItemError, Cancelled, OpError, ValidationError } from "./errors.js";
 import { emit, observed } from "./events.js";
 import { invoke, validateInput, validateOutput, type OpEntry } from "./invoke.js";
@@ -106,21 +106,7 @@ export async function runBatch(target: BatchTarget, items: readonly (readonly un
   // failure under "throw", so in-flight items stop and no new item starts.
   const controller = new AbortController();
   const unlink = linkSignals(controller, [parent.signal], `vmap(${target.name})`);
-  const frame = new Frame(
-    parent.op,
-    parent.config,
-    parent.overrides,
-    parent.deadline,
-    controller.signal,
-    parent.attempt,
-    stepId,
-    parent.tenant,
-    parent.user,
-    parent.values,
-    span ?? parent.span,
-    parent.deadlineOwner,
-    parent.permitted,
-  );
+  const frame = parent.derive({ signal: controller.signal, stepId, ...(span && { span }) });
 
   const results: ItemResult<unknown>[] = new Array(total);
   let done = 0;

@@ -56,6 +56,9 @@ export interface TraceHook {
   record(entry: unknown, thisArg: unknown, args: readonly unknown[], overrides: unknown): unknown;
 }
 
+/** Fields `Frame.derive` may replace. */
+export type FramePatch = Partial<Pick<Frame, "op" | "config" | "overrides" | "deadline" | "signal" | "attempt" | "stepId" | "tenant" | "user" | "values" | "span" | "deadlineOwner" | "permitted" | "trace">>;
+
 /** One frame of the context stack. Internal: user code sees it through `OpContext`. */
 export class Frame implements OpContext {
   /** Children started so far, for step ids. */
@@ -87,7 +90,30 @@ export class Frame implements OpContext {
 
   /** The same frame for another attempt, with the attempt's own signal. */
   forAttempt(attempt: number, signal: AbortSignal): Frame {
-    return new Frame(this.op, this.config, this.overrides, this.deadline, signal, attempt, this.stepId, this.tenant, this.user, this.values, this.span, this.deadlineOwner, this.permitted, this.trace);
+    return this.derive({ attempt, signal });
+  }
+
+  /**
+   * A copy with some fields replaced. The trace hook is not inherited unless given: a
+   * derived frame runs real work unless it says it traces.
+   */
+  derive(patch: FramePatch): Frame {
+    return new Frame(
+      patch.op ?? this.op,
+      patch.config ?? this.config,
+      patch.overrides ?? this.overrides,
+      "deadline" in patch ? patch.deadline : this.deadline,
+      patch.signal ?? this.signal,
+      patch.attempt ?? this.attempt,
+      patch.stepId ?? this.stepId,
+      patch.tenant ?? this.tenant,
+      patch.user ?? this.user,
+      patch.values ?? this.values,
+      patch.span ?? this.span,
+      "deadlineOwner" in patch ? patch.deadlineOwner : this.deadlineOwner,
+      patch.permitted ?? this.permitted,
+      "trace" in patch ? patch.trace : undefined,
+    );
   }
 }
 
@@ -168,22 +194,17 @@ export function withContext<T>(options: ContextOptions, fn: () => T): T {
     }
     signal = controller.signal;
   }
-  const frame = new Frame(
-    parent.op,
+  const frame = parent.derive({
     config,
     overrides,
     deadline,
     signal,
-    parent.attempt,
-    parent.stepId,
-    options.tenant ?? parent.tenant,
-    options.user ?? parent.user,
-    options.values ? { ...parent.values, ...options.values } : parent.values,
-    parent.span,
+    ...(options.tenant !== undefined && { tenant: options.tenant }),
+    ...(options.user !== undefined && { user: options.user }),
+    ...(options.values !== undefined && { values: { ...parent.values, ...options.values } }),
     deadlineOwner,
-    parent.permitted,
-    parent.trace,
-  );
+    trace: parent.trace,
+  });
   if (!cleanup) return store.run(frame, fn);
   const done = () => {
     if (timer) clearTimeout(timer);

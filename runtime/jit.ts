@@ -17,7 +17,7 @@ import { plan as makePlan, type Plan } from "../compiler/plan.js";
 import { PlanCache, signatureOf, type Signature } from "../compiler/cache.js";
 import { printDot, printJSON, printMermaid, printText } from "../compiler/print.js";
 import { TraceError, TraceSession, containsTracer, isTracer } from "../compiler/trace.js";
-import { Frame, currentFrame, store, type TraceHook } from "./context.js";
+import { currentFrame, store, type TraceHook } from "./context.js";
 import type { CallOverrides, OpEntry } from "./invoke.js";
 import { runPlan, type Binding } from "./run-plan.js";
 import { endSpan, startSpan } from "./telemetry.js";
@@ -153,7 +153,7 @@ export class Jit {
       return this.bind(entry, overrides);
     });
     const parent = currentFrame();
-    const frame = new Frame(parent.op, parent.config, parent.overrides, parent.deadline, parent.signal, parent.attempt, parent.stepId, parent.tenant, parent.user, parent.values, parent.span, parent.deadlineOwner, parent.permitted, hook);
+    const frame = parent.derive({ trace: hook });
     const outcome = await withinMicrotasks(store.run(frame, () => Promise.resolve().then(() => this.fn.apply(thisArg, inputs))));
     closed = true;
     try {
@@ -195,7 +195,7 @@ export class Jit {
     const parent = currentFrame();
     const stepId = parent.stepId === "" ? `jit(${this.name})#${this.runs++}` : `${parent.stepId}/jit(${this.name})#${parent.children++}`;
     const span = startSpan({ name: `jit(${this.name})`, kind: "jit", stepId, parent: parent.span, attributes: { "weft.plan.steps": compiled.plan.steps.length } });
-    const frame = new Frame(parent.op, parent.config, parent.overrides, parent.deadline, parent.signal, parent.attempt, stepId, parent.tenant, parent.user, parent.values, span ?? parent.span, parent.deadlineOwner, parent.permitted);
+    const frame = parent.derive({ stepId, ...(span && { span }) });
     const bindings = (desc: OpDescriptor): Binding => {
       const found = this.bindings.get(desc);
       if (!found) throw new Error(`jit(${this.name}): no runtime entry for op ${desc.name} (${desc.id})`);
@@ -247,7 +247,7 @@ async function subTrace(session: TraceSession, declared: number, body: (...input
   const sub = new TraceSession(declared, session, session.builder.sub());
   const inputs = sub.inputs();
   const parent = currentFrame();
-  const frame = new Frame(parent.op, parent.config, parent.overrides, parent.deadline, parent.signal, parent.attempt, parent.stepId, parent.tenant, parent.user, parent.values, parent.span, parent.deadlineOwner, parent.permitted, hookFor(sub, (parent.trace as SessionHook).bind));
+  const frame = parent.derive({ trace: hookFor(sub, (parent.trace as SessionHook).bind) });
   const result = await store.run(frame, () => Promise.resolve().then(() => body(...inputs)));
   return { graph: sub.finish(result), sub };
 }

@@ -10,7 +10,7 @@
 import type { OpDescriptor } from "../decorators/descriptor.js";
 import type { OpNode } from "../compiler/ir.js";
 import { evalStructural, type Plan, type Step } from "../compiler/plan.js";
-import { Frame, abortReason, linkSignals, store } from "./context.js";
+import { abortReason, linkSignals, store, type Frame } from "./context.js";
 import { Cancelled, OpError } from "./errors.js";
 import { invoke, type CallOverrides, type OpEntry } from "./invoke.js";
 
@@ -32,21 +32,7 @@ export interface RunOptions {
 export function runPlan(plan: Plan, args: readonly unknown[], frame: Frame, bindings: (desc: OpDescriptor) => Binding, options: RunOptions = {}): Promise<unknown> {
   const controller = new AbortController();
   const unlink = linkSignals(controller, [frame.signal], frame.op ?? "jit");
-  const runFrame = new Frame(
-    frame.op,
-    frame.config,
-    frame.overrides,
-    frame.deadline,
-    controller.signal,
-    frame.attempt,
-    frame.stepId,
-    frame.tenant,
-    frame.user,
-    frame.values,
-    frame.span,
-    frame.deadlineOwner,
-    frame.permitted,
-  );
+  const runFrame = frame.derive({ signal: controller.signal });
   const run = new PlanRun(plan, args, runFrame, controller, bindings, options, plan.concurrency.global ?? Infinity);
   return run.start().finally(unlink);
 }
