@@ -11,7 +11,10 @@ import type { Metric, Suite } from "./harness.js";
 const quick = process.argv.includes("--quick");
 const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length);
 
-const suites: Array<[string, () => Promise<{ run: Suite }>]> = [["op-call", () => import("./op-call.bench.js")]];
+const suites: Array<[string, () => Promise<{ run: Suite }>]> = [
+  ["op-call", () => import("./op-call.bench.js")],
+  ["lcel", () => import("./lcel.bench.js")],
+];
 
 const metrics: Metric[] = [];
 for (const [name, load] of suites) {
