@@ -6,6 +6,7 @@
  * parallel branches, and concurrent calls never see each other's values.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { setMaxListeners } from "node:events";
 import type { Span } from "@opentelemetry/api";
 import type { DurationInput } from "../decorators/descriptor.js";
 import { toMillis } from "./duration.js";
@@ -234,6 +235,7 @@ export function linkSignals(controller: AbortController, sources: readonly Abort
       controller.abort(abortReason(source, op));
       break;
     }
+    allowManyListeners(source);
     const onAbort = () => controller.abort(abortReason(source, op));
     source.addEventListener("abort", onAbort, { once: true });
     listeners.push([source, onAbort]);
@@ -241,6 +243,19 @@ export function linkSignals(controller: AbortController, sources: readonly Abort
   return () => {
     for (const [source, onAbort] of listeners) source.removeEventListener("abort", onAbort);
   };
+}
+
+const unlimited = new WeakSet<AbortSignal>();
+
+/**
+ * Many concurrent calls (a vmap of 64, a wide plan) each listen to their caller's signal
+ * and always remove their listener when they settle; Node's default limit of 10 would
+ * report a leak that is not there.
+ */
+export function allowManyListeners(signal: AbortSignal): void {
+  if (unlimited.has(signal)) return;
+  unlimited.add(signal);
+  setMaxListeners(0, signal);
 }
 
 /** The weft error a fired signal stands for, as seen by `op`. */

@@ -11,7 +11,7 @@
 import { Effect, Exit, Cause, Semaphore } from "effect";
 import type { Span } from "@opentelemetry/api";
 import type { OpDescriptor, RetryPolicy } from "../decorators/descriptor.js";
-import { EMPTY_CONFIG, Frame, NEVER_SIGNAL, abortReason, currentFrame, isThenable, store } from "./context.js";
+import { EMPTY_CONFIG, Frame, NEVER_SIGNAL, abortReason, allowManyListeners, currentFrame, isThenable, store } from "./context.js";
 import { toMillis } from "./duration.js";
 import { Cancelled, DeadlineExceeded, OpError, ValidationError, WeftError } from "./errors.js";
 import { emit, observed } from "./events.js";
@@ -209,7 +209,11 @@ function invokeWithPolicy(
   if (entry.semaphore) program = entry.semaphore.withPermits(1)(program);
   if (needsLimit) program = globalSemaphore().withPermits(1)(program);
 
-  const runOptions = parent.signal === NEVER_SIGNAL ? undefined : { signal: parent.signal };
+  let runOptions: { signal: AbortSignal } | undefined;
+  if (parent.signal !== NEVER_SIGNAL) {
+    allowManyListeners(parent.signal);
+    runOptions = { signal: parent.signal };
+  }
   return Effect.runPromiseExit(program, runOptions).then((exit) => {
     if (Exit.isSuccess(exit)) return settleValue(entry, validators, stepId, span, attempts, exit.value);
     throw settleError(entry, stepId, span, Math.max(attempts, 1), failureOf(exit.cause, parent, desc.name));
