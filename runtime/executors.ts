@@ -1,0 +1,247 @@
+/**
+ * Executors: where op bodies run. One tiny interface, three strategies (and room for a
+ * remote one later), all held to the same conformance suite
+ * (test/workers/executor.conformance.test.ts):
+ *
+ * - `inlineExecutor`: the calling thread, now. The default for everything.
+ * - `asyncExecutor`: the event loop, after a macrotask hop, so a batch of io bodies starts
+ *   together rather than one synchronous prefix at a time.
+ * - `WorkerExecutor`: a piscina pool of worker threads, for CPU work worth a round trip.
+ *
+ * An executor runs a body, or a fused chain of op ids, inside a context frame, and honours
+ * the frame's signal: when it fires, the returned promise rejects at once with the abort
+ * reason (`DeadlineExceeded` or `Cancelled`), whatever the body is still doing.
+ *
+ * Errors: `run` of a single op rejects with whatever the body threw (the caller, usually
+ * `invoke`, wraps it in `OpError`); a chain or chunk has no `invoke` around each step, so
+ * its errors arrive already surfaced as a call of the failing op would surface them.
+ */
+import type { Frame } from "./context.js";
+import { NEVER_SIGNAL, abortReason, isThenable, store } from "./context.js";
+import type { OpEntry } from "./invoke.js";
+import { settings } from "./settings.js";
+import { lookup } from "../decorators/registry.js";
+import { chainOf, raceAbort, resolveChain, runChain, runItems } from "./workers/run.js";
+import { WorkerPool, type PoolOptions } from "./workers/pool.js";
+
+/**
+ * Where one argument of a fused-chain step comes from: a task input, an earlier step's
+ * output (optionally a property path into it), or a constant known when the chain was
+ * built. Static wiring: the JIT resolves it when it fuses, never at run time.
+ *
+ * @example
+ * ```ts
+ * const wiring: ArgSource[] = [{ from: "step", index: 0, path: ["tokens"] }, { from: "const", value: 3 }];
+ * ```
+ */
+export type ArgSource =
+  | { readonly from: "input"; readonly index: number; readonly path?: readonly (string | number)[] }
+  | { readonly from: "step"; readonly index: number; readonly path?: readonly (string | number)[] }
+  | { readonly from: "const"; readonly value: unknown };
+
+/**
+ * One step of a fused chain: a registered op id, and its argument wiring. Without
+ * `argsFrom` the first step takes the task inputs and every later step the previous output.
+ *
+ * @example
+ * ```ts
+ * const step: ChainStep = { opId: describeOp(normalise)!.id };
+ * ```
+ */
+export interface ChainStep {
+  readonly opId: string;
+  readonly argsFrom?: readonly ArgSource[];
+}
+
+/**
+ * A fused group of ops run as one unit (one worker task): its steps in order; the result
+ * is the last step's output.
+ *
+ * @example
+ * ```ts
+ * const chain: FusedChain = [tokenize, count, normalise].map((f) => ({ opId: describeOp(f)!.id }));
+ * ```
+ */
+export type FusedChain = readonly ChainStep[];
+
+/**
+ * What an executor runs: one op body (`call`) or one fused chain (`chain`).
+ *
+ * @example
+ * ```ts
+ * const work: Work = { kind: "call", entry, thisArg: undefined, args: [42] };
+ * ```
+ */
+export type Work =
+  | { readonly kind: "call"; readonly entry: OpEntry; readonly thisArg?: unknown; readonly args: readonly unknown[] }
+  | { readonly kind: "chain"; readonly chain: FusedChain; readonly args: readonly unknown[] };
+
+/**
+ * One item's outcome in a chunk: its value, or the error a call of the op would have
+ * failed with. Nothing is ever dropped.
+ *
+ * @example
+ * ```ts
+ * const r: ItemResult<number> = { ok: true, value: 3 };
+ * ```
+ */
+export type ItemResult<T = unknown> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
+
+/**
+ * Where op bodies run. Every implementation passes the conformance suite.
+ *
+ * @example
+ * ```ts
+ * const ex: Executor = inlineExecutor;
+ * const value = await ex.run({ kind: "call", entry, args: [3] }, frame);
+ * const items = await ex.runChunk(entry.desc.id, [[1], [2]], frame);
+ * await ex.close();
+ * ```
+ */
+export interface Executor {
+  /** For traces and messages: `"inline"`, `"async"`, `"worker"`, ... */
+  readonly name: string;
+  /** Runs one body or fused chain in `frame`; rejects at once when `frame.signal` fires. */
+  run(work: Work, frame: Frame): Promise<unknown>;
+  /**
+   * Runs an op (by id) or a fused chain over many argument lists as one unit (one worker
+   * task), with a result per item in input order.
+   */
+  runChunk(target: string | FusedChain, items: readonly (readonly unknown[])[], frame: Frame): Promise<ItemResult[]>;
+  /** Releases what the executor holds (threads, timers). It may be used again afterwards. */
+  close(): Promise<void>;
+}
+
+/** The name errors and traces use for `work`. */
+function nameOf(work: Work): string {
+  if (work.kind === "call") return work.entry.desc.name;
+  const first = lookup(work.chain[0]?.opId ?? "");
+  return first ? first.desc.name : "chain";
+}
+
+function runHere(work: Work, frame: Frame): unknown {
+  if (work.kind === "call") return store.run(frame, Reflect.apply, work.entry.impl, work.thisArg, work.args);
+  return runChain(resolveChain(work.chain), work.args, frame, settings.validate, undefined);
+}
+
+/**
+ * Runs bodies in the calling thread, synchronously up to their first `await`. A
+ * synchronous body cannot be interrupted; it sees its deadline through
+ * `getContext().signal.aborted` and may stop early.
+ *
+ * @example
+ * ```ts
+ * entry.runBody = executorRunBody(inlineExecutor);
+ * ```
+ */
+export const inlineExecutor: Executor = {
+  name: "inline",
+  run(work, frame) {
+    if (frame.signal.aborted) return Promise.reject(abortReason(frame.signal, nameOf(work)));
+    let out: unknown;
+    try {
+      out = runHere(work, frame);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (!isThenable(out)) return Promise.resolve(out);
+    return raceAbort(Promise.resolve(out), frame.signal, nameOf(work));
+  },
+  runChunk(target, items, frame) {
+    const name = typeof target === "string" ? (lookup(target)?.desc.name ?? target) : "chain";
+    if (frame.signal.aborted) return Promise.reject(abortReason(frame.signal, name));
+    let out: ItemResult[] | Promise<ItemResult[]>;
+    try {
+      out = runItems(resolveChain(chainOf(target)), items, frame, settings.validate, undefined);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return isThenable(out) ? raceAbort(out, frame.signal, name) : Promise.resolve(out);
+  },
+  close: () => Promise.resolve(),
+};
+
+/**
+ * Runs bodies on the event loop after a macrotask hop (`setImmediate`): the caller gets
+ * its promise before any body code runs, so io bodies started together really start
+ * together. Cancelling before the hop means the body never starts.
+ *
+ * @example
+ * ```ts
+ * const pages = await Promise.all(urls.map((u) => asyncExecutor.run({ kind: "call", entry, args: [u] }, frame)));
+ * ```
+ */
+export const asyncExecutor: Executor = {
+  name: "async",
+  run(work, frame) {
+    return afterHop(frame, nameOf(work), () => inlineExecutor.run(work, frame));
+  },
+  runChunk(target, items, frame) {
+    const name = typeof target === "string" ? (lookup(target)?.desc.name ?? target) : "chain";
+    return afterHop(frame, name, () => inlineExecutor.runChunk(target, items, frame));
+  },
+  close: () => Promise.resolve(),
+};
+
+function afterHop<T>(frame: Frame, op: string, next: () => Promise<T>): Promise<T> {
+  const signal = frame.signal;
+  if (signal.aborted) return Promise.reject(abortReason(signal, op));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      clearImmediate(hop);
+      reject(abortReason(signal, op));
+    };
+    const hop = setImmediate(() => {
+      signal.removeEventListener("abort", onAbort);
+      next().then(resolve, reject);
+    });
+    if (signal !== NEVER_SIGNAL) signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
+ * Runs bodies on a pool of worker threads (see runtime/workers/pool.ts): an op that cannot
+ * run in a worker (no locator, a non-cloneable `this` or argument) runs inline instead,
+ * with a one-time warning that says why.
+ *
+ * @example
+ * ```ts
+ * const workers = new WorkerExecutor({ size: 2 });
+ * const results = await workers.runChunk(heavy.descriptor.id, items.map((x) => [x]), frame);
+ * await workers.close();
+ * ```
+ */
+export class WorkerExecutor implements Executor {
+  readonly name = "worker";
+  readonly pool: WorkerPool;
+
+  constructor(pool: WorkerPool | PoolOptions = {}) {
+    this.pool = pool instanceof WorkerPool ? pool : new WorkerPool(pool);
+  }
+
+  run(work: Work, frame: Frame): Promise<unknown> {
+    if (work.kind === "call") return this.pool.call(work.entry, work.thisArg, work.args, frame);
+    return this.pool.chain(work.chain, work.args, frame);
+  }
+
+  runChunk(target: string | FusedChain, items: readonly (readonly unknown[])[], frame: Frame): Promise<ItemResult[]> {
+    return this.pool.chunk(target, items, frame);
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}
+
+/**
+ * An `OpEntry.runBody` that runs the op's body on `executor`, for pinning an op to one.
+ *
+ * @example
+ * ```ts
+ * entry.runBody = executorRunBody(new WorkerExecutor());
+ * await heavy(5); // validated, retried and timed out by invoke; the body runs in a worker
+ * ```
+ */
+export function executorRunBody(executor: Executor): NonNullable<OpEntry["runBody"]> {
+  return (entry, frame, thisArg, args) => executor.run({ kind: "call", entry, thisArg, args }, frame);
+}

@@ -1,0 +1,158 @@
+/**
+ * The cost model behind placement: a measured mean duration per op id, and the rule that
+ * moves a sync op to a worker once its mean is clearly above a worker round trip.
+ *
+ * Means are exponentially weighted (recent runs count most, so an op whose inputs grow is
+ * noticed) and fed from both sides: inline runs on the main thread, and body time measured
+ * inside the worker once an op has moved, so a moved op can move back.
+ */
+import type { OpDescriptor } from "../../decorators/descriptor.js";
+
+/**
+ * A worker round trip on this machine (post, clone, wake, reply; about 150 µs measured with
+ * piscina on 2 cores), in ms. `configureWorkers({ roundTripMs })` replaces it; the
+ * workers benchmark reports the figure measured on the machine it runs on.
+ *
+ * @example
+ * ```ts
+ * ROUND_TRIP_MS * WORKER_FACTOR; // 0.3: an op must average 300 µs to move
+ * ```
+ */
+export const ROUND_TRIP_MS = 0.15;
+/**
+ * How many round trips an op must cost before it moves: moving pays off once the thread
+ * it frees clearly outweighs the latency it adds. Matches the compiler's place pass.
+ *
+ * @example
+ * ```ts
+ * prefersWorker(id); // true once meanMs(id) >= WORKER_FACTOR * roundTripMs
+ * ```
+ */
+export const WORKER_FACTOR = 2;
+
+// Weight of the newest run: about the last ten runs matter.
+const ALPHA = 0.2;
+// Runs needed before deciding, after the first (cold: JIT compilation, first-touch caches)
+// which is discarded: one slow first call must not move a 10 µs op.
+const MIN_SAMPLES = 3;
+
+interface Stats {
+  mean: number;
+  samples: number;
+  onWorker: boolean;
+}
+
+const stats = new Map<string, Stats>();
+let roundTripMs = ROUND_TRIP_MS;
+
+/**
+ * Records `runs` runs of op `opId` taking `totalMs` in all.
+ *
+ * @example
+ * ```ts
+ * recordDuration(desc.id, 4.2);        // one inline run
+ * recordDuration(desc.id, 120, 25);    // a chunk of 25 runs in a worker
+ * ```
+ */
+export function recordDuration(opId: string, totalMs: number, runs = 1): void {
+  if (!(runs >= 1) || !(totalMs >= 0)) return;
+  let s = stats.get(opId);
+  if (!s) {
+    s = { mean: 0, samples: 0, onWorker: false };
+    stats.set(opId, s);
+    // Discard the cold run: of a chunk, only its share of the total.
+    if (runs === 1) return;
+    totalMs -= totalMs / runs;
+    runs -= 1;
+  }
+  const each = totalMs / runs;
+  if (s.samples === 0) {
+    s.mean = each;
+    s.samples = runs;
+    return;
+  }
+  // `runs` equal samples at once: the weight they would have had one by one.
+  const weight = 1 - (1 - ALPHA) ** runs;
+  s.mean += weight * (each - s.mean);
+  s.samples += runs;
+}
+
+/**
+ * The measured mean duration of op `opId` in ms, or `undefined` before it has warm runs.
+ * Feeds the JIT's place pass.
+ *
+ * @example
+ * ```ts
+ * place(graph, { cost: (desc) => ({ meanMs: meanMs(desc.id) }) });
+ * ```
+ */
+export function meanMs(opId: string): number | undefined {
+  const s = stats.get(opId);
+  return s && s.samples > 0 ? s.mean : undefined;
+}
+
+/**
+ * The cost model in the shape the compiler's place pass takes.
+ *
+ * @example
+ * ```ts
+ * place(graph, { cost: costOf, roundTripMs: currentRoundTripMs() });
+ * ```
+ */
+export function costOf(desc: OpDescriptor): { readonly meanMs: number | undefined } {
+  return { meanMs: meanMs(desc.id) };
+}
+
+/**
+ * Whether op `opId` should run on a worker: after `MIN_SAMPLES` warm runs, once its mean
+ * reaches `WORKER_FACTOR` round trips; it moves back only when the mean falls below one
+ * round trip, so an op near the threshold does not flip on every call.
+ *
+ * @example
+ * ```ts
+ * if (prefersWorker(entry.desc.id)) return pool.call(entry, thisArg, args, frame);
+ * ```
+ */
+export function prefersWorker(opId: string): boolean {
+  const s = stats.get(opId);
+  if (!s || s.samples < MIN_SAMPLES) return false;
+  s.onWorker = s.onWorker ? s.mean >= roundTripMs : s.mean >= WORKER_FACTOR * roundTripMs;
+  return s.onWorker;
+}
+
+/**
+ * The round trip the model weighs against, in ms.
+ *
+ * @example
+ * ```ts
+ * currentRoundTripMs(); // 0.15 unless configured
+ * ```
+ */
+export function currentRoundTripMs(): number {
+  return roundTripMs;
+}
+
+/**
+ * Sets the round trip the model weighs against (for example one measured at startup).
+ *
+ * @example
+ * ```ts
+ * setRoundTripMs(await measureRoundTrip());
+ * ```
+ */
+export function setRoundTripMs(ms: number): void {
+  if (!(ms > 0) || !Number.isFinite(ms)) throw new RangeError(`weft workers: roundTripMs must be a positive number, received ${ms}`);
+  roundTripMs = ms;
+}
+
+/**
+ * Forgets every measurement (tests, or after a workload changes shape).
+ *
+ * @example
+ * ```ts
+ * afterEach(() => resetCostModel());
+ * ```
+ */
+export function resetCostModel(): void {
+  stats.clear();
+}

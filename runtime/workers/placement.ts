@@ -1,0 +1,50 @@
+/**
+ * Placement of single op calls: which sync op bodies run on the worker pool.
+ *
+ *   placement "inline"           -> always the calling thread (runBody left alone)
+ *   placement "worker"           -> always the pool (inline, with a warning, if it cannot)
+ *   placement "auto" / unset     -> inline, timed; the pool once the cost model says the
+ *                                   op's mean is clearly above a worker round trip
+ *
+ * Wired through `OpEntry.runBody`, so `invoke` keeps doing validation, retries, deadlines
+ * and spans around whichever thread runs the body.
+ */
+import type { Frame } from "../context.js";
+import type { OpEntry } from "../invoke.js";
+import { IN_POOL_WORKER, warnInline } from "./capability.js";
+import { prefersWorker } from "./cost.js";
+import { defaultPool } from "./pool.js";
+import { runInline } from "./run.js";
+
+/**
+ * Lets `entry` move to the worker pool under its placement policy, by setting its
+ * `runBody`. Returns whether it did: io ops and async bodies stay on the event loop (they
+ * wait rather than compute) unless `placement: "worker"` says otherwise, and inside a pool
+ * worker nothing moves. Call it once per op, at registration.
+ *
+ * @example
+ * ```ts
+ * const entry = register(desc, fn);
+ * enableWorkerPlacement(entry);
+ * ```
+ */
+export function enableWorkerPlacement(entry: OpEntry): boolean {
+  if (IN_POOL_WORKER) return false;
+  const { kind, policy } = entry.desc;
+  if (policy.placement === "inline") return false;
+  if (policy.placement !== "worker" && (kind === "io" || entry.desc.async)) return false;
+  entry.runBody = placedBody;
+  return true;
+}
+
+function placedBody(entry: OpEntry, frame: Frame, thisArg: unknown, args: readonly unknown[]): unknown {
+  const desc = entry.desc;
+  if (desc.policy.placement === "worker") return defaultPool().call(entry, thisArg, args, frame);
+  if (prefersWorker(desc.id)) {
+    if (desc.locator?.member === undefined) return defaultPool().call(entry, thisArg, args, frame);
+    // A method's instance may hold #private fields, which a worker's copy would lack and
+    // weft cannot detect: only the op's author can say it is safe to move.
+    warnInline(entry, 'it is a method, and weft cannot tell whether its instance holds #private state a worker copy would lack; declare it with placement: "worker" if the instance is plain data');
+  }
+  return runInline(entry, frame, thisArg, args);
+}

@@ -1,0 +1,352 @@
+/**
+ * Running op bodies outside `invoke`: one body inline, a fused chain, a chunk of items.
+ * The same code runs on the main thread (inline and async executors, fallbacks) and inside
+ * a worker, so a chain or chunk behaves the same wherever it is placed.
+ *
+ * A chain step or chunk item runs as a call of that op would, minus retries and spans:
+ * input validation, the body in a child context frame, output validation, and errors
+ * surfaced as `invoke` surfaces them (an `OpError` naming the op, or a deadline,
+ * cancellation or the op's own validation error as it is).
+ */
+import { Cancelled, DeadlineExceeded, OpError, ValidationError } from "../errors.js";
+import { Frame, NEVER_SIGNAL, abortReason, isThenable, store } from "../context.js";
+import type { OpEntry } from "../invoke.js";
+import { withActiveSpan } from "../telemetry.js";
+import { validatorsFor, type Validators } from "../validate.js";
+import type { ArgSource, FusedChain, ItemResult } from "../executors.js";
+import { lookup } from "../../decorators/registry.js";
+import { recordDuration } from "./cost.js";
+
+/**
+ * A chain step with its op found in the registry.
+ *
+ * @example
+ * ```ts
+ * const steps: ResolvedStep[] = [{ entry: lookup(id)!, argsFrom: undefined }];
+ * ```
+ */
+export interface ResolvedStep {
+  readonly entry: OpEntry;
+  readonly argsFrom: readonly ArgSource[] | undefined;
+}
+
+/**
+ * Per-op body time collected while running: op id -> [total ms, runs].
+ *
+ * @example
+ * ```ts
+ * const sink: TimingSink = new Map();
+ * runChain(steps, args, frame, true, sink);
+ * ```
+ */
+export type TimingSink = Map<string, [totalMs: number, runs: number]>;
+
+const NO_VALIDATORS: Validators = {};
+
+/**
+ * Runs one op body in the current thread, in `frame` (with its span active), and records
+ * its duration in the cost model when it is synchronous.
+ *
+ * @example
+ * ```ts
+ * entry.runBody = (entry, frame, self, args) => runInline(entry, frame, self, args);
+ * ```
+ */
+export function runInline(entry: OpEntry, frame: Frame, thisArg: unknown, args: readonly unknown[]): unknown {
+  const start = performance.now();
+  const out = frame.span
+    ? withActiveSpan(frame.span, () => store.run(frame, Reflect.apply, entry.impl, thisArg, args))
+    : store.run(frame, Reflect.apply, entry.impl, thisArg, args);
+  // Only synchronous bodies are CPU work worth weighing; an async one mostly waits.
+  if (!isThenable(out)) recordDuration(entry.desc.id, performance.now() - start);
+  return out;
+}
+
+/**
+ * The arguments of step `index`: its `argsFrom` wiring, or by default the chain's inputs
+ * for the first step and the previous step's output for every other.
+ *
+ * @example
+ * ```ts
+ * argsOf({ entry, argsFrom: [{ from: "input", index: 1 }, { from: "step", index: 0, path: ["text"] }] }, 1, inputs, outputs);
+ * ```
+ */
+export function argsOf(step: ResolvedStep, index: number, inputs: readonly unknown[], outputs: readonly unknown[]): unknown[] {
+  const wiring = step.argsFrom;
+  if (wiring === undefined) return index === 0 ? [...inputs] : [outputs[index - 1]];
+  const args = new Array<unknown>(wiring.length);
+  for (let i = 0; i < wiring.length; i++) {
+    const source = wiring[i]!;
+    switch (source.from) {
+      case "input":
+        args[i] = follow(inputs[source.index], source.path);
+        break;
+      case "step":
+        args[i] = follow(outputs[source.index], source.path);
+        break;
+      case "const":
+        args[i] = source.value;
+        break;
+      default: {
+        const never: never = source;
+        throw new TypeError(`unknown argument source ${JSON.stringify(never)}`);
+      }
+    }
+  }
+  return args;
+}
+
+function follow(value: unknown, path: readonly (string | number)[] | undefined): unknown {
+  if (path === undefined) return value;
+  let at = value;
+  for (const key of path) at = (at as Record<string | number, unknown> | null | undefined)?.[key];
+  return at;
+}
+
+/**
+ * Checks a chain's wiring before anything runs: a step may read only task inputs and
+ * earlier steps. Throws a `RangeError` naming the step otherwise.
+ *
+ * @example
+ * ```ts
+ * checkWiring([{ opId: a }, { opId: b, argsFrom: [{ from: "step", index: 1 }] }]); // throws: step 1 reads step 1
+ * ```
+ */
+export function checkWiring(chain: ReadonlyArray<{ readonly opId: string; readonly argsFrom?: readonly ArgSource[] }>): void {
+  if (chain.length === 0) throw new RangeError("a fused chain needs at least one step");
+  chain.forEach((step, i) => {
+    for (const source of step.argsFrom ?? []) {
+      if (source.from === "step" && !(Number.isInteger(source.index) && source.index >= 0 && source.index < i)) {
+        throw new RangeError(`fused chain step ${i} (${step.opId}) reads step ${source.index}; a step may read only earlier steps`);
+      }
+      if (source.from === "input" && !(Number.isInteger(source.index) && source.index >= 0)) {
+        throw new RangeError(`fused chain step ${i} (${step.opId}) reads input ${source.index}`);
+      }
+    }
+  });
+}
+
+/** What `invoke` would surface for `error` thrown by `entry`'s body. */
+function surface(entry: OpEntry, error: unknown): unknown {
+  const desc = entry.desc;
+  if (error instanceof DeadlineExceeded || error instanceof Cancelled) return error;
+  if (error instanceof ValidationError && error.op === desc.name) return error;
+  return new OpError(desc.name, 1, error, desc.source);
+}
+
+function childFrame(parent: Frame, entry: OpEntry): Frame {
+  const desc = entry.desc;
+  const index = parent.children++;
+  const stepId = parent.stepId === "" ? `${desc.name}#${index}` : `${parent.stepId}/${desc.name}#${index}`;
+  const config = entry.hasConfig ? { ...desc.config, ...parent.config, ...parent.overrides } : parent.config;
+  return new Frame(
+    desc.name,
+    config,
+    parent.overrides,
+    parent.deadline,
+    parent.signal,
+    1,
+    stepId,
+    parent.tenant,
+    parent.user,
+    parent.values,
+    parent.span,
+    parent.deadlineOwner,
+    parent.permitted,
+  );
+}
+
+function note(sink: TimingSink | undefined, id: string, ms: number): void {
+  if (!sink) return;
+  const t = sink.get(id);
+  if (t) {
+    t[0] += ms;
+    t[1] += 1;
+  } else sink.set(id, [ms, 1]);
+}
+
+/** One step as a call of its op: validate, run in a child frame, validate; surfaced errors. */
+function runStep(entry: OpEntry, args: unknown[], parent: Frame, validate: boolean, sink: TimingSink | undefined): unknown {
+  const desc = entry.desc;
+  if (parent.signal.aborted) throw abortReason(parent.signal, desc.name);
+  const validators = validate ? validatorsFor(desc) : NO_VALIDATORS;
+  let out: unknown;
+  const start = performance.now();
+  try {
+    validators.input?.(args);
+    out = store.run(childFrame(parent, entry), Reflect.apply, entry.impl, undefined, args);
+  } catch (error) {
+    throw surface(entry, error);
+  }
+  if (isThenable(out)) {
+    return Promise.resolve(out).then(
+      (value) => {
+        try {
+          validators.output?.(value);
+        } catch (error) {
+          throw surface(entry, error);
+        }
+        return value;
+      },
+      (error: unknown) => {
+        throw surface(entry, error);
+      },
+    );
+  }
+  note(sink, desc.id, performance.now() - start);
+  try {
+    validators.output?.(out);
+  } catch (error) {
+    throw surface(entry, error);
+  }
+  return out;
+}
+
+/**
+ * Runs a fused chain once: each step's output feeds the next (or as `argsFrom` wires it);
+ * the result is the last step's output. Synchronous while every step is, so a chain of
+ * CPU bodies pays no promise hop per step; a promise once any step is async.
+ *
+ * @example
+ * ```ts
+ * const out = await runChain(steps, [text], frame, true, undefined);
+ * ```
+ */
+export function runChain(steps: readonly ResolvedStep[], inputs: readonly unknown[], frame: Frame, validate: boolean, sink: TimingSink | undefined): unknown {
+  return continueChain(steps, inputs, new Array<unknown>(steps.length), 0, frame, validate, sink);
+}
+
+function continueChain(
+  steps: readonly ResolvedStep[],
+  inputs: readonly unknown[],
+  outputs: unknown[],
+  from: number,
+  frame: Frame,
+  validate: boolean,
+  sink: TimingSink | undefined,
+): unknown {
+  for (let i = from; i < steps.length; i++) {
+    const step = steps[i]!;
+    const out = runStep(step.entry, argsOf(step, i, inputs, outputs), frame, validate, sink);
+    if (isThenable(out)) {
+      return Promise.resolve(out).then((value) => {
+        outputs[i] = value;
+        return continueChain(steps, inputs, outputs, i + 1, frame, validate, sink);
+      });
+    }
+    outputs[i] = out;
+  }
+  return outputs[steps.length - 1];
+}
+
+/**
+ * Runs a chain (one op is a chain of one step) over many argument lists, one after the
+ * other, and returns a result per item: a failing item never stops the others. The
+ * frame's signal firing does: the whole chunk then fails with the abort reason.
+ *
+ * @example
+ * ```ts
+ * const results = await runItems(steps, [[1], [2], [3]], frame, true, sink);
+ * results[1]; // { ok: true, value: ... } or { ok: false, error: OpError }
+ * ```
+ */
+export function runItems(
+  steps: readonly ResolvedStep[],
+  items: readonly (readonly unknown[])[],
+  frame: Frame,
+  validate: boolean,
+  sink: TimingSink | undefined,
+): ItemResult[] | Promise<ItemResult[]> {
+  const results = new Array<ItemResult>(items.length);
+  const name = steps[0]?.entry.desc.name ?? "chunk";
+  const fail = (error: unknown): ItemResult => {
+    // An abort of the chunk itself is not one item's failure.
+    if (frame.signal.aborted) throw abortReason(frame.signal, name);
+    return { ok: false, error };
+  };
+  const from = (start: number): ItemResult[] | Promise<ItemResult[]> => {
+    for (let i = start; i < items.length; i++) {
+      if (frame.signal.aborted) throw abortReason(frame.signal, name);
+      let out: unknown;
+      try {
+        out = runChain(steps, items[i]!, frame, validate, sink);
+      } catch (error) {
+        results[i] = fail(error);
+        continue;
+      }
+      if (isThenable(out)) {
+        return Promise.resolve(out)
+          .then(
+            (value): ItemResult => ({ ok: true, value }),
+            (error: unknown) => fail(error),
+          )
+          .then((result) => {
+            results[i] = result;
+            return from(i + 1);
+          });
+      }
+      results[i] = { ok: true, value: out };
+    }
+    return results;
+  };
+  return from(0);
+}
+
+/**
+ * The registry entries of a chain's steps; throws naming the first id that is not a
+ * registered op (only registered ops ever run by id).
+ *
+ * @example
+ * ```ts
+ * resolveChain([{ opId: "file:///app/ops.js#tokenize" }])[0].entry.desc.name; // "tokenize"
+ * ```
+ */
+export function resolveChain(chain: FusedChain): ResolvedStep[] {
+  checkWiring(chain);
+  return chain.map((step, i) => {
+    const entry = lookup(step.opId);
+    if (!entry) throw new TypeError(`fused chain step ${i} names op ${step.opId}, which is not registered`);
+    return { entry, argsFrom: step.argsFrom };
+  });
+}
+
+/**
+ * The chain for a chunk target: an op id is a chain of one step.
+ *
+ * @example
+ * ```ts
+ * chainOf("file:///app/ops.js#heavy"); // [{ opId: "file:///app/ops.js#heavy" }]
+ * ```
+ */
+export function chainOf(target: string | FusedChain): FusedChain {
+  return typeof target === "string" ? [{ opId: target }] : target;
+}
+
+/**
+ * `promise`, unless `signal` fires first: then a rejection with the abort reason, at once.
+ * The listener is removed when either happens, so nothing outlives the call.
+ *
+ * @example
+ * ```ts
+ * return raceAbort(Promise.resolve(body()), frame.signal, "fetchPage");
+ * ```
+ */
+export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, op: string): Promise<T> {
+  if (signal === NEVER_SIGNAL) return promise;
+  if (signal.aborted) return Promise.reject(abortReason(signal, op));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortReason(signal, op));
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+

@@ -1,0 +1,282 @@
+/**
+ * The worker entry: piscina calls the default export with each `TaskMessage` and posts
+ * back what it returns (a `ReplyMessage`, with its buffers moved).
+ *
+ * Per task: refuse any module the main thread's allowlist does not hold; import the op's
+ * module (which registers its ops in this thread's own registry, through the same code);
+ * check that the export named by the locator is the op with the task's id; rebuild the
+ * context frame; run the op's raw body (`impl`, not the wrapper, so nothing dispatches
+ * twice) or the chain or chunk; answer with a value, a per-item list or an error. A body's
+ * failure is an answer, never a rejection (see protocol.ts).
+ */
+import { createRequire } from "node:module";
+import { workerData } from "node:worker_threads";
+import type * as Otel from "@opentelemetry/api";
+import { move, transferableSymbol, valueSymbol } from "piscina";
+import { describeOp, lookup } from "../../decorators/registry.js";
+import { ENTRY } from "../../decorators/op.js";
+import { Frame, isThenable, store } from "../context.js";
+import { Cancelled, DeadlineExceeded } from "../errors.js";
+import type { OpEntry } from "../invoke.js";
+import type { ItemResult } from "../executors.js";
+import { ABORT_CANCELLED, ABORT_DEADLINE, ABORT_RUNNING, ABORT_STATE, WORKER_MARK } from "./keys.js";
+import {
+  AllowlistReader,
+  WorkerRefused,
+  collectTransferables,
+  encodeError,
+  finishAbortCell,
+  notCloneable,
+  parseTraceparent,
+  readAbort,
+  type OpRef,
+  type ReplyMessage,
+  type TaskMessage,
+  type Timings,
+  type WireItem,
+} from "./protocol.js";
+import { runChain, runItems, type ResolvedStep, type TimingSink } from "./run.js";
+
+const shared = workerData as { [WORKER_MARK]?: unknown; allowlist?: SharedArrayBuffer } | null;
+if (shared?.[WORKER_MARK] !== true || !shared.allowlist) {
+  throw new Error("weft: runtime/workers/worker.js is the entry of weft's worker pool threads; it does nothing elsewhere");
+}
+const allowlist = new AllowlistReader(shared.allowlist);
+
+interface Resolved {
+  readonly entry: OpEntry;
+  /** The export the locator names: the op, or for a method op its class. */
+  readonly exported: unknown;
+}
+
+const resolved = new Map<string, Resolved>();
+const modules = new Map<string, Promise<Record<string, unknown>>>();
+
+/** The op `ref` names, imported by its locator after the allowlist check. */
+async function resolveOp(ref: OpRef): Promise<Resolved> {
+  const { module, export: name, member } = ref.locator;
+  const known = resolved.get(ref.id);
+  // The id was resolved before, from its own locator; a message pairing it with another
+  // locator is not trusted to mean the same op.
+  if (known && sameLocator(known.entry, ref)) return known;
+  if (!allowlist.has(module)) {
+    throw new WorkerRefused(ref.name, module, "module-not-allowed", "no op registered on the main thread lives there, so it is never imported");
+  }
+  let loading = modules.get(module);
+  if (!loading) {
+    loading = import(module) as Promise<Record<string, unknown>>;
+    modules.set(module, loading);
+    // A module that failed to load may load next time (a file being rebuilt, say).
+    loading.catch(() => modules.delete(module));
+  }
+  const exported = (await loading)[name];
+  let entry: OpEntry | undefined;
+  if (member === undefined) {
+    const desc = describeOp(exported);
+    entry = desc ? lookup(desc.id) : undefined;
+  } else {
+    const method = (exported as { prototype?: Record<string, unknown> } | undefined)?.prototype?.[member];
+    entry = (method as { [ENTRY]?: OpEntry } | undefined)?.[ENTRY];
+  }
+  if (!entry || entry.desc.id !== ref.id || !sameLocator(entry, ref)) {
+    throw new WorkerRefused(ref.name, module, "not-an-op", `its export ${name}${member === undefined ? "" : `.prototype.${member}`} is not the op ${ref.id}`);
+  }
+  const found = { entry, exported };
+  resolved.set(ref.id, found);
+  return found;
+}
+
+function sameLocator(entry: OpEntry, ref: OpRef): boolean {
+  const a = entry.desc.locator;
+  const b = ref.locator;
+  return a !== undefined && a.module === b.module && a.export === b.export && a.member === b.member;
+}
+
+// ───────────────────────────── the worker-side context ─────────────────────────────
+
+const nativeAborted = Object.getOwnPropertyDescriptor(AbortSignal.prototype, "aborted")!.get!;
+const nativeThrowIfAborted = AbortSignal.prototype.throwIfAborted;
+
+type WaitAsync = (
+  array: Int32Array,
+  index: number,
+  value: number,
+) => { async: false; value: string } | { async: true; value: Promise<string> };
+
+let otel: typeof Otel | null | undefined;
+function otelApi(): typeof Otel | null {
+  if (otel === undefined) {
+    try {
+      otel = createRequire(import.meta.url)("@opentelemetry/api") as typeof Otel;
+    } catch {
+      otel = null;
+    }
+  }
+  return otel;
+}
+
+/**
+ * The frame a task's body runs in: the main thread's context, and a signal that aborts
+ * when the main thread writes the task's abort cell. Reading `signal.aborted` checks the
+ * cell, so a synchronous loop that polls it stops without ever yielding; `arm()` also
+ * wakes the signal for an async body that waits instead of polling.
+ */
+function contextFor(task: TaskMessage): { frame: Frame; arm: () => void } {
+  const ctx = task.ctx;
+  const cell = task.abort;
+  const controller = new AbortController();
+  const signal = controller.signal;
+  const op = ctx.op ?? "op";
+  const poll = () => {
+    if (nativeAborted.call(signal)) return;
+    // Synchronisation point: reads what the main thread's signalAbort published.
+    const { state, budgetMs } = readAbort(cell);
+    if (state === ABORT_CANCELLED) controller.abort(new Cancelled(op, "cancelled by the caller"));
+    else if (state === ABORT_DEADLINE) controller.abort(new DeadlineExceeded(ctx.deadlineOwner ?? op, budgetMs));
+  };
+  // On this instance only: every frame and nested op that holds the signal polls through it.
+  Object.defineProperty(signal, "aborted", {
+    configurable: true,
+    get() {
+      poll();
+      return nativeAborted.call(signal) as boolean;
+    },
+  });
+  Object.defineProperty(signal, "throwIfAborted", {
+    configurable: true,
+    value() {
+      poll();
+      nativeThrowIfAborted.call(signal);
+    },
+  });
+  const arm = () => {
+    // Synchronisation point: resolves on signalAbort's notify, or on finishAbortCell's at
+    // the end of the task, so the waiter never outlives it.
+    const waited = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync(new Int32Array(cell), ABORT_STATE, ABORT_RUNNING);
+    if (waited.async) void waited.value.then(poll);
+    else poll();
+  };
+  let span: Otel.Span | undefined;
+  if (ctx.traceparent) {
+    const api = otelApi();
+    const parsed = parseTraceparent(ctx.traceparent);
+    if (api && parsed) span = api.trace.wrapSpanContext({ ...parsed, isRemote: true });
+  }
+  const frame = new Frame(
+    ctx.op,
+    ctx.config,
+    ctx.overrides,
+    ctx.deadline,
+    signal,
+    ctx.attempt,
+    ctx.stepId,
+    ctx.tenant,
+    ctx.user,
+    ctx.values,
+    span,
+    ctx.deadlineOwner,
+    // Nested calls here are part of the main thread's call, which holds any global permit.
+    true,
+  );
+  return { frame, arm };
+}
+
+// ───────────────────────────── running a task ─────────────────────────────
+
+/** Thrown (as a refusal) when a result cannot travel back unchanged; the main thread reruns it inline. */
+function uncloneable(ref: OpRef, why: string): WorkerRefused {
+  return new WorkerRefused(ref.name, ref.locator.module, "result-not-cloneable", `its result holds ${why}, which a worker cannot send back unchanged`);
+}
+
+function timingsOf(sink: TimingSink): Timings {
+  return [...sink].map(([id, [total, runs]]) => [id, total, runs] as const);
+}
+
+async function execute(task: TaskMessage, sink: TimingSink): Promise<ReplyMessage> {
+  const { frame, arm } = contextFor(task);
+  switch (task.type) {
+    case "call": {
+      const { entry, exported } = await resolveOp(task.op);
+      const self =
+        task.self === undefined ? undefined : Object.assign(Object.create((exported as { prototype: object }).prototype) as object, task.self.fields);
+      const start = performance.now();
+      let value: unknown = store.run(frame, Reflect.apply, entry.impl, self, task.args);
+      if (isThenable(value)) {
+        arm();
+        value = await value;
+      } else sink.set(entry.desc.id, [performance.now() - start, 1]);
+      const why = notCloneable(value, "result");
+      if (why) throw uncloneable(task.op, why);
+      return { type: "value", value, timings: timingsOf(sink) };
+    }
+    case "chain": {
+      const steps = await resolveSteps(task.steps);
+      let value = runChain(steps, task.args, frame, task.validate, sink);
+      if (isThenable(value)) {
+        arm();
+        value = await value;
+      }
+      const why = notCloneable(value, "result");
+      if (why) throw uncloneable(task.steps.at(-1)!.op, why);
+      return { type: "value", value, timings: timingsOf(sink) };
+    }
+    case "chunk": {
+      const steps = await resolveSteps(task.steps);
+      let results: ItemResult[] | Promise<ItemResult[]> = runItems(steps, task.items, frame, task.validate, sink);
+      if (isThenable(results)) {
+        arm();
+        results = await results;
+      }
+      const items = results.map((r, i): WireItem => {
+        if (!r.ok) return { ok: false, error: encodeError(r.error) };
+        const why = notCloneable(r.value, `result[${i}]`);
+        if (why) throw uncloneable(task.steps.at(-1)!.op, why);
+        return r;
+      });
+      return { type: "items", items, timings: timingsOf(sink) };
+    }
+    default: {
+      const never: never = task;
+      throw new TypeError(`weft worker: unknown task ${JSON.stringify((never as { type?: unknown }).type)}`);
+    }
+  }
+}
+
+async function resolveSteps(steps: Extract<TaskMessage, { type: "chain" }>["steps"]): Promise<ResolvedStep[]> {
+  const out: ResolvedStep[] = [];
+  for (const step of steps) out.push({ entry: (await resolveOp(step.op)).entry, argsFrom: step.argsFrom });
+  return out;
+}
+
+/** The buffers of a reply's values, to move rather than copy them back. */
+function replyTransferables(reply: ReplyMessage): ArrayBuffer[] {
+  if (reply.type === "value") return collectTransferables(reply.value);
+  if (reply.type === "items") {
+    const into: ArrayBuffer[] = [];
+    for (const item of reply.items) if (item.ok) collectTransferables(item.value, 2, into);
+    return into;
+  }
+  return [];
+}
+
+/**
+ * Runs one task; piscina posts the returned reply to the main thread.
+ *
+ * @example
+ * ```ts
+ * new Piscina({ filename: new URL("./worker.js", import.meta.url).href });
+ * ```
+ */
+export default async function runTask(task: TaskMessage): Promise<unknown> {
+  const sink: TimingSink = new Map();
+  let reply: ReplyMessage;
+  try {
+    reply = await execute(task, sink);
+  } catch (error) {
+    reply = { type: "error", error: encodeError(error), timings: timingsOf(sink) };
+  } finally {
+    finishAbortCell(task.abort);
+  }
+  // Piscina's transferable protocol: the reply travels with these buffers moved.
+  return move({ [transferableSymbol]: replyTransferables(reply), [valueSymbol]: reply } as never);
+}

@@ -1,0 +1,203 @@
+/**
+ * One conformance suite, run against every executor: results, errors, cancellation,
+ * context and deadlines must not depend on where a body runs. Skips state their reason.
+ *
+ * Worker tests run weft from its JavaScript build (see build.ts): the first test file to
+ * run builds it (about a second when sources changed), and worker threads take a few
+ * hundred milliseconds to start.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Executor, FusedChain } from "../../runtime/executors.js";
+import { loadWeft, newProbe, untilSet } from "./weft.js";
+
+type Loaded = Awaited<ReturnType<typeof loadWeft>>;
+let w: Loaded;
+const executors = new Map<string, Executor>();
+
+beforeAll(async () => {
+  w = await loadWeft();
+  executors.set("inline", w.executors.inlineExecutor);
+  executors.set("async", w.executors.asyncExecutor);
+  executors.set("worker", new w.executors.WorkerExecutor({ size: 2, graceMs: 50 }));
+});
+
+afterAll(async () => {
+  for (const ex of executors.values()) await ex.close();
+});
+
+describe.each(["inline", "async", "worker"])("the %s executor", (name) => {
+  const ex = () => executors.get(name)!;
+  const entryOf = (fn: { descriptor: { id: string } }) => w.registry.lookup(fn.descriptor.id)!;
+  const idOf = (fn: { descriptor: { id: string } }) => fn.descriptor.id;
+  const here = () => w.context.currentFrame();
+  /** Runs `f` with `fn`'s body pinned to this executor, then restores it. */
+  async function pinned<T>(fn: { descriptor: { id: string } }, f: () => Promise<T>): Promise<T> {
+    const entry = entryOf(fn);
+    const before = entry.runBody;
+    entry.runBody = w.executors.executorRunBody(ex());
+    try {
+      return await f();
+    } finally {
+      entry.runBody = before;
+    }
+  }
+  // Only a worker runs a synchronous body alongside the main thread: inline (or after a
+  // hop) the loop blocks the very timer that would fire its deadline, and nothing can
+  // preempt synchronous JavaScript on its own thread.
+  const concurrentSync = name === "worker";
+
+  describe("results", () => {
+    it("resolves to the body's value", async () => {
+      await expect(ex().run({ kind: "call", entry: entryOf(w.ops.double), args: [21] }, here())).resolves.toBe(42);
+    });
+
+    it("runs a fused chain, each step feeding the next", async () => {
+      const chain: FusedChain = [w.ops.double, w.ops.inc, w.ops.square].map((f) => ({ opId: idOf(f) }));
+      await expect(ex().run({ kind: "chain", chain, args: [3] }, here())).resolves.toBe(49);
+    });
+
+    it("wires chain arguments statically: inputs, earlier steps, constants", async () => {
+      const chain: FusedChain = [
+        { opId: idOf(w.ops.double) },
+        { opId: idOf(w.ops.inc) },
+        { opId: idOf(w.ops.add), argsFrom: [{ from: "step", index: 0 }, { from: "step", index: 1 }] },
+        { opId: idOf(w.ops.add), argsFrom: [{ from: "input", index: 1, path: ["bonus"] }, { from: "const", value: 100 }] },
+      ];
+      await expect(ex().run({ kind: "chain", chain, args: [5, { bonus: 7 }] }, here())).resolves.toBe(107);
+    });
+
+    it("runs a chunk: one result per item, in input order", async () => {
+      const results = await ex().runChunk(idOf(w.ops.heavy), [[1], [2], [3]], here());
+      const expected = await Promise.all([1, 2, 3].map((n) => w.ops.heavy(n)));
+      expect(results).toEqual(expected.map((value) => ({ ok: true, value })));
+    });
+  });
+
+  describe("errors", () => {
+    it("rejects with what the body threw, keeping its class and fields", async () => {
+      const error = await ex().run({ kind: "call", entry: entryOf(w.ops.fail), args: [3] }, here()).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TypeError);
+      expect(error).toMatchObject({ message: "odd: 3", code: "E_ODD" });
+    });
+
+    it("surfaces through an op as an OpError naming the op, with the cause's class", async () => {
+      const error = await pinned(w.ops.fail, () => w.ops.fail(-2)).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(w.errors.OpError);
+      expect(error).toMatchObject({ op: "fail", attempts: 1, message: "fail failed after 1 attempt: negative: -2" });
+      expect((error as Error).cause).toBeInstanceOf(RangeError);
+    });
+
+    it("names the failing step of a chain", async () => {
+      const chain: FusedChain = [{ opId: idOf(w.ops.inc) }, { opId: idOf(w.ops.fail) }];
+      const error = await ex().run({ kind: "chain", chain, args: [2] }, here()).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(w.errors.OpError);
+      expect(error).toMatchObject({ op: "fail", message: "fail failed after 1 attempt: odd: 3" });
+      expect((error as Error).cause).toBeInstanceOf(TypeError);
+    });
+
+    it("keeps every item of a chunk: failures in place, as typed errors", async () => {
+      const results = await ex().runChunk(idOf(w.ops.fail), [[2], [3], [-1], [4]], here());
+      expect(results.map((r) => r.ok)).toEqual([true, false, false, true]);
+      expect(results[0]).toEqual({ ok: true, value: 2 });
+      expect(results[3]).toEqual({ ok: true, value: 4 });
+      const [odd, negative] = [results[1], results[2]].map((r) => (r && !r.ok ? r.error : undefined));
+      expect(odd).toBeInstanceOf(w.errors.OpError);
+      expect(odd).toMatchObject({ op: "fail", cause: { message: "odd: 3", code: "E_ODD" } });
+      expect((odd as Error).cause).toBeInstanceOf(TypeError);
+      expect((negative as Error).cause).toBeInstanceOf(RangeError);
+    });
+
+    it("refuses a chain naming an op id that is not registered", async () => {
+      await expect(ex().run({ kind: "chain", chain: [{ opId: "file:///nowhere.js#ghost" }], args: [] }, here())).rejects.toThrow(
+        "fused chain step 0 names op file:///nowhere.js#ghost, which is not registered",
+      );
+    });
+  });
+
+  describe("context", () => {
+    it("shows the body the caller's config, tenant, user and values", async () => {
+      const seen = await w.weft.withContext({ config: { model: "small" }, tenant: "acme", user: "ada", values: { requestId: "r-1" } }, () =>
+        pinned(w.ops.probeContext, () => w.ops.probeContext.with({ config: { temperature: 0 } })()),
+      );
+      expect(seen).toMatchObject({
+        op: "probeContext",
+        config: { model: "small", temperature: 0 },
+        tenant: "acme",
+        user: "ada",
+        values: { requestId: "r-1" },
+        attempt: 1,
+        aborted: false,
+      });
+      expect(seen.stepId).toMatch(/^probeContext#\d+$/);
+    });
+
+    it("shows the attempt number of a retried call", async () => {
+      const probe = newProbe();
+      const seen = await w.weft.withContext({ tenant: "acme" }, () => pinned(w.ops.flakyProbe, () => w.ops.flakyProbe(probe)));
+      expect(seen).toEqual({ attempt: 2, config: {}, tenant: "acme" });
+    });
+
+    it("shows the deadline of the call", async () => {
+      const seen = await pinned(w.ops.probeContext, () => w.ops.probeContext.with({ timeout: "1h" })());
+      expect(seen.deadline).toBeGreaterThan(Date.now());
+    });
+  });
+
+  describe("cancellation", () => {
+    it("rejects at once with Cancelled, and the body's signal fires", async () => {
+      const probe = newProbe();
+      const ac = new AbortController();
+      const running = w.weft.withContext({ signal: ac.signal }, () => ex().run({ kind: "call", entry: entryOf(w.ops.untilAborted), args: [probe] }, here()));
+      await untilSet(probe, w.ops.STARTED);
+      ac.abort("user pressed stop");
+      await expect(running).rejects.toBeInstanceOf(w.errors.Cancelled);
+      await untilSet(probe, w.ops.SAW_ABORT);
+    });
+
+    it("never starts a body whose signal already fired", async () => {
+      const probe = newProbe();
+      const ac = new AbortController();
+      ac.abort();
+      const running = w.weft.withContext({ signal: ac.signal }, () => ex().run({ kind: "call", entry: entryOf(w.ops.untilAborted), args: [probe] }, here()));
+      await expect(running).rejects.toBeInstanceOf(w.errors.Cancelled);
+      expect(Atomics.load(probe, w.ops.STARTED)).toBe(0);
+    });
+
+    it("cancels a chunk as a whole, not item by item", async () => {
+      const probe = newProbe();
+      const ac = new AbortController();
+      const running = w.weft.withContext({ signal: ac.signal }, () => ex().runChunk(idOf(w.ops.untilAborted), [[probe], [probe]], here()));
+      await untilSet(probe, w.ops.STARTED);
+      ac.abort();
+      await expect(running).rejects.toBeInstanceOf(w.errors.Cancelled);
+    });
+  });
+
+  describe("deadlines", () => {
+    it("rejects with DeadlineExceeded naming the op whose budget ran out, and aborts the body", async () => {
+      const probe = newProbe();
+      const error = await pinned(w.ops.untilAborted, () => w.ops.untilAborted.with({ timeout: "20ms" })(probe)).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(w.errors.DeadlineExceeded);
+      expect(error).toMatchObject({ op: "untilAborted", budgetMs: 20 });
+      await untilSet(probe, w.ops.SAW_ABORT);
+    });
+
+    it("applies a caller's deadline to a direct run", async () => {
+      const probe = newProbe();
+      const running = w.weft.withContext({ timeout: "20ms" }, () => ex().run({ kind: "call", entry: entryOf(w.ops.untilAborted), args: [probe] }, here()));
+      await expect(running).rejects.toMatchObject({ _tag: "DeadlineExceeded", op: "withContext" });
+    });
+
+    it.skipIf(!concurrentSync)("stops a synchronous body that polls its signal (needs a thread of its own)", async () => {
+      const probe = newProbe();
+      const error = await pinned(w.ops.pollsSignal, () => w.ops.pollsSignal.with({ timeout: "30ms" })(probe)).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(w.errors.DeadlineExceeded);
+      await untilSet(probe, w.ops.SAW_ABORT);
+    });
+  });
+
+  it("can be used again after close", async () => {
+    await ex().close();
+    await expect(ex().run({ kind: "call", entry: entryOf(w.ops.inc), args: [1] }, here())).resolves.toBe(2);
+  });
+});

@@ -1,0 +1,75 @@
+/**
+ * Loads weft and the worker fixtures from the JavaScript build (see build.ts), typed as
+ * their sources. Every worker test goes through this, so all of them share one registry
+ * with the worker threads.
+ */
+import { buildForWorkers } from "./build.js";
+
+type Modules = {
+  weft: typeof import("../../index.js");
+  ops: typeof import("../fixtures/workers/ops.js");
+  executors: typeof import("../../runtime/executors.js");
+  pool: typeof import("../../runtime/workers/pool.js");
+  placement: typeof import("../../runtime/workers/placement.js");
+  cost: typeof import("../../runtime/workers/cost.js");
+  protocol: typeof import("../../runtime/workers/protocol.js");
+  keys: typeof import("../../runtime/workers/keys.js");
+  context: typeof import("../../runtime/context.js");
+  registry: typeof import("../../decorators/registry.js");
+  errors: typeof import("../../runtime/errors.js");
+  build: ReturnType<typeof buildForWorkers>;
+};
+
+/**
+ * Builds (or reuses) the JavaScript build and imports the modules worker tests use.
+ *
+ * @example
+ * ```ts
+ * const { ops, executors } = await loadWeft();
+ * ```
+ */
+export async function loadWeft(): Promise<Modules> {
+  const build = buildForWorkers();
+  const [weft, ops, executors, pool, placement, cost, protocol, keys, context, registry, errors] = await Promise.all([
+    build.load<Modules["weft"]>("lib/index.js"),
+    build.load<Modules["ops"]>("fixtures/ops.js"),
+    build.load<Modules["executors"]>("lib/runtime/executors.js"),
+    build.load<Modules["pool"]>("lib/runtime/workers/pool.js"),
+    build.load<Modules["placement"]>("lib/runtime/workers/placement.js"),
+    build.load<Modules["cost"]>("lib/runtime/workers/cost.js"),
+    build.load<Modules["protocol"]>("lib/runtime/workers/protocol.js"),
+    build.load<Modules["keys"]>("lib/runtime/workers/keys.js"),
+    build.load<Modules["context"]>("lib/runtime/context.js"),
+    build.load<Modules["registry"]>("lib/decorators/registry.js"),
+    build.load<Modules["errors"]>("lib/runtime/errors.js"),
+  ]);
+  return { weft, ops, executors, pool, placement, cost, protocol, keys, context, registry, errors, build };
+}
+
+/**
+ * A fresh probe: shared memory a body reports through (slots in fixtures/workers/ops.ts).
+ *
+ * @example
+ * ```ts
+ * const probe = newProbe();
+ * await untilSet(probe, STARTED);
+ * ```
+ */
+export function newProbe(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(16));
+}
+
+/**
+ * Resolves once `probe[slot]` is non-zero: an event, not a timer.
+ *
+ * @example
+ * ```ts
+ * await untilSet(probe, SAW_ABORT);
+ * ```
+ */
+export async function untilSet(probe: Int32Array, slot: number): Promise<void> {
+  while (Atomics.load(probe, slot) === 0) {
+    const wait = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> | string } }).waitAsync(probe, slot, 0);
+    if (wait.async) await wait.value;
+  }
+}
