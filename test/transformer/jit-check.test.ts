@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import ts from "typescript";
+import { untraceableUses } from "../../transformers/jit-check.js";
+
+/** The uses flagged in the first function of `source`. */
+function check(source: string, staticParams: number[] = []) {
+  const file = ts.createSourceFile("f.ts", source, ts.ScriptTarget.ES2022, true);
+  let fn: ts.SignatureDeclaration | undefined;
+  const find = (n: ts.Node): void => {
+    if (!fn && (ts.isArrowFunction(n) || ts.isFunctionDeclaration(n) || ts.isFunctionExpression(n))) fn = n;
+    ts.forEachChild(n, find);
+  };
+  find(file);
+  return untraceableUses(ts, fn!, staticParams).map((u) => `${u.line}:${u.column} ${u.reason}`);
+}
+
+describe("the jit check finds what a tracer cannot see", () => {
+  it("accepts straight-line glue: op calls, property reads, destructuring, object building", () => {
+    expect(
+      check(`async (q: string) => {
+        const a = await draft(q);
+        const { text } = await critique(a.text, q);
+        return { answer: await merge(a, text), question: q };
+      }`),
+    ).toEqual([]);
+  });
+
+  it("flags if, ?:, switch and loops on a parameter or an awaited value", () => {
+    expect(
+      check(`async (q: string) => {
+        const r = await classify(q);
+        if (r.isMath) return solve(q);
+        const x = r.score ? 1 : 2;
+        switch (r.kind) { case "a": break; }
+        while (r.more) {}
+        return x;
+      }`),
+    ).toEqual([
+      "3:13 branches on a traced value (if)",
+      "4:19 branches on a traced value (?:)",
+      "5:17 branches on a traced value (switch)",
+      "6:16 branches on a traced value (loop condition)",
+    ]);
+  });
+
+  it("flags truthiness, short circuits, equality and typeof", () => {
+    expect(
+      check(`async (q) => {
+        const r = await classify(q);
+        const a = !r;
+        const b = r.x && other();
+        const c = r.y ?? "default";
+        const d = r.kind === "math";
+        const e = typeof r;
+        return [a, b, c, d, e];
+      }`),
+    ).toEqual([
+      "3:19 tests the truthiness of a traced value (!)",
+      "4:19 branches on a traced value (&&)",
+      "5:19 branches on a traced value (??)",
+      "6:19 compares a traced value (===)",
+      "7:19 tests the type of a traced value (typeof)",
+    ]);
+  });
+
+  it("follows taint through assignments and destructuring, but not into unrelated locals", () => {
+    expect(
+      check(`async (q) => {
+        const limit = 3;
+        if (limit > 2) log("static branch is fine");
+        let v;
+        v = await fetchIt(q);
+        const [first] = [v];
+        if (first) return 1;
+        return 0;
+      }`),
+    ).toEqual(["7:13 branches on a traced value (if)"]);
+  });
+
+  it("does not flag branches on static parameters", () => {
+    expect(check(`async (q, mode) => { if (mode === "fast") return fast(q); return slow(q); }`, [1])).toEqual([]);
+    expect(check(`async (q, mode) => { if (mode === "fast") return fast(q); return slow(q); }`)).toEqual(["1:26 branches on a traced value (if)", "1:26 compares a traced value (===)"]);
+  });
+
+  it("treats map() callback parameters as traced", () => {
+    expect(check(`async (q) => map(await list(q), (item) => (item.ok ? a(item) : b(item)))`)).toEqual(["1:44 branches on a traced value (?:)"]);
+  });
+
+  it("does not mistake a property named like a traced variable for the variable", () => {
+    expect(check(`async (q) => { const o = { q: 1 }; if (o.q) return 1; return 2; }`)).toEqual([]);
+  });
+});
