@@ -9,7 +9,14 @@
  */
 import { isPlainObject, unreachable } from "./ir.js";
 
-/** The signature of one value. */
+/**
+ * The signature of one value.
+ *
+ * @example
+ * ```ts
+ * signatureOf([{ a: 1 }]).args[0]; // { kind: "object", entries: [["a", { kind: "prim", type: "number" }]] }
+ * ```
+ */
 export type Sig =
   /** A primitive (or null), by its type only. */
   | { readonly kind: "prim"; readonly type: "string" | "number" | "boolean" | "undefined" | "bigint" | "symbol" | "null" }
@@ -30,7 +37,15 @@ export type Sig =
 
 type PrimType = Extract<Sig, { readonly kind: "prim" }>["type"];
 
-/** A call's signature: `key` is what the cache compares; `args` explain a difference. */
+/**
+ * A call's signature: `key` is what the cache compares; `args` explain a difference.
+ *
+ * @example
+ * ```ts
+ * const sig: Signature = signatureOf(args, [1]);
+ * cache.get(sig);
+ * ```
+ */
 export interface Signature {
   readonly key: string;
   readonly args: readonly Sig[];
@@ -194,13 +209,27 @@ function diffSig(a: Sig, b: Sig, path: string, out: string[]): void {
   if (x !== y) out.push(`${path}: cached ${x}, got ${y}`);
 }
 
-/** Options of a `PlanCache`. */
+/**
+ * Options of a `PlanCache`.
+ *
+ * @example
+ * ```ts
+ * new PlanCache<Plan>({ max: 16 });
+ * ```
+ */
 export interface PlanCacheOptions {
   /** Most entries kept; the least recently used goes first. Default 64. */
   readonly max?: number;
 }
 
-/** Counters since the cache was made (or cleared). */
+/**
+ * Counters since the cache was made (or cleared).
+ *
+ * @example
+ * ```ts
+ * const { hits, misses } = cache.stats;
+ * ```
+ */
 export interface CacheStats {
   readonly hits: number;
   readonly misses: number;

@@ -5,7 +5,7 @@
  * Messages name the node as `%id kind [op name]`; issues inside a subgraph are prefixed by
  * the path to it (`%7 cond [then] > %9 get: ...`).
  */
-import { graphEffect, joinEffect, NodeKinds, templateHoles, unreachable, type EffectTag, type Graph, type Node, type NodeId, type OpNode } from "./ir.js";
+import { graphEffect, IdMap, namedSubgraphs, joinEffect, Nested, NodeKinds, templateHoles, unreachable, type EffectTag, type Graph, type Node, type NodeId, type NodePlacement, type OpNode } from "./ir.js";
 
 /**
  * Every problem found in `g` (and its subgraphs), in graph order; empty when well formed.
@@ -17,7 +17,7 @@ import { graphEffect, joinEffect, NodeKinds, templateHoles, unreachable, type Ef
  */
 export function check(g: Graph): readonly string[] {
   const issues: string[] = [];
-  checkGraph(g, [], new Set(), issues);
+  checkGraph(g, [], new IdMap(), issues);
   return issues;
 }
 
@@ -54,11 +54,14 @@ export function verify(g: Graph, after?: string): Graph {
   return g;
 }
 
-function checkGraph(g: Graph, path: readonly string[], seen: Set<NodeId>, out: string[]): void {
+function checkGraph(g: Graph, path: readonly string[], seen: IdMap<Graph>, out: string[]): void {
   const graphSays = (msg: string) => out.push(`${path.length === 0 ? "graph" : path.join(" > ")}: ${msg}`);
-  const positions = new Map<NodeId, number>();
-  g.nodes.forEach((n, i) => positions.has(n.id) || positions.set(n.id, i));
-  const defined = new Set<NodeId>();
+  // One reporter per graph: messages are rare, so the label is only built when one is said.
+  let current: Node | undefined;
+  const say = (msg: string) => out.push(`${[...path, current === undefined ? "?" : labelOf(current)].join(" > ")}: ${msg}`);
+  // Ids seen anywhere map to the graph that defined them: "defined earlier here" is one lookup.
+  // A duplicate still counts as defined here, so it is reported once, not at every use.
+  let duplicates: Set<NodeId> | undefined;
   const inputOwner = new Map<number, NodeId>();
   const outputs: NodeId[] = [];
   const arityOk = Number.isSafeInteger(g.arity) && g.arity >= 0;
@@ -69,15 +72,16 @@ function checkGraph(g: Graph, path: readonly string[], seen: Set<NodeId>, out: s
       graphSays(`node at position ${i}: id must be a non-negative integer, got ${String(n.id)}`);
       return;
     }
-    const label = labelOf(n);
-    const say = (msg: string) => out.push([...path, label].join(" > ") + `: ${msg}`);
-    if (seen.has(n.id)) say("duplicate id");
-    seen.add(n.id);
+    current = n;
     for (const x of n.inputs) {
-      if (!defined.has(x)) say(positions.has(x) ? `input %${x} is used before it is defined` : `input %${x} is not in this graph`);
+      if (seen.get(x) !== g && duplicates?.has(x) !== true) say(g.nodes.some((m) => m.id === x) ? `input %${x} is used before it is defined` : `input %${x} is not in this graph`);
     }
-    // Added after the inputs are checked, so a node reading itself is "used before defined".
-    defined.add(n.id);
+    // Recorded after the inputs are checked, so a node reading itself is "used before defined".
+    if (!seen.has(n.id)) seen.set(n.id, g);
+    else {
+      say("duplicate id");
+      (duplicates ??= new Set()).add(n.id);
+    }
     if (!NodeKinds.has(n.kind)) {
       say(`unknown kind "${String(n.kind)}"`);
       return;
@@ -93,7 +97,7 @@ function checkGraph(g: Graph, path: readonly string[], seen: Set<NodeId>, out: s
       if (i !== g.nodes.length - 1) say("not the last node");
     }
     checkNode(n, say);
-    checkSubgraphs(n, [...path, label], seen, out);
+    if (Nested.has(n.kind)) checkSubgraphs(n, [...path, labelOf(n)], seen, out);
   });
 
   if (arityOk) for (let i = 0; i < g.arity; i++) if (!inputOwner.has(i)) graphSays(`no input node for index ${i}`);
@@ -102,20 +106,23 @@ function checkGraph(g: Graph, path: readonly string[], seen: Set<NodeId>, out: s
   else if (g.output !== outputs[0]) graphSays(`output is %${g.output} but the output node is %${outputs[0]}`);
 }
 
+function expectInputs(n: Node, count: number, say: (msg: string) => void): void {
+  if (n.inputs.length !== count) say(`expected ${plural(count, "input")}, got ${n.inputs.length}`);
+}
+
 function checkNode(n: Node, say: (msg: string) => void): void {
-  const expectInputs = (count: number) => n.inputs.length !== count && say(`expected ${plural(count, "input")}, got ${n.inputs.length}`);
   const expected = expectedEffect(n);
   if (n.effect !== expected) say(`effect "${n.effect}", expected "${expected}"`);
   switch (n.kind) {
     case "input":
     case "const":
-      expectInputs(0);
+      expectInputs(n, 0, say);
       return;
     case "output":
-      expectInputs(1);
+      expectInputs(n, 1, say);
       return;
     case "get":
-      expectInputs(1);
+      expectInputs(n, 1, say);
       if (typeof n.key !== "string" && typeof n.key !== "number") say(`key must be a string or a number, got ${typeof n.key}`);
       return;
     case "call":
@@ -138,7 +145,7 @@ function checkNode(n: Node, say: (msg: string) => void): void {
       if (n.inputs.length === 0) say("expected a predicate input");
       if (n.branches.length !== 2) say(`expected 2 branches, got ${n.branches.length}`);
       const captures = Math.max(0, n.inputs.length - 1);
-      n.branches.forEach((b, i) => b.arity !== captures && say(`${branchName(i)} branch takes ${plural(b.arity, "input")}, the cond passes ${captures}`));
+      n.branches.forEach((b, i) => b.arity !== captures && say(`${i === 0 ? "then" : "else"} branch takes ${plural(b.arity, "input")}, the cond passes ${captures}`));
       return;
     }
     case "map": {
@@ -191,14 +198,32 @@ function checkOp(n: OpNode, say: (msg: string) => void): void {
  * allowedPlacements(fetchNode); // { values: ["async"], why: "io op" }
  * ```
  */
-export function allowedPlacements(n: OpNode): { readonly values: readonly ("inline" | "worker" | "async")[]; readonly why: string } {
+export function allowedPlacements(n: OpNode): Allowed {
   const { desc } = n;
-  if (desc.kind === "io") return { values: ["async"], why: "io op" };
-  if (desc.async) return { values: ["async"], why: "async body" };
-  if (desc.policy.placement === "inline") return { values: ["inline"], why: "the op's policy" };
-  if (desc.policy.placement === "worker") return { values: ["worker"], why: "the op's policy" };
-  return { values: ["inline", "worker"], why: "sync op" };
+  if (desc.kind === "io") return IO_OP;
+  if (desc.async) return ASYNC_BODY;
+  if (desc.policy.placement === "inline") return PINNED_INLINE;
+  if (desc.policy.placement === "worker") return PINNED_WORKER;
+  return SYNC_OP;
 }
+
+/**
+ * The placements a node may have, and the reason in words.
+ *
+ * @example
+ * ```ts
+ * const { values, why } = allowedPlacements(node); // ["inline", "worker"], "sync op"
+ * ```
+ */
+export interface Allowed {
+  readonly values: readonly NodePlacement[];
+  readonly why: string;
+}
+const IO_OP: Allowed = { values: ["async"], why: "io op" };
+const ASYNC_BODY: Allowed = { values: ["async"], why: "async body" };
+const PINNED_INLINE: Allowed = { values: ["inline"], why: "the op's policy" };
+const PINNED_WORKER: Allowed = { values: ["worker"], why: "the op's policy" };
+const SYNC_OP: Allowed = { values: ["inline", "worker"], why: "sync op" };
 
 /**
  * Why a node may not be a member of a fused group, or `undefined` when it may: sync
@@ -232,26 +257,8 @@ export function unfusable(n: Node): string | undefined {
   }
 }
 
-function checkSubgraphs(n: Node, path: readonly string[], seen: Set<NodeId>, out: string[]): void {
-  switch (n.kind) {
-    case "cond":
-      n.branches.forEach((b, i) => checkGraph(b, [...path.slice(0, -1), `${path.at(-1) ?? ""} [${branchName(i)}]`], seen, out));
-      return;
-    case "map":
-    case "fused":
-      checkGraph(n.body, [...path.slice(0, -1), `${path.at(-1) ?? ""} [body]`], seen, out);
-      return;
-    case "input":
-    case "const":
-    case "op":
-    case "get":
-    case "call":
-    case "pack":
-    case "output":
-      return;
-    default:
-      unreachable(n, "node kind");
-  }
+function checkSubgraphs(n: Node, path: readonly string[], seen: IdMap<Graph>, out: string[]): void {
+  for (const [role, s] of namedSubgraphs(n)) checkGraph(s, [...path.slice(0, -1), `${path.at(-1) ?? ""} [${role}]`], seen, out);
 }
 
 /**
@@ -296,5 +303,4 @@ export function labelOf(n: Node): string {
   return n.kind === "op" ? `%${n.id} op ${n.desc.name}` : `%${n.id} ${String(n.kind)}`;
 }
 
-const branchName = (i: number) => (i === 0 ? "then" : i === 1 ? "else" : `branch ${i}`);
 const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? "" : "s"}`;

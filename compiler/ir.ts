@@ -9,12 +9,24 @@
  */
 import type { OpDescriptor, OpKind, SourceLocation } from "../decorators/descriptor.js";
 
-/** A node's name: a non-negative integer, unique across a graph and its subgraphs. */
+/**
+ * A node's name: a non-negative integer, unique across a graph and its subgraphs.
+ *
+ * @example
+ * ```ts
+ * const id: NodeId = b.op(tokenize, [q]);
+ * ```
+ */
 export type NodeId = number;
 
 /**
  * What a node computes. The only list of node kinds: every `switch` over `kind` is
  * exhaustive against it.
+ *
+ * @example
+ * ```ts
+ * const kinds = g.nodes.map((n): NodeKind => n.kind);
+ * ```
  */
 export type NodeKind =
   /** Argument `index` of the traced function (or of a subgraph: captures, map item). */
@@ -41,19 +53,44 @@ export type NodeKind =
 /**
  * What running a node may do to the world, which decides what the optimiser may drop,
  * merge or move. The same three tags as `OpKind`.
+ *
+ * @example
+ * ```ts
+ * const effect: EffectTag = graphEffect(g); // "io" | "cpu" | "pure"
+ * ```
  */
 export type EffectTag = OpKind;
 
-/** Where the executor runs a node: on the calling thread, on a worker thread, or awaited on the event loop. */
+/**
+ * Where the executor runs a node: on the calling thread, on a worker thread, or awaited on the event loop.
+ *
+ * @example
+ * ```ts
+ * const where: NodePlacement = placementOf(node);
+ * ```
+ */
 export type NodePlacement = "inline" | "worker" | "async";
 
-/** Every node kind, for checking data that did not come through the types (a `Record` so a new kind must be listed). */
+/**
+ * Every node kind, for checking data that did not come through the types (a `Record` so a new kind must be listed).
+ *
+ * @example
+ * ```ts
+ * NodeKinds.has("op"); // true
+ * NodeKinds.has("peek"); // false
+ * ```
+ */
 export const NodeKinds: ReadonlySet<NodeKind> = new Set(
   Object.keys({ input: 1, const: 1, op: 1, get: 1, call: 1, pack: 1, cond: 1, map: 1, fused: 1, output: 1 } satisfies Record<NodeKind, 1>) as NodeKind[],
 );
-/** Kinds with no effect of their own: their `effect` is always `"pure"`. */
-export const Structural: ReadonlySet<NodeKind> = new Set<NodeKind>(["input", "const", "get", "call", "pack", "output"]);
-/** Kinds that hold subgraphs; their effect is the join of their subgraphs' effects. */
+/**
+ * Kinds that hold subgraphs; their effect is the join of their subgraphs' effects.
+ *
+ * @example
+ * ```ts
+ * if (Nested.has(n.kind)) for (const s of subgraphs(n)) visit(s);
+ * ```
+ */
 export const Nested: ReadonlySet<NodeKind> = new Set<NodeKind>(["cond", "map", "fused"]);
 
 interface Base<K extends NodeKind> {
@@ -66,15 +103,36 @@ interface Base<K extends NodeKind> {
   readonly loc: SourceLocation | undefined;
 }
 
-/** Argument `index` of the enclosing graph. */
+/**
+ * Argument `index` of the enclosing graph.
+ *
+ * @example
+ * ```ts
+ * make.input(0, 0); // { kind: "input", id: 0, index: 0, ... }
+ * ```
+ */
 export interface InputNode extends Base<"input"> {
   readonly index: number;
 }
-/** A value fixed at trace time. */
+/**
+ * A value fixed at trace time.
+ *
+ * @example
+ * ```ts
+ * make.const(1, "en");
+ * ```
+ */
 export interface ConstNode extends Base<"const"> {
   readonly value: unknown;
 }
-/** A call of a registered op; the executor finds its body by `desc.id`. */
+/**
+ * A call of a registered op; the executor finds its body by `desc.id`.
+ *
+ * @example
+ * ```ts
+ * make.op(2, score.desc, [judgeId, textId], { self: true });
+ * ```
+ */
 export interface OpNode extends Base<"op"> {
   readonly desc: OpDescriptor;
   /** True when `inputs[0]` is the `this` of a Module method and the arguments follow. */
@@ -82,43 +140,115 @@ export interface OpNode extends Base<"op"> {
   /** Set by the place pass; `undefined` before it runs. */
   readonly placement: NodePlacement | undefined;
 }
-/** `inputs[0][key]`. */
+/**
+ * `inputs[0][key]`.
+ *
+ * @example
+ * ```ts
+ * make.get(3, pageId, "text"); // page.text
+ * ```
+ */
 export interface GetNode extends Base<"get"> {
   readonly key: string | number;
 }
-/** `inputs[0][method](...inputs.slice(1))`. */
+/**
+ * `inputs[0][method](...inputs.slice(1))`.
+ *
+ * @example
+ * ```ts
+ * make.call(4, textId, "trim", []); // text.trim()
+ * ```
+ */
 export interface CallNode extends Base<"call"> {
   readonly method: string;
 }
-/** A fresh object or array built from `template`, whose holes index into `inputs`. */
+/**
+ * A fresh object or array built from `template`, whose holes index into `inputs`.
+ *
+ * @example
+ * ```ts
+ * make.pack(5, { kind: "array", items: [{ kind: "hole", index: 0 }] }, [textId]); // [text]
+ * ```
+ */
 export interface PackNode extends Base<"pack"> {
   readonly template: Template;
 }
-/** Runs `branches[0]` (then) when `inputs[0]` is truthy, else `branches[1]`, on `inputs.slice(1)`. */
+/**
+ * Runs `branches[0]` (then) when `inputs[0]` is truthy, else `branches[1]`, on `inputs.slice(1)`.
+ *
+ * @example
+ * ```ts
+ * make.cond(6, predId, [textId], thenGraph, elseGraph);
+ * ```
+ */
 export interface CondNode extends Base<"cond"> {
   readonly branches: readonly [then: Graph, otherwise: Graph];
 }
-/** Runs `body(item, index, ...inputs.slice(1))` for each item of `inputs[0]`, results in order. */
+/**
+ * Runs `body(item, index, ...inputs.slice(1))` for each item of `inputs[0]`, results in order.
+ *
+ * @example
+ * ```ts
+ * make.map(7, itemsId, [], bodyGraph, { concurrency: 8 });
+ * ```
+ */
 export interface MapNode extends Base<"map"> {
   readonly body: Graph;
   /** Most items in flight at once; `undefined` leaves it to the executor. */
   readonly concurrency: number | undefined;
 }
-/** Runs `body(...inputs)` as one task: the members are the body's nodes. */
+/**
+ * Runs `body(...inputs)` as one task: the members are the body's nodes.
+ *
+ * @example
+ * ```ts
+ * make.fused(8, [textId], bodyGraph); // made by the fuse pass
+ * ```
+ */
 export interface FusedNode extends Base<"fused"> {
   readonly body: Graph;
   readonly placement: NodePlacement | undefined;
 }
-/** The graph's result. */
+/**
+ * The graph's result.
+ *
+ * @example
+ * ```ts
+ * make.output(9, resultId);
+ * ```
+ */
 export type OutputNode = Base<"output">;
 
-/** One IR node. */
+/**
+ * One IR node.
+ *
+ * @example
+ * ```ts
+ * function describe(n: Node): string {
+ *   return n.kind === "op" ? n.desc.name : n.kind;
+ * }
+ * ```
+ */
 export type Node = InputNode | ConstNode | OpNode | GetNode | CallNode | PackNode | CondNode | MapNode | FusedNode | OutputNode;
 
-/** The node type of one kind: `NodeOf<"op">` is `OpNode`. */
+/**
+ * The node type of one kind: `NodeOf<"op">` is `OpNode`.
+ *
+ * @example
+ * ```ts
+ * const ops = g.nodes.filter((n): n is NodeOf<"op"> => n.kind === "op");
+ * ```
+ */
 export type NodeOf<K extends NodeKind> = Extract<Node, { readonly kind: K }>;
 
-/** A program: nodes in topological order, the last one the output. */
+/**
+ * A program: nodes in topological order, the last one the output.
+ *
+ * @example
+ * ```ts
+ * const g: Graph = graphOf([make.input(0, 0), make.output(1, 0)], 1); // the identity
+ * ```
+ */
 export interface Graph {
   readonly nodes: readonly Node[];
   /** Id of the output node. */
@@ -130,6 +260,12 @@ export interface Graph {
 /**
  * The static shape of a `pack` node's value. `hole` leaves take node values, `lit` leaves
  * are used as they are, arrays and objects are built fresh on every run.
+ *
+ * @example
+ * ```ts
+ * const t: Template = { kind: "object", entries: [["text", { kind: "hole", index: 0 }], ["lang", { kind: "lit", value: "en" }]] };
+ * fillTemplate(t, ["hi"]); // { text: "hi", lang: "en" }
+ * ```
  */
 export type Template =
   /** The value of the pack node's `inputs[index]`. */
@@ -170,21 +306,27 @@ export function graphEffect(g: Graph): EffectTag {
   return effect;
 }
 
+/** What a subgraph is to its node: a cond's `then`/`else` branch, or a map's or fused node's `body`. */
+export type SubgraphRole = "then" | "else" | "body";
+
 /**
- * The subgraphs a node holds: both branches of a `cond`, the body of a `map` or `fused`.
+ * The subgraphs a node holds, with their roles: the one place that says which kinds nest.
  *
  * @example
  * ```ts
- * subgraphs(condNode).length; // 2
+ * namedSubgraphs(condNode).map(([role]) => role); // ["then", "else"]
  * ```
  */
-export function subgraphs(n: Node): readonly Graph[] {
+export function namedSubgraphs(n: Node): readonly (readonly [role: SubgraphRole, g: Graph])[] {
   switch (n.kind) {
     case "cond":
-      return n.branches;
+      return [
+        ["then", n.branches[0]],
+        ["else", n.branches[1]],
+      ];
     case "map":
     case "fused":
-      return [n.body];
+      return [["body", n.body]];
     case "input":
     case "const":
     case "op":
@@ -199,6 +341,21 @@ export function subgraphs(n: Node): readonly Graph[] {
 }
 
 /**
+ * The subgraphs a node holds: both branches of a `cond`, the body of a `map` or `fused`.
+ *
+ * @example
+ * ```ts
+ * subgraphs(condNode).length; // 2
+ * ```
+ */
+export function subgraphs(n: Node): readonly Graph[] {
+  // Most nodes hold none: answer those without allocating.
+  return Nested.has(n.kind) ? namedSubgraphs(n).map(([, g]) => g) : NO_GRAPHS;
+}
+
+const NO_GRAPHS: readonly Graph[] = Object.freeze([]);
+
+/**
  * Applies `f` to each subgraph of `n`; returns `n` itself when `f` changed none of them.
  *
  * @example
@@ -207,29 +364,20 @@ export function subgraphs(n: Node): readonly Graph[] {
  * ```
  */
 export function mapSubgraphs(n: Node, f: (g: Graph) => Graph): Node {
-  switch (n.kind) {
-    case "cond": {
-      const [t, e] = n.branches;
-      return update(n, { branches: [f(t), f(e)] });
-    }
-    case "map":
-      return update(n, { body: f(n.body) });
-    case "fused":
-      return update(n, { body: f(n.body) });
-    case "input":
-    case "const":
-    case "op":
-    case "get":
-    case "call":
-    case "pack":
-    case "output":
-      return n;
-    default:
-      return unreachable(n, "node kind");
-  }
+  if (n.kind === "cond") return update(n, { branches: [f(n.branches[0]), f(n.branches[1])] });
+  if (n.kind === "map" || n.kind === "fused") return update<MapNode | FusedNode>(n, { body: f(n.body) });
+  return n;
 }
 
-/** The fields of a node a pass may change; `effect` follows from them. */
+/**
+ * The fields of a node a pass may change; `effect` follows from them.
+ *
+ * @example
+ * ```ts
+ * const patch: Patch<OpNode> = { placement: "worker" };
+ * update(node, patch);
+ * ```
+ */
 export type Patch<N extends Node> = Partial<Omit<N, "kind" | "id" | "effect">>;
 
 /**
@@ -359,6 +507,41 @@ export function maxId(g: Graph): NodeId {
 }
 
 /**
+ * A map keyed by node id, backed by an array: ids are small non-negative integers, and
+ * passes look ids up several times per node, where a `Map` costs several times more.
+ *
+ * @example
+ * ```ts
+ * const slot = new IdMap<number>();
+ * g.nodes.forEach((n, i) => slot.set(n.id, i));
+ * slot.get(3); // 2
+ * ```
+ */
+export class IdMap<V> {
+  readonly #values: (V | undefined)[] = [];
+  #size = 0;
+
+  /** The value for `id`, or `undefined`. */
+  get(id: NodeId): V | undefined {
+    return this.#values[id];
+  }
+  /** True when `id` has a value. */
+  has(id: NodeId): boolean {
+    return this.#values[id] !== undefined;
+  }
+  /** Sets the value for `id`; `value` must not be `undefined`. */
+  set(id: NodeId, value: V): this {
+    if (this.#values[id] === undefined) this.#size++;
+    this.#values[id] = value;
+    return this;
+  }
+  /** How many ids have a value. */
+  get size(): number {
+    return this.#size;
+  }
+}
+
+/**
  * Builds graphs one node at a time, in the order the tracer records them. Subgraph
  * builders from `sub()` share the id counter, so ids stay unique across nesting.
  *
@@ -368,7 +551,8 @@ export function maxId(g: Graph): NodeId {
  * const q = b.input();
  * const a = b.op(draft, [q]);
  * const s = b.op(score, [b.get(a, "text")]);
- * const g = b.output(s);
+ * const scored = b.map(b.get(a, "parts"), [], b.subgraph(2, (body, [part]) => body.op(score, [part!])));
+ * const g = b.output(b.pack({ kind: "array", items: [{ kind: "hole", index: 0 }, { kind: "hole", index: 1 }] }, [s, scored]));
  * ```
  */
 export class GraphBuilder {
@@ -383,6 +567,16 @@ export class GraphBuilder {
   /** A builder for a subgraph (cond branch, map body) sharing this builder's ids. */
   sub(): GraphBuilder {
     return new GraphBuilder(this.#ids);
+  }
+
+  /**
+   * A closed subgraph (cond branch, map body) of `arity` inputs, sharing this builder's
+   * ids; `build` gets the input ids and returns the result's id.
+   */
+  subgraph(arity: number, build: (sub: GraphBuilder, inputs: readonly NodeId[]) => NodeId): Graph {
+    const sub = this.sub();
+    const inputs = Array.from({ length: arity }, () => sub.input());
+    return sub.output(build(sub, inputs));
   }
 
   /** The next argument of the graph. */

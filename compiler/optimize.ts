@@ -10,7 +10,14 @@ import { fold, type FoldOptions } from "./passes/fold.js";
 import { fuse } from "./passes/fuse.js";
 import { place, type PlaceOptions } from "./passes/place.js";
 
-/** The passes, by the name the pipeline and error messages use. */
+/**
+ * The passes, by the name the pipeline and error messages use.
+ *
+ * @example
+ * ```ts
+ * optimize(g, { passes: ["cse", "dce"] satisfies PassName[] });
+ * ```
+ */
 export type PassName =
   /** Constant folding (`passes/fold.ts`). */
   | "fold"
@@ -26,10 +33,22 @@ export type PassName =
 /**
  * The default order: folding makes consts that CSE merges, both leave dead nodes for DCE,
  * fusion sees the final chains, and placement prices the fused groups.
+ *
+ * @example
+ * ```ts
+ * optimize(g, { passes: DEFAULT_PIPELINE.filter((p) => p !== "fuse") });
+ * ```
  */
 export const DEFAULT_PIPELINE: readonly PassName[] = ["fold", "cse", "dce", "fuse", "place"];
 
-/** Options of `optimize`; the fold and place options pass through to those passes. */
+/**
+ * Options of `optimize`; the fold and place options pass through to those passes.
+ *
+ * @example
+ * ```ts
+ * optimize(g, { check: false, cost: (d) => ({ meanMs: stats.mean(d.id) }), onPass: (name, _before, after) => log(name, printText(after)) });
+ * ```
+ */
 export interface OptimizeOptions extends FoldOptions, PlaceOptions {
   /** Run the IR checker before the first and after each pass. Default true; production may turn it off. */
   readonly check?: boolean;

@@ -6,10 +6,17 @@
  * a pending-dependency count per step and starts a step the moment it reaches zero: no
  * waves, no barriers. Concurrency limits, placements and fused groups ride along.
  */
-import { fillTemplate, subgraphs, unreachable, type CallNode, type ConstNode, type GetNode, type Graph, type Node, type NodeId, type NodePlacement, type OpNode, type OutputNode, type PackNode } from "./ir.js";
+import { fillTemplate, IdMap, subgraphs, unreachable, type CallNode, type ConstNode, type GetNode, type Graph, type Node, type NodeId, type NodePlacement, type OpNode, type OutputNode, type PackNode } from "./ir.js";
 import { placementOf } from "./passes/place.js";
 
-/** One node of a plan. */
+/**
+ * One node of a plan.
+ *
+ * @example
+ * ```ts
+ * for (const s of plan.steps[slot]!.dependents) if (--pending[s] === 0) start(s);
+ * ```
+ */
 export interface Step {
   /** This step's index in `Plan.steps`. */
   readonly slot: number;
@@ -28,7 +35,14 @@ export interface Step {
   readonly plans: readonly Plan[];
 }
 
-/** A fused group as the executor sees it: one task running these members. */
+/**
+ * A fused group as the executor sees it: one task running these members.
+ *
+ * @example
+ * ```ts
+ * for (const group of plan.groups) console.log(`%${group.id}: ${group.ops.join(" -> ")} on ${group.placement}`);
+ * ```
+ */
 export interface FusedGroup {
   /** The fused node's id. */
   readonly id: NodeId;
@@ -39,7 +53,14 @@ export interface FusedGroup {
   readonly placement: NodePlacement;
 }
 
-/** How many ops may run at once: overall, and per op id. */
+/**
+ * How many ops may run at once: overall, and per op id.
+ *
+ * @example
+ * ```ts
+ * const limit = plan.concurrency.perOp[step.node.kind === "op" ? step.node.desc.id : ""];
+ * ```
+ */
 export interface Concurrency {
   /** At most this many op calls in flight across the plan; `undefined` for no global limit. */
   readonly global: number | undefined;
@@ -47,7 +68,15 @@ export interface Concurrency {
   readonly perOp: Readonly<Record<string, number>>;
 }
 
-/** What an executor runs. */
+/**
+ * What an executor runs.
+ *
+ * @example
+ * ```ts
+ * const p: Plan = plan(optimize(traced));
+ * const pending = p.steps.map((s) => s.deps.length);
+ * ```
+ */
 export interface Plan {
   readonly graph: Graph;
   readonly steps: readonly Step[];
@@ -63,7 +92,14 @@ export interface Plan {
   readonly groups: readonly FusedGroup[];
 }
 
-/** Options of `plan`. */
+/**
+ * Options of `plan`.
+ *
+ * @example
+ * ```ts
+ * plan(g, { concurrency: 16 });
+ * ```
+ */
 export interface PlanOptions {
   /** Global limit on op calls in flight. Default: none. */
   readonly concurrency?: number;
@@ -86,7 +122,7 @@ export function plan(g: Graph, options: PlanOptions = {}): Plan {
 }
 
 function planGraph(g: Graph, concurrency: Concurrency): Plan {
-  const slotOf = new Map<NodeId, number>();
+  const slotOf = new IdMap<number>();
   g.nodes.forEach((n, i) => slotOf.set(n.id, i));
   const dependents: number[][] = g.nodes.map(() => []);
   const inputs: number[] = [];
@@ -94,11 +130,12 @@ function planGraph(g: Graph, concurrency: Concurrency): Plan {
   const groups: FusedGroup[] = [];
   const steps = g.nodes.map((node, slot): Step => {
     const args = node.inputs.map((x) => slotOf.get(x)!);
-    const deps = args.filter((s, i) => args.indexOf(s) === i);
+    const deps = args.length < 2 ? args : args.filter((s, i) => args.indexOf(s) === i);
     for (const d of deps) dependents[d]!.push(slot);
     if (deps.length === 0) ready.push(slot);
     if (node.kind === "input") inputs[node.index] = slot;
-    const plans = subgraphs(node).map((s) => planGraph(s, concurrency));
+    const subs = subgraphs(node);
+    const plans = subs.length === 0 ? NO_PLANS : subs.map((s) => planGraph(s, concurrency));
     for (const p of plans) groups.push(...p.groups);
     const placement = placementOf(node);
     if (node.kind === "fused") groups.push(fusedGroup(node.id, node.body, placement));
@@ -106,6 +143,9 @@ function planGraph(g: Graph, concurrency: Concurrency): Plan {
   });
   return { graph: g, steps, inputs, ready, output: slotOf.get(g.output)!, concurrency, groups };
 }
+
+const NO_PLANS: readonly Plan[] = Object.freeze([]);
+const NO_LIMITS: readonly string[] = Object.freeze([]);
 
 function collectLimits(g: Graph, perOp: Record<string, number>): void {
   for (const n of g.nodes) {
@@ -117,10 +157,10 @@ function collectLimits(g: Graph, perOp: Record<string, number>): void {
 }
 
 function limitsOf(n: Node, perOp: Readonly<Record<string, number>>): readonly string[] {
-  if (n.kind === "op") return n.desc.id in perOp ? [n.desc.id] : [];
+  if (n.kind === "op") return n.desc.id in perOp ? [n.desc.id] : NO_LIMITS;
   // A fused task holds a place under each member's limit for its whole run.
   if (n.kind === "fused") return [...new Set(n.body.nodes.flatMap((m) => (m.kind === "op" && m.desc.id in perOp ? [m.desc.id] : [])))];
-  return [];
+  return NO_LIMITS;
 }
 
 function fusedGroup(id: NodeId, body: Graph, placement: NodePlacement): FusedGroup {
@@ -131,6 +171,11 @@ function fusedGroup(id: NodeId, body: Graph, placement: NodePlacement): FusedGro
 /**
  * Calls one op: `args` exclude `this`, which is `self` (`undefined` for function ops).
  * The interpreter awaits whatever it returns.
+ *
+ * @example
+ * ```ts
+ * const callOp: CallOp = (node, args, self) => registry.body(node.desc.id).apply(self, args);
+ * ```
  */
 export type CallOp = (node: OpNode, args: readonly unknown[], self: unknown) => unknown;
 

@@ -3,7 +3,7 @@
  * Mermaid (`flowchart TD`, renders on GitHub) and DOT. All deterministic: the same graph
  * always prints the same string.
  */
-import { formatLoc, isPlainObject, unreachable, type Graph, type Node, type Template } from "./ir.js";
+import { formatLoc, isPlainObject, namedSubgraphs, unreachable, type Graph, type Node, type Template } from "./ir.js";
 
 const INDENT = "  ";
 const MAX_STRING = 40;
@@ -118,11 +118,6 @@ function annotations(n: Node): string {
   return parts.length === 0 ? "" : `  # ${parts.join(" ")}`;
 }
 
-function namedSubgraphs(n: Node): readonly (readonly [name: string, g: Graph])[] {
-  if (n.kind === "cond") return [["then", n.branches[0]], ["else", n.branches[1]]];
-  if (n.kind === "map" || n.kind === "fused") return [["body", n.body]];
-  return [];
-}
 
 const inputIds = (g: Graph) => g.nodes.flatMap((n) => (n.kind === "input" ? [n.id] : []));
 
@@ -157,7 +152,14 @@ export function printText(g: Graph): string {
   return out.join("\n");
 }
 
-/** JSON data. */
+/**
+ * JSON data.
+ *
+ * @example
+ * ```ts
+ * const data: JsonValue = toJSON(g).nodes[0]!;
+ * ```
+ */
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
 
 /**

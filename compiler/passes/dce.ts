@@ -13,9 +13,16 @@
  * In practice DCE removes what the other passes leave behind: consts a fold made unused,
  * the predicate of an inlined `cond`, packs whose reader was forwarded.
  */
-import { mapSubgraphs, type Graph, type Node, type NodeId, type NodeKind } from "../ir.js";
+import { IdMap, mapSubgraphs, type Graph, type Node, type NodeKind } from "../ir.js";
 
-/** Kinds that cannot fail or have an effect: the only ones DCE may drop. */
+/**
+ * Kinds that cannot fail or have an effect: the only ones DCE may drop.
+ *
+ * @example
+ * ```ts
+ * Droppable.has("get"); // false: reading a property of undefined throws
+ * ```
+ */
 export const Droppable: ReadonlySet<NodeKind> = new Set<NodeKind>(["const", "pack"]);
 
 /**
@@ -28,7 +35,7 @@ export const Droppable: ReadonlySet<NodeKind> = new Set<NodeKind>(["const", "pac
  * ```
  */
 export function dce(g: Graph): Graph {
-  const live = new Set<NodeId>();
+  const live = new IdMap<true>();
   const kept: Node[] = [];
   let changed = false;
   for (let i = g.nodes.length - 1; i >= 0; i--) {
@@ -37,7 +44,7 @@ export function dce(g: Graph): Graph {
       changed = true;
       continue;
     }
-    for (const x of n.inputs) live.add(x);
+    for (const x of n.inputs) live.set(x, true);
     const m = mapSubgraphs(n, dce);
     if (m !== n) changed = true;
     kept.push(m);

@@ -15,22 +15,41 @@
  *   throws on those inputs stays, so its error surfaces at run time as in eager code.
  */
 import { Cacheable } from "../../decorators/descriptor.js";
-import { make, mapHoles, type Graph, type Node, type NodeId, type OpNode, type Template } from "../ir.js";
+import { IdMap, make, mapHoles, type Graph, type Node, type NodeId, type OpNode, type Template } from "../ir.js";
 import { nested, renameInputs, rewrite, type Rule } from "./rewrite.js";
 
 /**
  * Computes a pure op's result at compile time, or declines with `undefined` (for example
  * for async bodies). `args` exclude `this`, which is `self` (undefined for function ops).
+ *
+ * @example
+ * ```ts
+ * const evaluate: Evaluate = (node, args, self) => (node.desc.async ? undefined : { value: bodyOf(node.desc.id).apply(self, args) });
+ * ```
  */
 export type Evaluate = (node: OpNode, args: readonly unknown[], self: unknown) => { readonly value: unknown } | undefined;
 
-/** Options of the fold pass. */
+/**
+ * Options of the fold pass.
+ *
+ * @example
+ * ```ts
+ * fold(g, { evaluate });
+ * ```
+ */
 export interface FoldOptions {
   /** Evaluates pure ops on constant inputs; without it pure ops are left alone. */
   readonly evaluate?: Evaluate;
 }
 
-/** `get` of a const folds to the property's value. */
+/**
+ * `get` of a const folds to the property's value.
+ *
+ * @example
+ * ```ts
+ * rewrite(g, [getOfConst]); // get(const {model: "m"}, "model") -> const "m"
+ * ```
+ */
 export const getOfConst: Rule = (n, cx) => {
   if (n.kind !== "get") return undefined;
   const source = cx.node(n.inputs[0]!);
@@ -39,7 +58,14 @@ export const getOfConst: Rule = (n, cx) => {
   return read === undefined ? undefined : make.const(n.id, read.value, n.loc);
 };
 
-/** `get` of a pack forwards to the node or literal packed at that key. */
+/**
+ * `get` of a pack forwards to the node or literal packed at that key.
+ *
+ * @example
+ * ```ts
+ * rewrite(g, [getOfPack]); // get(pack {page: %1}, "page") -> %1
+ * ```
+ */
 export const getOfPack: Rule = (n, cx) => {
   if (n.kind !== "get") return undefined;
   const source = cx.node(n.inputs[0]!);
@@ -50,7 +76,14 @@ export const getOfPack: Rule = (n, cx) => {
   return undefined;
 };
 
-/** Const inputs of a pack become literals in its template. */
+/**
+ * Const inputs of a pack become literals in its template.
+ *
+ * @example
+ * ```ts
+ * rewrite(g, [packConsts]); // pack [%1, const "en"] -> pack [%1, "en"]
+ * ```
+ */
 export const packConsts: Rule = (n, cx) => {
   if (n.kind !== "pack") return undefined;
   const consts = n.inputs.map((x) => cx.node(x)).map((m) => (m.kind === "const" ? m : undefined));
@@ -64,13 +97,20 @@ export const packConsts: Rule = (n, cx) => {
   return make.pack(n.id, template, inputs, n.loc);
 };
 
-/** A `cond` on a const predicate is replaced by its taken branch, spliced in place. */
+/**
+ * A `cond` on a const predicate is replaced by its taken branch, spliced in place.
+ *
+ * @example
+ * ```ts
+ * rewrite(g, [condOfConst]); // cond(const true, then, else) -> the nodes of then
+ * ```
+ */
 export const condOfConst: Rule = (n, cx) => {
   if (n.kind !== "cond") return undefined;
   const pred = cx.node(n.inputs[0]!);
   if (pred.kind !== "const") return undefined;
   const branch = n.branches[pred.value ? 0 : 1];
-  const local = new Map<NodeId, NodeId>();
+  const local = new IdMap<NodeId>();
   const splice: Node[] = [];
   let result: NodeId = n.inputs[0]!;
   for (const m of branch.nodes) {

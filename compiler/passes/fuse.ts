@@ -12,7 +12,7 @@
  * Chains may branch inwards (a tree feeding the tail), never outwards.
  */
 import { unfusable } from "../check.js";
-import { make, mapSubgraphs, maxId, type Graph, type Node, type NodeId } from "../ir.js";
+import { IdMap, make, mapSubgraphs, maxId, type Graph, type Node, type NodeId } from "../ir.js";
 import { renameInputs } from "./rewrite.js";
 
 /**
@@ -42,77 +42,82 @@ export function fusable(n: Node): boolean {
 
 function fuseIn(g: Graph, ids: { next: NodeId }): Graph {
   const groups = findGroups(g);
-  const tails = new Map<NodeId, readonly NodeId[]>();
-  const grouped = new Set<NodeId>();
+  const tails = new Map<number, readonly number[]>();
+  const grouped = new Uint8Array(g.nodes.length);
   for (const members of groups) {
     tails.set(members.at(-1)!, members);
-    for (const m of members) grouped.add(m);
+    for (const m of members) grouped[m] = 1;
   }
-  const byId = new Map(g.nodes.map((n) => [n.id, n] as const));
-  const renamed = new Map<NodeId, NodeId>();
+  const renamed = new IdMap<NodeId>();
   const nodes: Node[] = [];
   let changed = groups.length > 0;
-  for (const n of g.nodes) {
-    const members = tails.get(n.id);
+  g.nodes.forEach((n, i) => {
+    const members = tails.get(i);
     if (members !== undefined) {
-      const fused = fusedNode(members.map((id) => byId.get(id)!), ids);
+      const fused = fusedNode(members.map((m) => g.nodes[m]!), ids);
       renamed.set(n.id, fused.id);
       nodes.push(renameInputs(fused, renamed));
-      continue;
+      return;
     }
-    if (grouped.has(n.id)) continue;
+    if (grouped[i] === 1) return;
     // Fused bodies are not fused again: their members already form one task.
     const m = n.kind === "fused" ? n : mapSubgraphs(renameInputs(n, renamed), (s) => fuseIn(s, ids));
     if (m !== n) changed = true;
     nodes.push(m);
-  }
+  });
   return changed ? { nodes, output: g.output, arity: g.arity } : g;
 }
 
-/** Member ids of each group worth fusing, in graph order; the tail last. */
-function findGroups(g: Graph): NodeId[][] {
-  const consumers = new Map<NodeId, number>();
-  const position = new Map<NodeId, number>();
+/** Each group worth fusing, as member positions in graph order (the tail last). */
+function findGroups(g: Graph): number[][] {
+  const position = new IdMap<number>();
+  const consumers = new Uint32Array(g.nodes.length);
   g.nodes.forEach((n, i) => {
     position.set(n.id, i);
-    n.inputs.forEach((x, j) => n.inputs.indexOf(x) === j && consumers.set(x, (consumers.get(x) ?? 0) + 1));
+    n.inputs.forEach((x, j) => {
+      if (n.inputs.indexOf(x) === j) consumers[position.get(x)!]!++;
+    });
   });
-  const groupOf = new Map<NodeId, NodeId[]>();
-  for (const n of g.nodes) {
-    if (!fusable(n)) continue;
-    const joining: NodeId[][] = [];
+  const groupOf: (number[] | undefined)[] = new Array<number[] | undefined>(g.nodes.length);
+  g.nodes.forEach((n, i) => {
+    if (!fusable(n)) return;
+    let joining: number[][] | undefined;
     let allMembers = true;
     n.inputs.forEach((x, j) => {
       if (n.inputs.indexOf(x) !== j) return;
-      const group = consumers.get(x) === 1 ? groupOf.get(x) : undefined;
+      const p = position.get(x)!;
+      const group = consumers[p] === 1 ? groupOf[p] : undefined;
       if (group === undefined) allMembers = false;
-      else joining.push(group);
+      else (joining ??= []).push(group);
     });
     // Glue must not pull more values into the task than its ops need: it joins only when
     // every input is a member (so `page.text` of an io result is read before, not inside).
-    if (n.kind !== "op" && (!allMembers || joining.length === 0)) continue;
+    if (n.kind !== "op" && (!allMembers || joining === undefined)) return;
     // Appending the smaller groups to the largest keeps merging n log n overall.
-    joining.sort((a, b) => b.length - a.length);
-    const group = joining[0] ?? [];
-    for (const other of joining.slice(1)) {
+    joining?.sort((a, b) => b.length - a.length);
+    const group = joining?.[0] ?? [];
+    for (const other of joining?.slice(1) ?? []) {
       for (const m of other) {
         group.push(m);
-        groupOf.set(m, group);
+        groupOf[m] = group;
       }
     }
-    group.push(n.id);
-    groupOf.set(n.id, group);
+    group.push(i);
+    groupOf[i] = group;
+  });
+  const groups: number[][] = [];
+  for (const [i, group] of groupOf.entries()) {
+    // A group is listed once, at its tail; it needs two ops to be worth a task.
+    if (group === undefined || group.at(-1) !== i) continue;
+    if (group.filter((m) => g.nodes[m]!.kind === "op").length >= 2) groups.push(group.sort((a, b) => a - b));
   }
-  const opCount = (members: readonly NodeId[]) => members.filter((id) => g.nodes[position.get(id)!]!.kind === "op").length;
-  const groups = [...new Set(groupOf.values())].filter((members) => opCount(members) >= 2);
-  for (const members of groups) members.sort((a, b) => position.get(a)! - position.get(b)!);
   return groups;
 }
 
 function fusedNode(members: readonly Node[], ids: { next: NodeId }): Node {
   const inside = new Set(members.map((m) => m.id));
   const external: NodeId[] = [];
-  const local = new Map<NodeId, NodeId>();
+  const local = new IdMap<NodeId>();
   const inputs: Node[] = [];
   for (const m of members) {
     for (const x of m.inputs) {

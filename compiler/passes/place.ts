@@ -14,15 +14,36 @@ import { allowedPlacements } from "../check.js";
 import { mapSubgraphs, update, type FusedNode, type Graph, type Node, type NodePlacement, type OpNode } from "../ir.js";
 import { rewrite, type Rule } from "./rewrite.js";
 
-/** What the runtime measured about an op: its mean duration, when it has run. */
+/**
+ * What the runtime measured about an op: its mean duration, when it has run.
+ *
+ * @example
+ * ```ts
+ * const cost: CostModel = (desc) => ({ meanMs: durations.get(desc.id)?.mean });
+ * ```
+ */
 export type CostModel = (desc: OpDescriptor) => { readonly meanMs?: number | undefined };
 
-/** A worker round trip (post, clone, wake, reply) measured on this machine, in ms. */
+/**
+ * A worker round trip (post, clone, wake, reply) measured on this machine, in ms.
+ *
+ * @example
+ * ```ts
+ * place(g, { roundTripMs: ROUND_TRIP_MS * 2 }); // a slower machine
+ * ```
+ */
 export const ROUND_TRIP_MS = 0.15;
 // Moving work pays off once the thread it frees clearly outweighs the latency it adds.
 const WORKER_FACTOR = 2;
 
-/** Options of the place pass. */
+/**
+ * Options of the place pass.
+ *
+ * @example
+ * ```ts
+ * place(g, { cost, roundTripMs: 0.2 });
+ * ```
+ */
 export interface PlaceOptions {
   /** Mean durations per op; without it every sync op without a policy stays inline. */
   readonly cost?: CostModel;
@@ -91,7 +112,10 @@ function worthAWorker(meanMs: number, options: PlaceOptions): boolean {
  */
 export function place(g: Graph, options: PlaceOptions = {}): Graph {
   const tag: Rule = (n) => {
-    if (n.kind === "op" || n.kind === "fused") return update<OpNode | FusedNode>(n, { placement: placementFor(n, options) });
+    if (n.kind === "op" || n.kind === "fused") {
+      const placement = placementFor(n, options);
+      return n.placement === placement ? n : update<OpNode | FusedNode>(n, { placement });
+    }
     // Members of a fused body run in its task, wherever the fused node goes.
     if (n.kind === "cond" || n.kind === "map") return mapSubgraphs(n, (s) => place(s, options));
     return undefined;

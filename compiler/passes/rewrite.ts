@@ -4,25 +4,54 @@
  * already rewritten and may keep it, replace it, alias it to an earlier node, or splice
  * nodes in before it. Linear in the number of nodes times the rules tried per node.
  */
-import { mapSubgraphs, update, type Graph, type Node, type NodeId } from "../ir.js";
+import { IdMap, mapSubgraphs, update, type Graph, type Node, type NodeId } from "../ir.js";
 
-/** Replace every use of the rewritten node by `alias`, an earlier node (or a spliced one). */
+/**
+ * Replace every use of the rewritten node by `alias`, an earlier node (or a spliced one).
+ *
+ * @example
+ * ```ts
+ * // inline a branch: its nodes go in before the cond, and the cond's readers read its result
+ * const inline: Rule = (n) => (n.kind === "cond" && known(n) ? { alias: resultOf(n), splice: nodesOf(n) } : undefined);
+ * ```
+ */
 export interface Alias {
   readonly alias: NodeId;
   /** Nodes to insert before the rewritten node's position (rewritten themselves); their ids must be unused. */
   readonly splice?: readonly Node[];
 }
 
-/** What a rule returns: a replacement node (same id), an alias, or `undefined` for "no change". */
+/**
+ * What a rule returns: a replacement node (same id), an alias, or `undefined` for "no change".
+ *
+ * @example
+ * ```ts
+ * const rule = (n: Node): Rewritten => (n.kind === "const" ? make.const(n.id, String(n.value)) : undefined);
+ * ```
+ */
 export type Rewritten = Node | Alias | undefined;
 
-/** What a rule may look at besides the node. */
+/**
+ * What a rule may look at besides the node.
+ *
+ * @example
+ * ```ts
+ * const rule: Rule = (n, cx) => (n.kind === "get" && cx.node(n.inputs[0]!).kind === "const" ? foldIt(n) : undefined);
+ * ```
+ */
 export interface RuleContext {
   /** The current (rewritten) node with this id; defined for every input of the node being rewritten. */
   readonly node: (id: NodeId) => Node;
 }
 
-/** One rewrite rule. Returning the node itself also means "no change". */
+/**
+ * One rewrite rule. Returning the node itself also means "no change".
+ *
+ * @example
+ * ```ts
+ * const dropIdentity: Rule = (n) => (n.kind === "op" && n.desc.name === "identity" ? { alias: n.inputs[0]! } : undefined);
+ * ```
+ */
 export type Rule = (n: Node, cx: RuleContext) => Rewritten;
 
 // A rule set that keeps replacing a node with new ones is a bug in the rules, not a long graph.
@@ -39,8 +68,8 @@ const MAX_REWRITES_PER_NODE = 64;
  * ```
  */
 export function rewrite(g: Graph, rules: readonly Rule[]): Graph {
-  const subst = new Map<NodeId, NodeId>();
-  const byId = new Map<NodeId, Node>();
+  const subst = new IdMap<NodeId>();
+  const byId = new IdMap<Node>();
   const out: Node[] = [];
   let changed = false;
   const cx: RuleContext = {
@@ -84,6 +113,19 @@ function applyFirst(rules: readonly Rule[], n: Node, cx: RuleContext): Node | Al
 }
 
 /**
+ * Old id to new id: a `Map` or an `IdMap`.
+ *
+ * @example
+ * ```ts
+ * renameInputs(n, new Map([[3, 1]]));
+ * ```
+ */
+export interface Renaming {
+  get(id: NodeId): NodeId | undefined;
+  readonly size: number;
+}
+
+/**
  * `n` with its inputs renamed through `subst`; `n` itself when none is renamed.
  *
  * @example
@@ -91,7 +133,7 @@ function applyFirst(rules: readonly Rule[], n: Node, cx: RuleContext): Node | Al
  * renameInputs(n, new Map([[3, 1]])); // inputs [3, 4] become [1, 4]
  * ```
  */
-export function renameInputs(n: Node, subst: ReadonlyMap<NodeId, NodeId>): Node {
+export function renameInputs(n: Node, subst: Renaming): Node {
   if (subst.size === 0) return n;
   let inputs: NodeId[] | undefined;
   n.inputs.forEach((x, i) => {

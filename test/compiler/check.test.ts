@@ -28,10 +28,7 @@ describe("IR checker", () => {
     expect(check(good())).toEqual([]);
     const b = new GraphBuilder();
     const xs = b.input();
-    const body = b.sub();
-    const item = body.input();
-    body.input();
-    const m = b.map(xs, [], body.output(body.op(upper, [item])));
+    const m = b.map(xs, [], b.subgraph(2, (body, [item]) => body.op(upper, [item!])));
     expect(check(b.output(m))).toEqual([]);
   });
 

@@ -87,12 +87,11 @@ describe("cse", () => {
     const b = new GraphBuilder();
     const xs = b.input();
     const outer = b.get(xs, "length");
-    const body = b.sub();
-    const item = body.input();
-    body.input();
-    const a = body.get(item, "length");
-    const c = body.get(item, "length");
-    const m = b.map(xs, [], body.output(body.pack({ kind: "array", items: [{ kind: "hole", index: 0 }, { kind: "hole", index: 1 }] }, [a, c])));
+    const m = b.map(
+      xs,
+      [],
+      b.subgraph(2, (body, [item]) => body.pack({ kind: "array", items: [{ kind: "hole", index: 0 }, { kind: "hole", index: 1 }] }, [body.get(item!, "length"), body.get(item!, "length")])),
+    );
     const g = b.output(b.pack({ kind: "array", items: [{ kind: "hole", index: 0 }, { kind: "hole", index: 1 }] }, [outer, m]));
     expect(optimised(g)).toBe(
       [

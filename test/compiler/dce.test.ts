@@ -50,11 +50,15 @@ describe("dce", () => {
   it("keeps the inputs of a subgraph and cleans inside it", () => {
     const b = new GraphBuilder();
     const xs = b.input(); // 0
-    const body = b.sub();
-    const item = body.input(); // 1
-    body.input(); // 2: the index, unused but part of the body's arity
-    body.constant("dead"); // 3
-    const m = b.map(xs, [], body.output(body.op(tokenize, [item]))); // 4, 5 -> 6
+    // 1 item, 2 index (unused but part of the body's arity), 3 dead const, 4 op, 5 output; 6 map
+    const m = b.map(
+      xs,
+      [],
+      b.subgraph(2, (body, [item]) => {
+        body.constant("dead");
+        return body.op(tokenize, [item!]);
+      }),
+    );
     const g = b.output(m);
     const out = dce(g);
     const bodyOut = out.nodes.find((n) => n.kind === "map");

@@ -78,13 +78,9 @@ describe("fold", () => {
       const b = new GraphBuilder();
       const q = b.input(); // 0
       const p = b.constant(pred); // 1
-      const then = b.sub();
-      const x = then.input(); // 2
-      const thenOut = then.output(then.op(fetchText, [x])); // 3 4
-      const otherwise = b.sub();
-      const y = otherwise.input(); // 5
-      const elseOut = otherwise.output(otherwise.get(y, "length")); // 6 7
-      return b.output(b.cond(p, [q], thenOut, elseOut)); // 8 9
+      const then = b.subgraph(1, (s, [x]) => s.op(fetchText, [x!])); // 2 3 4
+      const otherwise = b.subgraph(1, (s, [y]) => s.get(y!, "length")); // 5 6 7
+      return b.output(b.cond(p, [q], then, otherwise)); // 8 9
     };
     expect(folded(build(true))).toBe(["graph(%0) {", "  %3 = op fetchText(%0)  # io", "  return %3", "}"].join("\n"));
     expect(folded(build(false))).toBe(["graph(%0) {", "  %6 = get %0.length", "  return %6", "}"].join("\n"));
@@ -93,11 +89,8 @@ describe("fold", () => {
   it("inlines a branch that returns its capture", () => {
     const b = new GraphBuilder();
     const q = b.input();
-    const then = b.sub();
-    const thenOut = then.output(then.input());
-    const otherwise = b.sub();
-    const elseOut = otherwise.output(otherwise.input());
-    const g = b.output(b.op(tokenize, [b.cond(b.constant(0), [q], thenOut, elseOut)]));
+    const same = () => b.subgraph(1, (_, [x]) => x!);
+    const g = b.output(b.op(tokenize, [b.cond(b.constant(0), [q], same(), same())]));
     expect(folded(g)).toBe(["graph(%0) {", "  %7 = op tokenize(%0)  # cpu", "  return %7", "}"].join("\n"));
   });
 
@@ -139,10 +132,7 @@ describe("fold", () => {
   it("folds inside subgraphs", () => {
     const b = new GraphBuilder();
     const xs = b.input();
-    const body = b.sub();
-    const item = body.input();
-    body.input();
-    const m = b.map(xs, [], body.output(body.op(tokenize, [item, body.get(body.constant("ab"), "length")])));
+    const m = b.map(xs, [], b.subgraph(2, (body, [item]) => body.op(tokenize, [item!, body.get(body.constant("ab"), "length")])));
     const out = dce(fold(b.output(m)));
     expect(printText(out)).toBe(
       ["graph(%0) {", "  %7 = map %0  # cpu", "    body(%1, %2) {", "      %4 = const 2", "      %5 = op tokenize(%1, %4)  # cpu", "      return %5", "    }", "  return %7", "}"].join("\n"),

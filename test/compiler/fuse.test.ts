@@ -101,10 +101,7 @@ describe("fuse", () => {
   it("fuses inside a map body", () => {
     const b = new GraphBuilder();
     const xs = b.input();
-    const body = b.sub();
-    const item = body.input();
-    body.input();
-    const m = b.map(xs, [], body.output(body.op(count, [body.op(tokenize, [item])])));
+    const m = b.map(xs, [], b.subgraph(2, (body, [item]) => body.op(count, [body.op(tokenize, [item!])])));
     const out = fuse(b.output(m));
     expect(check(out)).toEqual([]);
     const map = out.nodes[1];

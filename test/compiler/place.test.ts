@@ -60,10 +60,7 @@ describe("place", () => {
   it("places ops inside cond branches and map bodies, not inside fused bodies", () => {
     const b = new GraphBuilder();
     const xs = b.input();
-    const body = b.sub();
-    const item = body.input();
-    body.input();
-    const g = b.output(b.map(xs, [], body.output(body.op(heavy, [item]))));
+    const g = b.output(b.map(xs, [], b.subgraph(2, (body, [item]) => body.op(heavy, [item!]))));
     const out = place(g, { cost });
     const map = out.nodes[1];
     expect(map?.kind === "map" && placements(map.body.nodes)).toEqual({ heavy: "worker" });

@@ -67,11 +67,8 @@ describe("plan", () => {
   it("plans subgraphs and lists fused groups with their placement", () => {
     const b = new GraphBuilder();
     const xs = b.input();
-    const body = b.sub();
-    const item = body.input();
-    body.input();
     const tokenize = desc("tokenize", "cpu", { policy: { concurrency: 1 } });
-    const m = b.map(xs, [], body.output(body.op(merge, [body.op(tokenize, [item])])));
+    const m = b.map(xs, [], b.subgraph(2, (body, [item]) => body.op(merge, [body.op(tokenize, [item!])])));
     const g = place(fuse(b.output(m)), { cost: () => ({ meanMs: 1 }) });
     const p = plan(g);
     const mapStep = p.steps[1]!;
@@ -110,11 +107,9 @@ describe("interpret", () => {
     const b = new GraphBuilder();
     const flag = b.input();
     const q = b.input();
-    const then = b.sub();
-    const thenOut = then.output(then.op(draft, [then.input()]));
-    const otherwise = b.sub();
-    const elseOut = otherwise.output(otherwise.op(draft2, [otherwise.input()]));
-    const g = b.output(b.cond(flag, [q], thenOut, elseOut));
+    const then = b.subgraph(1, (s, [x]) => s.op(draft, [x!]));
+    const otherwise = b.subgraph(1, (s, [x]) => s.op(draft2, [x!]));
+    const g = b.output(b.cond(flag, [q], then, otherwise));
     const ops = opTable({ [draft.id]: (x: string) => `a:${x}`, [draft2.id]: (x: string) => `b:${x}` });
     expect(await interpret(g, [true, "x"], ops.callOp)).toBe("a:x");
     expect(await interpret(g, [0, "y"], ops.callOp)).toBe("b:y");
@@ -125,11 +120,7 @@ describe("interpret", () => {
     const b = new GraphBuilder();
     const xs = b.input();
     const sep = b.input();
-    const body = b.sub();
-    const item = body.input();
-    const index = body.input();
-    const s = body.input();
-    const m = b.map(xs, [sep], body.output(body.op(merge, [item, index, s])));
+    const m = b.map(xs, [sep], b.subgraph(3, (body, [item, index, s]) => body.op(merge, [item!, index!, s!])));
     const ops = opTable({ [merge.id]: (x: string, i: number, s2: string) => `${i}${s2}${x}` });
     expect(await interpret(b.output(m), [["a", "b", "c"], ":"], ops.callOp)).toEqual(["0:a", "1:b", "2:c"]);
   });

@@ -17,12 +17,9 @@ function small(): Graph {
   const page = b.op(translate, [q, lang], { loc: { file: "app.ts", line: 3, column: 13 } }); // 3
   const text = b.get(page, "text"); // 4
   const s = b.op(score, [text], { self: judge }); // 5
-  const then = b.sub();
-  const t = then.input(); // 6
-  const thenOut = then.output(then.op(shout, [t])); // 7 8
-  const otherwise = b.sub();
-  const elseOut = otherwise.output(otherwise.input()); // 9 10
-  const c = b.cond(s, [text], thenOut, elseOut); // 11
+  const then = b.subgraph(1, (sub, [t]) => sub.op(shout, [t!])); // 6 7 8
+  const otherwise = b.subgraph(1, (_, [t]) => t!); // 9 10
+  const c = b.cond(s, [text], then, otherwise); // 11
   const out = b.pack({ kind: "object", entries: [["text", { kind: "hole", index: 0 }], ["score", { kind: "hole", index: 1 }], ["out", { kind: "array", items: [{ kind: "hole", index: 2 }, { kind: "lit", value: 1 }] }]] }, [text, s, c]); // 12
   return place(b.output(out)); // 13
 }

@@ -72,18 +72,16 @@ export function randomGraph(seed: number, ops: number): Graph {
 }
 
 function stagedCond(b: GraphBuilder, pred: NodeId, capture: NodeId, pick: <T>(xs: readonly T[]) => T): NodeId {
-  const then = b.sub();
-  const x = then.input();
-  const otherwise = b.sub();
-  const y = otherwise.input();
-  return b.cond(pred, [capture], then.output(then.op(pick(OPS), [x])), otherwise.output(otherwise.get(otherwise.op(pick(OPS), [y, y]), "v")));
+  const then = b.subgraph(1, (s, [x]) => s.op(pick(OPS), [x!]));
+  const otherwise = b.subgraph(1, (s, [y]) => s.get(s.op(pick(OPS), [y!, y!]), "v"));
+  return b.cond(pred, [capture], then, otherwise);
 }
 
 function stagedMap(b: GraphBuilder, items: readonly NodeId[], pick: <T>(xs: readonly T[]) => T): NodeId {
   const array = b.pack({ kind: "array", items: items.map((_, index) => ({ kind: "hole" as const, index })) }, items);
-  const body = b.sub();
-  const item = body.input();
-  const index = body.input();
-  const first = body.op(pick(OPS.filter((d) => d.kind === "cpu")), [item, index]);
-  return b.map(array, [], body.output(body.op(pick(OPS.filter((d) => d.kind !== "io")), [body.get(first, "v")])));
+  const body = b.subgraph(2, (s, [item, index]) => {
+    const first = s.op(pick(OPS.filter((d) => d.kind === "cpu")), [item!, index!]);
+    return s.op(pick(OPS.filter((d) => d.kind !== "io")), [s.get(first, "v")]);
+  });
+  return b.map(array, [], body);
 }
