@@ -154,6 +154,11 @@ export interface InjectedMeta {
   /** Content hash of the schemas, to detect stale manifests. */
   readonly hash?: string;
   readonly source?: SourceLocation;
+  /**
+   * For a jit site: branches and equality tests on traced values that a runtime tracer
+   * cannot see (see transformers/jit-check.ts). Any entry makes the function run eagerly.
+   */
+  readonly untraceable?: readonly { readonly reason: string; readonly line: number; readonly column: number }[];
 }
 
 /** True for transformer-injected metadata. */

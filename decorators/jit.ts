@@ -39,7 +39,7 @@ function isTc39Context(value: unknown): value is ClassMethodDecoratorContext {
 function decorator(options: JitOptions, meta: InjectedMeta | undefined) {
   return function (...d: unknown[]): unknown {
     if (isTc39Context(d[1])) {
-      const compiler = new Jit(d[0] as AnyFn, { name: meta?.name ?? String(d[1].name), ...options });
+      const compiler = new Jit(d[0] as AnyFn, { name: meta?.name ?? String(d[1].name), ...options }, meta);
       return function (this: unknown, ...args: unknown[]) {
         return compiler.call(this, args);
       };
@@ -47,7 +47,7 @@ function decorator(options: JitOptions, meta: InjectedMeta | undefined) {
     const [target, key, descriptor] = d as [object, string | symbol, PropertyDescriptor];
     if (typeof descriptor?.value !== "function") throw new TypeError(`@jit decorates methods, not ${String(key)}`);
     const owner = typeof target === "function" ? target.name : target.constructor.name;
-    const compiler = new Jit(descriptor.value as AnyFn, { name: meta?.name ?? `${owner}.${String(key)}`, ...options });
+    const compiler = new Jit(descriptor.value as AnyFn, { name: meta?.name ?? `${owner}.${String(key)}`, ...options }, meta);
     descriptor.value = function (this: unknown, ...args: unknown[]) {
       return compiler.call(this, args);
     };
@@ -95,12 +95,12 @@ export function jit(...input: unknown[]): unknown {
   if (typeof args[0] === "function") {
     const fn = args[0] as AnyFn;
     const options = (args[1] as JitOptions | undefined) ?? {};
-    return jitted(new Jit(fn, { name: options.name ?? meta?.name ?? fn.name, ...options }));
+    return jitted(new Jit(fn, { name: options.name ?? meta?.name ?? fn.name, ...options }, meta));
   }
   if (typeof args[1] === "function") {
     const fn = args[1] as AnyFn;
     const options = (args[0] as JitOptions | undefined) ?? {};
-    return jitted(new Jit(fn, { name: options.name ?? meta?.name ?? fn.name, ...options }));
+    return jitted(new Jit(fn, { name: options.name ?? meta?.name ?? fn.name, ...options }, meta));
   }
   return decorator((args[0] as JitOptions | undefined) ?? {}, meta);
 }

@@ -10,7 +10,7 @@
  * (or a `TraceError` in strict mode), so a jitted function always returns what the eager
  * function returns, with the same op calls.
  */
-import type { OpDescriptor } from "../decorators/descriptor.js";
+import type { InjectedMeta, OpDescriptor } from "../decorators/descriptor.js";
 import { graphOf, update, type Graph, type Node } from "../compiler/ir.js";
 import { optimize } from "../compiler/optimize.js";
 import { plan as makePlan, type Plan } from "../compiler/plan.js";
@@ -87,12 +87,25 @@ export class Jit {
   private readonly warned = new Set<string>();
   private runs = 0;
 
+  /** Set when the build found logic a tracer cannot follow: every signature runs eagerly. */
+  private readonly buildTimeReason: TraceError | undefined;
+
   constructor(
     readonly fn: AnyFn,
     readonly options: JitOptions,
+    meta?: InjectedMeta,
   ) {
     this.name = options.name ?? (fn.name || "anonymous");
     this.shared = new PlanCache({ max: options.cacheSize ?? 64 });
+    const first = meta?.untraceable?.[0];
+    if (first) {
+      const more = meta!.untraceable!.length - 1;
+      const loc = meta!.source ? { file: meta!.source.file, line: first.line, column: first.column } : undefined;
+      this.buildTimeReason = new TraceError(
+        `jit(${this.name}) ${first.reason}${more > 0 ? ` (and ${more} more)` : ""}, which a tracer cannot see: stage it with cond() or move it into an op`,
+        loc,
+      );
+    }
   }
 
   /** Calls the jitted function. */
@@ -144,6 +157,10 @@ export class Jit {
 
   /** Phase 1 and 2: trace, then optimise and plan. */
   private async trace(thisArg: unknown, args: readonly unknown[]): Promise<Compiled> {
+    if (this.buildTimeReason) {
+      if (this.options.strict) throw this.buildTimeReason;
+      return { kind: "eager", reason: this.buildTimeReason };
+    }
     const session = new TraceSession(args.length);
     const inputs = session.inputs();
     for (const i of this.options.static ?? []) inputs[i] = args[i];
