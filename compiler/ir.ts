@@ -559,6 +559,7 @@ export class GraphBuilder {
   readonly #nodes: Node[] = [];
   readonly #ids: { next: NodeId };
   #arity = 0;
+  #done = false;
 
   constructor(ids: { next: NodeId } = { next: 0 }) {
     this.#ids = ids;
@@ -612,13 +613,16 @@ export class GraphBuilder {
   map(array: NodeId, captures: readonly NodeId[], body: Graph, options: { concurrency?: number; loc?: SourceLocation } = {}): NodeId {
     return this.#add(make.map(this.#ids.next, array, captures, body, options));
   }
-  /** Finishes the graph with `of` as its result. The builder must not be used afterwards. */
+  /** Finishes the graph with `of` as its result; the builder refuses nodes afterwards. */
   output(of: NodeId, loc?: SourceLocation): Graph {
     this.#add(make.output(this.#ids.next, of, loc));
+    this.#done = true;
     return graphOf(this.#nodes, this.#arity);
   }
 
   #add(n: Node): NodeId {
+    // The graph handed out shares this array: a later node would change an immutable graph.
+    if (this.#done) throw new Error("GraphBuilder: the graph is finished; start a new builder");
     this.#nodes.push(n);
     this.#ids.next = n.id + 1;
     return n.id;

@@ -53,6 +53,21 @@ describe("GraphBuilder", () => {
     expect(graphEffect(g)).toBe("cpu");
   });
 
+  it("refuses nodes once the graph is finished", () => {
+    const b = new GraphBuilder();
+    const g = b.output(b.input());
+    expect(() => b.constant(1)).toThrow("GraphBuilder: the graph is finished; start a new builder");
+    expect(g.nodes).toHaveLength(2);
+  });
+
+  it("builds a closed subgraph from its inputs", () => {
+    const b = new GraphBuilder();
+    b.input();
+    const body = b.subgraph(2, (s, [item, index]) => s.op(tokenize, [item!, index!]));
+    expect(body.arity).toBe(2);
+    expect(body.nodes.map((n) => `${n.id}:${n.kind}`)).toEqual(["1:input", "2:input", "3:op", "4:output"]);
+  });
+
   it("puts `this` first for a method op", () => {
     const b = new GraphBuilder();
     const q = b.input();
