@@ -94,11 +94,33 @@ export function findOpSites(ts: Ts, program: TS.Program, sourceFile: TS.SourceFi
     if (symbol.flags & ts.SymbolFlags.Alias) symbol = checker.getAliasedSymbol(symbol);
     if (kinds.has(symbol)) return kinds.get(symbol) ?? undefined;
     let kind: SiteKind | undefined;
-    for (const decl of symbol.declarations ?? []) {
-      for (const tag of ts.getJSDocTags(decl)) kind ??= TAGS[tag.tagName.text];
-    }
+    for (const decl of symbol.declarations ?? []) kind ??= markerOf(decl);
     kinds.set(symbol, kind ?? null);
     return kind;
+  }
+
+  /**
+   * The site kind a declaration's doc comment marks. Read from the comment text, not with
+   * `ts.getJSDocTags`: tsc and tspc (TypeScript >= 5.3) skip JSDoc parsing in .ts and .d.ts
+   * files (`jsDocParsingMode`), so parsed tags are empty in real builds.
+   */
+  function markerOf(decl: TS.Declaration): SiteKind | undefined {
+    const file = decl.getSourceFile();
+    for (const range of ts.getLeadingCommentRanges(file.text, decl.getFullStart()) ?? []) {
+      const match = /@(weftOp|weftJit|weftVmap)\b/.exec(file.text.slice(range.pos, range.end));
+      if (match) return TAGS[match[1]!];
+    }
+    return undefined;
+  }
+
+  /** True when the last argument already is an injected META literal (the file was transformed before). */
+  function hasMeta(args: readonly TS.Expression[]): boolean {
+    const last = args[args.length - 1];
+    return (
+      last !== undefined &&
+      ts.isObjectLiteralExpression(last) &&
+      last.properties.some((p) => p.name !== undefined && (ts.isIdentifier(p.name) || ts.isStringLiteral(p.name)) && p.name.text === "__weft")
+    );
   }
 
   function visit(node: TS.Node): void {
@@ -114,11 +136,12 @@ export function findOpSites(ts: Ts, program: TS.Program, sourceFile: TS.SourceFi
     const kind = calleeKind(call.expression);
     if (!kind || hasMeta(call.arguments) || call.arguments.some(ts.isSpreadElement)) return;
     const args = call.arguments;
-    const fn = kind === "vmap" ? args[0] : args.length === 1 ? args[0] : args.length === 2 ? args[1] : undefined;
-    if (!fn || (kind === "vmap" && args.length > 2)) return;
-    const signatures = checker.getTypeAtLocation(fn).getCallSignatures();
+    const callable = (arg: TS.Expression | undefined) => arg !== undefined && checker.getTypeAtLocation(arg).getCallSignatures().length > 0;
+    // vmap(f, opts?); op and jit take the function first or second: op(options, fn), jit(fn, options).
+    const fn = kind === "vmap" ? (args.length <= 2 ? args[0] : undefined) : args.length === 1 ? args[0] : args.length === 2 ? (callable(args[1]) ? args[1] : args[0]) : undefined;
     // `op(options)` with no function is a decorator factory used elsewhere: nothing to describe here.
-    if (signatures.length === 0) return;
+    if (!fn || !callable(fn)) return;
+    const signatures = checker.getTypeAtLocation(fn).getCallSignatures();
     const binding = bindingOf(call);
     const name = binding?.name ?? functionName(fn);
     const exported = binding?.exportName ?? undefined;
@@ -168,7 +191,8 @@ export function findOpSites(ts: Ts, program: TS.Program, sourceFile: TS.SourceFi
     const signature = signatures[signatures.length - 1]!;
     if (signatures.length > 1) errors.push(`${label}: overloaded functions cannot be ops; give it a single signature`);
     const paramDocs = docNode ? paramDescriptions(docNode) : new Map<string, string>();
-    const params: ParamInfo[] = signature.getParameters().map((param, index) => {
+    const spread = spreadTuple(signature);
+    const params: ParamInfo[] = spread ?? signature.getParameters().map((param, index) => {
       const decl = param.valueDeclaration && ts.isParameter(param.valueDeclaration) ? param.valueDeclaration : undefined;
       const paramName = decl && !ts.isIdentifier(decl.name) ? `arg${index}` : param.name;
       const type = checker.getTypeOfSymbol(param);
@@ -179,6 +203,29 @@ export function findOpSites(ts: Ts, program: TS.Program, sourceFile: TS.SourceFi
       if (description !== undefined && typeof schema === "object") schema = { description, ...schema };
       return { name: paramName, schema, ...(optional ? { optional: true } : {}), ...(rest ? { rest: true } : {}) };
     });
+    /**
+     * `(...args: Parameters<F>)`, the call signature of an op or jitted value passed to vmap
+     * or jit, is one rest parameter of tuple type: describe the tuple's elements instead.
+     */
+    function spreadTuple(sig: TS.Signature): ParamInfo[] | undefined {
+      const [only, ...others] = sig.getParameters();
+      const decl = only?.valueDeclaration;
+      if (!only || others.length > 0 || !decl || !ts.isParameter(decl) || !decl.dotDotDotToken) return undefined;
+      const type = checker.getTypeOfSymbol(only);
+      if (!checker.isTupleType(type)) return undefined;
+      const tuple = type as TS.TupleTypeReference;
+      const flags = tuple.target.elementFlags;
+      const elements = checker.getTypeArguments(tuple).slice(0, flags.length);
+      return elements.map((element, i) => {
+        const label = tuple.target.labeledElementDeclarations?.[i]?.name;
+        const elementName = label && ts.isIdentifier(label) ? label.text : `arg${i}`;
+        const flag = flags[i]!;
+        const rest = (flag & ts.ElementFlags.Variable) !== 0;
+        const optional = (flag & ts.ElementFlags.Optional) !== 0 || (!rest && acceptsUndefined(element));
+        const schema: JsonSchema = rest ? { type: "array", items: extractor.schemaOf(element, `${elementName}[]`) } : extractor.schemaOf(element, elementName, { optional });
+        return { name: elementName, schema, ...(optional ? { optional: true } : {}), ...(rest ? { rest: true } : {}) };
+      });
+    }
     const returned = checker.getReturnTypeOfSignature(signature);
     // Awaiting a type parameter gives `Awaited<T>`; keep `T` so the error names it plainly.
     const generic = returned.flags & (ts.TypeFlags.TypeParameter | ts.TypeFlags.IndexedAccess | ts.TypeFlags.Conditional);
@@ -325,14 +372,6 @@ export function findOpSites(ts: Ts, program: TS.Program, sourceFile: TS.SourceFi
 
   visit(sourceFile);
   return sites;
-}
-
-/** True when the last argument already is an injected META literal (the file was transformed before). */
-function hasMeta(args: readonly TS.Expression[]): boolean {
-  const last = args[args.length - 1];
-  if (!last || !("properties" in last)) return false;
-  const props = (last as TS.ObjectLiteralExpression).properties;
-  return Array.isArray(props) && props.some((p) => p.name !== undefined && "escapedText" in p.name && p.name.escapedText === "__weft");
 }
 
 // Tag lookups per checker: symbols are per program, so the cache dies with it.

@@ -60,6 +60,19 @@ export default function weftTransformer(
     if (file.isDeclarationFile) return file;
     // Type information lives on the program's own source file, not on a copy an earlier transformer made.
     const original = program.getSourceFile(file.fileName) ?? (ts.getOriginalNode(file) as TS.SourceFile);
+    if (!jsDocParsed(ts, original)) {
+      // Without JSDoc, no site would be found (the marker tags) and no description or constraint kept.
+      const message =
+        "weft: TypeScript is not parsing JSDoc in this build (tsc's default since 5.3), so weft cannot find op sites or read descriptions and constraints. " +
+        'ts-patch turns JSDoc parsing on for plugins whose package.json says "tsp": { "tscOptions": { "parseAllJsDoc": true } }, as weft\'s does: ' +
+        'load the transformer as "weft/transformer" (or a path inside the weft package).';
+      if (!report) throw new Error(message);
+      if (!warned.has(program)) {
+        warned.add(program);
+        report({ file: original, start: 0, length: 0, messageText: message, category: ts.DiagnosticCategory.Error, code: WEFT_DIAGNOSTIC_CODE });
+      }
+      return file;
+    }
     const sites = findOpSites(ts, program, original, { root });
     if (sites.length === 0) return file;
     const byNode = new Map<TS.Node, OpSite>();
@@ -96,6 +109,15 @@ export default function weftTransformer(
     };
     return ts.visitNode(file, visitor) as TS.SourceFile;
   };
+}
+
+// Programs already told that JSDoc parsing is off: one diagnostic per build is enough.
+const warned = new WeakSet<TS.Program>();
+
+function jsDocParsed(ts: typeof TS, file: TS.SourceFile): boolean {
+  const mode = (file as { jsDocParsingMode?: number }).jsDocParsingMode;
+  const all = (ts as { JSDocParsingMode?: { ParseAll?: number } }).JSDocParsingMode?.ParseAll;
+  return mode === undefined || all === undefined || mode === all;
 }
 
 /**

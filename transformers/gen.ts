@@ -1,0 +1,249 @@
+/**
+ * `weft gen`: the descriptors the transformer would inject, written to a manifest, for
+ * builds that run no transformer (esbuild, tsx, vitest without the weft plugin, and
+ * TypeScript 7, which has no JavaScript API).
+ *
+ * The runtime (`runtime/manifest.ts`) reads it when an op registers without injected
+ * metadata: it finds the entry by the registering module's source file and the line of
+ * the call (or the method's name), and refuses a stale manifest: every source file that
+ * shaped an entry's types is listed with a content hash, re-hashed on load.
+ */
+import { createHash } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import type * as TS from "typescript";
+import { findOpSites, type SiteKind, type SiteMeta } from "./sites.js";
+import { relativePath } from "./util.js";
+
+/** The manifest format, version 1. Paths are `/`-separated and relative to `root`. */
+export interface Manifest {
+  readonly weft: 1;
+  /** The project root (the tsconfig's directory), relative to the manifest file. */
+  readonly root: string;
+  /** `rootDir` and `outDir` of the build, relative to `root`: maps emitted files back to sources. */
+  readonly rootDir?: string;
+  readonly outDir?: string;
+  /** Content hash (sha256, 16 hex digits) of every file an entry depends on. */
+  readonly files: Readonly<Record<string, string>>;
+  readonly entries: readonly ManifestEntry[];
+}
+
+/** One op site. `meta` is the injected metadata minus the locator's module URL. */
+export interface ManifestEntry {
+  readonly kind: SiteKind;
+  /** The source file of the site, relative to `root`. */
+  readonly file: string;
+  /** First and last line of the site (1-based): the call, or the decorator through the method. */
+  readonly span: readonly [number, number];
+  /** For a method site, its class (name and lines). */
+  readonly owner?: { readonly name?: string; readonly span: readonly [number, number] };
+  readonly meta: SiteMeta;
+  /** Files (keys of `files`) whose declarations shaped this entry's schemas. */
+  readonly deps: readonly string[];
+}
+
+/** Options of `generateManifest`. */
+export interface GenerateOptions {
+  /** Path to the tsconfig.json of the project. */
+  readonly project: string;
+  /** Where the manifest will be written; default `weft.manifest.json` beside the tsconfig. */
+  readonly out?: string;
+  /** The TypeScript to analyse with (needs the JavaScript API: 5.x or 6.x). Default: the project's `typescript`. */
+  readonly typescript?: typeof TS;
+}
+
+/** What `generateManifest` found: the manifest, where it belongs, and any build errors. */
+export interface GenerateResult {
+  readonly manifest: Manifest;
+  readonly out: string;
+  /** `file:line:column: message`, one per error; non-empty means the manifest must not be written. */
+  readonly errors: readonly string[];
+}
+
+/** The manifest's default file name. */
+export const MANIFEST_FILE = "weft.manifest.json";
+
+/**
+ * Analyses a project and returns its manifest. Pure apart from reading the project's files.
+ *
+ * @example
+ * ```ts
+ * const { manifest, errors, out } = generateManifest({ project: "tsconfig.json" });
+ * if (errors.length === 0) writeManifest(out, manifest);
+ * ```
+ */
+export function generateManifest(options: GenerateOptions): GenerateResult {
+  const project = path.resolve(options.project);
+  const root = path.dirname(project);
+  const ts = options.typescript ?? loadTypeScript(root);
+  const major = Number(String(ts.versionMajorMinor ?? ts.version).split(".")[0]);
+  if (!(major < 7) || typeof ts.createProgram !== "function") {
+    throw new Error(
+      `weft gen: TypeScript ${String(ts.version)} has no JavaScript API. Install a JavaScript TypeScript beside it ` +
+        `(npm i -D typescript-6@npm:typescript@6) and run \`weft gen --typescript typescript-6\`.`,
+    );
+  }
+  const parsed = ts.getParsedCommandLineOfConfigFile(project, {}, {
+    ...ts.sys,
+    onUnRecoverableConfigFileDiagnostic: (d) => {
+      throw new Error(`weft gen: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`);
+    },
+  });
+  if (!parsed) throw new Error(`weft gen: cannot read ${project}`);
+  const program = ts.createProgram({ rootNames: parsed.fileNames, options: parsed.options, ...(parsed.projectReferences ? { projectReferences: parsed.projectReferences } : {}) });
+  const roots = new Set(parsed.fileNames.map((f) => path.resolve(f)));
+  const entries: ManifestEntry[] = [];
+  const errors: string[] = [];
+  for (const sf of program.getSourceFiles()) {
+    if (sf.isDeclarationFile || !roots.has(path.resolve(sf.fileName))) continue;
+    for (const site of findOpSites(ts, program, sf, { root })) {
+      const start = site.node.getStart(sf);
+      const { line, character } = sf.getLineAndCharacterOfPosition(start);
+      for (const message of site.errors) errors.push(`${relativePath(root, sf.fileName)}:${line + 1}:${character + 1}: weft: ${message}`);
+      if (site.errors.length > 0) continue;
+      entries.push({
+        kind: site.kind,
+        file: relativePath(root, sf.fileName),
+        span: site.span,
+        ...(site.owner ? { owner: site.owner } : {}),
+        meta: site.meta,
+        deps: site.files,
+      });
+    }
+  }
+  entries.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.span[0] - b.span[0]));
+  const files: Record<string, string> = {};
+  for (const dep of [...new Set(entries.flatMap((e) => e.deps))].sort()) files[dep] = hashFile(path.join(root, dep));
+  const out = path.resolve(options.out ?? path.join(root, MANIFEST_FILE));
+  const { rootDir, outDir } = parsed.options;
+  const manifest: Manifest = {
+    weft: 1,
+    root: relativePath(path.dirname(out), root) || ".",
+    ...(rootDir ? { rootDir: relativePath(root, path.resolve(root, rootDir)) || "." } : {}),
+    ...(outDir ? { outDir: relativePath(root, path.resolve(root, outDir)) } : {}),
+    files,
+    entries,
+  };
+  return { manifest, out, errors };
+}
+
+/**
+ * The content hash the manifest records for a file: sha256 of its bytes, 16 hex digits.
+ *
+ * @example
+ * ```ts
+ * hashFile("src/types.ts"); // "9c1f0e2a7b3d4c5e"
+ * ```
+ */
+export function hashFile(file: string): string {
+  return createHash("sha256").update(readFileSync(file)).digest("hex").slice(0, 16);
+}
+
+/**
+ * The manifest as it is written: stable JSON, two-space indented, newline at the end.
+ *
+ * @example
+ * ```ts
+ * writeFileSync(out, serializeManifest(manifest));
+ * ```
+ */
+export function serializeManifest(manifest: Manifest): string {
+  return `${JSON.stringify(manifest, null, 2)}\n`;
+}
+
+/**
+ * Writes a manifest to `file`.
+ *
+ * @example
+ * ```ts
+ * writeManifest("weft.manifest.json", generateManifest({ project: "tsconfig.json" }).manifest);
+ * ```
+ */
+export function writeManifest(file: string, manifest: Manifest): void {
+  writeFileSync(file, serializeManifest(manifest));
+}
+
+const USAGE = `usage: weft gen [-p tsconfig.json] [-o weft.manifest.json] [--typescript <module>] [--check]
+
+Writes the op descriptors of a project to a manifest, for builds that run no weft transformer
+(esbuild, tsx, TypeScript 7). The runtime loads it and refuses it when a source file changed.
+
+  -p, --project     the tsconfig.json to analyse (default: ./tsconfig.json)
+  -o, --out         where to write the manifest (default: weft.manifest.json beside the tsconfig)
+  --typescript      the TypeScript package to analyse with (default: typescript)
+  --check           write nothing; exit 1 when the manifest on disk is missing or out of date`;
+
+/**
+ * The `weft gen` command. Returns the process exit code.
+ *
+ * @example
+ * ```ts
+ * process.exitCode = runGen(["-p", "tsconfig.json"]);
+ * ```
+ */
+export function runGen(argv: readonly string[], io: { log: (s: string) => void; error: (s: string) => void } = console): number {
+  let project = "tsconfig.json";
+  let out: string | undefined;
+  let typescript: string | undefined;
+  let check = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const value = (): string => {
+      const next = argv[++i];
+      if (next === undefined) throw new Error(`weft gen: ${arg} needs a value\n\n${USAGE}`);
+      return next;
+    };
+    if (arg === "-p" || arg === "--project") project = value();
+    else if (arg === "-o" || arg === "--out") out = value();
+    else if (arg === "--typescript") typescript = value();
+    else if (arg === "--check") check = true;
+    else if (arg === "-h" || arg === "--help") {
+      io.log(USAGE);
+      return 0;
+    } else {
+      io.error(`weft gen: unknown argument ${arg}\n\n${USAGE}`);
+      return 2;
+    }
+  }
+  try {
+    const root = path.dirname(path.resolve(project));
+    const ts = typescript === undefined ? undefined : (createRequire(path.join(root, "package.json"))(typescript) as typeof TS);
+    const result = generateManifest({ project, ...(out !== undefined ? { out } : {}), ...(ts ? { typescript: ts } : {}) });
+    if (result.errors.length > 0) {
+      for (const e of result.errors) io.error(e);
+      io.error(`weft gen: ${result.errors.length} error${result.errors.length === 1 ? "" : "s"}; no manifest written`);
+      return 1;
+    }
+    const text = serializeManifest(result.manifest);
+    if (check) {
+      let current: string | undefined;
+      try {
+        current = readFileSync(result.out, "utf8");
+      } catch {
+        current = undefined;
+      }
+      if (current === text) return 0;
+      io.error(`weft gen --check: ${path.relative(process.cwd(), result.out) || result.out} is ${current === undefined ? "missing" : "out of date"}; run \`weft gen\``);
+      return 1;
+    }
+    writeFileSync(result.out, text);
+    io.log(`weft gen: ${result.manifest.entries.length} op site${result.manifest.entries.length === 1 ? "" : "s"} → ${path.relative(process.cwd(), result.out) || result.out}`);
+    return 0;
+  } catch (error) {
+    io.error((error as Error).message);
+    return 1;
+  }
+}
+
+function loadTypeScript(root: string): typeof TS {
+  // The project's TypeScript, else the one installed beside weft.
+  for (const from of [path.join(root, "package.json"), import.meta.url]) {
+    try {
+      return createRequire(from)("typescript") as typeof TS;
+    } catch {
+      // try the next place
+    }
+  }
+  throw new Error(`weft gen: cannot load \`typescript\` from ${root}; install it or pass --typescript`);
+}
