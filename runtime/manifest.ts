@@ -11,9 +11,10 @@
  * registration happened: the source file of the first stack frame outside weft, then
  * the entry whose lines contain one of that file's frames, narrowed by kind, by the
  * method or function name when the caller knows it, and by the class name. Stack frames
- * give source positions when the environment maps them (tsx and vitest do; compiled
- * output needs source maps and `node --enable-source-maps`); without them, entries are
- * still found by name where the name is unique in the file.
+ * give source positions when the environment maps them (tsx, vitest, `node
+ * --enable-source-maps`); otherwise weft maps compiled frames itself through the emitted
+ * file's `//# sourceMappingURL` (so build with `sourceMap` or `inlineSourceMap`). Without
+ * any source map, entries are still found by name where the name is unique in the file.
  *
  * Staleness: the manifest lists every source file that shaped an entry's types with a
  * content hash. Loading re-hashes them and throws `StaleManifestError` naming the first
@@ -24,6 +25,7 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
+import { SourceMap } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { InjectedMeta } from "../decorators/descriptor.js";
@@ -350,13 +352,57 @@ export function pickFrame(frames: readonly (StackFrame | undefined)[], emitted: 
     const raw = aligned ? emitted[i] : undefined;
     const rawPath = raw !== undefined && /^(?:file:\/\/|\/|[A-Za-z]:[\\/])/.test(raw) ? toPath(raw) : undefined;
     if (rawPath !== undefined && isInternal(rawPath)) continue;
-    const group = rawPath === undefined ? [frame] : frames.filter((f, j): f is StackFrame => f !== undefined && emitted[j] !== undefined && toPath(emitted[j]!) === rawPath);
+    let group = rawPath === undefined ? [frame] : frames.filter((f, j): f is StackFrame => f !== undefined && emitted[j] !== undefined && toPath(emitted[j]!) === rawPath);
+    // Stacks not mapped by the environment (no --enable-source-maps): map them with the file's own source map.
+    if (group.every((f) => f.file === (rawPath ?? frame.file))) group = mapFrames(group);
     // Prefer a mapped source over the emitted file itself.
-    const source = group.find((f) => f.file !== rawPath)?.file ?? frame.file;
+    const source = group.find((f) => f.file !== rawPath)?.file ?? group[0]?.file ?? frame.file;
     const lines = group.filter((f) => f.file === source).map((f) => f.line);
     return { file: source, lines, ...(rawPath !== undefined ? { module: pathToFileURL(rawPath).href } : {}) };
   }
   return undefined;
+}
+
+interface LoadedMap {
+  readonly map: SourceMap;
+  /** What relative `sources` are resolved against: the map file's directory plus `sourceRoot`. */
+  readonly base: string;
+}
+
+const sourceMaps = new Map<string, LoadedMap | null>();
+
+/** Frames of one emitted file, mapped to their sources through its `//# sourceMappingURL`, when it has one. */
+function mapFrames(frames: readonly StackFrame[]): StackFrame[] {
+  return frames.map((frame) => {
+    const loadedMap = sourceMapOf(frame.file);
+    if (!loadedMap) return frame;
+    const entry = loadedMap.map.findEntry(frame.line - 1, frame.column - 1) as { originalSource?: string; originalLine?: number; originalColumn?: number };
+    if (entry.originalSource === undefined || entry.originalLine === undefined) return frame;
+    const file = entry.originalSource.startsWith("file:") ? fileURLToPath(entry.originalSource) : path.resolve(loadedMap.base, entry.originalSource);
+    return { file, line: entry.originalLine + 1, column: (entry.originalColumn ?? 0) + 1 };
+  });
+}
+
+function sourceMapOf(file: string): LoadedMap | undefined {
+  let loadedMap = sourceMaps.get(file);
+  if (loadedMap === undefined) {
+    loadedMap = null;
+    try {
+      const text = readFileSync(file, "utf8");
+      const url = /\/\/[#@] sourceMappingURL=(\S+)\s*$/.exec(text)?.[1];
+      if (url) {
+        const inline = url.startsWith("data:");
+        const mapFile = inline ? file : path.resolve(path.dirname(file), decodeURIComponent(url));
+        const json = inline ? Buffer.from(url.slice(url.indexOf(",") + 1), url.includes(";base64,") ? "base64" : "utf8").toString("utf8") : readFileSync(mapFile, "utf8");
+        const payload = JSON.parse(json) as ConstructorParameters<typeof SourceMap>[0] & { sourceRoot?: string };
+        loadedMap = { map: new SourceMap(payload), base: path.resolve(path.dirname(mapFile), payload.sourceRoot ?? "") };
+      }
+    } catch {
+      loadedMap = null;
+    }
+    sourceMaps.set(file, loadedMap);
+  }
+  return loadedMap ?? undefined;
 }
 
 function toPath(file: string): string {

@@ -77,7 +77,8 @@ function weftGen(build: Build, ...flags: string[]) {
 
 async function runBuild(build: Build, format: string): Promise<Site[]> {
   const dist = path.join(dirOf(build), "dist", format);
-  const flags = build.compiler === "tsc" ? ["--enable-source-maps"] : [];
+  // One plain build runs with Node mapping stacks, the other leaves it to weft's own source-map reading.
+  const flags = build.name === "gen-tc39" ? ["--enable-source-maps"] : [];
   const { stdout } = await run(process.execPath, [...flags, path.join(tmp, "run.mjs"), path.join(dist, "ops.js"), path.join(dist, "methods.js")], { cwd: dirOf(build) });
   return JSON.parse(stdout) as Site[];
 }
