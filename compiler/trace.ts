@@ -124,16 +124,15 @@ export class TraceSession {
     return new Proxy(function traced() {}, handler(info));
   }
 
-  /** The node for any value: its tracer's node, a capture, a pack of nested tracers, or a constant. */
+  /** The node for any value: its tracer's node, a capture, a pack of arrays and plain objects, or a constant. */
   nodeOf(value: unknown): NodeId {
     const info = tracerInfo(value);
     if (info) return this.ownNode(info);
-    if (containsTracer(value)) {
-      const { template, inputs } = templateOf(value, (v) => {
-        const inner = tracerInfo(v);
-        return inner ? this.ownNode(inner) : undefined;
-      });
-      return this.builder.pack(template, inputs);
+    // Arrays and plain objects are rebuilt on every run, as eager code builds its literals
+    // on every call: a constant would hand every run (and every caller) one mutable object.
+    if ((Array.isArray(value) || isPlainObject(value)) && !this.consts.has(value)) {
+      const packed = this.tryPack(value);
+      if (packed !== undefined) return packed;
     }
     let id = this.consts.get(value);
     if (id === undefined) {
@@ -141,6 +140,21 @@ export class TraceSession {
       this.consts.set(value, id);
     }
     return id;
+  }
+
+  /** A pack node rebuilding `value`, or `undefined` for a cyclic value without tracers (kept as a constant). */
+  private tryPack(value: unknown): NodeId | undefined {
+    let packed: ReturnType<typeof templateOf>;
+    try {
+      packed = templateOf(value, (v) => {
+        const inner = tracerInfo(v);
+        return inner ? this.ownNode(inner) : undefined;
+      });
+    } catch (error) {
+      if (containsTracer(value) || !(error instanceof TypeError)) throw error;
+      return undefined;
+    }
+    return this.builder.pack(packed.template, packed.inputs);
   }
 
   /** This session's node for a tracer of this session or of an enclosing one (captured). */
