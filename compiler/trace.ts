@@ -59,6 +59,30 @@ export function containsTracer(value: unknown, depth = 0): boolean {
   return false;
 }
 
+/** At most this many objects are looked into for a tracer hidden in a class instance, Map or Set. */
+const MAX_SCAN = 10_000;
+
+/**
+ * The class name of an instance, Map or Set inside `value` (at any depth) that holds a
+ * tracer, or `undefined`. Arrays and plain objects holding tracers are fine: packs rebuild
+ * them. Looks at own data properties only (no getter runs), within a budget.
+ */
+function tracerHolder(value: unknown, holder: string | undefined, budget: { left: number }, depth: number): string | undefined {
+  if (isTracer(value)) return holder;
+  if (typeof value !== "object" || value === null || depth > 16 || --budget.left < 0) return undefined;
+  const inside = holder ?? (Array.isArray(value) || isPlainObject(value) ? undefined : (value.constructor as { name?: string } | undefined)?.name || "Object");
+  let children: Iterable<unknown>;
+  if (value instanceof Map) children = [...value.keys(), ...value.values()];
+  else if (value instanceof Set) children = value;
+  else if (ArrayBuffer.isView(value)) return undefined;
+  else children = Object.values(Object.getOwnPropertyDescriptors(value)).flatMap((d) => ("value" in d ? [d.value as unknown] : []));
+  for (const child of children) {
+    const found = tracerHolder(child, inside, budget, depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
 /** Where the user's code is: the first stack frame outside weft's own folders. */
 const INTERNAL = ["compiler", "runtime", "decorators"].map((d) => fileURLToPath(new URL(`../${d}/`, import.meta.url)));
 
@@ -128,11 +152,17 @@ export class TraceSession {
   nodeOf(value: unknown): NodeId {
     const info = tracerInfo(value);
     if (info) return this.ownNode(info);
-    // Arrays and plain objects are rebuilt on every run, as eager code builds its literals
-    // on every call: a constant would hand every run (and every caller) one mutable object.
-    if ((Array.isArray(value) || isPlainObject(value)) && !this.consts.has(value)) {
-      const packed = this.tryPack(value);
-      if (packed !== undefined) return packed;
+    if (typeof value === "object" && value !== null && !this.consts.has(value)) {
+      const holder = tracerHolder(value, undefined, { left: MAX_SCAN }, 0);
+      if (holder !== undefined) {
+        untraceable(`a traced value inside a ${holder} instance (a class instance, Map or Set) inside a jitted function: a plan keeps such objects by reference and cannot put the value in; use plain objects and arrays, or build the ${holder} inside an op`);
+      }
+      // Arrays and plain objects are rebuilt on every run, as eager code builds its literals
+      // on every call: a constant would hand every run (and every caller) one mutable object.
+      if (Array.isArray(value) || isPlainObject(value)) {
+        const packed = this.tryPack(value);
+        if (packed !== undefined) return packed;
+      }
     }
     let id = this.consts.get(value);
     if (id === undefined) {

@@ -3,10 +3,14 @@
  * eager code does that the jitted function did not.
  */
 import { describe, expect, it } from "vitest";
-import { op, jit } from "weft";
+import { op, jit, TraceError } from "weft";
 
 const collect = op({ kind: "io" }, async (into: string[], x: string) => into.push(x));
 const echo = op({ kind: "io" }, async (x: string) => `echo(${x})`);
+
+class Tagged {
+  constructor(readonly value: unknown) {}
+}
 
 describe("literals are fresh on every run", () => {
   it("passes an op a new array literal on every run, so its mutation does not leak into the next", async () => {
@@ -33,5 +37,23 @@ describe("literals are fresh on every run", () => {
     expect(await jf("p", opts)).toBe("ptwo");
     // The first plan again: it must not see the mutation made after it was traced.
     expect(await jf("p", { suffix: "one" })).toBe("pone");
+  });
+});
+
+describe("traced values hidden in class instances", () => {
+  it("falls back rather than return an instance that holds a traced value", async () => {
+    const f = async (x: string) => new Tagged(await echo(x));
+    const jf = jit(f);
+    expect(await jf("p")).toEqual(new Tagged("echo(p)"));
+    expect(await jf("q")).toEqual(new Tagged("echo(q)"));
+    expect((await jf.inspect("r")).fallback).toMatch(/inside a Tagged instance/);
+  });
+
+  it("falls back rather than pass an op a Map that holds a traced value", async () => {
+    const size = op({ kind: "io" }, async (m: unknown) => (m as Map<string, string>).get("k")!.length);
+    const f = async (x: string) => size(new Map([["k", await echo(x)]]));
+    const jf = jit(f, { strict: true });
+    await expect(jf("p")).rejects.toThrow(TraceError);
+    await expect(jit(f)("pq")).resolves.toBe(await f("pq"));
   });
 });
