@@ -10,13 +10,13 @@
  * (or a `TraceError` in strict mode), so a jitted function always returns what the eager
  * function returns, with the same op calls.
  */
-import type { InjectedMeta, OpDescriptor } from "../decorators/descriptor.js";
+import type { InjectedMeta, OpDescriptor, SourceLocation } from "../decorators/descriptor.js";
 import { graphOf, update, type Graph, type Node } from "../compiler/ir.js";
 import { optimize } from "../compiler/optimize.js";
 import { plan as makePlan, type Plan } from "../compiler/plan.js";
 import { PlanCache, signatureOf, type Signature } from "../compiler/cache.js";
 import { printDot, printJSON, printMermaid, printText } from "../compiler/print.js";
-import { TraceError, TraceSession, containsTracer, isTracer } from "../compiler/trace.js";
+import { TraceError, TraceSession, callerLocation, containsTracer, isTracer } from "../compiler/trace.js";
 import { currentFrame, store, type TraceHook } from "./context.js";
 import type { CallOverrides, OpEntry } from "./invoke.js";
 import { runPlan, type Binding } from "./run-plan.js";
@@ -89,6 +89,8 @@ export class Jit {
 
   /** Set when the build found logic a tracer cannot follow: every signature runs eagerly. */
   private readonly buildTimeReason: TraceError | undefined;
+  /** Where `jit` was applied: the line a `TraceError` names when the failure has no line of its own. */
+  private readonly defined: SourceLocation | undefined;
 
   constructor(
     readonly fn: AnyFn,
@@ -97,6 +99,7 @@ export class Jit {
   ) {
     this.name = options.name ?? (fn.name || "anonymous");
     this.shared = new PlanCache({ max: options.cacheSize ?? 64 });
+    this.defined = meta?.source ?? callerLocation();
     const first = meta?.untraceable?.[0];
     if (first) {
       const more = meta!.untraceable!.length - 1;
@@ -181,7 +184,10 @@ export class Jit {
       const traced = session.finish(outcome.value);
       const graph = optimize(traced);
       return { kind: "plan", traced, graph, plan: makePlan(graph, this.options.concurrency === undefined ? {} : { concurrency: this.options.concurrency }) };
-    } catch (error) {
+    } catch (caught) {
+      // A failure found after the function returned (a foreign await, a result that cannot be
+      // rebuilt) has no line of its own: name the jitted function's.
+      const error = caught instanceof TraceError && caught.loc === undefined && this.defined ? new TraceError(caught.reason, this.defined) : caught;
       if (!(error instanceof TraceError) || this.options.strict) throw error;
       return { kind: "eager", reason: error };
     }

@@ -57,3 +57,22 @@ describe("traced values hidden in class instances", () => {
     await expect(jit(f)("pq")).resolves.toBe(await f("pq"));
   });
 });
+
+describe("every TraceError names a source line", () => {
+  it("names the jitted function's definition when it awaits a foreign promise", async () => {
+    const jf = jit(async (x: string) => {
+      await new Promise((r) => setTimeout(r, 5));
+      return echo(x);
+    }, { strict: true });
+    const error = await jf("p").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TraceError);
+    expect((error as TraceError).loc?.file).toBe("test/jit/regressions.test.ts");
+    expect((error as TraceError).message).toMatch(/\(test\/jit\/regressions\.test\.ts:\d+:\d+\)$/);
+  });
+
+  it("names the jitted function's definition when its result cannot be rebuilt", async () => {
+    const jf = jit(async (x: string) => new Tagged(await echo(x)), { strict: true });
+    const error = await jf("p").catch((e: unknown) => e);
+    expect((error as TraceError).loc?.file).toBe("test/jit/regressions.test.ts");
+  });
+});
