@@ -14,6 +14,7 @@ const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".
 const suites: Array<[string, () => Promise<{ run: Suite }>]> = [
   ["op-call", () => import("./op-call.bench.js")],
   ["lcel", () => import("./lcel.bench.js")],
+  ["workers", () => import("./workers.bench.js")],
 ];
 
 const metrics: Metric[] = [];

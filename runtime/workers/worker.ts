@@ -94,8 +94,29 @@ function sameLocator(entry: OpEntry, ref: OpRef): boolean {
 
 // ───────────────────────────── the worker-side context ─────────────────────────────
 
-const nativeAborted = Object.getOwnPropertyDescriptor(AbortSignal.prototype, "aborted")!.get!;
+// Task signals poll their abort cell whenever code reads `aborted` (or calls
+// `throwIfAborted`), so a synchronous loop sees a cancellation without ever yielding. The
+// hook sits on the prototype, installed once in this thread (this module only runs in weft's
+// pool threads): a per-signal property would cost about 8 µs a task, the prototype hook one
+// WeakMap lookup a read, and signals that are not task signals behave exactly as before.
+const polled = new WeakMap<AbortSignal, () => void>();
+const abortedDescriptor = Object.getOwnPropertyDescriptor(AbortSignal.prototype, "aborted")!;
+const nativeAborted = abortedDescriptor.get!;
 const nativeThrowIfAborted = AbortSignal.prototype.throwIfAborted;
+Object.defineProperty(AbortSignal.prototype, "aborted", {
+  ...abortedDescriptor,
+  get(this: AbortSignal) {
+    polled.get(this)?.();
+    return nativeAborted.call(this) as boolean;
+  },
+});
+Object.defineProperty(AbortSignal.prototype, "throwIfAborted", {
+  ...Object.getOwnPropertyDescriptor(AbortSignal.prototype, "throwIfAborted")!,
+  value(this: AbortSignal) {
+    polled.get(this)?.();
+    nativeThrowIfAborted.call(this);
+  },
+});
 
 type WaitAsync = (
   array: Int32Array,
@@ -118,8 +139,8 @@ function otelApi(): typeof Otel | null {
 /**
  * The frame a task's body runs in: the main thread's context, and a signal that aborts
  * when the main thread writes the task's abort cell. Reading `signal.aborted` checks the
- * cell, so a synchronous loop that polls it stops without ever yielding; `arm()` also
- * wakes the signal for an async body that waits instead of polling.
+ * cell (see `polled`), so a synchronous loop that polls it stops without ever yielding;
+ * `arm()` also wakes the signal for an async body that waits instead of polling.
  */
 function contextFor(task: TaskMessage): { frame: Frame; arm: () => void } {
   const ctx = task.ctx;
@@ -134,21 +155,8 @@ function contextFor(task: TaskMessage): { frame: Frame; arm: () => void } {
     if (state === ABORT_CANCELLED) controller.abort(new Cancelled(op, "cancelled by the caller"));
     else if (state === ABORT_DEADLINE) controller.abort(new DeadlineExceeded(ctx.deadlineOwner ?? op, budgetMs));
   };
-  // On this instance only: every frame and nested op that holds the signal polls through it.
-  Object.defineProperty(signal, "aborted", {
-    configurable: true,
-    get() {
-      poll();
-      return nativeAborted.call(signal) as boolean;
-    },
-  });
-  Object.defineProperty(signal, "throwIfAborted", {
-    configurable: true,
-    value() {
-      poll();
-      nativeThrowIfAborted.call(signal);
-    },
-  });
+  // Every frame and nested op that holds this signal polls the cell through it.
+  polled.set(signal, poll);
   const arm = () => {
     // Synchronisation point: resolves on signalAbort's notify, or on finishAbortCell's at
     // the end of the task, so the waiter never outlives it.
