@@ -518,21 +518,36 @@ export function maxId(g: Graph): NodeId {
  * ```
  */
 export class IdMap<V> {
-  readonly #values: (V | undefined)[] = [];
+  // A dense window of ids starting at the first id set (a subgraph's ids start high), grown
+  // with explicit undefineds: a sparse write would turn the array into a slow dictionary.
+  // Ids far outside the window (fresh ids of fused nodes, hand-made graphs) go to a Map.
+  #values: (V | undefined)[] = [];
+  #base = 0;
+  #overflow: Map<NodeId, V> | undefined;
   #size = 0;
 
   /** The value for `id`, or `undefined`. */
   get(id: NodeId): V | undefined {
-    return this.#values[id];
+    const i = id - this.#base;
+    const v = i >= 0 && i < this.#values.length ? this.#values[i] : undefined;
+    return v !== undefined || this.#overflow === undefined ? v : this.#overflow.get(id);
   }
   /** True when `id` has a value. */
   has(id: NodeId): boolean {
-    return this.#values[id] !== undefined;
+    return this.get(id) !== undefined;
   }
   /** Sets the value for `id`; `value` must not be `undefined`. */
   set(id: NodeId, value: V): this {
-    if (this.#values[id] === undefined) this.#size++;
-    this.#values[id] = value;
+    if (this.get(id) === undefined) this.#size++;
+    if (this.#values.length === 0) this.#base = id;
+    const i = id - this.#base;
+    // Growing past twice the window would spend more on padding than the entries are worth.
+    if (i < 0 || i > 2 * this.#values.length + 64) (this.#overflow ??= new Map()).set(id, value);
+    else {
+      this.#overflow?.delete(id);
+      while (this.#values.length <= i) this.#values.push(undefined);
+      this.#values[i] = value;
+    }
     return this;
   }
   /** How many ids have a value. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fillTemplate, graphEffect, GraphBuilder, joinEffect, make, mapHoles, maxId, templateHoles, templateOf, update, type Template } from "../../compiler/ir.js";
+import { fillTemplate, graphEffect, GraphBuilder, IdMap, joinEffect, make, mapHoles, maxId, templateHoles, templateOf, update, type Template } from "../../compiler/ir.js";
 import { desc } from "./fixtures.js";
 
 const fetchText = desc("fetchText", "io");
@@ -131,5 +131,25 @@ describe("templates", () => {
       kind: "array",
       items: [{ kind: "lit", value: "c" }, { kind: "object", entries: [["k", { kind: "hole", index: 0 }]] }],
     });
+  });
+});
+
+describe("IdMap", () => {
+  it("maps ids in any order, near or far, like a Map", () => {
+    const ids = [7, 3, 8, 0, 100_000, 9, 5_000, 2 ** 40, 4, 6_000];
+    const m = new IdMap<string>();
+    const reference = new Map<number, string>();
+    for (const id of ids) {
+      m.set(id, `v${id}`);
+      reference.set(id, `v${id}`);
+    }
+    for (let id = 0; id <= 6_000; id++) {
+      m.set(id, `w${id}`);
+      reference.set(id, `w${id}`);
+    }
+    for (const id of [...reference.keys(), 1, 6_001, -1, 2.5]) expect(m.get(id), `id ${id}`).toBe(reference.get(id));
+    expect(m.size).toBe(reference.size);
+    expect(m.has(100_000)).toBe(true);
+    expect(m.has(100_001)).toBe(false);
   });
 });
