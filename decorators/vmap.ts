@@ -53,6 +53,9 @@ function batched(f: AnyFn, options: VmapOptions, meta: InjectedMeta | undefined,
   return run;
 }
 
+/** `BatchPolicy.concurrency`'s documented default, which eager vmap applies: a staged vmap keeps it. */
+const STAGED_CONCURRENCY = 16;
+
 function staged(name: string, f: AnyFn, thisArg: unknown, args: readonly unknown[], options: VmapOptions): Promise<unknown> {
   if (options.onError === "collect") throw new TraceError(`vmap(${name}) with onError "collect" cannot be staged inside a jitted function`, callerLocation());
   const mapped = args.flatMap((_, i) => (options.inAxes === undefined || options.inAxes[i] !== null ? [i] : []));
@@ -61,7 +64,7 @@ function staged(name: string, f: AnyFn, thisArg: unknown, args: readonly unknown
   return map(
     args[lead] as readonly unknown[],
     (item, index) => f.apply(thisArg, args.map((a, i) => (i === lead ? item : mapped.includes(i) ? (a as { at(i: unknown): unknown }).at(index) : a))),
-    options.concurrency === undefined ? {} : { concurrency: options.concurrency },
+    { concurrency: options.concurrency ?? STAGED_CONCURRENCY },
   );
 }
 

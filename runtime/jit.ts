@@ -19,7 +19,7 @@ import { printDot, printJSON, printMermaid, printText } from "../compiler/print.
 import { TraceError, TraceSession, callerLocation, containsTracer, isTracer } from "../compiler/trace.js";
 import { currentFrame, store, type TraceHook } from "./context.js";
 import type { CallOverrides, OpEntry } from "./invoke.js";
-import { runPlan, type Binding } from "./run-plan.js";
+import { boundedAll, runPlan, type Binding } from "./run-plan.js";
 import { endSpan, startSpan } from "./telemetry.js";
 
 /** Options of `jit`. */
@@ -337,7 +337,7 @@ export async function cond<T, E>(pred: unknown, then: () => T | PromiseLike<T>, 
  */
 export async function map<T, R>(items: readonly T[], fn: (item: T, index: number) => R | PromiseLike<R>, options: { readonly concurrency?: number } = {}): Promise<Awaited<R>[]> {
   const session = activeSession();
-  if (!session || !containsTracer(items)) return Promise.all(items.map((item, i) => fn(item, i))) as Promise<Awaited<R>[]>;
+  if (!session || !containsTracer(items)) return boundedAll(items.length, options.concurrency ?? Infinity, async (i) => fn(items[i]!, i)) as Promise<Awaited<R>[]>;
   const body = await subTrace(session, 2, (item, index) => fn(item as T, index as number));
   const id = session.builder.map(session.nodeOf(items), body.sub.captures, body.graph, options.concurrency === undefined ? {} : { concurrency: options.concurrency });
   return session.tracer(id) as Awaited<R>[];

@@ -37,6 +37,36 @@ export function runPlan(plan: Plan, args: readonly unknown[], frame: Frame, bind
   return run.start().finally(unlink);
 }
 
+/**
+ * `Promise.all` of `run(i)` for `i` in `[0, count)` with at most `limit` in flight, results
+ * in order. Rejects with the first failure and starts nothing after it.
+ */
+export function boundedAll<T>(count: number, limit: number, run: (i: number) => Promise<T>): Promise<T[]> {
+  if (!(limit >= 1)) return Promise.reject(new RangeError(`map: concurrency must be >= 1, received ${limit}`));
+  if (limit >= count) return Promise.all(Array.from({ length: count }, (_, i) => run(i)));
+  return new Promise((resolve, reject) => {
+    const out = new Array<T>(count);
+    let next = 0;
+    let done = 0;
+    let failed = false;
+    const launch = (): void => {
+      const i = next++;
+      run(i).then(
+        (value) => {
+          out[i] = value;
+          if (++done === count) resolve(out);
+          else if (!failed && next < count) launch();
+        },
+        (error: unknown) => {
+          failed = true;
+          reject(error);
+        },
+      );
+    };
+    for (let k = 0; k < limit; k++) launch();
+  });
+}
+
 /** Shared by a plan run and its subplan runs (cond branches, map bodies, fused groups). */
 class Limiter {
   private running = 0;
@@ -126,7 +156,7 @@ class PlanRun {
         const items = Array.from(xs[0] as Iterable<unknown>);
         const body = step.plans[0]!;
         const captures = xs.slice(1);
-        return this.track(slot, Promise.all(items.map((item, i) => this.sub(body, [item, i, ...captures]))));
+        return this.track(slot, boundedAll(items.length, node.concurrency ?? Infinity, (i) => this.sub(body, [items[i], i, ...captures])));
       }
       case "fused":
         return this.track(slot, this.sub(step.plans[0]!, this.inputsOf(step)));

@@ -3,10 +3,12 @@
  * eager code does that the jitted function did not.
  */
 import { describe, expect, it } from "vitest";
-import { op, jit, TraceError } from "weft";
+import { op, jit, map, vmap, TraceError } from "weft";
+import { gates, flush } from "./harness.js";
 
 const collect = op({ kind: "io" }, async (into: string[], x: string) => into.push(x));
 const echo = op({ kind: "io" }, async (x: string) => `echo(${x})`);
+const letters = op({ kind: "pure" }, (x: string) => x.split(""));
 
 class Tagged {
   constructor(readonly value: unknown) {}
@@ -74,5 +76,47 @@ describe("every TraceError names a source line", () => {
     const jf = jit(async (x: string) => new Tagged(await echo(x)), { strict: true });
     const error = await jf("p").catch((e: unknown) => e);
     expect((error as TraceError).loc?.file).toBe("test/jit/regressions.test.ts");
+  });
+});
+
+describe("map and vmap concurrency inside a plan", () => {
+  it("runs at most `concurrency` items of a staged vmap at once, as eager vmap does", async () => {
+    const g = gates();
+    const slow = op({ kind: "io" }, async (x: string) => (await g.enter("slow"), x));
+    const f = async (x: string) => vmap(slow, { concurrency: 2 })(await letters(x));
+    const run = jit(f, { strict: true })("abcdef");
+    await flush();
+    expect(g.running).toBe(2);
+    for (let i = 0; i < 6; i++) {
+      g.open("slow");
+      await flush();
+      expect(g.running).toBe(Math.min(2, 5 - i));
+    }
+    expect(await run).toEqual(["a", "b", "c", "d", "e", "f"]);
+    expect(g.peak).toBe(2);
+  });
+
+  it("applies vmap's default concurrency (16) to a staged vmap", async () => {
+    const g = gates();
+    const slow = op({ kind: "io" }, async (x: string) => (await g.enter("slow"), x));
+    const run = jit(async (x: string) => vmap(slow)(await letters(x)), { strict: true })("abcdefghijklmnopqrst");
+    await flush();
+    expect(g.running).toBe(16);
+    for (let i = 0; i < 20; i++) g.open("slow"), await flush();
+    expect((await run).join("")).toBe("abcdefghijklmnopqrst");
+  });
+
+  it("honours map's concurrency option, staged and eager", async () => {
+    const g = gates();
+    const slow = op({ kind: "io" }, async (x: string) => (await g.enter("slow"), x));
+    const f = async (x: string) => map(await letters(x), (c) => slow(c), { concurrency: 3 });
+    for (const start of [() => jit(f, { strict: true })("abcdefg"), () => f("abcdefg")]) {
+      const run = start();
+      await flush();
+      expect(g.running).toBe(3);
+      for (let i = 0; i < 7; i++) g.open("slow"), await flush();
+      expect((await run).join("")).toBe("abcdefg");
+    }
+    expect(g.peak).toBe(3);
   });
 });
