@@ -489,6 +489,22 @@ export function graphOf(nodes: readonly Node[], arity: number): Graph {
 }
 
 /**
+ * The items of `xs` without repeats, in first-seen order; `xs` itself when it has none.
+ * Linear for any length (a node may read thousands of values through one pack).
+ *
+ * @example
+ * ```ts
+ * distinct([3, 4, 3]); // [3, 4]
+ * ```
+ */
+export function distinct<T>(xs: readonly T[]): readonly T[] {
+  // Small lists (almost every node) are cheaper to scan than to hash.
+  if (xs.length < 16) return xs.every((x, i) => xs.indexOf(x) === i) ? xs : xs.filter((x, i) => xs.indexOf(x) === i);
+  const set = new Set(xs);
+  return set.size === xs.length ? xs : [...set];
+}
+
+/**
  * The largest id in `g` and its subgraphs (-1 for an empty graph): passes that add nodes
  * number them from `maxId(g) + 1` to keep ids unique.
  *

@@ -6,7 +6,7 @@
  * a pending-dependency count per step and starts a step the moment it reaches zero: no
  * waves, no barriers. Concurrency limits, placements and fused groups ride along.
  */
-import { fillTemplate, IdMap, subgraphs, unreachable, type CallNode, type ConstNode, type GetNode, type Graph, type Node, type NodeId, type NodePlacement, type OpNode, type OutputNode, type PackNode } from "./ir.js";
+import { distinct, fillTemplate, IdMap, subgraphs, unreachable, type CallNode, type ConstNode, type GetNode, type Graph, type Node, type NodeId, type NodePlacement, type OpNode, type OutputNode, type PackNode } from "./ir.js";
 import { placementOf } from "./passes/place.js";
 
 /**
@@ -130,7 +130,7 @@ function planGraph(g: Graph, concurrency: Concurrency): Plan {
   const groups: FusedGroup[] = [];
   const steps = g.nodes.map((node, slot): Step => {
     const args = node.inputs.map((x) => slotOf.get(x)!);
-    const deps = args.length < 2 ? args : args.filter((s, i) => args.indexOf(s) === i);
+    const deps = distinct(args);
     for (const d of deps) dependents[d]!.push(slot);
     if (deps.length === 0) ready.push(slot);
     if (node.kind === "input") inputs[node.index] = slot;

@@ -12,7 +12,7 @@
  * Chains may branch inwards (a tree feeding the tail), never outwards.
  */
 import { unfusable } from "../check.js";
-import { IdMap, make, mapSubgraphs, maxId, type Graph, type Node, type NodeId } from "../ir.js";
+import { distinct, IdMap, make, mapSubgraphs, maxId, type Graph, type Node, type NodeId } from "../ir.js";
 import { renameInputs } from "./rewrite.js";
 
 /**
@@ -74,22 +74,19 @@ function findGroups(g: Graph): number[][] {
   const consumers = new Uint32Array(g.nodes.length);
   g.nodes.forEach((n, i) => {
     position.set(n.id, i);
-    n.inputs.forEach((x, j) => {
-      if (n.inputs.indexOf(x) === j) consumers[position.get(x)!]!++;
-    });
+    for (const x of distinct(n.inputs)) consumers[position.get(x)!]!++;
   });
   const groupOf: (number[] | undefined)[] = new Array<number[] | undefined>(g.nodes.length);
   g.nodes.forEach((n, i) => {
     if (!fusable(n)) return;
     let joining: number[][] | undefined;
     let allMembers = true;
-    n.inputs.forEach((x, j) => {
-      if (n.inputs.indexOf(x) !== j) return;
+    for (const x of distinct(n.inputs)) {
       const p = position.get(x)!;
       const group = consumers[p] === 1 ? groupOf[p] : undefined;
       if (group === undefined) allMembers = false;
       else (joining ??= []).push(group);
-    });
+    }
     // Glue must not pull more values into the task than its ops need: it joins only when
     // every input is a member (so `page.text` of an io result is read before, not inside).
     if (n.kind !== "op" && (!allMembers || joining === undefined)) return;

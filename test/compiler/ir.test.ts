@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fillTemplate, graphEffect, GraphBuilder, IdMap, joinEffect, make, mapHoles, maxId, templateHoles, templateOf, update, type Template } from "../../compiler/ir.js";
+import { distinct, fillTemplate, graphEffect, GraphBuilder, IdMap, joinEffect, make, mapHoles, maxId, templateHoles, templateOf, update, type Template } from "../../compiler/ir.js";
 import { desc } from "./fixtures.js";
 
 const fetchText = desc("fetchText", "io");
@@ -151,5 +151,16 @@ describe("IdMap", () => {
     expect(m.size).toBe(reference.size);
     expect(m.has(100_000)).toBe(true);
     expect(m.has(100_001)).toBe(false);
+  });
+});
+
+describe("distinct", () => {
+  it("drops repeats in first-seen order, returning the input when there are none, short or long", () => {
+    const short = [3, 4, 5];
+    expect(distinct(short)).toBe(short);
+    expect(distinct([3, 4, 3, 5, 4])).toEqual([3, 4, 5]);
+    const long = Array.from({ length: 10_000 }, (_, i) => i);
+    expect(distinct(long)).toBe(long);
+    expect(distinct([...long, ...long])).toEqual(long);
   });
 });
