@@ -116,7 +116,8 @@ export interface PlanOptions {
  * ```
  */
 export function plan(g: Graph, options: PlanOptions = {}): Plan {
-  const perOp: Record<string, number> = {};
+  // No prototype: op ids are user text, and "constructor" must not look like a limit.
+  const perOp = Object.create(null) as Record<string, number>;
   collectLimits(g, perOp);
   return planGraph(g, { global: options.concurrency, perOp });
 }

@@ -44,6 +44,13 @@ describe("plan", () => {
     expect(p.steps.map((s) => s.limits)).toEqual([[], [], [draft.id], [], [], [score.id], []]);
   });
 
+  it("does not mistake an op id like `constructor` for a limit", () => {
+    const b = new GraphBuilder();
+    const p = plan(b.output(b.op(desc("constructor", "io", { id: "constructor" }), [b.input()])));
+    expect(p.steps[1]!.limits).toEqual([]);
+    expect({ ...p.concurrency.perOp }).toEqual({});
+  });
+
   it("carries placements, defaulting io ops to async", () => {
     const p = plan(pipeline());
     expect(p.steps.map((s) => s.placement)).toEqual(["inline", "inline", "async", "async", "inline", "async", "inline"]);
