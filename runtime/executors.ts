@@ -17,11 +17,11 @@
  * its errors arrive already surfaced as a call of the failing op would surface them.
  */
 import type { Frame } from "./context.js";
-import { NEVER_SIGNAL, abortReason, isThenable, store } from "./context.js";
+import { NEVER_SIGNAL, abortReason, store } from "./context.js";
 import type { OpEntry } from "./invoke.js";
 import { settings } from "./settings.js";
 import { lookup } from "../decorators/registry.js";
-import { chainOf, raceAbort, resolveChain, runChain, runItems } from "./workers/run.js";
+import { chainOf, resolveChain, runChain, runItems, settleInline } from "./workers/run.js";
 import { WorkerPool, type PoolOptions } from "./workers/pool.js";
 
 /**
@@ -112,6 +112,11 @@ export interface Executor {
   close(): Promise<void>;
 }
 
+/** The name errors use for a chunk of `target`. */
+function chunkName(target: string | FusedChain): string {
+  return lookup(typeof target === "string" ? target : (target[0]?.opId ?? ""))?.desc.name ?? "chunk";
+}
+
 /** The name errors and traces use for `work`. */
 function nameOf(work: Work): string {
   if (work.kind === "call") return work.entry.desc.name;
@@ -138,25 +143,12 @@ export const inlineExecutor: Executor = {
   name: "inline",
   run(work, frame) {
     if (frame.signal.aborted) return Promise.reject(abortReason(frame.signal, nameOf(work)));
-    let out: unknown;
-    try {
-      out = runHere(work, frame);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if (!isThenable(out)) return Promise.resolve(out);
-    return raceAbort(Promise.resolve(out), frame.signal, nameOf(work));
+    return settleInline(() => runHere(work, frame), frame, nameOf(work));
   },
   runChunk(target, items, frame) {
-    const name = typeof target === "string" ? (lookup(target)?.desc.name ?? target) : "chain";
+    const name = chunkName(target);
     if (frame.signal.aborted) return Promise.reject(abortReason(frame.signal, name));
-    let out: ItemResult[] | Promise<ItemResult[]>;
-    try {
-      out = runItems(resolveChain(chainOf(target)), items, frame, settings.validate, undefined);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return isThenable(out) ? raceAbort(out, frame.signal, name) : Promise.resolve(out);
+    return settleInline(() => runItems(resolveChain(chainOf(target)), items, frame, settings.validate, undefined), frame, name);
   },
   close: () => Promise.resolve(),
 };
@@ -177,8 +169,7 @@ export const asyncExecutor: Executor = {
     return afterHop(frame, nameOf(work), () => inlineExecutor.run(work, frame));
   },
   runChunk(target, items, frame) {
-    const name = typeof target === "string" ? (lookup(target)?.desc.name ?? target) : "chain";
-    return afterHop(frame, name, () => inlineExecutor.runChunk(target, items, frame));
+    return afterHop(frame, chunkName(target), () => inlineExecutor.runChunk(target, items, frame));
   },
   close: () => Promise.resolve(),
 };
@@ -245,3 +236,9 @@ export class WorkerExecutor implements Executor {
 export function executorRunBody(executor: Executor): NonNullable<OpEntry["runBody"]> {
   return (entry, frame, thisArg, args) => executor.run({ kind: "call", entry, thisArg, args }, frame);
 }
+
+// The worker pool's entry points, in one place for the runtime (registration, vmap) and
+// the JIT (place pass, fused nodes).
+export { closeWorkers, configureWorkers, defaultPool, runChunk, WorkerPool, type PoolOptions } from "./workers/pool.js";
+export { enableWorkerPlacement } from "./workers/placement.js";
+export { costOf, currentRoundTripMs, meanMs, ROUND_TRIP_MS } from "./workers/cost.js";

@@ -18,7 +18,7 @@ import { once } from "node:events";
 import os from "node:os";
 import { Piscina } from "piscina";
 import type { Frame } from "../context.js";
-import { NEVER_SIGNAL, abortReason, isThenable } from "../context.js";
+import { NEVER_SIGNAL, abortReason } from "../context.js";
 import { Cancelled, WorkerCrashed } from "../errors.js";
 import type { OpEntry } from "../invoke.js";
 import { settings } from "../settings.js";
@@ -38,9 +38,8 @@ import {
   type ReplyMessage,
   type TaskMessage,
   type Timings,
-  type WireSelf,
 } from "./protocol.js";
-import { chainOf, raceAbort, resolveChain, runChain, runInline, runItems, type ResolvedStep } from "./run.js";
+import { chainOf, resolveChain, runChain, runInline, runItems, settleInline, type ResolvedStep } from "./run.js";
 
 /**
  * Options of a worker pool.
@@ -163,27 +162,21 @@ export class WorkerPool {
    */
   call(entry: OpEntry, thisArg: unknown, args: readonly unknown[], frame: Frame): Promise<unknown> {
     const why = whyNotWorker(entry, thisArg, args);
-    if (why) {
-      warnInline(entry, why);
-      try {
-        const out = runInline(entry, frame, thisArg, args);
-        return isThenable(out) ? raceAbort(Promise.resolve(out), frame.signal, entry.desc.name) : Promise.resolve(out);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    }
-    let task: TaskMessage;
-    try {
-      const self: WireSelf | undefined = entry.desc.locator!.member === undefined ? undefined : { fields: { ...(thisArg as object) } };
-      task = { type: "call", op: this.refOf(entry), self, args, ctx: encodeContext(frame), abort: newAbortCell(), validate: settings.validate };
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    // A retried op gets its arguments again: they must not have been moved away.
-    const transfer = entry.desc.policy.retry === undefined ? collectTransferables(args) : [];
-    return this.post(task, transfer, frame, entry.desc.name)
-      .then(valueOf)
-      .catch((error: unknown) => inlineAfterRefusal(error, entry, () => runInline(entry, frame, thisArg, args)));
+    return this.dispatch(entry.desc.name, entry, why === undefined ? undefined : { entry, reason: why }, frame, {
+      inline: () => runInline(entry, frame, thisArg, args),
+      task: () => ({
+        type: "call",
+        op: this.refOf(entry),
+        self: entry.desc.locator!.member === undefined ? undefined : { fields: { ...(thisArg as object) } },
+        args,
+        ctx: encodeContext(frame),
+        abort: newAbortCell(),
+        validate: settings.validate,
+      }),
+      // A retried op gets its arguments again: they must not have been moved away.
+      transfer: () => (entry.desc.policy.retry === undefined ? collectTransferables(args) : []),
+      read: valueOf,
+    });
   }
 
   /**
@@ -197,26 +190,12 @@ export class WorkerPool {
     } catch (error) {
       return Promise.reject(error);
     }
-    const name = steps[0]!.entry.desc.name;
-    const why = whyNotWorkerAll(steps, args);
-    if (why) {
-      warnInline(why.entry, why.reason);
-      try {
-        const out = runChain(steps, args, frame, settings.validate, undefined);
-        return isThenable(out) ? raceAbort(Promise.resolve(out), frame.signal, name) : Promise.resolve(out);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    }
-    let task: TaskMessage;
-    try {
-      task = { type: "chain", steps: this.wireSteps(steps), args, ctx: encodeContext(frame), abort: newAbortCell(), validate: settings.validate };
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.post(task, collectTransferables(args), frame, name)
-      .then(valueOf)
-      .catch((error: unknown) => inlineAfterRefusal(error, steps.at(-1)!.entry, () => runChain(steps, args, frame, settings.validate, undefined)));
+    return this.dispatch(steps[0]!.entry.desc.name, steps.at(-1)!.entry, whyNotWorkerAll(steps, args), frame, {
+      inline: () => runChain(steps, args, frame, settings.validate, undefined),
+      task: () => ({ type: "chain", steps: this.wireSteps(steps), args, ctx: encodeContext(frame), abort: newAbortCell(), validate: settings.validate }),
+      transfer: () => collectTransferables(args),
+      read: valueOf,
+    });
   }
 
   /**
@@ -231,30 +210,48 @@ export class WorkerPool {
     } catch (error) {
       return Promise.reject(error);
     }
-    const name = steps[0]!.entry.desc.name;
-    const why = whyNotWorkerAll(steps, items);
-    if (why) {
-      warnInline(why.entry, why.reason);
-      try {
-        const out = runItems(steps, items, frame, settings.validate, undefined);
-        return isThenable(out) ? raceAbort(out, frame.signal, name) : Promise.resolve(out);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    }
-    let task: TaskMessage;
-    try {
-      task = { type: "chunk", steps: this.wireSteps(steps), items, ctx: encodeContext(frame), abort: newAbortCell(), validate: settings.validate };
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.post(task, collectTransferables(items, 3), frame, name)
-      .then((reply): ItemResult[] => {
+    return this.dispatch(steps[0]!.entry.desc.name, steps.at(-1)!.entry, whyNotWorkerAll(steps, items), frame, {
+      inline: () => runItems(steps, items, frame, settings.validate, undefined),
+      task: () => ({ type: "chunk", steps: this.wireSteps(steps), items, ctx: encodeContext(frame), abort: newAbortCell(), validate: settings.validate }),
+      transfer: () => collectTransferables(items, 3),
+      read: (reply): ItemResult[] => {
         if (reply.type === "error") throw decodeError(reply.error);
         if (reply.type !== "items") throw new TypeError(`weft workers: expected items for a chunk, received ${reply.type}`);
         return reply.items.map((item) => (item.ok ? item : { ok: false, error: decodeError(item.error) }));
-      })
-      .catch((error: unknown) => inlineAfterRefusal(error, steps.at(-1)!.entry, () => runItems(steps, items, frame, settings.validate, undefined)));
+      },
+    });
+  }
+
+  /**
+   * The one path of call, chain and chunk: inline (with the warning) when a worker cannot
+   * run it, otherwise one task whose reply `read` turns into the result; a worker that
+   * declined to send back a changed value means inline after all (`inlineAfterRefusal`).
+   */
+  private dispatch<T>(
+    op: string,
+    last: OpEntry,
+    why: { readonly entry: OpEntry; readonly reason: string } | undefined,
+    frame: Frame,
+    how: {
+      readonly inline: () => T | Promise<T>;
+      readonly task: () => TaskMessage;
+      readonly transfer: () => readonly ArrayBuffer[];
+      readonly read: (reply: ReplyMessage) => T;
+    },
+  ): Promise<T> {
+    if (why) {
+      warnInline(why.entry, why.reason);
+      return settleInline(how.inline, frame, op);
+    }
+    let task: TaskMessage;
+    try {
+      task = how.task();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.post(task, how.transfer(), frame, op)
+      .then(how.read)
+      .catch((error: unknown) => inlineAfterRefusal(error, last, () => settleInline(how.inline, frame, op)));
   }
 
   private wireSteps(steps: readonly ResolvedStep[]) {
@@ -388,15 +385,11 @@ function valueOf(reply: ReplyMessage): unknown {
  * prototype) declines; the op then runs inline, now and from then on. Any other error
  * passes through.
  */
-function inlineAfterRefusal<T>(error: unknown, entry: OpEntry, rerun: () => T | Promise<T>): Promise<T> {
+function inlineAfterRefusal<T>(error: unknown, entry: OpEntry, rerun: () => Promise<T>): Promise<T> {
   if (!(error instanceof WorkerRefused && error.reason === "result-not-cloneable")) return Promise.reject(error);
   markIncapable(entry, error.detail);
   warnInline(entry, error.detail);
-  try {
-    return Promise.resolve(rerun());
-  } catch (rerunError) {
-    return Promise.reject(rerunError);
-  }
+  return rerun();
 }
 
 function recordTimings(timings: Timings): void {

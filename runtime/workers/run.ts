@@ -350,3 +350,21 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, op: strin
   });
 }
 
+
+/**
+ * Runs `fn` in this thread and settles as a promise: a throw becomes a rejection, and a
+ * promise it returns still rejects at once when `frame`'s signal fires.
+ *
+ * @example
+ * ```ts
+ * return settleInline(() => runChain(steps, args, frame, true, undefined), frame, "tokenize");
+ * ```
+ */
+export function settleInline<T>(fn: () => T | Promise<T>, frame: Frame, op: string): Promise<T> {
+  try {
+    const out = fn();
+    return isThenable(out) ? raceAbort(Promise.resolve(out), frame.signal, op) : Promise.resolve(out);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
