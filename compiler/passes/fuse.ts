@@ -60,8 +60,9 @@ function fuseIn(g: Graph, ids: { next: NodeId }): Graph {
       return;
     }
     if (grouped[i] === 1) return;
+    const renamedInputs = renameInputs(n, renamed);
     // Fused bodies are not fused again: their members already form one task.
-    const m = n.kind === "fused" ? n : mapSubgraphs(renameInputs(n, renamed), (s) => fuseIn(s, ids));
+    const m = n.kind === "fused" ? renamedInputs : mapSubgraphs(renamedInputs, (s) => fuseIn(s, ids));
     if (m !== n) changed = true;
     nodes.push(m);
   });

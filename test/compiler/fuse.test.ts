@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { check } from "../../compiler/check.js";
-import { GraphBuilder, type Graph } from "../../compiler/ir.js";
+import { GraphBuilder, make, type Graph } from "../../compiler/ir.js";
 import { fuse } from "../../compiler/passes/fuse.js";
 import { interpret } from "../../compiler/plan.js";
 import { printText } from "../../compiler/print.js";
@@ -96,6 +96,20 @@ describe("fuse", () => {
     const b = new GraphBuilder();
     const g = b.output(b.op(tokenize, [b.get(b.input(), "text")]));
     expect(fuse(g)).toBe(g);
+  });
+
+  it("renames the inputs of an existing fused node that reads a new group", () => {
+    const b = new GraphBuilder();
+    const q = b.input(); // 0
+    const chain = b.op(count, [b.op(tokenize, [q])]); // 1 2
+    const body = b.subgraph(1, (s, [x]) => s.op(count, [s.op(tokenize, [x!])])); // 3..6
+    const g0 = b.output(chain); // 7
+    const existing = make.fused(8, [chain], body);
+    const g = { ...g0, nodes: [...g0.nodes.slice(0, -1), existing, make.output(7, 8)] };
+    expect(check(g)).toEqual([]);
+    const out = fuse(g);
+    expect(check(out)).toEqual([]);
+    expect(out.nodes.map((n) => `${n.id}:${n.kind}(${n.inputs.join(",")})`)).toEqual(["0:input()", "11:fused(0)", "8:fused(11)", "7:output(8)"]);
   });
 
   it("fuses inside a map body", () => {
