@@ -233,7 +233,15 @@ export class TraceSession {
 
   /** Ends the trace: `result` (a tracer, a constant, or a structure holding tracers) is the output. */
   finish(result: unknown): Graph {
-    return this.builder.output(this.nodeOf(result));
+    let out: NodeId;
+    try {
+      out = this.nodeOf(result);
+    } catch (error) {
+      // The function has returned, so no frame of it is on the stack: a line found now would
+      // be an unrelated caller's. Leave the location to the driver.
+      throw error instanceof TraceError ? new TraceError(error.reason, undefined) : error;
+    }
+    return this.builder.output(out);
   }
 
   /** How many inputs the graph takes: the declared arguments plus the captures. */

@@ -2,6 +2,7 @@
  * Bugs found in the JIT, one test each, written to fail before its fix. Each names what
  * eager code does that the jitted function did not.
  */
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { op, jit, map, vmap, TraceError } from "weft";
 import { gates, flush } from "./harness.js";
@@ -60,6 +61,8 @@ describe("traced values hidden in class instances", () => {
   });
 });
 
+const source = readFileSync(new URL(import.meta.url), "utf8").split("\n");
+
 describe("every TraceError names a source line", () => {
   it("names the jitted function's definition when it awaits a foreign promise", async () => {
     const jf = jit(async (x: string) => {
@@ -75,7 +78,10 @@ describe("every TraceError names a source line", () => {
   it("names the jitted function's definition when its result cannot be rebuilt", async () => {
     const jf = jit(async (x: string) => new Tagged(await echo(x)), { strict: true });
     const error = await jf("p").catch((e: unknown) => e);
-    expect((error as TraceError).loc?.file).toBe("test/jit/regressions.test.ts");
+    const loc = (error as TraceError).loc!;
+    expect(loc.file).toBe("test/jit/regressions.test.ts");
+    // The jit(...) line, not the line that awaited the call.
+    expect(source[loc.line - 1]).toContain("jit(async (x: string) => new Tagged(");
   });
 });
 
