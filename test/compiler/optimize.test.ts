@@ -4,7 +4,7 @@ import { GraphBuilder, type Graph } from "../../compiler/ir.js";
 import { DEFAULT_PIPELINE, optimize, type PassName } from "../../compiler/optimize.js";
 import { interpret, plan } from "../../compiler/plan.js";
 import { desc, opTable } from "./fixtures.js";
-import { BODIES, randomGraph } from "./random-graph.js";
+import { BODIES, prng, randomGraph } from "./random-graph.js";
 
 const evaluate = (node: { desc: { id: string } }, args: readonly unknown[]) => ({ value: (BODIES[node.desc.id] as (...a: unknown[]) => unknown)(...args) });
 
@@ -49,6 +49,20 @@ describe("optimize", () => {
         expect(jitted.cpu, `seed ${seed}`).toEqual(eager.cpu);
         expect(jitted.pure, `seed ${seed}`).toBeLessThanOrEqual(eager.pure);
       }
+    }
+  });
+
+  it("keeps the graph well formed and the results equal under any order of passes", async () => {
+    const names: PassName[] = ["fold", "cse", "dce", "fuse", "place"];
+    for (let seed = 1; seed <= 30; seed++) {
+      const rand = prng(seed);
+      const passes = Array.from({ length: 10 }, () => names[Math.floor(rand() * names.length)]!);
+      const g = randomGraph(seed + 100, 30);
+      const o = optimize(g, { evaluate, passes, cost: () => ({ meanMs: rand() }) });
+      const args = ["gamma", seed % 2 === 0] as const;
+      const [eager, jitted] = [await run(g, args), await run(o, args)];
+      expect(jitted.value, `seed ${seed}: ${passes.join(" ")}`).toEqual(eager.value);
+      expect([jitted.io, jitted.cpu], `seed ${seed}: ${passes.join(" ")}`).toEqual([eager.io, eager.cpu]);
     }
   });
 
