@@ -433,7 +433,8 @@ export function defaultPool(): WorkerPool {
  * ```
  */
 export function configureWorkers(next: PoolOptions): PoolOptions {
-  const previous = options;
+  // Every key present, even when undefined, so passing `previous` back restores defaults.
+  const previous: PoolOptions = { size: options.size, graceMs: options.graceMs, entry: options.entry };
   options = { ...options, ...next };
   if (shared && !shared.started) shared = undefined;
   return previous;
