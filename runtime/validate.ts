@@ -169,30 +169,63 @@ function build(desc: OpDescriptor): Validators {
   });
   const returns = desc.returns !== undefined && !unconstrained(desc.returns) ? compile(desc, desc.returns, "return value") : undefined;
   if (checks.length === 0 && !returns) return NONE;
-  const n = checks.length;
-  const input =
-    n === 0
-      ? undefined
-      : (args: readonly unknown[]): void => {
-          if (!enabled) return;
-          for (let i = 0; i < n; i++) {
-            const check = checks[i]!;
-            if (check.param.rest === true) {
-              const rest = args.length > check.index ? args.slice(check.index) : EMPTY;
-              if (!check.validate(rest)) throw failure(desc, "input", check.param.name, rest, check.validate);
-              continue;
-            }
-            const value = args[check.index];
-            if (value === undefined && check.param.optional === true) continue;
-            if (!check.validate(value)) throw failure(desc, "input", check.param.name, value, check.validate);
-          }
-        };
+  const input = checks.length === 0 ? undefined : inputCheck(desc, checks);
   const output = returns
     ? (value: unknown): void => {
         if (enabled && !returns(value)) throw failure(desc, "output", "return", value, returns);
       }
     : undefined;
   return { ...(input ? { input } : {}), ...(output ? { output } : {}) };
+}
+
+/**
+ * The input check, specialised for the common shapes (one or two plain parameters) so
+ * the hot path is a couple of direct calls; the general case loops.
+ */
+function inputCheck(desc: OpDescriptor, checks: readonly ParamCheck[]): (args: readonly unknown[]) => void {
+  const one = (check: ParamCheck): ((args: readonly unknown[]) => void) | undefined => {
+    if (check.param.rest === true) return undefined;
+    const { index, validate } = check;
+    const name = check.param.name;
+    return check.param.optional === true
+      ? (args) => {
+          const value = args[index];
+          if (value !== undefined && enabled && !validate(value)) throw failure(desc, "input", name, value, validate);
+        }
+      : (args) => {
+          const value = args[index];
+          if (enabled && !validate(value)) throw failure(desc, "input", name, value, validate);
+        };
+  };
+  if (checks.length === 1) {
+    const single = one(checks[0]!);
+    if (single) return single;
+  }
+  if (checks.length === 2) {
+    const first = one(checks[0]!);
+    const second = one(checks[1]!);
+    if (first && second) {
+      return (args) => {
+        first(args);
+        second(args);
+      };
+    }
+  }
+  const n = checks.length;
+  return (args) => {
+    if (!enabled) return;
+    for (let i = 0; i < n; i++) {
+      const check = checks[i]!;
+      if (check.param.rest === true) {
+        const rest = args.length > check.index ? args.slice(check.index) : EMPTY;
+        if (!check.validate(rest)) throw failure(desc, "input", check.param.name, rest, check.validate);
+        continue;
+      }
+      const value = args[check.index];
+      if (value === undefined && check.param.optional === true) continue;
+      if (!check.validate(value)) throw failure(desc, "input", check.param.name, value, check.validate);
+    }
+  };
 }
 
 const ANNOTATIONS = new Set(["description", "title", "default", "readOnly", "writeOnly", "examples", "deprecated", "$comment"]);

@@ -157,9 +157,9 @@ export function createSchemaExtractor(ts: Ts, program: TS.Program, options: Extr
     return checker.typeToString(type, undefined, ts.TypeFormatFlags.NoTruncation | ts.TypeFormatFlags.InTypeAlias);
   }
 
+  /** Declared by the standard library (possibly augmented elsewhere, as @types/node does for typed arrays). */
   function isLib(symbol: TS.Symbol | undefined): boolean {
-    const decls = symbol?.declarations ?? [];
-    return decls.length > 0 && decls.every((d) => program.isSourceFileDefaultLibrary(d.getSourceFile()));
+    return (symbol?.declarations ?? []).some((d) => program.isSourceFileDefaultLibrary(d.getSourceFile()));
   }
 
   function acceptsUndefined(type: TS.Type): boolean {
@@ -488,6 +488,16 @@ export function createSchemaExtractor(ts: Ts, program: TS.Program, options: Extr
     if (symbol && isLib(symbol) && props.some((p) => p.flags & ts.SymbolFlags.Method)) {
       return fail(path, `built-in \`${show(type)}\` is not JSON data`);
     }
+    const methods = props.filter((p) => p.flags & ts.SymbolFlags.Method);
+    if (methods.length > 0) {
+      // One error for the whole type: its methods are the reason, not each in turn.
+      const names = methods.map((m) => m.name);
+      return fail(
+        path,
+        `methods are not JSON data (${names.slice(0, 3).join(", ")}${names.length > 3 ? ", ..." : ""} in \`${show(type)}\`); pass plain data, or type it \`unknown\` to skip checking`,
+        methods[0]!.declarations?.[0],
+      );
+    }
     const properties: Record<string, JsonSchema> = {};
     const required: string[] = [];
     for (const prop of [...props].sort(compareSymbols)) {
@@ -502,10 +512,6 @@ export function createSchemaExtractor(ts: Ts, program: TS.Program, options: Extr
       note(prop);
       const propType = checker.getTypeOfSymbol(prop);
       const optional = (prop.flags & ts.SymbolFlags.Optional) !== 0;
-      if (prop.flags & ts.SymbolFlags.Method) {
-        fail(at, "methods are not JSON data; pass plain data, or type it `unknown` to skip checking", prop.declarations?.[0]);
-        continue;
-      }
       // ajv treats an undefined property as absent: `a: T | undefined` is an optional `T`.
       const absentOk = optional || acceptsUndefined(propType);
       properties[prop.name] = annotate(schemaOf(propType, at, { optional: absentOk }), prop, at);

@@ -68,7 +68,7 @@ describe("schema build errors", () => {
   });
 
   it("rejects methods on interfaces", () => {
-    expect(issues("WithMethod")).toEqual(["value.run: methods are not JSON data; pass plain data, or type it `unknown` to skip checking (main.ts:9)"]);
+    expect(issues("WithMethod")).toEqual(["value: methods are not JSON data (run in `WithMethod`); pass plain data, or type it `unknown` to skip checking (main.ts:9)"]);
   });
 
   it("rejects symbol and bigint", () => {
