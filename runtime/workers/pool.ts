@@ -94,7 +94,8 @@ export class WorkerPool {
   private piscina: Piscina | undefined;
   private readonly allowlist = new AllowlistWriter();
   private readonly graceTimers = new Set<NodeJS.Timeout>();
-  private closing = false;
+  /** Piscina instances `close()` has shut down: their tasks' rejections mean "closed". */
+  private readonly closed = new WeakSet<Piscina>();
 
   constructor(options: PoolOptions = {}) {
     const size = options.size ?? os.availableParallelism();
@@ -122,7 +123,6 @@ export class WorkerPool {
       const unavailable = workersUnavailable();
       if (unavailable) throw new Error(`weft workers: ${unavailable}`);
     }
-    this.closing = false;
     this.proven = false;
     this.startupError = undefined;
     this.piscina = new Piscina({
@@ -272,7 +272,7 @@ export class WorkerPool {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (this.startupError !== undefined) return Promise.reject(this.failure(undefined, op));
+    if (this.startupError !== undefined) return Promise.reject(this.failure(undefined, op, piscina));
     // Aborting this controller makes piscina terminate the thread running the task.
     const kill = new AbortController();
     this.kills.add(kill);
@@ -291,7 +291,7 @@ export class WorkerPool {
       recordTimings(reply.timings);
       return reply;
     };
-    if (signal === NEVER_SIGNAL) return running.then(settle, (error: unknown) => Promise.reject(this.failure(error, op)));
+    if (signal === NEVER_SIGNAL) return running.then(settle, (error: unknown) => Promise.reject(this.failure(error, op, piscina)));
     return new Promise<ReplyMessage>((resolve, reject) => {
       let grace: NodeJS.Timeout | undefined;
       const onAbort = () => {
@@ -326,7 +326,7 @@ export class WorkerPool {
         },
         (error: unknown) => {
           done();
-          if (!signal.aborted) reject(this.failure(error, op));
+          if (!signal.aborted) reject(this.failure(error, op, piscina));
         },
       );
     });
@@ -348,8 +348,8 @@ export class WorkerPool {
   }
 
   /** A rejected piscina task: the pool closing under it, or its worker dying. */
-  private failure(error: unknown, op: string): Error {
-    if (this.closing) return new Cancelled(op, "the worker pool was closed");
+  private failure(error: unknown, op: string, piscina: Piscina): Error {
+    if (this.closed.has(piscina)) return new Cancelled(op, "the worker pool was closed");
     if (this.startupError !== undefined) return new WorkerCrashed(op, undefined, this.startupError);
     const exit = /exited with code: (-?\d+)/.exec(error instanceof Error ? error.message : String(error));
     return new WorkerCrashed(op, exit ? Number(exit[1]) : undefined, error);
@@ -365,7 +365,7 @@ export class WorkerPool {
     for (const timer of this.graceTimers) clearTimeout(timer);
     this.graceTimers.clear();
     if (!piscina) return;
-    this.closing = true;
+    this.closed.add(piscina);
     await piscina.destroy();
   }
 }

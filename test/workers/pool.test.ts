@@ -399,6 +399,17 @@ describe("placement", () => {
 });
 
 describe("shutdown", () => {
+  it("fails a task still running when its pool closes with Cancelled, and the pool starts again", async () => {
+    const own = new w.pool.WorkerPool({ size: 1 });
+    const probe = newProbe();
+    const outcome = own.call(entryOf(w.ops.ignoresSignal), undefined, [probe], here()).catch((e: unknown) => e);
+    await untilSet(probe, w.ops.STARTED);
+    await own.close();
+    expect(await outcome).toMatchObject({ _tag: "Cancelled", op: "ignoresSignal", reason: "the worker pool was closed" });
+    await expect(own.call(entryOf(w.ops.inc), undefined, [1], here())).resolves.toBe(2);
+    await own.close();
+  });
+
   it("leaves no worker, port or timer behind after close", async () => {
     await pool.call(entryOf(w.ops.inc), undefined, [1], here());
     await w.pool.defaultPool().call(entryOf(w.ops.inc), undefined, [1], here());
