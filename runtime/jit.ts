@@ -11,7 +11,7 @@
  * function returns, with the same op calls.
  */
 import type { InjectedMeta, OpDescriptor, SourceLocation } from "../decorators/descriptor.js";
-import { graphOf, update, type Graph, type Node } from "../compiler/ir.js";
+import { graphOf, update, type Graph, type Node, type NodeId } from "../compiler/ir.js";
 import { optimize } from "../compiler/optimize.js";
 import { plan as makePlan, type Plan } from "../compiler/plan.js";
 import { PlanCache, signatureOf, type Signature } from "../compiler/cache.js";
@@ -279,7 +279,7 @@ async function subTrace(session: TraceSession, declared: number, body: (...input
  * Renumbers a branch graph's inputs onto a shared capture list, adding unused inputs so
  * every branch takes the same arguments.
  */
-function alignInputs(graph: Graph, own: readonly number[], shared: readonly number[], declared: number): Graph {
+function alignInputs(graph: Graph, own: readonly number[], shared: readonly number[], declared: number, fresh: () => NodeId): Graph {
   const position = new Map(shared.map((id, i) => [id, declared + i]));
   const present = new Set<number>();
   const nodes: Node[] = graph.nodes.map((n) => {
@@ -291,10 +291,11 @@ function alignInputs(graph: Graph, own: readonly number[], shared: readonly numb
     present.add(index);
     return update(n, { index });
   });
-  let nextId = Math.max(...graph.nodes.map((n) => n.id)) + 1;
+  // Ids are unique across a graph and all its subgraphs, so new inputs take ids from the
+  // trace's shared counter (this branch's largest id + 1 may belong to the other branch).
   const missing: Node[] = [];
   for (let i = 0; i < declared + shared.length; i++) {
-    if (!present.has(i)) missing.push({ kind: "input", id: nextId++, inputs: [], effect: "pure", loc: undefined, index: i } as Node);
+    if (!present.has(i)) missing.push({ kind: "input", id: fresh(), inputs: [], effect: "pure", loc: undefined, index: i } as Node);
   }
   return graphOf([...missing, ...nodes], declared + shared.length);
 }
@@ -318,7 +319,9 @@ export async function cond<T, E>(pred: unknown, then: () => T | PromiseLike<T>, 
   const a = await subTrace(session, 0, then);
   const b = await subTrace(session, 0, otherwise);
   const shared = [...new Set([...a.sub.captures, ...b.sub.captures])];
-  const branches: [Graph, Graph] = [alignInputs(a.graph, a.sub.captures, shared, 0), alignInputs(b.graph, b.sub.captures, shared, 0)];
+  // Reserves an id on the trace's counter (the throwaway builder shares it).
+  const fresh = () => session.builder.sub().input();
+  const branches: [Graph, Graph] = [alignInputs(a.graph, a.sub.captures, shared, 0, fresh), alignInputs(b.graph, b.sub.captures, shared, 0, fresh)];
   const id = session.builder.cond(session.nodeOf(pred), shared, branches[0], branches[1]);
   return session.tracer(id) as Awaited<T> | Awaited<E>;
 }

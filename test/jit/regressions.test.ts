@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { op, jit, map, vmap, TraceError } from "weft";
+import { op, jit, cond, map, vmap, TraceError } from "weft";
 import { gates, flush } from "./harness.js";
 
 const collect = op({ kind: "io" }, async (into: string[], x: string) => into.push(x));
@@ -124,5 +124,28 @@ describe("map and vmap concurrency inside a plan", () => {
       expect((await run).join("")).toBe("abcdefg");
     }
     expect(g.peak).toBe(3);
+  });
+});
+
+describe("cond branches that capture different values", () => {
+  const lookup = op({ kind: "io" }, async (key: string) => (key === "none" ? "" : `value-of-${key}`));
+  const isEmpty = op({ kind: "pure" }, (x: string) => x.length === 0);
+
+  it("compiles when only the else branch captures an outer value", async () => {
+    const f = async (key: string) => {
+      const found = await lookup(key);
+      return cond(await isEmpty(found), () => echo("missing"), () => echo(found));
+    };
+    const jf = jit(f);
+    for (const key of ["k", "none"]) expect(await jf(key)).toBe(await f(key));
+  });
+
+  it("compiles when only the then branch captures an outer value", async () => {
+    const f = async (key: string) => {
+      const found = await lookup(key);
+      return cond(await isEmpty(found), () => echo(key), () => echo("present"));
+    };
+    const jf = jit(f);
+    for (const key of ["k", "none"]) expect(await jf(key)).toBe(await f(key));
   });
 });
