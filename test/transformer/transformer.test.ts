@@ -60,6 +60,29 @@ describe("which calls are op sites", () => {
     ]);
   });
 
+  it("takes the function from either argument of jit, and describes an op's own parameters under vmap and jit", () => {
+    const recorded = calls({
+      "main.ts": `
+        import { jit, vmap } from "weft";
+        type Score = (...args: Parameters<(answer: string, weight?: number) => number>) => Promise<number>;
+        const score = (async (answer: string) => answer.length) as Score;
+        export const a = jit((q: string) => q.length, { name: "a" });
+        export const b = vmap(score, { concurrency: 2 });
+        export const c = jit(score);
+      `,
+    });
+    const metas = recorded.map((c) => c.args[c.args.length - 1] as { params: unknown; returns: unknown });
+    expect(recorded.map((c) => c.args.length)).toEqual([3, 3, 2]);
+    expect(metas[0]?.params).toEqual([{ name: "q", schema: { type: "string" } }]);
+    const spread = [
+      { name: "answer", schema: { type: "string" } },
+      { name: "weight", schema: { type: "number" }, optional: true },
+    ];
+    expect(metas[1]?.params).toEqual(spread);
+    expect(metas[2]?.params).toEqual(spread);
+    expect(metas[2]?.returns).toEqual({ type: "number" });
+  });
+
   it("leaves alone functions that are only named like weft's", () => {
     const out = build({
       "main.ts": `
@@ -236,6 +259,28 @@ export const generic = op(<T,>(x: T) => x);
       'main.ts:5: weft: op "generic": cannot derive a JSON Schema for return: unresolved type parameter `T`: give the op concrete types (generic ops cannot be checked) (declared at main.ts:5)',
     ]);
     expect(out.js["main.js"]?.match(/__weft/g)).toHaveLength(1);
+  });
+
+  it("rejects overloaded functions as ops", () => {
+    const out = build({
+      "main.ts": `import { op } from "weft";
+function parse(x: string): number;
+function parse(x: number): number;
+function parse(x: unknown): number { return Number(x); }
+export const p = op(parse);
+`,
+    });
+    expect(out.diagnostics).toEqual(['main.ts:5: weft: op "p": overloaded functions cannot be ops; give it a single signature']);
+  });
+
+  it("fails the build when TypeScript was told not to parse JSDoc, instead of finding no sites", () => {
+    const program = createProgram(ts6, { ...WEFT_STUB, "main.ts": `import { op } from "weft"; export const f = op((x: string) => x);` }, { module: ts6.ModuleKind.ESNext });
+    // What tsc does since 5.3 unless ts-patch is asked to parse all JSDoc.
+    (program.getSourceFile("/virtual/main.ts") as { jsDocParsingMode?: number }).jsDocParsingMode = ts6.JSDocParsingMode.ParseForTypeErrors;
+    const out = emit(ts6, program);
+    expect(out.diagnostics).toHaveLength(1);
+    expect(out.diagnostics[0]).toContain("weft: TypeScript is not parsing JSDoc in this build");
+    expect(out.js["main.js"]).not.toContain("__weft");
   });
 
   it("throws when there is no diagnostics channel to report through", async () => {
