@@ -306,7 +306,14 @@ export function graphEffect(g: Graph): EffectTag {
   return effect;
 }
 
-/** What a subgraph is to its node: a cond's `then`/`else` branch, or a map's or fused node's `body`. */
+/**
+ * What a subgraph is to its node: a cond's `then`/`else` branch, or a map's or fused node's `body`.
+ *
+ * @example
+ * ```ts
+ * for (const [role, s] of namedSubgraphs(n)) console.log(`${role}: ${s.nodes.length} nodes`);
+ * ```
+ */
 export type SubgraphRole = "then" | "else" | "body";
 
 /**
