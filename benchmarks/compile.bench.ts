@@ -51,5 +51,3 @@ export async function run({ quick }: { readonly quick: boolean } = { quick: fals
     { name: "compile_unchecked_ms_1000", value: round(ms("compile1000Unchecked")), unit: "ms", baseline: "compile_ms_1000 (checker on)", ratio: round(ms("compile1000Unchecked") / ms1000) },
   ];
 }
-
-if (process.argv[1]?.endsWith("compile.bench.js")) console.table(await run({ quick: process.argv.includes("--quick") }));
