@@ -162,11 +162,6 @@ export function createSchemaExtractor(ts: Ts, program: TS.Program, options: Extr
     return (symbol?.declarations ?? []).some((d) => program.isSourceFileDefaultLibrary(d.getSourceFile()));
   }
 
-  function acceptsUndefined(type: TS.Type): boolean {
-    if (type.flags & (F.Any | F.Unknown | F.Undefined | F.Void)) return true;
-    return !!(type.flags & F.Union) && (type as TS.UnionType).types.some((t) => t.flags & (F.Undefined | F.Void));
-  }
-
   // ---- names -------------------------------------------------------------------------
 
   function typeArgumentsOf(type: TS.Type): readonly TS.Type[] {
@@ -513,7 +508,7 @@ export function createSchemaExtractor(ts: Ts, program: TS.Program, options: Extr
       const propType = checker.getTypeOfSymbol(prop);
       const optional = (prop.flags & ts.SymbolFlags.Optional) !== 0;
       // ajv treats an undefined property as absent: `a: T | undefined` is an optional `T`.
-      const absentOk = optional || acceptsUndefined(propType);
+      const absentOk = optional || acceptsUndefined(ts, propType);
       properties[prop.name] = annotate(schemaOf(propType, at, { optional: absentOk }), prop, at);
       if (!absentOk) required.push(prop.name);
     }
@@ -702,6 +697,21 @@ export function createSchemaExtractor(ts: Ts, program: TS.Program, options: Extr
       return [...files].sort();
     },
   };
+}
+
+/**
+ * True when `undefined` is a value of `type` (`any`, `unknown`, `void`, or a union with
+ * `undefined`): such a property or parameter may be left out.
+ *
+ * @example
+ * ```ts
+ * acceptsUndefined(ts, checker.getTypeAtLocation(param)); // true for `x: string | undefined`
+ * ```
+ */
+export function acceptsUndefined(ts: Ts, type: TS.Type): boolean {
+  const F = ts.TypeFlags;
+  if (type.flags & (F.Any | F.Unknown | F.Undefined | F.Void)) return true;
+  return !!(type.flags & F.Union) && (type as TS.UnionType).types.some((t) => t.flags & (F.Undefined | F.Void));
 }
 
 const PRIMITIVE_ORDER = ["string", "number", "integer", "boolean", "null"];

@@ -9,7 +9,7 @@
  */
 import type * as TS from "typescript";
 import type { JsonSchema, ParamInfo, SourceLocation } from "../decorators/descriptor.js";
-import { createSchemaExtractor } from "./schema.js";
+import { acceptsUndefined, createSchemaExtractor } from "./schema.js";
 import { contentHash, relativePath } from "./util.js";
 
 type Ts = typeof TS;
@@ -197,7 +197,7 @@ export function findOpSites(ts: Ts, program: TS.Program, sourceFile: TS.SourceFi
       const paramName = decl && !ts.isIdentifier(decl.name) ? `arg${index}` : param.name;
       const type = checker.getTypeOfSymbol(param);
       const rest = decl?.dotDotDotToken !== undefined;
-      const optional = !rest && ((decl !== undefined && checker.isOptionalParameter(decl)) || acceptsUndefined(type));
+      const optional = !rest && ((decl !== undefined && checker.isOptionalParameter(decl)) || acceptsUndefined(ts, type));
       let schema = extractor.schemaOf(type, paramName, { optional });
       const description = paramDocs.get(paramName);
       if (description !== undefined && typeof schema === "object") schema = { description, ...schema };
@@ -221,7 +221,7 @@ export function findOpSites(ts: Ts, program: TS.Program, sourceFile: TS.SourceFi
         const elementName = label && ts.isIdentifier(label) ? label.text : `arg${i}`;
         const flag = flags[i]!;
         const rest = (flag & ts.ElementFlags.Variable) !== 0;
-        const optional = (flag & ts.ElementFlags.Optional) !== 0 || (!rest && acceptsUndefined(element));
+        const optional = (flag & ts.ElementFlags.Optional) !== 0 || (!rest && acceptsUndefined(ts, element));
         const schema: JsonSchema = rest ? { type: "array", items: extractor.schemaOf(element, `${elementName}[]`) } : extractor.schemaOf(element, elementName, { optional });
         return { name: elementName, schema, ...(optional ? { optional: true } : {}), ...(rest ? { rest: true } : {}) };
       });
@@ -263,12 +263,6 @@ export function findOpSites(ts: Ts, program: TS.Program, sourceFile: TS.SourceFi
       node = node.expression;
     }
     return node;
-  }
-
-  function acceptsUndefined(type: TS.Type): boolean {
-    const f = ts.TypeFlags;
-    if (type.flags & (f.Any | f.Unknown | f.Undefined | f.Void)) return true;
-    return !!(type.flags & f.Union) && (type as TS.UnionType).types.some((t) => t.flags & (f.Undefined | f.Void));
   }
 
   function lines(node: TS.Node): [number, number] {
