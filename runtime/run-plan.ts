@@ -146,7 +146,8 @@ class PlanRun {
         return this.finish(slot, value);
       }
       case "op":
-        return this.track(slot, this.callOp(step, node));
+        // The op's place under the limit is freed once its outcome is recorded (see track).
+        return this.track(slot, this.callOp(step, node), this.limiter);
       case "cond": {
         const xs = this.inputsOf(step);
         return this.track(slot, this.sub(step.plans[xs[0] ? 0 : 1]!, xs.slice(1)));
@@ -173,26 +174,25 @@ class PlanRun {
     return out;
   }
 
+  /** Calls an op step once it holds a place under the limit; `track` gives the place back. */
   private async callOp(step: Step, node: OpNode): Promise<unknown> {
     const wait = this.limiter.acquire();
     if (wait) await wait;
+    // A step that waited for its place starts nothing once a sibling has failed (either mode).
+    if (this.failure) throw new Cancelled(node.desc.name, "a sibling step failed");
+    if (this.frame.signal.aborted) throw abortReason(this.frame.signal, node.desc.name);
+    const xs = this.inputsOf(step);
+    const { entry, overrides } = this.bindings(node.desc);
+    this.options.onStep?.({ type: "start", node });
     try {
-      if (this.frame.signal.aborted) throw abortReason(this.frame.signal, node.desc.name);
-      const xs = this.inputsOf(step);
-      const { entry, overrides } = this.bindings(node.desc);
-      this.options.onStep?.({ type: "start", node });
-      try {
-        const self = node.self ? xs.shift() : undefined;
-        return await store.run(this.frame, invoke, entry, self, xs, overrides);
-      } catch (error) {
-        // Name the node and the line of the call inside the jitted function.
-        if (error instanceof OpError && error.node === undefined) throw new OpError(error.op, error.attempts, error.cause, node.loc ?? error.source, String(node.id));
-        throw error;
-      } finally {
-        this.options.onStep?.({ type: "end", node });
-      }
+      const self = node.self ? xs.shift() : undefined;
+      return await store.run(this.frame, invoke, entry, self, xs, overrides);
+    } catch (error) {
+      // Name the node and the line of the call inside the jitted function.
+      if (error instanceof OpError && error.node === undefined) throw new OpError(error.op, error.attempts, error.cause, node.loc ?? error.source, String(node.id));
+      throw error;
     } finally {
-      this.limiter.release();
+      this.options.onStep?.({ type: "end", node });
     }
   }
 
@@ -200,16 +200,22 @@ class PlanRun {
     return new PlanRun(plan, args, this.frame, this.controller, this.bindings, this.options, this.limiter).start();
   }
 
-  private track(slot: number, work: Promise<unknown>): void {
+  /**
+   * Records the outcome of `work`, then frees the place it `held` under the limit: in that
+   * order, so a step waiting for the place sees a failure before it could start.
+   */
+  private track(slot: number, work: Promise<unknown>, held?: Limiter): void {
     this.inFlight++;
     work.then(
       (value) => {
         this.inFlight--;
         this.finish(slot, value);
+        held?.release();
       },
       (error: unknown) => {
         this.inFlight--;
         this.fail(slot, error);
+        held?.release();
       },
     );
   }

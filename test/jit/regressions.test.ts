@@ -149,3 +149,20 @@ describe("cond branches that capture different values", () => {
     for (const key of ["k", "none"]) expect(await jf(key)).toBe(await f(key));
   });
 });
+
+describe("a step waiting for a place under the concurrency limit", () => {
+  for (const onError of ["fail-fast", "settle"] as const) {
+    it(`does not start after a sibling failed (${onError})`, async () => {
+      const g = gates();
+      const first = op({ kind: "io" }, async (x: string) => (await g.enter("first"), x));
+      const queued = op({ kind: "io" }, async (x: string) => (await g.enter("queued"), x));
+      const jf = jit(async (x: string) => [await first(x), await queued(x)], { concurrency: 1, onError, strict: true });
+      const run = jf("q").catch((e: unknown) => e);
+      await flush();
+      g.fail("first", new Error("down"));
+      await flush();
+      expect(g.started).toEqual(["first"]);
+      expect(await run).toBeInstanceOf(Error);
+    });
+  }
+});
