@@ -14,14 +14,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { op, jit, cond, map, vmap, Module, Sequential, TraceError, getContext, type JitOptions } from "weft";
-import { expectLikeEager, fallbackWarnings, logged, note } from "./harness.js";
-
-const marks = new Map<string, number>();
-/** Records the line it is called from (as stacks report it) under `label`. */
-function mark(label: string): void {
-  const frame = new Error().stack!.split("\n")[2]!;
-  marks.set(label, Number(/:(\d+):\d+\)?$/.exec(frame)![1]));
-}
+import { expectLikeEager, fallbackWarnings, logged, mark, marks, note } from "./harness.js";
 
 // ---- ops: each body logs its call, so counts and arguments are compared, not just results.
 

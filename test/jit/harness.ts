@@ -162,9 +162,11 @@ export function gates() {
           },
         };
         list.push(entry);
+        // Only a call still waiting reacts to its signal: one already opened has finished.
         signal?.addEventListener("abort", () => {
           const i = list.indexOf(entry);
-          if (i >= 0) list.splice(i, 1);
+          if (i < 0) return;
+          list.splice(i, 1);
           entry.reject(signal.reason);
         });
       });
@@ -194,4 +196,17 @@ export function gates() {
       return peak;
     },
   };
+}
+
+/** Lines recorded by `mark`, by label. */
+export const marks = new Map<string, number>();
+
+/**
+ * Records the line it is called from under `label`, as stacks report it: the same stack
+ * the tracer reads for source locations, so tests compare like with like whether or not
+ * stacks are source-mapped.
+ */
+export function mark(label: string): void {
+  const frame = new Error().stack!.split("\n")[2]!;
+  marks.set(label, Number(/:(\d+):\d+\)?$/.exec(frame)![1]));
 }

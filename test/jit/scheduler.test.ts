@@ -1,0 +1,268 @@
+/**
+ * The plan executor, observed structurally: ops are gates the test opens by hand, so
+ * parallelism, start order, limits and cancellation are asserted as facts (which ops are
+ * running, which started, which saw their signal abort), never inferred from timings.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { context, trace } from "@opentelemetry/api";
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import { op, jit, getContext, withContext, Cancelled, DeadlineExceeded, OpError } from "weft";
+import { flush, gates, mark, marks } from "./harness.js";
+
+let g = gates();
+beforeEach(() => {
+  g = gates();
+});
+
+/** A gated io op: its body waits for `g.open(name)`, or rejects when its signal aborts. */
+function gated(name: string, options: { concurrency?: number } = {}) {
+  return op({ name, kind: "io", ...options }, async (x: string) => {
+    await g.enter(name, getContext().signal);
+    return `${name}(${x})`;
+  });
+}
+
+const A = gated("A");
+const B = gated("B");
+const C = gated("C");
+const D = gated("D");
+const join = op({ kind: "io" }, async (...parts: string[]) => parts.join("+"));
+
+describe("start-when-ready scheduling", () => {
+  it("starts every independent op before any finishes: the peak equals the graph's width", async () => {
+    const f = async (x: string) => join(await A(x), await B(x), await C(x), await D(x));
+    const run = jit(f, { strict: true })("q");
+    await flush();
+    expect(g.started).toEqual(["A", "B", "C", "D"]);
+    expect(g.running).toBe(4);
+    expect(g.finished).toEqual([]);
+    for (const name of ["C", "A", "D", "B"]) g.open(name);
+    expect(await run).toBe("A(q)+B(q)+C(q)+D(q)");
+    expect(g.peak).toBe(4);
+
+    // The same function run eagerly awaits one op at a time.
+    g = gates();
+    const eager = f("q");
+    for (const name of ["A", "B", "C", "D"]) {
+      await flush();
+      expect(g.running).toBe(1);
+      g.open(name);
+    }
+    expect(await eager).toBe("A(q)+B(q)+C(q)+D(q)");
+    expect(g.peak).toBe(1);
+  });
+
+  it("starts a node as soon as its own inputs are ready, not when its level is (no waves)", async () => {
+    // Short branch A -> B; long branch C -> D -> A. A wave scheduler would hold B until C finished.
+    const f = async (x: string) => {
+      const short = await B(await A(x));
+      const long = await A(await D(await C(x)));
+      return join(short, long);
+    };
+    const run = jit(f, { strict: true })("q");
+    await flush();
+    expect(g.waiting).toEqual(["A", "C"]);
+    g.open("A"); // the short branch's first op; C (same level) still running
+    await flush();
+    expect(g.waiting).toEqual(["B", "C"]);
+    g.open("B"); // the short branch is done; the join waits only for the long one
+    await flush();
+    expect(g.waiting).toEqual(["C"]);
+    g.open("C");
+    await flush();
+    expect(g.waiting).toEqual(["D"]);
+    g.open("D");
+    await flush();
+    g.open("A");
+    expect(await run).toBe("B(A(q))+A(D(C(q)))");
+    expect(g.started).toEqual(["A", "C", "B", "D", "A"]);
+  });
+
+  it("the concurrency option caps ops in flight, starting the next as one finishes", async () => {
+    const f = async (x: string) => join(await A(x), await B(x), await C(x), await D(x), await A("second"));
+    const run = jit(f, { concurrency: 2, strict: true })("q");
+    await flush();
+    expect(g.running).toBe(2);
+    expect(g.started).toEqual(["A", "B"]);
+    for (const [opened, next] of [["B", "C"], ["A", "D"], ["C", "A"]] as const) {
+      g.open(opened);
+      await flush();
+      expect(g.running).toBe(2);
+      expect(g.started.at(-1)).toBe(next);
+    }
+    g.open("D");
+    g.open("A");
+    expect(await run).toBe("A(q)+B(q)+C(q)+D(q)+A(second)");
+    expect(g.peak).toBe(2);
+  });
+
+  it("an op's own concurrency policy holds inside a plan while other ops run freely", async () => {
+    const one = gated("one", { concurrency: 1 });
+    const f = async (x: string) => join(await one(x), await one(x), await one(x), await A(x), await B(x));
+    const run = jit(f, { strict: true })("q");
+    await flush();
+    expect(g.waiting).toEqual(["A", "B", "one"]);
+    for (let i = 0; i < 2; i++) {
+      g.open("one");
+      await flush();
+      expect(g.waiting.filter((n) => n === "one")).toHaveLength(1);
+    }
+    g.open("one");
+    g.open("A");
+    g.open("B");
+    expect(await run).toBe("one(q)+one(q)+one(q)+A(q)+B(q)");
+  });
+});
+
+describe("failures", () => {
+  const broken = new Error("upstream is down");
+
+  it("fail-fast: the first failure cancels in-flight siblings through their signal and starts nothing new", async () => {
+    const aborted: string[] = [];
+    const watch = op({ kind: "io" }, async (x: string) => {
+      const { signal } = getContext();
+      signal.addEventListener("abort", () => aborted.push(`watch(${x}):${(signal.reason as Error).constructor.name}`));
+      await g.enter("watch", signal);
+      return x;
+    });
+    const f = async (x: string) => {
+      const [a, w] = await Promise.all([A(x), watch(x)]);
+      const queued = await C(x); // waits for a place under concurrency 2
+      return join(await D(a), w, queued);
+    };
+    const run = jit(f, { concurrency: 2, strict: true })("q");
+    const settled = run.catch((e: unknown) => e);
+    await flush();
+    expect(g.waiting).toEqual(["A", "watch"]);
+    g.fail("A", broken);
+    const error = await settled;
+    await flush();
+    expect(error).toBeInstanceOf(OpError);
+    expect((error as OpError).cause).toBe(broken);
+    expect(aborted).toEqual(["watch(q):Cancelled"]);
+    expect(g.started).toEqual(["A", "watch"]); // C never got its place, D never became ready
+    expect(g.running).toBe(0);
+  });
+
+  it("settle: in-flight ops finish before the run rejects with the first failure; nothing new starts", async () => {
+    const f = async (x: string) => {
+      const [a, b] = await Promise.all([A(x), B(x)]);
+      const queued = await C(x);
+      return join(await D(a), await D(b), queued);
+    };
+    let rejected = false;
+    const run = jit(f, { concurrency: 2, onError: "settle", strict: true })("q").catch((e: unknown) => ((rejected = true), e));
+    await flush();
+    expect(g.waiting).toEqual(["A", "B"]);
+    g.fail("A", broken);
+    await flush();
+    expect(rejected).toBe(false); // B is still in flight
+    expect(g.waiting).toEqual(["B"]);
+    g.open("B");
+    await flush();
+    expect(g.started).toEqual(["A", "B"]); // neither C (queued) nor D (ready only after B) started
+    expect(rejected).toBe(true);
+    expect(((await run) as OpError).cause).toBe(broken);
+    expect(g.finished).toEqual(["B"]);
+  });
+
+  it("errors name the op, the IR node and the line of the call in the jitted function", async () => {
+    const flaky = op({ kind: "io" }, async (x: string): Promise<string> => {
+      throw new Error(`cannot take ${x}`);
+    });
+    const f = async (x: string) => {
+      const first = await A(x);
+      return (mark("flaky call"), flaky(first));
+    };
+    const jf = jit(f, { strict: true });
+    const run = jf("q").catch((e: unknown) => e);
+    await flush();
+    g.open("A");
+    const error = (await run) as OpError;
+    expect(error).toBeInstanceOf(OpError);
+    expect(error.op).toBe("flaky");
+    const node = (await jf.inspect("q")).graph!.nodes.find((n) => n.kind === "op" && n.desc.name === "flaky")!;
+    expect(error.node).toBe(String(node.id));
+    expect(error.source).toMatchObject({ file: "test/jit/scheduler.test.ts", line: marks.get("flaky call") });
+    expect(error.message).toContain(`[node ${node.id}]`);
+    expect(error.message).toContain("cannot take A(q)");
+  });
+});
+
+describe("context inside a plan", () => {
+  it("a withContext deadline reaches every op of the plan", async () => {
+    const seen = op({ kind: "io" }, async (x: string) => {
+      const { deadline, signal } = getContext();
+      return { x, deadline, aborted: signal.aborted };
+    });
+    const jf = jit(async (x: string) => [await seen(x), await seen("other")], { strict: true });
+    await withContext({ timeout: 60_000 }, async () => {
+      const block = getContext().deadline!;
+      expect(await jf("q")).toEqual([
+        { x: "q", deadline: block, aborted: false },
+        { x: "other", deadline: block, aborted: false },
+      ]);
+    });
+  });
+
+  it("a withContext deadline that passes cancels the ops in flight with DeadlineExceeded", async () => {
+    const jf = jit(async (x: string) => join(await A(x), await B(x)), { strict: true });
+    const error = await withContext({ timeout: 20 }, () => jf("q")).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeadlineExceeded);
+    await flush();
+    expect(g.running).toBe(0); // both bodies saw the signal and stopped
+    expect(g.started).toEqual(["A", "B"]);
+  });
+
+  it("a withContext signal cancels a run: in-flight ops see it, and the run rejects with Cancelled", async () => {
+    const controller = new AbortController();
+    const jf = jit(async (x: string) => join(await A(x), await B(await C(x))), { strict: true });
+    const run = withContext({ signal: controller.signal }, () => jf("q")).catch((e: unknown) => e);
+    await flush();
+    g.open("C");
+    await flush();
+    expect(g.waiting).toEqual(["A", "B"]);
+    controller.abort("user pressed stop");
+    expect(await run).toBeInstanceOf(Cancelled);
+    await flush();
+    expect(g.running).toBe(0);
+  });
+});
+
+describe("spans", () => {
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  const contextManager = new AsyncLocalStorageContextManager();
+  beforeAll(() => {
+    context.setGlobalContextManager(contextManager.enable());
+    trace.setGlobalTracerProvider(provider);
+  });
+  afterAll(async () => {
+    await provider.shutdown();
+    trace.disable();
+    context.disable();
+  });
+
+  const parentOf = (span: ReadableSpan) => span.parentSpanContext?.spanId;
+
+  it("opens one span per plan run, named jit(name), with a child span per op node", async () => {
+    exporter.reset();
+    const left = op({ kind: "io" }, async (x: string) => `l(${x})`);
+    const right = op({ kind: "io" }, async (x: string) => `r(${x})`);
+    const both = op({ kind: "io" }, async (x: string, y: string) => `${x}${y}`);
+    const pipeline = jit(async (x: string) => both(await left(x), await right(x)), { strict: true });
+    await pipeline("p");
+    await pipeline("q");
+    const spans = exporter.getFinishedSpans();
+    const runs = spans.filter((s) => s.name === "jit(pipeline)");
+    expect(runs).toHaveLength(2);
+    for (const run of runs) {
+      const children = spans.filter((s) => parentOf(s) === run.spanContext().spanId);
+      expect(children.map((s) => s.name).sort()).toEqual(["both", "left", "right"]);
+      expect(new Set(children.map((s) => s.spanContext().traceId))).toEqual(new Set([run.spanContext().traceId]));
+      expect(run.attributes["weft.kind"]).toBe("jit");
+    }
+    expect(spans).toHaveLength(8);
+  });
+});
