@@ -205,6 +205,8 @@ async function execute(task: TaskMessage, sink: TimingSink): Promise<ReplyMessag
   switch (task.type) {
     case "call": {
       const { entry, exported } = await resolveOp(task.op);
+      // Cancelled while queued or importing: the body never starts.
+      frame.signal.throwIfAborted();
       const self =
         task.self === undefined ? undefined : Object.assign(Object.create((exported as { prototype: object }).prototype) as object, task.self.fields);
       const start = performance.now();
