@@ -189,14 +189,14 @@ export function runGen(argv: readonly string[], io: { log: (s: string) => void; 
   let check = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    const value = (): string => {
+    const value = (): string | undefined => {
       const next = argv[++i];
-      if (next === undefined) throw new Error(`weft gen: ${arg} needs a value\n\n${USAGE}`);
+      if (next === undefined) io.error(`weft gen: ${arg} needs a value\n\n${USAGE}`);
       return next;
     };
-    if (arg === "-p" || arg === "--project") project = value();
-    else if (arg === "-o" || arg === "--out") out = value();
-    else if (arg === "--typescript") typescript = value();
+    if (arg === "-p" || arg === "--project") project = value() ?? "";
+    else if (arg === "-o" || arg === "--out") out = value() ?? "";
+    else if (arg === "--typescript") typescript = value() ?? "";
     else if (arg === "--check") check = true;
     else if (arg === "-h" || arg === "--help") {
       io.log(USAGE);
@@ -206,6 +206,7 @@ export function runGen(argv: readonly string[], io: { log: (s: string) => void; 
       return 2;
     }
   }
+  if (project === "" || out === "" || typescript === "") return 2;
   try {
     const root = path.dirname(path.resolve(project));
     const ts = typescript === undefined ? undefined : (createRequire(path.join(root, "package.json"))(typescript) as typeof TS);
