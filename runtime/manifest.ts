@@ -122,7 +122,15 @@ export function lookupManifest(site: ManifestSite = {}): InjectedMeta | undefine
   return undefined;
 }
 
-/** Forgets loaded and discovered manifests (tests, or after regenerating in a long-lived process). */
+/**
+ * Forgets loaded and discovered manifests (tests, or after regenerating in a long-lived process).
+ *
+ * @example
+ * ```ts
+ * resetManifests();
+ * loadManifest("weft.manifest.json"); // read and checked again
+ * ```
+ */
 export function resetManifests(): void {
   loaded.clear();
   registered.length = 0;

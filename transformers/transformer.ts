@@ -141,7 +141,14 @@ export function assertSupported(ts: typeof TS): void {
   );
 }
 
-/** The directory descriptors' `source.file` is relative to: the tsconfig's, else the program's. */
+/**
+ * The directory descriptors' `source.file` is relative to: the tsconfig's, else the program's.
+ *
+ * @example
+ * ```ts
+ * programRoot(program); // "/repo" for a program made from /repo/tsconfig.json
+ * ```
+ */
 export function programRoot(program: TS.Program): string {
   const configFile = (program.getCompilerOptions() as { configFilePath?: unknown }).configFilePath;
   return typeof configFile === "string" ? path.dirname(configFile) : program.getCurrentDirectory();
