@@ -39,31 +39,40 @@ export function runPlan(plan: Plan, args: readonly unknown[], frame: Frame, bind
 
 /**
  * `Promise.all` of `run(i)` for `i` in `[0, count)` with at most `limit` in flight, results
- * in order. Rejects with the first failure and starts nothing after it.
+ * in order. On a failure nothing more starts; it rejects with the first failure at once,
+ * or, with `settle`, once the items in flight have settled.
  */
-export function boundedAll<T>(count: number, limit: number, run: (i: number) => Promise<T>): Promise<T[]> {
+export function boundedAll<T>(count: number, limit: number, run: (i: number) => Promise<T>, settle = false): Promise<T[]> {
   if (!(limit >= 1)) return Promise.reject(new RangeError(`map: concurrency must be >= 1, received ${limit}`));
-  if (limit >= count) return Promise.all(Array.from({ length: count }, (_, i) => run(i)));
   return new Promise((resolve, reject) => {
     const out = new Array<T>(count);
     let next = 0;
-    let done = 0;
-    let failed = false;
+    let active = 0;
+    let failure: { error: unknown } | undefined;
+    const settled = (): void => {
+      active--;
+      if (failure) {
+        if (settle && active === 0) reject(failure.error);
+      } else if (next < count) launch();
+      else if (active === 0) resolve(out);
+    };
     const launch = (): void => {
       const i = next++;
+      active++;
       run(i).then(
         (value) => {
           out[i] = value;
-          if (++done === count) resolve(out);
-          else if (!failed && next < count) launch();
+          settled();
         },
         (error: unknown) => {
-          failed = true;
-          reject(error);
+          failure ??= { error };
+          if (!settle) reject(error);
+          settled();
         },
       );
     };
-    for (let k = 0; k < limit; k++) launch();
+    if (count === 0) return resolve(out);
+    while (next < Math.min(limit, count)) launch();
   });
 }
 
@@ -157,7 +166,8 @@ class PlanRun {
         const items = Array.from(xs[0] as Iterable<unknown>);
         const body = step.plans[0]!;
         const captures = xs.slice(1);
-        return this.track(slot, boundedAll(items.length, node.concurrency ?? Infinity, (i) => this.sub(body, [items[i], i, ...captures])));
+        const settle = this.options.onError === "settle";
+        return this.track(slot, boundedAll(items.length, node.concurrency ?? Infinity, (i) => this.sub(body, [items[i], i, ...captures]), settle));
       }
       case "fused":
         return this.track(slot, this.sub(step.plans[0]!, this.inputsOf(step)));

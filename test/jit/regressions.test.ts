@@ -166,3 +166,22 @@ describe("a step waiting for a place under the concurrency limit", () => {
     });
   }
 });
+
+describe("settle with a staged map", () => {
+  it("lets the other items in flight finish before the run rejects", async () => {
+    const g = gates();
+    const item = op({ kind: "io" }, async (x: string) => (await g.enter(x), x));
+    let rejected = false;
+    const jf = jit(async (x: string) => map(await letters(x), (c) => item(c)), { onError: "settle", strict: true });
+    const run = jf("abc").catch((e: unknown) => ((rejected = true), e));
+    await flush();
+    g.fail("a", new Error("down"));
+    await flush();
+    expect(rejected).toBe(false); // b and c are still in flight
+    g.open("b");
+    g.open("c");
+    await flush();
+    expect(rejected).toBe(true);
+    expect(g.finished).toEqual(["b", "c"]);
+  });
+});
