@@ -505,11 +505,13 @@ export function createSchemaExtractor(ts: Ts, program: TS.Program, options: Extr
         continue;
       }
       note(prop);
-      const propType = checker.getTypeOfSymbol(prop);
       const optional = (prop.flags & ts.SymbolFlags.Optional) !== 0;
+      const propType = checker.getTypeOfSymbol(prop);
       // ajv treats an undefined property as absent: `a: T | undefined` is an optional `T`.
       const absentOk = optional || acceptsUndefined(ts, propType);
-      properties[prop.name] = annotate(schemaOf(propType, at, { optional: absentOk }), prop, at);
+      // `shape?: Shape` reads as `Circle | Square | undefined`, which has lost the name `Shape`.
+      const described = (absentOk ? declaredType(ts, checker, prop) : undefined) ?? propType;
+      properties[prop.name] = annotate(schemaOf(described, at, { optional: absentOk }), prop, at);
       if (!absentOk) required.push(prop.name);
     }
     const schema: Schema = { type: "object" };
@@ -712,6 +714,34 @@ export function acceptsUndefined(ts: Ts, type: TS.Type): boolean {
   const F = ts.TypeFlags;
   if (type.flags & (F.Any | F.Unknown | F.Undefined | F.Void)) return true;
   return !!(type.flags & F.Union) && (type as TS.UnionType).types.some((t) => t.flags & (F.Undefined | F.Void));
+}
+
+/**
+ * The type written on a property or parameter declaration, without `undefined`, before
+ * TypeScript adds `undefined` for `?` (which rebuilds a union and drops its alias name).
+ * For optional values only, where a missing value is never checked. Only for the
+ * declaration's own symbol: an instantiated one (a property of `Box<number>`) has a
+ * declared type that still mentions the type parameter.
+ *
+ * @example
+ * ```ts
+ * declaredType(ts, checker, propSymbol) ?? checker.getTypeOfSymbol(propSymbol);
+ * ```
+ */
+export function declaredType(ts: Ts, checker: TS.TypeChecker, symbol: TS.Symbol): TS.Type | undefined {
+  const decl = symbol.valueDeclaration;
+  if (!decl || !(ts.isPropertySignature(decl) || ts.isPropertyDeclaration(decl) || ts.isParameter(decl)) || !decl.type) return undefined;
+  if (ts.isParameter(decl) && decl.dotDotDotToken) return undefined;
+  const own = decl.name && !ts.isBindingPattern(decl.name) ? checker.getSymbolAtLocation(decl.name) : undefined;
+  if (own !== symbol) return undefined;
+  // `t: Shape | undefined` written out: the one other member is the type that has a name.
+  let node: TS.TypeNode = decl.type;
+  while (ts.isParenthesizedTypeNode(node)) node = node.type;
+  if (ts.isUnionTypeNode(node)) {
+    const defined = node.types.filter((t) => t.kind !== ts.SyntaxKind.UndefinedKeyword && t.kind !== ts.SyntaxKind.VoidKeyword);
+    if (defined.length === 1) node = defined[0]!;
+  }
+  return checker.getTypeFromTypeNode(node);
 }
 
 const PRIMITIVE_ORDER = ["string", "number", "integer", "boolean", "null"];

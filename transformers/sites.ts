@@ -9,7 +9,7 @@
  */
 import type * as TS from "typescript";
 import type { JsonSchema, ParamInfo, SourceLocation } from "../decorators/descriptor.js";
-import { acceptsUndefined, createSchemaExtractor } from "./schema.js";
+import { acceptsUndefined, createSchemaExtractor, declaredType } from "./schema.js";
 import { contentHash, relativePath } from "./util.js";
 
 type Ts = typeof TS;
@@ -198,7 +198,8 @@ export function findOpSites(ts: Ts, program: TS.Program, sourceFile: TS.SourceFi
       const type = checker.getTypeOfSymbol(param);
       const rest = decl?.dotDotDotToken !== undefined;
       const optional = !rest && ((decl !== undefined && checker.isOptionalParameter(decl)) || acceptsUndefined(ts, type));
-      let schema = extractor.schemaOf(type, paramName, { optional });
+      // `x?: Shape` reads as `Circle | Square | undefined`: describe the declared `Shape`.
+      let schema = extractor.schemaOf((optional ? declaredType(ts, checker, param) : undefined) ?? type, paramName, { optional });
       const description = paramDocs.get(paramName);
       if (description !== undefined && typeof schema === "object") schema = { description, ...schema };
       return { name: paramName, schema, ...(optional ? { optional: true } : {}), ...(rest ? { rest: true } : {}) };

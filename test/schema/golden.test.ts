@@ -30,7 +30,7 @@ export type Lits = "low" | "high" | "medium" | null;
 
 export enum Color { Red = "red", Green = "green", Blue = "blue" }
 export enum Level { Low, Mid = 5, High }
-export type Paint = { color: Color; level: Level; exact: Color.Red };
+export type Paint = { color: Color; level: Level; exact: Color.Red; tint?: Color; shape: Shape | undefined };
 
 export type Prim = string | number | boolean | null;
 export type Mixed = string | 7 | { x: number };
@@ -149,17 +149,27 @@ const CASES: readonly Case[] = [
   {
     name: "Paint",
     schema: { $ref: "#/$defs/Paint" },
+    // Optional properties keep the names of their declared types.
     defs: {
+      Circle: circle,
       Color: { type: "string", enum: ["red", "green", "blue"] },
       Level: { type: "number", enum: [0, 5, 6] },
       Paint: {
         type: "object",
-        properties: { color: { $ref: "#/$defs/Color" }, level: { $ref: "#/$defs/Level" }, exact: { const: "red" } },
+        properties: {
+          color: { $ref: "#/$defs/Color" },
+          level: { $ref: "#/$defs/Level" },
+          exact: { const: "red" },
+          tint: { $ref: "#/$defs/Color" },
+          shape: { $ref: "#/$defs/Shape" },
+        },
         required: ["color", "level", "exact"],
       },
+      Shape: shape,
+      Square: square,
     },
-    pass: [{ color: "blue", level: 5, exact: "red" }],
-    fail: [{ color: "blue", level: 5, exact: "blue" }, { color: "pink", level: 5, exact: "red" }],
+    pass: [{ color: "blue", level: 5, exact: "red" }, { color: "blue", level: 5, exact: "red", tint: "green", shape: { kind: "square", side: 1 } }],
+    fail: [{ color: "blue", level: 5, exact: "blue" }, { color: "pink", level: 5, exact: "red" }, { color: "blue", level: 5, exact: "red", tint: "pink" }],
   },
   { name: "Prim", schema: { type: ["string", "number", "boolean", "null"] }, pass: ["a", 1, false, null], fail: [{}, []] },
   {

@@ -195,6 +195,14 @@ export const score = op(async (answer: string, rubric: Rubric, weight?: number, 
     });
   });
 
+  it("keeps the declared name of an optional parameter's type", () => {
+    const [meta] = metaOf(`import { op } from "weft"; type Shape = { kind: "a" } | { kind: "b" }; export const f = op((s?: Shape, t: Shape | undefined = undefined) => 1);`);
+    expect(meta?.params).toEqual([
+      { name: "s", schema: { $ref: "#/$defs/Shape" }, optional: true },
+      { name: "t", schema: { $ref: "#/$defs/Shape" }, optional: true },
+    ]);
+  });
+
   it("omits returns for void results and the locator for ops that are not exported", () => {
     const [meta] = metaOf(`import { op } from "weft"; const log = op(async (line: string): Promise<void> => {}); void log;`);
     expect(meta).not.toHaveProperty("returns");
