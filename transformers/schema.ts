@@ -732,7 +732,7 @@ export function declaredType(ts: Ts, checker: TS.TypeChecker, symbol: TS.Symbol)
   const decl = symbol.valueDeclaration;
   if (!decl || !(ts.isPropertySignature(decl) || ts.isPropertyDeclaration(decl) || ts.isParameter(decl)) || !decl.type) return undefined;
   if (ts.isParameter(decl) && decl.dotDotDotToken) return undefined;
-  const own = decl.name && !ts.isBindingPattern(decl.name) ? checker.getSymbolAtLocation(decl.name) : undefined;
+  const own = decl.name && !ts.isObjectBindingPattern(decl.name) && !ts.isArrayBindingPattern(decl.name) ? checker.getSymbolAtLocation(decl.name) : undefined;
   if (own !== symbol) return undefined;
   // `t: Shape | undefined` written out: the one other member is the type that has a name.
   let node: TS.TypeNode = decl.type;
