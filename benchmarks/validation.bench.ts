@@ -8,8 +8,9 @@
  * Run with the other suites (`npm run bench`), or alone after `npm run build:run`:
  * `node .build/benchmarks/validation.bench.js`.
  *
- * Measured here (2 cores, Node 20): about 2.4-2.7× zod 4 on the flat object, 6-7× on the
- * nested one, 2.3× on the union, 3.4× as a geometric mean: short of the issue's 10× goal.
+ * Measured here (2 cores, Node 20, several runs): 2.0-2.7× zod 4 on the flat object,
+ * 5.5-6.7× on the nested one, 2.1-2.5× on the union, 2.8-3.4× as a geometric mean: short
+ * of the issue's 10× goal.
  * zod 4 compiles its object checks with `new Function` too, so the gap is ajv's generated
  * code (error bookkeeping, a destructured options argument per call) against zod's, not
  * interpretation against compilation; a hand-written check of the flat shape runs about
