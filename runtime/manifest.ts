@@ -245,7 +245,8 @@ function findEntry(manifest: Loaded, file: string, lines: readonly number[], sit
     const kept = candidates.filter(keep);
     if (kept.length > 0) candidates = kept;
   };
-  if (site.name) narrow((e) => e.meta.name === site.name || e.meta.locator?.member === site.name);
+  // A method registers under its own name ("score"); its entry is named "Judge.score".
+  if (site.name) narrow((e) => e.meta.name === site.name || e.owner?.member === site.name);
   if (site.className) narrow((e) => e.owner?.name === site.className);
   if (candidates.length > 1 && lines.length > 0) {
     const within = (span: readonly [number, number] | undefined) => span !== undefined && lines.some((l) => l >= span[0] && l <= span[1]);

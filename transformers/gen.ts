@@ -36,8 +36,8 @@ export interface ManifestEntry {
   readonly file: string;
   /** First and last line of the site (1-based): the call, or the decorator through the method. */
   readonly span: readonly [number, number];
-  /** For a method site, its class (name and lines). */
-  readonly owner?: { readonly name?: string; readonly span: readonly [number, number] };
+  /** For a method site: its class (name and lines) and the method's name. */
+  readonly owner?: { readonly name?: string; readonly member?: string; readonly span: readonly [number, number] };
   readonly meta: SiteMeta;
   /** Files (keys of `files`) whose declarations shaped this entry's schemas. */
   readonly deps: readonly string[];

@@ -50,8 +50,8 @@ export interface OpSite {
   readonly files: readonly string[];
   /** First and last line (1-based) of the site: the call, or the decorator through the method. */
   readonly span: readonly [number, number];
-  /** For a method site, the class: its name and lines. */
-  readonly owner?: { readonly name?: string; readonly span: readonly [number, number] };
+  /** For a method site: the class's name and lines, and the method's name. */
+  readonly owner?: { readonly name?: string; readonly member?: string; readonly span: readonly [number, number] };
 }
 
 /** Options of `findOpSites`. */
@@ -167,9 +167,12 @@ export function findOpSites(ts: Ts, program: TS.Program, sourceFile: TS.SourceFi
     const exportName = classSymbol ? exportNameOf(classSymbol) : undefined;
     const locator = exportName === undefined || member === undefined ? undefined : { export: exportName, member };
     const [first] = lines(decorator);
-    const owner = ts.isClassLike(cls) ? { ...(cls.name ? { name: cls.name.text } : {}), span: lines(cls) } : undefined;
+    const className = ts.isClassLike(cls) && cls.name ? cls.name.text : undefined;
+    const owner = ts.isClassLike(cls) ? { ...(className ? { name: className } : {}), ...(member !== undefined ? { member } : {}), span: lines(cls) } : undefined;
+    // `Judge.score`, as legacy decorators name it at run time; TC39 decorators cannot see the class name.
+    const name = member === undefined ? undefined : className ? `${className}.${member}` : member;
     sites.push(
-      build(kind, isCall ? "decorator-call" : "decorator", decorator, [signature], member, locator, method, method.name, [first, lines(method)[1]], owner),
+      build(kind, isCall ? "decorator-call" : "decorator", decorator, [signature], name, locator, method, method.name, [first, lines(method)[1]], owner),
     );
   }
 

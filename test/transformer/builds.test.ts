@@ -181,19 +181,19 @@ describe("descriptors across builds", () => {
   it("describes the fixture's ops as the source says", () => {
     const byName = new Map(sites.get("tspc6-tc39/esm")!.map((s) => [`${s.kind}:${String(s.meta.name)}:${JSON.stringify(s.meta.locator?.export ?? null)}`, s.meta]));
     expect([...byName.keys()].sort()).toEqual([
-      'jit:both:"Judge"',
+      'jit:Judge.both:"Judge"',
       'jit:counted:"counted"',
       'jit:pipeline:"pipeline"',
       'op:anonymous:"default"',
       'op:depth:"depth"',
-      'op:explain:"Judge"',
+      'op:Judge.explain:"Judge"',
       'op:internal:"joined"',
       'op:judge:"judge"',
-      'op:score:"Batcher"',
-      'op:score:"Judge"',
+      'op:Batcher.score:"Batcher"',
+      'op:Judge.score:"Judge"',
       'op:tokenize:"tokenize"',
       'vmap:batch:"batch"',
-      'vmap:one:"Batcher"',
+      'vmap:Batcher.one:"Batcher"',
     ].map((k) => k.replace('op:anonymous:"default"', 'op:undefined:"default"')).sort());
     const judge = byName.get('op:judge:"judge"')!;
     expect(judge.params).toEqual([
@@ -225,7 +225,7 @@ describe("a stale manifest", () => {
         (error: { code: number; stderr: string }) => `${error.code}: ${error.stderr.trim()}`,
       ),
     ]);
-    expect(failure).toMatch(/StaleManifestError: weft: weft\.manifest\.json is stale: src\/esm\/deep\.ts changed since it was generated \(it shapes the types of judge, score\)\. Run `weft gen` again/);
+    expect(failure).toMatch(/StaleManifestError: weft: weft\.manifest\.json is stale: src\/esm\/deep\.ts changed since it was generated \(it shapes the types of Judge\.score, judge\)\. Run `weft gen` again/);
     expect(check).toBe("1: weft gen --check: weft.manifest.json is out of date; run `weft gen`");
   });
 });

@@ -23,7 +23,14 @@ function entry(kind: ManifestEntry["kind"], file: string, span: [number, number]
     kind,
     file,
     span,
-    meta: { __weft: 1, name, params: [{ name: "x", schema: { type: "string" } }], hash: hash(name), source: { file, line: span[0], column: 1 }, locator: { export: name } },
+    meta: {
+      __weft: 1,
+      name,
+      params: [{ name: "x", schema: { type: "string" } }],
+      hash: hash(name),
+      source: { file, line: span[0], column: 1 },
+      ...(name.includes(".") ? {} : { locator: { export: name } }),
+    },
     deps: [file],
     ...extra,
   };
@@ -57,8 +64,9 @@ describe("lookupManifest", () => {
     entry("op", "src/ops.ts", [3, 5], "tokenize"),
     entry("op", "src/ops.ts", [7, 7], "judge"),
     entry("jit", "src/ops.ts", [9, 12], "pipeline"),
-    entry("op", "src/ops.ts", [20, 22], "score", { owner: { name: "Judge", span: [18, 30] }, meta: { ...entry("op", "src/ops.ts", [20, 22], "score").meta, locator: { export: "Judge", member: "score" } } }),
-    entry("op", "src/ops.ts", [33, 35], "score", { owner: { name: "Batcher", span: [32, 40] }, meta: { ...entry("op", "src/ops.ts", [33, 35], "score").meta, hash: "batcher", locator: { export: "Batcher", member: "score" } } }),
+    entry("op", "src/ops.ts", [20, 22], "Judge.score", { owner: { name: "Judge", member: "score", span: [18, 30] } }),
+    // Not exported: no locator, found by its class and method names all the same.
+    entry("op", "src/ops.ts", [33, 35], "Batcher.score", { owner: { name: "Batcher", member: "score", span: [32, 40] } }),
   ];
 
   it("finds the entry whose lines contain the registering frame, and names the module", () => {
@@ -75,15 +83,15 @@ describe("lookupManifest", () => {
     const file = path.join(dir, "src/ops.ts");
     expect(lookupManifest({ file, name: "judge" })?.name).toBe("judge");
     expect(lookupManifest({ file, kind: "jit", lines: [1] })?.name).toBe("pipeline");
-    expect(lookupManifest({ file, name: "score", className: "Batcher" })?.hash).toBe("batcher");
+    expect(lookupManifest({ file, name: "score", className: "Batcher" })?.name).toBe("Batcher.score");
     // A decorator helper's frame sits outside the method, but inside its class.
-    expect(lookupManifest({ file, name: "score", lines: [1, 39] })?.hash).toBe("batcher");
+    expect(lookupManifest({ file, name: "score", lines: [1, 39] })?.name).toBe("Batcher.score");
   });
 
   it("refuses to guess between same-named sites it cannot tell apart", () => {
     const dir = project("ambiguous", entries, sources);
     expect(() => lookupManifest({ file: path.join(dir, "src/ops.ts"), name: "score" })).toThrow(
-      /cannot tell which of 2 op sites in .*ops\.ts registered here \(score at line 20, score at line 33\)/,
+      /cannot tell which of 2 op sites in .*ops\.ts registered here \(Judge\.score at line 20, Batcher\.score at line 33\)/,
     );
   });
 

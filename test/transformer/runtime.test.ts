@@ -74,6 +74,6 @@ describe("ops compiled by the weft vite plugin", () => {
     const scorer = new Scorer();
     await expect(scorer.score([1, 2], 2)).resolves.toBe(6);
     await expect(scorer.score([1, 2])).resolves.toBe(3);
-    await expect(scorer.score([1, "2" as unknown as number])).rejects.toThrow("score: invalid input: values at $[1]: expected number, received \"2\"");
+    await expect(scorer.score([1, "2" as unknown as number])).rejects.toThrow("Scorer.score: invalid input: values at $[1]: expected number, received \"2\"");
   });
 });

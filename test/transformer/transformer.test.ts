@@ -225,9 +225,9 @@ export const score = op(async (answer: string, rubric: Rubric, weight?: number, 
     expect(metas.map((m) => [m.name, m.locator])).toEqual([
       ["inner", { module: "file:///virtual/main.js", export: "renamed" }],
       ["named", { module: "file:///virtual/main.js", export: "default" }],
-      ["score", { module: "file:///virtual/main.js", export: "Scorer", member: "score" }],
-      ["score", { module: "file:///virtual/main.js", export: "Visible", member: "score" }],
-      ["score", undefined],
+      ["Scorer.score", { module: "file:///virtual/main.js", export: "Scorer", member: "score" }],
+      ["Hidden.score", { module: "file:///virtual/main.js", export: "Visible", member: "score" }],
+      ["Unexported.score", undefined],
     ]);
   });
 
