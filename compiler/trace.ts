@@ -83,8 +83,28 @@ function tracerHolder(value: unknown, holder: string | undefined, budget: { left
   return undefined;
 }
 
-/** Where the user's code is: the first stack frame outside weft's own folders. */
-const INTERNAL = ["compiler", "runtime", "decorators"].map((d) => fileURLToPath(new URL(`../${d}/`, import.meta.url)));
+/**
+ * weft's own folders, whose frames `callerLocation` skips, as paths and as file URLs (frames
+ * show either). Run from the build (`dist/`), frames can also name the source folders:
+ * `node --enable-source-maps` maps dist/compiler/trace.js back to compiler/trace.ts.
+ *
+ * @example
+ * ```ts
+ * internalDirs("file:///app/node_modules/weft/dist/compiler/trace.js");
+ * // [".../weft/dist/compiler/", ..., ".../weft/compiler/", ...] (URL and path of each)
+ * ```
+ */
+export function internalDirs(moduleUrl: string): string[] {
+  const root = new URL("../", moduleUrl);
+  const roots = root.pathname.endsWith("/dist/") ? [root, new URL("../", root)] : [root];
+  return roots.flatMap((r) =>
+    ["compiler", "runtime", "decorators"].flatMap((d) => {
+      const url = new URL(`${d}/`, r);
+      return [url.href, fileURLToPath(url)];
+    }),
+  );
+}
+const INTERNAL = internalDirs(import.meta.url).filter((dir) => !dir.startsWith("file:"));
 
 /** The user's source location of the current call, from the stack. Costs a stack walk: trace time only. */
 export function callerLocation(): SourceLocation | undefined {
