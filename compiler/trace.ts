@@ -104,19 +104,71 @@ export function internalDirs(moduleUrl: string): string[] {
     }),
   );
 }
-const INTERNAL = internalDirs(import.meta.url).filter((dir) => !dir.startsWith("file:"));
+const INTERNAL = internalDirs(import.meta.url);
+const FRAME = /\(?((?:file:\/\/)?[^()\s]+):(\d+):(\d+)\)?$/;
+/** Paths of the files seen in frames, by how the frame spells them (file URLs are slow to convert). */
+const paths = new Map<string, string>();
 
-/** The user's source location of the current call, from the stack. Costs a stack walk: trace time only. */
+/**
+ * The user's source location of the current call: the first stack frame outside weft's own
+ * folders, `node:` internals and node_modules. Trace time only; it runs once per recorded
+ * node, so it scans the stack string in place and tests each frame with cheap substring
+ * checks before any parsing.
+ */
 export function callerLocation(): SourceLocation | undefined {
-  const stack = new Error().stack?.split("\n") ?? [];
-  for (const line of stack.slice(1)) {
-    const match = /\(?((?:file:\/\/)?[^()\s]+):(\d+):(\d+)\)?$/.exec(line.trim());
+  const sites = callSites();
+  if (sites !== undefined) {
+    for (const site of sites) {
+      const spelled = site.getFileName();
+      if (!spelled || spelled.startsWith("node:") || spelled.includes("/node_modules/") || INTERNAL.some((dir) => spelled.startsWith(dir))) continue;
+      return { file: relativeToCwd(pathOf(spelled)), line: site.getLineNumber() ?? 0, column: site.getColumnNumber() ?? 0 };
+    }
+    return undefined;
+  }
+  const stack = new Error().stack;
+  if (stack === undefined) return undefined;
+  let end = stack.indexOf("\n");
+  while (end !== -1) {
+    const start = end + 1;
+    end = stack.indexOf("\n", start);
+    const frame = stack.slice(start, end === -1 ? stack.length : end);
+    if (frame.includes("node:") || frame.includes("/node_modules/") || INTERNAL.some((dir) => frame.includes(dir))) continue;
+    const match = FRAME.exec(frame);
     if (!match) continue;
-    const file = match[1]!.startsWith("file://") ? fileURLToPath(match[1]!) : match[1]!;
-    if (file.startsWith("node:") || INTERNAL.some((dir) => file.startsWith(dir)) || file.includes("/node_modules/")) continue;
-    return { file: relativeToCwd(file), line: Number(match[2]), column: Number(match[3]) };
+    return { file: relativeToCwd(pathOf(match[1]!)), line: Number(match[2]), column: Number(match[3]) };
   }
   return undefined;
+}
+
+/** Node's own stack formatter (Node 20 installs it as `Error.prepareStackTrace`), when it is the one in place at load. */
+const NODE_FORMATTER = Error.prepareStackTrace?.name === "ErrorPrepareStackTrace" ? Error.prepareStackTrace : undefined;
+
+/**
+ * The stack as structured call sites, skipping the string formatting, when nothing would
+ * rewrite the formatted stack: Node's own formatter in place (no source-map support or test
+ * runner hook) and Node's source maps off. Otherwise `undefined`: read `.stack`.
+ */
+function callSites(): NodeJS.CallSite[] | undefined {
+  const formatter = Error.prepareStackTrace;
+  if ((formatter !== undefined && formatter !== NODE_FORMATTER) || (process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled) return undefined;
+  Error.prepareStackTrace = (_error, sites) => sites;
+  try {
+    const holder: { stack?: unknown } = {};
+    Error.captureStackTrace(holder, callerLocation);
+    // Read now: V8 formats (here: hands over the sites) lazily, with the hook set at that time.
+    return holder.stack as NodeJS.CallSite[];
+  } finally {
+    (Error as { prepareStackTrace?: unknown }).prepareStackTrace = formatter;
+  }
+}
+
+function pathOf(spelled: string): string {
+  let path = paths.get(spelled);
+  if (path === undefined) {
+    if (paths.size >= 1024) paths.clear();
+    paths.set(spelled, (path = spelled.startsWith("file://") ? fileURLToPath(spelled) : spelled));
+  }
+  return path;
 }
 
 function relativeToCwd(file: string): string {
