@@ -34,7 +34,8 @@ export function runPlan(plan: Plan, args: readonly unknown[], frame: Frame, bind
   const unlink = linkSignals(controller, [frame.signal], frame.op ?? "jit");
   const runFrame = frame.derive({ signal: controller.signal });
   const run = new PlanRun(plan, args, runFrame, controller, bindings, options, plan.concurrency.global ?? Infinity);
-  return run.start().finally(unlink);
+  // Started inside the run's frame, every step (and every promise callback) runs in it.
+  return store.run(runFrame, () => run.start()).finally(unlink);
 }
 
 /**
@@ -76,6 +77,20 @@ export function boundedAll<T>(count: number, limit: number, run: (i: number) => 
   });
 }
 
+/** An op's failure inside a plan names the node and the line of the call in the jitted function. */
+function named(error: unknown, node: OpNode): unknown {
+  return error instanceof OpError && error.node === undefined ? new OpError(error.op, error.attempts, error.cause, node.loc ?? error.source, String(node.id)) : error;
+}
+
+const depCounts = new WeakMap<Plan, Int32Array>();
+
+/** Each step's count of unfinished dependencies at the start of a run (computed once per plan, copied per run). */
+function initialPending(plan: Plan): Int32Array {
+  let counts = depCounts.get(plan);
+  if (counts === undefined) depCounts.set(plan, (counts = Int32Array.from(plan.steps, (s) => s.deps.length)));
+  return counts.slice();
+}
+
 /** Shared by a plan run and its subplan runs (cond branches, map bodies, fused groups). */
 class Limiter {
   private running = 0;
@@ -115,7 +130,7 @@ class PlanRun {
     limit: number | Limiter,
   ) {
     this.values = new Array(plan.steps.length);
-    this.pending = Int32Array.from(plan.steps, (s) => s.deps.length);
+    this.pending = initialPending(plan);
     this.remaining = plan.steps.length;
     this.limiter = typeof limit === "number" ? new Limiter(limit) : limit;
   }
@@ -156,7 +171,7 @@ class PlanRun {
       }
       case "op":
         // The op's place under the limit is freed once its outcome is recorded (see track).
-        return this.track(slot, this.callOp(step, node), this.limiter);
+        return this.track(slot, this.callOp(step, node), this.limiter, node);
       case "cond": {
         const xs = this.inputsOf(step);
         return this.track(slot, this.sub(step.plans[xs[0] ? 0 : 1]!, xs.slice(1)));
@@ -185,25 +200,33 @@ class PlanRun {
   }
 
   /** Calls an op step once it holds a place under the limit; `track` gives the place back. */
-  private async callOp(step: Step, node: OpNode): Promise<unknown> {
+  private callOp(step: Step, node: OpNode): Promise<unknown> {
     const wait = this.limiter.acquire();
-    if (wait) await wait;
+    return wait ? wait.then(() => this.startOp(step, node)) : this.startOp(step, node);
+  }
+
+  /**
+   * The op call of a step that holds its place. No async function and no await of its own:
+   * on a plan of trivial ops, each promise per step is a measurable share of the run.
+   */
+  private startOp(step: Step, node: OpNode): Promise<unknown> {
     // A step that waited for its place starts nothing once a sibling has failed (either mode).
-    if (this.failure) throw new Cancelled(node.desc.name, "a sibling step failed");
-    if (this.frame.signal.aborted) throw abortReason(this.frame.signal, node.desc.name);
+    if (this.failure) return Promise.reject(new Cancelled(node.desc.name, "a sibling step failed"));
+    if (this.frame.signal.aborted) return Promise.reject(abortReason(this.frame.signal, node.desc.name));
     const xs = this.inputsOf(step);
-    const { entry, overrides } = this.bindings(node.desc);
-    this.options.onStep?.({ type: "start", node });
+    let binding: Binding;
     try {
-      const self = node.self ? xs.shift() : undefined;
-      return await store.run(this.frame, invoke, entry, self, xs, overrides);
+      binding = this.bindings(node.desc);
     } catch (error) {
-      // Name the node and the line of the call inside the jitted function.
-      if (error instanceof OpError && error.node === undefined) throw new OpError(error.op, error.attempts, error.cause, node.loc ?? error.source, String(node.id));
-      throw error;
-    } finally {
-      this.options.onStep?.({ type: "end", node });
+      return Promise.reject(error);
     }
+    const onStep = this.options.onStep;
+    onStep?.({ type: "start", node });
+    const self = node.self ? xs.shift() : undefined;
+    // The run's frame is current already (runPlan starts the run in it), unless a caller
+    // drives the executor from elsewhere.
+    const call = store.getStore() === this.frame ? invoke(binding.entry, self, xs, binding.overrides) : store.run(this.frame, invoke, binding.entry, self, xs, binding.overrides);
+    return onStep ? call.finally(() => onStep({ type: "end", node })) : call;
   }
 
   private sub(plan: Plan, args: readonly unknown[]): Promise<unknown> {
@@ -214,7 +237,7 @@ class PlanRun {
    * Records the outcome of `work`, then frees the place it `held` under the limit: in that
    * order, so a step waiting for the place sees a failure before it could start.
    */
-  private track(slot: number, work: Promise<unknown>, held?: Limiter): void {
+  private track(slot: number, work: Promise<unknown>, held?: Limiter, op?: OpNode): void {
     this.inFlight++;
     work.then(
       (value) => {
@@ -224,7 +247,7 @@ class PlanRun {
       },
       (error: unknown) => {
         this.inFlight--;
-        this.fail(slot, error);
+        this.fail(slot, op ? named(error, op) : error);
         held?.release();
       },
     );
