@@ -15,6 +15,7 @@ const suites: Array<[string, () => Promise<{ run: Suite }>]> = [
   ["op-call", () => import("./op-call.bench.js")],
   ["lcel", () => import("./lcel.bench.js")],
   ["workers", () => import("./workers.bench.js")],
+  ["jit", () => import("./jit.bench.js")],
 ];
 
 const metrics: Metric[] = [];

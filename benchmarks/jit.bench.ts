@@ -1,0 +1,255 @@
+/**
+ * The JIT, by phase:
+ *
+ *   (a) run, I/O-bound: a 50-node random DAG of io ops, each sleeping 5-20 ms (setTimeout),
+ *       seeded. The jitted function is the eager one (which awaits its ops in program
+ *       order); its plan starts each op when its inputs are ready. Reported: jitted wall
+ *       time ÷ the critical path (the largest sum of latencies along a dependency path,
+ *       the physical limit) and the speedup over eager. setTimeout fires late by up to a
+ *       millisecond or so, and the critical path pays that once per op on it; the same
+ *       ratio against the critical path of the sleeps as they actually lasted in the run
+ *       (each op records its own start and end) shows what the scheduler itself adds.
+ *   (b) run, CPU-bound: per-node overhead of a compiled plan of 1,000 trivial sync cpu ops
+ *       (a wide graph: every op reads the input; and a chain) against plain calls of the
+ *       same function in the same pattern: (jitted − plain) ÷ 1,000.
+ *   (c) trace + compile: first-call cost for programs of 100 and 1,000 op nodes, measured
+ *       with `.inspect()` on a fresh jitted function (trace, optimise and plan, nothing
+ *       run), minus the printers `.inspect()` also runs; linear means the 1,000-node figure
+ *       is near ten times the 100-node one.
+ */
+import { jit, op } from "weft";
+import { printDot, printJSON, printMermaid, printText } from "../compiler/print.js";
+import type { Graph } from "../compiler/ir.js";
+import { measure, round, type Metric, type Suite } from "./harness.js";
+
+/** Mulberry32: a small seeded PRNG, so every run builds the same DAG. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// ---- (a) the I/O DAG
+
+const DAG_NODES = 50;
+const DAG_SEED = 42;
+
+interface DagNode {
+  readonly ms: number;
+  /** Indices of earlier nodes this one reads (none: it reads the input). */
+  readonly deps: readonly number[];
+}
+
+/** 50 nodes; each reads 0-3 random earlier nodes (mostly recent ones, so paths are long). */
+function randomDag(n: number, seed: number): DagNode[] {
+  const rand = prng(seed);
+  const nodes: DagNode[] = [];
+  for (let i = 0; i < n; i++) {
+    const ms = 5 + Math.floor(rand() * 16);
+    const k = i === 0 ? 0 : Math.floor(rand() * 4);
+    const deps = new Set<number>();
+    for (let j = 0; j < k; j++) deps.add(Math.max(0, i - 1 - Math.floor(rand() * Math.min(i, 8))));
+    nodes.push({ ms, deps: [...deps].sort((x, y) => x - y) });
+  }
+  return nodes;
+}
+
+/** The longest sum of `cost(i)` along a dependency path. */
+function criticalPath(dag: readonly DagNode[], cost: (i: number) => number): number {
+  const finish: number[] = [];
+  dag.forEach((node, i) => (finish[i] = cost(i) + Math.max(0, ...node.deps.map((d) => finish[d]!))));
+  return Math.max(...finish);
+}
+
+const spans = new Map<number, { start: number; end: number }>();
+
+/** One io op of the DAG: sleeps `ms`, records when it actually ran, returns a digest of its inputs. */
+const visit = op({ kind: "io" }, async (id: number, ms: number, inputs: string[]): Promise<string> => {
+  const start = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  spans.set(id, { start, end: performance.now() });
+  return `${id}<${inputs.length}`;
+});
+
+function dagProgram(dag: readonly DagNode[]) {
+  const sinks = dag.map((_, i) => i).filter((i) => !dag.some((m) => m.deps.includes(i)));
+  // Written as eager code: one await after another, in program order.
+  return async (input: string) => {
+    const out: string[] = [];
+    for (const [i, node] of dag.entries()) out.push(await visit(i, node.ms, node.deps.length === 0 ? [input] : node.deps.map((d) => out[d]!)));
+    return sinks.map((i) => out[i]!);
+  };
+}
+
+async function ioDag(quick: boolean): Promise<Metric[]> {
+  const dag = randomDag(DAG_NODES, DAG_SEED);
+  const eager = dagProgram(dag);
+  const jitted = jit(dagProgram(dag), { strict: true });
+  await jitted("warm"); // trace and compile outside the timing
+  const limit = criticalPath(dag, (i) => dag[i]!.ms);
+  const runs = quick ? 1 : 5;
+  let wall = 0;
+  let measuredLimit = 0;
+  for (let r = 0; r < runs; r++) {
+    spans.clear();
+    const t0 = performance.now();
+    await jitted(`run${r}`);
+    wall += performance.now() - t0;
+    measuredLimit += criticalPath(dag, (i) => spans.get(i)!.end - spans.get(i)!.start);
+  }
+  wall /= runs;
+  measuredLimit /= runs;
+  const t0 = performance.now();
+  for (let r = 0; r < (quick ? 1 : 2); r++) await eager(`eager${r}`);
+  const eagerWall = (performance.now() - t0) / (quick ? 1 : 2);
+  return [
+    { name: "io_dag_wall_over_critical_path", value: round(wall / limit), unit: "×", baseline: `critical path ${limit} ms (nominal sleeps), jitted ${round(wall)} ms` },
+    { name: "io_dag_wall_over_measured_critical_path", value: round(wall / measuredLimit), unit: "×", baseline: `critical path of the sleeps as they lasted, ${round(measuredLimit)} ms` },
+    { name: "io_dag_speedup_vs_eager", value: round(eagerWall / wall), unit: "×", baseline: `eager ${round(eagerWall)} ms (ops awaited in program order)`, ratio: round(eagerWall / wall) },
+  ];
+}
+
+// ---- (b) per-node overhead of a compiled plan
+
+const PLAN_NODES = 1000;
+
+function bump(x: number): number {
+  return x + 1;
+}
+const bumpOp = op({ kind: "cpu" }, bump);
+
+const wide = jit(
+  async (x: number) => {
+    const out: number[] = [];
+    for (let i = 0; i < PLAN_NODES; i++) out.push(await bumpOp(x));
+    return out;
+  },
+  { strict: true },
+);
+function widePlain(x: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < PLAN_NODES; i++) out.push(bump(x));
+  return out;
+}
+
+const chain = jit(
+  async (x: number) => {
+    let v = x;
+    for (let i = 0; i < PLAN_NODES; i++) v = await bumpOp(v);
+    return v;
+  },
+  { strict: true },
+);
+function chainPlain(x: number): number {
+  let v = x;
+  for (let i = 0; i < PLAN_NODES; i++) v = bump(v);
+  return v;
+}
+
+async function planOverhead(quick: boolean): Promise<Metric[]> {
+  await wide(0);
+  await chain(0);
+  let sink = 0;
+  const t = await measure(
+    {
+      wide: async () => {
+        sink += (await wide(1)).length;
+      },
+      widePlain: () => {
+        sink += widePlain(1).length;
+      },
+      chain: async () => {
+        sink += await chain(1);
+      },
+      chainPlain: () => {
+        sink += chainPlain(1);
+      },
+    },
+    { time: quick ? 100 : 1000 },
+  );
+  if (sink === -1) console.log(sink);
+  const perNode = (jitted: number, plain: number) => round((jitted - plain) / PLAN_NODES);
+  return [
+    { name: "plan_node_overhead_us", value: perNode(t.wide!, t.widePlain!), unit: "µs/node", baseline: `plain calls: ${round(t.widePlain!)} µs per 1,000; plan: ${round(t.wide!)} µs (wide: every op reads the input)` },
+    { name: "plan_node_overhead_chain_us", value: perNode(t.chain!, t.chainPlain!), unit: "µs/node", baseline: `plain calls: ${round(t.chainPlain!)} µs per 1,000; plan: ${round(t.chain!)} µs (a chain, fused into one group)` },
+  ];
+}
+
+// ---- (c) trace + compile
+
+const step = op({ kind: "io" }, async (a: string, b: string): Promise<{ text: string; score: number }> => ({ text: a + b, score: a.length }));
+const tidy = op({ kind: "pure" }, (s: string): string => s.trim());
+
+/**
+ * A program of `n` op nodes over a seeded random DAG: each `step` reads two earlier
+ * results (one through a property read), and every fourth result is tidied by a pure op.
+ */
+function tracedProgram(n: number) {
+  return async (input: string) => {
+    const rand = prng(7);
+    const texts: string[] = [input];
+    let ops = 0;
+    while (ops < n) {
+      const a = texts[Math.floor(rand() * texts.length)]!;
+      const b = texts[Math.max(0, texts.length - 1 - Math.floor(rand() * 4))]!;
+      const r = await step(a, b);
+      ops++;
+      if (ops < n && ops % 4 === 0) {
+        texts.push(await tidy(r.text));
+        ops++;
+      } else texts.push(r.text);
+    }
+    return texts.slice(-4);
+  };
+}
+
+function printAll(g: Graph): number {
+  return printText(g).length + printMermaid(g).length + printDot(g).length + printJSON(g).length;
+}
+
+async function traceCompile(quick: boolean): Promise<Metric[]> {
+  const p100 = tracedProgram(100);
+  const p1000 = tracedProgram(1000);
+  const g100 = (await jit(p100, { strict: true }).inspect("q")).graph!;
+  const g1000 = (await jit(p1000, { strict: true }).inspect("q")).graph!;
+  const opCount = (g: Graph) => g.nodes.filter((n) => n.kind === "op").length;
+  if (opCount(g100) !== 100 || opCount(g1000) !== 1000) throw new Error(`trace bench: expected 100 and 1,000 op nodes, got ${opCount(g100)} and ${opCount(g1000)}`);
+  let sink = 0;
+  const t = await measure(
+    {
+      inspect100: async () => {
+        sink += (await jit(p100, { strict: true }).inspect("q")).plan!.steps.length;
+      },
+      inspect1000: async () => {
+        sink += (await jit(p1000, { strict: true }).inspect("q")).plan!.steps.length;
+      },
+      print100: () => {
+        sink += printAll(g100);
+      },
+      print1000: () => {
+        sink += printAll(g1000);
+      },
+    },
+    { time: quick ? 100 : 1500 },
+  );
+  if (sink === -1) console.log(sink);
+  const ms100 = (t.inspect100! - t.print100!) / 1000;
+  const ms1000 = (t.inspect1000! - t.print1000!) / 1000;
+  return [
+    { name: "trace_compile_ms_100", value: round(ms100), unit: "ms", baseline: `inspect() ${round(t.inspect100! / 1000)} ms minus its printers ${round(t.print100! / 1000)} ms` },
+    {
+      name: "trace_compile_ms_1000",
+      value: round(ms1000),
+      unit: "ms",
+      baseline: `10 × trace_compile_ms_100 (linear); inspect() ${round(t.inspect1000! / 1000)} ms minus printers ${round(t.print1000! / 1000)} ms`,
+      ratio: round(ms1000 / (10 * ms100)),
+    },
+  ];
+}
+
+export const run: Suite = async ({ quick }) => [...(await ioDag(quick)), ...(await planOverhead(quick)), ...(await traceCompile(quick))];
