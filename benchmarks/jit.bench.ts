@@ -20,19 +20,8 @@
 import { jit, op } from "weft";
 import { printDot, printJSON, printMermaid, printText } from "../compiler/print.js";
 import type { Graph } from "../compiler/ir.js";
+import { prng } from "../test/compiler/random-graph.js";
 import { measure, round, type Metric, type Suite } from "./harness.js";
-
-/** Mulberry32: a small seeded PRNG, so every run builds the same DAG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---- (a) the I/O DAG
 
