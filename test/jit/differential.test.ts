@@ -339,6 +339,26 @@ describe("programs that cannot be traced", () => {
   });
 });
 
+describe("fallback warnings are per reason and line", () => {
+  // A decision, not an accident: the warning names a reason and a line, not a signature, so
+  // a second signature failing the same way (arrays of another length, say) adds nothing new.
+  it("does not warn again for another signature that fails for the same reason on the same line", async () => {
+    const warnings = fallbackWarnings();
+    try {
+      const f = async (xs: string[]) => (mark("same reason"), `${await a(xs[0]!)}!`);
+      const jf = jit(f);
+      expect(await jf(["p"])).toBe(await f(["p"]));
+      expect(await jf(["p", "q"])).toBe(await f(["p", "q"]));
+      expect(jf.explain(["r", "s"])).toMatch(/^hit/); // two signatures, both cached as eager
+      const messages = await warnings.settle();
+      expect(messages).toHaveLength(1);
+      expect(messages[0]).toContain(`differential.test.ts:${marks.get("same reason")}:`);
+    } finally {
+      warnings.stop();
+    }
+  });
+});
+
 describe("results are fresh, never shared between calls", () => {
   it("returns a new literal object on every call, as eager code does", async () => {
     const f = async (x: string) => {
