@@ -29,7 +29,7 @@ export interface UntraceableUse {
  * // [{ reason: "branches on a traced value (if)", line: 4, column: 7 }]
  * ```
  */
-export function untraceableUses(ts: typeof TS, fn: TS.SignatureDeclaration, staticParams: readonly number[] = []): UntraceableUse[] {
+export function untraceableUses(ts: typeof TS, fn: TS.FunctionLikeDeclaration, staticParams: readonly number[] = []): UntraceableUse[] {
   const file = fn.getSourceFile();
   const traced = new Set<string>();
   fn.parameters.forEach((p, i) => {

@@ -7,6 +7,7 @@
  * Pure over a `ts.Program`: the transformer and `weft gen` both call `findOpSites`, which
  * is what makes their descriptors identical.
  */
+import { untraceableUses, type UntraceableUse } from "./jit-check.js";
 import type * as TS from "typescript";
 import type { JsonSchema, ParamInfo, SourceLocation } from "../decorators/descriptor.js";
 import { acceptsUndefined, createSchemaExtractor, declaredType } from "./schema.js";
@@ -35,6 +36,8 @@ export interface SiteMeta {
   readonly locator?: { readonly export: string; readonly member?: string };
   readonly hash: string;
   readonly source: SourceLocation;
+  /** For a jit site: what the jit check found (transformers/jit-check.ts). */
+  readonly untraceable?: readonly UntraceableUse[];
 }
 
 /** One `op()` / `@op` / `jit()` / `@jit` / `vmap()` / `@vmap` site. */
@@ -192,7 +195,7 @@ export function findOpSites(ts: Ts, program: TS.Program, sourceFile: TS.SourceFi
     const extractor = createSchemaExtractor(ts, program, options);
     const errors: string[] = [];
     const signature = signatures[signatures.length - 1]!;
-    if (signatures.length > 1) errors.push(`${label}: overloaded functions cannot be ops; give it a single signature`);
+    if (signatures.length > 1 && kind === "op") errors.push(`${label}: overloaded functions cannot be ops; give it a single signature`);
     const paramDocs = docNode ? paramDescriptions(docNode) : new Map<string, string>();
     const spread = spreadTuple(signature);
     const params: ParamInfo[] = spread ?? signature.getParameters().map((param, index) => {
@@ -235,12 +238,25 @@ export function findOpSites(ts: Ts, program: TS.Program, sourceFile: TS.SourceFi
     const generic = returned.flags & (ts.TypeFlags.TypeParameter | ts.TypeFlags.IndexedAccess | ts.TypeFlags.Conditional);
     const awaited = generic ? returned : (checker.getAwaitedType(returned) ?? returned);
     // `void` / `undefined` results have nothing to check: no return schema at all.
-    const returns = awaited.flags & (ts.TypeFlags.Void | ts.TypeFlags.Undefined) ? undefined : extractor.schemaOf(awaited, "return");
-    for (const issue of extractor.issues) {
-      const where = issue.declaredAt ? ` (declared at ${issue.declaredAt.file}:${issue.declaredAt.line})` : "";
-      errors.push(`${label}: cannot derive a JSON Schema for ${issue.path}: ${issue.message}${where}`);
+    const returnSchema = awaited.flags & (ts.TypeFlags.Void | ts.TypeFlags.Undefined) ? undefined : extractor.schemaOf(awaited, "return");
+    // jit and vmap sites validate nothing themselves (each op they call does), so a parameter
+    // that is not JSON data (a Module, a client) is no build error there: it goes undescribed.
+    const described = kind === "op" || extractor.issues.length === 0;
+    if (kind === "op") {
+      for (const issue of extractor.issues) {
+        const where = issue.declaredAt ? ` (declared at ${issue.declaredAt.file}:${issue.declaredAt.line})` : "";
+        errors.push(`${label}: cannot derive a JSON Schema for ${issue.path}: ${issue.message}${where}`);
+      }
     }
-    const defs = extractor.defs();
+    if (!described) {
+      for (let i = 0; i < params.length; i++) {
+        const { schema: _s, ...rest } = params[i]!;
+        params[i] = rest;
+      }
+    }
+    const untraceable = kind === "jit" ? jitUntraceable(node, docNode) : [];
+    const returns = described ? returnSchema : undefined;
+    const defs = described ? extractor.defs() : {};
     const hasDefs = Object.keys(defs).length > 0;
     const hash = contentHash({ params, returns, defs: hasDefs ? defs : undefined });
     const sf = at.getSourceFile();
@@ -257,9 +273,54 @@ export function findOpSites(ts: Ts, program: TS.Program, sourceFile: TS.SourceFi
       ...(locator ? { locator } : {}),
       hash,
       source: { file, line: pos.line + 1, column: pos.character + 1 },
+      ...(untraceable.length > 0 ? { untraceable } : {}),
     };
     const files = [...new Set([file, ...extractor.files()])].sort();
     return { kind, form, node, meta, errors, files, span, ...(owner ? { owner } : {}) };
+  }
+
+  /** What the jit check (jit-check.ts) finds in the jitted function of a jit site. */
+  function jitUntraceable(node: TS.CallExpression | TS.Decorator, docNode: TS.Node | undefined): UntraceableUse[] {
+    let fn: TS.FunctionLikeDeclaration | undefined;
+    let staticParams: number[] = [];
+    if (ts.isCallExpression(node)) {
+      for (const arg of node.arguments) {
+        const found = functionOf(arg);
+        if (found && !fn) fn = found;
+        else if (ts.isObjectLiteralExpression(arg)) staticParams = staticOf(arg);
+      }
+    } else {
+      if (docNode && ts.isMethodDeclaration(docNode)) fn = docNode;
+      if (ts.isCallExpression(node.expression) && node.expression.arguments[0] && ts.isObjectLiteralExpression(node.expression.arguments[0])) staticParams = staticOf(node.expression.arguments[0]);
+    }
+    return fn ? untraceableUses(ts, fn, staticParams) : [];
+  }
+
+  /** The function an argument is or names: an inline function, or a declared one. */
+  function functionOf(arg: TS.Expression): TS.FunctionLikeDeclaration | undefined {
+    const inner = skipOuter(arg);
+    if (ts.isArrowFunction(inner) || ts.isFunctionExpression(inner)) return inner;
+    if (!ts.isIdentifier(inner)) return undefined;
+    let symbol = checker.getSymbolAtLocation(inner);
+    if (symbol && symbol.flags & ts.SymbolFlags.Alias) symbol = checker.getAliasedSymbol(symbol);
+    const decl = symbol?.valueDeclaration;
+    if (!decl || decl.getSourceFile().isDeclarationFile) return undefined;
+    if (ts.isFunctionDeclaration(decl)) return decl;
+    if (ts.isVariableDeclaration(decl) && decl.initializer) {
+      const init = skipOuter(decl.initializer);
+      if (ts.isArrowFunction(init) || ts.isFunctionExpression(init)) return init;
+    }
+    return undefined;
+  }
+
+  /** `{ static: [1, 2] }` in jit options: parameters passed by value, never traced. */
+  function staticOf(options: TS.ObjectLiteralExpression): number[] {
+    for (const prop of options.properties) {
+      if (ts.isPropertyAssignment(prop) && ts.isIdentifier(prop.name) && prop.name.text === "static" && ts.isArrayLiteralExpression(prop.initializer)) {
+        return prop.initializer.elements.flatMap((e) => (ts.isNumericLiteral(e) ? [Number(e.text)] : []));
+      }
+    }
+    return [];
   }
 
   function skipOuter(node: TS.Expression): TS.Expression {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import ts from "typescript";
+import * as ts from "typescript";
 import { untraceableUses } from "../../transformers/jit-check.js";
 
 /** The uses flagged in the first function of `source`. */
 function check(source: string, staticParams: number[] = []) {
   const file = ts.createSourceFile("f.ts", source, ts.ScriptTarget.ES2022, true);
-  let fn: ts.SignatureDeclaration | undefined;
+  let fn: ts.FunctionLikeDeclaration | undefined;
   const find = (n: ts.Node): void => {
     if (!fn && (ts.isArrowFunction(n) || ts.isFunctionDeclaration(n) || ts.isFunctionExpression(n))) fn = n;
     ts.forEachChild(n, find);

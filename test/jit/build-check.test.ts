@@ -1,0 +1,53 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { op, jit, cond, TraceError } from "weft";
+
+const classify = op({ name: "classify", kind: "io" }, async (q: string) => ({ isMath: /\d/.test(q) }));
+const solve = op({ name: "solve", kind: "io" }, async (q: string) => `solved ${q}`);
+const chat = op({ name: "chat", kind: "io" }, async (q: string) => `chatted ${q}`);
+
+const warnings: string[] = [];
+const onWarning = (w: Error) => warnings.push(w.message);
+process.on("warning", onWarning);
+afterEach(() => void (warnings.length = 0));
+
+describe("branches a Proxy cannot see are caught at build time", () => {
+  it("runs a function that branches with `if` on a result eagerly, so both branches stay correct", async () => {
+    const answer = jit(async (q: string) => {
+      const kind = await classify(q);
+      if (kind.isMath) return solve(q);
+      return chat(q);
+    });
+    // A tracer is always truthy: without the build-time check, the plan would freeze the math branch.
+    expect(await answer("hello")).toBe("chatted hello");
+    expect(await answer("2 + 2")).toBe("solved 2 + 2");
+    await new Promise((r) => setImmediate(r));
+    expect(warnings.filter((w) => w.includes("branches on a traced value (if)"))).toHaveLength(1);
+    expect(warnings[0]).toMatch(/test\/jit\/build-check\.test\.ts:\d+:\d+/);
+  });
+
+  it("throws a TraceError naming the line in strict mode", async () => {
+    const answer = jit(
+      async (q: string) => {
+        const kind = await classify(q);
+        return kind.isMath === true ? solve(q) : chat(q);
+      },
+      { strict: true },
+    );
+    const error = await answer("x").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TraceError);
+    expect((error as TraceError).message).toMatch(/branches on a traced value \(\?:\) \(and 1 more\).*build-check\.test\.ts:\d+:\d+/);
+  });
+
+  it("leaves the same logic staged with cond() in the graph", async () => {
+    const answer = jit(
+      async (q: string) => {
+        const kind = await classify(q);
+        return cond(kind.isMath, () => solve(q), () => chat(q));
+      },
+      { strict: true },
+    );
+    expect(await answer("hello")).toBe("chatted hello");
+    expect(await answer("2 + 2")).toBe("solved 2 + 2");
+    expect((await answer.inspect("x")).text).toContain("cond");
+  });
+});
