@@ -7,7 +7,9 @@
  *     item) leaves anything to gain.
  * (c) an 8-op CPU pipeline over a batch: fused (one task per item runs all 8 ops) against
  *     unfused (one task per op per item), in wall time and in round trips counted.
- * Plus the bare round trip the cost model weighs against (`ROUND_TRIP_MS`).
+ * Plus the bare round trip the cost model weighs against (`ROUND_TRIP_MS`), and the
+ * parallelism the machine itself gave during the run (`cpu_parallel_ceiling`): on a shared
+ * host it moves between 1× and the core count, and (a) can never beat it.
  *
  * The chunk helper and fused-chain task are driven directly, as vmap and the JIT will.
  * Run compiled (`npm run bench`): worker threads import the ops from .build/, by the
@@ -15,6 +17,7 @@
  * mode) no worker can start, the pool runs everything inline, and the figures mean nothing.
  */
 import os from "node:os";
+import { Worker } from "node:worker_threads";
 import { round, type Metric, type Suite } from "./harness.js";
 import { nothing, spin, spinOp, stages, type Rec } from "./workers.ops.js";
 
@@ -52,9 +55,9 @@ async function internals(): Promise<Internals> {
   };
 }
 
-/** The machine's load, shown beside figures that other processes on it would depress. */
-function load(): string {
-  return ` (load average ${os.loadavg()[0]!.toFixed(1)} on ${os.availableParallelism()} cores)`;
+/** What the machine allowed while a figure was taken, shown beside it. */
+function context(ceiling: number): string {
+  return ` (machine ceiling ${round(ceiling)}× with plain threads; load average ${os.loadavg()[0]!.toFixed(1)} on ${os.availableParallelism()} cores)`;
 }
 
 /** Rounds of `spin` that take about `targetMs` here: the median of a few timed runs. */
@@ -74,12 +77,14 @@ function calibrate(targetMs: number): number {
 /**
  * Times `a` and `b` in alternating pairs and returns their medians and the median of the
  * per-pair ratios a ÷ b. Alternating matters on a shared machine: both sides of a pair see
- * the same background load, where timing all of `a` and then all of `b` would not.
+ * the same background load, where timing all of `a` and then all of `b` would not. Each
+ * pair also samples the machine's parallel ceiling (see `Ceiling`), reported beside it.
  */
-async function pairs(a: () => unknown, b: () => unknown, count: number): Promise<{ aMs: number; bMs: number; ratio: number }> {
+async function pairs(a: () => unknown, b: () => unknown, count: number, ceiling: Ceiling): Promise<{ aMs: number; bMs: number; ratio: number; ceiling: number }> {
   const as: number[] = [];
   const bs: number[] = [];
   const ratios: number[] = [];
+  const ceilings: number[] = [];
   for (let i = 0; i < count; i++) {
     let start = performance.now();
     await a();
@@ -90,8 +95,50 @@ async function pairs(a: () => unknown, b: () => unknown, count: number): Promise
     as.push(aMs);
     bs.push(bMs);
     ratios.push(aMs / bMs);
+    ceilings.push(await ceiling.sample());
   }
-  return { aMs: median(as), bMs: median(bs), ratio: median(ratios) };
+  return { aMs: median(as), bMs: median(bs), ratio: median(ratios), ceiling: median(ceilings) };
+}
+
+/**
+ * What parallelism the machine gives right now: the speedup of two plain worker threads
+ * (no weft, no piscina) over one, on the same `spin` work. On a shared host it moves
+ * between 1× and the core count from minute to minute, so every figure that depends on it
+ * is reported beside a sample taken in the same pair.
+ */
+class Ceiling {
+  readonly samples: number[] = [];
+  private readonly threads: Worker[];
+  private readonly rounds: number;
+
+  constructor(rounds: number) {
+    const code = `const { parentPort } = require("node:worker_threads"); const spin = ${spin.toString()}; parentPort.on("message", ([s, n]) => parentPort.postMessage(spin(s, n)));`;
+    this.threads = [new Worker(code, { eval: true }), new Worker(code, { eval: true })];
+    this.rounds = rounds;
+  }
+
+  private run(thread: Worker, rounds: number): Promise<unknown> {
+    return new Promise((resolve) => {
+      thread.once("message", resolve);
+      thread.postMessage([7, rounds]);
+    });
+  }
+
+  async sample(): Promise<number> {
+    const [first, second] = this.threads as [Worker, Worker];
+    let start = performance.now();
+    await this.run(first, this.rounds);
+    const one = performance.now() - start;
+    start = performance.now();
+    await Promise.all([this.run(first, this.rounds / 2), this.run(second, this.rounds / 2)]);
+    const ratio = one / (performance.now() - start);
+    this.samples.push(ratio);
+    return ratio;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.threads.map((t) => t.terminate()));
+  }
 }
 
 function median(xs: number[]): number {
@@ -127,8 +174,12 @@ export const run: Suite = async ({ quick }) => {
   const frame = ROOT;
   const metrics: Metric[] = [];
   let sink = 0;
+  // About 50 ms of work per sample here.
+  const ceiling = new Ceiling(quick ? calibrate(2) : calibrate(50));
 
   try {
+    await ceiling.sample();
+    ceiling.samples.length = 0;
     // ── the bare round trip ─────────────────────────────────────────────
     const nothingEntry = lookup(nothing.descriptor.id);
     for (let i = 0; i < 200; i++) await pool.call(nothingEntry, undefined, [i], frame); // start threads, warm paths
@@ -143,7 +194,7 @@ export const run: Suite = async ({ quick }) => {
       // Many chunks per worker: a worker slowed by other load on the machine takes fewer.
       { name: "cpu_vmap_speedup_5ms", itemMs: 5, chunksPerWorker: 10, pairs: 5 },
       // ~50 µs items: one chunk per worker, since every extra chunk costs a round trip.
-      { name: "cpu_vmap_speedup_50us", itemMs: 0.05, chunksPerWorker: 1, pairs: 41 },
+      { name: "cpu_vmap_speedup_50us", itemMs: 0.05, chunksPerWorker: 1, pairs: 21 },
     ] as const;
     for (const c of cases) {
       const count = quick ? 20 : 200;
@@ -158,12 +209,12 @@ export const run: Suite = async ({ quick }) => {
       const onPool = () => pooled(pool, spinOp.descriptor.id, items, pool.size * c.chunksPerWorker, frame);
       // Both must compute the same thing; and warm the workers' JIT before timing.
       if ((await onPool()) !== loop()) throw new Error(`${c.name}: the pool and the loop disagree`);
-      const t = await pairs(() => (sink ^= loop()), async () => (sink ^= await onPool()), quick ? 1 : c.pairs);
+      const t = await pairs(() => (sink ^= loop()), async () => (sink ^= await onPool()), quick ? 1 : c.pairs, ceiling);
       metrics.push({
         name: c.name,
         value: round(t.ratio),
         unit: "×",
-        baseline: `${count} items of ${itemMs} ms: single-threaded loop ${round(t.aMs)} ms | pool of ${pool.size} ${round(t.bMs)} ms${load()}`,
+        baseline: `${count} items of ${itemMs} ms: single-threaded loop ${round(t.aMs)} ms | pool of ${pool.size} ${round(t.bMs)} ms${context(t.ceiling)}`,
         ratio: round(t.ratio),
       });
     }
@@ -190,12 +241,12 @@ export const run: Suite = async ({ quick }) => {
     const fusedTasks = pool.tasks - tasksBefore;
     await unfused();
     const unfusedTasks = pool.tasks - tasksBefore - fusedTasks;
-    const t = await pairs(unfused, fused, quick ? 1 : 21);
+    const t = await pairs(unfused, fused, quick ? 1 : 21, ceiling);
     metrics.push({
       name: "fusion_wall_speedup",
       value: round(t.ratio),
       unit: "×",
-      baseline: `${batch} items × 8 ops of ~10 µs: unfused ${round(t.aMs)} ms | fused ${round(t.bMs)} ms${load()}`,
+      baseline: `${batch} items × 8 ops of ~10 µs: unfused ${round(t.aMs)} ms | fused ${round(t.bMs)} ms${context(t.ceiling)}`,
       ratio: round(t.ratio),
     });
     // From sources no task reaches a worker (0 ÷ 0): say so rather than report a ratio.
@@ -207,8 +258,14 @@ export const run: Suite = async ({ quick }) => {
       baseline: fusedTasks > 0 ? `unfused ${unfusedTasks} tasks | fused ${fusedTasks} tasks` : "no worker threads (weft loaded from sources): all inline",
       ratio: round(fewer),
     });
+    metrics.push({
+      name: "cpu_parallel_ceiling",
+      value: round(median(ceiling.samples)),
+      unit: "×",
+      baseline: `2 plain worker threads vs 1 on the same work, no weft (${ceiling.samples.length} samples, min ${round(Math.min(...ceiling.samples))}, max ${round(Math.max(...ceiling.samples))})`,
+    });
   } finally {
-    await closeWorkers();
+    await Promise.all([closeWorkers(), ceiling.close()]);
   }
   if (sink === -1) console.log(sink);
   return metrics;

@@ -217,7 +217,11 @@ export class WorkerPool {
       read: (reply): ItemResult[] => {
         if (reply.type === "error") throw decodeError(reply.error);
         if (reply.type !== "items") throw new TypeError(`weft workers: expected items for a chunk, received ${reply.type}`);
-        return reply.items.map((item) => (item.ok ? item : { ok: false, error: decodeError(item.error) }));
+        const { values, failures } = reply.items;
+        const results = new Array<ItemResult>(values.length);
+        for (let i = 0; i < values.length; i++) results[i] = { ok: true, value: values[i] };
+        for (const [index, error] of failures) results[index] = { ok: false, error: decodeError(error) };
+        return results;
       },
     });
   }

@@ -136,14 +136,19 @@ export type TaskMessage =
 export type Timings = ReadonlyArray<readonly [opId: string, totalMs: number, runs: number]>;
 
 /**
- * One item of a chunk's reply.
+ * A chunk's results on the wire: every item's value in input order (`undefined` where it
+ * failed) and the failures by index. Two flat lists clone several times faster than one
+ * `{ ok, value }` object per item, which matters at tens of microseconds per item.
  *
  * @example
  * ```ts
- * const item: WireItem = { ok: false, error: encodeError(new TypeError("bad")) };
+ * const items: WireItems = { values: [2, undefined, 4], failures: [[1, encodeError(new TypeError("odd"))]] };
  * ```
  */
-export type WireItem = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: WireError };
+export interface WireItems {
+  readonly values: readonly unknown[];
+  readonly failures: ReadonlyArray<readonly [index: number, error: WireError]>;
+}
 
 /**
  * What a worker answers. Never a rejection: see the file comment.
@@ -156,7 +161,7 @@ export type WireItem = { readonly ok: true; readonly value: unknown } | { readon
 export type ReplyMessage =
   | { readonly type: "value"; readonly value: unknown; readonly timings: Timings }
   | { readonly type: "error"; readonly error: WireError; readonly timings: Timings }
-  | { readonly type: "items"; readonly items: readonly WireItem[]; readonly timings: Timings };
+  | { readonly type: "items"; readonly items: WireItems; readonly timings: Timings };
 
 // ───────────────────────────── refusals ─────────────────────────────
 
@@ -522,17 +527,31 @@ export function signalAbort(cell: SharedArrayBuffer, reason: unknown): boolean {
 
 /**
  * Worker: the abort cell's state (`ABORT_RUNNING`, `ABORT_CANCELLED`, `ABORT_DEADLINE`,
- * `ABORT_DONE`) and, for a deadline, its budget.
+ * `ABORT_DONE`). `view` is an Int32Array over the cell, made once per task: this runs on
+ * every read of `signal.aborted`, so it allocates nothing.
  *
  * @example
  * ```ts
- * const { state, budgetMs } = readAbort(task.abort);
+ * const view = new Int32Array(task.abort);
+ * if (readAbort(view) === ABORT_DEADLINE) budget = deadlineBudget(task.abort);
  * ```
  */
-export function readAbort(cell: SharedArrayBuffer): { state: number; budgetMs: number } {
+export function readAbort(view: Int32Array): number {
   // Synchronisation point: the acquire that pairs with signalAbort's compare-exchange.
-  const state = Atomics.load(new Int32Array(cell), ABORT_STATE);
-  return { state, budgetMs: state === ABORT_DEADLINE ? new Float64Array(cell)[ABORT_BUDGET]! : 0 };
+  return Atomics.load(view, ABORT_STATE);
+}
+
+/**
+ * Worker: the budget of the deadline that fired, once `readAbort` has said `ABORT_DEADLINE`
+ * (the acquire there makes the budget written before it visible).
+ *
+ * @example
+ * ```ts
+ * new DeadlineExceeded(owner, deadlineBudget(task.abort));
+ * ```
+ */
+export function deadlineBudget(cell: SharedArrayBuffer): number {
+  return new Float64Array(cell)[ABORT_BUDGET]!;
 }
 
 /**

@@ -71,9 +71,10 @@ export function runInline(entry: OpEntry, frame: Frame, thisArg: unknown, args: 
  * argsOf({ entry, argsFrom: [{ from: "input", index: 1 }, { from: "step", index: 0, path: ["text"] }] }, 1, inputs, outputs);
  * ```
  */
-export function argsOf(step: ResolvedStep, index: number, inputs: readonly unknown[], outputs: readonly unknown[]): unknown[] {
+export function argsOf(step: ResolvedStep, index: number, inputs: readonly unknown[], outputs: readonly unknown[]): readonly unknown[] {
   const wiring = step.argsFrom;
-  if (wiring === undefined) return index === 0 ? [...inputs] : [outputs[index - 1]];
+  // The inputs as they are: bodies get them through Reflect.apply, which copies anyway.
+  if (wiring === undefined) return index === 0 ? inputs : [outputs[index - 1]];
   const args = new Array<unknown>(wiring.length);
   for (let i = 0; i < wiring.length; i++) {
     const source = wiring[i]!;
@@ -166,7 +167,7 @@ function note(sink: TimingSink | undefined, id: string, ms: number): void {
 }
 
 /** One step as a call of its op: validate, run in a child frame, validate; surfaced errors. */
-function runStep(entry: OpEntry, args: unknown[], parent: Frame, validate: boolean, sink: TimingSink | undefined): unknown {
+function runStep(entry: OpEntry, args: readonly unknown[], parent: Frame, validate: boolean, sink: TimingSink | undefined): unknown {
   const desc = entry.desc;
   if (parent.signal.aborted) throw abortReason(parent.signal, desc.name);
   const validators = validate ? validatorsFor(desc) : NO_VALIDATORS;

@@ -29,11 +29,13 @@ import {
   notCloneable,
   parseTraceparent,
   readAbort,
+  deadlineBudget,
   type OpRef,
   type ReplyMessage,
   type TaskMessage,
   type Timings,
-  type WireItem,
+  type WireError,
+  type WireItems,
 } from "./protocol.js";
 import { runChain, runItems, type ResolvedStep, type TimingSink } from "./run.js";
 
@@ -148,19 +150,20 @@ function contextFor(task: TaskMessage): { frame: Frame; arm: () => void } {
   const controller = new AbortController();
   const signal = controller.signal;
   const op = ctx.op ?? "op";
+  const view = new Int32Array(cell);
   const poll = () => {
     if (nativeAborted.call(signal)) return;
     // Synchronisation point: reads what the main thread's signalAbort published.
-    const { state, budgetMs } = readAbort(cell);
+    const state = readAbort(view);
     if (state === ABORT_CANCELLED) controller.abort(new Cancelled(op, "cancelled by the caller"));
-    else if (state === ABORT_DEADLINE) controller.abort(new DeadlineExceeded(ctx.deadlineOwner ?? op, budgetMs));
+    else if (state === ABORT_DEADLINE) controller.abort(new DeadlineExceeded(ctx.deadlineOwner ?? op, deadlineBudget(cell)));
   };
   // Every frame and nested op that holds this signal polls the cell through it.
   polled.set(signal, poll);
   const arm = () => {
     // Synchronisation point: resolves on signalAbort's notify, or on finishAbortCell's at
     // the end of the task, so the waiter never outlives it.
-    const waited = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync(new Int32Array(cell), ABORT_STATE, ABORT_RUNNING);
+    const waited = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync(view, ABORT_STATE, ABORT_RUNNING);
     if (waited.async) void waited.value.then(poll);
     else poll();
   };
@@ -237,12 +240,18 @@ async function execute(task: TaskMessage, sink: TimingSink): Promise<ReplyMessag
         arm();
         results = await results;
       }
-      const items = results.map((r, i): WireItem => {
-        if (!r.ok) return { ok: false, error: encodeError(r.error) };
+      const values = new Array<unknown>(results.length);
+      const failures: Array<[number, WireError]> = [];
+      results.forEach((r, i) => {
+        if (!r.ok) {
+          failures.push([i, encodeError(r.error)]);
+          return;
+        }
         const why = notCloneable(r.value, `result[${i}]`);
         if (why) throw uncloneable(task.steps.at(-1)!.op, why);
-        return r;
+        values[i] = r.value;
       });
+      const items: WireItems = { values, failures };
       return { type: "items", items, timings: timingsOf(sink) };
     }
     default: {
@@ -261,11 +270,7 @@ async function resolveSteps(steps: Extract<TaskMessage, { type: "chain" }>["step
 /** The buffers of a reply's values, to move rather than copy them back. */
 function replyTransferables(reply: ReplyMessage): ArrayBuffer[] {
   if (reply.type === "value") return collectTransferables(reply.value);
-  if (reply.type === "items") {
-    const into: ArrayBuffer[] = [];
-    for (const item of reply.items) if (item.ok) collectTransferables(item.value, 2, into);
-    return into;
-  }
+  if (reply.type === "items") return collectTransferables(reply.items.values, 3);
   return [];
 }
 
