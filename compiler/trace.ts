@@ -300,6 +300,11 @@ export class TraceSession {
   /** Records a method call on a traced value. */
   recordCall(on: NodeId, method: string, args: readonly unknown[]): unknown {
     const loc = callerLocation();
+    // A callback would run later, in the plan, where values it captured from the trace are
+    // tracers no longer backed by a session: refuse it now, while eager fallback is possible.
+    if (args.some((a) => typeof a === "function" && !isTracer(a))) {
+      throw new TraceError(`a callback was passed to ${method}() on a traced value inside a jitted function: use map() to stage it, or do it inside an op`, loc);
+    }
     return this.tracer(this.builder.call(on, method, args.map((a) => this.nodeOf(a)), loc));
   }
 

@@ -121,7 +121,7 @@ function methodDecorator(options: OpOptions, meta: InjectedMeta | undefined) {
       const [target, key, descriptor] = args as [object, string | symbol, PropertyDescriptor];
       if (typeof descriptor.value !== "function") throw new TypeError(`@op decorates methods, not ${String(key)}`);
       const owner = typeof target === "function" ? target.name : target.constructor.name;
-      const name = meta?.name ?? options.name ?? `${owner}.${String(key)}`;
+      const name = options.name ?? meta?.name ?? `${owner}.${String(key)}`;
       descriptor.value = wrapMethod(descriptor.value as AnyFn, String(key), { ...options, name }, meta);
       return descriptor;
     }

@@ -82,7 +82,7 @@ export class Jit {
   readonly name: string;
   private readonly caches = new WeakMap<object, PlanCache<Compiled>>();
   private readonly shared: PlanCache<Compiled>;
-  private readonly compiling = new Map<string, Promise<Compiled>>();
+  private readonly compiling = new WeakMap<PlanCache<Compiled>, Map<string, Promise<Compiled>>>();
   private readonly bindings = new WeakMap<OpDescriptor, Binding>();
   private readonly warned = new Set<string>();
   private runs = 0;
@@ -146,14 +146,18 @@ export class Jit {
   }
 
   private compile(thisArg: unknown, args: readonly unknown[], sig: Signature, cache: PlanCache<Compiled>): Promise<Compiled> {
-    const key = `${cache === this.shared ? "" : "this:"}${sig.key}`;
-    let pending = this.compiling.get(key);
+    // In-flight compiles are per cache: two instances of a class with the same signature
+    // must not share a plan, whose graph holds its own `this`.
+    let inFlight = this.compiling.get(cache);
+    if (!inFlight) this.compiling.set(cache, (inFlight = new Map()));
+    let pending = inFlight.get(sig.key);
     if (!pending) {
-      pending = this.trace(thisArg, args).then((result) => {
-        this.compiling.delete(key);
-        return cache.set(sig, result);
-      });
-      this.compiling.set(key, pending);
+      const done = inFlight;
+      pending = this.trace(thisArg, args)
+        .then((result) => cache.set(sig, result))
+        // A failed compile (strict mode, say) is not remembered: the next call tries again.
+        .finally(() => done.delete(sig.key));
+      inFlight.set(sig.key, pending);
     }
     return pending;
   }

@@ -202,3 +202,45 @@ describe("source locations when run from the build with source maps", () => {
     expect(dirs.filter((d) => !d.startsWith("file:"))).toEqual(["/repo/compiler/", "/repo/runtime/", "/repo/decorators/"]);
   });
 });
+
+describe("per-instance plans of a jitted method", () => {
+  it("never share an in-flight compile between two instances with the same signature", async () => {
+    const { Module } = await import("weft");
+    class Greeter extends Module {
+      constructor(readonly who: string) {
+        super();
+      }
+      @op({ kind: "io" })
+      async greet(x: string): Promise<string> {
+        return `${this.who}: ${x}`;
+      }
+      @jit
+      async run(x: string): Promise<string> {
+        return this.greet(x);
+      }
+    }
+    const a = new Greeter("a");
+    const b = new Greeter("b");
+    // Both first calls compile at once; each plan must call its own instance.
+    expect(await Promise.all([a.run("hi"), b.run("hi")])).toEqual(["a: hi", "b: hi"]);
+    expect(await Promise.all([a.run("yo"), b.run("yo")])).toEqual(["a: yo", "b: yo"]);
+  });
+
+  it("retries a compile that failed in strict mode on the next call", async () => {
+    let calls = 0;
+    const risky = op({ name: "risky", kind: "io" }, async (x: string) => x);
+    const f = jit(
+      async (x: string) => {
+        calls++;
+        const r = await risky(x);
+        if (calls === 1) return `${r}!`; // a string build on a traced value: untraceable
+        return r;
+      },
+      { strict: true },
+    );
+    await expect(f("p")).rejects.toBeInstanceOf(TraceError);
+    // The failure was not cached: the next call traces again (and this time the glue is traceable).
+    expect(await f("p")).toBe("p");
+    expect(calls).toBe(2);
+  });
+});
