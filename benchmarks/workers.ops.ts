@@ -9,19 +9,23 @@ import { op } from "weft";
  * `rounds` rounds of an xorshift mix: real, pure-JS CPU work whose cost is linear in
  * `rounds` and which no optimiser can skip (the result depends on every round).
  *
+ * Every value stays a signed 32-bit integer, on purpose: returning `x >>> 0` (an unsigned
+ * value above 2^31 is a heap number) made V8 deoptimise the caller's loop over and over,
+ * tripling the single-threaded baseline's time after a dozen runs and flattering the pool.
+ *
  * @example
  * ```ts
  * spin(1, 1_000_000); // about a millisecond or two
  * ```
  */
 export function spin(seed: number, rounds: number): number {
-  let x = (seed | 0) || 2463534242;
+  let x = seed | 0 || 0x2545f491;
   for (let i = 0; i < rounds; i++) {
     x ^= x << 13;
     x ^= x >>> 17;
     x ^= x << 5;
   }
-  return x >>> 0;
+  return x;
 }
 
 /**
