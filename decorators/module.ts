@@ -3,6 +3,7 @@
  * per instance with `.with()`; and `Sequential`, which pipes one step's output to the next.
  */
 import type { Effect } from "effect";
+import type { InjectedMeta, OpOptions } from "./descriptor.js";
 import { ENTRY, OVERRIDES, effectOf, op, toOverrides, type Op, type OpFailure, type WithOptions } from "./op.js";
 import { invoke, type CallOverrides, type OpEntry } from "../runtime/invoke.js";
 
@@ -140,9 +141,12 @@ export function Sequential(...steps: Array<Step<unknown, unknown> | { forward(..
     throw new TypeError(`Sequential: step ${i} is neither a function nor a Module with forward()`);
   });
   const names = steps.map((s) => (typeof s === "function" ? s.name : s.constructor.name) || "step");
-  return op({ name: `Sequential(${names.join(", ")})`, kind: "io" }, async (...args: unknown[]) => {
+  const composite = async (...args: unknown[]) => {
     let value = await calls[0]!(...args);
     for (let i = 1; i < calls.length; i++) value = await calls[i]!(value);
     return value;
-  });
+  };
+  // Described by construction: each step is an op that checks its own inputs and outputs.
+  const meta: InjectedMeta = { __weft: 1, params: [{ name: "args", rest: true }] };
+  return (op as (options: OpOptions, fn: AnyFn, meta: InjectedMeta) => Op<AnyFn>)({ name: `Sequential(${names.join(", ")})`, kind: "io" }, composite, meta);
 }

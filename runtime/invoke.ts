@@ -271,7 +271,21 @@ export function validateOutput(entry: OpEntry, value: unknown): void {
 
 function checkedValidators(entry: OpEntry): Validators {
   if (!settings.validate) return NO_VALIDATORS;
-  return (entry.validators ??= validatorsFor(entry.desc));
+  if (entry.validators === undefined) {
+    if (!entry.desc.typed && entry.desc.policy.validate !== false) warnUntyped(entry.desc);
+    entry.validators = validatorsFor(entry.desc);
+  }
+  return entry.validators;
+}
+
+/** Once per op: it has no build-time types, so nothing checks its inputs and outputs. */
+function warnUntyped(desc: OpDescriptor): void {
+  process.emitWarning(
+    `weft: op "${desc.name}" has no build-time types, so its inputs and outputs are not validated. ` +
+      `Build with tspc and the weft transformer ("plugins": [{ "transform": "weft/transformer" }]), ` +
+      "or run `weft gen` for builds that run no transformer (esbuild, tsx, TypeScript 7).",
+    { code: "WEFT_UNTYPED_OP" },
+  );
 }
 
 const NO_VALIDATORS: Validators = {};

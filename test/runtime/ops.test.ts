@@ -95,3 +95,32 @@ describe("Sequential", () => {
     expect(pipeline.descriptor.name).toBe("Sequential(step, read)");
   });
 });
+
+describe("an op with no build-time types", () => {
+  it("runs unvalidated and warns once, naming the op and how to fix the build", async () => {
+    // Reached through a cast, `op` is no site the transformer can resolve: no types are injected,
+    // as in a build without the transformer.
+    const untypedOp = op as unknown as (options: { name: string }, fn: (x: number) => number) => (x: number) => Promise<number>;
+    const raw = untypedOp({ name: "raw" }, (x) => x * 2);
+    const warnings: Array<{ message: string; code?: string }> = [];
+    const onWarning = (w: Error & { code?: string }) => warnings.push({ message: w.message, code: w.code });
+    process.on("warning", onWarning);
+    try {
+      expect(await raw("not a number" as never)).toBeNaN();
+      expect(await raw(2)).toBe(4);
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off("warning", onWarning);
+    }
+    const mine = warnings.filter((w) => w.code === "WEFT_UNTYPED_OP");
+    expect(mine).toHaveLength(1);
+    expect(mine[0]!.message).toContain('op "raw" has no build-time types');
+    expect(mine[0]!.message).toContain("weft gen");
+  });
+
+  it("does not warn for ops the transformer described", async () => {
+    const typed = op({ name: "typed" }, (x: number) => x + 1);
+    expect(typed.descriptor.typed).toBe(true);
+    await expect(typed("x" as never)).rejects.toMatchObject({ _tag: "ValidationError" });
+  });
+});
