@@ -16,6 +16,8 @@ const suites: Array<[string, () => Promise<{ run: Suite }>]> = [
   ["lcel", () => import("./lcel.bench.js")],
   ["workers", () => import("./workers.bench.js")],
   ["jit", () => import("./jit.bench.js")],
+  ["validation", () => import("./validation.bench.js")],
+  ["compile", () => import("./compile.bench.js")],
 ];
 
 const metrics: Metric[] = [];
