@@ -24,6 +24,7 @@ export type { ItemResult, BatchProgress } from "./runtime/batch.js";
 // Context, settings and events.
 export { getContext, withContext, type OpContext, type ContextOptions } from "./runtime/context.js";
 export { configure, type RuntimeSettings } from "./runtime/settings.js";
+export { loadManifest, StaleManifestError } from "./runtime/manifest.js";
 export { subscribe, type RuntimeEvent } from "./runtime/events.js";
 
 // Errors.
