@@ -5,6 +5,7 @@
 import "reflect-metadata";
 import type { InjectedMeta, NativeBatch, OpDescriptor, OpKind, OpOptions } from "./descriptor.js";
 import { OpEntry } from "../runtime/invoke.js";
+import { enableWorkerPlacement } from "../runtime/workers/placement.js";
 
 /** The metadata key under which a callable's descriptor is stored. */
 export const DESCRIPTOR_KEY = "weft:op";
@@ -28,6 +29,8 @@ export function register(desc: OpDescriptor, impl: (...args: never[]) => unknown
     entry.batchEntry = new OpEntry(batchDesc, batch.run as (...args: never[]) => unknown);
     entry.batchMax = batch.maxBatch;
   }
+  // Sync CPU bodies may move to worker threads when the cost model says it pays.
+  enableWorkerPlacement(entry);
   entries.set(desc.id, entry);
   return entry;
 }

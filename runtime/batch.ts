@@ -11,6 +11,8 @@ import { BatchItemError, Cancelled, OpError, ValidationError } from "./errors.js
 import { emit, observed } from "./events.js";
 import { invoke, validateInput, validateOutput, type OpEntry } from "./invoke.js";
 import { endSpan, startSpan } from "./telemetry.js";
+import { currentRoundTripMs, defaultPool, meanMs, runChunk } from "./executors.js";
+import { whyNotWorker } from "./workers/capability.js";
 
 /** The outcome of one item under `onError: "collect"`. */
 export type ItemResult<R> = { readonly ok: true; readonly index: number; readonly value: R } | { readonly ok: false; readonly index: number; readonly error: unknown };
@@ -31,16 +33,6 @@ export interface BatchTarget {
   readonly entry: OpEntry | undefined;
   /** Parameter names, for error messages. */
   readonly params: readonly string[];
-}
-
-/** Runs a chunk of items in one task (a worker thread, say): one settled result per item. */
-export type ChunkRunner = (entry: OpEntry, items: readonly (readonly unknown[])[], frame: Frame) => Promise<ReadonlyArray<{ ok: true; value: unknown } | { ok: false; error: unknown }>>;
-
-let chunkRunner: { accepts: (entry: OpEntry) => boolean; run: ChunkRunner; chunkSize: (entry: OpEntry, items: number) => number } | undefined;
-
-/** Installs the chunk runner for CPU ops (the worker pool does, when loaded). Internal. */
-export function setChunkRunner(runner: typeof chunkRunner): void {
-  chunkRunner = runner;
 }
 
 /** Options of one batch run: the policy plus a progress callback. */
@@ -206,18 +198,41 @@ async function dispatch(
     return;
   }
 
-  if (entry && chunkRunner?.accepts(entry)) {
-    const runner = chunkRunner;
-    const size = Math.max(1, options.chunkSize ?? runner.chunkSize(entry, items.length));
-    await inChunks(items.length, size, concurrency, frame, async (start, end) => {
+  if (entry && items.length > 0 && movable(entry, items[0]!)) {
+    // Measure before deciding: a few items inline feed the cost model (and catch a body that
+    // fails at once); the rest go to the workers in chunks when the batch is worth it.
+    let start = 0;
+    while (start < Math.min(WARMUP_ITEMS, items.length) && meanMs(entry.desc.id) === undefined && !frame.signal.aborted) {
       try {
-        const out = await runner.run(entry, items.slice(start, end), frame);
-        for (let i = 0; i < out.length; i++) {
-          const r = out[i]!;
-          settle(start + i, r.ok, r.ok ? r.value : r.error);
-        }
+        settle(start, true, await target.call(items[start]!));
       } catch (error) {
-        for (let i = start; i < end; i++) settle(i, false, error);
+        settle(start, false, error);
+      }
+      start++;
+    }
+    const size = options.chunkSize ?? autoChunkSize(entry, items.length - start);
+    if (size !== undefined && start < items.length) {
+      const rest = items.slice(start);
+      await inChunks(rest.length, size, Math.max(concurrency, defaultPool().size * 2), frame, async (from, to) => {
+        try {
+          const out = await runChunk(entry.desc.id, rest.slice(from, to), frame);
+          for (let i = 0; i < out.length; i++) {
+            const r = out[i]!;
+            settle(start + from + i, r.ok, r.ok ? r.value : r.error);
+          }
+        } catch (error) {
+          for (let i = from; i < to; i++) settle(start + i, false, error);
+        }
+      });
+      return;
+    }
+    items = items.slice(start);
+    const offset = start;
+    await inChunks(items.length, 1, concurrency, frame, async (index) => {
+      try {
+        settle(offset + index, true, await target.call(items[index]!));
+      } catch (error) {
+        settle(offset + index, false, error);
       }
     });
     return;
@@ -247,6 +262,32 @@ async function inChunks(total: number, size: number, concurrency: number, frame:
   };
   const lanes = Math.min(concurrency, Math.ceil(total / size));
   await Promise.all(Array.from({ length: lanes }, lane));
+}
+
+const WARMUP_ITEMS = 4;
+
+/** A sync CPU op that may run in a worker, called with cloneable arguments. */
+function movable(entry: OpEntry, first: readonly unknown[]): boolean {
+  const { kind, async, policy } = entry.desc;
+  if (policy.placement === "inline" || entry.batchEntry) return false;
+  if (policy.placement !== "worker" && (kind === "io" || async)) return false;
+  return whyNotWorker(entry, undefined, first) === undefined;
+}
+
+/**
+ * Items per worker task: enough work per chunk to dwarf a round trip (about 5 of them),
+ * yet enough chunks that every worker gets several. `undefined` when the whole batch is
+ * too little work to pay for one round trip per worker.
+ */
+function autoChunkSize(entry: OpEntry, remaining: number): number | undefined {
+  if (remaining === 0) return undefined;
+  const workers = defaultPool().size;
+  const mean = meanMs(entry.desc.id);
+  const roundTrip = currentRoundTripMs();
+  if (entry.desc.policy.placement !== "worker" && (mean === undefined || mean * remaining < 2 * roundTrip * workers)) return undefined;
+  const perChunk = mean === undefined || mean === 0 ? 1 : Math.ceil((5 * roundTrip) / mean);
+  const balanced = Math.ceil(remaining / (workers * 4));
+  return Math.max(1, Math.min(perChunk, balanced));
 }
 
 /** An argument is mapped unless its `inAxes` entry is `null` (a missing entry means mapped). */

@@ -13,6 +13,7 @@ import { evalStructural, type Plan, type Step } from "../compiler/plan.js";
 import { abortReason, linkSignals, store, type Frame } from "./context.js";
 import { Cancelled, OpError } from "./errors.js";
 import { invoke, type CallOverrides, type OpEntry } from "./invoke.js";
+import { runFusedOnWorker } from "./fused.js";
 
 /** How an op node's descriptor maps back to the runtime: its entry and call overrides. */
 export interface Binding {
@@ -184,8 +185,12 @@ class PlanRun {
         const settle = this.options.onError === "settle";
         return this.track(slot, boundedAll(items.length, node.concurrency ?? Infinity, (i) => this.sub(body, [items[i], i, ...captures]), settle));
       }
-      case "fused":
-        return this.track(slot, this.sub(step.plans[0]!, this.inputsOf(step)));
+      case "fused": {
+        const xs = this.inputsOf(step);
+        // One worker task for the whole group when it pays; else its ops run here, one by one.
+        const moved = runFusedOnWorker(step, xs, this.frame, this.bindings);
+        return this.track(slot, moved ?? this.sub(step.plans[0]!, xs));
+      }
       default: {
         const never: never = node;
         throw new Error(`unknown node ${String(never)}`);

@@ -1,0 +1,106 @@
+/**
+ * Fused groups on worker threads: a plan's `fused` node whose body is a chain of function
+ * ops (with property reads and constants between them) runs as ONE worker task, instead of
+ * one round trip per op. Whether it moves is decided when it runs, from the live cost model,
+ * so a plan compiled before anything was measured still moves once the work proves heavy.
+ */
+import type { OpDescriptor } from "../decorators/descriptor.js";
+import type { Graph, NodeId } from "../compiler/ir.js";
+import type { Step } from "../compiler/plan.js";
+import type { Frame } from "./context.js";
+import { currentRoundTripMs, defaultPool, meanMs, type ArgSource, type FusedChain } from "./executors.js";
+import type { OpEntry } from "./invoke.js";
+import { whyNotWorker } from "./workers/capability.js";
+import { WORKER_FACTOR } from "./workers/cost.js";
+
+/** A fused body as a worker chain, with the entries of its members. */
+interface ChainPlan {
+  readonly chain: FusedChain;
+  readonly entries: readonly OpEntry[];
+}
+
+const chains = new WeakMap<Step, ChainPlan | null>();
+
+/**
+ * Runs a fused step on the pool when it can and it pays; `undefined` means "run it inline".
+ * `bind` resolves a member's descriptor to its entry and call overrides.
+ */
+export function runFusedOnWorker(
+  step: Step,
+  args: readonly unknown[],
+  frame: Frame,
+  bind: (desc: OpDescriptor) => { readonly entry: OpEntry; readonly overrides: unknown },
+): Promise<unknown> | undefined {
+  let plan = chains.get(step);
+  if (plan === undefined) {
+    plan = step.node.kind === "fused" ? chainOf(step.node.body, bind) ?? null : null;
+    chains.set(step, plan);
+  }
+  if (plan === null) return undefined;
+  const forced = step.node.kind === "fused" && step.node.placement === "worker";
+  if (!forced && !worthMoving(plan)) return undefined;
+  if (plan.entries.some((entry, i) => whyNotWorker(entry, undefined, i === 0 ? args : undefined) !== undefined)) return undefined;
+  return defaultPool().chain(plan.chain, args, frame);
+}
+
+/** Every member measured, and together clearly more work than a round trip. */
+function worthMoving(plan: ChainPlan): boolean {
+  let total = 0;
+  for (const entry of plan.entries) {
+    const mean = meanMs(entry.desc.id);
+    if (mean === undefined) return false;
+    total += mean;
+  }
+  return total >= WORKER_FACTOR * currentRoundTripMs();
+}
+
+/**
+ * The body as a chain: op steps whose arguments come from the group's inputs, earlier
+ * steps (optionally a property path into them) or constants. Anything else (a method op,
+ * a configured call, an object literal, a method call on a value) keeps the group inline.
+ */
+function chainOf(body: Graph, bind: (desc: OpDescriptor) => { readonly entry: OpEntry; readonly overrides: unknown }): ChainPlan | undefined {
+  const sources = new Map<NodeId, ArgSource>();
+  const chain: { opId: string; argsFrom: ArgSource[] }[] = [];
+  const entries: OpEntry[] = [];
+  let output: ArgSource | undefined;
+  for (const node of body.nodes) {
+    switch (node.kind) {
+      case "input":
+        sources.set(node.id, { from: "input", index: node.index });
+        break;
+      case "const":
+        sources.set(node.id, { from: "const", value: node.value });
+        break;
+      case "get": {
+        const of = sources.get(node.inputs[0]!);
+        if (!of || of.from === "const") return undefined;
+        sources.set(node.id, { ...of, path: [...(of.path ?? []), node.key] });
+        break;
+      }
+      case "op": {
+        if (node.self) return undefined;
+        const { entry, overrides } = bind(node.desc);
+        if (overrides !== undefined || entry.desc.id !== node.desc.id) return undefined;
+        const argsFrom: ArgSource[] = [];
+        for (const input of node.inputs) {
+          const source = sources.get(input);
+          if (!source) return undefined;
+          argsFrom.push(source);
+        }
+        sources.set(node.id, { from: "step", index: chain.length });
+        chain.push({ opId: node.desc.id, argsFrom });
+        entries.push(entry);
+        break;
+      }
+      case "output":
+        output = sources.get(node.inputs[0]!);
+        break;
+      default:
+        return undefined;
+    }
+  }
+  // The task returns its last step's value: the body must end in it.
+  if (chain.length === 0 || !output || output.from !== "step" || output.index !== chain.length - 1 || output.path) return undefined;
+  return { chain, entries };
+}
