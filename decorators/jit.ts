@@ -18,7 +18,8 @@ export interface Jitted<F extends AnyFn> {
   inspect(...args: Parameters<F>): Promise<JitInspection>;
 }
 
-const JIT = Symbol.for("weft.jit");
+/** The compiler behind a jitted function. Internal. */
+export const JIT = Symbol.for("weft.jit");
 
 function jitted<F extends AnyFn>(compiler: Jit): Jitted<F> {
   const call = function (this: unknown, ...args: unknown[]) {

@@ -7,7 +7,8 @@ import { ENTRY } from "./op.js";
 import { itemsOf, runBatch, type BatchProgress, type BatchTarget, type ItemResult } from "../runtime/batch.js";
 import type { OpEntry } from "../runtime/invoke.js";
 import { currentFrame } from "../runtime/context.js";
-import { map } from "../runtime/jit.js";
+import { map, type Jit } from "../runtime/jit.js";
+import { JIT } from "./jit.js";
 import { TraceError, callerLocation, containsTracer } from "../compiler/trace.js";
 
 // biome-ignore lint: any is needed for function-type variance
@@ -34,9 +35,16 @@ export type VmappedFn<F extends AnyFn, A extends Axes | undefined = undefined, E
 
 function targetOf(f: AnyFn, meta: InjectedMeta | undefined): BatchTarget {
   const entry = (f as { [ENTRY]?: OpEntry })[ENTRY];
+  const compiler = (f as { [JIT]?: Jit })[JIT];
   const name = entry?.desc.name ?? meta?.name ?? (f.name || "anonymous");
   const params = entry?.desc.params.map((p) => p.name) ?? meta?.params?.map((p) => p.name) ?? [];
-  return { name, entry, params, call: (args) => Promise.resolve(f(...args)) };
+  return {
+    name,
+    entry,
+    params,
+    call: (args) => Promise.resolve(f(...args)),
+    ...(compiler && { jit: { signatureKey: (args: readonly unknown[]) => compiler.signatureKey(args), chainFor: (args: readonly unknown[]) => compiler.chainFor(undefined, args) } }),
+  };
 }
 
 function batched(f: AnyFn, options: VmapOptions, meta: InjectedMeta | undefined, thisArg?: unknown): AnyFn {

@@ -11,8 +11,9 @@ import { BatchItemError, Cancelled, OpError, ValidationError } from "./errors.js
 import { emit, observed } from "./events.js";
 import { invoke, validateInput, validateOutput, type OpEntry } from "./invoke.js";
 import { endSpan, startSpan } from "./telemetry.js";
-import { currentRoundTripMs, defaultPool, meanMs, runChunk } from "./executors.js";
-import { whyNotWorker } from "./workers/capability.js";
+import { currentRoundTripMs, defaultPool, meanMs, runChunk, type FusedChain } from "./executors.js";
+import { whyNotWorker, workersUnavailable } from "./workers/capability.js";
+import type { ChainPlan } from "./fused.js";
 
 /** The outcome of one item under `onError: "collect"`. */
 export type ItemResult<R> = { readonly ok: true; readonly index: number; readonly value: R } | { readonly ok: false; readonly index: number; readonly error: unknown };
@@ -33,6 +34,8 @@ export interface BatchTarget {
   readonly entry: OpEntry | undefined;
   /** Parameter names, for error messages. */
   readonly params: readonly string[];
+  /** The jitted function behind the target, when it is one: enables chunked worker runs of its plan. */
+  readonly jit?: { signatureKey(args: readonly unknown[]): string; chainFor(args: readonly unknown[]): Promise<ChainPlan | undefined> };
 }
 
 /** Options of one batch run: the policy plus a progress callback. */
@@ -198,11 +201,12 @@ async function dispatch(
     return;
   }
 
-  if (entry && items.length > 0 && movable(entry, items[0]!)) {
+  const onWorkers = await workerPlan(target, items);
+  if (onWorkers) {
     // Measure before deciding: a few items inline feed the cost model (and catch a body that
     // fails at once); the rest go to the workers in chunks when the batch is worth it.
     let start = 0;
-    while (start < Math.min(WARMUP_ITEMS, items.length) && meanMs(entry.desc.id) === undefined && !frame.signal.aborted) {
+    while (start < Math.min(WARMUP_ITEMS, items.length) && perItemMs(onWorkers.entries) === undefined && !frame.signal.aborted) {
       try {
         settle(start, true, await target.call(items[start]!));
       } catch (error) {
@@ -210,12 +214,12 @@ async function dispatch(
       }
       start++;
     }
-    const size = options.chunkSize ?? autoChunkSize(entry, items.length - start);
+    const size = options.chunkSize ?? autoChunkSize(perItemMs(onWorkers.entries), items.length - start, onWorkers.forced);
     if (size !== undefined && start < items.length) {
       const rest = items.slice(start);
       await inChunks(rest.length, size, Math.max(concurrency, defaultPool().size * 2), frame, async (from, to) => {
         try {
-          const out = await runChunk(entry.desc.id, rest.slice(from, to), frame);
+          const out = await runChunk(onWorkers.target, rest.slice(from, to), frame);
           for (let i = 0; i < out.length; i++) {
             const r = out[i]!;
             settle(start + from + i, r.ok, r.ok ? r.value : r.error);
@@ -226,11 +230,10 @@ async function dispatch(
       });
       return;
     }
-    items = items.slice(start);
     const offset = start;
-    await inChunks(items.length, 1, concurrency, frame, async (index) => {
+    await inChunks(items.length - offset, 1, concurrency, frame, async (index) => {
       try {
-        settle(offset + index, true, await target.call(items[index]!));
+        settle(offset + index, true, await target.call(items[offset + index]!));
       } catch (error) {
         settle(offset + index, false, error);
       }
@@ -266,28 +269,74 @@ async function inChunks(total: number, size: number, concurrency: number, frame:
 
 const WARMUP_ITEMS = 4;
 
-/** A sync CPU op that may run in a worker, called with cloneable arguments. */
-function movable(entry: OpEntry, first: readonly unknown[]): boolean {
-  const { kind, async, policy } = entry.desc;
-  if (policy.placement === "inline" || entry.batchEntry) return false;
-  if (policy.placement !== "worker" && (kind === "io" || async)) return false;
-  return whyNotWorker(entry, undefined, first) === undefined;
+/** What a batch can send to the workers: an op, or a jitted function's plan as one chain. */
+interface WorkerPlan {
+  readonly target: string | FusedChain;
+  readonly entries: readonly OpEntry[];
+  /** `placement: "worker"`: chunk without waiting for measurements. */
+  readonly forced: boolean;
 }
 
 /**
- * Items per worker task: enough work per chunk to dwarf a round trip (about 5 of them),
- * yet enough chunks that every worker gets several. `undefined` when the whole batch is
- * too little work to pay for one round trip per worker.
+ * A sync CPU op called with cloneable arguments, or a jitted function whose plan for the
+ * batch's one signature is a chain of such ops: `undefined` for anything else.
  */
-function autoChunkSize(entry: OpEntry, remaining: number): number | undefined {
+async function workerPlan(target: BatchTarget, items: readonly (readonly unknown[])[]): Promise<WorkerPlan | undefined> {
+  const first = items[0];
+  if (!first || workersUnavailable()) return undefined;
+  const entry = target.entry;
+  if (entry) {
+    const { kind, async, policy } = entry.desc;
+    if (policy.placement === "inline" || entry.batchEntry) return undefined;
+    if (policy.placement !== "worker" && (kind === "io" || async)) return undefined;
+    if (whyNotWorker(entry, undefined, first) !== undefined) return undefined;
+    return { target: entry.desc.id, entries: [entry], forced: policy.placement === "worker" };
+  }
+  const jit = target.jit;
+  if (!jit || items.length < 2) return undefined;
+  const key = jit.signatureKey(first);
+  // One plan serves the batch only when every item has its signature.
+  for (const item of items) if (jit.signatureKey(item) !== key) return undefined;
+  const plan = await jit.chainFor(first);
+  if (!plan || plan.entries.some((e) => whyNotWorker(e, undefined, undefined) !== undefined)) return undefined;
+  if (!isCloneable(first)) return undefined;
+  return { target: plan.chain, entries: plan.entries, forced: false };
+}
+
+/** Mean time of one item: the sum of its ops' measured means, once all are measured. */
+function perItemMs(entries: readonly OpEntry[]): number | undefined {
+  let total = 0;
+  for (const entry of entries) {
+    const mean = meanMs(entry.desc.id);
+    if (mean === undefined) return undefined;
+    total += mean;
+  }
+  return total;
+}
+
+function isCloneable(value: unknown): boolean {
+  try {
+    structuredClone(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Items per worker task. `undefined` when the whole batch is too little work to pay for one
+ * round trip per worker (it then runs here, item by item).
+ */
+function autoChunkSize(mean: number | undefined, remaining: number, forced: boolean): number | undefined {
   if (remaining === 0) return undefined;
   const workers = defaultPool().size;
-  const mean = meanMs(entry.desc.id);
   const roundTrip = currentRoundTripMs();
-  if (entry.desc.policy.placement !== "worker" && (mean === undefined || mean * remaining < 2 * roundTrip * workers)) return undefined;
-  const perChunk = mean === undefined || mean === 0 ? 1 : Math.ceil((5 * roundTrip) / mean);
+  if (!forced && (mean === undefined || mean * remaining < 2 * roundTrip * workers)) return undefined;
+  // About four chunks per worker balances uneven items; a light item needs bigger chunks to
+  // amortise the round trip, but never so big that a worker is left without one.
   const balanced = Math.ceil(remaining / (workers * 4));
-  return Math.max(1, Math.min(perChunk, balanced));
+  const amortising = mean === undefined || mean === 0 ? 1 : Math.ceil((5 * roundTrip) / mean);
+  return Math.max(1, balanced, Math.min(amortising, Math.ceil(remaining / workers)));
 }
 
 /** An argument is mapped unless its `inAxes` entry is `null` (a missing entry means mapped). */

@@ -14,7 +14,7 @@ import { whyNotWorker } from "./workers/capability.js";
 import { WORKER_FACTOR } from "./workers/cost.js";
 
 /** A fused body as a worker chain, with the entries of its members. */
-interface ChainPlan {
+export interface ChainPlan {
   readonly chain: FusedChain;
   readonly entries: readonly OpEntry[];
 }
@@ -29,46 +29,48 @@ export function runFusedOnWorker(
   step: Step,
   args: readonly unknown[],
   frame: Frame,
-  bind: (desc: OpDescriptor) => { readonly entry: OpEntry; readonly overrides: unknown },
+  bind: Bind,
 ): Promise<unknown> | undefined {
   let plan = chains.get(step);
   if (plan === undefined) {
-    plan = step.node.kind === "fused" ? chainOf(step.node.body, bind) ?? null : null;
+    plan = step.node.kind === "fused" ? (chainOf(step.node.body, bind) ?? null) : null;
     chains.set(step, plan);
   }
   if (plan === null) return undefined;
   const forced = step.node.kind === "fused" && step.node.placement === "worker";
-  if (!forced && !worthMoving(plan)) return undefined;
+  if (!forced && !chainWorthMoving(plan)) return undefined;
   if (plan.entries.some((entry, i) => whyNotWorker(entry, undefined, i === 0 ? args : undefined) !== undefined)) return undefined;
   return defaultPool().chain(plan.chain, args, frame);
 }
 
-/** Every member measured, and together clearly more work than a round trip. */
-function worthMoving(plan: ChainPlan): boolean {
-  let total = 0;
-  for (const entry of plan.entries) {
-    const mean = meanMs(entry.desc.id);
-    if (mean === undefined) return false;
-    total += mean;
-  }
-  return total >= WORKER_FACTOR * currentRoundTripMs();
-}
+type Bind = (desc: OpDescriptor) => { readonly entry: OpEntry; readonly overrides: unknown };
 
 /**
  * The body as a chain: op steps whose arguments come from the group's inputs, earlier
  * steps (optionally a property path into them) or constants. Anything else (a method op,
  * a configured call, an object literal, a method call on a value) keeps the group inline.
  */
-function chainOf(body: Graph, bind: (desc: OpDescriptor) => { readonly entry: OpEntry; readonly overrides: unknown }): ChainPlan | undefined {
-  const sources = new Map<NodeId, ArgSource>();
+export function chainOf(body: Graph, bind: Bind): ChainPlan | undefined {
   const chain: { opId: string; argsFrom: ArgSource[] }[] = [];
   const entries: OpEntry[] = [];
-  let output: ArgSource | undefined;
-  for (const node of body.nodes) {
+  const inputs = Array.from({ length: body.arity }, (_, index): ArgSource => ({ from: "input", index }));
+  const output = flatten(body, inputs, bind, chain, entries);
+  // The task returns its last step's value: the body must end in it.
+  if (chain.length === 0 || !output || output.from !== "step" || output.index !== chain.length - 1 || output.path) return undefined;
+  return { chain, entries };
+}
+
+/** Appends `g`'s ops to `chain` (fused groups inlined); returns where `g`'s output comes from. */
+function flatten(g: Graph, inputs: readonly ArgSource[], bind: Bind, chain: { opId: string; argsFrom: ArgSource[] }[], entries: OpEntry[]): ArgSource | undefined {
+  const sources = new Map<NodeId, ArgSource>();
+  for (const node of g.nodes) {
     switch (node.kind) {
-      case "input":
-        sources.set(node.id, { from: "input", index: node.index });
+      case "input": {
+        const source = inputs[node.index];
+        if (!source) return undefined;
+        sources.set(node.id, source);
         break;
+      }
       case "const":
         sources.set(node.id, { from: "const", value: node.value });
         break;
@@ -79,7 +81,7 @@ function chainOf(body: Graph, bind: (desc: OpDescriptor) => { readonly entry: Op
         break;
       }
       case "op": {
-        if (node.self) return undefined;
+        if (node.self || node.desc.kind === "io" || node.desc.async) return undefined;
         const { entry, overrides } = bind(node.desc);
         if (overrides !== undefined || entry.desc.id !== node.desc.id) return undefined;
         const argsFrom: ArgSource[] = [];
@@ -93,14 +95,34 @@ function chainOf(body: Graph, bind: (desc: OpDescriptor) => { readonly entry: Op
         entries.push(entry);
         break;
       }
-      case "output":
-        output = sources.get(node.inputs[0]!);
+      case "fused": {
+        const inner: ArgSource[] = [];
+        for (const input of node.inputs) {
+          const source = sources.get(input);
+          if (!source) return undefined;
+          inner.push(source);
+        }
+        const out = flatten(node.body, inner, bind, chain, entries);
+        if (!out) return undefined;
+        sources.set(node.id, out);
         break;
+      }
+      case "output":
+        return sources.get(node.inputs[0]!);
       default:
         return undefined;
     }
   }
-  // The task returns its last step's value: the body must end in it.
-  if (chain.length === 0 || !output || output.from !== "step" || output.index !== chain.length - 1 || output.path) return undefined;
-  return { chain, entries };
+  return undefined;
+}
+
+/** Every member measured, and together clearly more work than a round trip per `items`. */
+export function chainWorthMoving(plan: ChainPlan, items = 1): boolean {
+  let total = 0;
+  for (const entry of plan.entries) {
+    const mean = meanMs(entry.desc.id);
+    if (mean === undefined) return false;
+    total += mean;
+  }
+  return total * items >= WORKER_FACTOR * currentRoundTripMs();
 }

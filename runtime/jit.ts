@@ -20,6 +20,7 @@ import { TraceError, TraceSession, callerLocation, containsTracer, isTracer } fr
 import { currentFrame, store, type TraceHook } from "./context.js";
 import type { CallOverrides, OpEntry } from "./invoke.js";
 import { boundedAll, runPlan, type Binding } from "./run-plan.js";
+import { chainOf, type ChainPlan } from "./fused.js";
 import { endSpan, startSpan } from "./telemetry.js";
 
 /** Options of `jit`. */
@@ -85,6 +86,7 @@ export class Jit {
   private readonly compiling = new WeakMap<PlanCache<Compiled>, Map<string, Promise<Compiled>>>();
   private readonly bindings = new WeakMap<OpDescriptor, Binding>();
   private readonly warned = new Set<string>();
+  private readonly chains = new WeakMap<Compiled, ChainPlan | null>();
   private runs = 0;
 
   /** Set when the build found logic a tracer cannot follow: every signature runs eagerly. */
@@ -120,6 +122,28 @@ export class Jit {
     const compiled = cache.get(sig);
     if (compiled) return this.execute(compiled, thisArg, args);
     return this.compile(thisArg, args, sig, cache).then((c) => this.execute(c, thisArg, args));
+  }
+
+  /** The input signature key of a call, as the plan cache sees it. */
+  signatureKey(args: readonly unknown[]): string {
+    return signatureOf(args, this.options.static ?? []).key;
+  }
+
+  /**
+   * For these arguments' signature, the whole plan as one chain of CPU ops (for vmap to run
+   * items through workers in chunks), or `undefined` when the plan is anything else.
+   */
+  async chainFor(thisArg: unknown, args: readonly unknown[]): Promise<ChainPlan | undefined> {
+    const sig = signatureOf(args, this.options.static ?? []);
+    const cache = this.cacheFor(thisArg);
+    const compiled = cache.get(sig) ?? (await this.compile(thisArg, args, sig, cache));
+    if (compiled.kind !== "plan") return undefined;
+    let known = this.chains.get(compiled);
+    if (known === undefined) {
+      known = chainOf(compiled.graph, (desc) => this.bindings.get(desc) ?? { entry: undefined as never, overrides: "unbound" }) ?? null;
+      this.chains.set(compiled, known);
+    }
+    return known ?? undefined;
   }
 
   /** Why a call with these arguments would (not) reuse a cached plan. */

@@ -73,3 +73,20 @@ describe("a jitted chain of CPU ops", () => {
     expect(viaJit - eagerTasks).toBe(3);
   });
 });
+
+describe("vmap of a jitted chain of CPU ops", () => {
+  it("runs the whole plan per item inside the workers, in chunks", async () => {
+    const { jit, vmap } = w.weft;
+    const { double, inc, square } = w.ops;
+    const f = async (x: number) => square(await inc(await double(x)));
+    pretendMeasured([double, inc, square], 1);
+    const pool = w.pool.defaultPool();
+    const items = Array.from({ length: 48 }, (_, i) => i);
+    const start = pool.tasks;
+    const got = await vmap(jit(f))(items);
+    const tasks = pool.tasks - start;
+    expect(got).toEqual(await Promise.all(items.map((x) => f(x))));
+    expect(tasks).toBeGreaterThan(0);
+    expect(tasks).toBeLessThan(items.length / 4);
+  });
+});
