@@ -8,13 +8,13 @@
  * `--quick` (or WEFT_DEMO_QUICK=1) runs a small batch, for the test that keeps it working.
  */
 import os from "node:os";
+import { pathToFileURL } from "node:url";
 import { vmap } from "weft";
 import { main as quickstart } from "./quickstart.js";
 import { ensemble, ensembleJit } from "./ensemble.js";
 import { compare, compareJit, generatePairs } from "./similarity.js";
 import { progressBar } from "./progress.js";
 
-const quick = process.argv.includes("--quick") || process.env.WEFT_DEMO_QUICK === "1";
 
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   const start = performance.now();
@@ -24,7 +24,8 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
 
 const ms = (x: number) => `${x.toFixed(0).padStart(6)} ms`;
 
-export async function demo(): Promise<void> {
+/** Runs the demo; `quick` uses a small batch (the test that keeps the demo working does). */
+export async function demo({ quick = false }: { readonly quick?: boolean } = {}): Promise<void> {
   console.log(`weft demo on ${os.cpus()[0]?.model.trim() ?? "this machine"}, ${os.availableParallelism()} cores, Node ${process.version}\n`);
 
   console.log("1. The pymai quick-start: Tokenize -> Embed -> Similarity -> Humanize\n");
@@ -64,4 +65,7 @@ function same(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-await demo();
+// Run when executed (npm run demo), not when imported (the test imports it).
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  await demo({ quick: process.argv.includes("--quick") || process.env.WEFT_DEMO_QUICK === "1" });
+}

@@ -21,3 +21,22 @@ describe("examples/quickstart", () => {
     expect(similarity.descriptor.name).toBe("Sequential(tokenize, Embed, cosine, Humanize)");
   });
 });
+
+describe("examples/demo (quick mode)", () => {
+  it("runs every section and reports that eager, jit and jit + vmap agree", async () => {
+    const { demo } = await import("../examples/demo.js");
+    const lines: string[] = [];
+    const log = vi.spyOn(console, "log").mockImplementation((...parts: unknown[]) => void lines.push(parts.join(" ")));
+    const err = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+    try {
+      await demo({ quick: true });
+    } finally {
+      log.mockRestore();
+      err.mockRestore();
+    }
+    const text = lines.join("\n");
+    expect(text).toContain("same as eager: true");
+    expect(text).toContain("flowchart TD");
+    expect(text).toMatch(/30 of 60 pairs are close; eager, jit and jit \+ vmap agree: true/);
+  });
+});
