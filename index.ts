@@ -25,6 +25,8 @@ export type { ItemResult, BatchProgress } from "./runtime/batch.js";
 export { getContext, withContext, type OpContext, type ContextOptions } from "./runtime/context.js";
 export { configure, type RuntimeSettings } from "./runtime/settings.js";
 export { loadManifest, StaleManifestError } from "./runtime/manifest.js";
+export { configureWorkers, closeWorkers, type PoolOptions } from "./runtime/workers/pool.js";
+export { WorkerRefused } from "./runtime/workers/protocol.js";
 export { subscribe, type RuntimeEvent } from "./runtime/events.js";
 
 // Errors.

@@ -40,13 +40,15 @@ export class OpEntry {
   validators: Validators | undefined;
   /**
    * Replaces where the body runs (for example a worker pool for `cpu` ops). It receives the
-   * frame the body would run in. Set by the executors; inline when undefined.
+   * frame the body must run in, and enters it itself. Set by the executors; inline when undefined.
    */
   runBody: ((entry: OpEntry, frame: Frame, thisArg: unknown, args: readonly unknown[]) => unknown) | undefined;
   /** The op's native batch implementation, run as an op of its own (`name[batch]`) so policy applies. */
   batchEntry: OpEntry | undefined;
   /** Largest chunk the native batch accepts. */
   batchMax: number | undefined;
+  /** Inline runs so far, for sampling the placement timer. */
+  calls = 0;
 
   constructor(
     readonly desc: OpDescriptor,
@@ -291,7 +293,8 @@ function warnUntyped(desc: OpDescriptor): void {
 const NO_VALIDATORS: Validators = {};
 
 function runBody(entry: OpEntry, frame: Frame, thisArg: unknown, args: readonly unknown[], span: Span | undefined): unknown {
-  if (entry.runBody) return store.run(frame, entry.runBody, entry, frame, thisArg, args);
+  // Executors enter the frame themselves (on this thread or rebuilt in a worker).
+  if (entry.runBody) return entry.runBody(entry, frame, thisArg, args);
   if (span) return withActiveSpan(span, () => store.run(frame, Reflect.apply, entry.impl, thisArg, args));
   return store.run(frame, Reflect.apply, entry.impl, thisArg, args);
 }

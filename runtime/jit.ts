@@ -210,7 +210,7 @@ export class Jit {
       }
       if (outcome.kind === "error") throw outcome.error instanceof TraceError ? outcome.error : new TraceError(`jit(${this.name}) threw while tracing: ${describe(outcome.error)}`, undefined);
       const traced = session.finish(outcome.value);
-      const graph = optimize(traced);
+      const graph = optimize(traced, { check: CHECK_IR });
       return { kind: "plan", traced, graph, plan: makePlan(graph, this.options.concurrency === undefined ? {} : { concurrency: this.options.concurrency }) };
     } catch (caught) {
       // A failure found after the function returned (a foreign await, a result that cannot be
@@ -265,6 +265,12 @@ export class Jit {
 }
 
 let withCounter = 0;
+
+/**
+ * Check the IR after every pass under a test runner or with WEFT_CHECK_IR=1; in production
+ * the passes are trusted (the checker is about half of compile time).
+ */
+const CHECK_IR = process.env.WEFT_CHECK_IR === "1" || process.env.NODE_ENV === "test" || process.env.VITEST !== undefined;
 
 type Outcome = { kind: "value"; value: unknown } | { kind: "error"; error: unknown } | { kind: "late" };
 

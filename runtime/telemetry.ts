@@ -20,6 +20,14 @@ function loadApi(): Api | undefined {
 
 const api = loadApi();
 const tracer = api?.trace.getTracer("weft", "0.1.0");
+// The provider the API delegates to until a real one is registered: when it is still in
+// place, nothing would record a span, and weft skips opening one (an allocation per call).
+const NOOP_PROVIDER = api ? new api.ProxyTracerProvider().getDelegate() : undefined;
+
+function recordingPossible(): boolean {
+  const provider = api!.trace.getTracerProvider();
+  return !(provider instanceof api!.ProxyTracerProvider && provider.getDelegate() === NOOP_PROVIDER);
+}
 
 /** What a span is opened with. */
 export interface SpanStart {
@@ -35,7 +43,7 @@ export interface SpanStart {
  * the hot path can skip the rest.
  */
 export function startSpan(start: SpanStart): Otel.Span | undefined {
-  if (!api || !tracer) return undefined;
+  if (!api || !tracer || !recordingPossible()) return undefined;
   const parentContext = start.parent ? api.trace.setSpan(api.context.active(), start.parent) : api.context.active();
   const span = tracer.startSpan(
     start.name,
