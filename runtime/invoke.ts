@@ -92,13 +92,8 @@ function invokeFast(entry: OpEntry, parent: Frame, thisArg: unknown, args: reado
   const desc = entry.desc;
   if (parent.signal.aborted) return Promise.reject(abortReason(parent.signal, desc.name));
   const validators = checkedValidators(entry);
-  if (validators.input) {
-    try {
-      validators.input(args);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  }
+  const invalid = validators.input && rejectInvalid(validators.input, args);
+  if (invalid) return invalid;
   const stepId = childStepId(parent, desc.name);
   const span = startSpan({ name: desc.name, kind: desc.kind, stepId, parent: parent.span });
   const frame = new Frame(
@@ -157,13 +152,8 @@ function invokeWithPolicy(
   const desc = entry.desc;
   if (parent.signal.aborted) return Promise.reject(abortReason(parent.signal, desc.name));
   const validators = checkedValidators(entry);
-  if (validators.input) {
-    try {
-      validators.input(args);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  }
+  const invalid = validators.input && rejectInvalid(validators.input, args);
+  if (invalid) return invalid;
   const timeoutMs = overrides?.timeout ?? entry.timeoutMs;
   const retry = overrides?.retry ?? desc.policy.retry;
   const own = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
@@ -261,6 +251,16 @@ function failureOf(cause: Cause.Cause<unknown>, parent: Frame, op: string): unkn
   return new Cancelled(op, "interrupted");
 }
 
+/** A rejected promise when `args` fail the input check: nothing runs on bad input. */
+function rejectInvalid(check: (args: readonly unknown[]) => void, args: readonly unknown[]): Promise<never> | undefined {
+  try {
+    check(args);
+    return undefined;
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
 /** Checks one call's arguments against the op's input schema, as a call would. Internal. */
 export function validateInput(entry: OpEntry, args: readonly unknown[]): void {
   checkedValidators(entry).input?.(args);
@@ -327,14 +327,16 @@ function settleError(entry: OpEntry, stepId: string, span: Span | undefined, att
   return surfaced;
 }
 
-function mergeConfig(entry: OpEntry, parent: Frame, withConfig: Config | undefined): Config {
+/** An op's config in a call: its defaults < inherited < `.with()` < `withContext`. Internal. */
+export function mergeConfig(entry: OpEntry, parent: Frame, withConfig: Config | undefined): Config {
   // Most calls add nothing: share the caller's object rather than copying it.
   if (!entry.hasConfig && withConfig === undefined) return parent.config;
   const merged = { ...entry.desc.config, ...parent.config, ...withConfig };
   return parent.overrides === EMPTY_CONFIG ? merged : { ...merged, ...parent.overrides };
 }
 
-function childStepId(parent: Frame, name: string): string {
+/** The next step id under `parent`, e.g. `pipeline#0/score#1`. Internal. */
+export function childStepId(parent: Frame, name: string): string {
   const index = parent.children++;
   return parent.stepId === "" ? `${name}#${index}` : `${parent.stepId}/${name}#${index}`;
 }

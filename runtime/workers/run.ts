@@ -10,7 +10,7 @@
  */
 import { Cancelled, DeadlineExceeded, OpError, ValidationError } from "../errors.js";
 import { Frame, NEVER_SIGNAL, abortReason, isThenable, store } from "../context.js";
-import type { OpEntry } from "../invoke.js";
+import { childStepId, mergeConfig, type OpEntry } from "../invoke.js";
 import { withActiveSpan } from "../telemetry.js";
 import { validatorsFor, type Validators } from "../validate.js";
 import type { ArgSource, FusedChain, ItemResult } from "../executors.js";
@@ -140,25 +140,8 @@ function surface(entry: OpEntry, error: unknown): unknown {
 }
 
 function childFrame(parent: Frame, entry: OpEntry): Frame {
-  const desc = entry.desc;
-  const index = parent.children++;
-  const stepId = parent.stepId === "" ? `${desc.name}#${index}` : `${parent.stepId}/${desc.name}#${index}`;
-  const config = entry.hasConfig ? { ...desc.config, ...parent.config, ...parent.overrides } : parent.config;
-  return new Frame(
-    desc.name,
-    config,
-    parent.overrides,
-    parent.deadline,
-    parent.signal,
-    1,
-    stepId,
-    parent.tenant,
-    parent.user,
-    parent.values,
-    parent.span,
-    parent.deadlineOwner,
-    parent.permitted,
-  );
+  const name = entry.desc.name;
+  return parent.derive({ op: name, config: mergeConfig(entry, parent, undefined), attempt: 1, stepId: childStepId(parent, name) });
 }
 
 function note(sink: TimingSink | undefined, id: string, ms: number): void {

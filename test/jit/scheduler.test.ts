@@ -3,10 +3,9 @@
  * parallelism, start order, limits and cancellation are asserted as facts (which ops are
  * running, which started, which saw their signal abort), never inferred from timings.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { context, trace } from "@opentelemetry/api";
-import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import { beforeEach, describe, expect, it } from "vitest";
+import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import { recordSpans } from "../support/spans.js";
 import { op, jit, getContext, withContext, Cancelled, DeadlineExceeded, OpError } from "weft";
 import { flush, gates, mark, marks } from "./harness.js";
 
@@ -231,18 +230,7 @@ describe("context inside a plan", () => {
 });
 
 describe("spans", () => {
-  const exporter = new InMemorySpanExporter();
-  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-  const contextManager = new AsyncLocalStorageContextManager();
-  beforeAll(() => {
-    context.setGlobalContextManager(contextManager.enable());
-    trace.setGlobalTracerProvider(provider);
-  });
-  afterAll(async () => {
-    await provider.shutdown();
-    trace.disable();
-    context.disable();
-  });
+  const exporter = recordSpans();
 
   const parentOf = (span: ReadableSpan) => span.parentSpanContext?.spanId;
 
