@@ -96,6 +96,7 @@ function invokeFast(entry: OpEntry, parent: Frame, thisArg: unknown, args: reado
   if (invalid) return invalid;
   const stepId = childStepId(parent, desc.name);
   const span = startSpan({ name: desc.name, kind: desc.kind, stepId, parent: parent.span });
+  // The constructor, not derive(): this is the hot path, and every field is known here.
   const frame = new Frame(
     desc.name,
     mergeConfig(entry, parent, withConfig),
@@ -162,21 +163,17 @@ function invokeWithPolicy(
   const ownIsEarlier = own !== undefined && (parent.deadline === undefined || own < parent.deadline);
   const stepId = childStepId(parent, desc.name);
   const span = startSpan({ name: desc.name, kind: desc.kind, stepId, parent: parent.span });
-  const base = new Frame(
-    desc.name,
-    mergeConfig(entry, parent, overrides?.config),
-    parent.overrides,
-    ownIsEarlier ? own : parent.deadline,
-    parent.signal,
-    1,
+  const base = parent.derive({
+    op: desc.name,
+    config: mergeConfig(entry, parent, overrides?.config),
+    deadline: ownIsEarlier ? own : parent.deadline,
+    attempt: 1,
     stepId,
-    parent.tenant,
-    parent.user,
-    parent.values,
-    span ?? parent.span,
-    ownIsEarlier ? desc.name : parent.deadlineOwner,
-    parent.permitted || needsLimit,
-  );
+    ...(span && { span }),
+    deadlineOwner: ownIsEarlier ? desc.name : parent.deadlineOwner,
+    permitted: parent.permitted || needsLimit,
+  });
+
   if (observed) emit({ type: "op:start", op: desc.name, stepId });
 
   let attempts = 0;
