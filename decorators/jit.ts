@@ -5,6 +5,7 @@
  */
 import { isInjectedMeta, type InjectedMeta } from "./descriptor.js";
 import { Jit, type JitInspection, type JitOptions } from "../runtime/jit.js";
+import { isLegacyTarget, isTc39Context } from "./op.js";
 
 // biome-ignore lint: any is needed for function-type variance
 type AnyFn = (...args: any[]) => any;
@@ -31,10 +32,6 @@ function jitted<F extends AnyFn>(compiler: Jit): Jitted<F> {
     explain: (...args: unknown[]) => compiler.explain(undefined, args),
     inspect: (...args: unknown[]) => compiler.inspect(undefined, args),
   }) as unknown as Jitted<F>;
-}
-
-function isTc39Context(value: unknown): value is ClassMethodDecoratorContext {
-  return typeof value === "object" && value !== null && "kind" in value && "addInitializer" in value;
 }
 
 function decorator(options: JitOptions, meta: InjectedMeta | undefined) {
@@ -92,7 +89,7 @@ export function jit(...input: unknown[]): unknown {
   const args = [...input];
   const meta = isInjectedMeta(args[args.length - 1]) ? (args.pop() as InjectedMeta) : undefined;
   if (typeof args[0] === "function" && isTc39Context(args[1])) return decorator({}, meta)(...args);
-  if (args.length === 3 && typeof args[0] === "object" && (typeof args[1] === "string" || typeof args[1] === "symbol")) return decorator({}, meta)(...args);
+  if (isLegacyTarget(args)) return decorator({}, meta)(...args);
   if (typeof args[0] === "function") {
     const fn = args[0] as AnyFn;
     const options = (args[1] as JitOptions | undefined) ?? {};

@@ -95,11 +95,13 @@ function wrapMethod(method: AnyFn, fallbackName: string, options: OpOptions, met
 }
 
 
-function isTc39Context(value: unknown): value is ClassMethodDecoratorContext {
+/** True for a TC39 decorator context (the second argument a standard decorator receives). Internal. */
+export function isTc39Context(value: unknown): value is ClassMethodDecoratorContext {
   return typeof value === "object" && value !== null && "kind" in value && "name" in value && "addInitializer" in value;
 }
 
-function isLegacyTarget(args: readonly unknown[]): boolean {
+/** True for legacy (`experimentalDecorators`) method decorator arguments. Internal. */
+export function isLegacyTarget(args: readonly unknown[]): boolean {
   return (
     args.length === 3 &&
     (typeof args[0] === "object" || typeof args[0] === "function") &&

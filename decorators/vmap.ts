@@ -3,7 +3,7 @@
  * lives in runtime/batch; this module only builds the batched function.
  */
 import { isInjectedMeta, type BatchPolicy, type InjectedMeta } from "./descriptor.js";
-import { ENTRY } from "./op.js";
+import { ENTRY, isLegacyTarget, isTc39Context } from "./op.js";
 import { itemsOf, runBatch, type BatchProgress, type BatchTarget, type ItemResult } from "../runtime/batch.js";
 import type { OpEntry } from "../runtime/invoke.js";
 import { currentFrame } from "../runtime/context.js";
@@ -76,10 +76,6 @@ function staged(name: string, f: AnyFn, thisArg: unknown, args: readonly unknown
   );
 }
 
-function isTc39Context(value: unknown): value is ClassMethodDecoratorContext {
-  return typeof value === "object" && value !== null && "kind" in value && "addInitializer" in value;
-}
-
 /**
  * Maps `f` (an op, a Module method, a jitted function or any async function) over a batch.
  * Mapped arguments are arrays with one element per item (`inAxes` chooses which). Results
@@ -125,6 +121,6 @@ export function vmap(...input: unknown[]): unknown {
       return descriptor;
     };
   if (typeof args[0] === "function" && isTc39Context(args[1])) return decorate({})(...args);
-  if (args.length === 3 && typeof args[1] !== "undefined" && typeof args[2] === "object") return decorate({})(...args);
+  if (isLegacyTarget(args)) return decorate({})(...args);
   return decorate((args[0] as VmapOptions | undefined) ?? {});
 }
