@@ -20,7 +20,7 @@ import type { Frame } from "./context.js";
 import { NEVER_SIGNAL, abortReason, store } from "./context.js";
 import type { OpEntry } from "./invoke.js";
 import { settings } from "./settings.js";
-import { lookup } from "../decorators/registry.js";
+import { lookup } from "./registry.js";
 import { chainOf, resolveChain, runChain, runItems, settleInline } from "./workers/run.js";
 import { WorkerPool, type PoolOptions } from "./workers/pool.js";
 

@@ -22,7 +22,7 @@ import { NEVER_SIGNAL, abortReason } from "../context.js";
 import { Cancelled, WorkerCrashed } from "../errors.js";
 import type { OpEntry } from "../invoke.js";
 import { settings } from "../settings.js";
-import { lookup } from "../../decorators/registry.js";
+import { lookup } from "../registry.js";
 import type { FusedChain, ItemResult } from "../executors.js";
 import { WORKER_ENTRY, markIncapable, warnInline, whyNotWorker, workersUnavailable } from "./capability.js";
 import { recordDuration } from "./cost.js";

@@ -14,7 +14,7 @@ import { childStepId, mergeConfig, type OpEntry } from "../invoke.js";
 import { withActiveSpan } from "../telemetry.js";
 import { validatorsFor, type Validators } from "../validate.js";
 import type { ArgSource, FusedChain, ItemResult } from "../executors.js";
-import { lookup } from "../../decorators/registry.js";
+import { lookup } from "../registry.js";
 import { recordDuration } from "./cost.js";
 
 /**
