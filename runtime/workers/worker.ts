@@ -17,7 +17,7 @@ import { describeOp, lookup } from "../registry.js";
 import { Frame, isThenable, store } from "../context.js";
 import { Cancelled, DeadlineExceeded } from "../errors.js";
 import type { OpEntry } from "../invoke.js";
-import type { ItemResult } from "../executors.js";
+import type { ItemResult } from "./run.js";
 import { ABORT_CANCELLED, ABORT_DEADLINE, ABORT_RUNNING, ABORT_STATE, WORKER_MARK } from "./keys.js";
 import {
   AllowlistReader,
