@@ -12,12 +12,12 @@
  * reused until a source changes.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import ts from "typescript";
 import weftTransformer from "../../transformers/transformer.js";
-import { buildForWorkers } from "../workers/build.js";
+import { buildForWorkers, publishBuild } from "../workers/build.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const FIXTURES = path.join(ROOT, "test/fixtures/durable");
@@ -81,14 +81,7 @@ export function buildDurableFixtures(): DurableBuild {
       { before: [weftTransformer(program, {}, { ts: ts as never, addDiagnostic: (d) => problems.push(ts.flattenDiagnosticMessageText(d.messageText, "\n")) })] },
     );
     if (problems.length > 0) throw new Error(`weft transformer reported, building test/fixtures/durable:\n${problems.join("\n")}`);
-    // Written last: its presence marks a complete build.
-    writeFileSync(path.join(temp, "package.json"), '{ "type": "module" }\n');
-    try {
-      renameSync(temp, root);
-    } catch {
-      // Another test file finished the same build first; theirs is identical.
-      rmSync(temp, { recursive: true, force: true });
-    }
+    publishBuild(temp, root);
   }
   return {
     root,
