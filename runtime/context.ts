@@ -50,6 +50,31 @@ export interface OpContext {
   readonly values: Config;
   /** The active OpenTelemetry span of this op call, when a tracer provider is registered. */
   readonly span: Span | undefined;
+  /** The durable run this call belongs to (`durable({ run })`), or `undefined` outside one. */
+  readonly runId: string | undefined;
+  /**
+   * Inside a durable run: a key naming this node of the run, the same in every attempt and
+   * in every process that resumes the run. Pass it to external APIs as their idempotency key.
+   */
+  readonly idempotencyKey: string | undefined;
+}
+
+/**
+ * The durable run a frame belongs to: what the plan runner and the batch engine ask before
+ * and after a node. Implemented by runtime/durable. Internal.
+ */
+export interface RunScope {
+  readonly id: string;
+  /** The journaled value of node `key`, when it finished with these inputs. */
+  lookup(key: string, inputs: readonly unknown[]): { readonly value: unknown } | undefined;
+  /** Journals a finished node; throws `UnstorableValue` when the value cannot be stored. */
+  record(key: string, inputs: readonly unknown[], value: unknown): void;
+  /** A batch item that failed for good. */
+  deadLetter(node: string, index: number, inputs: readonly unknown[], error: unknown): void;
+  /** A batch item that succeeded (a replayed dead letter is resolved). */
+  itemDone(node: string, index: number): void;
+  /** The version guard of a jitted function's plan: throws when it changed since the run began. */
+  usePlan(key: string, plan: object): void;
 }
 
 /** Receives op calls made while a jitted function is traced. Internal. */
@@ -77,6 +102,8 @@ export interface FrameFields {
   readonly permitted: boolean;
   /** Set while a jitted function is being traced: op calls are recorded, not run. */
   readonly trace?: TraceHook | undefined;
+  /** The durable run, inside `durable({ run })`. */
+  readonly run?: RunScope | undefined;
 }
 
 /** Fields `Frame.derive` may replace. */
@@ -100,6 +127,7 @@ export class Frame implements OpContext {
   readonly deadlineOwner: string | undefined;
   readonly permitted: boolean;
   readonly trace: TraceHook | undefined;
+  readonly run: RunScope | undefined;
 
   constructor(f: FrameFields) {
     this.op = f.op;
@@ -116,10 +144,19 @@ export class Frame implements OpContext {
     this.deadlineOwner = f.deadlineOwner;
     this.permitted = f.permitted;
     this.trace = f.trace;
+    this.run = f.run;
   }
 
   get remainingMs(): number {
     return this.deadline === undefined ? Infinity : Math.max(0, this.deadline - Date.now());
+  }
+
+  get runId(): string | undefined {
+    return this.run?.id;
+  }
+
+  get idempotencyKey(): string | undefined {
+    return this.run && `${this.run.id}:${this.stepId}`;
   }
 
   /**
@@ -142,6 +179,7 @@ export class Frame implements OpContext {
       deadlineOwner: "deadlineOwner" in patch ? patch.deadlineOwner : this.deadlineOwner,
       permitted: patch.permitted ?? this.permitted,
       trace: patch.trace,
+      run: "run" in patch ? patch.run : this.run,
     });
   }
 }
@@ -151,7 +189,14 @@ export class Frame implements OpContext {
  * one recipe for op calls, jit runs and vmap batches. Internal.
  */
 export function childStepId(parent: Frame, name: string): string {
-  const index = parent.children++;
+  const id = nextStepId(parent, name);
+  parent.children++;
+  return id;
+}
+
+/** The step id the next child of `parent` named `name` will get, without taking it. Internal. */
+export function nextStepId(parent: Frame, name: string): string {
+  const index = parent.children;
   return parent.stepId === "" ? `${name}#${index}` : `${parent.stepId}/${name}#${index}`;
 }
 

@@ -16,7 +16,7 @@
 import { Effect, Exit, Cause, Semaphore } from "effect";
 import type { Span } from "@opentelemetry/api";
 import type { OpDescriptor, RetryPolicy } from "../decorators/descriptor.js";
-import { EMPTY_CONFIG, Frame, NEVER_SIGNAL, abortReason, childStepId, currentFrame, isThenable, raceAbort, store } from "./context.js";
+import { EMPTY_CONFIG, Frame, NEVER_SIGNAL, abortReason, childStepId, currentFrame, isThenable, nextStepId, raceAbort, store } from "./context.js";
 import { toMillis } from "./duration.js";
 import { Cancelled, DeadlineExceeded, OpError, ValidationError, WeftError } from "./errors.js";
 import { emit, observed } from "./events.js";
@@ -68,6 +68,8 @@ export class OpEntry {
   /** Per-op concurrency limit, shared by every caller. */
   readonly semaphore: Semaphore.Semaphore | undefined;
   readonly hasConfig: boolean;
+  /** True when calls go through the durable interceptor even outside a run (cache, risk, pure). */
+  readonly intercepted: boolean;
   validators: Validators | undefined;
   /**
    * Replaces where the body runs (for example a worker pool for `cpu` ops). It receives the
@@ -95,6 +97,8 @@ export class OpEntry {
     this.hasConfig = Object.keys(desc.config).length > 0;
     // Resolved now, so a bad backoff fails at definition rather than on the first retry.
     if (desc.policy.retry !== undefined) backoffOf(desc.policy.retry, desc.name);
+    const cache = desc.policy.cache;
+    this.intercepted = (cache !== undefined && cache !== false) || desc.policy.risk === "high" || (desc.kind === "pure" && cache === undefined);
   }
 }
 
@@ -108,12 +112,33 @@ function globalSemaphore(): Semaphore.Semaphore {
 }
 
 /**
- * Calls an op from the current context. Always returns a promise; never throws synchronously.
+ * Stands between a call and its dispatch for calls in a durable run and for ops with a
+ * cache or risk policy (journal lookup, cache lookup, approval before the body; journal
+ * append after success). Installed by runtime/durable; it calls `dispatch` to run the op.
+ */
+export type Interceptor = (entry: OpEntry, parent: Frame, thisArg: unknown, args: readonly unknown[], overrides: CallOverrides | undefined) => Promise<unknown>;
+
+let interceptor: Interceptor | undefined;
+
+/** Installs the durable interceptor. Internal. */
+export function setInterceptor(next: Interceptor | undefined): void {
+  interceptor = next;
+}
+
+/**
+ * Calls an op from the current context: the durable interceptor when it applies, else
+ * `dispatch`. Always returns a promise; never throws synchronously.
  */
 export function invoke(entry: OpEntry, thisArg: unknown, args: readonly unknown[], overrides?: CallOverrides): Promise<unknown> {
   const parent = currentFrame();
   // While a jitted function is traced, calls are recorded as graph nodes, not run.
   if (parent.trace !== undefined) return Promise.resolve(parent.trace.record(entry, thisArg, args, overrides));
+  if (interceptor !== undefined && (parent.run !== undefined || entry.intercepted)) return interceptor(entry, parent, thisArg, args, overrides);
+  return dispatch(entry, parent, thisArg, args, overrides);
+}
+
+/** One call of an op in `parent` through the kernel (`callOp`), as a promise. Internal. */
+export function dispatch(entry: OpEntry, parent: Frame, thisArg: unknown, args: readonly unknown[], overrides?: CallOverrides): Promise<unknown> {
   let out: unknown;
   try {
     out = callOp(entry, parent, thisArg, args, overrides, undefined);
@@ -178,6 +203,7 @@ function callFast(entry: OpEntry, parent: Frame, thisArg: unknown, args: readonl
     span: span ?? parent.span,
     deadlineOwner: parent.deadlineOwner,
     permitted: parent.permitted,
+    run: parent.run,
   });
   if (observed) emit({ type: "op:attempt", op: desc.name, stepId, attempt: 1 });
   let out: unknown;
@@ -280,6 +306,7 @@ class PolicyCall {
       span: this.span ?? parent.span,
       deadlineOwner: ownIsEarlier ? desc.name : parent.deadlineOwner,
       permitted: parent.permitted || needsLimit,
+      run: parent.run,
     });
   }
 
@@ -484,4 +511,4 @@ export function mergeConfig(entry: OpEntry, parent: Frame, withConfig: Config | 
   return parent.overrides === EMPTY_CONFIG ? merged : { ...merged, ...parent.overrides };
 }
 
-export { WeftError, childStepId };
+export { WeftError, childStepId, nextStepId };
