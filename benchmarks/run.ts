@@ -18,7 +18,7 @@ const suites: Array<[string, () => Promise<{ run: Suite }>]> = [
   ["compile", () => import("./compile.bench.js")],
   ["validation", () => import("./validation.bench.js")],
   ["workers", () => import("./workers.bench.js")],
-  ["lcel", () => import("./lcel.bench.js")],
+  ["peers", () => import("./peers.bench.js")],
 ];
 
 const metrics: Metric[] = [];
