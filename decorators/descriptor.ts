@@ -5,6 +5,7 @@
  * This module is types plus two tiny guards: the transformer imports it for types only,
  * so it must never import the runtime.
  */
+import type { InjectedChecks } from "./formats.js";
 
 /** A JSON Schema (draft 2020-12) as plain data. */
 export type JsonSchema = { readonly [key: string]: unknown } | boolean;
@@ -149,6 +150,8 @@ export interface InjectedMeta {
   readonly returns?: JsonSchema;
   /** Shared definitions referenced by `$ref: "#/$defs/Name"` from params and returns. */
   readonly defs?: Readonly<Record<string, JsonSchema>>;
+  /** The checks generated from these schemas at build time (transformers/checks.ts). */
+  readonly checks?: InjectedChecks;
   readonly doc?: string;
   readonly locator?: OpLocator;
   /** Content hash of the schemas, to detect stale manifests. */
@@ -177,6 +180,8 @@ export interface OpDescriptor {
   readonly params: readonly ParamInfo[];
   readonly returns?: JsonSchema;
   readonly defs?: Readonly<Record<string, JsonSchema>>;
+  /** Generated checks of `params` and `returns`, when the build (or `weft gen`) wrote them. */
+  readonly checks?: InjectedChecks;
   readonly doc?: string;
   readonly locator?: OpLocator;
   readonly hash?: string;

@@ -141,8 +141,8 @@ describe("validatorsFor", () => {
     expect(() => input!([42])).toThrow(ValidationError);
   });
 
-  it("reports a schema ajv cannot compile, naming the op and parameter", () => {
-    expect(() => validatorsFor(descriptor([{ name: "x", schema: { type: "string", format: "colour" } }]))).toThrow(/weft: cannot compile the schema of score parameter "x": unknown format "colour"/);
+  it("reports a schema it cannot check, naming the op and parameter", () => {
+    expect(() => validatorsFor(descriptor([{ name: "x", schema: { type: "string", format: "colour" } }]))).toThrow(/weft: cannot check the schema of score parameter "x": unknown format "colour"/);
   });
 });
 
