@@ -5,7 +5,6 @@
  * This module is types plus two tiny guards: the transformer imports it for types only,
  * so it must never import the runtime.
  */
-import type { InjectedChecks } from "./formats.js";
 
 /** A JSON Schema (draft 2020-12) as plain data. */
 export type JsonSchema = { readonly [key: string]: unknown } | boolean;
@@ -191,3 +190,25 @@ export interface OpDescriptor {
   /** True when the transformer (or a manifest) supplied schemas. */
   readonly typed: boolean;
 }
+
+/** What the runtime passes to generated checks: the vetted formats and helpers of decorators/formats.ts. */
+export interface CheckLib {
+  readonly formats: Readonly<Record<string, (text: string) => boolean>>;
+  readonly codePoints: (text: string) => number;
+  readonly isPlainObject: (value: object) => boolean;
+}
+
+/** A generated check: true when `value` matches. */
+export type Check = (value: unknown) => boolean;
+
+/** The checks of one site, as generated: one per parameter (null where nothing is checked) and one for the result. */
+export interface SiteChecks {
+  readonly params: readonly (Check | null)[];
+  readonly returns?: Check | null;
+}
+
+/**
+ * What the transformer injects as `META.checks`: a function of the `CheckLib` that builds
+ * the site's checks (plain JavaScript written at build time; nothing is compiled at run time).
+ */
+export type InjectedChecks = (lib: CheckLib) => SiteChecks;

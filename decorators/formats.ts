@@ -12,7 +12,9 @@
  * dotted-quad IPv4, RFC 4291 IPv6, RFC 4122 UUIDs, RFC 6901 JSON pointers, base64,
  * and the numeric OpenAPI formats.
  */
-import type { JsonSchema } from "./descriptor.js";
+import type { CheckLib, JsonSchema } from "./descriptor.js";
+
+export type { Check, CheckLib, InjectedChecks, SiteChecks } from "./descriptor.js";
 
 /** A format check: true when `text` is in the format. */
 export type FormatCheck = (text: string) => boolean;
@@ -171,30 +173,9 @@ export function isPlainObject(value: object): boolean {
 /** The deepest nesting of recursive types a value may have (see docs/schemas.md). */
 export const MAX_DEPTH = 1000;
 
-/** What the runtime passes to generated checks: the formats and helpers above. */
-export interface CheckLib {
-  readonly formats: Readonly<Record<string, FormatCheck>>;
-  readonly codePoints: (text: string) => number;
-  readonly isPlainObject: (value: object) => boolean;
-}
-
 /** The one `CheckLib`. */
 export const CHECK_LIB: CheckLib = Object.freeze({ formats: FORMATS, codePoints, isPlainObject });
 
-/** A generated check: true when `value` matches. */
-export type Check = (value: unknown) => boolean;
-
-/** The checks of one site, as generated: one per parameter (null where nothing is checked) and one for the result. */
-export interface SiteChecks {
-  readonly params: readonly (Check | null)[];
-  readonly returns?: Check | null;
-}
-
-/**
- * What the transformer injects as `META.checks`: a function of the `CheckLib` that builds
- * the site's checks (plain JavaScript written at build time; nothing is compiled at run time).
- */
-export type InjectedChecks = (lib: CheckLib) => SiteChecks;
 
 /** Keywords that never constrain a value. */
 export const ANNOTATIONS: ReadonlySet<string> = new Set(["description", "title", "default", "readOnly", "writeOnly", "examples", "deprecated", "$comment"]);
