@@ -94,7 +94,7 @@ beforeAll(async () => {
   transpile(ts6, ["decorators/formats.ts"], path.join(tmp, "weft/decorators"));
   // A stand-in weft package whose runtime/manifest.js is weft's own.
   cpSync(path.join(FIXTURE, "weft-stub"), path.join(tmp, "weft-stub"), { recursive: true });
-  transpile(ts6, ["runtime/manifest.ts", "runtime/errors.ts"], path.join(tmp, "weft-stub/runtime"));
+  transpile(ts6, ["runtime/manifest.ts", "runtime/errors.ts", "runtime/redact.ts"], path.join(tmp, "weft-stub/runtime"));
   writeFileSync(
     path.join(tmp, "run.mjs"),
     `import { pathToFileURL } from "node:url";
