@@ -20,6 +20,7 @@
 import type { JsonSchema, OpDescriptor, ParamInfo } from "../decorators/descriptor.js";
 import { CHECK_LIB, FORMATS, MAX_DEPTH, codePoints, isPlainObject, recursiveDefs, unconstrained, type Check, type InjectedChecks, type SiteChecks } from "../decorators/formats.js";
 import { ValidationError, type ValidationIssue } from "./errors.js";
+import { REDACTED, redactText, secretName } from "./redact.js";
 
 /** The checks weft runs for one op. A missing member means there is nothing to check. */
 export interface Validators {
@@ -596,49 +597,6 @@ export function describeSchema(schema: JsonSchema, defs: Readonly<Record<string,
 // ---- previews ----------------------------------------------------------------------
 
 const PREVIEW_LIMIT = 80;
-const REDACTED = "[redacted]";
-// Key names compared after lower-casing and dropping `-`/`_`: `api_key`, `apiKey`, `X-Api-Key`.
-const SECRET_SUFFIXES = ["password", "passwd", "passphrase", "secret", "token", "apikey", "authorization", "cookie", "credential", "credentials", "privatekey", "sessionid"];
-const SECRET_VALUES = [
-  /\bsk-[A-Za-z0-9_-]{8,}/g, // OpenAI / Anthropic style keys
-  /\bBearer\s+[A-Za-z0-9._~+/=-]{8,}/gi,
-  /\bBasic\s+[A-Za-z0-9+/=]{8,}/g,
-  /\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})/g,
-  /\bxox[abposr]-[A-Za-z0-9-]{10,}/g,
-  /\bAKIA[0-9A-Z]{16}\b/g,
-  /\bAIza[0-9A-Za-z_-]{35}/g,
-  /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g, // JWTs
-  /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)/g,
-];
-
-/**
- * True for a property or parameter name that holds a secret (`password`, `apiKey`,
- * `authorization`, `x-api-key`, `refresh_token`, ...).
- *
- * @example
- * ```ts
- * secretName("apiKey"); // true
- * secretName("maxTokens"); // false
- * ```
- */
-export function secretName(name: string): boolean {
-  const key = name.toLowerCase().replace(/[-_\s]/g, "");
-  return key === "auth" || SECRET_SUFFIXES.some((s) => key.endsWith(s));
-}
-
-/**
- * `text` with anything that looks like a credential replaced by `[redacted]`.
- *
- * @example
- * ```ts
- * redactText("key sk-abc123def456ghi"); // "key [redacted]"
- * ```
- */
-export function redactText(text: string): string {
-  let out = text;
-  for (const pattern of SECRET_VALUES) out = out.replace(pattern, REDACTED);
-  return out;
-}
 
 /**
  * A short, redacted rendering of a value for error messages: at most about 80

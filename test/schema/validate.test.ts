@@ -5,7 +5,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { JsonSchema, OpDescriptor, ParamInfo } from "../../decorators/descriptor.js";
 import { ValidationError } from "../../runtime/errors.js";
-import { describeSchema, preview, redactText, secretName, setValidation, validatorsFor } from "../../runtime/validate.js";
+import { redactText, secretName } from "../../runtime/redact.js";
+import { describeSchema, preview, setValidation, validatorsFor } from "../../runtime/validate.js";
 
 function descriptor(params: ParamInfo[], returns?: JsonSchema, defs?: Record<string, JsonSchema>, validate?: boolean): OpDescriptor {
   return {
