@@ -138,6 +138,8 @@ function methodDecorator(options: OpOptions, meta: InjectedMeta | undefined) {
       if (!context.static) {
         const key = context.name;
         context.addInitializer(function (this: unknown) {
+          // Only while the method is still this op (a decorator above, such as @vmap, may have replaced it).
+          if ((this as Record<PropertyKey, unknown>)[key] !== wrapper) return;
           Object.defineProperty(this, key, { value: boundTo(wrapper, this), writable: true, configurable: true, enumerable: false });
         });
       }
