@@ -128,6 +128,8 @@ export class DurableRun implements RunScope {
   private readonly nodes: Map<string, JournalRecord>;
   private readonly recorded: Map<string, string>;
   private readonly seen = new Set<OpEntry>();
+  /** Open dead letters of this run (`node[index]`), resolved as their items succeed. */
+  private readonly open: Set<string>;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -141,6 +143,7 @@ export class DurableRun implements RunScope {
   ) {
     this.nodes = new Map(store.journal(id).map((r) => [r.key, r]));
     this.recorded = store.versions(id);
+    this.open = new Set(store.deadLetters(id).flatMap((d) => (d.status === "open" ? [`${d.node}[${d.index}]`] : [])));
   }
 
   startHeartbeat(everyMs: number): void {
@@ -210,6 +213,7 @@ export class DurableRun implements RunScope {
   }
 
   itemDone(node: string, index: number): void {
+    if (this.open.size === 0 || !this.open.delete(`${node}[${index}]`)) return;
     this.store.markReplayed(this.id, node, index);
   }
 
