@@ -11,8 +11,8 @@
  *   - every other node ran at most twice (once if it had not started, twice if it was in
  *     flight at the kill), and at most a batch's worth of nodes were in flight;
  *   - the resumed run ran every node the uninterrupted run ran.
- * The kill lands wherever the child is when the parent sees the k-th line: inside a body,
- * between a body and its journal append, or between nodes.
+ * Each child sends itself SIGKILL when its k-th body starts (k seeded), inside that body or
+ * a little later: between a body and its journal append, or between nodes.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -53,20 +53,18 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: Nod
   return new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal, stdout, stderr })));
 }
 
-/** Starts the pipeline for `run` and kills it with SIGKILL once its side file has `k` lines. */
-async function runAndKill(script: string, run: string, k: number): Promise<{ killed: boolean; stderr: string }> {
+/**
+ * Runs the pipeline for `run`; the child sends itself SIGKILL when its `k`-th body starts,
+ * at one of three points after it (`mode`, see child.ts), so every kill lands, wherever
+ * the load on the machine puts the child.
+ */
+async function runAndKill(script: string, run: string, k: number, mode: number): Promise<{ killed: boolean; stderr: string }> {
   const child = spawn(process.execPath, [script, "pipeline"], {
-    env: { ...process.env, DURABLE_DB: path.join(dir, `${run}.db`), DURABLE_RUN: run, DURABLE_LOG_DIR: dir },
+    env: { ...process.env, DURABLE_DB: path.join(dir, `${run}.db`), DURABLE_RUN: run, DURABLE_LOG_DIR: dir, DURABLE_KILL_AT: String(k), DURABLE_KILL_MODE: String(mode) },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  const done = exited(child);
-  let finished = false;
-  void done.then(() => (finished = true));
-  // Watching the side file is how the parent picks the moment; nothing here asserts a time.
-  while (!finished && lines(run).length < k) await new Promise((resolve) => setTimeout(resolve, 2));
-  const killed = !finished && child.kill("SIGKILL");
-  const outcome = await done;
-  return { killed: killed && outcome.signal === "SIGKILL", stderr: outcome.stderr };
+  const outcome = await exited(child);
+  return { killed: outcome.signal === "SIGKILL", stderr: outcome.stderr };
 }
 
 test(
@@ -75,7 +73,7 @@ test(
     const build = buildDurableFixtures();
     const script = build.script("child.js");
     const rand = prng(20261201);
-    const points = Array.from({ length: KILLS }, () => 1 + Math.floor(rand() * (NODES - 10)));
+    const points = Array.from({ length: KILLS }, () => ({ k: 1 + Math.floor(rand() * (NODES - 10)), mode: Math.floor(rand() * 3) }));
     const runs = points.map((_, i) => `crash-${i}`);
 
     const kills: Array<{ killed: boolean; stderr: string }> = new Array(KILLS);
@@ -84,11 +82,11 @@ test(
       Array.from({ length: PARALLEL }, async () => {
         while (next < KILLS) {
           const i = next++;
-          kills[i] = await runAndKill(script, runs[i]!, points[i]!);
+          kills[i] = await runAndKill(script, runs[i]!, points[i]!.k, points[i]!.mode);
         }
       }),
     );
-    for (const [i, k] of kills.entries()) expect(k.killed, `run ${runs[i]} was not killed (it finished first?): ${k.stderr}`).toBe(true);
+    for (const [i, k] of kills.entries()) expect(k.killed, `run ${runs[i]} was not killed: ${k.stderr}`).toBe(true);
 
     // What each killed process finished: its journal, read before anything resumes.
     const finishedBefore = runs.map((run) => {
