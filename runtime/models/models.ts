@@ -12,7 +12,7 @@
 import type { Span } from "@opentelemetry/api";
 import type { DurationInput, InjectedMeta, JsonSchema, OpDescriptor, RetryPolicy } from "../../decorators/descriptor.js";
 import { isInjectedMeta } from "../../decorators/descriptor.js";
-import { buildDescriptor, register } from "../../decorators/registry.js";
+import { defineOp as registerOp } from "../define.js";
 import { currentFrame, withContext, type Frame } from "../context.js";
 import { toMillis } from "../duration.js";
 import { invoke, type CallOverrides, type OpEntry } from "../invoke.js";
@@ -129,15 +129,23 @@ const EMBED_OPTIONS: JsonSchema = { type: "object", properties: { dimensions: { 
 const EMBED_INPUT: JsonSchema = { anyOf: [{ type: "string" }, { type: "array", items: { type: "string" } }] };
 const VECTOR: JsonSchema = { type: "array", items: { type: "number" } };
 
-function defineOp(name: string, params: readonly [string, JsonSchema, boolean?][], returns: JsonSchema | undefined, body: (...args: never[]) => unknown, batch?: { run: (items: readonly (readonly unknown[])[]) => Promise<readonly unknown[]> }): OpEntry {
-  const meta: InjectedMeta = {
-    __weft: 1,
+/** A descriptor written here, as the transformer would have: the model ops are typed by construction. */
+function descriptor(name: string, params: readonly [string, JsonSchema, boolean?][], returns: JsonSchema | undefined, policy: OpDescriptor["policy"]): OpDescriptor {
+  return Object.freeze({
+    id: `weft:${name}`,
     name,
+    kind: "io",
+    async: true,
     params: params.map(([param, schema, optional]) => ({ name: param, schema, ...(optional && { optional: true }) })),
     ...(returns !== undefined && { returns }),
-  };
-  const desc: OpDescriptor = buildDescriptor(body, name, { name, kind: "io", retry: MODEL_RETRY }, meta);
-  return register(desc, body, batch as never);
+    policy,
+    config: Object.freeze({}),
+    typed: true,
+  });
+}
+
+function defineOp(name: string, params: readonly [string, JsonSchema, boolean?][], returns: JsonSchema | undefined, body: (...args: never[]) => unknown, batch?: { run: (items: readonly (readonly unknown[])[]) => Promise<readonly unknown[]> }): OpEntry {
+  return registerOp(descriptor(name, params, returns, Object.freeze({ retry: MODEL_RETRY })), body, batch as never);
 }
 
 // ---- the metered request: budget, rate limit, send, usage --------------------------------
@@ -304,7 +312,7 @@ function checkerFor(schema: JsonSchema, defs: Readonly<Record<string, JsonSchema
   const key = typeof schema === "object" ? schema : { schema };
   let desc = checks.get(key);
   if (!desc) {
-    desc = buildDescriptor(() => undefined, "models.object", { name: "models.object" }, { __weft: 1, name: "models.object", params: [], returns: schema, ...(defs && { defs }) });
+    desc = { ...descriptor("models.object", [], schema, {}), ...(defs && { defs }) };
     checks.set(key, desc);
   }
   return validatorsFor(desc).output ?? (() => {});
@@ -578,9 +586,10 @@ function embedCall(model: string, input: string | readonly string[], options?: E
   const [body, overrides] = split(options, "models.embed");
   return invoke(embedEntry, undefined, body === undefined ? [model, input] : [model, input, body], overrides);
 }
+// The single-text signature last: vmap's types read the last overload (one text per item).
 const embed = Object.defineProperty(embedCall, ENTRY, { value: embedEntry }) as {
-  (model: string, text: string, options?: EmbedOptions): Promise<number[]>;
   (model: string, texts: readonly string[], options?: EmbedOptions): Promise<number[][]>;
+  (model: string, text: string, options?: EmbedOptions): Promise<number[]>;
 };
 Object.defineProperty(embed, "name", { value: "models.embed" });
 
