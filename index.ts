@@ -31,10 +31,18 @@ export { subscribe, type RuntimeEvent } from "./runtime/events.js";
 
 // Model calls: providers, usage and cost, rate limits.
 export { models, type Models, type ModelInstance, type ModelResult, type ModelStreamEvent, type ModelCallOptions, type ObjectOptions, type EmbedOptions, type Prompt, type CallUsage, type Tracked, type Usage, type UsageReport } from "./runtime/models/models.js";
-export type { ModelProvider, Capabilities, Message, GenerateRequest, GenerateResponse, StreamEvent, EmbedRequest, EmbedResponse, TokenUsage, RateLimits, Price, Clock } from "./runtime/models/provider.js";
+export type { ModelProvider, Capabilities, Message, GenerateRequest, GenerateResponse, StreamEvent, EmbedRequest, EmbedResponse, TokenUsage, RateLimits, Price, ModelClock } from "./runtime/models/provider.js";
 export { localProvider, type LocalOptions } from "./runtime/models/local.js";
 export { openaiCompatible, type OpenAICompatibleOptions } from "./runtime/models/openai.js";
 export { ProviderError, BudgetExceeded, type Budget } from "./runtime/models/errors.js";
+
+// Durable runs, result caches, dead letters and approvals.
+export { durable, type DurableOptions } from "./runtime/durable/index.js";
+export { configureDurable, closeDurable, type DurableSettings, type ApprovalPolicy, type ApprovalVerdict, type Clock } from "./runtime/durable/index.js";
+export { listRuns, deadLetters, replayDeadLetters, approvals, decide, type RunSummary, type DeadLetter, type Decision } from "./runtime/durable/index.js";
+export { cacheStats, clearCache, type CacheStats } from "./runtime/durable/index.js";
+export { MemoryStore, SqliteStore, type DurableStore, type SqliteStoreOptions, type RunStatus, type ApprovalRecord } from "./runtime/durable/index.js";
+export { UnstorableValue, RunLocked, LeaseLost, RunVersionMismatch, ApprovalDenied, ApprovalRequired } from "./runtime/durable/index.js";
 
 // Errors.
 export { WeftError, OpError, ValidationError, DeadlineExceeded, Cancelled, WorkerCrashed, BatchItemError, type ValidationIssue } from "./runtime/errors.js";
@@ -54,4 +62,6 @@ export type {
   OpLocator,
   NativeBatch,
   BatchPolicy,
+  CachePolicy,
+  Risk,
 } from "./decorators/descriptor.js";

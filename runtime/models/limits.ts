@@ -4,7 +4,7 @@
  * `Retry-After`. Waiters are served in arrival order; a waiter whose signal fires leaves
  * the queue at once. Time comes from an injectable clock, so tests are exact.
  */
-import type { Clock, RateLimits } from "./provider.js";
+import type { ModelClock, RateLimits } from "./provider.js";
 
 const MINUTE = 60_000;
 
@@ -53,7 +53,7 @@ export class RateLimiter {
 
   constructor(
     limits: RateLimits,
-    private readonly clock: Clock,
+    private readonly clock: ModelClock,
     name: string,
   ) {
     for (const key of ["rpm", "tpm", "concurrency"] as const) {

@@ -5,7 +5,7 @@
  * generated from the requested schema), streaming, and hashed TF-IDF embeddings.
  */
 import type { JsonSchema } from "../../decorators/descriptor.js";
-import { NO_USAGE, systemClock, type Clock, type EmbedRequest, type EmbedResponse, type GenerateRequest, type GenerateResponse, type ModelProvider, type StreamEvent } from "./provider.js";
+import { NO_USAGE, systemClock, type ModelClock, type EmbedRequest, type EmbedResponse, type GenerateRequest, type GenerateResponse, type ModelProvider, type StreamEvent } from "./provider.js";
 import { countMessageTokens, countTokens, hash32, prng, tokenize } from "./tokens.js";
 
 /** Options of the local provider. */
@@ -16,7 +16,7 @@ export interface LocalOptions {
   readonly dimensions?: number;
   /** Inverse document frequency per hashed bucket (length = dimensions); default: all 1. */
   readonly idf?: Float64Array | readonly number[];
-  readonly clock?: Clock;
+  readonly clock?: ModelClock;
 }
 
 const FILLER = "the of light because scattering shorter wavelengths air molecules sun angle path longer red blue appears more through atmosphere so at and when".split(" ");

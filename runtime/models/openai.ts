@@ -9,7 +9,7 @@
  * in the `Authorization` header and nowhere else, and is cut from every error message.
  */
 import { ProviderError } from "./errors.js";
-import { NO_USAGE, type Clock, type EmbedResponse, type GenerateRequest, type GenerateResponse, type ModelProvider, type Price, type RateLimits, type StreamEvent, type TokenUsage } from "./provider.js";
+import { NO_USAGE, type ModelClock, type EmbedResponse, type GenerateRequest, type GenerateResponse, type ModelProvider, type Price, type RateLimits, type StreamEvent, type TokenUsage } from "./provider.js";
 
 /** Options of an OpenAI-compatible provider. */
 export interface OpenAICompatibleOptions {
@@ -27,7 +27,7 @@ export interface OpenAICompatibleOptions {
   readonly jsonSchema?: boolean;
   /** Most inputs one embeddings request takes. Default 2048. */
   readonly maxEmbedBatch?: number;
-  readonly clock?: Clock;
+  readonly clock?: ModelClock;
   /** The fetch to use. Default: the global one. */
   readonly fetch?: typeof fetch;
 }

@@ -124,19 +124,19 @@ export interface ModelProvider {
   readonly prices?: Readonly<Record<string, Price>>;
   /** Values that must never appear in messages, spans or events (API keys). */
   readonly secrets?: readonly string[];
-  /** Clock for rate limits and Retry-After waits (tests inject a fake one). */
-  readonly clock?: Clock;
+  /** ModelClock for rate limits and Retry-After waits (tests inject a fake one). */
+  readonly clock?: ModelClock;
 }
 
 /** Time, injectable: the rate limiter and Retry-After waits read it. */
-export interface Clock {
+export interface ModelClock {
   now(): number;
   /** Resolves after `ms`, or rejects with the signal's reason when it fires first. */
   sleep(ms: number, signal: AbortSignal): Promise<void>;
 }
 
 /** The real clock. */
-export const systemClock: Clock = {
+export const systemClock: ModelClock = {
   now: () => Date.now(),
   sleep: (ms, signal) =>
     new Promise<void>((resolve, reject) => {

@@ -3,7 +3,7 @@
  * from weft/testing.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { BudgetExceeded, Cancelled, DeadlineExceeded, OpError, ProviderError, ValidationError, jit, models, openaiCompatible, subscribe, vmap, withContext, type Clock, type RuntimeEvent } from "weft";
+import { BudgetExceeded, Cancelled, DeadlineExceeded, OpError, ProviderError, ValidationError, jit, models, openaiCompatible, subscribe, vmap, withContext, type ModelClock, type RuntimeEvent } from "weft";
 import { startMockOpenAI, type MockOpenAI } from "weft/testing";
 import { recordSpans } from "../support/spans.js";
 
@@ -18,7 +18,7 @@ function use(options: Partial<Parameters<typeof openaiCompatible>[0]> = {}): str
 }
 
 /** A clock that jumps instead of waiting, and records every wait. */
-function fakeClock(start = 1_000_000): Clock & { sleeps: number[] } {
+function fakeClock(start = 1_000_000): ModelClock & { sleeps: number[] } {
   let now = start;
   const sleeps: number[] = [];
   return {
