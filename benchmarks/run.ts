@@ -19,7 +19,7 @@ const suites: Array<[string, () => Promise<{ run: Suite }>]> = [
   ["validation", () => import("./validation.bench.js")],
   ["durable", () => import("./durable.bench.js")],
   ["workers", () => import("./workers.bench.js")],
-  ["lcel", () => import("./lcel.bench.js")],
+  ["peers", () => import("./peers.bench.js")],
 ];
 
 const metrics: Metric[] = [];
