@@ -34,6 +34,7 @@ export { models, type Models, type ModelInstance, type ModelResult, type ModelSt
 export type { ModelProvider, Capabilities, Message, GenerateRequest, GenerateResponse, StreamEvent, EmbedRequest, EmbedResponse, TokenUsage, RateLimits, Price, ModelClock } from "./runtime/models/provider.js";
 export { localProvider, type LocalOptions } from "./runtime/models/local.js";
 export { openaiCompatible, type OpenAICompatibleOptions } from "./runtime/models/openai.js";
+export { aiSdkProvider, type AiSdkProviderOptions, type AiSdkLanguageModel, type AiSdkEmbeddingModel } from "./runtime/models/ai-sdk.js";
 export { ProviderError, BudgetExceeded, type Budget } from "./runtime/models/errors.js";
 
 // Durable runs, result caches, dead letters and approvals.
