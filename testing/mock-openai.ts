@@ -142,7 +142,7 @@ export async function startMockOpenAI(options: MockOpenAIOptions = {}): Promise<
 
     if (options.apiKey !== undefined && record.headers.authorization !== `Bearer ${options.apiKey}`) {
       // Like some real servers, this echoes what it got: clients must not leak it further.
-      return send(res, 401, { error: { message: `Incorrect API key provided: ${record.headers.authorization ?? "(none)"}`, type: "invalid_request_error", code: "invalid_api_key" } });
+      return send(res, 401, { error: { message: `Incorrect API key provided: ${(record.headers.authorization ?? "(none)").replace(/^Bearer /, "")}`, type: "invalid_request_error", code: "invalid_api_key" } });
     }
     if (req.method === "GET" && path === "/v1/models") {
       return send(res, 200, { object: "list", data: (options.models ?? ["mock-chat", "mock-embed"]).map((id) => ({ id, object: "model", created: 0, owned_by: "weft-mock" })) });

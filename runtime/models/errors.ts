@@ -4,7 +4,7 @@
  * before anything is sent.
  */
 import { WeftError } from "../errors.js";
-import { redactText } from "../validate.js";
+import { redactText } from "../redact.js";
 
 const MESSAGE_LIMIT = 300;
 

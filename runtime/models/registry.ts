@@ -8,6 +8,7 @@ import { localProvider } from "./local.js";
 import { openaiCompatible } from "./openai.js";
 import { systemClock, type ModelProvider } from "./provider.js";
 import { RateLimiter } from "./limits.js";
+import { registerSecret } from "../redact.js";
 
 type Config = Readonly<Record<string, unknown>>;
 
@@ -41,6 +42,8 @@ export function registerProvider(name: string, provider: ModelProvider): void {
   if (typeof provider !== "object" || provider === null || typeof provider.generate !== "function" || typeof provider.capabilities !== "object") {
     throw new TypeError(`models.register(${name}): expected a provider with generate() and capabilities`);
   }
+  // The kernel's one redactor cuts these wherever weft writes text: messages, spans, events.
+  for (const secret of provider.secrets ?? []) if (typeof secret === "string" && secret.length >= 6) registerSecret(secret);
   providers.set(name, provider);
 }
 
@@ -53,7 +56,7 @@ function providerNamed(name: string): ModelProvider | undefined {
   let provider = providers.get(name);
   if (!provider && name in builtins) {
     provider = builtins[name]!();
-    if (provider) providers.set(name, provider);
+    if (provider) registerProvider(name, provider);
   }
   return provider;
 }

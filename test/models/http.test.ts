@@ -238,7 +238,7 @@ describe("usage, budgets and secrets, with spans recorded", () => {
   });
 
   it("a planted API key appears in no message, span or event", async () => {
-    const key = "sk-planted-SECRET-abcdefghijklmnop";
+    const key = "wk_planted_SECRET_abcdefghijklmnop"; // not shaped like a known key: only registration finds it
     const guarded = await startMockOpenAI({ port: 0, apiKey: "sk-the-right-one-0000000000" });
     const events: RuntimeEvent[] = [];
     const stop = subscribe((e) => events.push(e));
