@@ -85,7 +85,7 @@ export interface Budget {
  *
  * @example
  * ```ts
- * await models.track(() => pipeline(q), { budget: { costUsd: 0.5 } }).catch((e) => e instanceof BudgetExceeded);
+ * await models.track(() => pipeline(question), { budget: { costUsd: 0.5 } }).catch((e) => e instanceof OpError && e.cause instanceof BudgetExceeded);
  * ```
  */
 export class BudgetExceeded extends WeftError {
