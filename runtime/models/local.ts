@@ -53,6 +53,7 @@ export function localProvider(options: LocalOptions = {}): ModelProvider {
   return {
     name: "local",
     capabilities: { chat: true, stream: true, embed: true, jsonSchema: true },
+    prices: { "*": { input: 0, output: 0 } },
     clock,
     async generate(request) {
       const { seed, response } = reply(request);

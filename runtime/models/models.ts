@@ -157,9 +157,9 @@ interface Metered<T> {
 
 function priceOf(resolved: Resolved, config: Readonly<Record<string, unknown>>): Price | undefined {
   const table = config.prices as Readonly<Record<string, Price>> | undefined;
-  return table?.[resolved.id] ?? resolved.provider.prices?.[resolved.model] ?? (resolved.providerName === "local" ? FREE : undefined);
+  const own = resolved.provider.prices;
+  return table?.[resolved.id] ?? own?.[resolved.model] ?? own?.["*"];
 }
-const FREE: Price = Object.freeze({ input: 0, output: 0 });
 
 async function metered<T extends { readonly usage: TokenUsage; readonly requestId?: string }>(
   frame: Frame,
@@ -335,6 +335,19 @@ function parseReply(text: string): { ok: true; value: unknown } | { ok: false; e
   return { ok: false, error: "the reply is not JSON" };
 }
 
+/**
+ * The schema as sent: definitions carried along under `$defs`, and a root `$ref` inlined,
+ * since providers want an object schema at the root (OpenAI's `json_schema` does).
+ */
+function wireSchema(schema: JsonSchema, defs: Readonly<Record<string, JsonSchema>> | undefined): JsonSchema {
+  if (!defs || Object.keys(defs).length === 0 || typeof schema !== "object") return schema;
+  const all = { ...(schema.$defs as Record<string, JsonSchema> | undefined), ...defs };
+  const ref = typeof schema.$ref === "string" ? /^#\/\$defs\/(.+)$/.exec(schema.$ref)?.[1] : undefined;
+  const root = ref !== undefined ? all[ref] : undefined;
+  if (root !== undefined && typeof root === "object") return { ...root, $defs: all };
+  return { ...schema, $defs: all };
+}
+
 interface ObjectBodyOptions extends ChatOptions {
   readonly attempts?: number;
   readonly schemaName?: string;
@@ -345,7 +358,7 @@ async function objectBody(model: string, prompt: Prompt, options: ObjectBodyOpti
   const { attempts = 3, schemaName = "output", defs, schema, ...chat } = options;
   if (schema === undefined) throw new TypeError("models.object: no schema for T (build with the weft transformer, or pass { schema })");
   const check = checkerFor(schema, defs);
-  const wire = defs && typeof schema === "object" ? { ...schema, $defs: { ...(schema.$defs as object | undefined), ...defs } } : schema;
+  const wire = wireSchema(schema, defs);
   const supports = resolveModel(model, currentFrame().config).provider.capabilities.jsonSchema;
   let messages = [...messagesOf(prompt, chat.system)];
   if (!supports) messages.push({ role: "system", content: `Reply with JSON only, matching this JSON Schema: ${JSON.stringify(wire)}` });

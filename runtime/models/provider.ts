@@ -120,7 +120,7 @@ export interface ModelProvider {
   embed?(request: EmbedRequest): Promise<EmbedResponse>;
   /** Limits weft enforces before each request to this provider. */
   readonly rateLimits?: RateLimits;
-  /** Prices per model name; the config's `prices` wins. */
+  /** Prices per model name (`"*"`: any model); the config's `prices` (by `provider:model`) wins. */
   readonly prices?: Readonly<Record<string, Price>>;
   /** Values that must never appear in messages, spans or events (API keys). */
   readonly secrets?: readonly string[];
