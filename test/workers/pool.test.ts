@@ -444,6 +444,8 @@ describe("shutdown", () => {
     await pool.close();
     await w.pool.closeWorkers();
     const left = countResources();
-    for (const kind of ["Worker", "MessagePort", "Timeout"]) expect({ kind, n: left.get(kind) ?? 0 }).toEqual({ kind, n: baseline.get(kind) ?? 0 });
+    // At most what was there before weft loaded: the test runner's own timer may have
+    // ended meanwhile, which is no leak.
+    for (const kind of ["Worker", "MessagePort", "Timeout"]) expect({ kind, n: Math.min(left.get(kind) ?? 0, baseline.get(kind) ?? 0) }).toEqual({ kind, n: left.get(kind) ?? 0 });
   });
 });
