@@ -13,7 +13,7 @@ import type { Span } from "@opentelemetry/api";
 import type { OpDescriptor, RetryPolicy } from "../decorators/descriptor.js";
 import { EMPTY_CONFIG, Frame, NEVER_SIGNAL, abortReason, allowManyListeners, currentFrame, isThenable, store } from "./context.js";
 import { toMillis } from "./duration.js";
-import { Cancelled, DeadlineExceeded, OpError, ValidationError, WeftError } from "./errors.js";
+import { Cancelled, DeadlineExceeded, OpError, ValidationError, WeftError, WorkerCrashed } from "./errors.js";
 import { emit, observed } from "./events.js";
 import { settings, settingsVersion } from "./settings.js";
 import { endSpan, startSpan, withActiveSpan } from "./telemetry.js";
@@ -310,13 +310,14 @@ function settleValue(entry: OpEntry, validators: Validators, stepId: string, spa
 }
 
 /**
- * Deadlines, cancellations and this op's own validation errors pass through as they are;
+ * Deadlines, cancellations, a worker thread dying (`WorkerCrashed`) and this op's own
+ * validation errors pass through as they are;
  * anything else the body threw becomes an `OpError` naming this op, keeping the cause.
  */
 function settleError(entry: OpEntry, stepId: string, span: Span | undefined, attempts: number, error: unknown): unknown {
   const desc = entry.desc;
   const surfaced =
-    error instanceof DeadlineExceeded || error instanceof Cancelled || (error instanceof ValidationError && error.op === desc.name)
+    error instanceof DeadlineExceeded || error instanceof Cancelled || error instanceof WorkerCrashed || (error instanceof ValidationError && error.op === desc.name)
       ? error
       : new OpError(desc.name, attempts, error, desc.source);
   if (span) endSpan(span, attempts, surfaced);

@@ -8,7 +8,7 @@
  * surfaced as `invoke` surfaces them (an `OpError` naming the op, or a deadline,
  * cancellation or the op's own validation error as it is).
  */
-import { Cancelled, DeadlineExceeded, OpError, ValidationError } from "../errors.js";
+import { Cancelled, DeadlineExceeded, OpError, ValidationError, WorkerCrashed } from "../errors.js";
 import { Frame, NEVER_SIGNAL, abortReason, isThenable, store } from "../context.js";
 import { childStepId, mergeConfig, type OpEntry } from "../invoke.js";
 import { withActiveSpan } from "../telemetry.js";
@@ -145,7 +145,7 @@ export function checkWiring(chain: ReadonlyArray<{ readonly opId: string; readon
 /** What `invoke` would surface for `error` thrown by `entry`'s body. */
 function surface(entry: OpEntry, error: unknown): unknown {
   const desc = entry.desc;
-  if (error instanceof DeadlineExceeded || error instanceof Cancelled) return error;
+  if (error instanceof DeadlineExceeded || error instanceof Cancelled || error instanceof WorkerCrashed) return error;
   if (error instanceof ValidationError && error.op === desc.name) return error;
   return new OpError(desc.name, 1, error, desc.source);
 }
