@@ -29,6 +29,14 @@ export { configureWorkers, closeWorkers, type PoolOptions } from "./runtime/work
 export { WorkerRefused } from "./runtime/workers/protocol.js";
 export { subscribe, type RuntimeEvent } from "./runtime/events.js";
 
+// Durable runs, result caches, dead letters and approvals.
+export { durable, type DurableOptions } from "./runtime/durable/index.js";
+export { configureDurable, closeDurable, type DurableSettings, type ApprovalPolicy, type ApprovalVerdict, type Clock } from "./runtime/durable/index.js";
+export { listRuns, deadLetters, replayDeadLetters, approvals, decide, type RunSummary, type DeadLetter, type Decision } from "./runtime/durable/index.js";
+export { cacheStats, clearCache, type CacheStats } from "./runtime/durable/index.js";
+export { MemoryStore, SqliteStore, type DurableStore, type SqliteStoreOptions, type RunStatus, type ApprovalRecord } from "./runtime/durable/index.js";
+export { UnstorableValue, RunLocked, LeaseLost, RunVersionMismatch, ApprovalDenied, ApprovalRequired } from "./runtime/durable/index.js";
+
 // Errors.
 export { WeftError, OpError, ValidationError, DeadlineExceeded, Cancelled, WorkerCrashed, BatchItemError, type ValidationIssue } from "./runtime/errors.js";
 
@@ -47,4 +55,6 @@ export type {
   OpLocator,
   NativeBatch,
   BatchPolicy,
+  CachePolicy,
+  Risk,
 } from "./decorators/descriptor.js";
