@@ -25,7 +25,7 @@ import { weftBatch, weftChain, weftFanOut, weftJitChain, weftJitFanOut } from ".
 import { BATCH_CONCURRENCY, BATCH_SIZE, CHAIN_STEPS, FANOUT_BRANCHES, batchItems, plainBatch, plainChain, plainFanOut } from "./peers/work.js";
 
 /** The frameworks, in the order tables and the chart show them. Each loads lazily, so one that fails to load is skipped alone. */
-export const PEERS: ReadonlyArray<{ readonly id: string; readonly load: () => Promise<Peer> }> = [
+export const PEERS: readonly PeerLoader[] = [
   { id: "effect", load: async () => (await import("./peers/effect.js")).load() },
   { id: "lcel", load: async () => (await import("./peers/lcel.js")).load() },
   { id: "langgraph", load: async () => (await import("./peers/langgraph.js")).load() },
@@ -40,7 +40,7 @@ function message(error: unknown): string {
 }
 
 /** Loads every peer and checks it computes what the floor computes; a peer that throws is skipped with its reason. */
-async function loadPeers(items: readonly number[], log: (line: string) => void): Promise<Peer[]> {
+async function loadPeers(items: readonly number[], loaders: readonly PeerLoader[], log: (line: string) => void): Promise<Peer[]> {
   const want = {
     chain: await Promise.all(CHECK_INPUTS.map(plainChain)),
     fanout: await Promise.all(CHECK_INPUTS.map(plainFanOut)),
@@ -56,7 +56,7 @@ async function loadPeers(items: readonly number[], log: (line: string) => void):
   same("weft", "batch", await weftBatch(items), want.batch);
 
   const peers: Peer[] = [];
-  for (const { id, load } of PEERS) {
+  for (const { id, load } of loaders) {
     let peer: Peer;
     let results: { chain: number[]; fanout: number[]; batch?: number[] };
     try {
@@ -98,11 +98,28 @@ function show(value: number, unit: string): string {
  * // { name: "langgraph_step_overhead_ratio", value: 512, unit: "× (LangGraph.js ÷ weft, CPU per step)", baseline: "10-step chain, overhead per step over plain awaits: LangGraph.js 770 µs CPU (812 µs wall), weft 1.5 µs CPU (1.6 µs wall)", ratio: 512 }
  * ```
  */
-export const run: Suite = async ({ quick }) => {
-  const log = (line: string) => process.stderr.write(`${line}\n`);
+export const run: Suite = (options) => runPeers(options);
+
+/** A framework as the suite loads it: its id, and how to build its side (which may throw). */
+export interface PeerLoader {
+  readonly id: string;
+  readonly load: () => Promise<Peer>;
+}
+
+/**
+ * `run` over the given frameworks, reporting on `log` which API each one uses or why it
+ * was skipped.
+ *
+ * @example
+ * ```ts
+ * await runPeers({ quick: true }, [{ id: "broken", load: async () => { throw new Error("needs Node 26") } }]);
+ * // logs "peers: broken skipped: needs Node 26", returns weft's and the floors' figures only
+ * ```
+ */
+export async function runPeers({ quick }: { readonly quick: boolean }, loaders: readonly PeerLoader[] = PEERS, log: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): Promise<Metric[]> {
   // Quick mode (the smoke run) keeps every side and step but a tenth of the batch.
   const items = batchItems(quick ? BATCH_SIZE / 10 : BATCH_SIZE);
-  const peers = await loadPeers(items, log);
+  const peers = await loadPeers(items, loaders, log);
   const callOptions = quick ? { rounds: 3, sampleMs: 3 } : { rounds: 21, sampleMs: 40 };
   const batchOptions = quick ? { rounds: 2, sampleMs: 3 } : { rounds: 11, sampleMs: 20 };
 
@@ -175,6 +192,6 @@ export const run: Suite = async ({ quick }) => {
     }
   }
   return metrics;
-};
+}
 
 if (process.argv[1]?.endsWith("peers.bench.js")) console.table(await run({ quick: process.argv.includes("--quick") }));
