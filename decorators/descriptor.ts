@@ -51,7 +51,10 @@ export interface RetryPolicy {
   readonly backoff?: BackoffPolicy;
   /**
    * Which errors are worth retrying. Validation errors and cancellations are never retried,
-   * whatever this returns. Default: every other error.
+   * whatever this returns. Default: transient failures only (network errors, an attempt's
+   * own timeout, `WorkerCrashed`, HTTP 408/409/425/429/5xx); never `TypeError`,
+   * `RangeError`, `ReferenceError`, `SyntaxError` or another 4xx. An error carrying
+   * `retryAfterMs` or a `Retry-After` header delays the next attempt at least that long.
    */
   readonly retryOn?: (error: unknown, attempt: number) => boolean;
 }

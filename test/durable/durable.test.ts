@@ -86,7 +86,7 @@ describe.each(stores)("durable runs on the %s store", (_name, makeStore) => {
     const charge = op({ name: "charge", retry: { times: 1, backoff: { initial: 0 } } }, async (amount: number) => {
       const { runId, idempotencyKey, attempt } = getContext();
       keys.push([runId, idempotencyKey, attempt]);
-      if (fail && attempt === 1) throw new Error("flaky");
+      if (fail && attempt === 1) throw Object.assign(new Error("flaky"), { status: 503 });
       return amount;
     });
     const outer = op({ name: "outer" }, async () => [await charge(1), await charge(2)]);
@@ -208,7 +208,7 @@ describe.each(stores)("durable runs on the %s store", (_name, makeStore) => {
     const runs: number[] = [];
     const score = op({ name: "score", retry: { times: 1, backoff: { initial: 0 } } }, async (x: number) => {
       runs.push(x);
-      if (broken.has(x)) throw new Error(`bad item ${x} with key sk-abcdefghijklmnop`);
+      if (broken.has(x)) throw Object.assign(new Error(`bad item ${x} with key sk-abcdefghijklmnop`), { status: 503 });
       return x * 10;
     });
     const all = Array.from({ length: 10 }, (_, i) => i);
