@@ -69,6 +69,9 @@ export interface SiteOptions {
   readonly root: string;
 }
 
+/** Build errors reported per site, at most. */
+const MAX_ERRORS = 5;
+
 const TAGS: Readonly<Record<string, SiteKind>> = { weftOp: "op", weftJit: "jit", weftVmap: "vmap" };
 
 /**
@@ -211,7 +214,8 @@ export function findOpSites(ts: Ts, program: TS.Program, sourceFile: TS.SourceFi
       const rest = decl?.dotDotDotToken !== undefined;
       const optional = !rest && ((decl !== undefined && checker.isOptionalParameter(decl)) || acceptsUndefined(ts, type));
       // `x?: Shape` reads as `Circle | Square | undefined`: describe the declared `Shape`.
-      let schema = extractor.schemaOf((optional ? declaredType(ts, checker, param) : undefined) ?? type, paramName, { optional });
+      const context = { optional, ...(decl ? { declaration: decl } : {}), ...(decl?.type && !rest ? { typeNode: decl.type } : {}) };
+      let schema = extractor.schemaOf((optional ? declaredType(ts, checker, param) : undefined) ?? type, paramName, context);
       const description = paramDocs.get(paramName);
       if (description !== undefined && typeof schema === "object") schema = { description, ...schema };
       return { name: paramName, schema, ...(optional ? { optional: true } : {}), ...(rest ? { rest: true } : {}) };
@@ -244,12 +248,16 @@ export function findOpSites(ts: Ts, program: TS.Program, sourceFile: TS.SourceFi
     const generic = returned.flags & (ts.TypeFlags.TypeParameter | ts.TypeFlags.IndexedAccess | ts.TypeFlags.Conditional);
     const awaited = generic ? returned : (checker.getAwaitedType(returned) ?? returned);
     // `void` / `undefined` results have nothing to check: no return schema at all.
-    const returnSchema = awaited.flags & (ts.TypeFlags.Void | ts.TypeFlags.Undefined) ? undefined : extractor.schemaOf(awaited, "return");
+    const returnDecl = signature.getDeclaration() as TS.SignatureDeclaration | undefined;
+    const returnSchema = awaited.flags & (ts.TypeFlags.Void | ts.TypeFlags.Undefined) ? undefined : extractor.schemaOf(awaited, "return", returnDecl ? { declaration: returnDecl.type ?? returnDecl } : {});
     // jit and vmap sites validate nothing themselves (each op they call does), so a parameter
     // that is not JSON data (a Module, a client) is no build error there: it goes undescribed.
     const described = kind === "op" || extractor.issues.length === 0;
     if (kind === "op") {
-      for (const issue of extractor.issues) errors.push(formatIssue(label, issue));
+      // A few errors say what is wrong; hundreds (a parameter typed `typeof window`) say nothing more.
+      const shown = extractor.issues.slice(0, MAX_ERRORS);
+      for (const issue of shown) errors.push(formatIssue(label, issue));
+      if (extractor.issues.length > shown.length) errors.push(`${label}: ... and ${extractor.issues.length - shown.length} more such errors`);
     }
     if (!described) {
       for (let i = 0; i < params.length; i++) {
