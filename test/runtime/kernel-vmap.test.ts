@@ -25,7 +25,7 @@ describe("vmap under collect, ended by its caller", () => {
     const results = await batch;
     expect(results.map((r) => (r.ok ? r.value : (r.error as { _tag: string })._tag))).toEqual([50, "DeadlineExceeded", 100, "DeadlineExceeded"]);
     expect(results.map((r) => r.index)).toEqual([0, 1, 2, 3]);
-    const late = results[1] as { error: DeadlineExceeded };
+    const late = results[1] as unknown as { error: DeadlineExceeded };
     expect(late.error).toBeInstanceOf(DeadlineExceeded);
     expect(late.error).toMatchObject({ op: "withContext", budgetMs: 20 });
   });
