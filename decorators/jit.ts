@@ -6,6 +6,7 @@
 import { isInjectedMeta, type InjectedMeta } from "./descriptor.js";
 import { Jit, type JitInspection, type JitOptions } from "../runtime/jit.js";
 import { isLegacyTarget, isTc39Context } from "./op.js";
+import { callForm, checkOptions } from "./options.js";
 
 // biome-ignore lint: any is needed for function-type variance
 type AnyFn = (...args: any[]) => any;
@@ -90,15 +91,15 @@ export function jit(...input: unknown[]): unknown {
   const meta = isInjectedMeta(args[args.length - 1]) ? (args.pop() as InjectedMeta) : undefined;
   if (typeof args[0] === "function" && isTc39Context(args[1])) return decorator({}, meta)(...args);
   if (isLegacyTarget(args)) return decorator({}, meta)(...args);
-  if (typeof args[0] === "function") {
-    const fn = args[0] as AnyFn;
-    const options = (args[1] as JitOptions | undefined) ?? {};
+  // Function forms: jit(fn), jit(fn, options), jit(options, fn) (the shapes the transformer reads too).
+  const form = callForm("jit", args.length, (i) => typeof args[i] === "function");
+  if (form !== undefined) {
+    const fn = args[form.fn] as AnyFn;
+    const options = ((form.options === undefined ? undefined : args[form.options]) as JitOptions | undefined) ?? {};
+    checkOptions(`jit(${options.name ?? meta?.name ?? (fn.name || "anonymous")})`, "jit", options);
     return jitted(new Jit(fn, { name: options.name ?? meta?.name ?? fn.name, ...options }, meta));
   }
-  if (typeof args[1] === "function") {
-    const fn = args[1] as AnyFn;
-    const options = (args[0] as JitOptions | undefined) ?? {};
-    return jitted(new Jit(fn, { name: options.name ?? meta?.name ?? fn.name, ...options }, meta));
-  }
-  return decorator((args[0] as JitOptions | undefined) ?? {}, meta);
+  const options = (args[0] as JitOptions | undefined) ?? {};
+  checkOptions(`@jit(${options.name ?? meta?.name ?? ""})`, "jit", options);
+  return decorator(options, meta);
 }

@@ -5,6 +5,7 @@
 import { Effect } from "effect";
 import { isInjectedMeta, type DurationInput, type InjectedMeta, type OpDescriptor, type OpOptions, type RetryPolicy } from "./descriptor.js";
 import { buildDescriptor } from "./describe.js";
+import { callForm, checkOptions } from "./options.js";
 import { attach } from "../runtime/registry.js";
 import { defineOp } from "../runtime/define.js";
 import { invoke, type CallOverrides, type OpEntry } from "../runtime/invoke.js";
@@ -46,6 +47,7 @@ export const ENTRY = Symbol.for("weft.entry");
 
 /** Overrides from `.with()`, in the runtime's units. Internal. */
 export function toOverrides(options: WithOptions, base?: CallOverrides, name = "op"): CallOverrides {
+  checkOptions(`${name}.with()`, "with", options);
   return {
     ...base,
     ...(options.config !== undefined && { config: { ...base?.config, ...options.config } }),
@@ -130,6 +132,7 @@ export function isLegacyTarget(args: readonly unknown[]): boolean {
 
 /** A decorator that works in both TC39 and legacy (`experimentalDecorators`) modes. */
 function methodDecorator(options: OpOptions, meta: InjectedMeta | undefined) {
+  checkOptions(`@op(${options.name ?? meta?.name ?? ""})`, "op", options);
   return function decorate(...args: unknown[]): unknown {
     if (isTc39Context(args[1])) {
       const context = args[1];
@@ -213,9 +216,13 @@ export function op(...input: unknown[]): unknown {
   // Bare decorator (no transformer ran): `@op` in either mode.
   if (typeof args[0] === "function" && isTc39Context(args[1])) return methodDecorator({}, meta)(...args);
   if (isLegacyTarget(args)) return methodDecorator({}, meta)(...args);
-  // Function forms: op(fn) and op(options, fn).
-  if (typeof args[0] === "function" && args.length === 1) return functionOp(args[0] as AnyFn, {}, meta);
-  if (isOptions(args[0]) && typeof args[1] === "function" && args.length === 2) return functionOp(args[1] as AnyFn, args[0], meta);
+  // Function forms: op(fn) and op(options, fn) (the shapes the transformer's site finder reads too).
+  const form = callForm("op", args.length, (i) => typeof args[i] === "function");
+  if (form !== undefined) {
+    const options = form.options === undefined ? {} : args[form.options];
+    if (!isOptions(options)) throw new TypeError("op: expected op(fn), op(options, fn), @op or @op(options)");
+    return functionOp(args[form.fn] as AnyFn, options, meta);
+  }
   // Decorator factory: @op() / @op({...}) (and bare @op after the transformer added its meta).
   if (args.length === 0 || (args.length === 1 && (args[0] === undefined || isOptions(args[0])))) {
     return methodDecorator((args[0] as OpOptions | undefined) ?? {}, meta);
@@ -228,6 +235,7 @@ function isOptions(value: unknown): value is OpOptions {
 }
 
 function functionOp<F extends AnyFn>(fn: F, options: OpOptions, meta: InjectedMeta | undefined): Op<F> {
+  checkOptions(`op(${options.name ?? meta?.name ?? (fn.name || "anonymous")})`, "op", options);
   const desc = buildDescriptor(fn, fn.name, options, meta ?? lookupManifest({ name: options.name ?? fn.name }));
   return makeOp<F>(defineOp(desc, fn, options.batch), undefined);
 }

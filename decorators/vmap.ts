@@ -4,6 +4,7 @@
  */
 import { isInjectedMeta, type BatchPolicy, type InjectedMeta } from "./descriptor.js";
 import { ENTRY, isLegacyTarget, isTc39Context, type Op } from "./op.js";
+import { callForm, checkOptions } from "./options.js";
 import type { WeftError } from "../runtime/errors.js";
 import { itemsOf, runBatch, type BatchProgress, type BatchTarget, type ItemResult } from "../runtime/batch.js";
 import type { OpEntry } from "../runtime/invoke.js";
@@ -105,8 +106,12 @@ export function vmap(options?: VmapOptions): <This, Args extends unknown[], R>(v
 export function vmap(...input: unknown[]): unknown {
   const args = [...input];
   const meta = isInjectedMeta(args[args.length - 1]) ? (args.pop() as InjectedMeta) : undefined;
-  if (typeof args[0] === "function" && !isTc39Context(args[1]) && args.length <= 2) {
-    return batched(args[0] as AnyFn, (args[1] as VmapOptions | undefined) ?? {}, meta);
+  const form = isTc39Context(args[1]) ? undefined : callForm("vmap", args.length, (i) => typeof args[i] === "function");
+  if (form !== undefined) {
+    const f = args[form.fn] as AnyFn;
+    const options = ((form.options === undefined ? undefined : args[form.options]) as VmapOptions | undefined) ?? {};
+    checkOptions(`vmap(${meta?.name ?? (f.name || "anonymous")})`, "vmap", options);
+    return batched(f, options, meta);
   }
   const decorate = (options: VmapOptions) =>
     function (...d: unknown[]): unknown {
@@ -127,5 +132,7 @@ export function vmap(...input: unknown[]): unknown {
     };
   if (typeof args[0] === "function" && isTc39Context(args[1])) return decorate({})(...args);
   if (isLegacyTarget(args)) return decorate({})(...args);
-  return decorate((args[0] as VmapOptions | undefined) ?? {});
+  const options = (args[0] as VmapOptions | undefined) ?? {};
+  checkOptions(`@vmap(${meta?.name ?? ""})`, "vmap", options);
+  return decorate(options);
 }

@@ -9,6 +9,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { setMaxListeners } from "node:events";
 import type { Span } from "@opentelemetry/api";
 import type { DurationInput } from "../decorators/descriptor.js";
+import { checkOptions } from "../decorators/options.js";
 import { toMillis } from "./duration.js";
 import { Cancelled, DeadlineExceeded } from "./errors.js";
 
@@ -269,6 +270,7 @@ export interface ContextOptions {
  * ```
  */
 export function withContext<T>(options: ContextOptions, fn: () => T): T {
+  checkOptions("withContext", "withContext", options);
   const parent = currentFrame();
   const overrides = options.config ? { ...parent.overrides, ...options.config } : parent.overrides;
   const config = options.config ? { ...parent.config, ...options.config } : parent.config;

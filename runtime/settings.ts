@@ -1,4 +1,5 @@
 /** Process-wide runtime settings. */
+import { checkOptions } from "../decorators/options.js";
 
 /** What `configure` can set. */
 export interface RuntimeSettings {
@@ -34,6 +35,7 @@ export let settingsVersion = 0;
  * ```
  */
 export function configure(next: RuntimeSettings): Required<RuntimeSettings> {
+  checkOptions("configure", "configure", next);
   const previous = { ...settings };
   if (next.concurrency !== undefined) {
     if (!(next.concurrency >= 1)) throw new RangeError(`configure: concurrency must be >= 1, received ${next.concurrency}`);

@@ -38,6 +38,7 @@ const LAYERS: readonly (readonly [pattern: string, layer: Layer, why: string])[]
   ["testing/", 6, "weft/testing: a public entry of test tools (the mock OpenAI server)"],
   ["transformers/", "transformers", "build time: imports only layer-1 data formats, never the runtime"],
   ["decorators/descriptor.ts", 1, "the op descriptor: types and pure helpers"],
+  ["decorators/options.ts", 1, "the one option parser: call forms and option keys, pure data the transformer shares"],
   ["decorators/formats.ts", 1, "the vetted format table and the pure helpers generated checks call"],
   ["runtime/duration.ts", 1, "the pure duration parser, shareable with the transformer"],
   ["decorators/", 5, "front doors: parse arguments, register, wrap"],

@@ -10,6 +10,7 @@
 import { untraceableUses, type UntraceableUse } from "./jit-check.js";
 import type * as TS from "typescript";
 import type { JsonSchema, ParamInfo, SourceLocation } from "../decorators/descriptor.js";
+import { callForm } from "../decorators/options.js";
 import { checksSource } from "./checks.js";
 import { acceptsUndefined, createSchemaExtractor, declaredType, type SchemaIssue } from "./schema.js";
 import { contentHash, relativePath } from "./util.js";
@@ -192,8 +193,10 @@ export function findOpSites(ts: Ts, program: TS.Program, sourceFile: TS.SourceFi
     if (!kind || hasMeta(call.arguments) || call.arguments.some(ts.isSpreadElement)) return;
     const args = call.arguments;
     const callable = (arg: TS.Expression | undefined) => arg !== undefined && checker.getTypeAtLocation(arg).getCallSignatures().length > 0;
-    // vmap(f, opts?); op and jit take the function first or second: op(options, fn), jit(fn, options).
-    const fn = kind === "vmap" ? (args.length <= 2 ? args[0] : undefined) : args.length === 1 ? args[0] : args.length === 2 ? (callable(args[1]) ? args[1] : args[0]) : undefined;
+    // Which argument is the function: the runtime's own call forms (decorators/options.ts), so
+    // the transformer describes exactly the calls op(), jit() and vmap() accept.
+    const form = kind === "object" ? undefined : callForm(kind, args.length, (i) => callable(args[i]));
+    const fn = form === undefined ? undefined : args[form.fn];
     // `op(options)` with no function is a decorator factory used elsewhere: nothing to describe here.
     if (!fn || !callable(fn)) return;
     const signatures = checker.getTypeAtLocation(fn).getCallSignatures();
