@@ -29,17 +29,27 @@ export interface UntraceableUse {
  * // [{ reason: "branches on a traced value (if)", line: 4, column: 7 }]
  * ```
  */
-export function untraceableUses(ts: typeof TS, fn: TS.FunctionLikeDeclaration, staticParams: readonly number[] = []): UntraceableUse[] {
+export function untraceableUses(
+  ts: typeof TS,
+  fn: TS.FunctionLikeDeclaration,
+  staticParams: readonly number[] = [],
+  resolve?: (callee: TS.Expression) => TS.FunctionLikeDeclaration | undefined,
+  seen: Set<TS.Node> = new Set(),
+): UntraceableUse[] {
   const file = fn.getSourceFile();
+  seen.add(fn);
   const traced = new Set<string>();
-  fn.parameters.forEach((p, i) => {
-    if (!staticParams.includes(i)) bindNames(ts, p.name, traced);
-  });
   const uses: UntraceableUse[] = [];
   const flag = (node: TS.Node, reason: string) => {
     const { line, character } = file.getLineAndCharacterOfPosition(node.getStart(file));
     uses.push({ reason, line: line + 1, column: character + 1 });
   };
+  fn.parameters.forEach((p, i) => {
+    if (staticParams.includes(i)) return;
+    bindNames(ts, p.name, traced);
+    // A default applies when the argument is undefined, which a tracer never is.
+    if (p.initializer) flag(p, "gives a traced parameter a default value");
+  });
 
   /** True when `node` reads a traced name or awaits something (an op result is traced). */
   const isTraced = (node: TS.Node | undefined): boolean => {
@@ -57,7 +67,43 @@ export function untraceableUses(ts: typeof TS, fn: TS.FunctionLikeDeclaration, s
 
   const visit = (node: TS.Node): void => {
     // Taint flows through declarations and assignments.
-    if (ts.isVariableDeclaration(node) && node.initializer && isTraced(node.initializer)) bindNames(ts, node.name, traced);
+    if (ts.isVariableDeclaration(node) && node.initializer && isTraced(node.initializer)) {
+      bindNames(ts, node.name, traced);
+      if (!ts.isIdentifier(node.name) && hasDefault(ts, node.name)) flag(node.name, "destructures a traced value with a default");
+    }
+    if (ts.isTryStatement(node) && containsCall(ts, node.tryBlock)) flag(node, "handles failures of op calls with try/catch");
+    if (ts.isCallExpression(node)) {
+      const callee = node.expression;
+      if (ts.isPropertyAccessExpression(callee)) {
+        const method = callee.name.text;
+        const receiver = callee.expression;
+        if (ts.isIdentifier(receiver) && receiver.text === "Promise" && (method === "allSettled" || method === "race" || method === "any")) {
+          flag(node, `combines op calls with Promise.${method}`);
+        } else if ((method === "catch" || method === "finally" || (method === "then" && node.arguments.length >= 2)) && (isTraced(receiver) || ts.isCallExpression(skipParens(ts, receiver)))) {
+          flag(node, `handles an op call's outcome with .${method}()`);
+        } else if (node.arguments.some((a) => isTraced(a)) && ts.isIdentifier(receiver) && (receiver.text === "Array" || receiver.text === "Number") && /^is/.test(method)) {
+          flag(node, `tests a traced value with ${receiver.text}.${method}`);
+        } else if (method === "concat" && node.arguments.some((a) => isTraced(a)) && !isTraced(receiver)) {
+          flag(node, "passes a traced value to concat()");
+        }
+      } else if (ts.isIdentifier(callee) && callee.text === "Boolean" && node.arguments.some((a) => isTraced(a))) {
+        flag(node, "tests the truthiness of a traced value (Boolean)");
+      } else if (resolve && node.arguments.some((a) => isTraced(a))) {
+        // A helper the jitted function calls runs during the trace too: its branches count.
+        const helper = resolve(callee);
+        if (helper && !seen.has(helper)) {
+          const name = ts.isIdentifier(callee) ? callee.text : "a helper";
+          const sameFile = helper.getSourceFile() === file;
+          for (const use of untraceableUses(ts, helper, [], resolve, seen)) {
+            if (sameFile) uses.push({ ...use, reason: `${use.reason} in ${name}()` });
+            else flag(node, `${use.reason} in ${name}() (${helper.getSourceFile().fileName.split("/").pop()}:${use.line})`);
+          }
+        }
+      }
+    }
+    if ((ts.isPropertyAccessExpression(node) || ts.isElementAccessExpression(node) || ts.isCallExpression(node)) && node.questionDotToken && isTraced(node.expression)) {
+      flag(node, "reads a traced value with optional chaining (?.)");
+    }
     if (ts.isBinaryExpression(node) && node.operatorToken.kind === ts.SyntaxKind.EqualsToken && isTraced(node.right) && ts.isIdentifier(node.left)) traced.add(node.left.text);
     // Parameters of callbacks passed to map()/cond() receive traced values.
     if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === "map") {
@@ -90,6 +136,28 @@ export function untraceableUses(ts: typeof TS, fn: TS.FunctionLikeDeclaration, s
   };
   if (fn.body) visit(fn.body);
   return uses;
+}
+
+function hasDefault(ts: typeof TS, name: TS.BindingName): boolean {
+  if (ts.isIdentifier(name)) return false;
+  return name.elements.some((e) => !ts.isOmittedExpression(e) && (e.initializer !== undefined || hasDefault(ts, e.name)));
+}
+
+function skipParens(ts: typeof TS, node: TS.Expression): TS.Expression {
+  while (ts.isParenthesizedExpression(node)) node = node.expression;
+  return node;
+}
+
+/** True when `node` makes a call or awaits (outside nested functions). */
+function containsCall(ts: typeof TS, node: TS.Node): boolean {
+  let found = false;
+  const look = (n: TS.Node): void => {
+    if (found) return;
+    if (ts.isCallExpression(n) || ts.isAwaitExpression(n)) found = true;
+    else if (!ts.isFunctionLike(n)) ts.forEachChild(n, look);
+  };
+  look(node);
+  return found;
 }
 
 function bindNames(ts: typeof TS, name: TS.BindingName, into: Set<string>): void {

@@ -213,13 +213,16 @@ const programs: Program[] = [
     },
   },
   {
-    name: "an io call that is never awaited is still called",
-    mode: "plan",
+    // Fire-and-forget: eager code ignores the call's failure (an unhandled rejection), which a plan cannot do.
+    name: "an io call that is never awaited falls back",
+    mode: "fallback",
     inputs: strings,
     f: async (x: string) => {
-      void a(x);
+      void (mark("void"), a(x));
       return b(x);
     },
+    reason: "called without await",
+    at: "void",
   },
   { name: "duplicate io calls are both made", mode: "plan", inputs: strings, f: async (x: string) => [await a(x), await a(x)] },
   { name: "duplicate pure calls may merge; distinct arguments never do", mode: "plan", inputs: strings, f: async (x: string) => [await upper(x), await upper(x), await upper(await a(x))] },
@@ -349,7 +352,7 @@ describe("fallback warnings are per reason and line", () => {
       const jf = jit(f);
       expect(await jf(["p"])).toBe(await f(["p"]));
       expect(await jf(["p", "q"])).toBe(await f(["p", "q"]));
-      expect(jf.explain(["r", "s"])).toMatch(/^hit/); // two signatures, both cached as eager
+      expect(jf.explain(["r", "s"])).toMatch(/^eager: .*runs eagerly \(no plan\)/); // two signatures, both cached as eager
       const messages = await warnings.settle();
       expect(messages).toHaveLength(1);
       expect(messages[0]).toContain(`differential.test.ts:${marks.get("same reason")}:`);
