@@ -14,7 +14,7 @@
 // Ops and composition.
 export { op, type Op, type OpFailure, type WithOptions, type OpMethodDecorator } from "./decorators/op.js";
 export { Module, Sequential, type Step, type OpMethods } from "./decorators/module.js";
-export { describeOp } from "./decorators/registry.js";
+export { describeOp } from "./runtime/registry.js";
 export { jit, type Jitted, type JitMethodDecorator, type JitWithOptions } from "./decorators/jit.js";
 export { cond, map, type JitOptions, type JitInspection } from "./runtime/jit.js";
 export { TraceError } from "./compiler/trace.js";
@@ -28,6 +28,14 @@ export { loadManifest, StaleManifestError } from "./runtime/manifest.js";
 export { configureWorkers, closeWorkers, type PoolOptions } from "./runtime/workers/pool.js";
 export { WorkerRefused } from "./runtime/workers/protocol.js";
 export { subscribe, type RuntimeEvent } from "./runtime/events.js";
+
+// Durable runs, result caches, dead letters and approvals.
+export { durable, type DurableOptions } from "./runtime/durable/index.js";
+export { configureDurable, closeDurable, type DurableSettings, type ApprovalPolicy, type ApprovalVerdict, type Clock } from "./runtime/durable/index.js";
+export { listRuns, deadLetters, replayDeadLetters, approvals, decide, type RunSummary, type DeadLetter, type Decision } from "./runtime/durable/index.js";
+export { cacheStats, clearCache, type CacheStats } from "./runtime/durable/index.js";
+export { MemoryStore, SqliteStore, type DurableStore, type SqliteStoreOptions, type RunStatus, type ApprovalRecord } from "./runtime/durable/index.js";
+export { UnstorableValue, RunLocked, LeaseLost, RunVersionMismatch, ApprovalDenied, ApprovalRequired } from "./runtime/durable/index.js";
 
 // Errors.
 export { WeftError, OpError, ValidationError, DeadlineExceeded, Cancelled, WorkerCrashed, BatchItemError, type ValidationIssue } from "./runtime/errors.js";
@@ -47,4 +55,6 @@ export type {
   OpLocator,
   NativeBatch,
   BatchPolicy,
+  CachePolicy,
+  Risk,
 } from "./decorators/descriptor.js";

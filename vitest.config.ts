@@ -1,17 +1,31 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 import path from "node:path";
 import { weft } from "./transformers/vite.js";
 
-export default defineConfig({
-  plugins: [weft() as never],
-  resolve: {
-    alias: {
-      weft: path.resolve(import.meta.dirname, "index.ts"),
+/**
+ * The suites `npm test` runs. The benchmark quick-run (test/bench.test.ts) is left out, so
+ * `npm test` stays quick: `npm run bench:smoke` runs it (vitest.bench.config.ts), and CI
+ * runs that after the suites.
+ */
+export const SUITES = ["test/**/*.test.ts", "compiler/**/*.test.ts", "runtime/**/*.test.ts", "transformers/**/*.test.ts", "decorators/**/*.test.ts"];
+export const BENCH_SMOKE = ["test/bench.test.ts"];
+
+export function weftConfig(include: string[], exclude: string[]) {
+  return defineConfig({
+    plugins: [weft() as never],
+    resolve: {
+      alias: {
+        weft: path.resolve(import.meta.dirname, "index.ts"),
+      },
     },
-  },
-  test: {
-    include: ["test/**/*.test.ts", "compiler/**/*.test.ts", "runtime/**/*.test.ts", "transformers/**/*.test.ts", "decorators/**/*.test.ts"],
-    testTimeout: 20_000,
-    pool: "forks",
-  },
-});
+    test: {
+      include,
+      exclude: [...configDefaults.exclude, ...exclude],
+      setupFiles: ["test/support/quiet-warnings.ts"],
+      testTimeout: 20_000,
+      pool: "forks",
+    },
+  });
+}
+
+export default weftConfig(SUITES, BENCH_SMOKE);

@@ -17,6 +17,7 @@ const suites: Array<[string, () => Promise<{ run: Suite }>]> = [
   ["jit", () => import("./jit.bench.js")],
   ["compile", () => import("./compile.bench.js")],
   ["validation", () => import("./validation.bench.js")],
+  ["durable", () => import("./durable.bench.js")],
   ["workers", () => import("./workers.bench.js")],
   ["lcel", () => import("./lcel.bench.js")],
 ];

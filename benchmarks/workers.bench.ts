@@ -46,7 +46,7 @@ async function internals(): Promise<Internals> {
   const compiled = import.meta.url.endsWith(".js");
   const root = compiled ? new URL("../../dist/", import.meta.url) : new URL("../", import.meta.url);
   const load = (path: string) => import(new URL(`${path}${compiled ? ".js" : ".ts"}`, root).href) as Promise<Record<string, unknown>>;
-  const [pool, registry, context] = await Promise.all([load("runtime/workers/pool"), load("decorators/registry"), load("runtime/context")]);
+  const [pool, registry, context] = await Promise.all([load("runtime/workers/pool"), load("runtime/registry"), load("runtime/context")]);
   return {
     defaultPool: pool.defaultPool as Internals["defaultPool"],
     closeWorkers: pool.closeWorkers as Internals["closeWorkers"],

@@ -59,6 +59,23 @@ export interface RetryPolicy {
 /** Where a `cpu` op runs: decided by the cost model unless forced. */
 export type Placement = "auto" | "worker" | "inline";
 
+/** Result caching of one op (see runtime/durable). */
+export interface CachePolicy {
+  /** How long a cached result is served. */
+  readonly ttl: DurationInput;
+  /**
+   * Config keys whose values change the result and so key the cache beside the arguments.
+   * Default `["model", "temperature", "seed"]`.
+   */
+  readonly configKeys?: readonly string[];
+}
+
+/**
+ * How risky an op's side effects are. `"high"` ops are put to the approval policy before
+ * their body runs (see `durable`'s `approvals`).
+ */
+export type Risk = "low" | "high";
+
 /** Policy attached to an op: everything besides the body that shapes a call. */
 export interface OpPolicy {
   readonly retry?: RetryPolicy;
@@ -69,6 +86,12 @@ export interface OpPolicy {
   /** Turn input and output validation off for this op. Default true when schemas exist. */
   readonly validate?: boolean;
   readonly placement?: Placement;
+  /**
+   * Cache results, keyed by op, op version, canonical arguments and the config keys that
+   * change results. `false` keeps a `pure` op uncached even when pure caching is on.
+   */
+  readonly cache?: CachePolicy | false;
+  readonly risk?: Risk;
 }
 
 /**

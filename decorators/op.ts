@@ -4,7 +4,9 @@
  */
 import { Effect } from "effect";
 import { isInjectedMeta, type DurationInput, type InjectedMeta, type OpDescriptor, type OpOptions, type RetryPolicy } from "./descriptor.js";
-import { attach, buildDescriptor, register } from "./registry.js";
+import { buildDescriptor } from "./describe.js";
+import { attach } from "../runtime/registry.js";
+import { defineOp } from "../runtime/define.js";
 import { invoke, type CallOverrides, type OpEntry } from "../runtime/invoke.js";
 import { toMillis } from "../runtime/duration.js";
 import { withContext } from "../runtime/context.js";
@@ -84,7 +86,7 @@ export const OVERRIDES = Symbol.for("weft.overrides");
 
 function wrapMethod(method: AnyFn, fallbackName: string, options: OpOptions, meta: InjectedMeta | undefined): AnyFn {
   const desc = buildDescriptor(method, fallbackName, options, meta ?? lookupManifest({ name: fallbackName }));
-  const entry = register(desc, method, options.batch);
+  const entry = defineOp(desc, method, options.batch);
   const wrapper = function (this: { [OVERRIDES]?: CallOverrides } | undefined, ...args: unknown[]) {
     return invoke(entry, this, args, this?.[OVERRIDES]);
   };
@@ -186,5 +188,5 @@ function isOptions(value: unknown): value is OpOptions {
 
 function functionOp<F extends AnyFn>(fn: F, options: OpOptions, meta: InjectedMeta | undefined): Op<F> {
   const desc = buildDescriptor(fn, fn.name, options, meta ?? lookupManifest({ name: options.name ?? fn.name }));
-  return makeOp<F>(register(desc, fn, options.batch), undefined);
+  return makeOp<F>(defineOp(desc, fn, options.batch), undefined);
 }

@@ -6,7 +6,7 @@
  * (worker threads) for CPU ops; otherwise one call per item on the event loop.
  */
 import type { BatchPolicy } from "../decorators/descriptor.js";
-import { abortReason, currentFrame, linkSignals, store, type Frame } from "./context.js";
+import { abortReason, currentFrame, linkSignals, store, type Frame, type RunScope } from "./context.js";
 import { BatchItemError, Cancelled, OpError, ValidationError } from "./errors.js";
 import { emit, observed } from "./events.js";
 import { invoke, validateInput, validateOutput, type OpEntry } from "./invoke.js";
@@ -112,8 +112,23 @@ export async function runBatch(target: BatchTarget, items: readonly (readonly un
     options.onProgress?.(progress);
     if (observed) emit({ type: "vmap:progress", op: target.name, ...progress });
   };
+  // In a durable run each item is a node keyed by its index: journaled ones are not run
+  // again, finished ones are journaled, and items that fail for good become dead letters.
+  const run = parent.run;
   const settle = (index: number, ok: boolean, valueOrError: unknown) => {
     if (results[index] !== undefined) return;
+    if (run !== undefined) {
+      if (ok) {
+        try {
+          run.record(`${stepId}[${index}]`, items[index]!, valueOrError);
+          run.itemDone(stepId, index);
+        } catch (error) {
+          ok = false;
+          valueOrError = error;
+        }
+      }
+      if (!ok && !isOwnAbort(valueOrError, controller.signal) && !parent.signal.aborted) run.deadLetter(stepId, index, items[index]!, valueOrError);
+    }
     if (ok) {
       results[index] = { ok: true, index, value: valueOrError };
     } else {
@@ -129,7 +144,8 @@ export async function runBatch(target: BatchTarget, items: readonly (readonly un
   };
 
   try {
-    await store.run(frame, () => dispatch(target, items, options, frame, settle));
+    if (run === undefined) await store.run(frame, () => dispatch(target, items, options, frame, settle));
+    else await store.run(frame, () => dispatchDurable(run, stepId, target, items, options, frame, settle, results, () => done++));
     if (parent.signal.aborted) throw abortReason(parent.signal, `vmap(${target.name})`);
     if (firstFailure) throw firstFailure;
     for (let i = 0; i < total; i++) {
@@ -144,6 +160,40 @@ export async function runBatch(target: BatchTarget, items: readonly (readonly un
   } finally {
     unlink();
   }
+}
+
+/**
+ * `dispatch` for a batch in a durable run: journaled items settle from the journal; the rest
+ * run by the usual strategies, each item called in a frame named by its index (so the ops
+ * it calls get journal keys that do not depend on which item started first).
+ */
+function dispatchDurable(
+  run: RunScope,
+  stepId: string,
+  target: BatchTarget,
+  items: readonly (readonly unknown[])[],
+  options: BatchOptions,
+  frame: Frame,
+  settle: (index: number, ok: boolean, valueOrError: unknown) => void,
+  results: ItemResult<unknown>[],
+  countDone: () => void,
+): Promise<void> {
+  const pending: number[] = [];
+  for (let i = 0; i < items.length; i++) {
+    const hit = run.lookup(`${stepId}[${i}]`, items[i]!);
+    if (hit === undefined) pending.push(i);
+    else {
+      results[i] = { ok: true, index: i, value: hit.value };
+      countDone();
+    }
+  }
+  if (pending.length === 0) return Promise.resolve();
+  const rest = pending.map((i) => items[i]!);
+  const indexOf = new Map<readonly unknown[], number>();
+  for (let j = 0; j < rest.length; j++) indexOf.set(rest[j]!, pending[j]!);
+  const call = target.call;
+  const named: BatchTarget = { ...target, call: (args) => store.run(currentFrame().derive({ stepId: `${stepId}[${indexOf.get(args)}]` }), call, args) };
+  return dispatch(named, rest, options, frame, (j, ok, valueOrError) => settle(pending[j]!, ok, valueOrError));
 }
 
 /** True for the cancellation this batch itself caused, which is not a failure of its own. */

@@ -50,6 +50,31 @@ export interface OpContext {
   readonly values: Config;
   /** The active OpenTelemetry span of this op call, when a tracer provider is registered. */
   readonly span: Span | undefined;
+  /** The durable run this call belongs to (`durable({ run })`), or `undefined` outside one. */
+  readonly runId: string | undefined;
+  /**
+   * Inside a durable run: a key naming this node of the run, the same in every attempt and
+   * in every process that resumes the run. Pass it to external APIs as their idempotency key.
+   */
+  readonly idempotencyKey: string | undefined;
+}
+
+/**
+ * The durable run a frame belongs to: what the plan runner and the batch engine ask before
+ * and after a node. Implemented by runtime/durable. Internal.
+ */
+export interface RunScope {
+  readonly id: string;
+  /** The journaled value of node `key`, when it finished with these inputs. */
+  lookup(key: string, inputs: readonly unknown[]): { readonly value: unknown } | undefined;
+  /** Journals a finished node; throws `UnstorableValue` when the value cannot be stored. */
+  record(key: string, inputs: readonly unknown[], value: unknown): void;
+  /** A batch item that failed for good. */
+  deadLetter(node: string, index: number, inputs: readonly unknown[], error: unknown): void;
+  /** A batch item that succeeded (a replayed dead letter is resolved). */
+  itemDone(node: string, index: number): void;
+  /** The version guard of a jitted function's plan: throws when it changed since the run began. */
+  usePlan(key: string, plan: object): void;
 }
 
 /** Receives op calls made while a jitted function is traced. Internal. */
@@ -58,7 +83,7 @@ export interface TraceHook {
 }
 
 /** Fields `Frame.derive` may replace. */
-export type FramePatch = Partial<Pick<Frame, "op" | "config" | "overrides" | "deadline" | "signal" | "attempt" | "stepId" | "tenant" | "user" | "values" | "span" | "deadlineOwner" | "permitted" | "trace">>;
+export type FramePatch = Partial<Pick<Frame, "op" | "config" | "overrides" | "deadline" | "signal" | "attempt" | "stepId" | "tenant" | "user" | "values" | "span" | "deadlineOwner" | "permitted" | "trace" | "run">>;
 
 /** One frame of the context stack. Internal: user code sees it through `OpContext`. */
 export class Frame implements OpContext {
@@ -83,10 +108,20 @@ export class Frame implements OpContext {
     readonly permitted: boolean,
     /** Set while a jitted function is being traced: op calls are recorded, not run. */
     readonly trace: TraceHook | undefined = undefined,
+    /** The durable run, inside `durable({ run })`. */
+    readonly run: RunScope | undefined = undefined,
   ) {}
 
   get remainingMs(): number {
     return this.deadline === undefined ? Infinity : Math.max(0, this.deadline - Date.now());
+  }
+
+  get runId(): string | undefined {
+    return this.run?.id;
+  }
+
+  get idempotencyKey(): string | undefined {
+    return this.run && `${this.run.id}:${this.stepId}`;
   }
 
   /** The same frame for another attempt, with the attempt's own signal. */
@@ -114,6 +149,7 @@ export class Frame implements OpContext {
       "deadlineOwner" in patch ? patch.deadlineOwner : this.deadlineOwner,
       patch.permitted ?? this.permitted,
       "trace" in patch ? patch.trace : undefined,
+      "run" in patch ? patch.run : this.run,
     );
   }
 }

@@ -20,49 +20,13 @@ import type { Frame } from "./context.js";
 import { NEVER_SIGNAL, abortReason, store } from "./context.js";
 import type { OpEntry } from "./invoke.js";
 import { settings } from "./settings.js";
-import { lookup } from "../decorators/registry.js";
-import { chainOf, resolveChain, runChain, runItems, settleInline } from "./workers/run.js";
+import { lookup } from "./registry.js";
+import type { FusedChain } from "../compiler/chain.js";
+import { chainOf, resolveChain, runChain, runItems, settleInline, type ItemResult } from "./workers/run.js";
+
+export type { ArgSource, ChainStep, FusedChain } from "../compiler/chain.js";
+export type { ItemResult } from "./workers/run.js";
 import { WorkerPool, type PoolOptions } from "./workers/pool.js";
-
-/**
- * Where one argument of a fused-chain step comes from: a task input, an earlier step's
- * output (optionally a property path into it), or a constant known when the chain was
- * built. Static wiring: the JIT resolves it when it fuses, never at run time.
- *
- * @example
- * ```ts
- * const wiring: ArgSource[] = [{ from: "step", index: 0, path: ["tokens"] }, { from: "const", value: 3 }];
- * ```
- */
-export type ArgSource =
-  | { readonly from: "input"; readonly index: number; readonly path?: readonly (string | number)[] }
-  | { readonly from: "step"; readonly index: number; readonly path?: readonly (string | number)[] }
-  | { readonly from: "const"; readonly value: unknown };
-
-/**
- * One step of a fused chain: a registered op id, and its argument wiring. Without
- * `argsFrom` the first step takes the task inputs and every later step the previous output.
- *
- * @example
- * ```ts
- * const step: ChainStep = { opId: describeOp(normalise)!.id };
- * ```
- */
-export interface ChainStep {
-  readonly opId: string;
-  readonly argsFrom?: readonly ArgSource[];
-}
-
-/**
- * A fused group of ops run as one unit (one worker task): its steps in order; the result
- * is the last step's output.
- *
- * @example
- * ```ts
- * const chain: FusedChain = [tokenize, count, normalise].map((f) => ({ opId: describeOp(f)!.id }));
- * ```
- */
-export type FusedChain = readonly ChainStep[];
 
 /**
  * What an executor runs: one op body (`call`) or one fused chain (`chain`).
@@ -75,17 +39,6 @@ export type FusedChain = readonly ChainStep[];
 export type Work =
   | { readonly kind: "call"; readonly entry: OpEntry; readonly thisArg?: unknown; readonly args: readonly unknown[] }
   | { readonly kind: "chain"; readonly chain: FusedChain; readonly args: readonly unknown[] };
-
-/**
- * One item's outcome in a chunk: its value, or the error a call of the op would have
- * failed with. Nothing is ever dropped.
- *
- * @example
- * ```ts
- * const r: ItemResult<number> = { ok: true, value: 3 };
- * ```
- */
-export type ItemResult<T = unknown> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
 
 /**
  * Where op bodies run. Every implementation passes the conformance suite.

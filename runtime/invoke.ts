@@ -37,6 +37,8 @@ export class OpEntry {
   /** Per-op concurrency limit, shared by every caller. */
   readonly semaphore: Semaphore.Semaphore | undefined;
   readonly hasConfig: boolean;
+  /** True when calls go through the durable interceptor even outside a run (cache, risk, pure). */
+  readonly intercepted: boolean;
   validators: Validators | undefined;
   /**
    * Replaces where the body runs (for example a worker pool for `cpu` ops). It receives the
@@ -62,6 +64,8 @@ export class OpEntry {
     this.semaphore = limit === undefined ? undefined : Semaphore.makeUnsafe(limit);
     this.hasPolicy = this.timeoutMs !== undefined || desc.policy.retry !== undefined || this.semaphore !== undefined;
     this.hasConfig = Object.keys(desc.config).length > 0;
+    const cache = desc.policy.cache;
+    this.intercepted = (cache !== undefined && cache !== false) || desc.policy.risk === "high" || (desc.kind === "pure" && cache === undefined);
   }
 }
 
@@ -75,6 +79,20 @@ function globalSemaphore(): Semaphore.Semaphore {
 }
 
 /**
+ * Stands between a call and its dispatch for calls in a durable run and for ops with a
+ * cache or risk policy (journal lookup, cache lookup, approval before the body; journal
+ * append after success). Installed by runtime/durable; it calls `dispatch` to run the op.
+ */
+export type Interceptor = (entry: OpEntry, parent: Frame, thisArg: unknown, args: readonly unknown[], overrides: CallOverrides | undefined) => Promise<unknown>;
+
+let interceptor: Interceptor | undefined;
+
+/** Installs the durable interceptor. Internal. */
+export function setInterceptor(next: Interceptor | undefined): void {
+  interceptor = next;
+}
+
+/**
  * Calls an op. Always returns a promise; never throws synchronously.
  */
 export function invoke(entry: OpEntry, thisArg: unknown, args: readonly unknown[], overrides?: CallOverrides): Promise<unknown> {
@@ -85,6 +103,12 @@ export function invoke(entry: OpEntry, thisArg: unknown, args: readonly unknown[
     const recorded = parent.trace.record(entry, thisArg, args, overrides);
     return recorded instanceof Promise ? recorded : Promise.resolve(recorded);
   }
+  if (interceptor !== undefined && (parent.run !== undefined || entry.intercepted)) return interceptor(entry, parent, thisArg, args, overrides);
+  return dispatch(entry, parent, thisArg, args, overrides);
+}
+
+/** Runs one call of an op in `parent`: the fast path or the policy path. Internal. */
+export function dispatch(entry: OpEntry, parent: Frame, thisArg: unknown, args: readonly unknown[], overrides?: CallOverrides): Promise<unknown> {
   const needsLimit = settings.concurrency !== Infinity && !parent.permitted;
   if (entry.hasPolicy || needsLimit || (overrides !== undefined && (overrides.timeout !== undefined || overrides.retry !== undefined))) {
     return invokeWithPolicy(entry, parent, thisArg, args, overrides, needsLimit);
@@ -115,6 +139,8 @@ function invokeFast(entry: OpEntry, parent: Frame, thisArg: unknown, args: reado
     span ?? parent.span,
     parent.deadlineOwner,
     parent.permitted,
+    undefined,
+    parent.run,
   );
   if (observed) {
     emit({ type: "op:start", op: desc.name, stepId });
@@ -338,7 +364,14 @@ export function mergeConfig(entry: OpEntry, parent: Frame, withConfig: Config | 
 
 /** The next step id under `parent`, e.g. `pipeline#0/score#1`. Internal. */
 export function childStepId(parent: Frame, name: string): string {
-  const index = parent.children++;
+  const id = nextStepId(parent, name);
+  parent.children++;
+  return id;
+}
+
+/** The step id the next child of `parent` will get, without taking it. Internal. */
+export function nextStepId(parent: Frame, name: string): string {
+  const index = parent.children;
   return parent.stepId === "" ? `${name}#${index}` : `${parent.stepId}/${name}#${index}`;
 }
 

@@ -33,6 +33,14 @@ export interface RunOptions {
 
 /** Runs a plan with `args` in `frame`. `bindings` resolves op descriptors to runtime entries. */
 export function runPlan(plan: Plan, args: readonly unknown[], frame: Frame, bindings: (desc: OpDescriptor) => Binding, options: RunOptions = {}): Promise<unknown> {
+  if (frame.run !== undefined) {
+    // A durable run resumes only on the plan it started with (the version guard).
+    try {
+      frame.run.usePlan(frame.stepId, plan);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
   const controller = new AbortController();
   const unlink = linkSignals(controller, [frame.signal], frame.op ?? "jit");
   const runFrame = frame.derive({ signal: controller.signal });
@@ -189,7 +197,7 @@ class PlanRun {
         return this.track(slot, this.callOp(step, node), this.limiter, node);
       case "cond": {
         const xs = this.inputsOf(step);
-        return this.track(slot, this.sub(step.plans[xs[0] ? 0 : 1]!, xs.slice(1)));
+        return this.track(slot, this.sub(step.plans[xs[0] ? 0 : 1]!, xs.slice(1), this.nodeFrame(node.id)));
       }
       case "map": {
         const xs = this.inputsOf(step);
@@ -197,12 +205,14 @@ class PlanRun {
         const body = step.plans[0]!;
         const captures = xs.slice(1);
         const settle = this.options.onError === "settle";
-        return this.track(slot, boundedAll(items.length, node.concurrency ?? Infinity, (i) => this.sub(body, [items[i], i, ...captures]), settle));
+        return this.track(slot, boundedAll(items.length, node.concurrency ?? Infinity, (i) => this.sub(body, [items[i], i, ...captures], this.nodeFrame(node.id, i)), settle));
       }
       case "fused": {
         const xs = this.inputsOf(step);
         // One worker task for the whole group when it pays; else its ops run here, one by one.
-        const moved = runFusedOnWorker(step, xs, this.frame, this.bindings);
+        // In a durable run each member is a node of its own (fusion follows measured costs,
+        // which differ between the process that crashed and the one resuming).
+        const moved = this.frame.run === undefined ? runFusedOnWorker(step, xs, this.frame, this.bindings) : undefined;
         return this.track(slot, moved ?? this.sub(step.plans[0]!, xs));
       }
       default: {
@@ -243,18 +253,28 @@ class PlanRun {
     onStep?.({ type: "start", node });
     const self = node.self ? xs.shift() : undefined;
     // The run's frame is current already (runPlan starts the run in it), unless a caller
-    // drives the executor from elsewhere.
+    // drives the executor from elsewhere. In a durable run each op step gets a frame named by
+    // its node id, so its journal key does not depend on the order steps happened to start in.
+    // A call made inside a withContext of the jitted function gets that context again.
     const call =
       binding.scope !== undefined
-        ? store.run(this.frame, () => withContext(binding.scope!, () => invoke(binding.entry, self, xs, binding.overrides)))
+        ? store.run(this.nodeFrame(node.id), () => withContext(binding.scope!, () => invoke(binding.entry, self, xs, binding.overrides)))
+        : this.frame.run !== undefined
+          ? store.run(this.nodeFrame(node.id), invoke, binding.entry, self, xs, binding.overrides)
         : store.getStore() === this.frame
           ? invoke(binding.entry, self, xs, binding.overrides)
           : store.run(this.frame, invoke, binding.entry, self, xs, binding.overrides);
     return onStep ? call.finally(() => onStep({ type: "end", node })) : call;
   }
 
-  private sub(plan: Plan, args: readonly unknown[]): Promise<unknown> {
-    return new PlanRun(plan, args, this.frame, this.controller, this.bindings, this.options, this.limiter, false).start();
+  private sub(plan: Plan, args: readonly unknown[], frame = this.frame): Promise<unknown> {
+    return new PlanRun(plan, args, frame, this.controller, this.bindings, this.options, this.limiter, false).start();
+  }
+
+  /** In a durable run, a frame whose step id names node `id` (and item `index` of a map). */
+  private nodeFrame(id: number, index?: number): Frame {
+    if (this.frame.run === undefined) return this.frame;
+    return this.frame.derive({ stepId: `${this.frame.stepId}/n${id}${index === undefined ? "" : `[${index}]`}` });
   }
 
   /**

@@ -22,8 +22,8 @@ import { NEVER_SIGNAL, abortReason } from "../context.js";
 import { Cancelled, WorkerCrashed } from "../errors.js";
 import type { OpEntry } from "../invoke.js";
 import { settings } from "../settings.js";
-import { lookup } from "../../decorators/registry.js";
-import type { FusedChain, ItemResult } from "../executors.js";
+import { lookup } from "../registry.js";
+import type { FusedChain } from "../../compiler/chain.js";
 import { WORKER_ENTRY, markIncapable, warnInline, whyNotWorker, workersUnavailable } from "./capability.js";
 import { recordDuration } from "./cost.js";
 import { ABORT_CELL_BYTES, WORKER_MARK } from "./keys.js";
@@ -39,7 +39,7 @@ import {
   type TaskMessage,
   type Timings,
 } from "./protocol.js";
-import { chainOf, resolveChain, runChain, runInline, runItems, settleInline, type ResolvedStep } from "./run.js";
+import { chainOf, resolveChain, runChain, runInline, runItems, settleInline, type ItemResult, type ResolvedStep } from "./run.js";
 
 /**
  * Options of a worker pool.

@@ -17,7 +17,7 @@
 import type { OpLocator } from "../../decorators/descriptor.js";
 import type { Frame } from "../context.js";
 import { Cancelled, DeadlineExceeded, OpError, ValidationError, WeftError, WorkerCrashed } from "../errors.js";
-import type { ArgSource } from "../executors.js";
+import type { ArgSource } from "../../compiler/chain.js";
 import {
   ABORT_BUDGET,
   ABORT_CANCELLED,

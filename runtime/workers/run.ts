@@ -13,9 +13,20 @@ import { Frame, NEVER_SIGNAL, abortReason, isThenable, store } from "../context.
 import { childStepId, mergeConfig, type OpEntry } from "../invoke.js";
 import { withActiveSpan } from "../telemetry.js";
 import { validatorsFor, type Validators } from "../validate.js";
-import type { ArgSource, FusedChain, ItemResult } from "../executors.js";
-import { lookup } from "../../decorators/registry.js";
+import type { ArgSource, FusedChain } from "../../compiler/chain.js";
+import { lookup } from "../registry.js";
 import { recordDuration } from "./cost.js";
+
+/**
+ * One item's outcome in a chunk: its value, or the error a call of the op would have
+ * failed with. Nothing is ever dropped.
+ *
+ * @example
+ * ```ts
+ * const r: ItemResult<number> = { ok: true, value: 3 };
+ * ```
+ */
+export type ItemResult<T = unknown> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
 
 /**
  * A chain step with its op found in the registry.

@@ -13,12 +13,11 @@ import { createRequire } from "node:module";
 import { workerData } from "node:worker_threads";
 import type * as Otel from "@opentelemetry/api";
 import { move, transferableSymbol, valueSymbol } from "piscina";
-import { describeOp, lookup } from "../../decorators/registry.js";
-import { ENTRY } from "../../decorators/op.js";
+import { describeOp, lookup } from "../registry.js";
 import { Frame, isThenable, store } from "../context.js";
 import { Cancelled, DeadlineExceeded } from "../errors.js";
 import type { OpEntry } from "../invoke.js";
-import type { ItemResult } from "../executors.js";
+import type { ItemResult } from "./run.js";
 import { ABORT_CANCELLED, ABORT_DEADLINE, ABORT_RUNNING, ABORT_STATE, WORKER_MARK } from "./keys.js";
 import {
   AllowlistReader,
@@ -72,14 +71,11 @@ async function resolveOp(ref: OpRef): Promise<Resolved> {
     loading.catch(() => modules.delete(module));
   }
   const exported = (await loading)[name];
-  let entry: OpEntry | undefined;
-  if (member === undefined) {
-    const desc = describeOp(exported);
-    entry = desc ? lookup(desc.id) : undefined;
-  } else {
-    const method = (exported as { prototype?: Record<string, unknown> } | undefined)?.prototype?.[member];
-    entry = (method as { [ENTRY]?: OpEntry } | undefined)?.[ENTRY];
-  }
+  // The op (or, for a method op, the wrapped method on the class's prototype) carries its
+  // descriptor; importing the module registered it in this thread's table under that id.
+  const op = member === undefined ? exported : (exported as { prototype?: Record<string, unknown> } | undefined)?.prototype?.[member];
+  const desc = describeOp(op);
+  const entry: OpEntry | undefined = desc ? lookup(desc.id) : undefined;
   if (!entry || entry.desc.id !== ref.id || !sameLocator(entry, ref)) {
     throw new WorkerRefused(ref.name, module, "not-an-op", `its export ${name}${member === undefined ? "" : `.prototype.${member}`} is not the op ${ref.id}`);
   }

@@ -8,6 +8,7 @@ import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { recordSpans } from "../support/spans.js";
 import { op, jit, getContext, withContext, Cancelled, DeadlineExceeded, OpError } from "weft";
 import { flush, gates, mark, marks } from "./harness.js";
+import { useFakeClock } from "../support/clock.js";
 
 let g = gates();
 beforeEach(() => {
@@ -205,13 +206,20 @@ describe("context inside a plan", () => {
     });
   });
 
-  it("a withContext deadline that passes cancels the ops in flight with DeadlineExceeded", async () => {
-    const jf = jit(async (x: string) => join(await A(x), await B(x)), { strict: true });
-    const error = await withContext({ timeout: 20 }, () => jf("q")).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(DeadlineExceeded);
-    await flush();
-    expect(g.running).toBe(0); // both bodies saw the signal and stopped
-    expect(g.started).toEqual(["A", "B"]);
+  describe("on a fake clock", () => {
+    const clock = useFakeClock();
+
+    it("a withContext deadline that passes cancels the ops in flight with DeadlineExceeded", async () => {
+      const jf = jit(async (x: string) => join(await A(x), await B(x)), { strict: true });
+      const run = withContext({ timeout: 20 }, () => jf("q")).catch((e: unknown) => e);
+      await flush();
+      expect(g.started).toEqual(["A", "B"]); // both in flight when the deadline passes
+      await clock.advance(20);
+      expect(await run).toBeInstanceOf(DeadlineExceeded);
+      await flush();
+      expect(g.running).toBe(0); // both bodies saw the signal and stopped
+      expect(g.started).toEqual(["A", "B"]);
+    });
   });
 
   it("a withContext signal cancels a run: in-flight ops see it, and the run rejects with Cancelled", async () => {

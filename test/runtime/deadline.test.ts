@@ -1,5 +1,6 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { op, getContext, withContext, DeadlineExceeded, Cancelled, OpError } from "weft";
+import { useFakeClock } from "../support/clock.js";
 
 /** Resolves when the context's signal fires; the only way these ops ever finish. */
 function untilAborted(): Promise<never> {
@@ -9,6 +10,27 @@ function untilAborted(): Promise<never> {
 
 const activeTimers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
 const settle = () => new Promise((r) => setImmediate(r));
+/** Lets fibers and bodies run (on real setImmediate) until `ready()` holds. */
+async function until(ready: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !ready(); i++) await settle();
+  if (!ready()) throw new Error("never became ready");
+}
+
+/** Watches a promise, so a test can advance the clock and look whether it settled yet. */
+function watch<T>(promise: Promise<T>) {
+  const state: { settled: boolean; error?: unknown; value?: T; done: Promise<unknown> } = {
+    settled: false,
+    done: promise.then(
+      (value) => Object.assign(state, { settled: true, value }),
+      (error: unknown) => Object.assign(state, { settled: true, error }),
+    ),
+  };
+  return state;
+}
+
+// Time here is a fake clock: it moves only by `clock.advance`, so a deadline fires at its
+// budget exactly, never early and never late, however loaded the machine is.
+const clock = useFakeClock();
 
 describe("deadlines", () => {
   it("reach three levels deep: the inner ops see the outer deadline and are aborted by it", async () => {
@@ -30,12 +52,19 @@ describe("deadlines", () => {
       seen.push({ op: "outer", deadline: getContext().deadline, aborted: false });
       return middle();
     });
-    const before = Date.now();
-    const error = await outer().catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(DeadlineExceeded);
-    expect(error).toMatchObject({ op: "outer", budgetMs: 30, message: "outer: deadline exceeded after 30ms" });
+    const before = clock.now();
+    const call = watch(outer());
+    await until(() => seen.length === 3);
+    await clock.advance(29);
+    await settle();
+    expect(call.settled).toBe(false);
+    expect(seen.map((s) => s.op)).toEqual(["outer", "middle", "leaf"]);
+    await clock.advance(1);
+    await call.done;
+    expect(call.error).toBeInstanceOf(DeadlineExceeded);
+    expect(call.error).toMatchObject({ op: "outer", budgetMs: 30, message: "outer: deadline exceeded after 30ms" });
     const deadline = seen[0]!.deadline!;
-    expect(deadline).toBeGreaterThanOrEqual(before + 30);
+    expect(deadline).toBe(before + 30);
     // Every level shares the one deadline, and the leaf's signal fired.
     expect(seen.map((s) => s.deadline)).toEqual([deadline, deadline, deadline, deadline]);
     expect(seen.at(-1)).toEqual({ op: "leaf", deadline, aborted: true });
@@ -48,7 +77,11 @@ describe("deadlines", () => {
       const innerError = await inner().catch((e: unknown) => e);
       return { own, innerError };
     });
-    const { innerError } = await outer();
+    const call = watch(outer());
+    await clock.advance(10);
+    await call.done;
+    const { own, innerError } = call.value!;
+    expect(own).toBe(clock.now() - 10 + 10_000);
     expect(innerError).toBeInstanceOf(DeadlineExceeded);
     expect(innerError).toMatchObject({ op: "inner", budgetMs: 10 });
   });
@@ -64,20 +97,31 @@ describe("deadlines", () => {
       outerDeadline = getContext().deadline;
       return inner();
     });
-    await expect(outer()).rejects.toMatchObject({ _tag: "DeadlineExceeded", op: "outer" });
+    const call = watch(outer());
+    await clock.advance(20);
+    await call.done;
+    expect(call.error).toMatchObject({ _tag: "DeadlineExceeded", op: "outer" });
     expect(innerDeadline).toBe(outerDeadline);
   });
 
   it("applies a per-call timeout from .with()", async () => {
     const slow = op({ name: "slow" }, async () => untilAborted());
-    await expect(slow.with({ timeout: "5ms" })()).rejects.toMatchObject({ _tag: "DeadlineExceeded", op: "slow", budgetMs: 5 });
+    const call = watch(slow.with({ timeout: "5ms" })());
+    await clock.advance(4);
+    await settle();
+    expect(call.settled).toBe(false);
+    await clock.advance(1);
+    await call.done;
+    expect(call.error).toMatchObject({ _tag: "DeadlineExceeded", op: "slow", budgetMs: 5 });
   });
 
   it("applies a withContext budget to every op inside it", async () => {
     const slow = op({ name: "slow" }, async () => untilAborted());
-    const error = await withContext({ timeout: "5ms" }, () => slow()).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(DeadlineExceeded);
-    expect(error).toMatchObject({ op: "withContext", budgetMs: 5 });
+    const call = watch(withContext({ timeout: "5ms" }, () => slow()));
+    await clock.advance(5);
+    await call.done;
+    expect(call.error).toBeInstanceOf(DeadlineExceeded);
+    expect(call.error).toMatchObject({ op: "withContext", budgetMs: 5 });
   });
 
   it("fails at once, without running the body, when the deadline has already passed", async () => {
@@ -85,23 +129,54 @@ describe("deadlines", () => {
     const late = op({ name: "late" }, () => {
       ran = true;
     });
+    let waited = false;
     const outer = op({ name: "outer", timeout: "5ms" }, async () => {
       await new Promise((r) => setTimeout(r, 20));
+      waited = true;
       return late();
     });
-    await expect(outer()).rejects.toBeInstanceOf(DeadlineExceeded);
-    await new Promise((r) => setTimeout(r, 30));
+    const call = watch(outer());
+    await clock.advance(5);
+    await call.done;
+    expect(call.error).toBeInstanceOf(DeadlineExceeded);
+    // The abandoned body wakes up after the deadline and calls `late`, which must not run.
+    await clock.advance(15);
+    await until(() => waited);
+    await settle();
     expect(ran).toBe(false);
   });
 
   it("leaves no timer behind, whether the op finishes in time or not", async () => {
-    const before = activeTimers();
     const quick = op({ name: "quick", timeout: "10s", retry: { times: 2 } }, async () => 1);
     const slow = op({ name: "slow", timeout: "5ms" }, async () => untilAborted());
     await quick();
-    await slow().catch(() => undefined);
+    const call = watch(slow());
+    await clock.advance(5);
+    await call.done;
+    expect(call.error).toBeInstanceOf(DeadlineExceeded);
     await withContext({ timeout: "10s" }, () => quick());
     await settle();
+    expect(clock.pending()).toBe(0);
+  });
+});
+
+describe("deadlines on real timers (integration)", () => {
+  // The one place a real timer fires: asserts what happened (who was aborted, what is left),
+  // never how long it took.
+  it("a real 20ms deadline aborts a nested body and leaves no timer", async () => {
+    vi.useRealTimers();
+    const before = activeTimers();
+    let aborted = false;
+    const leaf = op({ name: "leaf" }, async () => {
+      await untilAborted().catch((e: unknown) => {
+        aborted = true;
+        throw e;
+      });
+    });
+    const outer = op({ name: "outer", timeout: "20ms" }, async () => leaf());
+    await expect(outer()).rejects.toMatchObject({ _tag: "DeadlineExceeded", op: "outer", budgetMs: 20 });
+    await settle();
+    expect(aborted).toBe(true);
     expect(activeTimers()).toBe(before);
   });
 });
@@ -121,7 +196,6 @@ describe("cancellation", () => {
       }
     });
     const parent = op({ name: "parent" }, async () => Promise.all([child(), child(), child()]));
-    const before = activeTimers();
     const pending = withContext({ signal: ac.signal }, () => parent());
     while (started < 3) await settle();
     expect(running).toBe(3);
@@ -132,7 +206,7 @@ describe("cancellation", () => {
     await settle();
     expect(running).toBe(0);
     expect(started).toBe(3);
-    expect(activeTimers()).toBe(before);
+    expect(clock.pending()).toBe(0);
   });
 
   it("rejects with Cancelled at once when the signal already fired", async () => {

@@ -1,5 +1,15 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { op, configure, subscribe, OpError, Cancelled, ValidationError, withContext, type RuntimeEvent } from "weft";
+import { useFakeClock } from "../support/clock.js";
+
+// Backoff waits on a fake clock: `clock.run` moves time from timer to timer, so no test
+// sleeps, and the delays are checked on the clock itself.
+const clock = useFakeClock();
+const turn = () => new Promise((r) => setImmediate(r));
+async function until(ready: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !ready(); i++) await turn();
+  if (!ready()) throw new Error("never became ready");
+}
 
 function record() {
   const events: RuntimeEvent[] = [];
@@ -20,7 +30,7 @@ describe("retries", () => {
       calls++;
       throw new Error(`failure ${calls}`);
     });
-    const error = await flaky().catch((e: unknown) => e);
+    const error = await clock.run(flaky()).catch((e: unknown) => e);
     expect(calls).toBe(4);
     expect(error).toBeInstanceOf(OpError);
     expect(error).toMatchObject({ op: "flaky", attempts: 4 });
@@ -36,19 +46,35 @@ describe("retries", () => {
       if (attempts.length < 3) throw new Error("not yet");
       return "ok";
     });
-    expect(await recovers()).toBe("ok");
+    expect(await clock.run(recovers())).toBe("ok");
     expect(attempts).toEqual([1, 2, 3]);
   });
 
-  it("schedules exponential backoff capped at max", async () => {
+  it("schedules exponential backoff capped at max, and waits exactly that long before each attempt", async () => {
     const { events, stop } = record();
+    const startedAt: number[] = [];
     const fails = op({ name: "backoff", retry: { times: 5, backoff: { initial: 2, factor: 3, max: 40, jitter: 0 } } }, () => {
+      startedAt.push(clock.now());
       throw new Error("x");
     });
-    await fails().catch(() => undefined);
+    const call = fails().catch((e: unknown) => e);
+    await until(() => startedAt.length === 1);
+    for (const delay of [2, 6, 18, 40, 40]) {
+      const n = startedAt.length;
+      // The failed attempt has scheduled its backoff timer.
+      await until(() => events.filter((e) => e.type === "op:retry").length === n && clock.pending() === 1);
+      await clock.advance(delay - 1);
+      await turn();
+      expect(startedAt).toHaveLength(n); // not a millisecond early
+      await clock.advance(1);
+      await until(() => startedAt.length === n + 1);
+    }
+    expect(await call).toBeInstanceOf(OpError);
     stop();
     const delays = events.flatMap((e) => (e.type === "op:retry" && e.op === "backoff" ? [e.delayMs] : []));
     expect(delays).toEqual([2, 6, 18, 40, 40]);
+    const t0 = startedAt[0]!;
+    expect(startedAt.map((t) => t - t0)).toEqual([0, 2, 8, 26, 66, 106]);
   });
 
   it("applies jitter as a fraction of each delay, from the configured random source", async () => {
@@ -57,7 +83,7 @@ describe("retries", () => {
     const fails = op({ name: "jitter", retry: { times: 3, backoff: { initial: 4, factor: 2, jitter: 0.5 } } }, () => {
       throw new Error("x");
     });
-    await fails().catch(() => undefined);
+    await clock.run(fails()).catch(() => undefined);
     stop();
     const delays = events.flatMap((e) => (e.type === "op:retry" ? [e.delayMs] : []));
     // d * (1 - 0.5 * 0.5) for d = 4, 8, 16
@@ -83,7 +109,7 @@ describe("retries", () => {
         throw new Error(calls < 2 ? "transient" : "fatal");
       },
     );
-    await expect(picky()).rejects.toMatchObject({ attempts: 2 });
+    await expect(clock.run(picky())).rejects.toMatchObject({ attempts: 2 });
     expect(seen).toEqual([
       ["transient", 1],
       ["fatal", 2],
@@ -96,7 +122,7 @@ describe("retries", () => {
       calls++;
       throw new ValidationError("inner", [{ direction: "input", parameter: "x", path: "$", expected: "number", received: '"a"', keyword: "type" }]);
     });
-    const error = await strict().catch((e: unknown) => e);
+    const error = await clock.run(strict()).catch((e: unknown) => e);
     expect(calls).toBe(1);
     expect(error).toBeInstanceOf(OpError);
     expect((error as OpError).cause).toBeInstanceOf(ValidationError);
@@ -110,11 +136,11 @@ describe("retries", () => {
       queueMicrotask(() => ac.abort("user"));
       throw new Error("first");
     });
-    const timersBefore = process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
     const error = await withContext({ signal: ac.signal }, () => slowRetry()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Cancelled);
     expect(calls).toBe(1);
-    await new Promise((r) => setImmediate(r));
-    expect(process.getActiveResourcesInfo().filter((r) => r === "Timeout").length).toBe(timersBefore);
+    await turn();
+    // The 60 s backoff timer was cleared, not left to fire.
+    expect(clock.pending()).toBe(0);
   });
 });

@@ -12,7 +12,7 @@ const byName = (name: string) => exporter.getFinishedSpans().filter((s) => s.nam
 describe("spans", () => {
   it("opens one span per op call, nested across awaits and parallel branches", async () => {
     const leaf = op({ name: "leaf" }, async (x: number) => {
-      await new Promise((r) => setTimeout(r, x));
+      for (let i = 0; i < x; i++) await new Promise((r) => setImmediate(r));
       return x;
     });
     const branch = op({ name: "branch" }, async (x: number) => leaf(x));

@@ -82,6 +82,25 @@ function emit(file: string, outFile: string, transformers?: ts.CustomTransformer
 }
 
 /**
+ * Marks a build finished in `temp` complete and moves it to `root`, unless a concurrent
+ * test file got there first (then theirs, identical, is kept).
+ *
+ * @example
+ * ```ts
+ * publishBuild(`${root}.${process.pid}`, root);
+ * ```
+ */
+export function publishBuild(temp: string, root: string): void {
+  // Written last: its presence marks a complete build.
+  writeFileSync(path.join(temp, "package.json"), '{ "type": "module" }\n');
+  try {
+    renameSync(temp, root);
+  } catch {
+    rmSync(temp, { recursive: true, force: true });
+  }
+}
+
+/**
  * Builds (or reuses) the JavaScript that worker tests run.
  *
  * @example
@@ -105,14 +124,7 @@ export function buildForWorkers(): WorkerBuild {
       const index = path.relative(path.dirname(outFile), path.join(temp, "lib/index.js")).split(path.sep).join("/");
       emit(file, outFile, { before: [weftTo(index.startsWith(".") ? index : `./${index}`)] });
     }
-    // Written last: its presence marks a complete build.
-    writeFileSync(path.join(temp, "package.json"), '{ "type": "module" }\n');
-    try {
-      renameSync(temp, root);
-    } catch {
-      // Another test file finished the same build first; theirs is identical.
-      rmSync(temp, { recursive: true, force: true });
-    }
+    publishBuild(temp, root);
   }
   return {
     root,

@@ -15,7 +15,7 @@ type Modules = {
   protocol: typeof import("../../runtime/workers/protocol.js");
   keys: typeof import("../../runtime/workers/keys.js");
   context: typeof import("../../runtime/context.js");
-  registry: typeof import("../../decorators/registry.js");
+  registry: typeof import("../../runtime/registry.js");
   errors: typeof import("../../runtime/errors.js");
   build: ReturnType<typeof buildForWorkers>;
 };
@@ -40,7 +40,7 @@ export async function loadWeft(): Promise<Modules> {
     build.load<Modules["protocol"]>("lib/runtime/workers/protocol.js"),
     build.load<Modules["keys"]>("lib/runtime/workers/keys.js"),
     build.load<Modules["context"]>("lib/runtime/context.js"),
-    build.load<Modules["registry"]>("lib/decorators/registry.js"),
+    build.load<Modules["registry"]>("lib/runtime/registry.js"),
     build.load<Modules["errors"]>("lib/runtime/errors.js"),
   ]);
   return { weft, ops, executors, pool, placement, cost, protocol, keys, context, registry, errors, build };

@@ -1,19 +1,29 @@
 /**
  * The op registry: every op weft knows, by id, with its descriptor stored as reflect-metadata
  * on the callable. Workers and the JIT find ops here; nothing outside it is ever run by id.
+ *
+ * A table and nothing more: where a registered op's body runs is chosen by the placement
+ * authority (runtime/workers/placement.ts), which `defineOp` (runtime/define.ts) consults
+ * right after registering.
  */
 import "reflect-metadata";
-import type { InjectedMeta, NativeBatch, OpDescriptor, OpKind, OpOptions } from "./descriptor.js";
-import { OpEntry } from "../runtime/invoke.js";
-import { enableWorkerPlacement } from "../runtime/workers/placement.js";
+import type { NativeBatch, OpDescriptor } from "../decorators/descriptor.js";
+import { OpEntry } from "./invoke.js";
 
 /** The metadata key under which a callable's descriptor is stored. */
 export const DESCRIPTOR_KEY = "weft:op";
 
 const entries = new Map<string, OpEntry>();
-let anonymous = 0;
 
-/** Registers an op; an id seen before (a module evaluated again) is replaced. Internal. */
+/**
+ * Registers an op; an id seen before (a module evaluated again) is replaced. Internal.
+ *
+ * @example
+ * ```ts
+ * const entry = register(desc, fn);
+ * lookup(desc.id) === entry; // true
+ * ```
+ */
 export function register(desc: OpDescriptor, impl: (...args: never[]) => unknown, batch?: NativeBatch<never, unknown>): OpEntry {
   const entry = new OpEntry(desc, impl);
   if (batch) {
@@ -29,23 +39,43 @@ export function register(desc: OpDescriptor, impl: (...args: never[]) => unknown
     entry.batchEntry = new OpEntry(batchDesc, batch.run as (...args: never[]) => unknown);
     entry.batchMax = batch.maxBatch;
   }
-  // Sync CPU bodies may move to worker threads when the cost model says it pays.
-  enableWorkerPlacement(entry);
   entries.set(desc.id, entry);
   return entry;
 }
 
-/** The registered op with this id. Internal. */
+/**
+ * The registered op with this id. Internal.
+ *
+ * @example
+ * ```ts
+ * lookup("file:///app/ops.js#tokenize")?.desc.name; // "tokenize"
+ * ```
+ */
 export function lookup(id: string): OpEntry | undefined {
   return entries.get(id);
 }
 
-/** Every registered op, for tooling. Internal. */
+/**
+ * Every registered op, for tooling. Internal.
+ *
+ * @example
+ * ```ts
+ * for (const entry of registeredOps()) console.log(entry.desc.id);
+ * ```
+ */
 export function registeredOps(): IterableIterator<OpEntry> {
   return entries.values();
 }
 
-/** Records `desc` on `target` (and `key`, for methods) as reflect-metadata. Internal. */
+/**
+ * Records `desc` on `target` as reflect-metadata. Internal.
+ *
+ * @example
+ * ```ts
+ * attach(wrapper, desc);
+ * describeOp(wrapper) === desc; // true
+ * ```
+ */
 export function attach(target: object, desc: OpDescriptor): void {
   Reflect.defineMetadata(DESCRIPTOR_KEY, desc, target);
 }
@@ -63,37 +93,4 @@ export function attach(target: object, desc: OpDescriptor): void {
 export function describeOp(fn: unknown): OpDescriptor | undefined {
   if (typeof fn !== "function") return undefined;
   return Reflect.getMetadata(DESCRIPTOR_KEY, fn) as OpDescriptor | undefined;
-}
-
-const ASYNC_FUNCTION = Object.getPrototypeOf(async () => {}).constructor;
-
-/** Builds the descriptor for one op site. Internal. */
-export function buildDescriptor(
-  impl: (...args: never[]) => unknown,
-  fallbackName: string,
-  options: OpOptions,
-  meta: InjectedMeta | undefined,
-): OpDescriptor {
-  const name = options.name ?? meta?.name ?? (fallbackName || "anonymous");
-  const isAsync = impl instanceof ASYNC_FUNCTION;
-  const kind: OpKind = options.kind ?? (isAsync ? "io" : "cpu");
-  const locator = meta?.locator;
-  const id = locator ? `${locator.module}#${locator.export}${locator.member ? `.${locator.member}` : ""}` : `${name}@${++anonymous}`;
-  const { name: _n, kind: _k, config, batch: _b, ...policy } = options;
-  return Object.freeze({
-    id,
-    name,
-    kind,
-    async: isAsync,
-    params: meta?.params ?? [],
-    ...(meta?.returns !== undefined && { returns: meta.returns }),
-    ...(meta?.defs !== undefined && { defs: meta.defs }),
-    ...(meta?.doc !== undefined && { doc: meta.doc }),
-    ...(locator !== undefined && { locator }),
-    ...(meta?.hash !== undefined && { hash: meta.hash }),
-    ...(meta?.source !== undefined && { source: meta.source }),
-    policy: Object.freeze(policy),
-    config: Object.freeze({ ...config }),
-    typed: meta?.params !== undefined,
-  });
 }

@@ -1,0 +1,87 @@
+/**
+ * Durable runs:
+ *
+ *   (a) `durable_node_overhead_us`: a jitted chain of 100 trivial io ops, run under
+ *       `durable()` with the default SQLite store (WAL, synchronous=NORMAL, a temporary
+ *       file) and without it, interleaved in one bench: (on − off) ÷ 100. Each durable
+ *       iteration is a new run id, so its nodes are journaled, never skipped; the run's own
+ *       lease, result write and release are included, spread over its 100 nodes.
+ *   (b) `resume_skipped_nodes`: the same chain whose 71st op fails on the first start;
+ *       the resume runs the rest. Reported: how many of the 70 finished nodes the resume
+ *       skipped (each op counts its own runs), and what a skipped node costs.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { durable, jit, op, SqliteStore } from "weft";
+import { measure, round, type Metric, type Suite } from "./harness.js";
+
+const NODES = 100;
+const FAIL_AT = 71;
+
+let runs = 0;
+let failAt = -1;
+
+const step = op(async (x: number): Promise<number> => {
+  runs++;
+  if (runs === failAt) throw new Error("crash");
+  return x + 1;
+});
+
+const chain = jit(async (x: number) => {
+  let y = x;
+  for (let i = 0; i < NODES; i++) y = await step(y);
+  return y;
+});
+
+export const run: Suite = async ({ quick }) => {
+  const dir = mkdtempSync(path.join(tmpdir(), "weft-durable-bench-"));
+  const store = new SqliteStore(path.join(dir, "bench.db"));
+  try {
+    await chain(0); // trace and compile outside the measurement
+    let id = 0;
+    const times = await measure(
+      {
+        off: () => chain(0),
+        on: () => durable({ run: `bench-${id++}`, store }, () => chain(0)),
+      },
+      { time: quick ? 100 : 1500 },
+    );
+    const overhead = (times.on! - times.off!) / NODES;
+
+    // (b) a run that fails part way, then its resume.
+    runs = 0;
+    failAt = FAIL_AT;
+    await durable({ run: "resume", store }, () => chain(0)).catch(() => undefined);
+    const before = runs;
+    failAt = -1;
+    const result = await durable({ run: "resume", store }, () => chain(0));
+    if (result !== NODES) throw new Error(`durable bench: resumed chain returned ${result}, expected ${NODES}`);
+    const ranOnResume = runs - before;
+    const skipped = NODES - ranOnResume;
+
+    // What a skipped node costs: resuming a run whose every node is journaled but which
+    // did not complete (its result is not stored), against running the chain without journal.
+    runs = 0;
+    failAt = NODES + 1; // never
+    await durable({ run: "skip-all", store }, async () => {
+      await chain(0);
+      throw new Error("stop before completing");
+    }).catch(() => undefined);
+    const skipTimes = await measure(
+      {
+        off: () => chain(0),
+        resume: () => durable({ run: "skip-all", store }, () => chain(0)).then(() => store.reopen("skip-all", Date.now())),
+      },
+      { time: quick ? 100 : 1000 },
+    );
+    return [
+      { name: "durable_node_overhead_us", value: round(overhead), unit: "µs/node", baseline: `the same jitted chain without durable: ${round(times.off! / NODES)} µs/node` },
+      { name: "resume_skipped_nodes", value: skipped, unit: "nodes", baseline: `${FAIL_AT - 1} finished before the failure; ${ranOnResume} ran on resume` },
+      { name: "resume_skipped_node_us", value: round(skipTimes.resume! / NODES), unit: "µs/node", baseline: `running it: ${round(skipTimes.off! / NODES)} µs/node` },
+    ] satisfies Metric[];
+  } finally {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+};

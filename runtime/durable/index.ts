@@ -1,0 +1,169 @@
+/**
+ * The durable package's front: installs the op-call interception point into the kernel
+ * and offers the inspection, dead-letter and approval functions the CLI builds on.
+ */
+import { dispatch, setInterceptor } from "../invoke.js";
+import { decode } from "./codec.js";
+import { gate, needsGate } from "./gate.js";
+import { durable, interceptCall, type DurableOptions } from "./run.js";
+import { durableSettings } from "./settings.js";
+import type { ApprovalRecord, DurableStore, RunStatus } from "./store.js";
+
+setInterceptor((entry, parent, thisArg, args, overrides) => {
+  // Outside a run only the approval gate and the cache apply; most intercepted ops are
+  // `pure` ops with pure caching off, which go straight to the body.
+  try {
+    if (parent.run === undefined && !needsGate(entry)) return dispatch(entry, parent, thisArg, args, overrides);
+  } catch (error) {
+    // A bad cache policy: the call fails, it never throws synchronously.
+    return Promise.reject(error);
+  }
+  return interceptCall(entry, parent, thisArg, args, overrides, gate);
+});
+
+/** Which store an inspection function reads (default: the configured one). */
+export interface StoreOption {
+  readonly store?: DurableStore;
+}
+
+/** A run as `listRuns` shows it. */
+export interface RunSummary {
+  readonly id: string;
+  readonly status: RunStatus;
+  /** True while a process holds a live lease on it. */
+  readonly live: boolean;
+  readonly owner: string | undefined;
+  /** Nodes journaled (finished) so far. */
+  readonly nodesDone: number;
+  /** Dead letters not yet replayed. */
+  readonly deadLetters: number;
+  /** Risky calls waiting for a decision. */
+  readonly pendingApprovals: number;
+  /** The run's failure, when it failed. */
+  readonly error: string | undefined;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+/**
+ * Every run in the store with its status, nodes done, failures, dead letters and pending approvals.
+ *
+ * @example
+ * ```ts
+ * for (const r of listRuns()) console.log(r.id, r.status, r.nodesDone, r.deadLetters);
+ * ```
+ */
+export function listRuns(options: StoreOption = {}): RunSummary[] {
+  const store = options.store ?? durableSettings.store();
+  const now = durableSettings.clock.now();
+  const dead = new Map<string, number>();
+  for (const d of store.deadLetters()) if (d.status === "open") dead.set(d.run, (dead.get(d.run) ?? 0) + 1);
+  const pending = new Map<string, number>();
+  for (const a of store.approvals()) if (a.status === "pending") pending.set(a.run, (pending.get(a.run) ?? 0) + 1);
+  return store.listRuns().map((r) => ({
+    id: r.id,
+    status: r.status,
+    live: r.owner !== undefined && r.leaseUntil > now,
+    owner: r.owner,
+    nodesDone: store.countNodes(r.id),
+    deadLetters: dead.get(r.id) ?? 0,
+    pendingApprovals: pending.get(r.id) ?? 0,
+    error: r.error,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+  }));
+}
+
+/** A dead letter as `deadLetters` returns it, with its input decoded. */
+export interface DeadLetter {
+  readonly run: string;
+  readonly node: string;
+  readonly index: number;
+  /** The item's arguments. */
+  readonly input: readonly unknown[];
+  readonly error: string;
+  readonly errorType: string;
+  readonly attempts: number;
+  readonly at: number;
+  readonly status: "open" | "replayed";
+}
+
+/**
+ * The batch items that failed for good, oldest run first.
+ *
+ * @example
+ * ```ts
+ * for (const d of deadLetters({ run: "nightly" })) console.log(d.index, d.error);
+ * ```
+ */
+export function deadLetters(options: StoreOption & { readonly run?: string } = {}): DeadLetter[] {
+  const store = options.store ?? durableSettings.store();
+  return store.deadLetters(options.run).map((d) => ({ ...d, input: decode(d.input) as unknown[] }));
+}
+
+/**
+ * Runs the run's dead letters again, in the same run: the run is reopened and driven by
+ * `fn` once more, so every journaled node is skipped and only the failed items run. An
+ * item that succeeds now is marked `replayed`; one that fails again stays open.
+ *
+ * @example
+ * ```ts
+ * await replayDeadLetters({ run: "nightly" }, () => vmap(score, { onError: "collect" })(answers));
+ * ```
+ */
+export function replayDeadLetters<T>(options: DurableOptions, fn: () => T | PromiseLike<T>): Promise<Awaited<T>> {
+  const store = options.store ?? durableSettings.store();
+  store.reopen(options.run, (options.clock ?? durableSettings.clock).now());
+  return durable(options, fn);
+}
+
+/**
+ * Risky op calls waiting for a decision (or every decision, with `all`).
+ *
+ * @example
+ * ```ts
+ * for (const a of approvals()) console.log(a.run, a.key, a.op, a.reason);
+ * ```
+ */
+export function approvals(options: StoreOption & { readonly run?: string; readonly all?: boolean } = {}): ApprovalRecord[] {
+  const store = options.store ?? durableSettings.store();
+  const list = store.approvals(options.run);
+  return options.all ? list : list.filter((a) => a.status === "pending");
+}
+
+/** What `decide` records. */
+export interface Decision extends StoreOption {
+  readonly run: string;
+  /** The node key of the call (`key` of the request in `approvals()`). */
+  readonly key: string;
+  readonly decision: "approve" | "deny";
+  /** Who decided: a person's name or a system's. */
+  readonly by: string;
+  /** Why, for the record. */
+  readonly reason?: string;
+}
+
+/**
+ * Approves or denies a suspended risky call, from any process. The waiting run continues
+ * (or fails with `ApprovalDenied`); returns false when nothing was pending under that key.
+ *
+ * @example
+ * ```ts
+ * decide({ run: "payouts", key: approvals({ run: "payouts" })[0].key, decision: "approve", by: "ada", reason: "checked the invoice" });
+ * ```
+ */
+export function decide(decision: Decision): boolean {
+  const known = new Set(["store", "run", "key", "decision", "by", "reason"]);
+  for (const k of Object.keys(decision)) if (!known.has(k)) throw new TypeError(`decide: unknown option "${k}" (expected one of ${[...known].join(", ")})`);
+  if (decision.decision !== "approve" && decision.decision !== "deny") throw new TypeError(`decide: decision must be "approve" or "deny", received ${JSON.stringify(decision.decision)}`);
+  if (typeof decision.by !== "string" || decision.by === "") throw new TypeError("decide: by (who decides) must be a non-empty string");
+  const store = decision.store ?? durableSettings.store();
+  return store.decide(decision.run, decision.key, decision.decision === "approve" ? "approved" : "denied", decision.by, decision.reason, durableSettings.clock.now());
+}
+
+export { durable, type DurableOptions } from "./run.js";
+export { cacheStats, resetCacheStats, clearCache, type CacheStats } from "./gate.js";
+export { configureDurable, closeDurable, type DurableSettings, type ApprovalPolicy, type ApprovalVerdict, type Clock } from "./settings.js";
+export { MemoryStore, type DurableStore, type RunRecord, type RunStatus, type JournalRecord, type DeadLetterRecord, type ApprovalRecord } from "./store.js";
+export { SqliteStore, type SqliteStoreOptions } from "./sqlite.js";
+export { UnstorableValue, RunLocked, LeaseLost, RunVersionMismatch, ApprovalDenied, ApprovalRequired } from "./errors.js";

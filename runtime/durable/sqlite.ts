@@ -1,0 +1,266 @@
+/**
+ * The default durable store: one SQLite file through `node:sqlite` (built into Node since
+ * 22.5 and unflagged since 22.13, weft's floor), so there is no native module to build and
+ * nothing to install. WAL journal mode (readers never block the writer, an append is one
+ * page write), `synchronous=NORMAL` by default (a committed append survives a process crash;
+ * an OS crash may lose the last few) and `FULL` on request (survives power loss too, at
+ * an fsync per append).
+ */
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { byRunNodeIndex, type Acquired, type ApprovalRecord, type DeadLetterRecord, type DurableStore, type JournalRecord, type RunRecord, type RunStatus } from "./store.js";
+
+/** Options of the SQLite store. */
+export interface SqliteStoreOptions {
+  /** `"NORMAL"` (default): durable across process crashes. `"FULL"`: across power loss too. */
+  readonly synchronous?: "NORMAL" | "FULL";
+  /** How long a write waits for another process's lock before failing. Default 5 s. */
+  readonly busyTimeoutMs?: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS runs (
+  id TEXT PRIMARY KEY, status TEXT NOT NULL, owner TEXT, lease_until INTEGER NOT NULL,
+  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, result BLOB, error TEXT
+) STRICT;
+CREATE TABLE IF NOT EXISTS versions (
+  run TEXT NOT NULL, subject TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (run, subject)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS nodes (
+  run TEXT NOT NULL, key TEXT NOT NULL, input_hash TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (run, key)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS cache (
+  key TEXT PRIMARY KEY, op TEXT NOT NULL, value BLOB NOT NULL, expires_at REAL NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS cache_op ON cache (op);
+CREATE TABLE IF NOT EXISTS dead_letters (
+  run TEXT NOT NULL, node TEXT NOT NULL, idx INTEGER NOT NULL, input BLOB NOT NULL, error TEXT NOT NULL,
+  error_type TEXT NOT NULL, attempts INTEGER NOT NULL, at INTEGER NOT NULL, status TEXT NOT NULL,
+  PRIMARY KEY (run, node, idx)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS approvals (
+  run TEXT NOT NULL, key TEXT NOT NULL, op TEXT NOT NULL, args TEXT NOT NULL, reason TEXT NOT NULL, status TEXT NOT NULL,
+  requested_at INTEGER NOT NULL, decided_at INTEGER, by TEXT, why TEXT, PRIMARY KEY (run, key)
+) STRICT, WITHOUT ROWID;
+`;
+
+type Row = Record<string, unknown>;
+
+/**
+ * A durable store in one SQLite file, safe to share between processes.
+ *
+ * @example
+ * ```ts
+ * const store = new SqliteStore(".weft/runs.db", { synchronous: "FULL" });
+ * await durable({ run: "nightly", store }, () => pipeline(question));
+ * ```
+ */
+export class SqliteStore implements DurableStore {
+  private readonly db: DatabaseSync;
+  private readonly q: Record<string, StatementSync>;
+  private closed = false;
+
+  constructor(
+    readonly file: string,
+    options: SqliteStoreOptions = {},
+  ) {
+    const known = new Set(["synchronous", "busyTimeoutMs"]);
+    for (const key of Object.keys(options)) if (!known.has(key)) throw new TypeError(`SqliteStore: unknown option "${key}" (expected one of ${[...known].join(", ")})`);
+    const synchronous = options.synchronous ?? "NORMAL";
+    if (synchronous !== "NORMAL" && synchronous !== "FULL") throw new TypeError(`SqliteStore: synchronous must be "NORMAL" or "FULL", received ${JSON.stringify(synchronous)}`);
+    if (file !== ":memory:") mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    this.db = new DatabaseSync(file);
+    // Pragmas rather than constructor options: Node 22.13 (the floor) has no `timeout` option.
+    this.db.exec(`PRAGMA busy_timeout=${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}; PRAGMA journal_mode=WAL; PRAGMA synchronous=${synchronous};`);
+    this.db.exec(SCHEMA);
+    const p = (sql: string) => this.db.prepare(sql);
+    this.q = {
+      getRun: p("SELECT * FROM runs WHERE id = ?"),
+      insertRun: p("INSERT INTO runs (id, status, owner, lease_until, created_at, updated_at) VALUES (?, 'running', ?, ?, ?, ?)"),
+      takeRun: p("UPDATE runs SET owner = ?, lease_until = ?, updated_at = ?, status = CASE status WHEN 'completed' THEN 'completed' ELSE 'running' END WHERE id = ?"),
+      renew: p("UPDATE runs SET lease_until = ? WHERE id = ? AND owner = ?"),
+      settle: p("UPDATE runs SET status = ?, owner = NULL, lease_until = 0, updated_at = ?, result = ?, error = ? WHERE id = ? AND owner = ?"),
+      reopen: p("UPDATE runs SET status = 'failed', result = NULL, updated_at = ? WHERE id = ?"),
+      listRuns: p("SELECT * FROM runs ORDER BY created_at, id"),
+      versions: p("SELECT subject, hash FROM versions WHERE run = ?"),
+      recordVersion: p("INSERT OR REPLACE INTO versions (run, subject, hash) VALUES (?, ?, ?)"),
+      journal: p("SELECT key, input_hash, value FROM nodes WHERE run = ?"),
+      append: p("INSERT OR REPLACE INTO nodes (run, key, input_hash, value) VALUES (?, ?, ?, ?)"),
+      countNodes: p("SELECT count(*) AS n FROM nodes WHERE run = ?"),
+      cacheGet: p("SELECT value, expires_at FROM cache WHERE key = ?"),
+      cacheDelete: p("DELETE FROM cache WHERE key = ?"),
+      cachePut: p("INSERT OR REPLACE INTO cache (key, op, value, expires_at) VALUES (?, ?, ?, ?)"),
+      cacheClearAll: p("DELETE FROM cache"),
+      cacheClearOp: p("DELETE FROM cache WHERE op = ?"),
+      putDead: p("INSERT OR REPLACE INTO dead_letters (run, node, idx, input, error, error_type, attempts, at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+      deadAll: p("SELECT * FROM dead_letters"),
+      deadOfRun: p("SELECT * FROM dead_letters WHERE run = ?"),
+      markReplayed: p("UPDATE dead_letters SET status = 'replayed' WHERE run = ? AND node = ? AND idx = ?"),
+      putApproval: p("INSERT OR REPLACE INTO approvals (run, key, op, args, reason, status, requested_at, decided_at, by, why) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+      approval: p("SELECT * FROM approvals WHERE run = ? AND key = ?"),
+      approvalsAll: p("SELECT * FROM approvals ORDER BY requested_at, key"),
+      approvalsOfRun: p("SELECT * FROM approvals WHERE run = ? ORDER BY requested_at, key"),
+      decide: p("UPDATE approvals SET status = ?, by = ?, why = ?, decided_at = ? WHERE run = ? AND key = ? AND status = 'pending'"),
+    };
+  }
+
+  acquire(run: string, owner: string, now: number, leaseMs: number): Acquired {
+    // IMMEDIATE takes the write lock first, so two processes cannot both read "free" and take it.
+    this.db.exec("BEGIN IMMEDIATE");
+    try {
+      const old = this.q.getRun!.get(run) as Row | undefined;
+      if (old && old.owner !== null && old.owner !== owner && Number(old.lease_until) > now) {
+        this.db.exec("COMMIT");
+        return { ok: false, owner: String(old.owner), until: Number(old.lease_until) };
+      }
+      if (old) this.q.takeRun!.run(owner, now + leaseMs, now, run);
+      else this.q.insertRun!.run(run, owner, now + leaseMs, now, now);
+      const record = toRun(this.q.getRun!.get(run) as Row);
+      this.db.exec("COMMIT");
+      return { ok: true, run: record, created: old === undefined };
+    } catch (error) {
+      try {
+        this.db.exec("ROLLBACK");
+      } catch {
+        // Nothing to roll back: BEGIN itself failed.
+      }
+      throw error;
+    }
+  }
+
+  renew(run: string, owner: string, until: number): boolean {
+    return Number(this.q.renew!.run(until, run, owner).changes) === 1;
+  }
+
+  settle(run: string, owner: string, status: RunStatus, now: number, result?: Uint8Array, error?: string): boolean {
+    return Number(this.q.settle!.run(status, now, result ?? null, error ?? null, run, owner).changes) === 1;
+  }
+
+  reopen(run: string, now: number): void {
+    this.q.reopen!.run(now, run);
+  }
+
+  getRun(run: string): RunRecord | undefined {
+    const row = this.q.getRun!.get(run) as Row | undefined;
+    return row && toRun(row);
+  }
+
+  listRuns(): RunRecord[] {
+    return (this.q.listRuns!.all() as Row[]).map(toRun);
+  }
+
+  versions(run: string): Map<string, string> {
+    return new Map((this.q.versions!.all(run) as Row[]).map((r) => [String(r.subject), String(r.hash)]));
+  }
+
+  recordVersion(run: string, subject: string, hash: string): void {
+    this.q.recordVersion!.run(run, subject, hash);
+  }
+
+  journal(run: string): JournalRecord[] {
+    return (this.q.journal!.all(run) as Row[]).map((r) => ({ key: String(r.key), inputHash: String(r.input_hash), value: r.value as Uint8Array }));
+  }
+
+  append(run: string, record: JournalRecord): void {
+    this.q.append!.run(run, record.key, record.inputHash, record.value);
+  }
+
+  countNodes(run: string): number {
+    return Number((this.q.countNodes!.get(run) as Row).n);
+  }
+
+  cacheGet(key: string, now: number): Uint8Array | undefined {
+    const row = this.q.cacheGet!.get(key) as Row | undefined;
+    if (!row) return undefined;
+    if (Number(row.expires_at) <= now) {
+      this.q.cacheDelete!.run(key);
+      return undefined;
+    }
+    return row.value as Uint8Array;
+  }
+
+  cachePut(key: string, op: string, value: Uint8Array, expiresAt: number): void {
+    this.q.cachePut!.run(key, op, value, expiresAt);
+  }
+
+  cacheClear(op?: string): number {
+    return Number((op === undefined ? this.q.cacheClearAll!.run() : this.q.cacheClearOp!.run(op)).changes);
+  }
+
+  putDeadLetter(d: DeadLetterRecord): void {
+    this.q.putDead!.run(d.run, d.node, d.index, d.input, d.error, d.errorType, d.attempts, d.at, d.status);
+  }
+
+  deadLetters(run?: string): DeadLetterRecord[] {
+    const rows = (run === undefined ? this.q.deadAll!.all() : this.q.deadOfRun!.all(run)) as Row[];
+    return rows
+      .map((r) => ({
+        run: String(r.run),
+        node: String(r.node),
+        index: Number(r.idx),
+        input: r.input as Uint8Array,
+        error: String(r.error),
+        errorType: String(r.error_type),
+        attempts: Number(r.attempts),
+        at: Number(r.at),
+        status: r.status as DeadLetterRecord["status"],
+      }))
+      .sort(byRunNodeIndex);
+  }
+
+  markReplayed(run: string, node: string, index: number): void {
+    this.q.markReplayed!.run(run, node, index);
+  }
+
+  putApproval(a: ApprovalRecord): void {
+    this.q.putApproval!.run(a.run, a.key, a.op, a.args, a.reason, a.status, a.requestedAt, a.decidedAt ?? null, a.by ?? null, a.why ?? null);
+  }
+
+  approval(run: string, key: string): ApprovalRecord | undefined {
+    const row = this.q.approval!.get(run, key) as Row | undefined;
+    return row && toApproval(row);
+  }
+
+  approvals(run?: string): ApprovalRecord[] {
+    return ((run === undefined ? this.q.approvalsAll!.all() : this.q.approvalsOfRun!.all(run)) as Row[]).map(toApproval);
+  }
+
+  decide(run: string, key: string, status: "approved" | "denied", by: string, why: string | undefined, at: number): boolean {
+    return Number(this.q.decide!.run(status, by, why ?? null, at, run, key).changes) === 1;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+}
+
+function toRun(r: Row): RunRecord {
+  return {
+    id: String(r.id),
+    status: r.status as RunStatus,
+    owner: r.owner === null ? undefined : String(r.owner),
+    leaseUntil: Number(r.lease_until),
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+    result: r.result === null ? undefined : (r.result as Uint8Array),
+    error: r.error === null ? undefined : String(r.error),
+  };
+}
+
+function toApproval(r: Row): ApprovalRecord {
+  return {
+    run: String(r.run),
+    key: String(r.key),
+    op: String(r.op),
+    args: String(r.args),
+    reason: String(r.reason),
+    status: r.status as ApprovalRecord["status"],
+    requestedAt: Number(r.requested_at),
+    decidedAt: r.decided_at === null ? undefined : Number(r.decided_at),
+    by: r.by === null ? undefined : String(r.by),
+    why: r.why === null ? undefined : String(r.why),
+  };
+}
