@@ -10,7 +10,19 @@
  * is staged with `cond()` or moved into an op. The analysis is deliberately conservative:
  * a false alarm costs speed, a miss would cost correctness.
  */
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import type * as TS from "typescript";
+
+/** weft's own source folders (weft compiled from source, as in its own tests): its API (cond, map) is not a helper. */
+const WEFT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..").replace(/[\\/]dist$/, "");
+const WEFT_SOURCES = ["compiler", "runtime", "decorators", "transformers", "index.ts"].map((d) => path.join(WEFT_ROOT, d));
+
+/** True for a function of the user's own code: not in node_modules, not weft's own source. */
+function isUserFunction(fn: TS.Node): boolean {
+  const file = path.resolve(fn.getSourceFile().fileName);
+  return !file.includes(`${path.sep}node_modules${path.sep}`) && !WEFT_SOURCES.some((dir) => file.startsWith(dir));
+}
 
 /** One construct the tracer could not follow, with its line (1-based) and column. */
 export interface UntraceableUse {
@@ -91,7 +103,7 @@ export function untraceableUses(
       } else if (resolve && node.arguments.some((a) => isTraced(a))) {
         // A helper the jitted function calls runs during the trace too: its branches count.
         const helper = resolve(callee);
-        if (helper && !seen.has(helper)) {
+        if (helper && !seen.has(helper) && isUserFunction(helper)) {
           const name = ts.isIdentifier(callee) ? callee.text : "a helper";
           const sameFile = helper.getSourceFile() === file;
           for (const use of untraceableUses(ts, helper, [], resolve, seen)) {
