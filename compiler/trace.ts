@@ -277,7 +277,7 @@ export class TraceSession {
   nodeOf(value: unknown): NodeId {
     const info = tracerInfo(value);
     if (info) return this.ownNode(info);
-    if (value instanceof Promise) {
+    if (typeof value === "object" && value instanceof Promise) {
       untraceable(
         tracedPromises.has(value)
           ? "an op call's promise is used without await (kept in a value, returned inside an object or passed to a call) inside a jitted function: await it first"
@@ -335,7 +335,7 @@ export class TraceSession {
   }
 
   /** This session's node for a tracer of this session or of an enclosing one (captured). */
-  private ownNode(info: TracerInfo): NodeId {
+  ownNode(info: TracerInfo): NodeId {
     if (info.session === this) return info.id;
     let outer: TraceSession | undefined = this.parent;
     while (outer && outer !== info.session) outer = outer.parent;
@@ -517,6 +517,21 @@ export class TraceSession {
   }
 }
 
+/**
+ * For a traced op call's promise, its tracer (the promise counts as awaited: a staged
+ * branch that returns it hands it on); any other value as it is.
+ */
+export function awaitedTracer(value: unknown): unknown {
+  if (!isTracer(value) && value instanceof Promise && tracedPromises.has(value)) {
+    const entry = promisedTracers.get(value)!;
+    entry.session.awaitedOp(entry.id, true);
+    return entry.tracer;
+  }
+  return value;
+}
+
+const promisedTracers = new WeakMap<Promise<unknown>, { session: TraceSession; id: NodeId; tracer: unknown }>();
+
 /** The `constructor` of traced promises: not `Promise`, with `Promise` as its species. */
 const TRACED_PROMISE = Object.defineProperty(function TracedPromise() {}, Symbol.species, { value: Promise });
 
@@ -555,6 +570,7 @@ function tracedPromise(session: TraceSession, id: NodeId, tracer: unknown): Prom
     finally: { value: () => untraceable("`.finally()` on an op call inside a jitted function: not staged; move it outside the jit or into an op") },
   });
   tracedPromises.add(p);
+  promisedTracers.set(p, { session, id, tracer });
   return p;
 }
 
@@ -608,6 +624,26 @@ function untraceable(reason: string): never {
   throw new TraceError(reason, callerLocation());
 }
 
+/** Finds the session being recorded in the current async context (set by the jit driver). */
+let activeResolver: () => TraceSession | undefined = () => undefined;
+
+/** Tells the tracer how to find the active session (runtime/jit.ts: from the current frame). Internal. */
+export function setActiveSessionResolver(resolve: () => TraceSession | undefined): void {
+  activeResolver = resolve;
+}
+
+/**
+ * The session that records a use of a tracer of `owner`: the active one when it is a
+ * sub-session of `owner` (a staged branch reading a captured value reads it inside the
+ * branch, so only the taken branch runs the read), else `owner`.
+ */
+function recorderFor(owner: TraceSession): TraceSession {
+  const active = activeResolver();
+  if (active === undefined || active === owner) return owner;
+  for (let s = active.parent; s; s = s.parent) if (s === owner) return active;
+  return owner;
+}
+
 function handler(info: TracerInfo): ProxyHandler<() => void> {
   const { session, id } = info;
   return {
@@ -635,11 +671,15 @@ function handler(info: TracerInfo): ProxyHandler<() => void> {
       if (key === Symbol.for("nodejs.util.inspect.custom")) return () => `Tracer(%${id})`;
       if (typeof key === "symbol") return undefined;
       // Numeric keys index arrays: record them as numbers, as `x[0]` is.
-      return session.recordGet(id, /^(0|[1-9]\d*)$/.test(key) ? Number(key) : key);
+      const recorder = recorderFor(session);
+      return recorder.recordGet(recorder === session ? id : recorder.ownNode(info), /^(0|[1-9]\d*)$/.test(key) ? Number(key) : key);
     },
     apply(_target, thisArg, args) {
       const receiver = tracerInfo(thisArg);
-      if (info.method && receiver && receiver.id === info.method.on) return session.recordCall(info.method.on, info.method.key, args);
+      if (info.method && receiver && receiver.id === info.method.on && receiver.session === info.session) {
+        const recorder = recorderFor(session);
+        return recorder.recordCall(recorder === session ? info.method.on : recorder.ownNode(receiver), info.method.key, args);
+      }
       return untraceable("a traced value was called as a function inside a jitted function");
     },
     construct() {

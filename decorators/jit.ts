@@ -6,6 +6,7 @@
 import { isInjectedMeta, type InjectedMeta } from "./descriptor.js";
 import { Jit, type JitInspection, type JitOptions } from "../runtime/jit.js";
 import { withContext, type ContextOptions } from "../runtime/context.js";
+import { installStage } from "../runtime/stage.js";
 import type { DurationInput } from "./descriptor.js";
 import { isLegacyTarget, isTc39Context } from "./op.js";
 
@@ -119,6 +120,8 @@ export function jit<This, Args extends unknown[], R extends PromiseLike<unknown>
   context: ClassMethodDecoratorContext<This, (this: This, ...args: Args) => R>,
 ): (this: This, ...args: Args) => R;
 export function jit(...input: unknown[]): unknown {
+  // Staged bodies (transformers/jit-stage.ts) call the helpers through a global.
+  installStage();
   const args = [...input];
   const meta = isInjectedMeta(args[args.length - 1]) ? (args.pop() as InjectedMeta) : undefined;
   if (typeof args[0] === "function" && isTc39Context(args[1])) return decorator({}, meta)(...args);

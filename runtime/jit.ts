@@ -16,7 +16,7 @@ import { optimize } from "../compiler/optimize.js";
 import { plan as makePlan, type Plan } from "../compiler/plan.js";
 import { PlanCache, signatureOf, type Signature } from "../compiler/cache.js";
 import { printDot, printJSON, printMermaid, printText } from "../compiler/print.js";
-import { TraceError, TraceSession, callerLocation, containsTracer, isTracer } from "../compiler/trace.js";
+import { TraceError, TraceSession, awaitedTracer, callerLocation, containsTracer, isTracer, setActiveSessionResolver } from "../compiler/trace.js";
 import { currentFrame, store, type ContextOptions, type Frame, type TraceHook } from "./context.js";
 import type { CallOverrides, OpEntry } from "./invoke.js";
 import { boundedAll, runPlan, type Binding } from "./run-plan.js";
@@ -96,10 +96,12 @@ function scopeOf(root: Frame | undefined): ContextOptions | undefined {
   return Object.keys(scope).length === 0 ? undefined : scope;
 }
 
-/** The trace session active in the current context, when a jitted function is being traced. */
-function activeSession(): TraceSession | undefined {
+/** The trace session active in the current context, when a jitted function is being traced. Internal. */
+export function activeSession(): TraceSession | undefined {
   return (currentFrame().trace as SessionHook | undefined)?.[SESSION];
 }
+
+setActiveSessionResolver(activeSession);
 
 /** A jitted function's compiler and caches. Internal: users see the function `jit` returns. */
 export class Jit {
@@ -373,6 +375,30 @@ function alignInputs(graph: Graph, own: readonly number[], shared: readonly numb
     if (!present.has(i)) missing.push({ kind: "input", id: fresh(), inputs: [], effect: "pure", loc: undefined, index: i } as Node);
   }
   return graphOf([...missing, ...nodes], declared + shared.length);
+}
+
+/** Runs `body` synchronously as a sub-trace of `session` (a branch of a staged `?:`, `??`, `&&`, `||`). */
+function subTraceSync(session: TraceSession, body: () => unknown): { graph: Graph; sub: TraceSession } {
+  const sub = new TraceSession(0, session, session.builder.sub());
+  const parent = currentFrame();
+  const hook = parent.trace as SessionHook;
+  const frame = parent.derive({ trace: hookFor(sub, hook.bind, hook.root) });
+  const result = store.run(frame, body);
+  return { graph: sub.finish(awaitedTracer(result)), sub };
+}
+
+/**
+ * A staged conditional over synchronous branches: `pred ? then() : otherwise()` as a cond
+ * node, each branch traced on its own so only the taken one runs in the plan. Internal: the
+ * build-time staging transform emits calls of it (through runtime/stage.ts).
+ */
+export function condSync(session: TraceSession, pred: unknown, then: () => unknown, otherwise: () => unknown): unknown {
+  const a = subTraceSync(session, then);
+  const b = subTraceSync(session, otherwise);
+  const shared = [...new Set([...a.sub.captures, ...b.sub.captures])];
+  const fresh = () => session.builder.sub().input();
+  const branches: [Graph, Graph] = [alignInputs(a.graph, a.sub.captures, shared, 0, fresh), alignInputs(b.graph, b.sub.captures, shared, 0, fresh)];
+  return session.tracer(session.builder.cond(session.nodeOf(pred), shared, branches[0], branches[1], callerLocation()));
 }
 
 /**
