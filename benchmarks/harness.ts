@@ -38,3 +38,86 @@ export function round(value: number, digits = 3): number {
   const scale = 10 ** (digits - Math.ceil(Math.log10(Math.abs(value))));
   return Math.round(value * scale) / scale;
 }
+
+/** The middle value of `values` (the mean of the two middle ones for an even count). */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) throw new Error("median of no values");
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** What `interleaved` measured for one task: medians over the rounds, per call. */
+export interface CallCost {
+  /** Median wall time per call, µs. */
+  readonly wallUs: number;
+  /** Median CPU time (user + system, the whole process) per call, µs. */
+  readonly cpuUs: number;
+  /** Calls per sample (calibrated in warm-up so a sample lasts about `sampleMs`). */
+  readonly calls: number;
+  /** Samples taken (one per round). */
+  readonly rounds: number;
+}
+
+/** Options of `interleaved`. */
+export interface InterleaveOptions {
+  /** Rounds; each round takes one sample of every task. */
+  readonly rounds: number;
+  /** Target length of one sample; a task slower than this takes one call per sample. */
+  readonly sampleMs: number;
+}
+
+const gc = (globalThis as { gc?: () => void }).gc;
+
+/**
+ * Measures async tasks side by side, in one process: each round takes one sample of every
+ * task (in an order rotated each round, so no task always follows the same neighbour), and
+ * a sample awaits the task `calls` times in a row, reading the wall clock and
+ * `process.cpuUsage()` around them. The heap is collected before each sample when `gc` is
+ * exposed, so one task's garbage is not collected on another's time. Warm-up runs each
+ * task for two sample lengths (which also calibrates `calls`). Returns each task's median
+ * cost per call.
+ *
+ * CPU time is the figure to compare on a shared machine: wall time also counts the time
+ * the host gave other processes, CPU time only this process's work.
+ *
+ * @example
+ * ```ts
+ * const cost = await interleaved({ plain: (i) => f(i), framework: (i) => g(i) }, { rounds: 15, sampleMs: 40 });
+ * cost.framework!.cpuUs - cost.plain!.cpuUs; // the framework's CPU overhead per call, µs
+ * ```
+ */
+export async function interleaved(tasks: Readonly<Record<string, (i: number) => Promise<unknown>>>, options: InterleaveOptions): Promise<Record<string, CallCost>> {
+  const names = Object.keys(tasks);
+  const calls: Record<string, number> = {};
+  for (const name of names) {
+    const task = tasks[name]!;
+    let perCallMs = 0;
+    for (let pass = 0; pass < 2; pass++) {
+      let n = 0;
+      const start = performance.now();
+      do await task(n++);
+      while (performance.now() - start < options.sampleMs);
+      perCallMs = (performance.now() - start) / n;
+    }
+    calls[name] = Math.max(1, Math.min(100_000, Math.round(options.sampleMs / perCallMs)));
+  }
+  const wall: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  const cpu: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (let round = 0; round < options.rounds; round++) {
+    for (let k = 0; k < names.length; k++) {
+      const name = names[(round + k) % names.length]!;
+      const task = tasks[name]!;
+      const n = calls[name]!;
+      gc?.();
+      const cpu0 = process.cpuUsage();
+      const wall0 = performance.now();
+      for (let i = 0; i < n; i++) await task(i);
+      const wallUs = (performance.now() - wall0) * 1000;
+      const used = process.cpuUsage(cpu0);
+      wall[name]!.push(wallUs / n);
+      cpu[name]!.push((used.user + used.system) / n);
+    }
+  }
+  return Object.fromEntries(names.map((n) => [n, { wallUs: median(wall[n]!), cpuUs: median(cpu[n]!), calls: calls[n]!, rounds: options.rounds }]));
+}

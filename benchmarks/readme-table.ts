@@ -1,6 +1,8 @@
 /**
- * `npm run bench:readme`: rewrites the benchmark table in README.md from
- * benchmarks/results.json and benchmarks/machine.json (both written by `npm run bench`).
+ * `npm run bench:readme`: rewrites the benchmark table in README.md and redraws the chart
+ * (docs/benchmarks.svg, see chart.ts) from benchmarks/results.json and
+ * benchmarks/machine.json (both written by `npm run bench`). The side-by-side figures of the
+ * peers suite (`peer_*`) make one matrix, a column per framework; every other metric is a row.
  *
  * The table goes between `<!-- bench:start -->` and `<!-- bench:end -->`; everything else in
  * the README is left byte for byte. Each metric with a goal from the issues gets a ✓ or ✗;
@@ -14,6 +16,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { PEER_SIDES, formatNumber, renderChart } from "./chart.js";
 import type { Metric } from "./harness.js";
 
 /** A target a metric's `value` must meet: at most (`<=`) or at least (`>=`) `target`. */
@@ -49,9 +52,8 @@ export const EXPECTED_METRICS: readonly string[] = [
   "trace_compile_ms_100",
   "trace_compile_ms_1000",
   "validation_speedup_vs_zod",
-  "lcel_sequence_overhead_ratio",
-  "lcel_parallel_overhead_ratio",
-  "lcel_batch_wall_ratio",
+  ...PEER_SIDES.flatMap((p) => [`${p.id}_step_overhead_ratio`, `${p.id}_fanout_overhead_ratio`, `${p.id}_batch_wall_ratio`]),
+  "weft_batch_wall_over_pool",
 ];
 
 /** Where and when results.json was measured (benchmarks/machine.json). */
@@ -59,6 +61,9 @@ export interface MachineInfo {
   readonly machine: string;
   readonly date: string;
 }
+
+/** The chart's place in the repository, relative to its root; the README links it by this path. */
+export const CHART_PATH = "docs/benchmarks.svg";
 
 /** The markers the table is written between. */
 export const START_MARKER = "<!-- bench:start -->";
@@ -96,6 +101,66 @@ function cell(text: string): string {
   return text.replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
 }
 
+/** The prefix of the side-by-side figures: shown in the peers matrix, not as rows of the main table. */
+export const PEER_PREFIX = "peer_";
+
+/** One row of the peers matrix: a workload's figure and the metric each side reads. */
+interface MatrixRow {
+  readonly work: string;
+  readonly metric: (side: string) => string;
+  /** Sides with no figure for this workload (weft jit has no batch of its own). */
+  readonly without?: readonly string[];
+}
+
+const MATRIX_ROWS: readonly MatrixRow[] = [
+  { work: "10-step chain, µs CPU/step over the floor", metric: (s) => `peer_chain_${s}_cpu_us` },
+  { work: "10-step chain, µs wall/step over the floor", metric: (s) => `peer_chain_${s}_wall_us` },
+  { work: "5-way fan-out + join, µs CPU/step over the floor", metric: (s) => `peer_fanout_${s}_cpu_us` },
+  { work: "5-way fan-out + join, µs wall/step over the floor", metric: (s) => `peer_fanout_${s}_wall_us` },
+  { work: "1,000 I/O items at concurrency 16, ms wall", metric: (s) => `peer_batch_${s}_wall_ms`, without: ["weft_jit"] },
+  { work: "1,000 I/O items at concurrency 16, ms CPU", metric: (s) => `peer_batch_${s}_cpu_ms`, without: ["weft_jit"] },
+];
+
+const MATRIX_SIDES = [
+  { id: "plain", label: "floor (own cost)" },
+  { id: "weft", label: "**weft**" },
+  { id: "weft_jit", label: "**weft jit**" },
+  ...PEER_SIDES,
+];
+
+/**
+ * The side-by-side figures (`peer_*` metrics) as one table: a row per workload and figure,
+ * a column per side; a peer's cell also gives its multiple of weft's figure in that row.
+ * The floor's column is its own cost (plain awaits; the hand-written pool), which the other
+ * per-step figures are measured over. Empty when results.json has no such figures.
+ *
+ * @example
+ * ```ts
+ * renderPeerMatrix([{ name: "peer_chain_weft_cpu_us", value: 0.8, unit: "µs" }, { name: "peer_chain_lcel_cpu_us", value: 68, unit: "µs" }]);
+ * // "| work | floor (own cost) | **weft** | ... |\n...| 10-step chain, µs CPU/step over the floor | — | 0.8 | — | — | 68 (85×) | — | — |..."
+ * ```
+ */
+export function renderPeerMatrix(metrics: readonly Metric[]): string {
+  const byName = new Map(metrics.filter((m) => m.name.startsWith(PEER_PREFIX)).map((m) => [m.name, m]));
+  if (byName.size === 0) return "";
+  const num = (name: string) => {
+    const v = byName.get(name)?.value;
+    return typeof v === "number" && Number.isFinite(v) ? v : undefined;
+  };
+  const rows = MATRIX_ROWS.map((row) => {
+    const weft = num(row.metric("weft"));
+    const cells = MATRIX_SIDES.map((side) => {
+      if (row.without?.includes(side.id)) return "";
+      const v = num(row.metric(side.id));
+      if (v === undefined) return "—";
+      const peer = side.id !== "plain" && side.id !== "weft" && side.id !== "weft_jit";
+      return peer && weft !== undefined && weft > 0 ? `${v} (${formatNumber(v / weft)}×)` : `${v}`;
+    });
+    return `| ${row.work} | ${cells.join(" | ")} |`;
+  });
+  return [`| work | ${MATRIX_SIDES.map((s) => s.label).join(" | ")} |`, `|---|${MATRIX_SIDES.map(() => "---:").join("|")}|`, ...rows].join("\n");
+}
+
 /**
  * The markdown that goes between the markers: a line naming the machine and date, then
  * one row per measured metric (in results.json order) and one per expected metric that
@@ -112,6 +177,7 @@ export function renderBenchTable(metrics: readonly Metric[], machine: MachineInf
   const seen = new Set<string>();
   for (const m of metrics) {
     seen.add(m.name);
+    if (m.name.startsWith(PEER_PREFIX)) continue;
     const goal = goals[m.name];
     const value = typeof m.value === "number" && Number.isFinite(m.value) ? `${m.value} ${m.unit}` : `invalid (${String(m.value)})`;
     const ratio = typeof m.ratio === "number" ? `${m.ratio}×` : "";
@@ -124,9 +190,11 @@ export function renderBenchTable(metrics: readonly Metric[], machine: MachineInf
     const goal = goals[name];
     rows.push(`| \`${name}\` | not measured | | | ${goal ? formatGoal(goal) : ""} | — |`);
   }
+  const matrix = renderPeerMatrix(metrics);
   return [
     `Measured ${machine.date} on ${machine.machine}. Generated by \`npm run bench:readme\` from \`benchmarks/results.json\`; ✓/✗ compare each value with the goal its issue sets.`,
     "",
+    ...(matrix ? ["Side by side, same work in one process (the chart above; a peer's × is its multiple of weft's figure in that row):", "", matrix, ""] : []),
     "| metric | value | baseline | ratio | goal | met |",
     "|---|---|---|---|---|---|",
     ...rows,
@@ -158,6 +226,8 @@ export interface ReadmePaths {
   readonly results: string;
   readonly machine: string;
   readonly readme: string;
+  /** Where the SVG chart goes; no chart is written without it. */
+  readonly chart?: string;
 }
 
 function readJson(file: string, what: string): unknown {
@@ -179,8 +249,8 @@ function parseMetrics(data: unknown, file: string): Metric[] {
 }
 
 /**
- * Reads results.json and machine.json and rewrites the README's table in place. Returns
- * the new README text.
+ * Reads results.json and machine.json, rewrites the README's table in place and, when
+ * `paths.chart` is given, writes the SVG chart there. Returns the new README text.
  *
  * @example
  * ```ts
@@ -191,8 +261,10 @@ export function updateReadme(paths: ReadmePaths): string {
   const metrics = parseMetrics(readJson(paths.results, "benchmark results"), paths.results);
   const machine = readJson(paths.machine, "the machine description") as Partial<MachineInfo>;
   if (typeof machine.machine !== "string" || typeof machine.date !== "string") throw new Error(`${paths.machine}: expected { machine, date }`);
-  const next = replaceBetweenMarkers(readFileSync(paths.readme, "utf8"), renderBenchTable(metrics, { machine: machine.machine, date: machine.date }));
+  const info = { machine: machine.machine, date: machine.date };
+  const next = replaceBetweenMarkers(readFileSync(paths.readme, "utf8"), renderBenchTable(metrics, info));
   writeFileSync(paths.readme, next);
+  if (paths.chart) writeFileSync(paths.chart, renderChart(metrics, info));
   return next;
 }
 
@@ -204,7 +276,8 @@ if (process.argv[1]?.endsWith("readme-table.js")) {
     results: flag("results") ?? path.join(root, "benchmarks/results.json"),
     machine: flag("machine") ?? path.join(root, "benchmarks/machine.json"),
     readme: flag("readme") ?? path.join(root, "README.md"),
+    chart: flag("chart") ?? path.join(root, CHART_PATH),
   };
   updateReadme(paths);
-  console.log(`bench: table in ${path.relative(process.cwd(), paths.readme) || paths.readme} updated from ${path.relative(process.cwd(), paths.results)}`);
+  console.log(`bench: table in ${path.relative(process.cwd(), paths.readme) || paths.readme} and chart in ${path.relative(process.cwd(), paths.chart!)} updated from ${path.relative(process.cwd(), paths.results)}`);
 }

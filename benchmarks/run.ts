@@ -11,7 +11,8 @@ import type { Metric, Suite } from "./harness.js";
 const quick = process.argv.includes("--quick");
 const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length);
 
-// Microbenchmarks first, on a small heap; the suites that allocate most (LCEL, workers) last.
+// Microbenchmarks first, on a small heap; the suites that allocate most (workers, the peer
+// frameworks) last. A new suite is one more line here.
 const suites: Array<[string, () => Promise<{ run: Suite }>]> = [
   ["op-call", () => import("./op-call.bench.js")],
   ["jit", () => import("./jit.bench.js")],
@@ -19,15 +20,17 @@ const suites: Array<[string, () => Promise<{ run: Suite }>]> = [
   ["validation", () => import("./validation.bench.js")],
   ["durable", () => import("./durable.bench.js")],
   ["workers", () => import("./workers.bench.js")],
-  ["lcel", () => import("./lcel.bench.js")],
+  ["peers", () => import("./peers.bench.js")],
 ];
 
 const metrics: Metric[] = [];
 for (const [name, load] of suites) {
   if (only && !only.split(",").includes(name)) continue;
   process.stderr.write(`bench: ${name}...\n`);
+  const started = performance.now();
   const { run } = await load();
   metrics.push(...(await run({ quick })));
+  process.stderr.write(`bench: ${name} took ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
   // Each suite starts from a collected heap, so one suite's garbage is not another's time.
   (globalThis as { gc?: () => void }).gc?.();
 }

@@ -6,7 +6,7 @@
  * (worker threads) for CPU ops; otherwise one call per item on the event loop.
  */
 import type { BatchPolicy } from "../decorators/descriptor.js";
-import { abortReason, currentFrame, linkSignals, store, type Frame, type RunScope } from "./context.js";
+import { abortReason, childStepId, currentFrame, linkSignals, store, type Frame, type RunScope } from "./context.js";
 import { BatchItemError, Cancelled, OpError, ValidationError } from "./errors.js";
 import { emit, observed } from "./events.js";
 import { invoke, validateInput, validateOutput, type OpEntry } from "./invoke.js";
@@ -95,7 +95,7 @@ export async function runBatch(target: BatchTarget, items: readonly (readonly un
   const parent = currentFrame();
   const total = items.length;
   const collect = options.onError === "collect";
-  const stepId = parent.stepId === "" ? `vmap(${target.name})#${parent.children++}` : `${parent.stepId}/vmap(${target.name})#${parent.children++}`;
+  const stepId = childStepId(parent, `vmap(${target.name})`);
   const span = startSpan({ name: `vmap(${target.name})`, kind: "vmap", stepId, parent: parent.span, attributes: { "weft.batch.size": total } });
   // One signal for the whole batch: it fires when the caller's does, or on the first
   // failure under "throw", so in-flight items stop and no new item starts.

@@ -82,35 +82,70 @@ export interface TraceHook {
   record(entry: unknown, thisArg: unknown, args: readonly unknown[], overrides: unknown): unknown;
 }
 
+/** Every field of a frame, by name: what `new Frame` takes and `derive` may replace. */
+export interface FrameFields {
+  readonly op: string | undefined;
+  readonly config: Config;
+  /** `withContext` config: it wins over everything and flows to every nested op. */
+  readonly overrides: Config;
+  readonly deadline: number | undefined;
+  readonly signal: AbortSignal;
+  readonly attempt: number;
+  readonly stepId: string;
+  readonly tenant: string | undefined;
+  readonly user: string | undefined;
+  readonly values: Config;
+  readonly span: Span | undefined;
+  /** The op (or `withContext`) whose deadline is `deadline`, for the error when it passes. */
+  readonly deadlineOwner: string | undefined;
+  /** True when this frame (or an ancestor) holds a permit of the global concurrency limit. */
+  readonly permitted: boolean;
+  /** Set while a jitted function is being traced: op calls are recorded, not run. */
+  readonly trace?: TraceHook | undefined;
+  /** The durable run, inside `durable({ run })`. */
+  readonly run?: RunScope | undefined;
+}
+
 /** Fields `Frame.derive` may replace. */
-export type FramePatch = Partial<Pick<Frame, "op" | "config" | "overrides" | "deadline" | "signal" | "attempt" | "stepId" | "tenant" | "user" | "values" | "span" | "deadlineOwner" | "permitted" | "trace" | "run">>;
+export type FramePatch = Partial<FrameFields>;
 
 /** One frame of the context stack. Internal: user code sees it through `OpContext`. */
 export class Frame implements OpContext {
-  /** Children started so far, for step ids. */
+  /** Children started so far, for step ids (see `childStepId`). */
   children = 0;
-  constructor(
-    readonly op: string | undefined,
-    readonly config: Config,
-    /** `withContext` config: it wins over everything and flows to every nested op. */
-    readonly overrides: Config,
-    readonly deadline: number | undefined,
-    readonly signal: AbortSignal,
-    readonly attempt: number,
-    readonly stepId: string,
-    readonly tenant: string | undefined,
-    readonly user: string | undefined,
-    readonly values: Config,
-    readonly span: Span | undefined,
-    /** The op whose deadline is `deadline` (for the error when it passes). */
-    readonly deadlineOwner: string | undefined,
-    /** True when this frame (or an ancestor) holds a permit of the global concurrency limit. */
-    readonly permitted: boolean,
-    /** Set while a jitted function is being traced: op calls are recorded, not run. */
-    readonly trace: TraceHook | undefined = undefined,
-    /** The durable run, inside `durable({ run })`. */
-    readonly run: RunScope | undefined = undefined,
-  ) {}
+  readonly op: string | undefined;
+  readonly config: Config;
+  readonly overrides: Config;
+  readonly deadline: number | undefined;
+  readonly signal: AbortSignal;
+  readonly attempt: number;
+  readonly stepId: string;
+  readonly tenant: string | undefined;
+  readonly user: string | undefined;
+  readonly values: Config;
+  readonly span: Span | undefined;
+  readonly deadlineOwner: string | undefined;
+  readonly permitted: boolean;
+  readonly trace: TraceHook | undefined;
+  readonly run: RunScope | undefined;
+
+  constructor(f: FrameFields) {
+    this.op = f.op;
+    this.config = f.config;
+    this.overrides = f.overrides;
+    this.deadline = f.deadline;
+    this.signal = f.signal;
+    this.attempt = f.attempt;
+    this.stepId = f.stepId;
+    this.tenant = f.tenant;
+    this.user = f.user;
+    this.values = f.values;
+    this.span = f.span;
+    this.deadlineOwner = f.deadlineOwner;
+    this.permitted = f.permitted;
+    this.trace = f.trace;
+    this.run = f.run;
+  }
 
   get remainingMs(): number {
     return this.deadline === undefined ? Infinity : Math.max(0, this.deadline - Date.now());
@@ -124,38 +159,63 @@ export class Frame implements OpContext {
     return this.run && `${this.run.id}:${this.stepId}`;
   }
 
-  /** The same frame for another attempt, with the attempt's own signal. */
-  forAttempt(attempt: number, signal: AbortSignal): Frame {
-    return this.derive({ attempt, signal });
-  }
-
   /**
    * A copy with some fields replaced. The trace hook is not inherited unless given: a
    * derived frame runs real work unless it says it traces.
    */
   derive(patch: FramePatch): Frame {
-    return new Frame(
-      patch.op ?? this.op,
-      patch.config ?? this.config,
-      patch.overrides ?? this.overrides,
-      "deadline" in patch ? patch.deadline : this.deadline,
-      patch.signal ?? this.signal,
-      patch.attempt ?? this.attempt,
-      patch.stepId ?? this.stepId,
-      patch.tenant ?? this.tenant,
-      patch.user ?? this.user,
-      patch.values ?? this.values,
-      patch.span ?? this.span,
-      "deadlineOwner" in patch ? patch.deadlineOwner : this.deadlineOwner,
-      patch.permitted ?? this.permitted,
-      "trace" in patch ? patch.trace : undefined,
-      "run" in patch ? patch.run : this.run,
-    );
+    return new Frame({
+      op: patch.op ?? this.op,
+      config: patch.config ?? this.config,
+      overrides: patch.overrides ?? this.overrides,
+      deadline: "deadline" in patch ? patch.deadline : this.deadline,
+      signal: patch.signal ?? this.signal,
+      attempt: patch.attempt ?? this.attempt,
+      stepId: patch.stepId ?? this.stepId,
+      tenant: patch.tenant ?? this.tenant,
+      user: patch.user ?? this.user,
+      values: patch.values ?? this.values,
+      span: patch.span ?? this.span,
+      deadlineOwner: "deadlineOwner" in patch ? patch.deadlineOwner : this.deadlineOwner,
+      permitted: patch.permitted ?? this.permitted,
+      trace: patch.trace,
+      run: "run" in patch ? patch.run : this.run,
+    });
   }
 }
 
+/**
+ * The step id of the next child of `parent` named `name`, e.g. `pipeline#0/score#1`: the
+ * one recipe for op calls, jit runs and vmap batches. Internal.
+ */
+export function childStepId(parent: Frame, name: string): string {
+  const id = nextStepId(parent, name);
+  parent.children++;
+  return id;
+}
+
+/** The step id the next child of `parent` named `name` will get, without taking it. Internal. */
+export function nextStepId(parent: Frame, name: string): string {
+  const index = parent.children;
+  return parent.stepId === "" ? `${name}#${index}` : `${parent.stepId}/${name}#${index}`;
+}
+
 /** The frame seen outside any op or `withContext` block. */
-export const ROOT = new Frame(undefined, EMPTY, EMPTY, undefined, NEVER, 0, "", undefined, undefined, EMPTY, undefined, undefined, false);
+export const ROOT = new Frame({
+  op: undefined,
+  config: EMPTY,
+  overrides: EMPTY,
+  deadline: undefined,
+  signal: NEVER,
+  attempt: 0,
+  stepId: "",
+  tenant: undefined,
+  user: undefined,
+  values: EMPTY,
+  span: undefined,
+  deadlineOwner: undefined,
+  permitted: false,
+});
 
 /** The one store behind `getContext()`. Internal. */
 export const store = new AsyncLocalStorage<Frame>();
@@ -223,6 +283,8 @@ export function withContext<T>(options: ContextOptions, fn: () => T): T {
     const controller = new AbortController();
     const sources = options.signal ? [parent.signal, options.signal] : [parent.signal];
     cleanup = linkSignals(controller, sources, "withContext");
+    // Every op and timer in the block may listen to this one signal.
+    allowManyListeners(controller.signal);
     if (own !== undefined && (deadline === undefined || own < deadline)) {
       deadline = own;
       deadlineOwner = "withContext";
@@ -292,6 +354,37 @@ export function allowManyListeners(signal: AbortSignal): void {
   if (unlimited.has(signal)) return;
   unlimited.add(signal);
   setMaxListeners(0, signal);
+}
+
+/**
+ * `promise`, unless `signal` fires first: then a rejection with the abort reason (as seen
+ * by `op`), at once, whatever the promise is still doing. The listener is removed when
+ * either happens, so nothing outlives the call. Internal.
+ *
+ * @example
+ * ```ts
+ * return raceAbort(Promise.resolve(body()), frame.signal, "fetchPage");
+ * ```
+ */
+export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, op: string): Promise<T> {
+  if (signal === NEVER) return promise;
+  if (signal.aborted) return Promise.reject(abortReason(signal, op));
+  // Every concurrent call under one caller listens here; each removes its listener.
+  allowManyListeners(signal);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortReason(signal, op));
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 /** The weft error a fired signal stands for, as seen by `op`. */

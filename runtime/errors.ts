@@ -1,8 +1,11 @@
 /**
  * weft's typed errors. Each is `instanceof`-checkable, carries a `_tag` for Effect users,
- * and reads well when printed.
+ * and reads well when printed. Every message passes through the redactor and is capped
+ * (runtime/redact.ts), whatever the body put in it: a secret quoted by a body stays in
+ * `cause`, inside the process, and never reaches a message, a span or a log line.
  */
 import type { SourceLocation } from "../decorators/descriptor.js";
+import { boundedText, messageOf } from "./redact.js";
 
 /** Base class of every error weft raises. */
 export abstract class WeftError extends Error {
@@ -45,10 +48,12 @@ export class ValidationError extends WeftError {
     readonly issues: readonly ValidationIssue[],
   ) {
     super(
-      `${op}: invalid ${issues[0]?.direction ?? "input"}: ` +
-        issues
-          .map((i) => `${i.parameter}${i.path === "$" ? "" : ` at ${i.path}`}: expected ${i.expected}, received ${i.received}`)
-          .join("; "),
+      boundedText(
+        `${op}: invalid ${issues[0]?.direction ?? "input"}: ` +
+          issues
+            .map((i) => `${i.parameter}${i.path === "$" ? "" : ` at ${i.path}`}: expected ${i.expected}, received ${i.received}`)
+            .join("; "),
+      ),
     );
   }
 }
@@ -69,7 +74,7 @@ export class DeadlineExceeded extends WeftError {
     /** That budget, in milliseconds. */
     readonly budgetMs: number,
   ) {
-    super(`${op}: deadline exceeded after ${formatMs(budgetMs)}`);
+    super(boundedText(`${op}: deadline exceeded after ${formatMs(budgetMs)}`));
   }
 }
 
@@ -91,7 +96,7 @@ export class Cancelled extends WeftError {
     readonly op: string,
     readonly reason?: unknown,
   ) {
-    super(`${op}: cancelled${reason === undefined ? "" : `: ${describeReason(reason)}`}`, { cause: reason });
+    super(boundedText(`${op}: cancelled${reason === undefined ? "" : `: ${messageOf(reason)}`}`), { cause: reason });
   }
 }
 
@@ -110,7 +115,7 @@ export class WorkerCrashed extends WeftError {
     readonly exitCode: number | undefined,
     cause?: unknown,
   ) {
-    super(`${op}: worker thread crashed${exitCode === undefined ? "" : ` (exit code ${exitCode})`}`, { cause });
+    super(boundedText(`${op}: worker thread crashed${exitCode === undefined ? "" : ` (exit code ${exitCode})`}`), { cause });
   }
 }
 
@@ -136,21 +141,13 @@ export class OpError extends WeftError {
     readonly node?: string,
   ) {
     super(
-      `${op} failed after ${attempts} attempt${attempts === 1 ? "" : "s"}: ${describeReason(cause)}` +
-        (source ? ` (${source.file}:${source.line})` : "") +
-        (node ? ` [node ${node}]` : ""),
+      boundedText(
+        `${op} failed after ${attempts} attempt${attempts === 1 ? "" : "s"}: ${messageOf(cause)}` +
+          (source ? ` (${source.file}:${source.line})` : "") +
+          (node ? ` [node ${node}]` : ""),
+      ),
       { cause },
     );
-  }
-}
-
-function describeReason(reason: unknown): string {
-  if (reason instanceof Error) return reason.message;
-  if (typeof reason === "string") return reason;
-  try {
-    return String(reason);
-  } catch {
-    return Object.prototype.toString.call(reason);
   }
 }
 
@@ -175,6 +172,6 @@ export class BatchItemError extends WeftError {
     readonly index: number,
     cause: unknown,
   ) {
-    super(`vmap(${op}): item ${index} failed: ${describeReason(cause)}`, { cause });
+    super(boundedText(`vmap(${op}): item ${index} failed: ${messageOf(cause)}`), { cause });
   }
 }

@@ -1,20 +1,27 @@
 /**
- * Op dispatch: one call of one op, from arguments to a settled promise.
+ * THE op-call kernel: one call of one op, from arguments to a settled outcome. Every path
+ * that runs an op body goes through `callOp`: the op's own callable (via `invoke`), the
+ * plan runner, fused chains, vmap chunks, the worker entry and, later, remote executors.
  *
- *   call ─> context frame ─> validate inputs ─> body (attempts, retries, deadline) ─> validate output
+ *   check inputs ─> child frame ─> body (attempts, retries, deadline, cancellation) ─> check output ─> surface errors
  *
- * Two paths share every step: a plain-JS fast path for ops with no policy (the common case,
- * kept within about a microsecond of a direct call) and an Effect path for retries, timeouts
- * and concurrency limits, where Effect's interruption gives cancellation that leaves nothing
- * running. Which path runs is decided per call; the observable behaviour is the same.
+ * Two paths share every step: a plain-JS fast path for ops with no policy (the common case)
+ * and a policy path for retries, timeouts and concurrency limits. Both settle at the
+ * caller's deadline or abort with `DeadlineExceeded` / `Cancelled` even when the body
+ * ignores its signal (the body is abandoned; its signal has fired). On the policy path the
+ * first attempt runs in plain JS (a timer and an AbortController); a failure worth retrying
+ * and any concurrency limit hand over to Effect, whose interruption stops a backoff sleep
+ * or a permit wait the moment the call's signal fires and leaves nothing running.
  */
 import { Effect, Exit, Cause, Semaphore } from "effect";
 import type { Span } from "@opentelemetry/api";
 import type { OpDescriptor, RetryPolicy } from "../decorators/descriptor.js";
-import { EMPTY_CONFIG, Frame, NEVER_SIGNAL, abortReason, allowManyListeners, currentFrame, isThenable, store } from "./context.js";
+import { EMPTY_CONFIG, Frame, NEVER_SIGNAL, abortReason, childStepId, currentFrame, isThenable, nextStepId, raceAbort, store } from "./context.js";
 import { toMillis } from "./duration.js";
 import { Cancelled, DeadlineExceeded, OpError, ValidationError, WeftError } from "./errors.js";
 import { emit, observed } from "./events.js";
+import { redactError } from "./redact.js";
+import { backoffOf, neverRetried, retryAfterOf, retryDelay } from "./retry.js";
 import { settings, settingsVersion } from "./settings.js";
 import { endSpan, startSpan, withActiveSpan } from "./telemetry.js";
 import { validatorsFor, type Validators } from "./validate.js";
@@ -29,10 +36,34 @@ export interface CallOverrides {
   readonly retry?: RetryPolicy;
 }
 
+/**
+ * How a caller other than the op's own callable enters the kernel. Internal.
+ *
+ * @example
+ * ```ts
+ * // A fused chain step or a worker chunk item, already on the thread it chose:
+ * const out = callOp(entry, frame, undefined, args, undefined, HERE);
+ * ```
+ */
+export interface CallSite {
+  /**
+   * Run the body on this thread whatever the op's placement (`OpEntry.runBody` is not
+   * consulted): the caller (a fused chain, a worker chunk, the worker entry) already chose it.
+   */
+  readonly here?: boolean;
+  /** Check inputs and output; default the runtime's `validate` setting. A worker passes the main thread's. */
+  readonly validate?: boolean;
+  /** Receives the duration of each synchronous body run, for the cost model. */
+  readonly timing?: (entry: OpEntry, ms: number) => void;
+}
+
+/** A call site that runs the body here (chains, chunks, the worker entry). Internal. */
+export const HERE: CallSite = Object.freeze({ here: true });
+
 /** An op as the runtime runs it: its descriptor, its body and per-op state. Internal. */
 export class OpEntry {
   readonly timeoutMs: number | undefined;
-  /** True when some policy needs the Effect path on every call. */
+  /** True when some policy needs the policy path on every call. */
   readonly hasPolicy: boolean;
   /** Per-op concurrency limit, shared by every caller. */
   readonly semaphore: Semaphore.Semaphore | undefined;
@@ -64,6 +95,8 @@ export class OpEntry {
     this.semaphore = limit === undefined ? undefined : Semaphore.makeUnsafe(limit);
     this.hasPolicy = this.timeoutMs !== undefined || desc.policy.retry !== undefined || this.semaphore !== undefined;
     this.hasConfig = Object.keys(desc.config).length > 0;
+    // Resolved now, so a bad backoff fails at definition rather than on the first retry.
+    if (desc.policy.retry !== undefined) backoffOf(desc.policy.retry, desc.name);
     const cache = desc.policy.cache;
     this.intercepted = (cache !== undefined && cache !== false) || desc.policy.risk === "high" || (desc.kind === "pure" && cache === undefined);
   }
@@ -93,7 +126,8 @@ export function setInterceptor(next: Interceptor | undefined): void {
 }
 
 /**
- * Calls an op. Always returns a promise; never throws synchronously.
+ * Calls an op from the current context: the durable interceptor when it applies, else
+ * `dispatch`. Always returns a promise; never throws synchronously.
  */
 export function invoke(entry: OpEntry, thisArg: unknown, args: readonly unknown[], overrides?: CallOverrides): Promise<unknown> {
   const parent = currentFrame();
@@ -107,184 +141,274 @@ export function invoke(entry: OpEntry, thisArg: unknown, args: readonly unknown[
   return dispatch(entry, parent, thisArg, args, overrides);
 }
 
-/** Runs one call of an op in `parent`: the fast path or the policy path. Internal. */
+/** One call of an op in `parent` through the kernel (`callOp`), as a promise. Internal. */
 export function dispatch(entry: OpEntry, parent: Frame, thisArg: unknown, args: readonly unknown[], overrides?: CallOverrides): Promise<unknown> {
-  const needsLimit = settings.concurrency !== Infinity && !parent.permitted;
-  if (entry.hasPolicy || needsLimit || (overrides !== undefined && (overrides.timeout !== undefined || overrides.retry !== undefined))) {
-    return invokeWithPolicy(entry, parent, thisArg, args, overrides, needsLimit);
-  }
-  return invokeFast(entry, parent, thisArg, args, overrides?.config);
-}
-
-function invokeFast(entry: OpEntry, parent: Frame, thisArg: unknown, args: readonly unknown[], withConfig: Config | undefined): Promise<unknown> {
-  const desc = entry.desc;
-  if (parent.signal.aborted) return Promise.reject(abortReason(parent.signal, desc.name));
-  const validators = checkedValidators(entry);
-  const invalid = validators.input && rejectInvalid(validators.input, args);
-  if (invalid) return invalid;
-  const stepId = childStepId(parent, desc.name);
-  const span = startSpan({ name: desc.name, kind: desc.kind, stepId, parent: parent.span });
-  // The constructor, not derive(): this is the hot path, and every field is known here.
-  const frame = new Frame(
-    desc.name,
-    mergeConfig(entry, parent, withConfig),
-    parent.overrides,
-    parent.deadline,
-    parent.signal,
-    1,
-    stepId,
-    parent.tenant,
-    parent.user,
-    parent.values,
-    span ?? parent.span,
-    parent.deadlineOwner,
-    parent.permitted,
-    undefined,
-    parent.run,
-  );
-  if (observed) {
-    emit({ type: "op:start", op: desc.name, stepId });
-    emit({ type: "op:attempt", op: desc.name, stepId, attempt: 1 });
-  }
   let out: unknown;
   try {
-    out = runBody(entry, frame, thisArg, args, span);
-  } catch (error) {
-    return Promise.reject(settleError(entry, stepId, span, 1, error));
-  }
-  if (isThenable(out)) {
-    return Promise.resolve(out).then(
-      (value) => {
-        // Same outcome as the Effect path: a call whose signal fired is cancelled, even if
-        // its body ignored the signal and finished anyway.
-        if (parent.signal.aborted) throw settleError(entry, stepId, span, 1, abortReason(parent.signal, desc.name));
-        return settleValue(entry, validators, stepId, span, 1, value);
-      },
-      (error: unknown) => {
-        throw settleError(entry, stepId, span, 1, error);
-      },
-    );
-  }
-  try {
-    return Promise.resolve(settleValue(entry, validators, stepId, span, 1, out));
+    out = callOp(entry, parent, thisArg, args, overrides, undefined);
   } catch (error) {
     return Promise.reject(error);
   }
+  return out instanceof Promise ? out : Promise.resolve(out);
 }
 
-function invokeWithPolicy(
+/**
+ * THE op-call kernel routine: one call of `entry` made from `parent`. Checks the inputs,
+ * opens a child frame (and span), runs the body with the op's policy (retries, timeout,
+ * concurrency limits, the caller's deadline and signal), checks the output, and surfaces
+ * errors typed: `ValidationError`, `DeadlineExceeded`, `Cancelled`, or an `OpError` naming
+ * the op with the body's error as `cause`. Runtime events and the span see the same outcome.
+ *
+ * How each path calls it:
+ * - the op's callable: `invoke`, which passes the current frame and wraps the outcome in a promise;
+ * - a fused chain step or a worker-chunk item: `callOp(entry, chainFrame, undefined, args, undefined, HERE)`
+ *   per member, in the frame of the chain or chunk (so members run under their own policy
+ *   and a member with no policy stays synchronous: no promise hop per step);
+ * - the worker entry: the same, in the frame rebuilt from the task, with
+ *   `{ here: true, validate: task.validate }`;
+ * - a remote executor: the same as the worker entry, on the remote side.
+ *
+ * Returns the value itself when the op has no policy and its body returned synchronously
+ * (so sync chains stay sync), otherwise a promise; a failure is thrown (sync) or rejected
+ * (async), already surfaced. While a jitted function is traced, the call is recorded
+ * instead and the trace's placeholder is returned.
+ */
+export function callOp(entry: OpEntry, parent: Frame, thisArg: unknown, args: readonly unknown[], overrides: CallOverrides | undefined, site: CallSite | undefined): unknown {
+  // While a jitted function is traced, calls are recorded as graph nodes, not run.
+  if (parent.trace !== undefined) return parent.trace.record(entry, thisArg, args, overrides);
+  const needsLimit = settings.concurrency !== Infinity && !parent.permitted;
+  if (entry.hasPolicy || needsLimit || (overrides !== undefined && (overrides.timeout !== undefined || overrides.retry !== undefined))) {
+    return callWithPolicy(entry, parent, thisArg, args, overrides, site, needsLimit);
+  }
+  return callFast(entry, parent, thisArg, args, overrides?.config, site);
+}
+
+/** The fast path: no policy of its own, but the caller's deadline and signal still end it. */
+function callFast(entry: OpEntry, parent: Frame, thisArg: unknown, args: readonly unknown[], withConfig: Config | undefined, site: CallSite | undefined): unknown {
+  const desc = entry.desc;
+  const signal = parent.signal;
+  if (signal.aborted) throw abortReason(signal, desc.name);
+  const validators = validatorsOf(entry, site);
+  const stepId = childStepId(parent, desc.name);
+  const span = startSpan({ name: desc.name, kind: desc.kind, stepId, parent: parent.span });
+  if (observed) emit({ type: "op:start", op: desc.name, stepId });
+  if (validators.input !== undefined) checkInput(entry, validators, args, stepId, span, signal);
+  const frame = new Frame({
+    op: desc.name,
+    config: mergeConfig(entry, parent, withConfig),
+    overrides: parent.overrides,
+    deadline: parent.deadline,
+    signal,
+    attempt: 1,
+    stepId,
+    tenant: parent.tenant,
+    user: parent.user,
+    values: parent.values,
+    span: span ?? parent.span,
+    deadlineOwner: parent.deadlineOwner,
+    permitted: parent.permitted,
+    run: parent.run,
+  });
+  if (observed) emit({ type: "op:attempt", op: desc.name, stepId, attempt: 1 });
+  let out: unknown;
+  try {
+    out = runBody(entry, frame, thisArg, args, span, site);
+  } catch (error) {
+    throw settleError(entry, stepId, span, 1, error, signal);
+  }
+  if (!isThenable(out)) return settleValue(entry, validators, stepId, span, 1, out, signal);
+  // A body that ignores its signal is abandoned when the caller's fires: the call settles then.
+  const settled = signal === NEVER_SIGNAL ? Promise.resolve(out) : raceAbort(Promise.resolve(out), signal, desc.name);
+  return settled.then(
+    (value) => settleValue(entry, validators, stepId, span, 1, value, signal),
+    (error: unknown) => {
+      throw settleError(entry, stepId, span, 1, error, signal);
+    },
+  );
+}
+
+/** The policy path: see the module comment. */
+function callWithPolicy(
   entry: OpEntry,
   parent: Frame,
   thisArg: unknown,
   args: readonly unknown[],
   overrides: CallOverrides | undefined,
+  site: CallSite | undefined,
   needsLimit: boolean,
 ): Promise<unknown> {
   const desc = entry.desc;
   if (parent.signal.aborted) return Promise.reject(abortReason(parent.signal, desc.name));
-  const validators = checkedValidators(entry);
-  const invalid = validators.input && rejectInvalid(validators.input, args);
-  if (invalid) return invalid;
-  const timeoutMs = overrides?.timeout ?? entry.timeoutMs;
-  const retry = overrides?.retry ?? desc.policy.retry;
-  const own = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
-  // A nested op's deadline is the earlier of its own and its caller's; only an earlier one
-  // needs a timer of its own, since the caller's signal already fires at the caller's.
-  const ownIsEarlier = own !== undefined && (parent.deadline === undefined || own < parent.deadline);
+  const validators = validatorsOf(entry, site);
   const stepId = childStepId(parent, desc.name);
   const span = startSpan({ name: desc.name, kind: desc.kind, stepId, parent: parent.span });
-  const base = parent.derive({
-    op: desc.name,
-    config: mergeConfig(entry, parent, overrides?.config),
-    deadline: ownIsEarlier ? own : parent.deadline,
-    attempt: 1,
-    stepId,
-    ...(span && { span }),
-    deadlineOwner: ownIsEarlier ? desc.name : parent.deadlineOwner,
-    permitted: parent.permitted || needsLimit,
-  });
-
   if (observed) emit({ type: "op:start", op: desc.name, stepId });
+  if (validators.input !== undefined) {
+    try {
+      checkInput(entry, validators, args, stepId, span, parent.signal);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+  const call = new PolicyCall(entry, parent, thisArg, args, overrides, site, validators, stepId, span, needsLimit);
+  return call.run();
+}
 
-  let attempts = 0;
-  // One attempt: the body runs with a signal that aborts when this fiber is interrupted
-  // (deadline, caller cancellation), so `fetch(url, { signal })` stops with it.
-  const attempt = Effect.tryPromise({
-    try: (signal) => {
-      attempts++;
-      if (observed) emit({ type: "op:attempt", op: desc.name, stepId, attempt: attempts });
-      return Promise.resolve(runBody(entry, base.forAttempt(attempts, signal), thisArg, args, span));
-    },
-    catch: (error) => error,
-  });
+/** One call on the policy path: its deadline timer, its signal, its attempts. */
+class PolicyCall {
+  attempts = 0;
+  /** The call's signal: its own when it has an earlier deadline than its caller, else the caller's. */
+  readonly signal: AbortSignal;
+  readonly frame: Frame;
+  private readonly retry: RetryPolicy | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private unlink: (() => void) | undefined;
 
-  let program: Effect.Effect<unknown, unknown> = retry ? withRetries(attempt, retry, desc.name, stepId, () => attempts) : attempt;
-  if (ownIsEarlier) {
-    program = Effect.timeoutOrElse(program, {
-      duration: timeoutMs!,
-      orElse: () => Effect.fail(new DeadlineExceeded(desc.name, timeoutMs!)),
+  constructor(
+    readonly entry: OpEntry,
+    parent: Frame,
+    readonly thisArg: unknown,
+    readonly args: readonly unknown[],
+    overrides: CallOverrides | undefined,
+    readonly site: CallSite | undefined,
+    readonly validators: Validators,
+    readonly stepId: string,
+    readonly span: Span | undefined,
+    readonly needsLimit: boolean,
+  ) {
+    const desc = entry.desc;
+    const timeoutMs = overrides?.timeout ?? entry.timeoutMs;
+    this.retry = overrides?.retry ?? desc.policy.retry;
+    const own = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
+    // A nested op's deadline is the earlier of its own and its caller's; only an earlier one
+    // needs a timer and a signal of its own, since the caller's signal already fires at the caller's.
+    const ownIsEarlier = own !== undefined && (parent.deadline === undefined || own < parent.deadline);
+    let signal = parent.signal;
+    if (ownIsEarlier) {
+      const controller = new AbortController();
+      signal = controller.signal;
+      const outer = parent.signal;
+      if (outer !== NEVER_SIGNAL) {
+        const onAbort = () => controller.abort(abortReason(outer, desc.name));
+        outer.addEventListener("abort", onAbort, { once: true });
+        this.unlink = () => outer.removeEventListener("abort", onAbort);
+      }
+      this.timer = setTimeout(() => controller.abort(new DeadlineExceeded(desc.name, timeoutMs!)), timeoutMs);
+    }
+    this.signal = signal;
+    this.frame = new Frame({
+      op: desc.name,
+      config: mergeConfig(entry, parent, overrides?.config),
+      overrides: parent.overrides,
+      deadline: ownIsEarlier ? own : parent.deadline,
+      signal,
+      attempt: 1,
+      stepId,
+      tenant: parent.tenant,
+      user: parent.user,
+      values: parent.values,
+      span: this.span ?? parent.span,
+      deadlineOwner: ownIsEarlier ? desc.name : parent.deadlineOwner,
+      permitted: parent.permitted || needsLimit,
+      run: parent.run,
     });
   }
-  if (entry.semaphore) program = entry.semaphore.withPermits(1)(program);
-  if (needsLimit) program = globalSemaphore().withPermits(1)(program);
 
-  let runOptions: { signal: AbortSignal } | undefined;
-  if (parent.signal !== NEVER_SIGNAL) {
-    allowManyListeners(parent.signal);
-    runOptions = { signal: parent.signal };
+  run(): Promise<unknown> {
+    if (this.entry.semaphore === undefined && !this.needsLimit) {
+      // Plain JS for the first attempt: most calls succeed and never touch Effect.
+      return this.attempt().then(
+        (value) => this.succeed(value),
+        (error: unknown) => {
+          if (this.signal.aborted || this.retry === undefined) throw this.fail(error);
+          return this.onEffect(this.retriesAfter(error));
+        },
+      );
+    }
+    // Permits are waited for on Effect, so the wait ends with the call's deadline or signal.
+    let program: Effect.Effect<unknown, unknown> = Effect.catch(this.attemptEffect(), (error: unknown) => this.retriesAfter(error));
+    if (this.entry.semaphore) program = this.entry.semaphore.withPermits(1)(program);
+    if (this.needsLimit) program = globalSemaphore().withPermits(1)(program);
+    return this.onEffect(program);
   }
-  return Effect.runPromiseExit(program, runOptions).then((exit) => {
-    if (Exit.isSuccess(exit)) return settleValue(entry, validators, stepId, span, attempts, exit.value);
-    throw settleError(entry, stepId, span, Math.max(attempts, 1), failureOf(exit.cause, parent, desc.name));
-  });
-}
 
-function withRetries(
-  attempt: Effect.Effect<unknown, unknown>,
-  retry: RetryPolicy,
-  op: string,
-  stepId: string,
-  attempts: () => number,
-): Effect.Effect<unknown, unknown> {
-  const backoff = retry.backoff ?? {};
-  const initial = toMillis(backoff.initial ?? 100, `${op}: retry.backoff.initial`);
-  const factor = backoff.factor ?? 2;
-  const max = toMillis(backoff.max ?? 30_000, `${op}: retry.backoff.max`);
-  const jitter = Math.min(1, Math.max(0, backoff.jitter ?? 0.5));
-  const loop: Effect.Effect<unknown, unknown> = Effect.catch(attempt, (error: unknown) => {
-    const n = attempts();
-    if (n > retry.times || !isRetryable(error) || (retry.retryOn !== undefined && !retry.retryOn(error, n))) return Effect.fail(error);
-    const base = Math.min(max, initial * factor ** (n - 1));
-    const delayMs = base * (1 - jitter * settings.random());
-    if (observed) emit({ type: "op:retry", op, stepId, attempt: n, delayMs, error });
-    return Effect.andThen(Effect.sleep(delayMs), Effect.suspend(() => loop));
-  });
-  return loop;
-}
+  /** One attempt: settles when the body does, or at once when the call's signal fires. */
+  private attempt(): Promise<unknown> {
+    const n = ++this.attempts;
+    const desc = this.entry.desc;
+    if (observed) emit({ type: "op:attempt", op: desc.name, stepId: this.stepId, attempt: n });
+    const frame = n === 1 ? this.frame : this.frame.derive({ attempt: n });
+    let out: unknown;
+    try {
+      out = runBody(this.entry, frame, this.thisArg, this.args, this.span, this.site);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const settled = Promise.resolve(out);
+    return this.signal === NEVER_SIGNAL ? settled : raceAbort(settled, this.signal, desc.name);
+  }
 
-/** Validation errors and cancellations fail the same way every time: never retried. */
-function isRetryable(error: unknown): boolean {
-  return !(error instanceof ValidationError || error instanceof Cancelled);
-}
+  private attemptEffect(): Effect.Effect<unknown, unknown> {
+    return Effect.tryPromise({ try: () => this.attempt(), catch: (error) => error });
+  }
 
-/** The error a failed Effect run stands for. */
-function failureOf(cause: Cause.Cause<unknown>, parent: Frame, op: string): unknown {
-  // A caller's signal that fired interrupts the fiber: report it as the caller's reason.
-  if (parent.signal.aborted) return abortReason(parent.signal, op);
-  const failure = cause.reasons.find(Cause.isFailReason);
-  if (failure) return failure.error;
-  const defect = cause.reasons.find(Cause.isDieReason);
-  if (defect) return defect.defect;
-  return new Cancelled(op, "interrupted");
-}
+  private retryable(error: unknown): boolean {
+    const retry = this.retry;
+    if (retry === undefined || this.attempts > retry.times || neverRetried(error)) return false;
+    return retry.retryOn !== undefined ? retry.retryOn(error, this.attempts) : true;
+  }
 
-/** A rejected promise when `args` fail the input check: nothing runs on bad input. */
-function rejectInvalid(check: (args: readonly unknown[]) => void, args: readonly unknown[]): Promise<never> | undefined {
-  try {
-    check(args);
-    return undefined;
-  } catch (error) {
-    return Promise.reject(error);
+  /** After attempt `attempts` failed with `error`: wait, then try again, as long as the policy says. */
+  private retriesAfter(error: unknown): Effect.Effect<unknown, unknown> {
+    if (this.signal.aborted || !this.retryable(error)) return Effect.fail(error);
+    const desc = this.entry.desc;
+    const n = this.attempts;
+    const delayMs = retryDelay(backoffOf(this.retry!, desc.name), n, settings.random(), error);
+    // A wait the error asked for that outlasts the deadline cannot end in a success: fail now.
+    const deadline = this.frame.deadline;
+    if (deadline !== undefined && Date.now() + delayMs >= deadline && retryAfterOf(error) !== undefined) return Effect.fail(error);
+    if (observed) emit({ type: "op:retry", op: desc.name, stepId: this.stepId, attempt: n, delayMs, error: redactError(error) });
+    return Effect.andThen(
+      Effect.sleep(delayMs),
+      Effect.catch(
+        Effect.suspend(() => this.attemptEffect()),
+        (next: unknown) => this.retriesAfter(next),
+      ),
+    );
+  }
+
+  private onEffect(program: Effect.Effect<unknown, unknown>): Promise<unknown> {
+    const options = this.signal === NEVER_SIGNAL ? undefined : { signal: this.signal };
+    return Effect.runPromiseExit(program, options).then((exit) => {
+      if (Exit.isSuccess(exit)) return this.succeed(exit.value);
+      throw this.fail(this.failureOf(exit.cause));
+    });
+  }
+
+  /** The error a failed Effect run stands for. */
+  private failureOf(cause: Cause.Cause<unknown>): unknown {
+    // The call's signal fired (deadline, caller cancellation): that is the outcome.
+    if (this.signal.aborted) return abortReason(this.signal, this.entry.desc.name);
+    const failure = cause.reasons.find(Cause.isFailReason);
+    if (failure) return failure.error;
+    const defect = cause.reasons.find(Cause.isDieReason);
+    if (defect) return defect.defect;
+    return new Cancelled(this.entry.desc.name, "interrupted");
+  }
+
+  private succeed(value: unknown): unknown {
+    this.release();
+    return settleValue(this.entry, this.validators, this.stepId, this.span, this.attempts, value, this.signal);
+  }
+
+  private fail(error: unknown): unknown {
+    this.release();
+    return settleError(this.entry, this.stepId, this.span, Math.max(this.attempts, 1), error, this.signal);
+  }
+
+  private release(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.unlink?.();
   }
 }
 
@@ -298,8 +422,17 @@ export function validateOutput(entry: OpEntry, value: unknown): void {
   checkedValidators(entry).output?.(value);
 }
 
+function validatorsOf(entry: OpEntry, site: CallSite | undefined): Validators {
+  if (site?.validate !== undefined) return site.validate ? ensureValidators(entry) : NO_VALIDATORS;
+  return checkedValidators(entry);
+}
+
 function checkedValidators(entry: OpEntry): Validators {
   if (!settings.validate) return NO_VALIDATORS;
+  return ensureValidators(entry);
+}
+
+function ensureValidators(entry: OpEntry): Validators {
   if (entry.validators === undefined) {
     if (!entry.desc.typed && entry.desc.policy.validate !== false) warnUntyped(entry.desc);
     entry.validators = validatorsFor(entry.desc);
@@ -319,19 +452,33 @@ function warnUntyped(desc: OpDescriptor): void {
 
 const NO_VALIDATORS: Validators = {};
 
-function runBody(entry: OpEntry, frame: Frame, thisArg: unknown, args: readonly unknown[], span: Span | undefined): unknown {
-  // Executors enter the frame themselves (on this thread or rebuilt in a worker).
-  if (entry.runBody) return entry.runBody(entry, frame, thisArg, args);
-  if (span) return withActiveSpan(span, () => store.run(frame, Reflect.apply, entry.impl, thisArg, args));
-  return store.run(frame, Reflect.apply, entry.impl, thisArg, args);
+/** Nothing runs on bad input: the call ends here, with its span and `op:end` carrying the error. */
+function checkInput(entry: OpEntry, validators: Validators, args: readonly unknown[], stepId: string, span: Span | undefined, signal: AbortSignal): void {
+  try {
+    validators.input!(args);
+  } catch (error) {
+    throw settleError(entry, stepId, span, 0, error, signal);
+  }
 }
 
-function settleValue(entry: OpEntry, validators: Validators, stepId: string, span: Span | undefined, attempts: number, value: unknown): unknown {
+function runBody(entry: OpEntry, frame: Frame, thisArg: unknown, args: readonly unknown[], span: Span | undefined, site: CallSite | undefined): unknown {
+  // Executors enter the frame themselves (on this thread or rebuilt in a worker).
+  if (entry.runBody !== undefined && site?.here !== true) return entry.runBody(entry, frame, thisArg, args);
+  const timing = site?.timing;
+  const start = timing === undefined ? 0 : performance.now();
+  const out = span ? withActiveSpan(span, () => store.run(frame, Reflect.apply, entry.impl, thisArg, args)) : store.run(frame, Reflect.apply, entry.impl, thisArg, args);
+  if (timing !== undefined && !isThenable(out)) timing(entry, performance.now() - start);
+  return out;
+}
+
+function settleValue(entry: OpEntry, validators: Validators, stepId: string, span: Span | undefined, attempts: number, value: unknown, signal: AbortSignal): unknown {
+  // A call whose signal fired is cancelled, even if its body ignored the signal and finished.
+  if (signal.aborted) throw settleError(entry, stepId, span, attempts, abortReason(signal, entry.desc.name), signal);
   if (validators.output) {
     try {
       validators.output(value);
     } catch (error) {
-      throw settleError(entry, stepId, span, attempts, error);
+      throw settleError(entry, stepId, span, attempts, error, signal);
     }
   }
   if (span) endSpan(span, attempts);
@@ -340,17 +487,23 @@ function settleValue(entry: OpEntry, validators: Validators, stepId: string, spa
 }
 
 /**
- * Deadlines, cancellations and this op's own validation errors pass through as they are;
- * anything else the body threw becomes an `OpError` naming this op, keeping the cause.
+ * What a call of `entry` surfaces for `error` after `attempts` attempts: deadlines,
+ * cancellations and this op's own validation errors as they are; anything else the body
+ * threw as an `OpError` naming this op, keeping the cause. Internal.
  */
-function settleError(entry: OpEntry, stepId: string, span: Span | undefined, attempts: number, error: unknown): unknown {
+export function surfaceError(entry: OpEntry, attempts: number, error: unknown): unknown {
   const desc = entry.desc;
-  const surfaced =
-    error instanceof DeadlineExceeded || error instanceof Cancelled || (error instanceof ValidationError && error.op === desc.name)
-      ? error
-      : new OpError(desc.name, attempts, error, desc.source);
+  return error instanceof DeadlineExceeded || error instanceof Cancelled || (error instanceof ValidationError && error.op === desc.name)
+    ? error
+    : new OpError(desc.name, attempts, error, desc.source);
+}
+
+function settleError(entry: OpEntry, stepId: string, span: Span | undefined, attempts: number, error: unknown, signal: AbortSignal): unknown {
+  // A body that failed because the call's signal fired (`fetch` rejecting with an
+  // AbortError) failed of that deadline or cancellation, not of its own.
+  const surfaced = signal.aborted && !(error instanceof DeadlineExceeded || error instanceof Cancelled) ? abortReason(signal, entry.desc.name) : surfaceError(entry, attempts, error);
   if (span) endSpan(span, attempts, surfaced);
-  if (observed) emit({ type: "op:end", op: desc.name, stepId, attempts, error: surfaced });
+  if (observed) emit({ type: "op:end", op: entry.desc.name, stepId, attempts, error: surfaced });
   return surfaced;
 }
 
@@ -362,17 +515,4 @@ export function mergeConfig(entry: OpEntry, parent: Frame, withConfig: Config | 
   return parent.overrides === EMPTY_CONFIG ? merged : { ...merged, ...parent.overrides };
 }
 
-/** The next step id under `parent`, e.g. `pipeline#0/score#1`. Internal. */
-export function childStepId(parent: Frame, name: string): string {
-  const id = nextStepId(parent, name);
-  parent.children++;
-  return id;
-}
-
-/** The step id the next child of `parent` will get, without taking it. Internal. */
-export function nextStepId(parent: Frame, name: string): string {
-  const index = parent.children;
-  return parent.stepId === "" ? `${name}#${index}` : `${parent.stepId}/${name}#${index}`;
-}
-
-export { WeftError };
+export { WeftError, childStepId, nextStepId };

@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Metric, Suite } from "../benchmarks/harness.js";
-import { END_MARKER, EXPECTED_METRICS, GOALS, START_MARKER, meetsGoal, renderBenchTable, replaceBetweenMarkers, updateReadme } from "../benchmarks/readme-table.js";
+import { END_MARKER, EXPECTED_METRICS, GOALS, PEER_PREFIX, START_MARKER, meetsGoal, renderBenchTable, replaceBetweenMarkers, updateReadme } from "../benchmarks/readme-table.js";
 
 const root = path.resolve(import.meta.dirname, "..");
 const benchDir = path.join(root, "benchmarks");
@@ -23,7 +23,7 @@ const onDisk = readdirSync(benchDir).filter((f) => f.endsWith(".bench.ts"));
 // goals) look them up by name.
 const REQUIRED: Record<string, readonly string[]> = {
   "op-call.bench.ts": ["op_call_overhead_us"],
-  "lcel.bench.ts": ["lcel_sequence_overhead_ratio", "lcel_parallel_overhead_ratio", "lcel_batch_wall_ratio"],
+  "peers.bench.ts": ["peer_chain_weft_cpu_us", "peer_fanout_weft_cpu_us", "peer_batch_weft_wall_ms", "lcel_step_overhead_ratio", "lcel_batch_wall_ratio", "effect_step_overhead_ratio"],
 };
 
 describe("npm run bench: every registered suite runs in quick mode", () => {
@@ -51,11 +51,11 @@ describe("npm run bench: every registered suite runs in quick mode", () => {
       }
       const names = metrics.map((m) => m.name);
       for (const name of REQUIRED[file] ?? []) expect(names).toContain(name);
-      if (file === "lcel.bench.ts") {
+      if (file === "peers.bench.ts") {
         // A ratio alone hides whether both sides are fast or both slow: both figures are shown.
-        for (const m of metrics) {
-          expect(m.baseline).toMatch(/LCEL [\d.e+-]+ (µs|ms)/);
-          expect(m.baseline).toMatch(/weft [\d.e+-]+ (µs|ms)/);
+        for (const m of metrics.filter((x) => x.name.endsWith("_ratio") || x.name.endsWith("_over_pool"))) {
+          expect(m.baseline, m.name).toMatch(/weft [\d.e+-]+ (µs|ms)/);
+          expect(m.baseline, m.name).toMatch(/(Effect|LCEL|LangGraph\.js|Mastra|pool) [\d.e+-]+ (µs|ms)/);
           expect(m.ratio).toBe(m.value);
         }
       }
@@ -67,7 +67,9 @@ describe("npm run bench: every registered suite runs in quick mode", () => {
     const names = all.map((m) => m.name);
     expect(new Set(names).size).toBe(names.length);
     const table = renderBenchTable(all, { machine: "test machine", date: "2026-01-01" });
-    for (const name of names) expect(table).toContain(`| \`${name}\` |`);
+    // Side-by-side figures are cells of the peers matrix; every other metric is a row.
+    for (const name of names.filter((n) => !n.startsWith(PEER_PREFIX))) expect(table).toContain(`| \`${name}\` |`);
+    for (const m of all.filter((x) => x.name.startsWith(PEER_PREFIX))) expect(table, m.name).toMatch(new RegExp(`\\| ${String(m.value).replace(".", "\\.")}( \\([-\\d.,]+×\\))? \\|`));
   });
 });
 

@@ -9,8 +9,9 @@
  * cancellation or the op's own validation error as it is).
  */
 import { Cancelled, DeadlineExceeded, OpError, ValidationError } from "../errors.js";
-import { Frame, NEVER_SIGNAL, abortReason, isThenable, store } from "../context.js";
-import { childStepId, mergeConfig, type OpEntry } from "../invoke.js";
+import { Frame, abortReason, isThenable, raceAbort, store } from "../context.js";
+import { childStepId } from "../context.js";
+import { mergeConfig, type OpEntry } from "../invoke.js";
 import { withActiveSpan } from "../telemetry.js";
 import { validatorsFor, type Validators } from "../validate.js";
 import type { ArgSource, FusedChain } from "../../compiler/chain.js";
@@ -321,34 +322,7 @@ export function chainOf(target: string | FusedChain): FusedChain {
   return typeof target === "string" ? [{ opId: target }] : target;
 }
 
-/**
- * `promise`, unless `signal` fires first: then a rejection with the abort reason, at once.
- * The listener is removed when either happens, so nothing outlives the call.
- *
- * @example
- * ```ts
- * return raceAbort(Promise.resolve(body()), frame.signal, "fetchPage");
- * ```
- */
-export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, op: string): Promise<T> {
-  if (signal === NEVER_SIGNAL) return promise;
-  if (signal.aborted) return Promise.reject(abortReason(signal, op));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortReason(signal, op));
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
-}
-
+export { raceAbort } from "../context.js";
 
 /**
  * Runs `fn` in this thread and settles as a promise: a throw becomes a rejection, and a

@@ -169,22 +169,22 @@ function contextFor(task: TaskMessage): { frame: Frame; arm: () => void } {
     const parsed = parseTraceparent(ctx.traceparent);
     if (api && parsed) span = api.trace.wrapSpanContext({ ...parsed, isRemote: true });
   }
-  const frame = new Frame(
-    ctx.op,
-    ctx.config,
-    ctx.overrides,
-    ctx.deadline,
+  const frame = new Frame({
+    op: ctx.op,
+    config: ctx.config,
+    overrides: ctx.overrides,
+    deadline: ctx.deadline,
     signal,
-    ctx.attempt,
-    ctx.stepId,
-    ctx.tenant,
-    ctx.user,
-    ctx.values,
+    attempt: ctx.attempt,
+    stepId: ctx.stepId,
+    tenant: ctx.tenant,
+    user: ctx.user,
+    values: ctx.values,
     span,
-    ctx.deadlineOwner,
+    deadlineOwner: ctx.deadlineOwner,
     // Nested calls here are part of the main thread's call, which holds any global permit.
-    true,
-  );
+    permitted: true,
+  });
   return { frame, arm };
 }
 

@@ -93,7 +93,7 @@ beforeAll(async () => {
   });
   // A stand-in weft package whose runtime/manifest.js is weft's own.
   cpSync(path.join(FIXTURE, "weft-stub"), path.join(tmp, "weft-stub"), { recursive: true });
-  transpile(ts6, ["runtime/manifest.ts", "runtime/errors.ts"], path.join(tmp, "weft-stub/runtime"));
+  transpile(ts6, ["runtime/manifest.ts", "runtime/errors.ts", "runtime/redact.ts"], path.join(tmp, "weft-stub/runtime"));
   writeFileSync(
     path.join(tmp, "run.mjs"),
     `import { pathToFileURL } from "node:url";

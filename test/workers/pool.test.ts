@@ -308,22 +308,7 @@ describe("context in the worker", () => {
     const { BasicTracerProvider } = await import("@opentelemetry/sdk-trace-base");
     const provider = new BasicTracerProvider();
     const span = provider.getTracer("test").startSpan("caller");
-    const frame = here();
-    const traced = new w.context.Frame(
-      frame.op,
-      frame.config,
-      frame.overrides,
-      frame.deadline,
-      frame.signal,
-      1,
-      "caller#0",
-      frame.tenant,
-      frame.user,
-      frame.values,
-      span,
-      frame.deadlineOwner,
-      frame.permitted,
-    );
+    const traced = here().derive({ attempt: 1, stepId: "caller#0", span });
     const seen = (await pool.call(entryOf(w.ops.probeContext), undefined, [], traced)) as { traceId?: string };
     expect(seen.traceId).toBe(span.spanContext().traceId);
     span.end();
