@@ -10,7 +10,7 @@ export const BINARY = ["+", "-", "*", "/", "%", "**", "<", ">", "<=", ">=", "=="
 /** Unary operators (`neg` is `-x`, `pos` is `+x`). */
 export const UNARY = ["!", "neg", "pos", "~", "typeof"] as const;
 /** Builtins staged as calls on traced values. */
-export const BUILTINS = ["Array.isArray", "Number.isInteger", "Number.isNaN", "Number.isFinite", "Number.isSafeInteger", "Boolean", "String", "Number", "concat"] as const;
+export const BUILTINS = ["Array.isArray", "Number.isInteger", "Number.isNaN", "Number.isFinite", "Number.isSafeInteger", "Object.is", "Boolean", "String", "Number", "concat"] as const;
 
 /**
  * One `expr` node's operation.
@@ -126,6 +126,8 @@ export function evalExpr(op: ExprOp, v: readonly unknown[], arg?: unknown): unkn
       return Number.isFinite(a);
     case "Number.isSafeInteger":
       return Number.isSafeInteger(a);
+    case "Object.is":
+      return Object.is(a, b);
     case "Boolean":
       return Boolean(a);
     case "String":

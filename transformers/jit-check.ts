@@ -99,6 +99,7 @@ export function stageableBuiltin(ts: typeof TS, node: TS.CallExpression): string
     if (ts.isIdentifier(callee.expression)) {
       const name = `${callee.expression.text}.${callee.name.text}`;
       if (BUILTINS.has(name) && node.arguments.length === 1) return name;
+      if (name === "Object.is" && node.arguments.length === 2) return name;
     }
     if (callee.name.text === "concat") return "concat";
   }
@@ -159,7 +160,7 @@ export function untraceableUses(
           flag(node, `combines op calls with Promise.${method}`);
         } else if ((method === "catch" || method === "finally" || (method === "then" && node.arguments.length >= 2)) && (isTraced(receiver) || ts.isCallExpression(skipParens(ts, receiver)))) {
           flag(node, `handles an op call's outcome with .${method}()`);
-        } else if (builtin === undefined && node.arguments.some((a) => isTraced(a)) && ts.isIdentifier(receiver) && (receiver.text === "Array" || receiver.text === "Number") && /^is/.test(method)) {
+        } else if (builtin === undefined && node.arguments.some((a) => isTraced(a)) && ts.isIdentifier(receiver) && (receiver.text === "Array" || receiver.text === "Number" || receiver.text === "Object") && /^is/.test(method)) {
           flag(node, `tests a traced value with ${receiver.text}.${method}`);
         } else if (builtin === undefined && method === "concat" && node.arguments.some((a) => isTraced(a)) && !isTraced(receiver)) {
           flag(node, "passes a traced value to concat()");
