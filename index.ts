@@ -39,6 +39,7 @@ export { UnstorableValue, RunLocked, LeaseLost, RunVersionMismatch, ApprovalDeni
 
 // Errors.
 export { WeftError, OpError, ValidationError, DeadlineExceeded, Cancelled, WorkerCrashed, BatchItemError, type ValidationIssue } from "./runtime/errors.js";
+export { registerSecret } from "./runtime/redact.js";
 
 // Descriptor and policy types.
 export type {

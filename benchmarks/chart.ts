@@ -32,6 +32,8 @@ export interface Panel {
   readonly sides: readonly Side[];
   /** The side peers' bars are compared with ("N× weft"). */
   readonly reference: string;
+  /** A second figure printed after each bar's value (the batch's CPU time beside its wall time). */
+  readonly secondary?: { readonly metric: (side: string) => string; readonly unit: string };
   /** A metric shown under the title as the floor's own figure, when the panel has no floor bar. */
   readonly floorNote?: { readonly metric: string; readonly text: string; readonly unit: string };
 }
@@ -66,12 +68,13 @@ export const PANELS: readonly Panel[] = [
     title: "1,000 I/O items, 16 in flight: wall time",
     unit: "ms",
     metric: (side) => `peer_batch_${side}_wall_ms`,
+    secondary: { metric: (side) => `peer_batch_${side}_cpu_ms`, unit: "ms CPU" },
     sides: [{ id: "plain", label: "hand-written pool", floor: true }, { id: "weft", label: "weft vmap", weft: true }, ...PEER_SIDES],
     reference: "weft",
   },
 ];
 
-const WIDTH = 760;
+const WIDTH = 820;
 const LABEL_X = 16;
 const AXIS_X = 150;
 const AXIS_END = 560;
@@ -121,7 +124,7 @@ function valueOf(byName: ReadonlyMap<string, Metric>, name: string): number | un
  */
 export function chartFigures(metrics: readonly Metric[], panels: readonly Panel[] = PANELS): Array<[string, number | null]> {
   const byName = new Map(metrics.map((m) => [m.name, m]));
-  const names = panels.flatMap((p) => [...p.sides.map((s) => p.metric(s.id)), ...(p.floorNote ? [p.floorNote.metric] : [])]);
+  const names = panels.flatMap((p) => [...p.sides.map((s) => p.metric(s.id)), ...(p.secondary ? p.sides.map((s) => p.secondary!.metric(s.id)) : []), ...(p.floorNote ? [p.floorNote.metric] : [])]);
   return names.map((name) => [name, valueOf(byName, name) ?? null]);
 }
 
@@ -170,6 +173,8 @@ function panelSvg(panel: Panel, byName: ReadonlyMap<string, Metric>, top: number
     const stroke = side.floor ? ` stroke="${COLORS.floorStroke}" stroke-width="1"` : "";
     out.push(`<rect class="${side.weft ? "weft" : side.floor ? "floor" : "peer"}" data-side="${escapeXml(side.id)}" data-value="${value}" x="${AXIS_X}" y="${barY}" width="${Math.max(1, end - AXIS_X).toFixed(1)}" height="${BAR}" fill="${fill}"${stroke}/>`);
     let label = `${formatNumber(value)} ${panel.unit}`;
+    const second = panel.secondary ? valueOf(byName, panel.secondary.metric(side.id)) : undefined;
+    if (second !== undefined) label += `, ${formatNumber(second)} ${panel.secondary!.unit}`;
     if (!side.weft && !side.floor && reference !== undefined && reference > 0) label += `  (${formatNumber(value / reference)}× weft)`;
     out.push(`<text x="${(end + 6).toFixed(1)}" y="${textY}" font-size="11" fill="${COLORS.text}"${side.weft ? ' font-weight="600"' : ""}>${escapeXml(label)}</text>`);
   });

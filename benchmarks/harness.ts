@@ -67,14 +67,16 @@ export interface InterleaveOptions {
   readonly sampleMs: number;
 }
 
-const gc = (globalThis as { gc?: () => void }).gc;
+const gc = (globalThis as { gc?: (options?: { type: "minor" | "major" }) => void }).gc;
 
 /**
  * Measures async tasks side by side, in one process: each round takes one sample of every
  * task (in an order rotated each round, so no task always follows the same neighbour), and
  * a sample awaits the task `calls` times in a row, reading the wall clock and
- * `process.cpuUsage()` around them. The heap is collected before each sample when `gc` is
- * exposed, so one task's garbage is not collected on another's time. Warm-up runs each
+ * `process.cpuUsage()` around them. When `gc` is exposed, the young generation is collected
+ * before each sample and the whole heap before each round, so one task's garbage is not
+ * collected on another's time (a full collection per sample would cost more than the
+ * samples: a few hundred ms each with every framework loaded, on a busy host). Warm-up runs each
  * task for two sample lengths (which also calibrates `calls`). Returns each task's median
  * cost per call.
  *
@@ -105,11 +107,12 @@ export async function interleaved(tasks: Readonly<Record<string, (i: number) => 
   const wall: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   const cpu: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   for (let round = 0; round < options.rounds; round++) {
+    gc?.();
     for (let k = 0; k < names.length; k++) {
       const name = names[(round + k) % names.length]!;
       const task = tasks[name]!;
       const n = calls[name]!;
-      gc?.();
+      gc?.({ type: "minor" });
       const cpu0 = process.cpuUsage();
       const wall0 = performance.now();
       for (let i = 0; i < n; i++) await task(i);

@@ -121,7 +121,7 @@ export async function runPeers({ quick }: { readonly quick: boolean }, loaders: 
   const items = batchItems(quick ? BATCH_SIZE / 10 : BATCH_SIZE);
   const peers = await loadPeers(items, loaders, log);
   const callOptions = quick ? { rounds: 3, sampleMs: 3 } : { rounds: 21, sampleMs: 40 };
-  const batchOptions = quick ? { rounds: 2, sampleMs: 3 } : { rounds: 11, sampleMs: 20 };
+  const batchOptions = quick ? { rounds: 2, sampleMs: 3 } : { rounds: 15, sampleMs: 40 };
 
   const chain = await interleaved({ plain: plainChain, weft: weftChain, weft_jit: (x) => weftJitChain(x), ...Object.fromEntries(peers.map((p) => [p.id, (x: number) => p.chain(x)])) }, callOptions);
   const fanout = await interleaved({ plain: plainFanOut, weft: weftFanOut, weft_jit: (x) => weftJitFanOut(x), ...Object.fromEntries(peers.map((p) => [p.id, (x: number) => p.fanout(x)])) }, callOptions);

@@ -36,6 +36,7 @@ export function buildDescriptor(
     params: meta?.params ?? [],
     ...(meta?.returns !== undefined && { returns: meta.returns }),
     ...(meta?.defs !== undefined && { defs: meta.defs }),
+    ...(meta?.checks !== undefined && { checks: meta.checks }),
     ...(meta?.doc !== undefined && { doc: meta.doc }),
     ...(locator !== undefined && { locator }),
     ...(meta?.hash !== undefined && { hash: meta.hash }),

@@ -51,7 +51,10 @@ export interface RetryPolicy {
   readonly backoff?: BackoffPolicy;
   /**
    * Which errors are worth retrying. Validation errors and cancellations are never retried,
-   * whatever this returns. Default: every other error.
+   * whatever this returns. Default: transient failures only (network errors, an attempt's
+   * own timeout, `WorkerCrashed`, HTTP 408/409/425/429/5xx); never `TypeError`,
+   * `RangeError`, `ReferenceError`, `SyntaxError` or another 4xx. An error carrying
+   * `retryAfterMs` or a `Retry-After` header delays the next attempt at least that long.
    */
   readonly retryOn?: (error: unknown, attempt: number) => boolean;
 }
@@ -172,6 +175,8 @@ export interface InjectedMeta {
   readonly returns?: JsonSchema;
   /** Shared definitions referenced by `$ref: "#/$defs/Name"` from params and returns. */
   readonly defs?: Readonly<Record<string, JsonSchema>>;
+  /** The checks generated from these schemas at build time (transformers/checks.ts). */
+  readonly checks?: InjectedChecks;
   readonly doc?: string;
   readonly locator?: OpLocator;
   /** Content hash of the schemas, to detect stale manifests. */
@@ -200,6 +205,8 @@ export interface OpDescriptor {
   readonly params: readonly ParamInfo[];
   readonly returns?: JsonSchema;
   readonly defs?: Readonly<Record<string, JsonSchema>>;
+  /** Generated checks of `params` and `returns`, when the build (or `weft gen`) wrote them. */
+  readonly checks?: InjectedChecks;
   readonly doc?: string;
   readonly locator?: OpLocator;
   readonly hash?: string;
@@ -209,3 +216,25 @@ export interface OpDescriptor {
   /** True when the transformer (or a manifest) supplied schemas. */
   readonly typed: boolean;
 }
+
+/** What the runtime passes to generated checks: the vetted formats and helpers of decorators/formats.ts. */
+export interface CheckLib {
+  readonly formats: Readonly<Record<string, (text: string) => boolean>>;
+  readonly codePoints: (text: string) => number;
+  readonly isPlainObject: (value: object) => boolean;
+}
+
+/** A generated check: true when `value` matches. */
+export type Check = (value: unknown) => boolean;
+
+/** The checks of one site, as generated: one per parameter (null where nothing is checked) and one for the result. */
+export interface SiteChecks {
+  readonly params: readonly (Check | null)[];
+  readonly returns?: Check | null;
+}
+
+/**
+ * What the transformer injects as `META.checks`: a function of the `CheckLib` that builds
+ * the site's checks (plain JavaScript written at build time; nothing is compiled at run time).
+ */
+export type InjectedChecks = (lib: CheckLib) => SiteChecks;

@@ -105,7 +105,7 @@ type StepOut<S> = S extends { forward(input: never): PromiseLike<infer O> } ? O 
  *
  * @example
  * ```ts
- * const pipeline = Sequential(tokenize, embed, score).with({ config: { threshold: 0.8 }, timeout: "1s" });
+ * const pipeline = Sequential(tokenize, vectorize, similarity).with({ config: { threshold: 0.8 }, timeout: "1s" });
  * const result = await pipeline("hello world");
  * ```
  */

@@ -37,8 +37,8 @@ export interface ValidationIssue {
  *
  * @example
  * ```ts
- * try { await score(42 as never, rubric); }
- * catch (e) { if (e instanceof ValidationError) console.log(e.issues[0].path); }
+ * try { await judge.score(42 as never, rubric); }
+ * catch (e) { if (e instanceof ValidationError) console.log(e.issues[0]?.path); }
  * ```
  */
 export class ValidationError extends WeftError {

@@ -21,7 +21,7 @@ import { toMillis } from "./duration.js";
 import { Cancelled, DeadlineExceeded, OpError, ValidationError, WeftError } from "./errors.js";
 import { emit, observed } from "./events.js";
 import { redactError } from "./redact.js";
-import { backoffOf, neverRetried, retryAfterOf, retryDelay } from "./retry.js";
+import { backoffOf, isTransient, neverRetried, retryAfterOf, retryDelay } from "./retry.js";
 import { settings, settingsVersion } from "./settings.js";
 import { endSpan, startSpan, withActiveSpan } from "./telemetry.js";
 import { validatorsFor, type Validators } from "./validate.js";
@@ -355,7 +355,7 @@ class PolicyCall {
   private retryable(error: unknown): boolean {
     const retry = this.retry;
     if (retry === undefined || this.attempts > retry.times || neverRetried(error)) return false;
-    return retry.retryOn !== undefined ? retry.retryOn(error, this.attempts) : true;
+    return retry.retryOn !== undefined ? retry.retryOn(error, this.attempts) : isTransient(error);
   }
 
   /** After attempt `attempts` failed with `error`: wait, then try again, as long as the policy says. */

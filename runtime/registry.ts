@@ -33,7 +33,7 @@ export function register(desc: OpDescriptor, impl: (...args: never[]) => unknown
     }
     // The batch call is validated per item by vmap (against the op's own schemas), so its
     // own descriptor carries none.
-    const { returns: _r, defs: _d, ...rest } = desc;
+    const { returns: _r, defs: _d, checks: _c, ...rest } = desc;
     // `typed`: described by construction (vmap checks each item against the op's own schemas).
     const batchDesc: OpDescriptor = Object.freeze({ ...rest, id: `${desc.id}[batch]`, name: `${desc.name}[batch]`, params: [], typed: true });
     entry.batchEntry = new OpEntry(batchDesc, batch.run as (...args: never[]) => unknown);

@@ -5,6 +5,7 @@
 import { createRequire } from "node:module";
 import type * as Otel from "@opentelemetry/api";
 import type { OpKind } from "../decorators/descriptor.js";
+import { boundedText, messageOf, redactAttributes } from "./redact.js";
 
 type Api = typeof Otel;
 
@@ -47,7 +48,7 @@ export function startSpan(start: SpanStart): Otel.Span | undefined {
   const parentContext = start.parent ? api.trace.setSpan(api.context.active(), start.parent) : api.context.active();
   const span = tracer.startSpan(
     start.name,
-    { attributes: { "weft.op": start.name, "weft.kind": start.kind, "weft.step": start.stepId, ...start.attributes } },
+    { attributes: { "weft.op": start.name, "weft.kind": start.kind, "weft.step": start.stepId, ...(start.attributes && redactAttributes(start.attributes)) } },
     parentContext,
   );
   if (!span.isRecording()) return undefined;
@@ -59,7 +60,7 @@ export function withActiveSpan<T>(span: Otel.Span, fn: () => T): T {
   return api!.context.with(api!.trace.setSpan(api!.context.active(), span), fn);
 }
 
-/** Closes a span with the call's outcome. */
+/** Closes a span with the call's outcome. Status, exception event and attributes are redacted. */
 export function endSpan(span: Otel.Span, attempts: number, error?: unknown): void {
   span.setAttribute("weft.attempts", attempts);
   if (error === undefined) {
@@ -67,9 +68,14 @@ export function endSpan(span: Otel.Span, attempts: number, error?: unknown): voi
     span.setStatus({ code: api!.SpanStatusCode.OK });
   } else {
     const tag = (error as { _tag?: unknown })?._tag;
+    const message = boundedText(messageOf(error));
     span.setAttribute("weft.outcome", typeof tag === "string" ? tag : "error");
-    span.recordException(error instanceof Error ? error : String(error));
-    span.setStatus({ code: api!.SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+    // The exception event from the error's name, redacted message and stack frames only:
+    // the SDK would otherwise copy the raw message and stack into the trace.
+    const name = error instanceof Error ? error.name : "Error";
+    const frames = error instanceof Error ? (error.stack ?? "").split("\n").filter((line) => /^\s+at /.test(line)) : [];
+    span.recordException({ name, message, stack: boundedText([`${name}: ${message}`, ...frames].join("\n"), 8000) });
+    span.setStatus({ code: api!.SpanStatusCode.ERROR, message });
   }
   span.end();
 }

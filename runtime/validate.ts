@@ -1,33 +1,26 @@
 /**
- * Runtime validation of op inputs and outputs against the descriptor's JSON Schemas.
+ * Runtime validation of op inputs and outputs.
  *
- * One shared Ajv (draft 2020-12, strict, ajv-formats, weft's two keywords); one compiled
- * function per parameter and one for the return value, built on an op's first call and
- * cached per descriptor. The success path allocates nothing: a loop over precompiled
- * functions. Only a failure builds a `ValidationError`, with a JSON path, the expected
- * type in words and a truncated, secret-redacted preview of what was received.
+ * The checks themselves are generated at build time (transformers/checks.ts writes each
+ * site's JSON Schemas out as plain JavaScript, injected as `META.checks` or written by
+ * `weft gen` beside the manifest) and built here once per descriptor, by calling them with
+ * the vetted format table. Nothing is compiled at run time: no ajv, no `new Function`, so
+ * weft runs under `node --disallow-code-generation-from-strings` and a strict CSP.
  *
- * weft's keywords (see docs/schemas.md):
- * - `{ "instanceof": "Date" }`: the value is a `Date` (also typed arrays and `ArrayBuffer`).
- *   Structured clone keeps these objects, so a `Date` reaches a worker thread as a `Date`,
- *   and a string is not silently accepted in its place.
- * - `{ "typeof": "undefined" }`: the value is `undefined`, for `T | undefined` where a
- *   missing property or parameter is not the question (array elements, return values).
+ * A descriptor without generated checks (one built by hand, or a manifest without its
+ * checks module) is checked by `matches`, an interpreter over the same schemas: slower,
+ * same answers. Only a failing check walks the schema again (`explain`) to build the
+ * `ValidationError`: the JSON path, the expected type in words and a truncated,
+ * secret-redacted preview of what was received. The success path allocates nothing.
  *
- * Ajv runs strict, except `strictTuples`: TypeScript tuples with optional or rest elements
- * are variable-length on purpose, which is exactly what that check flags. The schemas
- * always carry `minItems` (and `maxItems` when there is no rest element).
+ * weft's keywords (see docs/schemas.md): `{ "instanceof": "Date" }` (also typed arrays and
+ * `ArrayBuffer`), `{ "typeof": "undefined" }`, and `{ "plainObject": true }` (a prototype of
+ * `Object.prototype` or `null`, for `Record` and index signatures).
  */
-import AjvModule, { _, type KeywordCxt, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
-import formatsModule from "ajv-formats";
 import type { JsonSchema, OpDescriptor, ParamInfo } from "../decorators/descriptor.js";
+import { CHECK_LIB, FORMATS, MAX_DEPTH, codePoints, isPlainObject, recursiveDefs, unconstrained, type Check, type InjectedChecks, type SiteChecks } from "../decorators/formats.js";
 import { ValidationError, type ValidationIssue } from "./errors.js";
-
-// ajv and ajv-formats are CommonJS with a `default` that is the export itself; this works
-// whether the importer sees `module.exports` (Node) or the namespace (bundlers).
-const Ajv2020 = ((AjvModule as unknown as { default?: unknown }).default ?? AjvModule) as unknown as typeof AjvModule.default;
-const addFormats = ((formatsModule as unknown as { default?: unknown }).default ?? formatsModule) as unknown as typeof formatsModule.default;
-type Ajv = InstanceType<typeof Ajv2020>;
+import { REDACTED, redactText, secretName } from "./redact.js";
 
 /** The checks weft runs for one op. A missing member means there is nothing to check. */
 export interface Validators {
@@ -54,53 +47,6 @@ const CLASSES: Readonly<Record<string, abstract new (...args: never[]) => unknow
   BigUint64Array,
 };
 
-/**
- * A new Ajv configured exactly as weft's runtime uses it: draft 2020-12, strict (but for
- * `strictTuples`), ajv-formats, the `discriminator` keyword, and weft's `instanceof` and
- * `typeof` keywords. Exported for tests and tools that want to check a schema the way
- * the runtime will.
- *
- * @example
- * ```ts
- * const check = createAjv().compile({ type: "object", properties: { at: { instanceof: "Date" } } });
- * check({ at: new Date() }); // true
- * ```
- */
-export function createAjv(): Ajv {
-  const ajv = new Ajv2020({
-    strict: true,
-    strictTuples: false,
-    allowUnionTypes: true,
-    discriminator: true,
-    allErrors: false,
-    // Errors carry the failing schema and value: only the failure path reads them.
-    verbose: true,
-    messages: false,
-  });
-  addFormats(ajv);
-  ajv.addKeyword({
-    keyword: "instanceof",
-    schemaType: "string",
-    code(cxt: KeywordCxt) {
-      const name = cxt.schema as string;
-      const cls = CLASSES[name];
-      if (!cls) throw new Error(`weft: "instanceof" supports ${Object.keys(CLASSES).join(", ")}; got "${name}"`);
-      const ref = cxt.gen.scopeValue("keyword", { ref: cls });
-      cxt.fail(_`!(${cxt.data} instanceof ${ref})`);
-    },
-  });
-  ajv.addKeyword({
-    keyword: "typeof",
-    schemaType: "string",
-    code(cxt: KeywordCxt) {
-      if (cxt.schema !== "undefined") throw new Error(`weft: "typeof" supports "undefined"; got "${String(cxt.schema)}"`);
-      cxt.fail(_`${cxt.data} !== undefined`);
-    },
-  });
-  return ajv;
-}
-
-let shared: Ajv | undefined;
 let enabled = true;
 const NONE: Validators = Object.freeze({});
 const cache = new WeakMap<OpDescriptor, Validators>();
@@ -133,7 +79,7 @@ export function validationEnabled(): boolean {
 }
 
 /**
- * The input and output checks of an op, compiled on first use and cached per descriptor.
+ * The input and output checks of an op, built on first use and cached per descriptor.
  * Members are undefined when there is nothing to check (no schema, an unconstrained
  * schema, or `policy.validate === false`), so a caller skips them at no cost.
  *
@@ -158,24 +104,55 @@ export function validatorsFor(desc: OpDescriptor): Validators {
 interface ParamCheck {
   readonly index: number;
   readonly param: ParamInfo;
-  readonly validate: ValidateFunction;
+  readonly schema: JsonSchema;
+  readonly check: Check;
+}
+
+/**
+ * The generated checks of a site, built with the vetted formats; undefined without any.
+ *
+ * @example
+ * ```ts
+ * generatedChecks(desc)?.params[0]?.(value); // true when value matches parameter 0
+ * ```
+ */
+export function generatedChecks(desc: { readonly name: string; readonly checks?: InjectedChecks }): SiteChecks | undefined {
+  if (desc.checks === undefined) return undefined;
+  try {
+    return desc.checks(CHECK_LIB);
+  } catch (error) {
+    throw new Error(`weft: the generated checks of ${desc.name} failed to build (${(error as Error).message}); rebuild with the weft transformer or rerun \`weft gen\``, { cause: error });
+  }
 }
 
 function build(desc: OpDescriptor): Validators {
+  const generated = generatedChecks(desc);
+  const defs = desc.defs ?? {};
   const checks: ParamCheck[] = [];
   desc.params.forEach((param, index) => {
     if (param.schema === undefined || unconstrained(param.schema)) return;
-    checks.push({ index, param, validate: compile(desc, param.schema, `parameter "${param.name}"`) });
+    const check = generated ? generated.params[index] : interpreted(desc, param.schema, defs, `parameter "${param.name}"`);
+    if (check) checks.push({ index, param, schema: param.schema, check });
   });
-  const returns = desc.returns !== undefined && !unconstrained(desc.returns) ? compile(desc, desc.returns, "return value") : undefined;
+  const returnSchema = desc.returns !== undefined && !unconstrained(desc.returns) ? desc.returns : undefined;
+  const returns = returnSchema === undefined ? undefined : generated ? (generated.returns ?? undefined) : interpreted(desc, returnSchema, defs, "return value");
   if (checks.length === 0 && !returns) return NONE;
   const input = checks.length === 0 ? undefined : inputCheck(desc, checks);
-  const output = returns
-    ? (value: unknown): void => {
-        if (enabled && !returns(value)) throw failure(desc, "output", "return", value, returns);
-      }
-    : undefined;
+  const output =
+    returns && returnSchema !== undefined
+      ? (value: unknown): void => {
+          if (enabled && !returns(value)) throw failure(desc, "output", "return", value, returnSchema);
+        }
+      : undefined;
   return { ...(input ? { input } : {}), ...(output ? { output } : {}) };
+}
+
+function interpreted(desc: OpDescriptor, schema: JsonSchema, defs: Readonly<Record<string, JsonSchema>>, what: string): Check {
+  // Names the interpreter would only meet on some value: refuse them now, not at some later call.
+  const unknown = unknownNames({ schema, defs });
+  if (unknown) throw new Error(`weft: cannot check the schema of ${desc.name} ${what}: ${unknown}`);
+  const walker = new Walker(defs);
+  return (value) => walker.matches(schema, value);
 }
 
 /**
@@ -183,18 +160,18 @@ function build(desc: OpDescriptor): Validators {
  * the hot path is a couple of direct calls; the general case loops.
  */
 function inputCheck(desc: OpDescriptor, checks: readonly ParamCheck[]): (args: readonly unknown[]) => void {
-  const one = (check: ParamCheck): ((args: readonly unknown[]) => void) | undefined => {
-    if (check.param.rest === true) return undefined;
-    const { index, validate } = check;
-    const name = check.param.name;
-    return check.param.optional === true
+  const one = (c: ParamCheck): ((args: readonly unknown[]) => void) | undefined => {
+    if (c.param.rest === true) return undefined;
+    const { index, check, schema } = c;
+    const name = c.param.name;
+    return c.param.optional === true
       ? (args) => {
           const value = args[index];
-          if (value !== undefined && enabled && !validate(value)) throw failure(desc, "input", name, value, validate);
+          if (value !== undefined && enabled && !check(value)) throw failure(desc, "input", name, value, schema);
         }
       : (args) => {
           const value = args[index];
-          if (enabled && !validate(value)) throw failure(desc, "input", name, value, validate);
+          if (enabled && !check(value)) throw failure(desc, "input", name, value, schema);
         };
   };
   if (checks.length === 1) {
@@ -215,164 +192,373 @@ function inputCheck(desc: OpDescriptor, checks: readonly ParamCheck[]): (args: r
   return (args) => {
     if (!enabled) return;
     for (let i = 0; i < n; i++) {
-      const check = checks[i]!;
-      if (check.param.rest === true) {
-        const rest = args.length > check.index ? args.slice(check.index) : EMPTY;
-        if (!check.validate(rest)) throw failure(desc, "input", check.param.name, rest, check.validate);
+      const c = checks[i]!;
+      if (c.param.rest === true) {
+        const rest = args.length > c.index ? args.slice(c.index) : EMPTY;
+        if (!c.check(rest)) throw failure(desc, "input", c.param.name, rest, c.schema);
         continue;
       }
-      const value = args[check.index];
-      if (value === undefined && check.param.optional === true) continue;
-      if (!check.validate(value)) throw failure(desc, "input", check.param.name, value, check.validate);
+      const value = args[c.index];
+      if (value === undefined && c.param.optional === true) continue;
+      if (!c.check(value)) throw failure(desc, "input", c.param.name, value, c.schema);
     }
   };
 }
 
-const ANNOTATIONS = new Set(["description", "title", "default", "readOnly", "writeOnly", "examples", "deprecated", "$comment"]);
-
-/** True for a schema every value satisfies (`true`, `{}`, or annotations only). */
-function unconstrained(schema: JsonSchema): boolean {
-  if (schema === true) return true;
-  if (schema === false) return false;
-  return Object.keys(schema).every((k) => ANNOTATIONS.has(k));
+function unknownNames(schema: unknown): string | undefined {
+  if (Array.isArray(schema)) {
+    for (const s of schema) {
+      const found = unknownNames(s);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  if (typeof schema !== "object" || schema === null) return undefined;
+  const s = schema as Schema;
+  if (typeof s.format === "string" && !(s.format in FORMATS)) return `unknown format "${s.format}"`;
+  if (typeof s.instanceof === "string" && !(s.instanceof in CLASSES)) return `"instanceof" supports ${Object.keys(CLASSES).join(", ")}; got "${s.instanceof}"`;
+  for (const [key, value] of Object.entries(s)) {
+    if (key === "const" || key === "enum" || key === "default" || key === "examples") continue;
+    const found = unknownNames(value);
+    if (found) return found;
+  }
+  return undefined;
 }
 
-function compile(desc: OpDescriptor, schema: JsonSchema, what: string): ValidateFunction {
-  shared ??= createAjv();
-  const full = typeof schema === "object" && desc.defs && Object.keys(desc.defs).length > 0 ? { ...schema, $defs: desc.defs } : schema;
-  try {
-    return shared.compile(full as object | boolean);
-  } catch (error) {
-    throw new Error(`weft: cannot compile the schema of ${desc.name} ${what}: ${(error as Error).message}`, { cause: error });
+// ---- the schema walk: the fallback check and the error explanation ----------------
+
+type Schema = { readonly [key: string]: unknown };
+type Segment = string | number;
+
+/** Where and why a value does not match: what `explain` returns. */
+export interface Mismatch {
+  /** Keys and indexes from the root to the failing value. */
+  readonly segments: readonly Segment[];
+  readonly keyword: string;
+  readonly expected: string;
+  readonly received: unknown;
+}
+
+/**
+ * Why `value` does not match `schema` (the first failing keyword, the deepest branch of a
+ * failing union), or undefined when it matches. Iterates nothing twice on success and
+ * follows recursive types only to `MAX_DEPTH`, naming a cycle when it meets one.
+ *
+ * @example
+ * ```ts
+ * explain({ type: "object", properties: { n: { type: "number" } } }, { n: "1" }, {});
+ * // { segments: ["n"], keyword: "type", expected: "number", received: "1" }
+ * ```
+ */
+export function explain(schema: JsonSchema, value: unknown, defs: Readonly<Record<string, JsonSchema>>): Mismatch | undefined {
+  return new Walker(defs).explain(schema, value);
+}
+
+/**
+ * True when `value` matches `schema`: the interpreter behind descriptors without generated
+ * checks, with the same answers (test/schema/agree.test.ts).
+ *
+ * @example
+ * ```ts
+ * matches({ type: "array", items: { type: "string" } }, ["a"], {}); // true
+ * ```
+ */
+export function matches(schema: JsonSchema, value: unknown, defs: Readonly<Record<string, JsonSchema>>): boolean {
+  return new Walker(defs).matches(schema, value);
+}
+
+class Walker {
+  private readonly recursive: ReadonlySet<string>;
+  private readonly regexes = new Map<string, RegExp>();
+  private readonly path: Segment[] = [];
+  private readonly ancestors: { value: object; depth: number }[] = [];
+
+  constructor(private readonly defs: Readonly<Record<string, JsonSchema>>) {
+    this.recursive = recursiveDefs(defs);
   }
+
+  matches(schema: JsonSchema, value: unknown): boolean {
+    this.path.length = 0;
+    this.ancestors.length = 0;
+    return this.walk(schema, value, 0) === undefined;
+  }
+
+  explain(schema: JsonSchema, value: unknown): Mismatch | undefined {
+    this.path.length = 0;
+    this.ancestors.length = 0;
+    return this.walk(schema, value, 0);
+  }
+
+  private miss(keyword: string, expected: string, received: unknown, extra?: Segment): Mismatch {
+    const segments = extra === undefined ? [...this.path] : [...this.path, extra];
+    return { segments, keyword, expected, received };
+  }
+
+  private regex(pattern: string): RegExp {
+    let re = this.regexes.get(pattern);
+    if (!re) this.regexes.set(pattern, (re = new RegExp(pattern, "u")));
+    return re;
+  }
+
+  private walk(schema: JsonSchema, v: unknown, d: number): Mismatch | undefined {
+    if (schema === true) return undefined;
+    if (schema === false) return this.miss("false schema", "nothing (no value is allowed here)", v);
+    const s = schema as Schema;
+    const types = s.type === undefined ? undefined : Array.isArray(s.type) ? (s.type as string[]) : [s.type as string];
+    if (types && !types.some((t) => hasType(t, v))) return this.miss("type", types.join(" | "), v);
+    if (s.const !== undefined && v !== s.const) return this.miss("const", JSON.stringify(s.const), v);
+    if (Array.isArray(s.enum) && !s.enum.includes(v)) return this.miss("enum", `one of ${s.enum.map((x) => JSON.stringify(x)).join(" | ")}`, v);
+    if (typeof s.instanceof === "string") {
+      const cls = CLASSES[s.instanceof];
+      if (!cls) throw new Error(`weft: "instanceof" supports ${Object.keys(CLASSES).join(", ")}; got "${s.instanceof}"`);
+      if (!(v instanceof cls)) return this.miss("instanceof", `a ${s.instanceof}`, v);
+    }
+    if (s.typeof === "undefined" && v !== undefined) return this.miss("typeof", "undefined", v);
+    if (typeof v === "number") {
+      if (typeof s.minimum === "number" && !(v >= s.minimum)) return this.miss("minimum", `>= ${s.minimum}`, v);
+      if (typeof s.maximum === "number" && !(v <= s.maximum)) return this.miss("maximum", `<= ${s.maximum}`, v);
+      if (typeof s.exclusiveMinimum === "number" && !(v > s.exclusiveMinimum)) return this.miss("exclusiveMinimum", `> ${s.exclusiveMinimum}`, v);
+      if (typeof s.exclusiveMaximum === "number" && !(v < s.exclusiveMaximum)) return this.miss("exclusiveMaximum", `< ${s.exclusiveMaximum}`, v);
+      if (typeof s.multipleOf === "number" && (v / s.multipleOf) % 1 !== 0) return this.miss("multipleOf", `a multiple of ${s.multipleOf}`, v);
+    }
+    if (typeof v === "string") {
+      if (typeof s.minLength === "number" && codePoints(v) < s.minLength) return this.miss("minLength", `at least ${s.minLength} characters`, v);
+      if (typeof s.maxLength === "number" && codePoints(v) > s.maxLength) return this.miss("maxLength", `at most ${s.maxLength} characters`, v);
+      if (typeof s.pattern === "string" && !this.regex(s.pattern).test(v)) return this.miss("pattern", `a string matching /${s.pattern}/`, v);
+      if (typeof s.format === "string") {
+        const format = FORMATS[s.format];
+        if (!format) throw new Error(`weft: unknown format "${s.format}"`);
+        if (!format(v)) return this.miss("format", `a string in "${s.format}" format`, v);
+      }
+    }
+    if (typeof v === "object" && v !== null && !Array.isArray(v)) {
+      const found = this.object(s, v as Record<string, unknown>, d);
+      if (found) return found;
+    }
+    if (Array.isArray(v)) {
+      const found = this.array(s, v, d);
+      if (found) return found;
+    }
+    if (typeof s.$ref === "string") {
+      const found = this.ref(s.$ref, v, d);
+      if (found) return found;
+    }
+    if (Array.isArray(s.anyOf)) {
+      const found = this.anyOf(s, s.anyOf as JsonSchema[], v, d);
+      if (found) return found;
+    }
+    if (Array.isArray(s.oneOf)) return this.oneOf(s, v, d);
+    return undefined;
+  }
+
+  private ref(ref: string, v: unknown, d: number): Mismatch | undefined {
+    const name = ref.slice("#/$defs/".length);
+    const body = this.defs[name];
+    if (body === undefined) throw new Error(`weft: no $defs entry "${name}"`);
+    if (!this.recursive.has(name)) return this.walk(body, v, d);
+    if (typeof v === "object" && v !== null) {
+      const back = this.ancestors.find((a) => a.value === v);
+      if (back) return this.miss("cycle", `a value without cycles (${name} is recursive)`, `a reference back to ${formatPath(this.path.slice(0, back.depth))}`);
+    }
+    if (d + 1 > MAX_DEPTH) return this.miss("depth", `at most ${MAX_DEPTH} levels of nested ${name}`, v);
+    const tracked = typeof v === "object" && v !== null;
+    if (tracked) this.ancestors.push({ value: v, depth: this.path.length });
+    try {
+      return this.walk(body, v, d + 1);
+    } finally {
+      if (tracked) this.ancestors.pop();
+    }
+  }
+
+  private object(s: Schema, v: Record<string, unknown>, d: number): Mismatch | undefined {
+    if (s.plainObject === true && !isPlainObject(v)) return this.miss("plainObject", "a plain object", v);
+    const properties = (s.properties ?? {}) as Record<string, JsonSchema>;
+    if (Array.isArray(s.required)) {
+      for (const key of s.required as string[]) {
+        if (v[key] === undefined) return this.miss("required", describeSchema(properties[key] ?? true, this.defs), undefined, key);
+      }
+    }
+    for (const key of Object.keys(properties)) {
+      const x = v[key];
+      if (x === undefined) continue;
+      const found = this.at(key, properties[key]!, x, d);
+      if (found) return found;
+    }
+    const patterns = s.patternProperties as Record<string, JsonSchema> | undefined;
+    const additional = s.additionalProperties as JsonSchema | undefined;
+    if (patterns === undefined && (additional === undefined || unconstrained(additional))) return undefined;
+    for (const key in v) {
+      let matched = false;
+      if (patterns) {
+        for (const pattern of Object.keys(patterns)) {
+          if (!this.regex(pattern).test(key)) continue;
+          matched = true;
+          const found = this.at(key, patterns[pattern]!, v[key], d);
+          if (found) return found;
+        }
+      }
+      if (matched || additional === undefined || Object.hasOwn(properties, key)) continue;
+      if (additional === false) return this.miss("additionalProperties", `no property "${elideKey(key)}" (the type does not declare it)`, v[key], key);
+      const found = this.at(key, additional, v[key], d);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  private array(s: Schema, v: unknown[], d: number): Mismatch | undefined {
+    if (typeof s.minItems === "number" && v.length < s.minItems) return this.miss("minItems", `at least ${s.minItems} items`, v);
+    if (typeof s.maxItems === "number" && v.length > s.maxItems) return this.miss("maxItems", `at most ${s.maxItems} items`, v);
+    const prefix = (s.prefixItems ?? []) as JsonSchema[];
+    for (let i = 0; i < prefix.length && i < v.length; i++) {
+      const found = this.at(i, prefix[i]!, v[i], d);
+      if (found) return found;
+    }
+    const items = s.items as JsonSchema | undefined;
+    if (items === undefined || unconstrained(items)) return undefined;
+    for (let i = prefix.length; i < v.length; i++) {
+      const found = this.at(i, items, v[i], d);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  private at(segment: Segment, schema: JsonSchema, v: unknown, d: number): Mismatch | undefined {
+    this.path.push(segment);
+    try {
+      return this.walk(schema, v, d);
+    } finally {
+      this.path.pop();
+    }
+  }
+
+  /** The deepest branch's reason when a branch failed inside the value, else the union in words. */
+  private anyOf(s: Schema, branches: readonly JsonSchema[], v: unknown, d: number): Mismatch | undefined {
+    let best: Mismatch | undefined;
+    for (const branch of branches) {
+      const found = this.walk(branch, v, d);
+      if (!found) return undefined;
+      if (found.segments.length > this.path.length && (!best || found.segments.length > best.segments.length)) best = found;
+    }
+    return best ?? this.miss("anyOf", describeSchema(s as JsonSchema, this.defs), v);
+  }
+
+  private oneOf(s: Schema, v: unknown, d: number): Mismatch | undefined {
+    const branches = s.oneOf as JsonSchema[];
+    const tag = (s.discriminator as { propertyName?: string } | undefined)?.propertyName;
+    if (tag === undefined) {
+      let passed = 0;
+      let best: Mismatch | undefined;
+      for (const branch of branches) {
+        const found = this.walk(branch, v, d);
+        if (!found) passed++;
+        else if (found.segments.length > this.path.length && (!best || found.segments.length > best.segments.length)) best = found;
+      }
+      if (passed === 1) return undefined;
+      return passed > 1 ? this.miss("oneOf", `exactly one of ${describeSchema(s as JsonSchema, this.defs)}`, v) : (best ?? this.miss("oneOf", describeSchema(s as JsonSchema, this.defs), v));
+    }
+    if (typeof v !== "object" || v === null || Array.isArray(v)) return this.miss("type", "object", v);
+    const tagValue = (v as Record<string, unknown>)[tag];
+    for (const branch of branches) {
+      if (tagsOf(branch, tag, this.defs).includes(tagValue)) return this.walk(branch, v, d);
+    }
+    return this.miss("discriminator", `one of ${branches.flatMap((b) => tagsOf(b, tag, this.defs)).map((x) => JSON.stringify(x)).join(" | ")}`, tagValue, tag);
+  }
+}
+
+function hasType(type: string, v: unknown): boolean {
+  switch (type) {
+    case "string":
+      return typeof v === "string";
+    case "number":
+      return Number.isFinite(v);
+    case "integer":
+      return Number.isInteger(v);
+    case "boolean":
+      return typeof v === "boolean";
+    case "null":
+      return v === null;
+    case "array":
+      return Array.isArray(v);
+    case "object":
+      return typeof v === "object" && v !== null && !Array.isArray(v);
+    default:
+      throw new Error(`weft: unknown JSON Schema type "${type}"`);
+  }
+}
+
+function tagsOf(branch: JsonSchema, tag: string, defs: Readonly<Record<string, JsonSchema>>): unknown[] {
+  const body = deref(branch, defs);
+  if (typeof body !== "object") return [];
+  const prop = (body.properties as Record<string, Schema> | undefined)?.[tag];
+  if (!prop) return [];
+  if (prop.const !== undefined) return [prop.const];
+  return Array.isArray(prop.enum) ? prop.enum : [];
 }
 
 // ---- failures ----------------------------------------------------------------------
 
-function failure(desc: OpDescriptor, direction: "input" | "output", parameter: string, value: unknown, validate: ValidateFunction): ValidationError {
-  const errors = validate.errors ?? [];
-  const error = pickError(errors);
-  const issue = error
-    ? describeError(error, direction, parameter, value, desc.defs ?? {})
+// A failed check is an expected outcome, not a crash: a short stack is enough to find the caller.
+const STACK_FRAMES = 8;
+
+function failure(desc: OpDescriptor, direction: "input" | "output", parameter: string, value: unknown, schema: JsonSchema): ValidationError {
+  const found = new Walker(desc.defs ?? {}).explain(schema, value);
+  const issue: ValidationIssue = found
+    ? toIssue(found, direction, parameter)
     : { direction, parameter, path: "$", expected: "a valid value", received: preview(value, secretName(parameter)), keyword: "unknown" };
-  return new ValidationError(desc.name, [issue]);
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = Math.min(limit, STACK_FRAMES);
+  try {
+    return new ValidationError(desc.name, [issue]);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+function toIssue(found: Mismatch, direction: "input" | "output", parameter: string): ValidationIssue {
+  const secret = secretName(parameter) || found.segments.some((s) => typeof s === "string" && secretName(s));
+  return { direction, parameter, path: formatPath(found.segments), expected: found.expected, received: preview(found.received, secret), keyword: found.keyword };
+}
+
+const KEY_LIMIT = 32;
+const PATH_LIMIT = 120;
+
+/** A user key as a path shows it: at most 32 characters, and `[redacted]` when it looks like a credential. */
+function elideKey(key: string): string {
+  const cut = key.length > 10_000 ? key.slice(0, 10_000) : key;
+  if (redactText(cut) !== cut) return REDACTED;
+  return key.length > KEY_LIMIT ? `${key.slice(0, KEY_LIMIT - 8)}…(${key.length} chars)` : key;
 }
 
 /**
- * The most useful of ajv's errors. With `allErrors: false` the last error is the one that
- * stopped validation; when that is an `anyOf` whose branches failed deeper inside the
- * value, the deepest branch error says more ("$.user.age: expected number") than the union.
+ * A JSON path (`$.items[2]["x-id"]`) from keys and indexes, bounded: long keys are elided,
+ * credential-shaped keys redacted, and a path over 120 characters keeps its ends.
+ *
+ * @example
+ * ```ts
+ * formatPath(["items", 2, "x-id"]); // '$.items[2]["x-id"]'
+ * ```
  */
-function pickError(errors: readonly ErrorObject[]): ErrorObject | undefined {
-  const last = errors[errors.length - 1];
-  if (!last || (last.keyword !== "anyOf" && last.keyword !== "oneOf")) return last;
-  let best: ErrorObject | undefined;
-  for (const e of errors) {
-    if (e === last || !e.instancePath.startsWith(last.instancePath) || e.instancePath.length <= last.instancePath.length) continue;
-    if (!best || e.instancePath.length > best.instancePath.length) best = e;
-  }
-  return best ?? last;
-}
-
-function describeError(error: ErrorObject, direction: "input" | "output", parameter: string, root: unknown, defs: Readonly<Record<string, JsonSchema>>): ValidationIssue {
-  const segments = error.instancePath === "" ? [] : error.instancePath.slice(1).split("/").map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
-  let path = "$";
-  let at: unknown = root;
-  let secret = secretName(parameter);
-  for (const segment of segments) {
-    path += Array.isArray(at) ? `[${segment}]` : member(segment);
-    secret ||= secretName(segment);
-    at = at !== null && typeof at === "object" ? (at as Record<string, unknown>)[segment] : undefined;
-  }
-  const params = error.params as Record<string, unknown>;
-  let expected: string;
-  let received: unknown = error.data;
-  switch (error.keyword) {
-    case "required": {
-      const missing = String(params.missingProperty);
-      path += member(missing);
-      secret ||= secretName(missing);
-      const properties = (error.parentSchema as { properties?: Record<string, JsonSchema> } | undefined)?.properties;
-      const schema = properties?.[missing];
-      expected = schema === undefined ? "a value" : describeSchema(schema, defs);
-      received = undefined;
-      break;
-    }
-    case "discriminator": {
-      const tag = String(params.tag);
-      path += member(tag);
-      expected = `one of ${tagValues(error.parentSchema, tag, defs)}`;
-      received = params.tagValue;
-      break;
-    }
-    default:
-      expected = expectedWords(error, defs);
-  }
-  return { direction, parameter, path, expected, received: preview(received, secret), keyword: error.keyword };
-}
-
-function member(key: string): string {
-  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
-}
-
-function expectedWords(error: ErrorObject, defs: Readonly<Record<string, JsonSchema>>): string {
-  const p = error.params as Record<string, unknown>;
-  switch (error.keyword) {
-    case "type":
-      return Array.isArray(error.schema) ? (error.schema as string[]).join(" | ") : String(error.schema ?? p.type);
-    case "const":
-      return JSON.stringify(p.allowedValue);
-    case "enum":
-      return `one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(" | ")}`;
-    case "minimum":
-    case "maximum":
-    case "exclusiveMinimum":
-    case "exclusiveMaximum":
-      return `${String(p.comparison)} ${String(p.limit)}`;
-    case "multipleOf":
-      return `a multiple of ${String(p.multipleOf)}`;
-    case "minLength":
-      return `at least ${String(p.limit)} characters`;
-    case "maxLength":
-      return `at most ${String(p.limit)} characters`;
-    case "minItems":
-      return `at least ${String(p.limit)} items`;
-    case "maxItems":
-    case "items":
-      return `at most ${String(p.limit)} items`;
-    case "pattern":
-      return `a string matching /${String(p.pattern)}/`;
-    case "format":
-      return `a string in "${String(p.format)}" format`;
-    case "instanceof":
-      return `a ${String(error.schema)}`;
-    case "typeof":
-      return "undefined";
-    case "false schema":
-      return "nothing (this value cannot have any value)";
-    case "anyOf":
-    case "oneOf":
-      return describeSchema(error.parentSchema as JsonSchema, defs);
-    default:
-      return `a value satisfying "${error.keyword}"`;
-  }
-}
-
-function tagValues(parent: unknown, tag: string, defs: Readonly<Record<string, JsonSchema>>): string {
-  const oneOf = (parent as { oneOf?: JsonSchema[] } | undefined)?.oneOf ?? [];
-  const values: unknown[] = [];
-  for (const member of oneOf) {
-    const body = deref(member, defs) as { properties?: Record<string, { const?: unknown; enum?: unknown[] }> };
-    const prop = body?.properties?.[tag];
-    if (prop?.const !== undefined) values.push(prop.const);
-    else if (prop?.enum) values.push(...prop.enum);
-  }
-  return values.map((v) => JSON.stringify(v)).join(" | ");
+export function formatPath(segments: readonly Segment[]): string {
+  const parts = segments.map((s) => {
+    if (typeof s === "number") return `[${s}]`;
+    const key = elideKey(s);
+    return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+  });
+  let text = `$${parts.join("")}`;
+  if (text.length <= PATH_LIMIT) return text;
+  let head = "$";
+  let i = 0;
+  while (i < parts.length && head.length + parts[i]!.length <= PATH_LIMIT / 2) head += parts[i++];
+  let tail = "";
+  let j = parts.length;
+  while (j > i && tail.length + parts[j - 1]!.length <= PATH_LIMIT / 2 - 4) tail = parts[--j] + tail;
+  text = `${head}…${tail}`;
+  return text;
 }
 
 function deref(schema: JsonSchema, defs: Readonly<Record<string, JsonSchema>>): JsonSchema {
-  if (typeof schema === "object" && typeof schema.$ref === "string" && schema.$ref.startsWith("#/$defs/")) {
-    return defs[schema.$ref.slice("#/$defs/".length)] ?? schema;
+  for (let i = 0; i < 10 && typeof schema === "object" && typeof schema.$ref === "string" && schema.$ref.startsWith("#/$defs/"); i++) {
+    schema = defs[schema.$ref.slice("#/$defs/".length)] ?? schema;
   }
   return schema;
 }
@@ -411,49 +597,6 @@ export function describeSchema(schema: JsonSchema, defs: Readonly<Record<string,
 // ---- previews ----------------------------------------------------------------------
 
 const PREVIEW_LIMIT = 80;
-const REDACTED = "[redacted]";
-// Key names compared after lower-casing and dropping `-`/`_`: `api_key`, `apiKey`, `X-Api-Key`.
-const SECRET_SUFFIXES = ["password", "passwd", "passphrase", "secret", "token", "apikey", "authorization", "cookie", "credential", "credentials", "privatekey", "sessionid"];
-const SECRET_VALUES = [
-  /\bsk-[A-Za-z0-9_-]{8,}/g, // OpenAI / Anthropic style keys
-  /\bBearer\s+[A-Za-z0-9._~+/=-]{8,}/gi,
-  /\bBasic\s+[A-Za-z0-9+/=]{8,}/g,
-  /\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})/g,
-  /\bxox[abposr]-[A-Za-z0-9-]{10,}/g,
-  /\bAKIA[0-9A-Z]{16}\b/g,
-  /\bAIza[0-9A-Za-z_-]{35}/g,
-  /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g, // JWTs
-  /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)/g,
-];
-
-/**
- * True for a property or parameter name that holds a secret (`password`, `apiKey`,
- * `authorization`, `x-api-key`, `refresh_token`, ...).
- *
- * @example
- * ```ts
- * secretName("apiKey"); // true
- * secretName("maxTokens"); // false
- * ```
- */
-export function secretName(name: string): boolean {
-  const key = name.toLowerCase().replace(/[-_\s]/g, "");
-  return key === "auth" || SECRET_SUFFIXES.some((s) => key.endsWith(s));
-}
-
-/**
- * `text` with anything that looks like a credential replaced by `[redacted]`.
- *
- * @example
- * ```ts
- * redactText("key sk-abc123def456ghi"); // "key [redacted]"
- * ```
- */
-export function redactText(text: string): string {
-  let out = text;
-  for (const pattern of SECRET_VALUES) out = out.replace(pattern, REDACTED);
-  return out;
-}
 
 /**
  * A short, redacted rendering of a value for error messages: at most about 80

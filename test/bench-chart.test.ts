@@ -59,6 +59,7 @@ describe("renderChart", () => {
     { name: "peer_batch_plain_wall_ms", value: 1, unit: "ms" },
     { name: "peer_batch_weft_wall_ms", value: 2, unit: "ms" },
     { name: "peer_batch_lcel_wall_ms", value: 200, unit: "ms" },
+    { name: "peer_batch_lcel_cpu_ms", value: 40, unit: "ms" },
   ];
   const svg = renderChart(figures, info);
   const drawn = bars(svg);
@@ -88,7 +89,9 @@ describe("renderChart", () => {
 
   it("labels each peer with its multiple of weft, and shows gaps and unresolved figures as text", () => {
     expect(svg).toContain("1,000 µs  (1,000× weft)");
-    expect(svg).toContain("200 ms  (100× weft)");
+    // The batch's CPU time is printed beside its wall time, when measured.
+    expect(svg).toContain("200 ms, 40 ms CPU  (100× weft)");
+    expect(svg).toContain(">2 ms<");
     // Mastra has no chain figure; its fan-out figure is not positive, so no bar on a log scale.
     expect(svg.match(/not measured/g)?.length).toBeGreaterThanOrEqual(1);
     expect(svg).toContain("-0.5 µs (below what this run resolves)");
@@ -103,7 +106,7 @@ describe("renderChart", () => {
     expect(embeddedHash(other)).not.toBe(embeddedHash(svg));
     // A metric the chart does not draw does not change it.
     expect(renderChart([...figures, { name: "op_call_overhead_us", value: 0.5, unit: "µs" }], info)).toBe(svg);
-    expect(chartFigures(figures).length).toBe(PANELS.reduce((n, p) => n + p.sides.length + (p.floorNote ? 1 : 0), 0));
+    expect(chartFigures(figures).length).toBe(PANELS.reduce((n, p) => n + p.sides.length * (p.secondary ? 2 : 1) + (p.floorNote ? 1 : 0), 0));
   });
 
   it("formats figures with three significant digits and grouped thousands", () => {

@@ -37,6 +37,7 @@ const LAYERS: readonly (readonly [pattern: string, layer: Layer, why: string])[]
   ["index.ts", 6, "the public entry: re-exports only"],
   ["transformers/", "transformers", "build time: imports only layer-1 data formats, never the runtime"],
   ["decorators/descriptor.ts", 1, "the op descriptor: types and pure helpers"],
+  ["decorators/formats.ts", 1, "the vetted format table and the pure helpers generated checks call"],
   ["runtime/duration.ts", 1, "the pure duration parser, shareable with the transformer"],
   ["decorators/", 5, "front doors: parse arguments, register, wrap"],
   ["compiler/", 2, "pure: graph in, graph or plan out"],

@@ -21,6 +21,7 @@
  */
 import type * as TS from "typescript";
 import type { JsonSchema } from "../decorators/descriptor.js";
+import { FORMAT_NAMES } from "../decorators/formats.js";
 import { relativePath } from "./util.js";
 
 type Ts = typeof TS;
@@ -79,13 +80,8 @@ export const INSTANCEOF_CLASSES: readonly string[] = [
   "BigUint64Array",
 ];
 
-/** `@format` values ajv-formats knows; anything else would fail to compile at run time. */
-export const KNOWN_FORMATS: readonly string[] = [
-  "date", "time", "date-time", "iso-time", "iso-date-time", "duration", "uri", "uri-reference",
-  "uri-template", "url", "email", "hostname", "ipv4", "ipv6", "regex", "uuid", "json-pointer",
-  "json-pointer-uri-fragment", "relative-json-pointer", "byte", "int32", "int64", "float",
-  "double", "password", "binary",
-];
+/** `@format` values weft checks: the one vetted set of decorators/formats.ts. */
+export const KNOWN_FORMATS: readonly string[] = FORMAT_NAMES;
 
 /** JSDoc tags that become constraints: which JSON type they apply to and how the text parses. */
 const CONSTRAINT_TAGS: Readonly<Record<string, { readonly on: "number" | "string" | "array"; readonly value: "number" | "count" | "regex" | "format" }>> = {

@@ -10,7 +10,8 @@
 import { untraceableUses, type UntraceableUse } from "./jit-check.js";
 import type * as TS from "typescript";
 import type { JsonSchema, ParamInfo, SourceLocation } from "../decorators/descriptor.js";
-import { acceptsUndefined, createSchemaExtractor, declaredType } from "./schema.js";
+import { checksSource } from "./checks.js";
+import { acceptsUndefined, createSchemaExtractor, declaredType, type SchemaIssue } from "./schema.js";
 import { contentHash, relativePath } from "./util.js";
 
 type Ts = typeof TS;
@@ -49,6 +50,11 @@ export interface OpSite {
   readonly meta: SiteMeta;
   /** Build errors: schemas this site cannot have. When non-empty, nothing is injected. */
   readonly errors: readonly string[];
+  /**
+   * For an op site with schemas: the source of its generated checks (`InjectedChecks`, a
+   * JavaScript function expression), injected as `META.checks`. Derived from `meta` only.
+   */
+  readonly checks?: string;
   /** Files (relative to the root) whose declarations shaped this site's schemas, its own included. */
   readonly files: readonly string[];
   /** First and last line (1-based) of the site: the call, or the decorator through the method. */
@@ -243,10 +249,7 @@ export function findOpSites(ts: Ts, program: TS.Program, sourceFile: TS.SourceFi
     // that is not JSON data (a Module, a client) is no build error there: it goes undescribed.
     const described = kind === "op" || extractor.issues.length === 0;
     if (kind === "op") {
-      for (const issue of extractor.issues) {
-        const where = issue.declaredAt ? ` (declared at ${issue.declaredAt.file}:${issue.declaredAt.line})` : "";
-        errors.push(`${label}: cannot derive a JSON Schema for ${issue.path}: ${issue.message}${where}`);
-      }
+      for (const issue of extractor.issues) errors.push(formatIssue(label, issue));
     }
     if (!described) {
       for (let i = 0; i < params.length; i++) {
@@ -276,7 +279,9 @@ export function findOpSites(ts: Ts, program: TS.Program, sourceFile: TS.SourceFi
       ...(untraceable.length > 0 ? { untraceable } : {}),
     };
     const files = [...new Set([file, ...extractor.files()])].sort();
-    return { kind, form, node, meta, errors, files, span, ...(owner ? { owner } : {}) };
+    // Only ops validate (jit and vmap sites defer to the ops they call).
+    const checks = kind === "op" && errors.length === 0 ? checksSource(meta) : undefined;
+    return { kind, form, node, meta, errors, files, span, ...(owner ? { owner } : {}), ...(checks !== undefined ? { checks } : {}) };
   }
 
   /** What the jit check (jit-check.ts) finds in the jitted function of a jit site. */
@@ -432,6 +437,44 @@ export function findOpSites(ts: Ts, program: TS.Program, sourceFile: TS.SourceFi
 
   visit(sourceFile);
   return sites;
+}
+
+/** The schema of one type (a type argument, say) with its definitions and generated check. */
+export interface DescribedType {
+  readonly schema: JsonSchema;
+  readonly defs: Readonly<Record<string, JsonSchema>>;
+  /** Source of an `InjectedChecks` function whose `params[0]` checks a value against `schema`; absent when nothing is checked. */
+  readonly checks?: string;
+  /** Build errors, each naming `label`, the path, the construct and where it was declared. */
+  readonly errors: readonly string[];
+  /** Files whose declarations shaped the schema (relative to the root). */
+  readonly files: readonly string[];
+}
+
+/**
+ * Schema, definitions and generated check for one type, with the same extractor, error
+ * wording and check generator as op sites: the piece a site kind other than op (a
+ * `models.object<T>()` call, say) uses to inject "T's schema and check" at its call.
+ *
+ * @example
+ * ```ts
+ * const t = describeType(ts, program, checker.getTypeFromTypeNode(call.typeArguments![0]!), 'models.object "answer"', "value", { root });
+ * if (t.errors.length === 0) inject({ schema: t.schema, defs: t.defs, checks: t.checks });
+ * ```
+ */
+export function describeType(ts: Ts, program: TS.Program, type: TS.Type, label: string, path: string, options: SiteOptions): DescribedType {
+  const extractor = createSchemaExtractor(ts, program, options);
+  const schema = extractor.schemaOf(type, path);
+  const errors = extractor.issues.map((issue) => formatIssue(label, issue));
+  const defs = errors.length === 0 ? extractor.defs() : {};
+  const checks = errors.length === 0 ? checksSource({ params: [{ name: path, schema }], defs }) : undefined;
+  return { schema, defs, errors, files: extractor.files(), ...(checks !== undefined ? { checks } : {}) };
+}
+
+/** A schema issue as a build error: the site, the path, what is wrong, and where it was declared. */
+function formatIssue(label: string, issue: SchemaIssue): string {
+  const where = issue.declaredAt ? ` (declared at ${issue.declaredAt.file}:${issue.declaredAt.line})` : "";
+  return `${label}: cannot derive a JSON Schema for ${issue.path}: ${issue.message}${where}`;
 }
 
 // Tag lookups per checker: symbols are per program, so the cache dies with it.

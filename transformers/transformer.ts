@@ -204,7 +204,24 @@ function metaExpression(factory: TS.NodeFactory, ts: typeof TS, site: OpSite, es
     props.push(factory.createPropertyAssignment("locator", factory.createObjectLiteralExpression(entries, false)));
   }
   props.push(factory.createPropertyAssignment("source", literal(factory, ts, site.meta.source)));
+  if (site.checks !== undefined) props.push(factory.createPropertyAssignment("checks", checksExpression(factory, site.checks)));
   return factory.createObjectLiteralExpression(props, false);
+}
+
+/**
+ * Generated check code (`DescribedType.checks`, `OpSite.checks`) as an expression to
+ * inject. The code is complete JavaScript written by transformers/checks.ts; it is emitted
+ * verbatim as one synthesized node, so no later transform (module format, downlevelling)
+ * reads into it, and it refers to nothing in the file around it.
+ *
+ * @example
+ * ```ts
+ * factory.createPropertyAssignment("checks", checksExpression(factory, described.checks!));
+ * ```
+ */
+export function checksExpression(factory: TS.NodeFactory, source: string): TS.Expression {
+  // One line: newlines inside would only shift the source map of the lines below.
+  return factory.createParenthesizedExpression(factory.createIdentifier(source.replace(/\n\s*/g, " ")));
 }
 
 function propertyKey(factory: TS.NodeFactory, key: string): TS.PropertyName {

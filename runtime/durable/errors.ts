@@ -3,7 +3,7 @@
  * op concerned and pass through the redactor like every other weft error.
  */
 import { WeftError } from "../errors.js";
-import { redactText } from "../validate.js";
+import { redactText } from "../redact.js";
 
 /**
  * A value could not be written to the store (a function, a symbol, a class the

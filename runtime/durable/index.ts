@@ -149,7 +149,7 @@ export interface Decision extends StoreOption {
  *
  * @example
  * ```ts
- * decide({ run: "payouts", key: approvals({ run: "payouts" })[0].key, decision: "approve", by: "ada", reason: "checked the invoice" });
+ * decide({ run: "payouts", key: approvals({ run: "payouts" })[0]!.key, decision: "approve", by: "ada", reason: "checked the invoice" });
  * ```
  */
 export function decide(decision: Decision): boolean {

@@ -21,7 +21,7 @@ import type { Graph, Node } from "../../compiler/ir.js";
 import { currentFrame, isThenable, linkSignals, store as contextStore, type Frame, type RunScope } from "../context.js";
 import { BatchItemError, OpError, WeftError } from "../errors.js";
 import { dispatch, nextStepId, validateOutput, type OpEntry } from "../invoke.js";
-import { redactText } from "../validate.js";
+import { redactText } from "../redact.js";
 import { decode, digest, encode, inputHash } from "./codec.js";
 import { LeaseLost, RunLocked, RunVersionMismatch } from "./errors.js";
 import { durableSettings, type ApprovalPolicy, type Clock } from "./settings.js";

@@ -46,7 +46,7 @@ import { chainOf, resolveChain, runChain, runInline, runItems, settleInline, typ
  *
  * @example
  * ```ts
- * const pool = new WorkerPool({ size: 4, graceMs: 50 });
+ * configureWorkers({ size: 4, graceMs: 50 });
  * ```
  */
 export interface PoolOptions {

@@ -174,7 +174,7 @@ export type ReplyMessage =
  *
  * @example
  * ```ts
- * await pool.post(forged).catch((e) => e instanceof WorkerRefused && e.module); // "file:///tmp/evil.js"
+ * await tokenize("a b").catch((e: unknown) => e instanceof WorkerRefused && e.module); // the refused module's URL
  * ```
  */
 export class WorkerRefused extends WeftError {

@@ -28,7 +28,8 @@ describe("retries", () => {
     let calls = 0;
     const flaky = op({ name: "flaky", retry: { times: 3, backoff: { initial: 1, jitter: 0 } } }, () => {
       calls++;
-      throw new Error(`failure ${calls}`);
+      // A 503: transient, so the default policy retries it.
+      throw Object.assign(new Error(`failure ${calls}`), { status: 503 });
     });
     const error = await clock.run(flaky()).catch((e: unknown) => e);
     expect(calls).toBe(4);
@@ -43,7 +44,7 @@ describe("retries", () => {
     const { getContext } = await import("weft");
     const recovers = op({ retry: { times: 5, backoff: { initial: 1, jitter: 0 } } }, async () => {
       attempts.push(getContext().attempt);
-      if (attempts.length < 3) throw new Error("not yet");
+      if (attempts.length < 3) throw Object.assign(new Error("not yet"), { status: 503 });
       return "ok";
     });
     expect(await clock.run(recovers())).toBe("ok");
@@ -55,7 +56,7 @@ describe("retries", () => {
     const startedAt: number[] = [];
     const fails = op({ name: "backoff", retry: { times: 5, backoff: { initial: 2, factor: 3, max: 40, jitter: 0 } } }, () => {
       startedAt.push(clock.now());
-      throw new Error("x");
+      throw Object.assign(new Error("x"), { status: 503 });
     });
     const call = fails().catch((e: unknown) => e);
     await until(() => startedAt.length === 1);
@@ -81,7 +82,7 @@ describe("retries", () => {
     restore = configure({ random: () => 0.5 });
     const { events, stop } = record();
     const fails = op({ name: "jitter", retry: { times: 3, backoff: { initial: 4, factor: 2, jitter: 0.5 } } }, () => {
-      throw new Error("x");
+      throw Object.assign(new Error("x"), { status: 503 });
     });
     await clock.run(fails()).catch(() => undefined);
     stop();

@@ -45,7 +45,7 @@ describe("spans", () => {
 
   it("records the exception, the attempts and an error status when an op fails", async () => {
     const fails = op({ name: "fails", retry: { times: 2, backoff: { initial: 1, jitter: 0 } } }, () => {
-      throw new Error("nope");
+      throw Object.assign(new Error("nope"), { status: 503 });
     });
     await fails().catch(() => undefined);
     const [span] = byName("fails");

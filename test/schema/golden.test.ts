@@ -6,8 +6,9 @@ import { inspect } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
 import type * as TS from "typescript";
 import type { JsonSchema } from "../../decorators/descriptor.js";
-import { createAjv } from "../../runtime/validate.js";
-import { createProgram, extract, ts59, ts6 } from "./support.js";
+import { checksSource } from "../../transformers/checks.js";
+import { matches } from "../../runtime/validate.js";
+import { createAjv, createProgram, extract, loadChecks, ts59, ts6 } from "./support.js";
 
 const SOURCE = `
 export type Str = string;
@@ -393,7 +394,7 @@ describe.each([
     program = createProgram(ts, { "main.ts": SOURCE });
   });
 
-  it.each(CASES.map((c) => [c.name, c] as const))("%s", (_name, c) => {
+  it.each(CASES.map((c) => [c.name, c] as const))("%s", async (_name, c) => {
     const out = extract(ts, program, c.name);
     expect(out.issues).toEqual([]);
     expect(out.schema).toEqual(c.schema);
@@ -404,6 +405,17 @@ describe.each([
     const validate = ajv.compile(root as object);
     for (const value of c.pass) expect(validate(value), `${inspect(value)} should pass`).toBe(true);
     for (const value of c.fail) expect(validate(value), `${inspect(value)} should fail`).toBe(false);
+    // The generated check and the run-time interpreter agree with ajv on every sample.
+    const source = checksSource({ params: [{ name: "value", schema: out.schema }], defs: out.defs });
+    const check = source === undefined ? () => true : (await loadChecks(source)).params[0] ?? (() => true);
+    for (const value of c.pass) {
+      expect(check(value), `generated: ${inspect(value)} should pass`).toBe(true);
+      expect(matches(out.schema, value, out.defs), `interpreter: ${inspect(value)} should pass`).toBe(true);
+    }
+    for (const value of c.fail) {
+      expect(check(value), `generated: ${inspect(value)} should fail`).toBe(false);
+      expect(matches(out.schema, value, out.defs), `interpreter: ${inspect(value)} should fail`).toBe(false);
+    }
   });
 });
 

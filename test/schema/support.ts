@@ -3,11 +3,16 @@
  * the standard library is read once from the TypeScript package and its parsed files are
  * shared between programs (parsing lib.es2022 is most of a small program's cost).
  */
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
+import AjvModule from "ajv/dist/2020.js";
 import type * as TS from "typescript";
 import { createSchemaExtractor } from "../../transformers/schema.js";
 import type { JsonSchema } from "../../decorators/descriptor.js";
+import { CHECK_LIB, FORMATS, isPlainObject, type InjectedChecks, type SiteChecks } from "../../decorators/formats.js";
 
 const require = createRequire(import.meta.url);
 /** TypeScript 6.0, the default compiler. */
@@ -106,4 +111,47 @@ export function extract(ts: typeof TS, program: TS.Program, name: string, file =
     defs: x.defs(),
     issues: x.issues.map((i) => `${i.path}: ${i.message}${i.declaredAt ? ` (${i.declaredAt.file}:${i.declaredAt.line})` : ""}`),
   };
+}
+
+// ajv is CommonJS with a `default` that is the export itself.
+const Ajv2020 = ((AjvModule as unknown as { default?: unknown }).default ?? AjvModule) as unknown as typeof AjvModule.default;
+
+/**
+ * An independent oracle for weft's schemas: ajv (draft 2020-12, strict but for
+ * `strictTuples`) with weft's three keywords and weft's own format table registered.
+ * Tests only: the runtime never compiles schemas (see runtime/validate.ts).
+ *
+ * @example
+ * ```ts
+ * createAjv().compile({ type: "object", properties: { at: { instanceof: "Date" } } })({ at: new Date() }); // true
+ * ```
+ */
+export function createAjv(): InstanceType<typeof Ajv2020> {
+  const ajv = new Ajv2020({ strict: true, strictTuples: false, allowUnionTypes: true, discriminator: true, allErrors: false, messages: false });
+  for (const [name, check] of Object.entries(FORMATS)) ajv.addFormat(name, { type: "string", validate: check });
+  const classes: Record<string, abstract new (...args: never[]) => unknown> = { Date, ArrayBuffer, Uint8Array, Uint8ClampedArray, Int8Array, Uint16Array, Int16Array, Uint32Array, Int32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array };
+  ajv.addKeyword({ keyword: "instanceof", schemaType: "string", validate: (name: string, data: unknown) => data instanceof classes[name]! });
+  ajv.addKeyword({ keyword: "typeof", schemaType: "string", validate: (_: string, data: unknown) => data === undefined });
+  ajv.addKeyword({ keyword: "plainObject", schemaType: "boolean", validate: (on: boolean, data: unknown) => !on || typeof data !== "object" || data === null || isPlainObject(data) });
+  return ajv;
+}
+
+let loaded = 0;
+const scratch = mkdtempSync(path.join(tmpdir(), "weft-checks-"));
+
+/**
+ * Loads generated check code the way a build ships it, as a module (never `eval`), and
+ * builds it with the runtime's `CheckLib`.
+ *
+ * @example
+ * ```ts
+ * const checks = await loadChecks(checksSource({ params: [{ name: "n", schema: { type: "number" } }] })!);
+ * checks.params[0]!(1); // true
+ * ```
+ */
+export async function loadChecks(source: string): Promise<SiteChecks> {
+  const file = path.join(scratch, `checks-${process.pid}-${++loaded}.mjs`);
+  writeFileSync(file, `export default ${source};\n`);
+  const mod = (await import(pathToFileURL(file).href)) as { default: InjectedChecks };
+  return mod.default(CHECK_LIB);
 }

@@ -5,7 +5,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { JsonSchema, OpDescriptor, ParamInfo } from "../../decorators/descriptor.js";
 import { ValidationError } from "../../runtime/errors.js";
-import { describeSchema, preview, redactText, secretName, setValidation, validatorsFor } from "../../runtime/validate.js";
+import { redactText, secretName } from "../../runtime/redact.js";
+import { describeSchema, preview, setValidation, validatorsFor } from "../../runtime/validate.js";
 
 function descriptor(params: ParamInfo[], returns?: JsonSchema, defs?: Record<string, JsonSchema>, validate?: boolean): OpDescriptor {
   return {
@@ -141,8 +142,8 @@ describe("validatorsFor", () => {
     expect(() => input!([42])).toThrow(ValidationError);
   });
 
-  it("reports a schema ajv cannot compile, naming the op and parameter", () => {
-    expect(() => validatorsFor(descriptor([{ name: "x", schema: { type: "string", format: "colour" } }]))).toThrow(/weft: cannot compile the schema of score parameter "x": unknown format "colour"/);
+  it("reports a schema it cannot check, naming the op and parameter", () => {
+    expect(() => validatorsFor(descriptor([{ name: "x", schema: { type: "string", format: "colour" } }]))).toThrow(/weft: cannot check the schema of score parameter "x": unknown format "colour"/);
   });
 });
 

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type * as TS from "typescript";
+import { CHECK_LIB, type InjectedChecks } from "../../decorators/formats.js";
 import { assertSupported } from "../../transformers/transformer.js";
 import { createProgram, ts59, ts6 } from "../schema/support.js";
 import { emit, runCommonJs, WEFT_STUB, type RecordedCall } from "./support.js";
@@ -192,7 +193,15 @@ export const score = op(async (answer: string, rubric: Rubric, weight?: number, 
       locator: { module: "file:///virtual/main.js", export: "score" },
       hash: expect.stringMatching(/^[0-9a-f]{16}$/),
       source: { file: "main.ts", line: 7, column: 22 },
+      checks: expect.any(Function),
     });
+    // The injected checks are built with the runtime's formats and check what the schemas say.
+    const checks = (meta!.checks as InjectedChecks)(CHECK_LIB);
+    expect(checks.params.map((c) => c?.("x") ?? null)).toEqual([true, false, false, false]);
+    expect(checks.params[1]!({ criteria: ["a"] })).toBe(true);
+    expect(checks.params[3]!(["a", "b"])).toBe(true);
+    expect(checks.returns!({ total: 1, rubric: { criteria: [] } })).toBe(true);
+    expect(checks.returns!({ total: "1", rubric: { criteria: [] } })).toBe(false);
   });
 
   it("keeps the declared name of an optional parameter's type", () => {
@@ -242,7 +251,12 @@ export const score = op(async (answer: string, rubric: Rubric, weight?: number, 
       "main.ts": `import { op } from "weft"; import type { Shape } from "./shapes.js"; export const area = op(async (s: Shape, scale = 1): Promise<number> => scale);`,
       "shapes.ts": `export type Shape = { kind: "circle"; r: number } | { kind: "square"; side: number };`,
     };
-    const metas = (ts: typeof TS) => calls(files, { ts }).map((c) => c.args[c.args.length - 1]);
+    // Generated checks are functions: compared by their code.
+    const metas = (ts: typeof TS) =>
+      calls(files, { ts }).map((c) => {
+        const meta = c.args[c.args.length - 1] as Record<string, unknown>;
+        return { ...meta, checks: String(meta.checks) };
+      });
     expect(metas(ts59)).toEqual(metas(ts6));
   });
 });
