@@ -14,14 +14,17 @@ export function weftConfig(include: string[], exclude: string[]) {
   return defineConfig({
     plugins: [weft() as never],
     resolve: {
-      alias: {
-        weft: path.resolve(import.meta.dirname, "index.ts"),
-      },
+      alias: [
+        { find: /^weft\/testing$/, replacement: path.resolve(import.meta.dirname, "testing/index.ts") },
+        { find: /^weft$/, replacement: path.resolve(import.meta.dirname, "index.ts") },
+      ],
     },
     test: {
       include,
       exclude: [...configDefaults.exclude, ...exclude],
       setupFiles: ["test/support/quiet-warnings.ts"],
+      // Type tests (`*.test-d.ts`, `expectTypeOf`) run through the compiler, with the suites.
+      typecheck: { enabled: include !== BENCH_SMOKE, include: ["test/**/*.test-d.ts"], tsconfig: "./test/types/tsconfig.json" },
       testTimeout: 20_000,
       pool: "forks",
     },

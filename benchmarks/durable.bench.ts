@@ -5,7 +5,10 @@
  *       `durable()` with the default SQLite store (WAL, synchronous=NORMAL, a temporary
  *       file) and without it, interleaved in one bench: (on − off) ÷ 100. Each durable
  *       iteration is a new run id, so its nodes are journaled, never skipped; the run's own
- *       lease, result write and release are included, spread over its 100 nodes.
+ *       lease, result write and release are included, spread over its 100 nodes. Beside
+ *       it, in the same bench, a bare SQLite append (one autocommit INSERT of a 60-byte key
+ *       and a small blob, same pragmas), the floor any journal on this disk pays per node,
+ *       and the same run journaled in a MemoryStore (the durable layer without the disk).
  *   (b) `resume_skipped_nodes`: the same chain whose 71st op fails on the first start;
  *       the resume runs the rest. Reported: how many of the 70 finished nodes the resume
  *       skipped (each op counts its own runs), and what a skipped node costs.
@@ -13,7 +16,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { durable, jit, op, SqliteStore } from "weft";
+import { DatabaseSync } from "node:sqlite";
+import { durable, jit, op, MemoryStore, SqliteStore } from "weft";
 import { measure, round, type Metric, type Suite } from "./harness.js";
 
 const NODES = 100;
@@ -39,14 +43,25 @@ export const run: Suite = async ({ quick }) => {
   const store = new SqliteStore(path.join(dir, "bench.db"));
   try {
     await chain(0); // trace and compile outside the measurement
+    const bare = new DatabaseSync(path.join(dir, "bare.db"));
+    bare.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; CREATE TABLE nodes (run TEXT, key TEXT, h TEXT, v BLOB, PRIMARY KEY (run, key)) STRICT, WITHOUT ROWID;");
+    const insert = bare.prepare("INSERT OR REPLACE INTO nodes VALUES (?, ?, ?, ?)");
+    const blob = new Uint8Array([255, 15, 73, 2]);
+    const memory = new MemoryStore();
     let id = 0;
+    let row = 0;
     const times = await measure(
       {
         off: () => chain(0),
         on: () => durable({ run: `bench-${id++}`, store }, () => chain(0)),
+        memory: () => durable({ run: `bench-${id++}`, store: memory }, () => chain(0)),
+        append: () => {
+          for (let i = 0; i < NODES; i++) insert.run("bench", `run(bench)/jit(chain)#0/n${row++}/step#0`, "0123456789abcdefghijkl", blob);
+        },
       },
       { time: quick ? 100 : 1500 },
     );
+    bare.close();
     const overhead = (times.on! - times.off!) / NODES;
 
     // (b) a run that fails part way, then its resume.
@@ -76,7 +91,19 @@ export const run: Suite = async ({ quick }) => {
       { time: quick ? 100 : 1000 },
     );
     return [
-      { name: "durable_node_overhead_us", value: round(overhead), unit: "µs/node", baseline: `the same jitted chain without durable: ${round(times.off! / NODES)} µs/node` },
+      {
+        name: "durable_node_overhead_us",
+        value: round(overhead),
+        unit: "µs/node",
+        baseline: `a bare SQLite append: ${round(times.append! / NODES)} µs; the chain without durable: ${round(times.off! / NODES)} µs/node`,
+        ratio: round(overhead / (times.append! / NODES)),
+      },
+      {
+        name: "durable_node_overhead_memory_us",
+        value: round((times.memory! - times.off!) / NODES),
+        unit: "µs/node",
+        baseline: "the same, journaled in a MemoryStore: the durable layer without the disk",
+      },
       { name: "resume_skipped_nodes", value: skipped, unit: "nodes", baseline: `${FAIL_AT - 1} finished before the failure; ${ranOnResume} ran on resume` },
       { name: "resume_skipped_node_us", value: round(skipTimes.resume! / NODES), unit: "µs/node", baseline: `running it: ${round(skipTimes.off! / NODES)} µs/node` },
     ] satisfies Metric[];

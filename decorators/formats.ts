@@ -170,8 +170,12 @@ export function isPlainObject(value: object): boolean {
   return proto === Object.prototype || proto === null;
 }
 
-/** The deepest nesting of recursive types a value may have (see docs/schemas.md). */
-export const MAX_DEPTH = 1000;
+/**
+ * The deepest nesting of recursive types a value may have (see docs/schemas.md): deeper
+ * values (and cyclic ones) fail validation with a `ValidationError` instead of running the
+ * checks out of stack.
+ */
+export const MAX_DEPTH = 256;
 
 /** The one `CheckLib`. */
 export const CHECK_LIB: CheckLib = Object.freeze({ formats: FORMATS, codePoints, isPlainObject });

@@ -15,8 +15,12 @@ import { currentRoundTripMs, defaultPool, meanMs, runChunk, type FusedChain } fr
 import { whyNotWorker, workersUnavailable } from "./workers/capability.js";
 import type { ChainPlan } from "./fused.js";
 
-/** The outcome of one item under `onError: "collect"`. */
-export type ItemResult<R> = { readonly ok: true; readonly index: number; readonly value: R } | { readonly ok: false; readonly index: number; readonly error: unknown };
+/**
+ * The outcome of one item under `onError: "collect"`. `E` is what a failed item holds: a
+ * `WeftError` for a vmap over an op (its body's errors arrive wrapped in `OpError`), and
+ * `unknown` where a plain function may throw anything.
+ */
+export type ItemResult<R, E = unknown> = { readonly ok: true; readonly index: number; readonly value: R } | { readonly ok: false; readonly index: number; readonly error: E };
 
 /** Progress of a batch, for progress bars. */
 export interface BatchProgress {
@@ -117,18 +121,7 @@ export async function runBatch(target: BatchTarget, items: readonly (readonly un
   const run = parent.run;
   const settle = (index: number, ok: boolean, valueOrError: unknown) => {
     if (results[index] !== undefined) return;
-    if (run !== undefined) {
-      if (ok) {
-        try {
-          run.record(`${stepId}[${index}]`, items[index]!, valueOrError);
-          run.itemDone(stepId, index);
-        } catch (error) {
-          ok = false;
-          valueOrError = error;
-        }
-      }
-      if (!ok && !isOwnAbort(valueOrError, controller.signal) && !parent.signal.aborted) run.deadLetter(stepId, index, items[index]!, valueOrError);
-    }
+    if (run !== undefined && !ok && !isOwnAbort(valueOrError, controller.signal) && !parent.signal.aborted) run.deadLetter(stepId, index, items[index]!, valueOrError);
     if (ok) {
       results[index] = { ok: true, index, value: valueOrError };
     } else {
@@ -180,6 +173,7 @@ function dispatchDurable(
 ): Promise<void> {
   const pending: number[] = [];
   for (let i = 0; i < items.length; i++) {
+    // An item journaled by its own op call is found when that call runs (without its body).
     const hit = run.lookup(`${stepId}[${i}]`, items[i]!);
     if (hit === undefined) pending.push(i);
     else {
@@ -192,8 +186,29 @@ function dispatchDurable(
   const indexOf = new Map<readonly unknown[], number>();
   for (let j = 0; j < rest.length; j++) indexOf.set(rest[j]!, pending[j]!);
   const call = target.call;
-  const named: BatchTarget = { ...target, call: (args) => store.run(currentFrame().derive({ stepId: `${stepId}[${indexOf.get(args)}]` }), call, args) };
-  return dispatch(named, rest, options, frame, (j, ok, valueOrError) => settle(pending[j]!, ok, valueOrError));
+  // An item that is one op call, made through `call`, is journaled by that call (under
+  // `<item>/<op>#0`): a second record for the item would double the writes.
+  const byCall = target.entry !== undefined ? new Set<number>() : undefined;
+  const named: BatchTarget = {
+    ...target,
+    call: (args) => {
+      const index = indexOf.get(args)!;
+      byCall?.add(index);
+      return store.run(currentFrame().derive({ stepId: `${stepId}[${index}]` }), call, args);
+    },
+  };
+  return dispatch(named, rest, options, frame, (j, ok, valueOrError) => {
+    const index = pending[j]!;
+    if (ok) {
+      try {
+        if (!byCall?.has(index)) run.record(`${stepId}[${index}]`, items[index]!, valueOrError);
+        run.itemDone(stepId, index);
+      } catch (error) {
+        return settle(index, false, error);
+      }
+    }
+    settle(index, ok, valueOrError);
+  });
 }
 
 /** True for the cancellation this batch itself caused, which is not a failure of its own. */

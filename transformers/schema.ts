@@ -43,6 +43,13 @@ export interface SchemaContext {
    * from a top-level union, since a missing value is never checked against the schema.
    */
   readonly optional?: boolean;
+  /**
+   * Where the value is declared (a parameter, a property, a function for `return`): build
+   * errors without a declaration of their own say "(declared at ...)" with this.
+   */
+  readonly declaration?: TS.Node;
+  /** The type as written there: a reference to a type alias carries that alias's JSDoc constraints. */
+  readonly typeNode?: TS.TypeNode;
 }
 
 /** Extracts schemas for many values that share one `$defs` table (one op site). */
@@ -98,8 +105,14 @@ const CONSTRAINT_TAGS: Readonly<Record<string, { readonly on: "number" | "string
   maxItems: { on: "array", value: "count" },
 };
 
-// A number as JavaScript's `String(n)` writes it, for numeric keys and `${number}` holes.
+// A number as JavaScript's `String(n)` writes it, for numeric index signature keys.
 const NUMBER_PATTERN = "-?(?:\\d+(?:\\.\\d+)?(?:e[+-]?\\d+)?|Infinity)|NaN";
+// What TypeScript accepts for a `${number}` hole: text whose `+text` is finite (so `.5`,
+// `1e3`, `0x1f` and surrounding white space, but not `NaN`, `Infinity` or nothing at all).
+const NUMBER_TEXT_PATTERN =
+  "\\s*(?:[+-]?(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][+-]?\\d+)?|0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+)\\s*|\\s+";
+// What TypeScript accepts for a `${bigint}` hole: an integer literal, optionally negative, in any base.
+const BIGINT_TEXT_PATTERN = "-?(?:0|[1-9]\\d*|0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+)";
 
 /**
  * Creates an extractor bound to one program. Call `schemaOf` for each parameter and the
@@ -141,8 +154,11 @@ export function createSchemaExtractor(ts: Ts, program: TS.Program, options: Extr
     return { file: relative(sf.fileName), line: sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1 };
   }
 
+  // Declarations being converted, innermost last: where an error with no node of its own points.
+  const declarations: TS.Node[] = [];
+
   function fail(path: string, message: string, node?: TS.Node): JsonSchema {
-    const declaredAt = where(node);
+    const declaredAt = where(node) ?? where(declarations[declarations.length - 1]);
     issues.push(declaredAt ? { path, message, declaredAt } : { path, message });
     // Never reaches a descriptor: a site with issues gets a build error instead of a schema.
     return false;
@@ -210,8 +226,10 @@ export function createSchemaExtractor(ts: Ts, program: TS.Program, options: Extr
       // Reserve the name first: a recursive reference inside `build` finds it.
       defBodies.set(name, undefined);
       note(docSymbol);
-      const description = docSymbol ? documentation(docSymbol) : undefined;
-      const body = build();
+      const doc = docSymbol ? docOf(docSymbol) : undefined;
+      const description = doc?.description;
+      let body = build();
+      if (doc?.tags.some((t) => t.name === "closed")) body = closed(body, base, docSymbol!);
       defBodies.set(name, description && typeof body === "object" ? { description, ...body } : body);
     }
     return { $ref: `#/$defs/${name}` };
@@ -219,16 +237,42 @@ export function createSchemaExtractor(ts: Ts, program: TS.Program, options: Extr
 
   // ---- conversion --------------------------------------------------------------------
 
+  /** `@closed` on an object type: properties it does not declare are rejected. */
+  function closed(body: JsonSchema, name: string, symbol: TS.Symbol): JsonSchema {
+    if (typeof body !== "object" || body.type !== "object" || body.discriminator !== undefined) {
+      return fail(name, `@closed applies to object types (an interface or an object type alias), not \`${name}\``, symbol.declarations?.[0]);
+    }
+    if (body.additionalProperties !== undefined || body.patternProperties !== undefined) {
+      return fail(name, `@closed on \`${name}\`, which has an index signature: its extra keys are already checked; drop @closed`, symbol.declarations?.[0]);
+    }
+    return { ...body, additionalProperties: false };
+  }
+
   function schemaOf(type: TS.Type, path: string, context: SchemaContext = {}): JsonSchema {
     if (++depth > 100) {
       depth--;
       return fail(path, `type \`${show(type)}\` nests more than 100 levels deep`);
     }
+    if (context.declaration) declarations.push(context.declaration);
     try {
-      return convert(type, path, context.optional === true);
+      const schema = convert(type, path, context.optional === true);
+      const alias = context.typeNode ? aliasOf(context.typeNode) : undefined;
+      return alias ? constrain(schema, alias, path, alias.declarations?.[0]) : schema;
     } finally {
+      if (context.declaration) declarations.pop();
       depth--;
     }
+  }
+
+  /** The type alias a type node refers to (`slug: Slug`), when it is one written in the project. */
+  function aliasOf(node: TS.TypeNode): TS.Symbol | undefined {
+    let inner = node;
+    while (ts.isParenthesizedTypeNode(inner)) inner = inner.type;
+    if (!ts.isTypeReferenceNode(inner)) return undefined;
+    let symbol = checker.getSymbolAtLocation(inner.typeName);
+    if (symbol && symbol.flags & ts.SymbolFlags.Alias) symbol = checker.getAliasedSymbol(symbol);
+    if (!symbol || !(symbol.flags & ts.SymbolFlags.TypeAlias) || isLib(symbol)) return undefined;
+    return symbol;
   }
 
   function convert(type: TS.Type, path: string, optional: boolean): JsonSchema {
@@ -239,7 +283,7 @@ export function createSchemaExtractor(ts: Ts, program: TS.Program, options: Extr
       return fail(path, `unresolved type parameter \`${show(type)}\`: give the op concrete types (generic ops cannot be checked)`, type.getSymbol()?.declarations?.[0]);
     }
     if (f & (F.BigInt | F.BigIntLiteral)) return fail(path, "`bigint` is not JSON data; use number or a decimal string");
-    if (f & (F.ESSymbol | F.UniqueESSymbol)) return fail(path, "`symbol` is not JSON data");
+    if (f & (F.ESSymbol | F.UniqueESSymbol)) return fail(path, "`symbol` is not JSON data; use a string");
     if (f & (F.Index | F.IndexedAccess | F.Conditional | F.Substitution)) {
       return fail(path, `unresolved generic type \`${show(type)}\``);
     }
@@ -268,7 +312,8 @@ export function createSchemaExtractor(ts: Ts, program: TS.Program, options: Extr
     for (let i = 0; i < type.types.length; i++) {
       const hole = type.types[i]!;
       if (hole.flags & F.String) pattern += "[\\s\\S]*";
-      else if (hole.flags & F.Number) pattern += `(?:${NUMBER_PATTERN})`;
+      else if (hole.flags & F.Number) pattern += `(?:${NUMBER_TEXT_PATTERN})`;
+      else if (hole.flags & F.BigInt) pattern += `(?:${BIGINT_TEXT_PATTERN})`;
       else if (hole.flags & F.Boolean) pattern += "(?:true|false)";
       else return fail(path, `template literal hole \`${show(hole)}\` in \`${show(type)}\` cannot be expressed`);
       pattern += escapeRegex(type.texts[i + 1] ?? "");
@@ -281,6 +326,10 @@ export function createSchemaExtractor(ts: Ts, program: TS.Program, options: Extr
     // the brand exists only in the type system, so the value is checked as the primitive.
     const primitive = type.types.find((t) => t.flags & (F.String | F.Number | F.Boolean | F.StringLiteral | F.NumberLiteral | F.TemplateLiteral));
     if (primitive) return convert(primitive, path, false);
+    // `[number, ...number[]] & number[]`: a tuple or array intersected with arrays is the most specific of them.
+    if (type.types.every((t) => checker.isArrayType(t) || checker.isTupleType(t))) {
+      return convert(type.types.find((t) => checker.isTupleType(t)) ?? type.types[0]!, path, false);
+    }
     const base = baseName(type);
     if (base) return definition(type, base, () => objectBody(type, path), type.aliasSymbol);
     return anonymous(type, path);
@@ -297,12 +346,23 @@ export function createSchemaExtractor(ts: Ts, program: TS.Program, options: Extr
   }
 
   function union(type: TS.UnionType, path: string, optional: boolean): JsonSchema {
+    if (type.types.some((t) => t.flags & (F.ESSymbol | F.UniqueESSymbol))) {
+      const origin = (type as { origin?: TS.Type }).origin;
+      const ofType = origin && origin.flags & F.Index ? (origin as TS.IndexType).type : undefined;
+      if (ofType && (checker.isArrayType(ofType) || checker.isTupleType(ofType))) {
+        return fail(path, `\`keyof ${show(ofType)}\` is every key of an array (its indexes, "length", its methods and Symbol.iterator); write the keys you mean as literals, e.g. "0" | "1"`);
+      }
+      return fail(path, `\`${show(type)}\` includes \`symbol\`, which is not JSON data; use string keys`);
+    }
     const symbol = type.getSymbol();
     if (symbol && symbol.flags & ts.SymbolFlags.Enum) {
-      return definition(type, baseName(type) ?? sanitize(symbol.name), () => enumBody(type), symbol);
+      return definition(type, baseName(type) ?? sanitize(symbol.name), () => enumBody(type, path, symbol), symbol);
     }
     const base = baseName(type);
     const literalOnly = type.types.every((t) => t.flags & (F.Literal | F.Null | F.Undefined | F.Void | F.String | F.Number | F.Boolean));
+    if (literalOnly && type.aliasSymbol && docOf(type.aliasSymbol).tags.some((t) => t.name === "closed")) {
+      return fail(type.aliasSymbol.name, `@closed applies to object types (an interface or an object type alias), not \`${type.aliasSymbol.name}\``, type.aliasSymbol.declarations?.[0]);
+    }
     if (base && !literalOnly) {
       // A named union is one definition whatever the context: undefined stays a member.
       return definition(type, base, () => unionBody(type.types, path), type.aliasSymbol);
@@ -312,10 +372,19 @@ export function createSchemaExtractor(ts: Ts, program: TS.Program, options: Extr
     return unionBody(members, path);
   }
 
-  function enumBody(type: TS.UnionType): JsonSchema {
+  function enumBody(type: TS.UnionType, path: string, symbol: TS.Symbol): JsonSchema {
     // Declaration order of the members, which is the enum's own order.
     const members = [...type.types].sort((a, b) => declPos(a.getSymbol()) - declPos(b.getSymbol()));
-    const values = members.map((m) => (m as TS.LiteralType).value);
+    const values: (string | number)[] = [];
+    for (const m of members) {
+      const decl = m.getSymbol()?.valueDeclaration;
+      const value = decl && ts.isEnumMember(decl) ? checker.getConstantValue(decl) : (m as TS.LiteralType).value;
+      if (typeof value !== "string" && typeof value !== "number") {
+        const written = decl && ts.isEnumMember(decl) && decl.initializer ? ` (\`${decl.initializer.getText()}\`)` : "";
+        return fail(path, `enum \`${symbol.name}\` member \`${m.getSymbol()?.name ?? "?"}\` has a computed value${written}, which a schema cannot list; give it a string or number literal`, decl);
+      }
+      values.push(value);
+    }
     const kinds = new Set(values.map((v) => typeof v));
     const body: Schema = {};
     if (kinds.size === 1) body.type = kinds.has("string") ? "string" : "number";
@@ -368,8 +437,10 @@ export function createSchemaExtractor(ts: Ts, program: TS.Program, options: Extr
       else branches.push(...objects);
     }
     if (undefinedMember) branches.push({ typeof: "undefined" });
-    if (branches.length === 1) return branches[0]!;
-    return { anyOf: branches };
+    // Different types can have one schema (an intersection and its parts, say): one branch each.
+    const unique = branches.filter((b, i) => branches.findIndex((o) => JSON.stringify(o) === JSON.stringify(b)) === i);
+    if (unique.length === 1) return unique[0]!;
+    return { anyOf: unique };
   }
 
   function typeSchema(primitives: readonly string[]): JsonSchema {
@@ -414,6 +485,23 @@ export function createSchemaExtractor(ts: Ts, program: TS.Program, options: Extr
       return isTrue(items) ? { type: "array" } : { type: "array", items };
     }
     const symbol = type.getSymbol();
+    if (symbol && symbol.flags & ts.SymbolFlags.ValueModule && symbol.escapedName === "globalThis") {
+      return fail(path, "`typeof globalThis` is the global object, not data; pass the values the op needs");
+    }
+    if (symbol && !isLib(symbol) && checker.isArrayLikeType(type)) {
+      // `interface Row extends Array<number> {}`: an array, unless the interface adds members of its own.
+      const own = checker.getPropertiesOfType(type).filter((p) => !isLib(p));
+      if (own.length > 0) {
+        return fail(path, `\`${symbol.name}\` extends an array type and adds ${own.map((p) => p.name).slice(0, 3).join(", ")}, which JSON arrays cannot carry; use the array type itself, or an object with an array property`, own[0]!.declarations?.[0]);
+      }
+      const element = checker.getIndexInfosOfType(type).find((i) => i.keyType.flags & F.Number)?.type;
+      const build = (): JsonSchema => {
+        const items = element ? schemaOf(element, `${path}[]`) : {};
+        return isTrue(items) ? { type: "array" } : { type: "array", items };
+      };
+      const base = baseName(type);
+      return base ? definition(type, base, build, symbol) : build();
+    }
     if (symbol && isLib(symbol)) {
       if (INSTANCEOF_CLASSES.includes(symbol.name)) return { instanceof: symbol.name };
       if (symbol.name === "Promise" || symbol.name === "PromiseLike") {
@@ -507,13 +595,18 @@ export function createSchemaExtractor(ts: Ts, program: TS.Program, options: Extr
       const absentOk = optional || acceptsUndefined(ts, propType);
       // `shape?: Shape` reads as `Circle | Square | undefined`, which has lost the name `Shape`.
       const described = (absentOk ? declaredType(ts, checker, prop) : undefined) ?? propType;
-      properties[prop.name] = annotate(schemaOf(described, at, { optional: absentOk }), prop, at);
+      const decl = prop.valueDeclaration ?? prop.declarations?.[0];
+      const typeNode = decl && (ts.isPropertySignature(decl) || ts.isPropertyDeclaration(decl)) ? decl.type : undefined;
+      properties[prop.name] = annotate(schemaOf(described, at, { optional: absentOk, ...(decl ? { declaration: decl } : {}), ...(typeNode ? { typeNode } : {}) }), prop, at);
       if (!absentOk) required.push(prop.name);
     }
     const schema: Schema = { type: "object" };
     if (Object.keys(properties).length > 0) schema.properties = properties;
     if (required.length > 0) schema.required = required;
-    for (const info of checker.getIndexInfosOfType(type)) {
+    const indexInfos = checker.getIndexInfosOfType(type);
+    // A `Record` or index signature is a plain object: not a Date, Map, typed array or class instance.
+    if (indexInfos.length > 0 && !(symbol && symbol.flags & ts.SymbolFlags.Class)) schema.plainObject = true;
+    for (const info of indexInfos) {
       const key = info.keyType;
       const value = schemaOf(info.type, `${path}[${show(key)}]`, { optional: true });
       if (key.flags & F.String) {
@@ -547,32 +640,68 @@ export function createSchemaExtractor(ts: Ts, program: TS.Program, options: Extr
   function annotate(schema: JsonSchema, prop: TS.Symbol, path: string): JsonSchema {
     if (typeof schema !== "object") return schema;
     const extra: Schema = {};
-    const description = documentation(prop);
-    if (description) extra.description = description;
+    const doc = docOf(prop);
+    if (doc.description) extra.description = doc.description;
     const decl = prop.declarations?.[0];
     if (decl && ts.getCombinedModifierFlags(decl as TS.Declaration) & ts.ModifierFlags.Readonly) extra.readOnly = true;
+    const out = constrain(schema, prop, path, decl, doc.tags);
+    return typeof out === "object" ? { ...extra, ...out } : out;
+  }
+
+  /** `schema` with the JSDoc constraints of `symbol` (a property, or a type alias the value is written as) applied. */
+  function constrain(schema: JsonSchema, symbol: TS.Symbol, path: string, decl: TS.Node | undefined, tags = docOf(symbol).tags): JsonSchema {
+    if (typeof schema !== "object") return schema;
     let out: Schema = { ...schema };
-    for (const tag of prop.getJsDocTags(checker)) {
-      const text = ts.displayPartsToString(tag.text).trim();
+    for (const tag of tags) {
+      const text = tag.text;
       if (tag.name === "default") {
         out.default = parseDefault(text, out, path, decl);
         continue;
       }
       if (tag.name === "integer") {
-        if (!applies(out, "number")) fail(path, `@integer applies to numbers, but this is not a number`, decl);
+        if (!applies(out, "number")) fail(path, `@integer applies to numbers, but this is ${describe(out)}`, decl);
         else out = { ...out, type: Array.isArray(out.type) ? out.type.map((t) => (t === "number" ? "integer" : t)) : "integer" };
         continue;
       }
       const rule = CONSTRAINT_TAGS[tag.name];
       if (!rule) continue;
       if (!applies(out, rule.on)) {
-        fail(path, `@${tag.name} applies to ${rule.on === "array" ? "arrays" : `${rule.on}s`}, but this is ${describe(out)}`, decl);
+        const hint = out.instanceof === "Date" && rule.on === "string" ? "; a `Date` is checked as a Date object: type it `string` to check text in that format" : "";
+        fail(path, `@${tag.name} applies to ${rule.on === "array" ? "arrays" : `${rule.on}s`}, but this is ${describe(out)}${hint}`, decl);
         continue;
       }
       const value = parseTagValue(tag.name, rule.value, text, path, decl);
       if (value !== undefined) out[tag.name] = value;
     }
-    return { ...extra, ...out };
+    return out;
+  }
+
+  /**
+   * A symbol's doc comment: TypeScript's, or, where TypeScript attached none, a `/** ... *\/`
+   * written on the same line right before the declaration (`a: number; /** @minimum 0 *\/ b: number`),
+   * which TypeScript leaves unattached.
+   */
+  function docOf(symbol: TS.Symbol): { readonly description?: string; readonly tags: readonly { readonly name: string; readonly text: string }[] } {
+    const tags = symbol.getJsDocTags(checker).map((t) => ({ name: t.name, text: ts.displayPartsToString(t.text).trim() }));
+    const description = documentation(symbol);
+    if (tags.length > 0 || description !== undefined) return { ...(description !== undefined ? { description } : {}), tags };
+    const decl = symbol.declarations?.[0];
+    if (!decl) return { tags };
+    const sf = decl.getSourceFile();
+    const trivia = sf.text.slice(decl.pos, decl.getStart(sf));
+    const match = /\/\*\*((?:[^*]|\*(?!\/))*)\*\/\s*$/.exec(trivia);
+    if (!match) return { tags };
+    const body = match[1]!
+      .split("\n")
+      .map((line) => line.replace(/^\s*\*?\s?/, ""))
+      .join("\n");
+    const parts = body.split(/(?:^|\s)(?=@[A-Za-z]+)/);
+    const text = parts[0]!.startsWith("@") ? "" : parts.shift()!.trim();
+    const parsed = parts.map((part) => {
+      const m = /^@([A-Za-z]+)\s*([\s\S]*)$/.exec(part)!;
+      return { name: m[1]!, text: m[2]!.trim() };
+    });
+    return { ...(text !== "" ? { description: text } : {}), tags: parsed };
   }
 
   function applies(schema: Schema, on: "number" | "string" | "array"): boolean {
@@ -582,8 +711,11 @@ export function createSchemaExtractor(ts: Ts, program: TS.Program, options: Extr
 
   function describe(schema: Schema): string {
     if (schema.$ref) return `\`${String(schema.$ref).slice("#/$defs/".length)}\``;
+    if (typeof schema.instanceof === "string") return `a \`${schema.instanceof}\``;
     if (schema.type) return `a value of type ${JSON.stringify(schema.type)}`;
-    return "not a single JSON type";
+    if (schema.enum || schema.const !== undefined) return "a literal type";
+    if (schema.anyOf || schema.oneOf) return "a union of several types";
+    return "a value of no single type";
   }
 
   function parseTagValue(name: string, kind: "number" | "count" | "regex" | "format", text: string, path: string, decl: TS.Node | undefined): unknown {

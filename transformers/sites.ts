@@ -16,8 +16,8 @@ import { contentHash, relativePath } from "./util.js";
 
 type Ts = typeof TS;
 
-/** Which weft entry point a site calls. */
-export type SiteKind = "op" | "jit" | "vmap";
+/** Which weft entry point a site calls. `object` is a `models.object<T>()` call: it gets `T`'s schema. */
+export type SiteKind = "op" | "jit" | "vmap" | "object";
 
 /**
  * How the site receives META:
@@ -69,6 +69,9 @@ export interface SiteOptions {
   readonly root: string;
 }
 
+/** Build errors reported per site, at most. */
+const MAX_ERRORS = 5;
+
 const TAGS: Readonly<Record<string, SiteKind>> = { weftOp: "op", weftJit: "jit", weftVmap: "vmap" };
 
 /**
@@ -86,6 +89,7 @@ const TAGS: Readonly<Record<string, SiteKind>> = { weftOp: "op", weftJit: "jit",
 export function findOpSites(ts: Ts, program: TS.Program, sourceFile: TS.SourceFile, options: SiteOptions): OpSite[] {
   const checker = program.getTypeChecker();
   const kinds = kindCache(checker);
+  const modelsMarks = new Map<TS.Symbol, boolean>();
   const sites: OpSite[] = [];
 
   function calleeKind(expression: TS.Expression): SiteKind | undefined {
@@ -141,7 +145,49 @@ export function findOpSites(ts: Ts, program: TS.Program, sourceFile: TS.SourceFi
     ts.forEachChild(node, visit);
   }
 
+  /** True for `models.object(...)` where `models` is the export marked `@weftModels`. */
+  function isModelsObject(expression: TS.Expression): boolean {
+    const callee = skipOuter(expression);
+    if (!ts.isPropertyAccessExpression(callee) || callee.name.text !== "object" || !ts.isIdentifier(callee.expression)) return false;
+    let symbol = checker.getSymbolAtLocation(callee.expression);
+    if (symbol && symbol.flags & ts.SymbolFlags.Alias) symbol = checker.getAliasedSymbol(symbol);
+    if (!symbol) return false;
+    let marked = modelsMarks.get(symbol);
+    if (marked === undefined) {
+      marked = (symbol.declarations ?? []).some((decl) => {
+        // The tag sits on the variable statement: `/** @weftModels */ export const models = ...`.
+        const host = ts.isVariableDeclaration(decl) && ts.isVariableDeclarationList(decl.parent) ? decl.parent.parent : decl;
+        const file = host.getSourceFile();
+        return (ts.getLeadingCommentRanges(file.text, host.getFullStart()) ?? []).some((range) => /@weftModels\b/.test(file.text.slice(range.pos, range.end)));
+      });
+      modelsMarks.set(symbol, marked);
+    }
+    return marked;
+  }
+
+  /** `models.object<T>(...)`: T's schema and definitions, injected as the call's last argument. */
+  function visitModelsObject(call: TS.CallExpression): void {
+    const typeArg = call.typeArguments?.[0];
+    // Without T (`models.object(id, prompt, { schema })`) there is nothing to inject.
+    if (!typeArg || hasMeta(call.arguments) || call.arguments.some(ts.isSpreadElement)) return;
+    const label = `models.object<${typeArg.getText(sourceFile)}>`;
+    const described = describeType(ts, program, checker.getTypeFromTypeNode(typeArg), label, "value", options);
+    const hasDefs = Object.keys(described.defs).length > 0;
+    const pos = sourceFile.getLineAndCharacterOfPosition(call.getStart(sourceFile));
+    const file = relativePath(options.root, sourceFile.fileName);
+    const meta: SiteMeta = {
+      __weft: 1,
+      params: [],
+      returns: described.schema,
+      ...(hasDefs ? { defs: described.defs } : {}),
+      hash: contentHash({ returns: described.schema, defs: hasDefs ? described.defs : undefined }),
+      source: { file, line: pos.line + 1, column: pos.character + 1 },
+    };
+    sites.push({ kind: "object", form: "call", node: call, meta, errors: described.errors, files: [...new Set([file, ...described.files])].sort(), span: lines(call) });
+  }
+
   function visitCall(call: TS.CallExpression): void {
+    if (isModelsObject(call.expression)) return visitModelsObject(call);
     const kind = calleeKind(call.expression);
     if (!kind || hasMeta(call.arguments) || call.arguments.some(ts.isSpreadElement)) return;
     const args = call.arguments;
@@ -211,7 +257,8 @@ export function findOpSites(ts: Ts, program: TS.Program, sourceFile: TS.SourceFi
       const rest = decl?.dotDotDotToken !== undefined;
       const optional = !rest && ((decl !== undefined && checker.isOptionalParameter(decl)) || acceptsUndefined(ts, type));
       // `x?: Shape` reads as `Circle | Square | undefined`: describe the declared `Shape`.
-      let schema = extractor.schemaOf((optional ? declaredType(ts, checker, param) : undefined) ?? type, paramName, { optional });
+      const context = { optional, ...(decl ? { declaration: decl } : {}), ...(decl?.type && !rest ? { typeNode: decl.type } : {}) };
+      let schema = extractor.schemaOf((optional ? declaredType(ts, checker, param) : undefined) ?? type, paramName, context);
       const description = paramDocs.get(paramName);
       if (description !== undefined && typeof schema === "object") schema = { description, ...schema };
       return { name: paramName, schema, ...(optional ? { optional: true } : {}), ...(rest ? { rest: true } : {}) };
@@ -244,12 +291,16 @@ export function findOpSites(ts: Ts, program: TS.Program, sourceFile: TS.SourceFi
     const generic = returned.flags & (ts.TypeFlags.TypeParameter | ts.TypeFlags.IndexedAccess | ts.TypeFlags.Conditional);
     const awaited = generic ? returned : (checker.getAwaitedType(returned) ?? returned);
     // `void` / `undefined` results have nothing to check: no return schema at all.
-    const returnSchema = awaited.flags & (ts.TypeFlags.Void | ts.TypeFlags.Undefined) ? undefined : extractor.schemaOf(awaited, "return");
+    const returnDecl = signature.getDeclaration() as TS.SignatureDeclaration | undefined;
+    const returnSchema = awaited.flags & (ts.TypeFlags.Void | ts.TypeFlags.Undefined) ? undefined : extractor.schemaOf(awaited, "return", returnDecl ? { declaration: returnDecl.type ?? returnDecl } : {});
     // jit and vmap sites validate nothing themselves (each op they call does), so a parameter
     // that is not JSON data (a Module, a client) is no build error there: it goes undescribed.
     const described = kind === "op" || extractor.issues.length === 0;
     if (kind === "op") {
-      for (const issue of extractor.issues) errors.push(formatIssue(label, issue));
+      // A few errors say what is wrong; hundreds (a parameter typed `typeof window`) say nothing more.
+      const shown = extractor.issues.slice(0, MAX_ERRORS);
+      for (const issue of shown) errors.push(formatIssue(label, issue));
+      if (extractor.issues.length > shown.length) errors.push(`${label}: ... and ${extractor.issues.length - shown.length} more such errors`);
     }
     if (!described) {
       for (let i = 0; i < params.length; i++) {

@@ -21,7 +21,8 @@ import type { Graph, Node } from "../../compiler/ir.js";
 import { currentFrame, isThenable, linkSignals, store as contextStore, type Frame, type RunScope } from "../context.js";
 import { BatchItemError, OpError, WeftError } from "../errors.js";
 import { dispatch, nextStepId, validateOutput, type OpEntry } from "../invoke.js";
-import { redactText } from "../redact.js";
+import { registeredOps } from "../registry.js";
+import { boundedText, messageOf, redactText } from "../redact.js";
 import { decode, digest, encode, inputHash } from "./codec.js";
 import { LeaseLost, RunLocked, RunVersionMismatch } from "./errors.js";
 import { durableSettings, type ApprovalPolicy, type Clock } from "./settings.js";
@@ -81,6 +82,14 @@ export async function durable<T>(options: DurableOptions, fn: () => T | PromiseL
   const controller = new AbortController();
   const unlink = linkSignals(controller, [parent.signal], `run(${id})`);
   const scope = new DurableRun(id, store, owner, options, clock, leaseMs, controller);
+  try {
+    // Resuming: refuse at once when an op the run used has changed, before anything runs.
+    if (!got.created) scope.checkRegistered();
+  } catch (error) {
+    store.settle(id, owner, got.run.status, clock.now(), undefined, got.run.error);
+    unlink();
+    throw error;
+  }
   const frame = parent.derive({ run: scope, stepId: `run(${id})`, signal: controller.signal });
   scope.startHeartbeat(options.heartbeatMs ?? Math.max(1, Math.floor(leaseMs / 3)));
   try {
@@ -110,11 +119,10 @@ function checkOptions(options: DurableOptions): void {
   }
 }
 
-/** An error as a run's stored failure: its message, redacted and bounded. */
+/** An error as a run's stored failure: its type and message, redacted and bounded. */
 export function describe(error: unknown): string {
-  const text = error instanceof Error ? `${(error as { _tag?: string })._tag ?? error.name}: ${error.message}` : String(error);
-  const redacted = redactText(text);
-  return redacted.length > 2000 ? `${redacted.slice(0, 1999)}…` : redacted;
+  const type = error instanceof Error ? `${(error as { _tag?: string })._tag ?? error.name}: ` : "";
+  return boundedText(type + messageOf(error));
 }
 
 /** One run being driven by this process. */
@@ -128,6 +136,8 @@ export class DurableRun implements RunScope {
   private readonly nodes: Map<string, JournalRecord>;
   private readonly recorded: Map<string, string>;
   private readonly seen = new Set<OpEntry>();
+  /** Open dead letters of this run (`node[index]`), resolved as their items succeed. */
+  private readonly open: Set<string>;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -141,6 +151,7 @@ export class DurableRun implements RunScope {
   ) {
     this.nodes = new Map(store.journal(id).map((r) => [r.key, r]));
     this.recorded = store.versions(id);
+    this.open = new Set(store.deadLetters(id).flatMap((d) => (d.status === "open" ? [`${d.node}[${d.index}]`] : [])));
   }
 
   startHeartbeat(everyMs: number): void {
@@ -210,7 +221,34 @@ export class DurableRun implements RunScope {
   }
 
   itemDone(node: string, index: number): void {
+    if (this.open.size === 0 || !this.open.delete(`${node}[${index}]`)) return;
     this.store.markReplayed(this.id, node, index);
+  }
+
+  /**
+   * The version guard over the ops registered now: any op the run recorded whose current
+   * version differs. An op registered twice under one name (no build-time locator) counts as
+   * changed only when no registration matches; its first use checks the one really called.
+   */
+  checkRegistered(): void {
+    if (this.options.force) return;
+    const matched = new Set<string>();
+    const differs = new Map<string, string>();
+    for (const entry of registeredOps()) {
+      const desc = entry.desc;
+      const subject = `op ${desc.locator ? desc.id : desc.name}`;
+      const before = this.recorded.get(subject);
+      if (before === undefined) continue;
+      const parts = opVersion(entry);
+      if (before === JSON.stringify(parts)) {
+        matched.add(subject);
+        continue;
+      }
+      const old = JSON.parse(before) as Record<string, string>;
+      differs.set(subject, `op ${desc.name} changed: ${Object.keys({ ...old, ...parts }).filter((k) => old[k] !== parts[k]).join(", ")}`);
+    }
+    const changes = [...differs].filter(([subject]) => !matched.has(subject)).map(([, line]) => line);
+    if (changes.length > 0) throw new RunVersionMismatch(this.id, changes);
   }
 
   /** The version guard for an op, on its first use in this process. */

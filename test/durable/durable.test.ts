@@ -171,6 +171,27 @@ describe.each(stores)("durable runs on the %s store", (_name, makeStore) => {
     expect(await durable({ run: "ver", store, force: true }, () => v2(1))).toBe(2);
   });
 
+  test("a resume over a changed op with a build-time locator is refused before anything runs", async () => {
+    // What the transformer injects at an op site: the same module and export in both versions.
+    const site = { __weft: 1, locator: { module: `file:///app/ops-${counter++}.js`, export: "rank" } } as const;
+    let before = 0;
+    const first = op({ name: "first" }, async () => ++before);
+    const rank1 = (op as (...a: unknown[]) => typeof first)({ name: "rank" }, async () => 1, site);
+    await expect(
+      durable({ run: "located", store }, async () => {
+        await rank1();
+        throw new Error("stop");
+      }),
+    ).rejects.toThrow("stop");
+    // The module is loaded again with another body: the registry now holds the new version.
+    const rank2 = (op as (...a: unknown[]) => typeof first)({ name: "rank", timeout: "1s" }, async () => 2, site);
+    const error = await durable({ run: "located", store }, async () => [await first(), await rank2()]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RunVersionMismatch);
+    expect((error as RunVersionMismatch).changes).toEqual(["op rank changed: body, policy"]);
+    expect(before).toBe(0);
+    expect(store.getRun("located")?.owner).toBeUndefined();
+  });
+
   test("the version guard refuses a resume over a changed plan", async () => {
     const a = op({ name: "pa" }, async (x: number) => x + 1);
     let stop = true;

@@ -72,8 +72,8 @@ describe("schema build errors", () => {
   });
 
   it("rejects symbol and bigint", () => {
-    expect(issues("Sym")).toEqual(["value.key: `symbol` is not JSON data"]);
-    expect(issues("Big")).toEqual(["value.amount: `bigint` is not JSON data; use number or a decimal string"]);
+    expect(issues("Sym")).toEqual(["value.key: `symbol` is not JSON data; use a string (main.ts:11)"]);
+    expect(issues("Big")).toEqual(["value.amount: `bigint` is not JSON data; use number or a decimal string (main.ts:12)"]);
   });
 
   it("rejects class instances with methods, but accepts data classes", () => {
@@ -84,10 +84,10 @@ describe("schema build errors", () => {
   });
 
   it("rejects Promise outside return position, Map, Set and other built-ins with methods", () => {
-    expect(issues("Later")).toEqual(["value.value: a Promise is only unwrapped as an op's return type; await it before passing it on"]);
-    expect(issues("Lookup")).toEqual(["value.cache: `Map<string, number>` is not JSON data; use Record<K, V> or an array of entries"]);
-    expect(issues("Unique")).toEqual(["value.ids: `Set<string>` is not JSON data; use an array"]);
-    expect(issues("Pattern")).toEqual(["value.re: built-in `RegExp` is not JSON data"]);
+    expect(issues("Later")).toEqual(["value.value: a Promise is only unwrapped as an op's return type; await it before passing it on (main.ts:20)"]);
+    expect(issues("Lookup")).toEqual(["value.cache: `Map<string, number>` is not JSON data; use Record<K, V> or an array of entries (main.ts:21)"]);
+    expect(issues("Unique")).toEqual(["value.ids: `Set<string>` is not JSON data; use an array (main.ts:22)"]);
+    expect(issues("Pattern")).toEqual(["value.re: built-in `RegExp` is not JSON data (main.ts:23)"]);
   });
 
   it("rejects a tuple rest element before the end", () => {
@@ -95,7 +95,7 @@ describe("schema build errors", () => {
   });
 
   it("rejects string mapping types and symbol keys", () => {
-    expect(issues("Upper")).toEqual(["value.code: string mapping type `Uppercase<string>` cannot be expressed; use string"]);
+    expect(issues("Upper")).toEqual(["value.code: string mapping type `Uppercase<string>` cannot be expressed; use string (main.ts:25)"]);
     expect(issues("SymKeyed")).toEqual(["value[Symbol.iterator]: symbol-keyed properties are not JSON data (main.ts:26)"]);
   });
 

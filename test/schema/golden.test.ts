@@ -229,7 +229,7 @@ const CASES: readonly Case[] = [
     fail: [[], ["a", 1], [true]],
   },
   { name: "Empty", schema: { type: "array", maxItems: 0 }, pass: [[]], fail: [[1]] },
-  { name: "Scores", schema: { $ref: "#/$defs/Scores" }, defs: { Scores: { type: "object", additionalProperties: { type: "number" } } }, pass: [{}, { a: 1 }], fail: [{ a: "1" }, []] },
+  { name: "Scores", schema: { $ref: "#/$defs/Scores" }, defs: { Scores: { type: "object", plainObject: true, additionalProperties: { type: "number" } } }, pass: [{}, { a: 1 }], fail: [{ a: "1" }, []] },
   {
     name: "Keyed",
     schema: { $ref: "#/$defs/Keyed" },
@@ -240,25 +240,25 @@ const CASES: readonly Case[] = [
   {
     name: "Indexed",
     schema: { $ref: "#/$defs/Indexed" },
-    defs: { Indexed: { type: "object", properties: { fixed: { type: "string" } }, required: ["fixed"], additionalProperties: { type: "string" } } },
+    defs: { Indexed: { type: "object", properties: { fixed: { type: "string" } }, required: ["fixed"], plainObject: true, additionalProperties: { type: "string" } } },
     pass: [{ fixed: "a", other: "b" }],
     fail: [{ fixed: "a", other: 1 }, {}],
   },
   {
     name: "ByNumber",
     schema: { $ref: "#/$defs/ByNumber" },
-    defs: { ByNumber: { type: "object", patternProperties: { "^(?:-?(?:\\d+(?:\\.\\d+)?(?:e[+-]?\\d+)?|Infinity)|NaN)$": { type: "string" } } } },
+    defs: { ByNumber: { type: "object", plainObject: true, patternProperties: { "^(?:-?(?:\\d+(?:\\.\\d+)?(?:e[+-]?\\d+)?|Infinity)|NaN)$": { type: "string" } } } },
     pass: [{ 1: "a", 2.5: "b" }, { name: 1 }],
     fail: [{ 1: 2 }],
   },
   {
     name: "Headers",
     schema: { $ref: "#/$defs/Headers" },
-    defs: { Headers: { type: "object", patternProperties: { "^x-[\\s\\S]*$": { type: "string" } } } },
+    defs: { Headers: { type: "object", plainObject: true, patternProperties: { "^x-[\\s\\S]*$": { type: "string" } } } },
     pass: [{ "x-id": "1" }],
     fail: [{ "x-id": 1 }],
   },
-  { name: "Template", schema: { type: "string", pattern: "^user-(?:-?(?:\\d+(?:\\.\\d+)?(?:e[+-]?\\d+)?|Infinity)|NaN)$" }, pass: ["user-12", "user--1.5"], fail: ["user-", "user-x", "admin-1"] },
+  { name: "Template", schema: { type: "string", pattern: "^user-(?:\\s*(?:[+-]?(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][+-]?\\d+)?|0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+)\\s*|\\s+)$" }, pass: ["user-12", "user--1.5"], fail: ["user-", "user-x", "admin-1"] },
   {
     name: "Tree",
     schema: { $ref: "#/$defs/Tree" },
@@ -274,7 +274,7 @@ const CASES: readonly Case[] = [
         anyOf: [
           { type: ["string", "number", "boolean", "null"] },
           { type: "array", items: { $ref: "#/$defs/Json" } },
-          { type: "object", additionalProperties: { $ref: "#/$defs/Json" } },
+          { type: "object", plainObject: true, additionalProperties: { $ref: "#/$defs/Json" } },
         ],
       },
     },
