@@ -26,8 +26,10 @@ const copy = path.join(tmp, "weft");
 let files: string[] = [];
 
 beforeAll(() => {
-  // What the package is made of: the source folders the build reads and `files` names.
-  for (const entry of ["package.json", "README.md", "tsconfig.base.json", "tsconfig.build.json", "index.ts", "compiler", "runtime", "decorators", "transformers", "docs"]) {
+  // What the package is made of: what the build reads and what `files` names.
+  const build = JSON.parse(readFileSync(path.join(root, "tsconfig.build.json"), "utf8")) as { include: string[] };
+  const named = pkg.files.filter((f) => !f.startsWith("!") && f !== "dist");
+  for (const entry of new Set(["package.json", "README.md", "tsconfig.base.json", "tsconfig.build.json", ...build.include, ...named])) {
     cpSync(path.join(root, entry), path.join(copy, entry), { recursive: true });
   }
   symlinkSync(path.join(root, "node_modules"), path.join(copy, "node_modules"), "dir");
