@@ -22,6 +22,8 @@ export function weftConfig(include: string[], exclude: string[]) {
       include,
       exclude: [...configDefaults.exclude, ...exclude],
       setupFiles: ["test/support/quiet-warnings.ts"],
+      // Type tests (`*.test-d.ts`, `expectTypeOf`) run through the compiler, with the suites.
+      typecheck: { enabled: include !== BENCH_SMOKE, include: ["test/**/*.test-d.ts"], tsconfig: "./test/types/tsconfig.json" },
       testTimeout: 20_000,
       pool: "forks",
     },

@@ -3,7 +3,8 @@
  * lives in runtime/batch; this module only builds the batched function.
  */
 import { isInjectedMeta, type BatchPolicy, type InjectedMeta } from "./descriptor.js";
-import { ENTRY, isLegacyTarget, isTc39Context } from "./op.js";
+import { ENTRY, isLegacyTarget, isTc39Context, type Op } from "./op.js";
+import type { WeftError } from "../runtime/errors.js";
 import { itemsOf, runBatch, type BatchProgress, type BatchTarget, type ItemResult } from "../runtime/batch.js";
 import type { OpEntry } from "../runtime/invoke.js";
 import { currentFrame } from "../runtime/context.js";
@@ -27,11 +28,14 @@ export type Batched<P extends readonly unknown[], A extends Axes | undefined = u
   [K in keyof P]: A extends Axes ? (K extends keyof A ? (A[K] extends null ? P[K] : readonly P[K][]) : readonly P[K][]) : readonly P[K][];
 };
 
-/** What a batched function resolves to: values, or per-item results under `"collect"`. */
-export type VmapResult<R, E extends "throw" | "collect"> = E extends "collect" ? ItemResult<Awaited<R>>[] : Awaited<R>[];
+/** What a batched function resolves to: values, or per-item results (failing with `Err`) under `"collect"`. */
+export type VmapResult<R, E extends "throw" | "collect", Err = unknown> = E extends "collect" ? ItemResult<Awaited<R>, Err>[] : Awaited<R>[];
+
+/** What a failed item of a vmap over `F` holds: an op settles every failure as a `WeftError`. */
+export type ItemError<F> = F extends Op<AnyFn> ? WeftError : unknown;
 
 /** A function mapped over a batch. */
-export type VmappedFn<F extends AnyFn, A extends Axes | undefined = undefined, E extends "throw" | "collect" = "throw"> = (...args: Batched<Parameters<F>, A>) => Promise<VmapResult<ReturnType<F>, E>>;
+export type VmappedFn<F extends AnyFn, A extends Axes | undefined = undefined, E extends "throw" | "collect" = "throw"> = (...args: Batched<Parameters<F>, A>) => Promise<VmapResult<ReturnType<F>, E, ItemError<F>>>;
 
 function targetOf(f: AnyFn, meta: InjectedMeta | undefined): BatchTarget {
   const entry = (f as { [ENTRY]?: OpEntry })[ENTRY];

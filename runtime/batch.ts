@@ -15,8 +15,12 @@ import { currentRoundTripMs, defaultPool, meanMs, runChunk, type FusedChain } fr
 import { whyNotWorker, workersUnavailable } from "./workers/capability.js";
 import type { ChainPlan } from "./fused.js";
 
-/** The outcome of one item under `onError: "collect"`. */
-export type ItemResult<R> = { readonly ok: true; readonly index: number; readonly value: R } | { readonly ok: false; readonly index: number; readonly error: unknown };
+/**
+ * The outcome of one item under `onError: "collect"`. `E` is what a failed item holds: a
+ * `WeftError` for a vmap over an op (its body's errors arrive wrapped in `OpError`), and
+ * `unknown` where a plain function may throw anything.
+ */
+export type ItemResult<R, E = unknown> = { readonly ok: true; readonly index: number; readonly value: R } | { readonly ok: false; readonly index: number; readonly error: E };
 
 /** Progress of a batch, for progress bars. */
 export interface BatchProgress {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { op, vmap, Module, BatchItemError, ValidationError, OpError, Cancelled, getContext, withContext, subscribe } from "weft";
+import { op, vmap, Module, BatchItemError, WeftError, ValidationError, OpError, Cancelled, getContext, withContext, subscribe } from "weft";
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
@@ -15,6 +15,19 @@ describe("vmap", () => {
     const input = Array.from({ length: 60 }, (_, i) => i);
     expect(await vmap(slowEcho, { concurrency: 20 })(input)).toEqual(input.map((x) => x * 10));
     expect(finished).not.toEqual(input);
+  });
+
+  it("holds a WeftError in every failed item of a vmap over an op, as its type says", async () => {
+    const picky = op({ name: "picky" }, async (x: number) => {
+      if (x === 1) throw new Error("plain error from the body");
+      if (x === 2) throw "a thrown string";
+      return x;
+    });
+    const results = await vmap(picky, { onError: "collect" })([0, 1, 2, "three" as never]);
+    const errors = results.flatMap((r) => (r.ok ? [] : [r.error]));
+    expect(errors).toHaveLength(3);
+    for (const error of errors) expect(error).toBeInstanceOf(WeftError);
+    expect(errors.map((e) => e._tag)).toEqual(["OpError", "OpError", "ValidationError"]);
   });
 
   it("accounts for every one of 10,000 items, 5% failing, under collect", async () => {
