@@ -14,9 +14,10 @@ export function weftConfig(include: string[], exclude: string[]) {
   return defineConfig({
     plugins: [weft() as never],
     resolve: {
-      alias: {
-        weft: path.resolve(import.meta.dirname, "index.ts"),
-      },
+      alias: [
+        { find: /^weft\/testing$/, replacement: path.resolve(import.meta.dirname, "testing/index.ts") },
+        { find: /^weft$/, replacement: path.resolve(import.meta.dirname, "index.ts") },
+      ],
     },
     test: {
       include,

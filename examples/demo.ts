@@ -2,16 +2,18 @@
  * `npm run demo`: what weft does, on this machine.
  *
  *   1. the pymai quick-start, as ops on Modules composed with Sequential
- *   2. Ember's ensemble-and-judge graph: eager vs jit, and the jitted graph
+ *   2. Ember's ensemble-and-judge on models(): eager vs jit, usage and cost, the jitted graph
+ *      (the offline local provider, or any OpenAI-compatible endpoint when OPENAI_BASE_URL /
+ *      OPENAI_API_KEY are set; OPENAI_MODEL picks the model)
  *   3. the similarity pipeline over thousands of pairs: eager vs jit vs jit + vmap
  *
  * `--quick` (or WEFT_DEMO_QUICK=1) runs a small batch, for the test that keeps it working.
  */
 import os from "node:os";
 import { pathToFileURL } from "node:url";
-import { vmap } from "weft";
+import { models, vmap, withContext, type UsageReport } from "weft";
 import { main as quickstart } from "./quickstart.js";
-import { ensemble, ensembleJit } from "./ensemble.js";
+import { demoModel, ensemble, ensembleJit } from "./ensemble.js";
 import { compare, compareJit, generatePairs } from "./similarity.js";
 import { progressBar } from "./progress.js";
 
@@ -31,16 +33,23 @@ export async function demo({ quick = false }: { readonly quick?: boolean } = {})
   console.log("1. The pymai quick-start: Tokenize -> Embed -> Similarity -> Humanize\n");
   await quickstart();
 
-  console.log("\n2. Ensemble and judge: five model calls, then a judge\n");
-  const question = "Why is the sky blue during the day but red at sunset?";
-  const [eager, eagerMs] = await timed(() => ensemble(question));
-  const [jitted, jitFirstMs] = await timed(() => ensembleJit(question));
-  const [, jitMs] = await timed(() => ensembleJit(question));
-  console.log(`  verdict: ${jitted.best} (${jitted.votes}/5 confident) — same as eager: ${JSON.stringify(eager) === JSON.stringify(jitted)}`);
-  console.log(`  eager ${ms(eagerMs)}   jit first call (trace + compile + run) ${ms(jitFirstMs)}   jit ${ms(jitMs)}   speedup ${(eagerMs / jitMs).toFixed(1)}×`);
-  const view = await ensembleJit.inspect(question);
-  console.log("\n  the jitted graph (Mermaid):\n");
-  console.log(view.mermaid?.replace(/^/gm, "    "));
+  const model = demoModel();
+  console.log(`\n2. Ensemble and judge on models(): five calls to ${model}, then a judge (structured output)\n`);
+  await withContext({ config: { model } }, async () => {
+    const question = "Why is the sky blue during the day but red at sunset?";
+    const [eager, eagerMs] = await timed(() => models.track(() => ensemble(question)));
+    const [jitted, jitFirstMs] = await timed(() => models.track(() => ensembleJit(question)));
+    const [again, jitMs] = await timed(() => models.track(() => ensembleJit(question)));
+    const local = model.startsWith("ember:");
+    console.log(`  verdict: answer ${jitted.value.best} — ${jitted.value.reason.slice(0, 70)}`);
+    if (local) console.log(`  same as eager: ${JSON.stringify(eager.value) === JSON.stringify(jitted.value) && JSON.stringify(again.value) === JSON.stringify(jitted.value)}`);
+    console.log(`  eager ${ms(eagerMs)}   jit first call (trace + compile + run) ${ms(jitFirstMs)}   jit ${ms(jitMs)}   speedup ${(eagerMs / jitMs).toFixed(1)}×`);
+    console.log(`  usage, eager: ${usageLine(eager.usage)}`);
+    console.log(`  usage, jit:   ${usageLine(again.usage)}`);
+    const view = await ensembleJit.inspect(question);
+    console.log("\n  the jitted graph (Mermaid):\n");
+    console.log(view.mermaid?.replace(/^/gm, "    "));
+  });
 
   const count = quick ? 60 : 3000;
   console.log(`\n3. Similarity over ${count} text pairs (tokenise, 4,096-dim hashed TF-IDF, cosine)\n`);
@@ -59,6 +68,11 @@ export async function demo({ quick = false }: { readonly quick?: boolean } = {})
   const close = vmapOut.filter((s) => s.startsWith("close")).length;
   console.log(`  ${close} of ${count} pairs are close; eager, jit and jit + vmap agree: ${same(eagerOut, jitOut) && same(eagerOut, vmapOut)}`);
   console.log(`  eager ${ms(eagerBatchMs)}   jit ${ms(jitBatchMs)}   jit + vmap ${ms(vmapMs)}   (${(eagerBatchMs / vmapMs).toFixed(2)}× eager)`);
+}
+
+function usageLine(u: UsageReport): string {
+  const cost = u.unpricedCalls > 0 ? `cost unknown for ${u.unpricedCalls} calls (set config.prices)` : `$${u.costUsd.toFixed(6)}`;
+  return `${u.calls} calls, ${u.inputTokens} input + ${u.outputTokens} output tokens, ${cost}`;
 }
 
 function same(a: readonly string[], b: readonly string[]): boolean {

@@ -1,81 +1,48 @@
 /**
- * Ember's "ensemble and judge": several independent model calls answer a question, then a
- * judge picks the best. The model is local and deterministic with realistic latency, so
- * the demo runs offline; swap `LocalModel.complete` for an HTTP call and nothing else changes.
+ * Ember's "ensemble and judge" on `models()`: five independent model calls answer a
+ * question, then a judge model picks the best answer as structured output (a `Verdict`).
+ *
+ * The model comes from config (`"default"`): the demo sets it to the offline `local`
+ * provider (with realistic latency), or to any OpenAI-compatible endpoint when
+ * `OPENAI_BASE_URL` / `OPENAI_API_KEY` are set. Nothing below changes between the two.
  */
-import { Module, getContext, jit, op } from "weft";
-import { rng } from "./similarity.js";
+import { jit, localProvider, models, op } from "weft";
 
-/** One candidate answer. */
-export interface Answer {
-  readonly model: string;
-  readonly text: string;
-  readonly confidence: number;
-}
-
-/** A verdict over the candidates. */
+/** The judge's structured output. */
 export interface Verdict {
-  readonly best: string;
-  readonly text: string;
-  readonly votes: number;
+  /**
+   * Which answer is best.
+   * @integer
+   * @minimum 1
+   * @maximum 5
+   */
+  readonly best: number;
+  readonly reason: string;
 }
 
-function hash(text: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
-  return h >>> 0;
+/** The offline ensemble's provider: deterministic, 40-120 ms per reply. */
+models.register("ember", localProvider({ latencyMs: [40, 120] }));
+
+/** The model the demo uses: an OpenAI-compatible endpoint when one is configured, else the local one. */
+export function demoModel(env: NodeJS.ProcessEnv = process.env): string {
+  return env.OPENAI_BASE_URL || env.OPENAI_API_KEY ? `openai:${env.OPENAI_MODEL || "gpt-4o-mini"}` : "ember:chat";
 }
 
-/** Waits `ms`, or rejects when the context's signal fires (deadline or cancellation). */
-function latency(ms: number): Promise<void> {
-  const { signal } = getContext();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
-}
-
-/** A deterministic stand-in for a language model: same prompt, same answer, 40-120 ms. */
-export class LocalModel extends Module {
-  constructor(readonly name: string) {
-    super();
-  }
-
-  @op({ retry: { times: 2, backoff: { initial: "10ms" } }, timeout: "2s" })
-  async complete(prompt: string): Promise<Answer> {
-    const seed = hash(`${this.name}:${prompt}`);
-    const next = rng(seed);
-    await latency(40 + Math.floor(next() * 80));
-    const confidence = Math.round(next() * 100) / 100;
-    return { model: this.name, text: `${this.name} says: ${prompt.split(" ").slice(0, 4).join(" ")}… (${seed % 97})`, confidence };
-  }
-}
-
-/** Picks the most confident answer, counting how many answers agree with its verdict. */
-export const judge = op({ kind: "io" }, async (a: Answer, b: Answer, c: Answer, d: Answer, e: Answer): Promise<Verdict> => {
-  await latency(30);
-  const all = [a, b, c, d, e];
-  const best = all.reduce((x, y) => (y.confidence > x.confidence ? y : x));
-  return { best: best.model, text: best.text, votes: all.filter((x) => x.confidence >= 0.5).length };
+/** Picks the best of five answers; its return type is the structured output the judge model must produce. */
+export const judge = op({ kind: "io" }, async (question: string, answers: string[]): Promise<Verdict> => {
+  const listed = answers.map((a, i) => `${i + 1}. ${a}`).join("\n");
+  // The transformer injects Verdict's schema here: it goes to the model, and the reply is checked against it.
+  return models.object<Verdict>("default", `Question: ${question}\n\nCandidate answers:\n${listed}\n\nWhich answer is best? Reply with its number (1-5) and a one-sentence reason.`, { temperature: 0 });
 });
 
-const models = ["alpha", "beta", "gamma", "delta", "epsilon"].map((name) => new LocalModel(name));
-
-/** Five answers, then a verdict: written sequentially. */
+/** Five answers (different seeds, so different samples), then a verdict: written sequentially. */
 export async function ensemble(question: string): Promise<Verdict> {
-  const a = await models[0]!.complete(question);
-  const b = await models[1]!.complete(question);
-  const c = await models[2]!.complete(question);
-  const d = await models[3]!.complete(question);
-  const e = await models[4]!.complete(question);
-  return judge(a, b, c, d, e);
+  const a = await models("default", question, { temperature: 0.8, seed: 1, maxTokens: 120 });
+  const b = await models("default", question, { temperature: 0.8, seed: 2, maxTokens: 120 });
+  const c = await models("default", question, { temperature: 0.8, seed: 3, maxTokens: 120 });
+  const d = await models("default", question, { temperature: 0.8, seed: 4, maxTokens: 120 });
+  const e = await models("default", question, { temperature: 0.8, seed: 5, maxTokens: 120 });
+  return judge(question, [a, b, c, d, e]);
 }
 
 /** The same, jitted: the trace shows the five calls are independent, so they run at once. */

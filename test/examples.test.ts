@@ -36,6 +36,8 @@ describe("examples/demo (quick mode)", () => {
     }
     const text = lines.join("\n");
     expect(text).toContain("same as eager: true");
+    expect(text).toMatch(/usage, jit: +6 calls, \d+ input \+ \d+ output tokens, \$0\.000000/);
+    expect(text).toMatch(/verdict: answer [1-5] — /);
     expect(text).toContain("flowchart TD");
     expect(text).toMatch(/30 of 60 pairs are close; eager, jit and jit \+ vmap agree: true/);
   });

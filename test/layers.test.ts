@@ -35,6 +35,7 @@ type Layer = 1 | 2 | 3 | 4 | 5 | 6 | "transformers";
 /** First match wins. A pattern ending in `/` matches everything under that folder. */
 const LAYERS: readonly (readonly [pattern: string, layer: Layer, why: string])[] = [
   ["index.ts", 6, "the public entry: re-exports only"],
+  ["testing/", 6, "weft/testing: a public entry of test tools (the mock OpenAI server)"],
   ["transformers/", "transformers", "build time: imports only layer-1 data formats, never the runtime"],
   ["decorators/descriptor.ts", 1, "the op descriptor: types and pure helpers"],
   ["decorators/formats.ts", 1, "the vetted format table and the pure helpers generated checks call"],
@@ -76,7 +77,7 @@ const ALLOWED: readonly string[] = [
   "transformers runtime/manifest.ts -> transformers/gen.ts",
 ];
 
-const ROOTS = ["index.ts", "decorators", "compiler", "runtime", "transformers"];
+const ROOTS = ["index.ts", "decorators", "compiler", "runtime", "transformers", "testing"];
 
 function sourceFiles(): string[] {
   const out: string[] = [];

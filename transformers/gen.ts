@@ -105,7 +105,8 @@ export function generateManifest(options: GenerateOptions): GenerateResult {
       const start = site.node.getStart(sf);
       const { line, character } = sf.getLineAndCharacterOfPosition(start);
       for (const message of site.errors) errors.push(`${relativePath(root, sf.fileName)}:${line + 1}:${character + 1}: weft: ${message}`);
-      if (site.errors.length > 0) continue;
+      // A models.object<T>() site needs T's schema at its call: only the transformer can give it (the manifest has no slot for calls).
+      if (site.errors.length > 0 || site.kind === "object") continue;
       // Keyed by the schemas' hash: equal schemas have equal checks, and a stale module can only lack an entry, never misapply one.
       if (site.checks !== undefined) checks.set(site.meta.hash, site.checks);
       entries.push({

@@ -16,8 +16,8 @@ import { contentHash, relativePath } from "./util.js";
 
 type Ts = typeof TS;
 
-/** Which weft entry point a site calls. */
-export type SiteKind = "op" | "jit" | "vmap";
+/** Which weft entry point a site calls. `object` is a `models.object<T>()` call: it gets `T`'s schema. */
+export type SiteKind = "op" | "jit" | "vmap" | "object";
 
 /**
  * How the site receives META:
@@ -89,6 +89,7 @@ const TAGS: Readonly<Record<string, SiteKind>> = { weftOp: "op", weftJit: "jit",
 export function findOpSites(ts: Ts, program: TS.Program, sourceFile: TS.SourceFile, options: SiteOptions): OpSite[] {
   const checker = program.getTypeChecker();
   const kinds = kindCache(checker);
+  const modelsMarks = new Map<TS.Symbol, boolean>();
   const sites: OpSite[] = [];
 
   function calleeKind(expression: TS.Expression): SiteKind | undefined {
@@ -144,7 +145,49 @@ export function findOpSites(ts: Ts, program: TS.Program, sourceFile: TS.SourceFi
     ts.forEachChild(node, visit);
   }
 
+  /** True for `models.object(...)` where `models` is the export marked `@weftModels`. */
+  function isModelsObject(expression: TS.Expression): boolean {
+    const callee = skipOuter(expression);
+    if (!ts.isPropertyAccessExpression(callee) || callee.name.text !== "object" || !ts.isIdentifier(callee.expression)) return false;
+    let symbol = checker.getSymbolAtLocation(callee.expression);
+    if (symbol && symbol.flags & ts.SymbolFlags.Alias) symbol = checker.getAliasedSymbol(symbol);
+    if (!symbol) return false;
+    let marked = modelsMarks.get(symbol);
+    if (marked === undefined) {
+      marked = (symbol.declarations ?? []).some((decl) => {
+        // The tag sits on the variable statement: `/** @weftModels */ export const models = ...`.
+        const host = ts.isVariableDeclaration(decl) && ts.isVariableDeclarationList(decl.parent) ? decl.parent.parent : decl;
+        const file = host.getSourceFile();
+        return (ts.getLeadingCommentRanges(file.text, host.getFullStart()) ?? []).some((range) => /@weftModels\b/.test(file.text.slice(range.pos, range.end)));
+      });
+      modelsMarks.set(symbol, marked);
+    }
+    return marked;
+  }
+
+  /** `models.object<T>(...)`: T's schema and definitions, injected as the call's last argument. */
+  function visitModelsObject(call: TS.CallExpression): void {
+    const typeArg = call.typeArguments?.[0];
+    // Without T (`models.object(id, prompt, { schema })`) there is nothing to inject.
+    if (!typeArg || hasMeta(call.arguments) || call.arguments.some(ts.isSpreadElement)) return;
+    const label = `models.object<${typeArg.getText(sourceFile)}>`;
+    const described = describeType(ts, program, checker.getTypeFromTypeNode(typeArg), label, "value", options);
+    const hasDefs = Object.keys(described.defs).length > 0;
+    const pos = sourceFile.getLineAndCharacterOfPosition(call.getStart(sourceFile));
+    const file = relativePath(options.root, sourceFile.fileName);
+    const meta: SiteMeta = {
+      __weft: 1,
+      params: [],
+      returns: described.schema,
+      ...(hasDefs ? { defs: described.defs } : {}),
+      hash: contentHash({ returns: described.schema, defs: hasDefs ? described.defs : undefined }),
+      source: { file, line: pos.line + 1, column: pos.character + 1 },
+    };
+    sites.push({ kind: "object", form: "call", node: call, meta, errors: described.errors, files: [...new Set([file, ...described.files])].sort(), span: lines(call) });
+  }
+
   function visitCall(call: TS.CallExpression): void {
+    if (isModelsObject(call.expression)) return visitModelsObject(call);
     const kind = calleeKind(call.expression);
     if (!kind || hasMeta(call.arguments) || call.arguments.some(ts.isSpreadElement)) return;
     const args = call.arguments;

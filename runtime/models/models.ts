@@ -1,0 +1,693 @@
+/**
+ * `models()`: model calls as weft ops. Each call kind is one registered io op
+ * (`models.chat`, `models.object`, `models.stream`, `models.embed`), called through the
+ * op kernel like any other: input checks, a span, retries (a default policy that follows
+ * `ProviderError.retryable` and waits out `Retry-After`), deadlines and cancellation that
+ * reach the socket, jit staging and vmap batching (embeddings use a native batch).
+ *
+ * Around each provider request, in this order: the run's budget (refused before sending),
+ * the provider's rate limits, the request, then usage and cost into every enclosing ledger
+ * and onto the span under the OpenTelemetry GenAI names.
+ */
+import type { Span } from "@opentelemetry/api";
+import type { DurationInput, InjectedMeta, JsonSchema, OpDescriptor, RetryPolicy } from "../../decorators/descriptor.js";
+import { isInjectedMeta } from "../../decorators/descriptor.js";
+import { defineOp as registerOp } from "../define.js";
+import { currentFrame, withContext, type Frame } from "../context.js";
+import { toMillis } from "../duration.js";
+import { invoke, type CallOverrides, type OpEntry } from "../invoke.js";
+import { validatorsFor } from "../validate.js";
+import { ValidationError } from "../errors.js";
+import { BudgetExceeded, ProviderError, type Budget } from "./errors.js";
+import type { Price, TokenUsage, EmbedResponse, GenerateRequest, GenerateResponse, Message, ModelProvider, StreamEvent } from "./provider.js";
+import { resolveModel, registerProvider, type Resolved } from "./registry.js";
+import { countMessageTokens, countTokens } from "./tokens.js";
+import { costOf, currentLedger, ledgers, resetGlobal, track, type Ledger, type Usage, type UsageReport } from "./usage.js";
+
+/** A prompt: a user message, or a whole conversation. */
+export type Prompt = string | readonly Message[];
+
+/** Options of one chat call. Unknown options are refused. */
+export interface ModelCallOptions {
+  readonly temperature?: number;
+  readonly maxTokens?: number;
+  readonly topP?: number;
+  readonly stop?: readonly string[];
+  readonly seed?: number;
+  /** A system message put before the prompt. */
+  readonly system?: string;
+  /** Budget for the call including retries. */
+  readonly timeout?: DurationInput;
+  /** Replaces the default retry policy (2 retries of retryable provider errors, with backoff). */
+  readonly retry?: RetryPolicy;
+}
+
+/** Options of `models.object`. */
+export interface ObjectOptions extends ModelCallOptions {
+  /** Asks in all, the first included, before failing with the last `ValidationError`. Default 3. */
+  readonly attempts?: number;
+  /** `T`'s JSON Schema, when no transformer injected it. */
+  readonly schema?: JsonSchema;
+  /** The schema's name sent to the provider. Default `"output"`. */
+  readonly schemaName?: string;
+}
+
+/** Options of `models.embed`. */
+export interface EmbedOptions {
+  readonly dimensions?: number;
+  readonly timeout?: DurationInput;
+  readonly retry?: RetryPolicy;
+}
+
+/** Tokens and cost of one call. */
+export interface CallUsage extends TokenUsage {
+  readonly totalTokens: number;
+  /** US dollars; undefined when the model has no price. */
+  readonly costUsd: number | undefined;
+}
+
+/** What `models.generate` returns: the text, and what it cost. */
+export interface ModelResult {
+  readonly text: string;
+  /** `provider:model` as asked. */
+  readonly model: string;
+  readonly usage: CallUsage;
+  readonly finishReason: string;
+  readonly requestId?: string;
+}
+
+/** What a stream yields: text deltas in order, then one `usage` event. */
+export type ModelStreamEvent = { readonly type: "delta"; readonly text: string } | ({ readonly type: "usage" } & ModelResult);
+
+const ENTRY = Symbol.for("weft.entry");
+
+/** Retryable: a provider's own verdict; network failures; anything unknown. Never a budget or usage error. */
+function retryOn(error: unknown): boolean {
+  if (error instanceof ProviderError) return error.retryable;
+  return !(error instanceof BudgetExceeded || error instanceof TypeError || error instanceof RangeError);
+}
+
+/** The default retry policy of model calls. */
+export const MODEL_RETRY: RetryPolicy = Object.freeze({ times: 2, backoff: Object.freeze({ initial: 250, factor: 2, max: 8_000, jitter: 0.5 }), retryOn });
+
+// ---- schemas of the ops' parameters (they are checked on every call, like any op's) ----
+
+const MESSAGE: JsonSchema = {
+  type: "object",
+  properties: { role: { enum: ["system", "user", "assistant"] }, content: { type: "string" } },
+  required: ["role", "content"],
+  additionalProperties: false,
+};
+const PROMPT: JsonSchema = { anyOf: [{ type: "string" }, { type: "array", items: MESSAGE }] };
+const MODEL_ID: JsonSchema = { type: "string", minLength: 1 };
+const CHAT_OPTIONS: JsonSchema = {
+  type: "object",
+  properties: {
+    temperature: { type: "number", minimum: 0 },
+    maxTokens: { type: "integer", minimum: 1 },
+    topP: { type: "number", minimum: 0, maximum: 1 },
+    stop: { type: "array", items: { type: "string" } },
+    seed: { type: "integer" },
+    system: { type: "string" },
+    // Internal to models.object: the schema the reply must match.
+    schema: { type: "object", properties: { name: { type: "string" }, schema: { type: ["object", "boolean"] } }, required: ["name", "schema"], additionalProperties: false },
+  },
+  additionalProperties: false,
+};
+const OBJECT_OPTIONS: JsonSchema = {
+  type: "object",
+  properties: {
+    ...(CHAT_OPTIONS as { properties: Record<string, unknown> }).properties,
+    attempts: { type: "integer", minimum: 1 },
+    schema: { type: ["object", "boolean"] },
+    schemaName: { type: "string", pattern: "^[A-Za-z0-9_-]{1,64}$" },
+    defs: { type: "object" },
+  },
+  additionalProperties: false,
+};
+const EMBED_OPTIONS: JsonSchema = { type: "object", properties: { dimensions: { type: "integer", minimum: 1 } }, additionalProperties: false };
+const EMBED_INPUT: JsonSchema = { anyOf: [{ type: "string" }, { type: "array", items: { type: "string" } }] };
+const VECTOR: JsonSchema = { type: "array", items: { type: "number" } };
+
+/** A descriptor written here, as the transformer would have: the model ops are typed by construction. */
+function descriptor(name: string, params: readonly [string, JsonSchema, boolean?][], returns: JsonSchema | undefined, policy: OpDescriptor["policy"]): OpDescriptor {
+  return Object.freeze({
+    id: `weft:${name}`,
+    name,
+    kind: "io",
+    async: true,
+    params: params.map(([param, schema, optional]) => ({ name: param, schema, ...(optional && { optional: true }) })),
+    ...(returns !== undefined && { returns }),
+    policy,
+    config: Object.freeze({}),
+    typed: true,
+  });
+}
+
+function defineOp(name: string, params: readonly [string, JsonSchema, boolean?][], returns: JsonSchema | undefined, body: (...args: never[]) => unknown, batch?: { run: (items: readonly (readonly unknown[])[]) => Promise<readonly unknown[]> }): OpEntry {
+  return registerOp(descriptor(name, params, returns, Object.freeze({ retry: MODEL_RETRY })), body, batch as never);
+}
+
+// ---- the metered request: budget, rate limit, send, usage --------------------------------
+
+interface Metered<T> {
+  readonly value: T;
+  readonly usage: CallUsage;
+}
+
+function priceOf(resolved: Resolved, config: Readonly<Record<string, unknown>>): Price | undefined {
+  const table = config.prices as Readonly<Record<string, Price>> | undefined;
+  const own = resolved.provider.prices;
+  return table?.[resolved.id] ?? own?.[resolved.model] ?? own?.["*"];
+}
+
+async function metered<T extends { readonly usage: TokenUsage; readonly requestId?: string }>(
+  frame: Frame,
+  resolved: Resolved,
+  operation: "chat" | "embeddings",
+  inputEstimate: number,
+  maxOutput: number | undefined,
+  request: object,
+  send: (signal: AbortSignal) => Promise<T>,
+): Promise<Metered<T>> {
+  const price = priceOf(resolved, frame.config);
+  const reserveTokens = inputEstimate + (maxOutput ?? 0);
+  const reserveCost = price ? costOf({ inputTokens: inputEstimate, outputTokens: maxOutput ?? 0, cachedInputTokens: 0, reasoningTokens: 0 }, price) : undefined;
+  const chain = ledgers();
+  const reserved: Ledger[] = [];
+  try {
+    for (const ledger of chain) {
+      ledger.reserve(resolved.id, reserveTokens, reserveCost);
+      reserved.push(ledger);
+    }
+  } catch (error) {
+    for (const ledger of reserved) ledger.release(reserveTokens, reserveCost);
+    throw error;
+  }
+  const span = frame.span;
+  if (span) requestAttributes(span, resolved, operation, request as Readonly<Record<string, unknown>>);
+  const clock = resolved.provider.clock;
+  let permitTokens: number | undefined;
+  let permit: { release(actual?: number): void } | undefined;
+  try {
+    permit = await resolved.limiter.acquire(reserveTokens, frame.signal);
+    let value: T;
+    try {
+      value = await send(frame.signal);
+    } catch (error) {
+      // A 429/503 with Retry-After pauses every request to this provider, the retry included.
+      if (error instanceof ProviderError && error.retryAfterMs !== undefined) resolved.limiter.pause((clock?.now() ?? Date.now()) + error.retryAfterMs);
+      throw error;
+    }
+    const usage = value.usage;
+    permitTokens = usage.inputTokens + usage.outputTokens;
+    const costUsd = price ? costOf(usage, price) : undefined;
+    const record = { model: resolved.id, tenant: frame.tenant, stepId: frame.stepId, usage, costUsd };
+    for (const ledger of chain) ledger.record(record);
+    if (span) usageAttributes(span, usage, costUsd, value.requestId);
+    return { value, usage: { ...usage, totalTokens: usage.inputTokens + usage.outputTokens, costUsd } };
+  } finally {
+    permit?.release(permitTokens);
+    for (const ledger of reserved) ledger.release(reserveTokens, reserveCost);
+  }
+}
+
+function requestAttributes(span: Span, resolved: Resolved, operation: string, request: Readonly<Record<string, unknown>>): void {
+  span.setAttribute("gen_ai.operation.name", operation);
+  span.setAttribute("gen_ai.provider.name", resolved.provider.name);
+  span.setAttribute("gen_ai.system", resolved.provider.name);
+  span.setAttribute("gen_ai.request.model", resolved.model);
+  if (typeof request.temperature === "number") span.setAttribute("gen_ai.request.temperature", request.temperature);
+  if (typeof request.maxTokens === "number") span.setAttribute("gen_ai.request.max_tokens", request.maxTokens);
+  if (typeof request.topP === "number") span.setAttribute("gen_ai.request.top_p", request.topP);
+  if (typeof request.seed === "number") span.setAttribute("gen_ai.request.seed", request.seed);
+  if (request.schema !== undefined) span.setAttribute("gen_ai.output.type", "json");
+}
+
+function usageAttributes(span: Span, usage: TokenUsage, costUsd: number | undefined, requestId: string | undefined): void {
+  span.setAttribute("gen_ai.usage.input_tokens", usage.inputTokens);
+  span.setAttribute("gen_ai.usage.output_tokens", usage.outputTokens);
+  if (usage.cachedInputTokens > 0) span.setAttribute("gen_ai.usage.cache_read.input_tokens", usage.cachedInputTokens);
+  if (usage.reasoningTokens > 0) span.setAttribute("weft.usage.reasoning_tokens", usage.reasoningTokens);
+  if (costUsd !== undefined) span.setAttribute("weft.usage.cost_usd", costUsd);
+  if (requestId) span.setAttribute("gen_ai.response.id", requestId);
+}
+
+function responseAttributes(span: Span | undefined, response: GenerateResponse): void {
+  if (!span) return;
+  span.setAttribute("gen_ai.response.finish_reasons", [response.finishReason]);
+  if (response.responseModel) span.setAttribute("gen_ai.response.model", response.responseModel);
+}
+
+// ---- chat ---------------------------------------------------------------------------
+
+interface ChatOptions {
+  readonly temperature?: number;
+  readonly maxTokens?: number;
+  readonly topP?: number;
+  readonly stop?: readonly string[];
+  readonly seed?: number;
+  readonly system?: string;
+  readonly schema?: { readonly name: string; readonly schema: JsonSchema };
+}
+
+function messagesOf(prompt: Prompt, system: string | undefined): readonly Message[] {
+  const messages: readonly Message[] = typeof prompt === "string" ? [{ role: "user", content: prompt }] : prompt;
+  return system === undefined ? messages : [{ role: "system", content: system }, ...messages];
+}
+
+function chatRequest(resolved: Resolved, prompt: Prompt, options: ChatOptions | undefined, signal: AbortSignal): GenerateRequest {
+  const o = options ?? {};
+  return {
+    model: resolved.model,
+    messages: messagesOf(prompt, o.system),
+    signal,
+    ...(o.temperature !== undefined && { temperature: o.temperature }),
+    ...(o.maxTokens !== undefined && { maxTokens: o.maxTokens }),
+    ...(o.topP !== undefined && { topP: o.topP }),
+    ...(o.stop !== undefined && { stop: o.stop }),
+    ...(o.seed !== undefined && { seed: o.seed }),
+    ...(o.schema !== undefined && { schema: o.schema }),
+  };
+}
+
+function need(resolved: Resolved, what: "chat" | "stream" | "embed"): ModelProvider {
+  const provider = resolved.provider;
+  if (!provider.capabilities[what] || (what === "stream" && !provider.stream) || (what === "embed" && !provider.embed)) {
+    throw new TypeError(`models: provider "${resolved.providerName}" cannot ${what} (model "${resolved.id}")`);
+  }
+  return provider;
+}
+
+function toResult(resolved: Resolved, response: GenerateResponse, usage: CallUsage): ModelResult {
+  return { text: response.text, model: resolved.id, usage, finishReason: response.finishReason, ...(response.requestId && { requestId: response.requestId }) };
+}
+
+async function chatBody(model: string, prompt: Prompt, options?: ChatOptions): Promise<ModelResult> {
+  const frame = currentFrame();
+  const resolved = resolveModel(model, frame.config);
+  const provider = need(resolved, "chat");
+  const request = chatRequest(resolved, prompt, options, frame.signal);
+  const { value, usage } = await metered<GenerateResponse>(frame, resolved, "chat", countMessageTokens(request.messages), options?.maxTokens, options ?? {}, (signal) =>
+    provider.generate(signal === request.signal ? request : { ...request, signal }),
+  );
+  responseAttributes(frame.span, value);
+  return toResult(resolved, value, usage);
+}
+
+const RESULT: JsonSchema = {
+  type: "object",
+  properties: { text: { type: "string" }, model: { type: "string" }, usage: { type: "object" }, finishReason: { type: "string" }, requestId: { type: "string" } },
+  required: ["text", "model", "usage", "finishReason"],
+};
+
+const chatEntry = defineOp("models.chat", [["model", MODEL_ID], ["prompt", PROMPT], ["options", CHAT_OPTIONS, true]], RESULT, chatBody as never);
+
+// ---- structured output ------------------------------------------------------------------
+
+const checks = new WeakMap<object, OpDescriptor>();
+
+/** The output check of `schema`, as an op's return check: a `ValidationError` naming `models.object`. */
+function checkerFor(schema: JsonSchema, defs: Readonly<Record<string, JsonSchema>> | undefined): (value: unknown) => void {
+  const key = typeof schema === "object" ? schema : { schema };
+  let desc = checks.get(key);
+  if (!desc) {
+    desc = { ...descriptor("models.object", [], schema, {}), ...(defs && { defs }) };
+    checks.set(key, desc);
+  }
+  return validatorsFor(desc).output ?? (() => {});
+}
+
+/** The reply as JSON: the whole text, else the first fenced or braced block in it. */
+function parseReply(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
+  const candidates = [text.trim()];
+  const fenced = /```(?:json)?\s*([\s\S]*?)```/.exec(text);
+  if (fenced) candidates.push(fenced[1]!.trim());
+  const start = text.search(/[[{]/);
+  if (start >= 0) candidates.push(text.slice(start, Math.max(text.lastIndexOf("}"), text.lastIndexOf("]")) + 1));
+  for (const candidate of candidates) {
+    try {
+      return { ok: true, value: JSON.parse(candidate) };
+    } catch {
+      // Try the next candidate.
+    }
+  }
+  return { ok: false, error: "the reply is not JSON" };
+}
+
+/**
+ * The schema as sent: definitions carried along under `$defs`, and a root `$ref` inlined,
+ * since providers want an object schema at the root (OpenAI's `json_schema` does).
+ */
+function wireSchema(schema: JsonSchema, defs: Readonly<Record<string, JsonSchema>> | undefined): JsonSchema {
+  if (!defs || Object.keys(defs).length === 0 || typeof schema !== "object") return schema;
+  const all = { ...(schema.$defs as Record<string, JsonSchema> | undefined), ...defs };
+  const ref = typeof schema.$ref === "string" ? /^#\/\$defs\/(.+)$/.exec(schema.$ref)?.[1] : undefined;
+  const root = ref !== undefined ? all[ref] : undefined;
+  if (root !== undefined && typeof root === "object") return { ...root, $defs: all };
+  return { ...schema, $defs: all };
+}
+
+interface ObjectBodyOptions extends ChatOptions {
+  readonly attempts?: number;
+  readonly schemaName?: string;
+  readonly defs?: Readonly<Record<string, JsonSchema>>;
+}
+
+async function objectBody(model: string, prompt: Prompt, options: ObjectBodyOptions & { schema?: JsonSchema }): Promise<unknown> {
+  const { attempts = 3, schemaName = "output", defs, schema, ...chat } = options;
+  if (schema === undefined) throw new TypeError("models.object: no schema for T (build with the weft transformer, or pass { schema })");
+  const check = checkerFor(schema, defs);
+  const wire = wireSchema(schema, defs);
+  const supports = resolveModel(model, currentFrame().config).provider.capabilities.jsonSchema;
+  let messages = [...messagesOf(prompt, chat.system)];
+  if (!supports) messages.push({ role: "system", content: `Reply with JSON only, matching this JSON Schema: ${JSON.stringify(wire)}` });
+  const { system: _s, ...rest } = chat;
+  let last: ValidationError | undefined;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    const result = (await invoke(chatEntry, undefined, [model, messages, { ...rest, schema: { name: schemaName, schema: wire } }])) as ModelResult;
+    const parsed = parseReply(result.text);
+    let problem: string;
+    if (parsed.ok) {
+      try {
+        check(parsed.value);
+        return parsed.value;
+      } catch (error) {
+        if (!(error instanceof ValidationError)) throw error;
+        last = error;
+        problem = error.message.replace(/^models\.object: invalid output: /, "");
+      }
+    } else {
+      last = new ValidationError("models.object", [{ direction: "output", parameter: "return", path: "$", expected: "JSON", received: JSON.stringify(result.text.slice(0, 60)), keyword: "json" }]);
+      problem = parsed.error;
+    }
+    // Re-ask with the error: cheaper models usually fix their reply when told what was wrong.
+    messages = [
+      ...messages,
+      { role: "assistant", content: result.text },
+      { role: "user", content: `That reply is invalid: ${problem}. Answer again with only the corrected JSON.` },
+    ];
+  }
+  throw last!;
+}
+
+const objectEntry = defineOp("models.object", [["model", MODEL_ID], ["prompt", PROMPT], ["options", OBJECT_OPTIONS]], undefined, objectBody as never);
+
+// ---- streaming ----------------------------------------------------------------------------
+
+type Sink = (event: StreamEvent) => Promise<void>;
+
+async function streamBody(model: string, prompt: Prompt, options: ChatOptions | undefined, sink: Sink): Promise<ModelResult> {
+  const frame = currentFrame();
+  const resolved = resolveModel(model, frame.config);
+  const provider = need(resolved, "stream");
+  const request = chatRequest(resolved, prompt, options, frame.signal);
+  let emitted = false;
+  const { value, usage } = await metered<GenerateResponse>(frame, resolved, "chat", countMessageTokens(request.messages), options?.maxTokens, options ?? {}, async (signal) => {
+    try {
+      for await (const event of provider.stream!({ ...request, signal })) {
+        if (event.type === "end") return event;
+        emitted = true;
+        await sink(event);
+      }
+    } catch (error) {
+      // Deltas already went out: another attempt would repeat them, so this one is final.
+      if (emitted && error instanceof ProviderError && error.retryable) throw new ProviderError({ ...error, retryable: false, cause: error });
+      throw error;
+    }
+    throw new ProviderError({ provider: resolved.providerName, model: resolved.model, status: undefined, detail: "the stream ended without a final event" });
+  });
+  responseAttributes(frame.span, value);
+  return toResult(resolved, value, usage);
+}
+
+const streamEntry = defineOp("models.stream", [["model", MODEL_ID], ["prompt", PROMPT], ["options", CHAT_OPTIONS, true], ["sink", {}]], RESULT, streamBody as never);
+
+/** An async iterable over one streamed call; the call starts on the first `next()`. */
+function streamOf(model: string, prompt: Prompt, options: ChatOptions | undefined, overrides: CallOverrides | undefined): AsyncIterable<ModelStreamEvent> {
+  return {
+    [Symbol.asyncIterator](): AsyncIterator<ModelStreamEvent> {
+      const queue: ModelStreamEvent[] = [];
+      let wake: (() => void) | undefined;
+      let pulled: (() => void) | undefined;
+      let finished: { ok: true } | { ok: false; error: unknown } | undefined;
+      let call: Promise<unknown> | undefined;
+      const controller = new AbortController();
+      const notify = () => {
+        wake?.();
+        wake = undefined;
+      };
+      const sink: Sink = (event) => {
+        if (event.type === "delta") queue.push(event);
+        notify();
+        // Backpressure: the body waits until the consumer took the delta.
+        return new Promise<void>((resolve) => (pulled = resolve));
+      };
+      const start = () => {
+        call = withContext({ signal: controller.signal }, () => invoke(streamEntry, undefined, [model, prompt, options, sink], overrides)).then(
+          (result) => {
+            queue.push({ type: "usage", ...(result as ModelResult) });
+            finished = { ok: true };
+            notify();
+          },
+          (error: unknown) => {
+            finished = { ok: false, error };
+            notify();
+          },
+        );
+      };
+      return {
+        async next(): Promise<IteratorResult<ModelStreamEvent>> {
+          if (!call) start();
+          for (;;) {
+            const event = queue.shift();
+            if (event) {
+              pulled?.();
+              pulled = undefined;
+              return { value: event, done: false };
+            }
+            if (finished) {
+              if (!finished.ok) {
+                const { error } = finished;
+                finished = { ok: true };
+                throw error;
+              }
+              return { value: undefined, done: true };
+            }
+            await new Promise<void>((resolve) => (wake = resolve));
+          }
+        },
+        async return(): Promise<IteratorResult<ModelStreamEvent>> {
+          // The consumer stopped early: cancel the call (closing the connection) and wait for it.
+          if (call && !finished) {
+            controller.abort(new Error("stream consumer stopped"));
+            pulled?.();
+            await call;
+          }
+          finished = { ok: true };
+          queue.length = 0;
+          return { value: undefined, done: true };
+        },
+      };
+    },
+  };
+}
+
+// ---- embeddings ---------------------------------------------------------------------------
+
+async function embedMany(model: string, texts: readonly string[], options: { readonly dimensions?: number } | undefined): Promise<(readonly number[])[]> {
+  const frame = currentFrame();
+  const resolved = resolveModel(model, frame.config);
+  const provider = need(resolved, "embed");
+  const max = provider.capabilities.maxEmbedBatch ?? Infinity;
+  const out: (readonly number[])[] = [];
+  for (let i = 0; i < texts.length; i += max) {
+    const chunk = texts.slice(i, i + max);
+    let estimate = 0;
+    for (const t of chunk) estimate += countTokens(t);
+    const { value } = await metered(frame, resolved, "embeddings", estimate, undefined, options ?? {}, (signal): Promise<EmbedResponse> =>
+      provider.embed!({ model: resolved.model, texts: chunk, signal, ...(options?.dimensions !== undefined && { dimensions: options.dimensions }) }),
+    );
+    if (value.vectors.length !== chunk.length) throw new ProviderError({ provider: resolved.providerName, model: resolved.model, status: undefined, detail: `expected ${chunk.length} vectors, received ${value.vectors.length}` });
+    out.push(...value.vectors);
+  }
+  return out;
+}
+
+async function embedBody(model: string, input: string | readonly string[], options?: { readonly dimensions?: number }): Promise<unknown> {
+  if (typeof input === "string") return (await embedMany(model, [input], options))[0];
+  return embedMany(model, input, options);
+}
+
+/** vmap's native batch: items with the same model and options go to the provider together. */
+async function embedBatch(items: readonly (readonly unknown[])[]): Promise<readonly unknown[]> {
+  const groups = new Map<string, number[]>();
+  items.forEach((item, index) => {
+    const key = `${String(item[0])}\u0000${JSON.stringify(item[2] ?? {})}`;
+    const group = groups.get(key);
+    if (group) group.push(index);
+    else groups.set(key, [index]);
+  });
+  const out = new Array<unknown>(items.length);
+  await Promise.all(
+    [...groups.values()].map(async (indices) => {
+      const first = items[indices[0]!]!;
+      // Each item is one text or a list of texts: flatten, embed once, and split back.
+      const texts: string[] = [];
+      const spans: [number, number, boolean][] = [];
+      for (const i of indices) {
+        const input = items[i]![1] as string | readonly string[];
+        const start = texts.length;
+        if (typeof input === "string") texts.push(input);
+        else texts.push(...input);
+        spans.push([start, texts.length, typeof input === "string"]);
+      }
+      const vectors = await embedMany(first[0] as string, texts, first[2] as { dimensions?: number } | undefined);
+      indices.forEach((index, k) => {
+        const [start, end, single] = spans[k]!;
+        out[index] = single ? vectors[start] : vectors.slice(start, end);
+      });
+    }),
+  );
+  return out;
+}
+
+const embedEntry = defineOp("models.embed", [["model", MODEL_ID], ["input", EMBED_INPUT], ["options", EMBED_OPTIONS, true]], { anyOf: [VECTOR, { type: "array", items: VECTOR }] }, embedBody as never, {
+  run: embedBatch,
+});
+
+// ---- the public functions -----------------------------------------------------------------
+
+function split<O extends { readonly timeout?: DurationInput; readonly retry?: RetryPolicy }>(options: O | undefined, what: string): [Omit<O, "timeout" | "retry"> | undefined, CallOverrides | undefined] {
+  if (options === undefined) return [undefined, undefined];
+  if (typeof options !== "object" || options === null) throw new TypeError(`${what}: options must be an object`);
+  const { timeout, retry, ...rest } = options;
+  if (timeout === undefined && retry === undefined) return [options, undefined];
+  const overrides: CallOverrides = { ...(timeout !== undefined && { timeout: toMillis(timeout, `${what}: timeout`) }), ...(retry !== undefined && { retry }) };
+  return [rest, overrides];
+}
+
+function generate(model: string, prompt: Prompt, options?: ModelCallOptions): Promise<ModelResult> {
+  const [body, overrides] = split(options, "models");
+  return invoke(chatEntry, undefined, body === undefined ? [model, prompt] : [model, prompt, body], overrides) as Promise<ModelResult>;
+}
+
+function text(model: string, prompt: Prompt, options?: ModelCallOptions): Promise<string> {
+  return generate(model, prompt, options).then((result) => result.text);
+}
+
+function object<T>(model: string, prompt: Prompt, options?: ObjectOptions | InjectedMeta, meta?: InjectedMeta): Promise<T> {
+  let injected = meta;
+  let own = options as ObjectOptions | undefined;
+  if (isInjectedMeta(options)) {
+    injected = options;
+    own = undefined;
+  }
+  const [body, overrides] = split(own, "models.object");
+  const schema = body?.schema ?? injected?.returns;
+  const defs = injected?.defs;
+  const args = { ...body, ...(schema !== undefined && { schema }), ...(defs !== undefined && body?.schema === undefined && { defs }) };
+  return invoke(objectEntry, undefined, [model, prompt, args], overrides) as Promise<T>;
+}
+
+function stream(model: string, prompt: Prompt, options?: ModelCallOptions): AsyncIterable<ModelStreamEvent> {
+  const [body, overrides] = split(options, "models.stream");
+  return streamOf(model, prompt, body, overrides);
+}
+
+function embedCall(model: string, input: string | readonly string[], options?: EmbedOptions): Promise<unknown> {
+  const [body, overrides] = split(options, "models.embed");
+  return invoke(embedEntry, undefined, body === undefined ? [model, input] : [model, input, body], overrides);
+}
+// The single-text signature last: vmap's types read the last overload (one text per item).
+const embed = Object.defineProperty(embedCall, ENTRY, { value: embedEntry }) as {
+  (model: string, texts: readonly string[], options?: EmbedOptions): Promise<number[][]>;
+  (model: string, text: string, options?: EmbedOptions): Promise<number[]>;
+};
+Object.defineProperty(embed, "name", { value: "models.embed" });
+
+/** A model with defaults for every call: `models.instance(id, defaults)`. */
+export interface ModelInstance {
+  (prompt: Prompt, options?: ModelCallOptions): Promise<string>;
+  readonly id: string;
+  generate(prompt: Prompt, options?: ModelCallOptions): Promise<ModelResult>;
+  object<T>(prompt: Prompt, options?: ObjectOptions): Promise<T>;
+  stream(prompt: Prompt, options?: ModelCallOptions): AsyncIterable<ModelStreamEvent>;
+}
+
+function instance(model: string, defaults: ObjectOptions = {}): ModelInstance {
+  if (typeof model !== "string" || model === "") throw new TypeError("models.instance: expected a model id such as \"local:chat\"");
+  const { attempts, schema: _s, schemaName: _n, ...chatDefaults } = defaults;
+  const merge = <O extends object>(options: O | undefined, base: object): O => ({ ...base, ...options }) as O;
+  const handle = (prompt: Prompt, options?: ModelCallOptions) => text(model, prompt, merge(options, chatDefaults));
+  return Object.assign(handle, {
+    id: model,
+    generate: (prompt: Prompt, options?: ModelCallOptions) => generate(model, prompt, merge(options, chatDefaults)),
+    object: <T>(prompt: Prompt, options?: ObjectOptions | InjectedMeta, meta?: InjectedMeta) =>
+      isInjectedMeta(options) ? object<T>(model, prompt, merge({}, { ...chatDefaults, ...(attempts && { attempts }) }), options) : object<T>(model, prompt, merge(options, { ...chatDefaults, ...(attempts && { attempts }) }), meta),
+    stream: (prompt: Prompt, options?: ModelCallOptions) => stream(model, prompt, merge(options, chatDefaults)),
+  }) as ModelInstance;
+}
+
+/** What `models.track` gives back. */
+export interface Tracked<T> {
+  readonly value: T;
+  readonly usage: UsageReport;
+}
+
+/** The `models` function and its members. */
+export interface Models {
+  /** Asks `model` (`provider:model`, or `"default"`) and returns the reply's text. */
+  (model: string, prompt: Prompt, options?: ModelCallOptions): Promise<string>;
+  /** The reply with its usage, cost, finish reason and request id. */
+  generate(model: string, prompt: Prompt, options?: ModelCallOptions): Promise<ModelResult>;
+  /**
+   * A value of type `T`: the transformer injects `T`'s schema, the reply is parsed and
+   * validated, and an invalid reply is re-asked with the error (`attempts`, default 3).
+   */
+  object<T>(model: string, prompt: Prompt, options?: ObjectOptions): Promise<T>;
+  /** Text deltas in order, then a `usage` event. Breaking out of the loop cancels the request. */
+  stream(model: string, prompt: Prompt, options?: ModelCallOptions): AsyncIterable<ModelStreamEvent>;
+  /** One vector per text; under `vmap`, items go to the provider in native batches. */
+  embed: typeof embed;
+  /** A handle with defaults for every call. */
+  instance(model: string, defaults?: ObjectOptions): ModelInstance;
+  /** Registers (or replaces) a provider under `name`, for ids `name:model`. */
+  register(name: string, provider: ModelProvider): void;
+  /** Runs `fn` in a usage scope (optionally with a budget) and returns its value and usage. */
+  track<T>(fn: () => T | PromiseLike<T>, options?: { readonly budget?: Budget }): Promise<Tracked<Awaited<T>>>;
+  /** The usage of the innermost `track` scope so far (the process-wide totals outside any). */
+  usage(): UsageReport;
+  /** Clears the process-wide totals and returns them. */
+  resetUsage(): UsageReport;
+}
+
+/**
+ * Model calls, as ops.
+ *
+ * @weftModels
+ * @example
+ * ```ts
+ * const text = await models("local:chat", "Why is the sky blue?");
+ * const judge = models.instance("local:judge", { temperature: 0 });
+ * const { value, usage } = await models.track(() => judge("Pick the best answer"));
+ * console.log(value, usage.totalTokens, usage.costUsd);
+ * ```
+ */
+export const models: Models = Object.assign(text, {
+  generate,
+  object: object as Models["object"],
+  stream,
+  embed,
+  instance,
+  register: registerProvider,
+  track: <T>(fn: () => T | PromiseLike<T>, options: { readonly budget?: Budget } = {}) => {
+    const unknown = Object.keys(options).filter((k) => k !== "budget");
+    if (unknown.length > 0) throw new TypeError(`models.track: unknown option ${unknown.map((k) => `"${k}"`).join(", ")} (expected budget)`);
+    return track(fn, options.budget);
+  },
+  usage: () => currentLedger().report(),
+  resetUsage: resetGlobal,
+});
+
+export type { Usage, UsageReport };

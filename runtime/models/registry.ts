@@ -1,0 +1,88 @@
+/**
+ * The provider registry: names to providers, and model ids (`provider:model`) to the
+ * provider and model name a call uses. Built in: `local` (always there) and `openai`
+ * (from `OPENAI_BASE_URL` / `OPENAI_API_KEY` when those are set and no provider of that
+ * name was registered).
+ */
+import { localProvider } from "./local.js";
+import { openaiCompatible } from "./openai.js";
+import { systemClock, type ModelProvider } from "./provider.js";
+import { RateLimiter } from "./limits.js";
+import { registerSecret } from "../redact.js";
+
+type Config = Readonly<Record<string, unknown>>;
+
+/** A resolved model id. Internal. */
+export interface Resolved {
+  /** `provider:model`, as recorded in usage and spans. */
+  readonly id: string;
+  readonly providerName: string;
+  readonly model: string;
+  readonly provider: ModelProvider;
+  readonly limiter: RateLimiter;
+}
+
+const providers = new Map<string, ModelProvider>();
+const limiters = new WeakMap<ModelProvider, RateLimiter>();
+const builtins: Record<string, () => ModelProvider | undefined> = {
+  local: () => localProvider(),
+  openai: () => {
+    const baseURL = process.env.OPENAI_BASE_URL;
+    const apiKey = process.env.OPENAI_API_KEY;
+    if (!baseURL && !apiKey) return undefined;
+    return openaiCompatible({ name: "openai", baseURL: baseURL || "https://api.openai.com/v1", ...(apiKey && { apiKey }) });
+  },
+};
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** Registers (or replaces) a provider under `name`. Internal: `models.register`. */
+export function registerProvider(name: string, provider: ModelProvider): void {
+  if (typeof name !== "string" || !NAME.test(name)) throw new TypeError(`models.register: a provider name is letters, digits, ".", "_" or "-" (no ":"), received ${JSON.stringify(name)}`);
+  if (typeof provider !== "object" || provider === null || typeof provider.generate !== "function" || typeof provider.capabilities !== "object") {
+    throw new TypeError(`models.register(${name}): expected a provider with generate() and capabilities`);
+  }
+  // The kernel's one redactor cuts these wherever weft writes text: messages, spans, events.
+  for (const secret of provider.secrets ?? []) if (typeof secret === "string" && secret.length >= 6) registerSecret(secret);
+  providers.set(name, provider);
+}
+
+/** Removes a registered provider (a built-in comes back on next use). Internal. */
+export function unregisterProvider(name: string): boolean {
+  return providers.delete(name);
+}
+
+function providerNamed(name: string): ModelProvider | undefined {
+  let provider = providers.get(name);
+  if (!provider && name in builtins) {
+    provider = builtins[name]!();
+    if (provider) registerProvider(name, provider);
+  }
+  return provider;
+}
+
+/**
+ * The provider and model behind `id`: `provider:model`; a bare `model` uses the config's
+ * `provider` (default `local`); `"default"` is the config's `model` (default `local:chat`).
+ */
+export function resolveModel(id: string, config: Config): Resolved {
+  let full = id;
+  if (full === "default") {
+    const configured = config.model;
+    if (configured !== undefined && typeof configured !== "string") throw new TypeError(`models: config.model must be a model id string, received ${typeof configured}`);
+    full = configured ?? "local:chat";
+  }
+  const colon = full.indexOf(":");
+  const providerName = colon < 0 ? String(config.provider ?? "local") : full.slice(0, colon);
+  const model = colon < 0 ? full : full.slice(colon + 1);
+  if (model === "") throw new TypeError(`models: "${id}" names no model (expected "provider:model")`);
+  const provider = providerNamed(providerName);
+  if (!provider) {
+    const known = [...new Set([...providers.keys(), "local"])].sort().join(", ");
+    const hint = providerName === "openai" ? " (set OPENAI_BASE_URL / OPENAI_API_KEY, or models.register it)" : "";
+    throw new TypeError(`models: no provider "${providerName}" for "${id}"${hint}; registered: ${known}`);
+  }
+  let limiter = limiters.get(provider);
+  if (!limiter) limiters.set(provider, (limiter = new RateLimiter(provider.rateLimits ?? {}, provider.clock ?? systemClock, provider.name)));
+  return { id: `${providerName}:${model}`, providerName, model, provider, limiter };
+}
