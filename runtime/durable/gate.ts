@@ -117,12 +117,23 @@ export function gate(entry: OpEntry, parent: Frame, key: string, thisArg: unknow
   const existing = run.store.approval(run.id, key);
   if (existing?.status === "approved") return cached(entry, parent, thisArg, args, overrides);
   if (existing?.status === "denied") return Promise.reject(new ApprovalDenied(name, existing.by ?? "?", existing.why));
+  // Suspended before the request is visible, so whoever sees the request sees the run suspended.
+  run.suspend(true);
   if (existing?.status !== "pending") {
     run.store.putApproval({ run: run.id, key, op: name, args: preview(args, false, 200), reason: verdict.approve, status: "pending", requestedAt: clock.now(), decidedAt: undefined, by: undefined, why: undefined });
   }
   // The call dispatches after waiting: keep its ordinal, whatever its siblings take meanwhile.
   const frame = reenter(parent, key);
-  return waitForDecision(run, key, frame).then(() => cached(entry, frame, thisArg, args, overrides));
+  return waitForDecision(run, key, frame).then(
+    () => {
+      run.suspend(false);
+      return cached(entry, frame, thisArg, args, overrides);
+    },
+    (error: unknown) => {
+      run.suspend(false);
+      throw error;
+    },
+  );
 }
 
 /** Polls the store until the request under `key` is decided; rejects on deny or cancellation. */

@@ -220,6 +220,16 @@ export class DurableRun implements RunScope {
     });
   }
 
+  private waiting = 0;
+
+  /** A call starts or stops waiting for an approval: the run is `suspended` while any waits. */
+  suspend(waiting: boolean): void {
+    const before = this.waiting;
+    this.waiting += waiting ? 1 : -1;
+    if (this.lost || (before > 0) === (this.waiting > 0)) return;
+    this.store.setStatus(this.id, this.owner, this.waiting > 0 ? "suspended" : "running", this.clock.now());
+  }
+
   itemDone(node: string, index: number): void {
     if (this.open.size === 0 || !this.open.delete(`${node}[${index}]`)) return;
     this.store.markReplayed(this.id, node, index);

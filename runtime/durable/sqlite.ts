@@ -81,6 +81,7 @@ export class SqliteStore implements DurableStore {
       takeRun: p("UPDATE runs SET owner = ?, lease_until = ?, updated_at = ?, status = CASE status WHEN 'completed' THEN 'completed' ELSE 'running' END WHERE id = ?"),
       renew: p("UPDATE runs SET lease_until = ? WHERE id = ? AND owner = ?"),
       settle: p("UPDATE runs SET status = ?, owner = NULL, lease_until = 0, updated_at = ?, result = ?, error = ? WHERE id = ? AND owner = ?"),
+      setStatus: p("UPDATE runs SET status = ?, updated_at = ? WHERE id = ? AND owner = ?"),
       reopen: p("UPDATE runs SET status = 'failed', result = NULL, updated_at = ? WHERE id = ?"),
       listRuns: p("SELECT * FROM runs ORDER BY created_at, id"),
       versions: p("SELECT subject, hash FROM versions WHERE run = ?"),
@@ -135,6 +136,10 @@ export class SqliteStore implements DurableStore {
 
   settle(run: string, owner: string, status: RunStatus, now: number, result?: Uint8Array, error?: string): boolean {
     return Number(this.q.settle!.run(status, now, result ?? null, error ?? null, run, owner).changes) === 1;
+  }
+
+  setStatus(run: string, owner: string, status: "running" | "suspended", now: number): boolean {
+    return Number(this.q.setStatus!.run(status, now, run, owner).changes) === 1;
   }
 
   reopen(run: string, now: number): void {

@@ -13,7 +13,7 @@
 export type RunStatus =
   /** Driven by a process now (its lease is live), or left by one that died (lease expired). */
   | "running"
-  /** Waiting for an approval; any process may resume it once decided. */
+  /** Waiting for an approval (in the process holding it, or, lease expired, in none). */
   | "suspended"
   /** Finished; starting it again returns the stored result. */
   | "completed"
@@ -91,6 +91,8 @@ export interface DurableStore {
   renew(run: string, owner: string, until: number): boolean;
   /** Ends a run's drive: sets its status (and result or error) and gives the lease up. */
   settle(run: string, owner: string, status: RunStatus, now: number, result?: Uint8Array, error?: string): boolean;
+  /** Sets a driven run's status (`running` / `suspended`); false when `owner` does not hold it. */
+  setStatus(run: string, owner: string, status: "running" | "suspended", now: number): boolean;
   /** Makes a completed run resumable again (its journal kept, its result cleared). */
   reopen(run: string, now: number): void;
   getRun(run: string): RunRecord | undefined;
@@ -165,6 +167,13 @@ export class MemoryStore implements DurableStore {
     const old = this.runs.get(run);
     if (!old || old.owner !== owner) return false;
     this.runs.set(run, { ...old, status, owner: undefined, leaseUntil: 0, updatedAt: now, result, error });
+    return true;
+  }
+
+  setStatus(run: string, owner: string, status: "running" | "suspended", now: number): boolean {
+    const old = this.runs.get(run);
+    if (!old || old.owner !== owner) return false;
+    this.runs.set(run, { ...old, status, updatedAt: now });
     return true;
   }
 

@@ -171,6 +171,30 @@ describe.each(stores)("durable runs on the %s store", (_name, makeStore) => {
     expect(await durable({ run: "ver", store, force: true }, () => v2(1))).toBe(2);
   });
 
+  test("forced over a changed schema, a journaled value the new schema refuses is computed again", async () => {
+    let runs = 0;
+    const v1 = op({ name: "shape" }, async (x: number): Promise<number> => {
+      runs++;
+      return x;
+    });
+    await expect(
+      durable({ run: "schema", store }, async () => {
+        await v1(1);
+        throw new Error("stop");
+      }),
+    ).rejects.toThrow("stop");
+    // The new version returns a string: the journaled number no longer fits.
+    const v2 = op({ name: "shape" }, async (x: number): Promise<string> => {
+      runs++;
+      return `#${x}`;
+    });
+    const refused = await durable({ run: "schema", store }, () => v2(1)).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(RunVersionMismatch);
+    expect((refused as RunVersionMismatch).changes).toEqual(["op shape changed: body, schema"]);
+    expect(await durable({ run: "schema", store, force: true }, () => v2(1))).toBe("#1");
+    expect(runs).toBe(2);
+  });
+
   test("a resume over a changed op with a build-time locator is refused before anything runs", async () => {
     // What the transformer injects at an op site: the same module and export in both versions.
     const site = { __weft: 1, locator: { module: `file:///app/ops-${counter++}.js`, export: "rank" } } as const;

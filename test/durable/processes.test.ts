@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, expect, test, vi } from "vitest";
-import { approvals, durable, LeaseLost, MemoryStore, op, SqliteStore } from "weft";
+import { approvals, durable, LeaseLost, listRuns, MemoryStore, op, SqliteStore } from "weft";
 import { buildDurableFixtures } from "./build.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "weft-processes-"));
@@ -95,6 +95,7 @@ for (const decision of ["approve", "deny"] as const) {
     try {
       while (approvals({ store, run }).length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
       expect(approvals({ store, run })).toEqual([expect.objectContaining({ run, key: `run(${run})/transfer#1`, op: "transfer", args: "[500]", reason: "more than 100", status: "pending" })]);
+      expect(listRuns({ store }).find((r) => r.id === run)).toMatchObject({ status: "suspended", live: true, pendingApprovals: 1, nodesDone: 1 });
       const decider = start("decide", { DURABLE_DB: db, DURABLE_RUN: run, DURABLE_DECISION: decision });
       expect((await decider.exit).stdout.trim()).toBe("true");
       const out = JSON.parse((await waiting.exit).stdout.trim().split("\n").pop()!) as unknown;
@@ -113,6 +114,7 @@ for (const decision of ["approve", "deny"] as const) {
         [`run(${run})/transfer#1`, decision === "approve" ? "approved" : "denied", "ada", "checked"],
       ]);
       expect(log.every((a) => typeof a.decidedAt === "number")).toBe(true);
+      expect(listRuns({ store }).find((r) => r.id === run)).toMatchObject({ status: decision === "approve" ? "completed" : "failed", live: false, pendingApprovals: 0 });
     } finally {
       store.close();
     }

@@ -32,6 +32,9 @@ describe.each<[string, () => DurableStore]>([
     expect(store.acquire("r", "b", 301, 100)).toMatchObject({ ok: true, created: false, run: { owner: "b" } });
     expect(store.renew("r", "a", 500)).toBe(false);
     expect(store.settle("r", "a", "failed", 302)).toBe(false);
+    expect(store.setStatus("r", "a", "suspended", 302)).toBe(false);
+    expect(store.setStatus("r", "b", "suspended", 302)).toBe(true);
+    expect(store.getRun("r")).toMatchObject({ status: "suspended", owner: "b" });
     expect(store.settle("r", "b", "completed", 303, bytes(1, 2), undefined)).toBe(true);
     expect(store.getRun("r")).toMatchObject({ status: "completed", owner: undefined, result: bytes(1, 2) });
     // A completed run keeps its status when taken again (to hand out its result).
