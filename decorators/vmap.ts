@@ -55,8 +55,9 @@ function batched(f: AnyFn, options: VmapOptions, meta: InjectedMeta | undefined,
   const target = thisArg === undefined ? targetOf(f, meta) : { ...targetOf(f, meta), call: (args: readonly unknown[]) => Promise.resolve(f.apply(thisArg, args as unknown[])) };
   const unwrap = options.onError !== "collect";
   const run = async (...args: unknown[]) => {
-    // Inside a jitted function's trace, a vmap over traced values is staged as a map node.
-    if (currentFrame().trace !== undefined && args.some((a) => containsTracer(a))) return staged(target.name, f, thisArg, args, options);
+    // Inside a jitted function's trace a vmap is staged (a map node, or its calls recorded
+    // one by one over a constant array): running it would make real calls while tracing.
+    if (currentFrame().trace !== undefined) return staged(target.name, f, thisArg, args, options);
     const results = await runBatch(target, itemsOf(target, args, options.inAxes), options);
     // Under "throw" every item succeeded (runBatch rejected otherwise).
     return unwrap ? results.map((r) => (r as { value: unknown }).value) : results;
@@ -116,13 +117,14 @@ export function vmap(...input: unknown[]): unknown {
           return batched(method, options, meta, this)(...callArgs);
         };
       }
-      const [, key, descriptor] = d as [object, string | symbol, PropertyDescriptor];
-      if (typeof descriptor?.value !== "function") throw new TypeError(`@vmap decorates methods, not ${String(key)}`);
-      const method = descriptor.value as AnyFn;
-      descriptor.value = function (this: unknown, ...callArgs: unknown[]) {
-        return batched(method, options, meta, this)(...callArgs);
+      const [target, key, descriptor] = d as [object, string | symbol, PropertyDescriptor];
+      // An @op method below comes as an accessor that binds it per instance; its plain form is what the prototype reads.
+      const method = (descriptor?.value ?? descriptor?.get?.call(target)) as unknown;
+      if (typeof method !== "function") throw new TypeError(`@vmap decorates methods, not ${String(key)}`);
+      const value = function (this: unknown, ...callArgs: unknown[]) {
+        return batched(method as AnyFn, options, meta, this)(...callArgs);
       };
-      return descriptor;
+      return { configurable: true, enumerable: descriptor.enumerable ?? false, writable: true, value };
     };
   if (typeof args[0] === "function" && isTc39Context(args[1])) return decorate({})(...args);
   if (isLegacyTarget(args)) return decorate({})(...args);
