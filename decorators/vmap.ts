@@ -55,8 +55,9 @@ function batched(f: AnyFn, options: VmapOptions, meta: InjectedMeta | undefined,
   const target = thisArg === undefined ? targetOf(f, meta) : { ...targetOf(f, meta), call: (args: readonly unknown[]) => Promise.resolve(f.apply(thisArg, args as unknown[])) };
   const unwrap = options.onError !== "collect";
   const run = async (...args: unknown[]) => {
-    // Inside a jitted function's trace, a vmap over traced values is staged as a map node.
-    if (currentFrame().trace !== undefined && args.some((a) => containsTracer(a))) return staged(target.name, f, thisArg, args, options);
+    // Inside a jitted function's trace a vmap is staged (a map node, or its calls recorded
+    // one by one over a constant array): running it would make real calls while tracing.
+    if (currentFrame().trace !== undefined) return staged(target.name, f, thisArg, args, options);
     const results = await runBatch(target, itemsOf(target, args, options.inAxes), options);
     // Under "throw" every item succeeded (runBatch rejected otherwise).
     return unwrap ? results.map((r) => (r as { value: unknown }).value) : results;
