@@ -207,10 +207,11 @@ function checkOp(n: OpNode, say: (msg: string) => void): void {
  */
 export function allowedPlacements(n: OpNode): Allowed {
   const { desc } = n;
+  // Pinned to the workers, an io op or async body goes there too (the runtime sends it).
+  if (desc.policy.placement === "worker") return PINNED_WORKER;
   if (desc.kind === "io") return IO_OP;
   if (desc.async) return ASYNC_BODY;
   if (desc.policy.placement === "inline") return PINNED_INLINE;
-  if (desc.policy.placement === "worker") return PINNED_WORKER;
   return SYNC_OP;
 }
 

@@ -11,8 +11,11 @@
  * function returns, with the same op calls.
  */
 import type { InjectedMeta, OpDescriptor, SourceLocation } from "../decorators/descriptor.js";
-import { graphOf, update, type Graph, type Node, type NodeId } from "../compiler/ir.js";
+import { graphOf, make, update, type Graph, type Node, type NodeId } from "../compiler/ir.js";
 import { optimize } from "../compiler/optimize.js";
+import { place, placementOf, type PlaceOptions } from "../compiler/passes/place.js";
+import { costOf, currentRoundTripMs } from "./workers/cost.js";
+import { placementNow } from "./workers/placement.js";
 import { plan as makePlan, type Plan } from "../compiler/plan.js";
 import { PlanCache, signatureOf, type Signature } from "../compiler/cache.js";
 import { printDot, printJSON, printMermaid, printText } from "../compiler/print.js";
@@ -192,8 +195,23 @@ export class Jit {
     const cache = this.cacheFor(thisArg);
     const compiled = cache.get(sig) ?? (await this.compile(thisArg, args, sig, cache));
     if (compiled.kind === "eager") return { signature: sig.key, fallback: compiled.reason.message };
-    const g = compiled.graph;
-    return { signature: sig.key, traced: compiled.traced, graph: g, plan: compiled.plan, text: printText(g), mermaid: printMermaid(g), dot: printDot(g), json: printJSON(g) };
+    // Placed again with what is measured now: placement is decided per call, so this shows
+    // where the next run's steps will go, not where they would have gone at compile time.
+    const g = place(compiled.graph, this.placeOptions());
+    const p = g === compiled.graph ? compiled.plan : makePlan(g, this.options.concurrency === undefined ? {} : { concurrency: this.options.concurrency });
+    return { signature: sig.key, traced: compiled.traced, graph: g, plan: p, text: printText(g), mermaid: printMermaid(g), dot: printDot(g), json: printJSON(g) };
+  }
+
+  /** The runtime's placement authority and cost model, in the place pass's terms. */
+  private placeOptions(): PlaceOptions {
+    return {
+      cost: costOf,
+      roundTripMs: currentRoundTripMs(),
+      placeOp: (desc) => {
+        const binding = this.bindings.get(desc);
+        return binding ? placementNow(binding.entry) : placementOf(make.op(0, desc, []));
+      },
+    };
   }
 
   private cacheFor(thisArg: unknown): PlanCache<Compiled> {
@@ -252,7 +270,7 @@ export class Jit {
       }
       if (outcome.kind === "error") throw outcome.error instanceof TraceError ? outcome.error : new TraceError(`jit(${this.name}) threw while tracing: ${describe(outcome.error)}`, undefined);
       const traced = session.finish(outcome.value);
-      const graph = optimize(traced, { check: CHECK_IR });
+      const graph = optimize(traced, { check: CHECK_IR, ...this.placeOptions() });
       return { kind: "plan", traced, graph, plan: makePlan(graph, this.options.concurrency === undefined ? {} : { concurrency: this.options.concurrency }) };
     } catch (caught) {
       // A failure found after the function returned (a foreign await, a result that cannot be
