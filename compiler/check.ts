@@ -5,6 +5,7 @@
  * Messages name the node as `%id kind [op name]`; issues inside a subgraph are prefixed by
  * the path to it (`%7 cond [then] > %9 get: ...`).
  */
+import type { OpDescriptor } from "../decorators/descriptor.js";
 import { graphEffect, IdMap, namedSubgraphs, joinEffect, Nested, NodeKinds, templateHoles, unreachable, type EffectTag, type Graph, type Node, type NodeId, type NodePlacement, type OpNode } from "./ir.js";
 
 /**
@@ -246,7 +247,7 @@ export function unfusable(n: Node): string | undefined {
       if (n.desc.kind === "io") return "io op";
       if (n.desc.async) return "async body";
       if (n.desc.policy.placement === "inline") return `policy placement "inline"`;
-      return undefined;
+      return policyRefusal(n.desc);
     case "const":
     case "cond":
     case "map":
@@ -255,6 +256,25 @@ export function unfusable(n: Node): string | undefined {
     default:
       return unreachable(n, "node kind");
   }
+}
+
+/**
+ * Why an op's policy keeps it out of a fused chain or a chunk of items, or `undefined`:
+ * a chain step or chunk item runs as a plain call of its op (checks, child frame, body),
+ * with no attempt loop, per-step deadline or shared limit around it, so an op that asks
+ * for a retry, a timeout or a concurrency limit is never a member: it runs as its own call.
+ *
+ * @example
+ * ```ts
+ * policyRefusal(flakyNode.desc); // "it has a retry policy"
+ * ```
+ */
+export function policyRefusal(desc: OpDescriptor): string | undefined {
+  const { policy } = desc;
+  if (policy.retry !== undefined) return "it has a retry policy";
+  if (policy.timeout !== undefined) return "it has a timeout";
+  if (policy.concurrency !== undefined) return "it has a concurrency limit";
+  return undefined;
 }
 
 function checkSubgraphs(n: Node, path: readonly string[], seen: IdMap<Graph>, out: string[]): void {

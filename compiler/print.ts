@@ -4,6 +4,7 @@
  * always prints the same string.
  */
 import { formatLoc, isPlainObject, namedSubgraphs, unreachable, type Graph, type Node, type Template } from "./ir.js";
+import { policyRefusal } from "./check.js";
 
 const INDENT = "  ";
 const MAX_STRING = 40;
@@ -114,6 +115,9 @@ function annotations(n: Node): string {
   const parts: string[] = [];
   if (n.kind === "op" || ((n.kind === "cond" || n.kind === "map" || n.kind === "fused") && n.effect !== "pure")) parts.push(n.effect);
   if ((n.kind === "op" || n.kind === "fused") && n.placement !== undefined) parts.push(n.placement);
+  // Why a sync CPU op stayed out of any fused chain: its policy needs a call of its own.
+  const refused = n.kind === "op" && n.desc.kind !== "io" && !n.desc.async ? policyRefusal(n.desc) : undefined;
+  if (refused !== undefined) parts.push(`unfused: ${refused}`);
   if (n.loc !== undefined) parts.push(`@ ${formatLoc(n.loc)}`);
   return parts.length === 0 ? "" : `  # ${parts.join(" ")}`;
 }

@@ -14,6 +14,7 @@ import { endSpan, startSpan } from "./telemetry.js";
 import { currentRoundTripMs, defaultPool, meanMs, runChunk, type FusedChain } from "./executors.js";
 import { whyNotWorker, workersUnavailable } from "./workers/capability.js";
 import type { ChainPlan } from "./fused.js";
+import { policyRefusal } from "../compiler/check.js";
 
 /**
  * The outcome of one item under `onError: "collect"`. `E` is what a failed item holds: a
@@ -354,6 +355,9 @@ async function workerPlan(target: BatchTarget, items: readonly (readonly unknown
     const { kind, async, policy } = entry.desc;
     if (policy.placement === "inline" || entry.batchEntry) return undefined;
     if (policy.placement !== "worker" && (kind === "io" || async)) return undefined;
+    // A chunk runs each item as a plain call: an op with retries, a timeout or a limit
+    // runs item by item through its own calls, which honour them.
+    if (policyRefusal(entry.desc) !== undefined) return undefined;
     if (whyNotWorker(entry, undefined, first) !== undefined) return undefined;
     return { target: entry.desc.id, entries: [entry], forced: policy.placement === "worker" };
   }

@@ -5,6 +5,7 @@
  * so a plan compiled before anything was measured still moves once the work proves heavy.
  */
 import type { OpDescriptor } from "../decorators/descriptor.js";
+import { unfusable } from "../compiler/check.js";
 import type { Graph, NodeId } from "../compiler/ir.js";
 import type { Step } from "../compiler/plan.js";
 import type { Frame } from "./context.js";
@@ -81,7 +82,8 @@ function flatten(g: Graph, inputs: readonly ArgSource[], bind: Bind, chain: { op
         break;
       }
       case "op": {
-        if (node.self || node.desc.kind === "io" || node.desc.async) return undefined;
+        // Same refusals as the fuse pass: a step runs as a plain call of its op.
+        if (node.self || unfusable(node) !== undefined) return undefined;
         const { entry, overrides } = bind(node.desc);
         if (overrides !== undefined || entry.desc.id !== node.desc.id) return undefined;
         const argsFrom: ArgSource[] = [];

@@ -18,7 +18,7 @@ import type { Span } from "@opentelemetry/api";
 import type { OpDescriptor, RetryPolicy } from "../decorators/descriptor.js";
 import { EMPTY_CONFIG, Frame, NEVER_SIGNAL, abortReason, childStepId, currentFrame, isThenable, nextStepId, raceAbort, store } from "./context.js";
 import { toMillis } from "./duration.js";
-import { Cancelled, DeadlineExceeded, OpError, ValidationError, WeftError } from "./errors.js";
+import { Cancelled, DeadlineExceeded, OpError, ValidationError, WeftError, WorkerCrashed } from "./errors.js";
 import { emit, observed } from "./events.js";
 import { redactError } from "./redact.js";
 import { backoffOf, isTransient, neverRetried, retryAfterOf, retryDelay } from "./retry.js";
@@ -484,12 +484,13 @@ function settleValue(entry: OpEntry, validators: Validators, stepId: string, spa
 
 /**
  * What a call of `entry` surfaces for `error` after `attempts` attempts: deadlines,
- * cancellations and this op's own validation errors as they are; anything else the body
+ * cancellations, a worker thread dying (`WorkerCrashed`) and this op's own validation
+ * errors as they are; anything else the body
  * threw as an `OpError` naming this op, keeping the cause. Internal.
  */
 export function surfaceError(entry: OpEntry, attempts: number, error: unknown): unknown {
   const desc = entry.desc;
-  return error instanceof DeadlineExceeded || error instanceof Cancelled || (error instanceof ValidationError && error.op === desc.name)
+  return error instanceof DeadlineExceeded || error instanceof Cancelled || error instanceof WorkerCrashed || (error instanceof ValidationError && error.op === desc.name)
     ? error
     : new OpError(desc.name, attempts, error, desc.source);
 }

@@ -8,8 +8,8 @@
  * private fields). Hence auto placement never moves method ops, and `placement: "inline"`
  * is the fix for a function op that depends on main-thread state.
  */
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { existsSync, realpathSync } from "node:fs";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { workerData } from "node:worker_threads";
 import type { OpEntry } from "../invoke.js";
 import { WORKER_MARK } from "./keys.js";
@@ -73,7 +73,25 @@ function computeStaticReason(entry: OpEntry): string | undefined {
   if (!/^file:.*\.[mc]?js$/.test(locator.module)) {
     return `its module ${locator.module} is not a JavaScript file a worker can import (worker threads run plain Node: run the compiled output)`;
   }
+  if (locator.module === entryScript()) {
+    return `it is defined in the program's entry script (${locator.module}), which a worker would import again, re-running its top level and its side effects; define cpu ops in a module of their own`;
+  }
   return undefined;
+}
+
+let entryUrl: string | null | undefined;
+
+/** The file URL of the script Node was started with (`node app.js`), symlinks resolved as Node resolves them. */
+function entryScript(): string | undefined {
+  if (entryUrl === undefined) {
+    const main = process.argv[1];
+    try {
+      entryUrl = main ? pathToFileURL(realpathSync(main)).href : null;
+    } catch {
+      entryUrl = null;
+    }
+  }
+  return entryUrl ?? undefined;
 }
 
 /**

@@ -11,7 +11,9 @@
  */
 import type { Frame } from "../context.js";
 import type { OpEntry } from "../invoke.js";
-import { IN_POOL_WORKER, warnInline } from "./capability.js";
+import { isThenable } from "../context.js";
+import { IN_POOL_WORKER, markIncapable, warnInline } from "./capability.js";
+import { notCloneable } from "./protocol.js";
 import { prefersWorker } from "./cost.js";
 import { defaultPool } from "./pool.js";
 import { runInline } from "./run.js";
@@ -46,5 +48,17 @@ function placedBody(entry: OpEntry, frame: Frame, thisArg: unknown, args: readon
     // weft cannot detect: only the op's author can say it is safe to move.
     warnInline(entry, 'it is a method, and weft cannot tell whether its instance holds #private state a worker copy would lack; declare it with placement: "worker" if the instance is plain data');
   }
-  return runInline(entry, frame, thisArg, args);
+  const learning = entry.calls < LEARNING_CALLS;
+  const out = runInline(entry, frame, thisArg, args);
+  // While the cost model is still measuring (before the op can move), also learn whether
+  // its results could come back from a worker: one that returns a class instance or a
+  // function is kept inline before any worker runs it, instead of failing there once.
+  if (learning && !isThenable(out)) {
+    const why = notCloneable(out, "result");
+    if (why) markIncapable(entry, `its result holds ${why}, which a worker cannot send back unchanged`);
+  }
+  return out;
 }
+
+/** Inline calls whose results are checked for the trip back: the cost model's warm-up and then some. */
+const LEARNING_CALLS = 16;

@@ -220,7 +220,7 @@ export class WorkerPool {
         const { values, failures } = reply.items;
         const results = new Array<ItemResult>(values.length);
         for (let i = 0; i < values.length; i++) results[i] = { ok: true, value: values[i] };
-        for (const [index, error] of failures) results[index] = { ok: false, error: decodeError(error) };
+        for (const [index, error] of failures) results[index] = { ok: false, error: declined(decodeError(error), steps.at(-1)!.entry) };
         return results;
       },
     });
@@ -255,7 +255,14 @@ export class WorkerPool {
     }
     return this.post(task, how.transfer(), frame, op)
       .then(how.read)
-      .catch((error: unknown) => inlineAfterRefusal(error, last, () => settleInline(how.inline, frame, op)));
+      .catch((error: unknown) => {
+        if (error instanceof NotSent) {
+          // The task never left this thread, so no body ran: inline is safe.
+          warnInline(last, error.reason);
+          return settleInline(how.inline, frame, op);
+        }
+        throw declined(error, last);
+      });
   }
 
   private wireSteps(steps: readonly ResolvedStep[]) {
@@ -354,6 +361,9 @@ export class WorkerPool {
   /** A rejected piscina task: the pool closing under it, or its worker dying. */
   private failure(error: unknown, op: string, piscina: Piscina): Error {
     if (this.closed.has(piscina)) return new Cancelled(op, "the worker pool was closed");
+    if ((error as { name?: unknown } | null)?.name === "DataCloneError") {
+      return new NotSent(`its task cannot be cloned to a worker (${error instanceof Error ? error.message : String(error)})`);
+    }
     if (this.startupError !== undefined) return new WorkerCrashed(op, undefined, this.startupError);
     const exit = /exited with code: (-?\d+)/.exec(error instanceof Error ? error.message : String(error));
     return new WorkerCrashed(op, exit ? Number(exit[1]) : undefined, error);
@@ -386,14 +396,24 @@ function valueOf(reply: ReplyMessage): unknown {
 
 /**
  * A worker that would have sent back a changed value (a class instance loses its
- * prototype) declines; the op then runs inline, now and from then on. Any other error
- * passes through.
+ * prototype, a function cannot travel) declines. Its body has run, so running it again
+ * inline would run it twice (a charge, an append, a billed model call): the call fails
+ * with the refusal instead, and the op runs inline from then on. Any other error passes
+ * through as it is.
  */
-function inlineAfterRefusal<T>(error: unknown, entry: OpEntry, rerun: () => Promise<T>): Promise<T> {
-  if (!(error instanceof WorkerRefused && error.reason === "result-not-cloneable")) return Promise.reject(error);
-  markIncapable(entry, error.detail);
-  warnInline(entry, error.detail);
-  return rerun();
+function declined(error: unknown, entry: OpEntry): unknown {
+  if (error instanceof WorkerRefused && error.reason === "result-not-cloneable") {
+    markIncapable(entry, error.detail);
+    warnInline(entry, error.detail);
+  }
+  return error;
+}
+
+/** The task could not be cloned to the worker (something `notCloneable` missed): nothing ran there. */
+class NotSent extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
 }
 
 function recordTimings(timings: Timings): void {

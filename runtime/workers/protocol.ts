@@ -14,6 +14,7 @@
  * guessing. Errors cross as `WireError`, which keeps class, name, message, stack, `cause`
  * and own fields; the main thread rebuilds weft's error classes and the builtin ones.
  */
+import { types } from "node:util";
 import type { OpLocator } from "../../decorators/descriptor.js";
 import type { Frame } from "../context.js";
 import { Cancelled, DeadlineExceeded, OpError, ValidationError, WeftError, WorkerCrashed } from "../errors.js";
@@ -215,15 +216,17 @@ export type WireError =
 
 // Classes rebuilt by `_tag` (weft's own) or by `name` (the builtins), so `instanceof` holds
 // on the main thread. Anything else comes back as an Error with the original name.
-const WEFT_ERRORS: Readonly<Record<string, abstract new (...args: never[]) => Error>> = {
+// Null prototypes: a `name` or `_tag` of "constructor", "toString" or "__proto__" is text
+// from the body, and must find nothing rather than Object.prototype's members.
+const WEFT_ERRORS: Readonly<Record<string, abstract new (...args: never[]) => Error>> = Object.assign(Object.create(null) as {}, {
   ValidationError,
   DeadlineExceeded,
   Cancelled,
   WorkerCrashed,
   OpError,
   [REFUSED_TAG]: WorkerRefused,
-};
-const BUILTIN_ERRORS: Readonly<Record<string, new (message?: string) => Error>> = {
+});
+const BUILTIN_ERRORS: Readonly<Record<string, new (message?: string) => Error>> = Object.assign(Object.create(null) as {}, {
   Error,
   TypeError,
   RangeError,
@@ -231,7 +234,7 @@ const BUILTIN_ERRORS: Readonly<Record<string, new (message?: string) => Error>> 
   ReferenceError,
   EvalError,
   URIError,
-};
+});
 
 /**
  * Encodes a thrown value for the reply. Depth-limited through `cause` chains.
@@ -250,7 +253,8 @@ export function encodeError(error: unknown, depth = 0): WireError {
   for (const key of Object.keys(error)) {
     if (key === "cause") continue;
     const value = (error as unknown as Record<string, unknown>)[key];
-    if (isCloneable(value)) fields[key] = value;
+    // Defined, not assigned: an own `__proto__` field stays a field.
+    if (isCloneable(value)) defineField(fields, key, value);
   }
   const hasCause = "cause" in error && error.cause !== undefined;
   return {
@@ -276,8 +280,8 @@ export function encodeError(error: unknown, depth = 0): WireError {
 export function decodeError(wire: WireError): unknown {
   if (wire.kind === "value") return wire.value;
   if (wire.kind === "opaque") return new Error(wire.text);
-  const tag = wire.fields._tag;
-  const weft = typeof tag === "string" ? WEFT_ERRORS[tag] : undefined;
+  const tag = Object.hasOwn(wire.fields, "_tag") ? wire.fields._tag : undefined;
+  const weft = typeof tag === "string" && Object.hasOwn(WEFT_ERRORS, tag) ? WEFT_ERRORS[tag] : undefined;
   let error: Error;
   if (weft) {
     // Built without its constructor: the message was final in the worker, and constructors
@@ -285,17 +289,22 @@ export function decodeError(wire: WireError): unknown {
     error = Object.create(weft.prototype) as Error;
     Object.defineProperty(error, "message", { value: wire.message, writable: true, configurable: true, enumerable: false });
   } else {
-    const Builtin = BUILTIN_ERRORS[wire.name];
+    const Builtin = Object.hasOwn(BUILTIN_ERRORS, wire.name) ? BUILTIN_ERRORS[wire.name] : undefined;
     error = Builtin ? new Builtin(wire.message) : new Error(wire.message);
     if (!Builtin) Object.defineProperty(error, "name", { value: wire.name, writable: true, configurable: true, enumerable: false });
   }
-  Object.assign(error, wire.fields);
+  // Defined one by one: assigning a `__proto__` field would replace the error's prototype.
+  for (const key of Object.keys(wire.fields)) defineField(error, key, wire.fields[key]);
   Object.defineProperty(error, "stack", { value: wire.stack, writable: true, configurable: true, enumerable: false });
   if (wire.hasCause) {
     const cause = wire.cause === undefined ? undefined : decodeError(wire.cause);
     Object.defineProperty(error, "cause", { value: cause, writable: true, configurable: true, enumerable: false });
   }
   return error;
+}
+
+function defineField(target: object, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
 }
 
 function safeString(value: unknown): string {
@@ -413,6 +422,8 @@ export function notCloneable(value: unknown, path = "", seen?: Set<object>): str
   }
   if (value === null) return undefined;
   const object = value as object;
+  // Structured clone refuses a Proxy whatever it wraps.
+  if (types.isProxy(object)) return `a Proxy at ${path || "the top level"}`;
   if (ArrayBuffer.isView(object) || object instanceof ArrayBuffer || object instanceof SharedArrayBuffer) return undefined;
   if (object instanceof Date || object instanceof RegExp || object instanceof Error) return undefined;
   seen ??= new Set();

@@ -8,10 +8,9 @@
  * surfaced as `invoke` surfaces them (an `OpError` naming the op, or a deadline,
  * cancellation or the op's own validation error as it is).
  */
-import { Cancelled, DeadlineExceeded, OpError, ValidationError } from "../errors.js";
 import { Frame, abortReason, isThenable, raceAbort, store } from "../context.js";
 import { childStepId } from "../context.js";
-import { mergeConfig, type OpEntry } from "../invoke.js";
+import { mergeConfig, surfaceError, type OpEntry } from "../invoke.js";
 import { withActiveSpan } from "../telemetry.js";
 import { validatorsFor, type Validators } from "../validate.js";
 import type { ArgSource, FusedChain } from "../../compiler/chain.js";
@@ -143,12 +142,9 @@ export function checkWiring(chain: ReadonlyArray<{ readonly opId: string; readon
   });
 }
 
-/** What `invoke` would surface for `error` thrown by `entry`'s body. */
+/** What a call of `entry` would surface for `error` thrown by its body (one attempt). */
 function surface(entry: OpEntry, error: unknown): unknown {
-  const desc = entry.desc;
-  if (error instanceof DeadlineExceeded || error instanceof Cancelled) return error;
-  if (error instanceof ValidationError && error.op === desc.name) return error;
-  return new OpError(desc.name, 1, error, desc.source);
+  return surfaceError(entry, 1, error);
 }
 
 function childFrame(parent: Frame, entry: OpEntry): Frame {

@@ -190,9 +190,17 @@ function contextFor(task: TaskMessage): { frame: Frame; arm: () => void } {
 
 // ───────────────────────────── running a task ─────────────────────────────
 
-/** Thrown (as a refusal) when a result cannot travel back unchanged; the main thread reruns it inline. */
+/**
+ * The refusal for a result that cannot travel back unchanged. The body has run, so the
+ * main thread fails the call with it (never reruns it) and keeps the op inline from then on.
+ */
 function uncloneable(ref: OpRef, why: string): WorkerRefused {
-  return new WorkerRefused(ref.name, ref.locator.module, "result-not-cloneable", `its result holds ${why}, which a worker cannot send back unchanged`);
+  return new WorkerRefused(
+    ref.name,
+    ref.locator.module,
+    "result-not-cloneable",
+    `its result holds ${why}, which a worker cannot send back unchanged; the body ran in the worker, so weft fails this call rather than run it twice, and runs the op inline from now on`,
+  );
 }
 
 function timingsOf(sink: TimingSink): Timings {
@@ -244,8 +252,9 @@ async function execute(task: TaskMessage, sink: TimingSink): Promise<ReplyMessag
           return;
         }
         const why = notCloneable(r.value, `result[${i}]`);
-        if (why) throw uncloneable(task.steps.at(-1)!.op, why);
-        values[i] = r.value;
+        // That item fails alone; the others' results still come back.
+        if (why) failures.push([i, encodeError(uncloneable(task.steps.at(-1)!.op, why))]);
+        else values[i] = r.value;
       });
       const items: WireItems = { values, failures };
       return { type: "items", items, timings: timingsOf(sink) };

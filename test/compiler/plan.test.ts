@@ -74,8 +74,10 @@ describe("plan", () => {
   it("plans subgraphs and lists fused groups with their placement", () => {
     const b = new GraphBuilder();
     const xs = b.input();
-    const tokenize = desc("tokenize", "cpu", { policy: { concurrency: 1 } });
-    const m = b.map(xs, [], b.subgraph(2, (body, [item]) => body.op(merge, [body.op(tokenize, [item!])])));
+    const tokenize = desc("tokenize", "cpu");
+    // A limited op is never fused (a chain step has no place under a limit): it runs as its own step.
+    const limited = desc("limited", "cpu", { policy: { concurrency: 1 } });
+    const m = b.map(xs, [], b.subgraph(2, (body, [item]) => body.op(limited, [body.op(merge, [body.op(tokenize, [item!])])])));
     const g = place(fuse(b.output(m)), { cost: () => ({ meanMs: 1 }) });
     const p = plan(g);
     const mapStep = p.steps[1]!;
@@ -83,9 +85,11 @@ describe("plan", () => {
     const fusedStep = mapStep.plans[0]!.steps[2]!;
     expect(fusedStep.node.kind).toBe("fused");
     expect(fusedStep.placement).toBe("worker");
-    expect(fusedStep.limits).toEqual([tokenize.id]);
+    expect(fusedStep.limits).toEqual([]);
     expect(p.groups).toEqual([{ id: fusedStep.node.id, members: [3, 4], ops: [tokenize.id, merge.id], placement: "worker" }]);
-    expect(p.concurrency.perOp).toEqual({ [tokenize.id]: 1 });
+    const limitedStep = mapStep.plans[0]!.steps.find((s) => s.node.kind === "op" && s.node.desc.id === limited.id)!;
+    expect(limitedStep.limits).toEqual([limited.id]);
+    expect(p.concurrency.perOp).toEqual({ [limited.id]: 1 });
     expect(mapStep.plans[0]!.concurrency).toBe(p.concurrency);
   });
 });
