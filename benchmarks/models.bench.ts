@@ -31,6 +31,13 @@ export const run: Suite = async ({ quick }) => {
           const json = (await response.json()) as { choices: { message: { content: string } }[] };
           sink += json.choices[0]!.message.content.length;
         },
+        // The same, cancellable: weft always passes the call's signal, and undici pays for listening to it.
+        fetchSignal: async () => {
+          const controller = new AbortController();
+          const response = await fetch(url, { method: "POST", headers, body: JSON.stringify({ model: "gpt-bench", messages: [{ role: "user", content: prompt }] }), signal: controller.signal });
+          const json = (await response.json()) as { choices: { message: { content: string } }[] };
+          sink += json.choices[0]!.message.content.length;
+        },
         weft: async () => {
           sink += (await models("bench:gpt-bench", prompt)).length;
         },
@@ -51,6 +58,7 @@ export const run: Suite = async ({ quick }) => {
       { name: "model_call_overhead_us", value: round(over("weft")), unit: "µs/call (CPU)", baseline: base, ratio: round(cost.weft!.cpuUs / cost.fetch!.cpuUs) },
       { name: "model_call_ai_sdk_overhead_us", value: round(over("aiSdk")), unit: "µs/call (CPU)", baseline: "AI SDK generateText over raw fetch, same server", ratio: round(cost.aiSdk!.cpuUs / cost.fetch!.cpuUs) },
       { name: "model_call_openai_client_overhead_us", value: round(over("openai")), unit: "µs/call (CPU)", baseline: "openai client over raw fetch, same server", ratio: round(cost.openai!.cpuUs / cost.fetch!.cpuUs) },
+      { name: "model_call_overhead_vs_cancellable_fetch_us", value: round(cost.weft!.cpuUs - cost.fetchSignal!.cpuUs), unit: "µs/call (CPU)", baseline: `raw fetch with an AbortSignal: ${round(cost.fetchSignal!.cpuUs)} µs CPU per call` },
       { name: "model_call_wall_overhead_us", value: round(cost.weft!.wallUs - cost.fetch!.wallUs), unit: "µs/call (wall)", baseline: "weft over raw fetch, wall clock" },
     ];
     return metrics;

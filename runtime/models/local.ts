@@ -147,8 +147,9 @@ function fromSchema(schema: JsonSchema, defs: Readonly<Record<string, JsonSchema
   const num = (key: string) => (typeof schema[key] === "number" ? (schema[key] as number) : undefined);
   switch (type) {
     case "string": {
-      const min = num("minLength") ?? 1;
-      const max = Math.max(min, num("maxLength") ?? 24);
+      // A short phrase unless the schema says otherwise.
+      const min = num("minLength") ?? Math.min(16, num("maxLength") ?? 16);
+      const max = Math.max(min, num("maxLength") ?? 48);
       let s = "";
       while (s.length < min) s += (s ? " " : "") + FILLER[Math.floor(next() * FILLER.length)];
       return s.slice(0, max);
