@@ -97,6 +97,21 @@ function wrapMethod(method: AnyFn, fallbackName: string, options: OpOptions, met
 }
 
 
+/**
+ * An op method bound to its instance, so `vmap(judge.score)` or `const f = judge.score` keep
+ * `this`. It is the same op (same entry and descriptor) as the method on the prototype.
+ */
+function boundTo(wrapper: AnyFn, instance: unknown): AnyFn {
+  const entry = (wrapper as unknown as { [ENTRY]: OpEntry })[ENTRY];
+  const bound = function (...args: unknown[]) {
+    return invoke(entry, instance, args, (instance as { [OVERRIDES]?: CallOverrides } | undefined)?.[OVERRIDES]);
+  };
+  Object.defineProperty(bound, "name", { value: wrapper.name });
+  Object.defineProperty(bound, ENTRY, { value: entry });
+  attach(bound, entry.desc);
+  return bound;
+}
+
 /** True for a TC39 decorator context (the second argument a standard decorator receives). Internal. */
 export function isTc39Context(value: unknown): value is ClassMethodDecoratorContext {
   return typeof value === "object" && value !== null && "kind" in value && "name" in value && "addInitializer" in value;
@@ -119,15 +134,41 @@ function methodDecorator(options: OpOptions, meta: InjectedMeta | undefined) {
     if (isTc39Context(args[1])) {
       const context = args[1];
       if (context.kind !== "method") throw new TypeError(`@op decorates methods, not a ${context.kind} (${String(context.name)})`);
-      return wrapMethod(args[0] as AnyFn, String(context.name), options, meta);
+      const wrapper = wrapMethod(args[0] as AnyFn, String(context.name), options, meta);
+      if (!context.static) {
+        const key = context.name;
+        context.addInitializer(function (this: unknown) {
+          // Only while the method is still this op (a decorator above, such as @vmap, may have replaced it).
+          if ((this as Record<PropertyKey, unknown>)[key] !== wrapper) return;
+          Object.defineProperty(this, key, { value: boundTo(wrapper, this), writable: true, configurable: true, enumerable: false });
+        });
+      }
+      return wrapper;
     }
     if (isLegacyTarget(args)) {
       const [target, key, descriptor] = args as [object, string | symbol, PropertyDescriptor];
       if (typeof descriptor.value !== "function") throw new TypeError(`@op decorates methods, not ${String(key)}`);
       const owner = typeof target === "function" ? target.name : target.constructor.name;
       const name = options.name ?? meta?.name ?? `${owner}.${String(key)}`;
-      descriptor.value = wrapMethod(descriptor.value as AnyFn, String(key), { ...options, name }, meta);
-      return descriptor;
+      const wrapper = wrapMethod(descriptor.value as AnyFn, String(key), { ...options, name }, meta);
+      if (typeof target === "function") {
+        descriptor.value = wrapper;
+        return descriptor;
+      }
+      // Bound on first read from an instance (the prototype itself keeps the plain wrapper).
+      return {
+        configurable: true,
+        enumerable: descriptor.enumerable ?? false,
+        get(this: object) {
+          if (this === target || !(this instanceof (target.constructor as new () => object))) return wrapper;
+          const bound = boundTo(wrapper, this);
+          Object.defineProperty(this, key, { value: bound, writable: true, configurable: true, enumerable: false });
+          return bound;
+        },
+        set(this: object, value: unknown) {
+          Object.defineProperty(this, key, { value, writable: true, configurable: true, enumerable: false });
+        },
+      };
     }
     throw new TypeError("@op must decorate a class method");
   };

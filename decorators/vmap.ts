@@ -116,13 +116,14 @@ export function vmap(...input: unknown[]): unknown {
           return batched(method, options, meta, this)(...callArgs);
         };
       }
-      const [, key, descriptor] = d as [object, string | symbol, PropertyDescriptor];
-      if (typeof descriptor?.value !== "function") throw new TypeError(`@vmap decorates methods, not ${String(key)}`);
-      const method = descriptor.value as AnyFn;
-      descriptor.value = function (this: unknown, ...callArgs: unknown[]) {
-        return batched(method, options, meta, this)(...callArgs);
+      const [target, key, descriptor] = d as [object, string | symbol, PropertyDescriptor];
+      // An @op method below comes as an accessor that binds it per instance; its plain form is what the prototype reads.
+      const method = (descriptor?.value ?? descriptor?.get?.call(target)) as unknown;
+      if (typeof method !== "function") throw new TypeError(`@vmap decorates methods, not ${String(key)}`);
+      const value = function (this: unknown, ...callArgs: unknown[]) {
+        return batched(method as AnyFn, options, meta, this)(...callArgs);
       };
-      return descriptor;
+      return { configurable: true, enumerable: descriptor.enumerable ?? false, writable: true, value };
     };
   if (typeof args[0] === "function" && isTc39Context(args[1])) return decorate({})(...args);
   if (isLegacyTarget(args)) return decorate({})(...args);

@@ -6,7 +6,7 @@
  * (worker threads) for CPU ops; otherwise one call per item on the event loop.
  */
 import type { BatchPolicy } from "../decorators/descriptor.js";
-import { abortReason, childStepId, currentFrame, linkSignals, store, type Frame, type RunScope } from "./context.js";
+import { abortReason, allowManyListeners, childStepId, currentFrame, linkSignals, raceAbort, store, type Frame, type RunScope } from "./context.js";
 import { BatchItemError, Cancelled, OpError, ValidationError } from "./errors.js";
 import { emit, observed } from "./events.js";
 import { invoke, validateInput, validateOutput, type OpEntry } from "./invoke.js";
@@ -104,8 +104,11 @@ export async function runBatch(target: BatchTarget, items: readonly (readonly un
   const span = startSpan({ name: `vmap(${target.name})`, kind: "vmap", stepId, parent: parent.span, attributes: { "weft.batch.size": total } });
   // One signal for the whole batch: it fires when the caller's does, or on the first
   // failure under "throw", so in-flight items stop and no new item starts.
+  const name = `vmap(${target.name})`;
   const controller = new AbortController();
-  const unlink = linkSignals(controller, [parent.signal], `vmap(${target.name})`);
+  const unlink = linkSignals(controller, [parent.signal], name);
+  // Every item listens to this one signal (and may pass it to timers and fetches).
+  allowManyListeners(controller.signal);
   const frame = parent.derive({ signal: controller.signal, stepId, ...(span && { span }) });
 
   const results: ItemResult<unknown>[] = new Array(total);
@@ -138,9 +141,23 @@ export async function runBatch(target: BatchTarget, items: readonly (readonly un
   };
 
   try {
-    if (run === undefined) await store.run(frame, () => dispatch(target, items, options, frame, settle));
-    else await store.run(frame, () => dispatchDurable(run, stepId, target, items, options, frame, settle, results, () => done++));
-    if (parent.signal.aborted) throw abortReason(parent.signal, `vmap(${target.name})`);
+    const work =
+      run === undefined
+        ? store.run(frame, () => dispatch(target, items, options, frame, settle))
+        : store.run(frame, () => dispatchDurable(run, stepId, target, items, options, frame, settle, results, () => done++));
+    // The batch ends when its signal fires, even while items still run (they are abandoned,
+    // their signal fired); whatever they settle with later is ignored.
+    work.catch(() => undefined);
+    await raceAbort(work, controller.signal, name).catch((error: unknown) => {
+      if (!controller.signal.aborted) throw error;
+    });
+    if (parent.signal.aborted) {
+      const reason = abortReason(parent.signal, name);
+      if (!collect) throw reason;
+      // "collect" never loses an item: finished ones keep their value, the rest get the
+      // deadline or cancellation that ended the batch.
+      for (let i = 0; i < total; i++) if (results[i] === undefined) results[i] = { ok: false, index: i, error: reason };
+    }
     if (firstFailure) throw firstFailure;
     for (let i = 0; i < total; i++) {
       // Items never started (a failure under "throw" stopped the batch) are accounted for too.
