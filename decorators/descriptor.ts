@@ -189,6 +189,20 @@ export interface InjectedMeta {
   readonly untraceable?: readonly { readonly reason: string; readonly line: number; readonly column: number }[];
 }
 
+/**
+ * Where `weft gen` writes the generated checks of a manifest's ops: beside it, as a
+ * CommonJS module (`weft.manifest.json` -> `weft.manifest.checks.cjs`) exporting one
+ * `InjectedChecks` per entry's schema hash. The runtime `require`s it: no eval.
+ *
+ * @example
+ * ```ts
+ * manifestChecksFile("dist/weft.manifest.json"); // "dist/weft.manifest.checks.cjs"
+ * ```
+ */
+export function manifestChecksFile(manifest: string): string {
+  return `${manifest.replace(/\.json$/, "")}.checks.cjs`;
+}
+
 /** True for transformer-injected metadata. */
 export function isInjectedMeta(value: unknown): value is InjectedMeta {
   return typeof value === "object" && value !== null && (value as { __weft?: unknown }).__weft === 1;

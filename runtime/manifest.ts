@@ -25,10 +25,10 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { SourceMap } from "node:module";
+import { createRequire, SourceMap } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { InjectedMeta } from "../decorators/descriptor.js";
+import { manifestChecksFile, type InjectedChecks, type InjectedMeta } from "../decorators/descriptor.js";
 import type { Manifest, ManifestEntry } from "../transformers/gen.js";
 import { WeftError } from "./errors.js";
 
@@ -81,6 +81,8 @@ interface Loaded {
   readonly outDir: string | undefined;
   /** Entries by source path relative to the root, without its extension. */
   readonly byFile: ReadonlyMap<string, readonly ManifestEntry[]>;
+  /** The generated checks written beside the manifest, by schema hash (none when the module is absent). */
+  readonly checks: Readonly<Record<string, InjectedChecks>>;
 }
 
 const loaded = new Map<string, Loaded>();
@@ -117,7 +119,7 @@ export function lookupManifest(site: ManifestSite = {}): InjectedMeta | undefine
   if (!where) return undefined;
   for (const manifest of manifestsFor(where.file)) {
     const entry = findEntry(manifest, where.file, where.lines, site);
-    if (entry) return withModule(entry, where.module ?? pathToFileURL(where.file).href);
+    if (entry) return withModule(entry, where.module ?? pathToFileURL(where.file).href, manifest.checks[entry.meta.hash]);
   }
   return undefined;
 }
@@ -161,9 +163,13 @@ function load(file: string, verify: boolean): Loaded {
     list.push(entry);
     byFile.set(key, list);
   }
+  const checksFile = manifestChecksFile(file);
+  // A module, `require`d: the checks were written by `weft gen`, nothing is compiled here.
+  const checks = existsSync(checksFile) ? (createRequire(file)(checksFile) as Record<string, InjectedChecks>) : {};
   const result: Loaded = {
     file,
     manifest,
+    checks,
     root,
     rootDir: manifest.rootDir === undefined ? undefined : path.resolve(root, manifest.rootDir),
     outDir: manifest.outDir === undefined ? undefined : path.resolve(root, manifest.outDir),
@@ -261,8 +267,9 @@ function findEntry(manifest: Loaded, file: string, lines: readonly number[], sit
   );
 }
 
-function withModule(entry: ManifestEntry, module: string): InjectedMeta {
-  const { locator, ...meta } = entry.meta;
+function withModule(entry: ManifestEntry, module: string, checks: InjectedChecks | undefined): InjectedMeta {
+  const { locator, ...rest } = entry.meta;
+  const meta = checks && entry.kind === "op" ? { ...rest, checks } : rest;
   return locator ? { ...meta, locator: { module, ...locator } } : meta;
 }
 

@@ -91,7 +91,8 @@ beforeAll(async () => {
     // As in weft's package.json: asks ts-patch to have tsc parse JSDoc, which the transformer reads.
     tsp: JSON.parse(readFileSync(path.join(REPO, "package.json"), "utf8")).tsp,
   });
-  transpile(ts6, ["decorators/formats.ts"], path.join(tmp, "weft/decorators"));
+  transpile(ts6, ["decorators/formats.ts", "decorators/descriptor.ts"], path.join(tmp, "weft/decorators"));
+  transpile(ts6, ["decorators/descriptor.ts"], path.join(tmp, "weft-stub/decorators"));
   // A stand-in weft package whose runtime/manifest.js is weft's own.
   cpSync(path.join(FIXTURE, "weft-stub"), path.join(tmp, "weft-stub"), { recursive: true });
   transpile(ts6, ["runtime/manifest.ts", "runtime/errors.ts", "runtime/redact.ts"], path.join(tmp, "weft-stub/runtime"));
@@ -163,6 +164,8 @@ describe("descriptors across builds", () => {
     for (const [key, got] of sites) {
       expect(got, key).toHaveLength(13);
       expect(new Set(got.map((s) => s.via)), key).toEqual(new Set([key.startsWith("gen") ? "manifest" : "transformer"]));
+      // Every op gets generated checks, from the transformer or from weft gen's checks module.
+      for (const site of got.filter((s) => s.kind === "op")) expect(typeof site.meta.checks, `${key} ${String(site.meta.name)}`).toBe("string");
     }
   });
 
