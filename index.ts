@@ -15,7 +15,7 @@
 export { op, type Op, type OpFailure, type WithOptions, type OpMethodDecorator } from "./decorators/op.js";
 export { Module, Sequential, type Step, type OpMethods } from "./decorators/module.js";
 export { describeOp } from "./runtime/registry.js";
-export { jit, type Jitted, type JitMethodDecorator } from "./decorators/jit.js";
+export { jit, type Jitted, type JitMethodDecorator, type JitWithOptions } from "./decorators/jit.js";
 export { cond, map, type JitOptions, type JitInspection } from "./runtime/jit.js";
 export { TraceError } from "./compiler/trace.js";
 export { vmap, type VmapOptions, type VmappedFn, type Batched, type VmapResult } from "./decorators/vmap.js";

@@ -264,6 +264,11 @@ export class PlanCache<V> {
     this.max = max;
   }
 
+  /** The value cached for `sig` without touching recency or the hit counts. */
+  peek(sig: Signature): V | undefined {
+    return this.#entries.get(sig.key)?.value;
+  }
+
   /** The value cached for `sig`, marking it most recently used; `undefined` on a miss. */
   get(sig: Signature): V | undefined {
     const entry = this.#entries.get(sig.key);

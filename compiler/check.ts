@@ -6,6 +6,7 @@
  * the path to it (`%7 cond [then] > %9 get: ...`).
  */
 import type { OpDescriptor } from "../decorators/descriptor.js";
+import { isExprOp } from "./expr.js";
 import { graphEffect, IdMap, namedSubgraphs, joinEffect, Nested, NodeKinds, templateHoles, unreachable, type EffectTag, type Graph, type Node, type NodeId, type NodePlacement, type OpNode } from "./ir.js";
 
 /**
@@ -130,6 +131,11 @@ function checkNode(n: Node, say: (msg: string) => void): void {
       if (n.inputs.length === 0) say("expected a receiver input");
       if (typeof n.method !== "string" || n.method === "") say("method must be a non-empty string");
       return;
+    case "expr":
+      if (!isExprOp(n.op)) say(`unknown expr op ${JSON.stringify(n.op)}`);
+      else if (n.op === "template" && (!Array.isArray(n.arg) || n.arg.length !== n.inputs.length + 1)) say(`a template of ${plural(n.inputs.length, "substitution")} needs ${n.inputs.length + 1} strings`);
+      else if ((n.op === "seq" || n.op === "chain" || n.op === "nullish") && n.inputs.length === 0) say(`expected an input`);
+      return;
     case "pack": {
       const used = new Set<number>();
       for (const hole of templateHoles(n.template)) {
@@ -201,10 +207,11 @@ function checkOp(n: OpNode, say: (msg: string) => void): void {
  */
 export function allowedPlacements(n: OpNode): Allowed {
   const { desc } = n;
+  // Pinned to the workers, an io op or async body goes there too (the runtime sends it).
+  if (desc.policy.placement === "worker") return PINNED_WORKER;
   if (desc.kind === "io") return IO_OP;
   if (desc.async) return ASYNC_BODY;
   if (desc.policy.placement === "inline") return PINNED_INLINE;
-  if (desc.policy.placement === "worker") return PINNED_WORKER;
   return SYNC_OP;
 }
 
@@ -242,13 +249,14 @@ export function unfusable(n: Node): string | undefined {
     case "get":
     case "call":
     case "pack":
-      return undefined;
+      return n.kind === "call" && n.awaited ? "awaited call" : undefined;
     case "op":
       if (n.desc.kind === "io") return "io op";
       if (n.desc.async) return "async body";
       if (n.desc.policy.placement === "inline") return `policy placement "inline"`;
       return policyRefusal(n.desc);
     case "const":
+    case "expr":
     case "cond":
     case "map":
     case "fused":
@@ -304,6 +312,7 @@ export function expectedEffect(n: Node): EffectTag {
     case "get":
     case "call":
     case "pack":
+    case "expr":
     case "output":
       return "pure";
     default:

@@ -8,6 +8,7 @@
  * without renaming; every input id refers to an earlier node of the same graph.
  */
 import type { OpDescriptor, OpKind, SourceLocation } from "../decorators/descriptor.js";
+import type { ExprOp } from "./expr.js";
 
 /**
  * A node's name: a non-negative integer, unique across a graph and its subgraphs.
@@ -41,6 +42,8 @@ export type NodeKind =
   | "call"
   /** An object or array literal assembled from nodes; rebuilt fresh from its template on every run. */
   | "pack"
+  /** A staged operator, template, optional chain or builtin on traced values (`op`, see compiler/expr.ts); pure. */
+  | "expr"
   /** Staged `cond(pred, then, else)`: `inputs` are `[pred, ...captures]`; the taken branch gets the captures. */
   | "cond"
   /** Staged map: `inputs` are `[array, ...captures]`; the body gets `(item, index, ...captures)`. */
@@ -81,7 +84,7 @@ export type NodePlacement = "inline" | "worker" | "async";
  * ```
  */
 export const NodeKinds: ReadonlySet<NodeKind> = new Set(
-  Object.keys({ input: 1, const: 1, op: 1, get: 1, call: 1, pack: 1, cond: 1, map: 1, fused: 1, output: 1 } satisfies Record<NodeKind, 1>) as NodeKind[],
+  Object.keys({ input: 1, const: 1, op: 1, get: 1, call: 1, pack: 1, expr: 1, cond: 1, map: 1, fused: 1, output: 1 } satisfies Record<NodeKind, 1>) as NodeKind[],
 );
 /**
  * Kinds that hold subgraphs; their effect is the join of their subgraphs' effects.
@@ -161,6 +164,22 @@ export interface GetNode extends Base<"get"> {
  */
 export interface CallNode extends Base<"call"> {
   readonly method: string;
+  /** True when the traced code awaited the call's result: a thenable it returns is awaited. */
+  readonly awaited?: boolean;
+}
+/**
+ * `evalExpr(op, inputs, arg)`: an operator, template literal, optional chain or builtin
+ * staged by the build-time transform (compiler/expr.ts says what each `op` does).
+ *
+ * @example
+ * ```ts
+ * make.expr(5, "template", [nameId], ["Hello, ", "!"]); // `Hello, ${name}!`
+ * ```
+ */
+export interface ExprNode extends Base<"expr"> {
+  readonly op: ExprOp;
+  /** Static data of the operation: a template's strings, a chain's links. */
+  readonly arg: unknown;
 }
 /**
  * A fresh object or array built from `template`, whose holes index into `inputs`.
@@ -229,7 +248,7 @@ export type OutputNode = Base<"output">;
  * }
  * ```
  */
-export type Node = InputNode | ConstNode | OpNode | GetNode | CallNode | PackNode | CondNode | MapNode | FusedNode | OutputNode;
+export type Node = InputNode | ConstNode | OpNode | GetNode | CallNode | PackNode | ExprNode | CondNode | MapNode | FusedNode | OutputNode;
 
 /**
  * The node type of one kind: `NodeOf<"op">` is `OpNode`.
@@ -340,6 +359,7 @@ export function namedSubgraphs(n: Node): readonly (readonly [role: SubgraphRole,
     case "get":
     case "call":
     case "pack":
+    case "expr":
     case "output":
       return [];
     default:
@@ -453,6 +473,10 @@ export const make = {
   /** A literal built from `template` over `inputs`. */
   pack(id: NodeId, template: Template, inputs: readonly NodeId[], loc?: SourceLocation): PackNode {
     return { kind: "pack", id, inputs, effect: "pure", loc, template };
+  },
+  /** `evalExpr(op, inputs, arg)`. */
+  expr(id: NodeId, op: ExprOp, inputs: readonly NodeId[], arg?: unknown, loc?: SourceLocation): ExprNode {
+    return { kind: "expr", id, inputs, effect: "pure", loc, op, arg };
   },
   /** `pred ? then(...captures) : otherwise(...captures)`. */
   cond(id: NodeId, pred: NodeId, captures: readonly NodeId[], then: Graph, otherwise: Graph, loc?: SourceLocation): CondNode {
@@ -642,6 +666,16 @@ export class GraphBuilder {
   /** A literal from `template` over `inputs` (see `templateOf`). */
   pack(template: Template, inputs: readonly NodeId[], loc?: SourceLocation): NodeId {
     return this.#add(make.pack(this.#ids.next, template, inputs, loc));
+  }
+  /** A staged operator on `inputs` (see compiler/expr.ts). */
+  expr(op: ExprOp, inputs: readonly NodeId[], arg?: unknown, loc?: SourceLocation): NodeId {
+    return this.#add(make.expr(this.#ids.next, op, inputs, arg, loc));
+  }
+  /** Marks call node `id` as awaited by the traced code (its thenable result is awaited). */
+  markAwaited(id: NodeId): void {
+    const i = this.#nodes.findLastIndex((n) => n.id === id);
+    const n = this.#nodes[i];
+    if (n?.kind === "call" && !n.awaited) this.#nodes[i] = { ...n, awaited: true };
   }
   /** Staged `cond`; both branches take `captures.length` inputs. */
   cond(pred: NodeId, captures: readonly NodeId[], then: Graph, otherwise: Graph, loc?: SourceLocation): NodeId {

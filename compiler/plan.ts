@@ -6,8 +6,9 @@
  * a pending-dependency count per step and starts a step the moment it reaches zero: no
  * waves, no barriers. Concurrency limits, placements and fused groups ride along.
  */
-import { distinct, fillTemplate, IdMap, subgraphs, unreachable, type CallNode, type ConstNode, type GetNode, type Graph, type Node, type NodeId, type NodePlacement, type OpNode, type OutputNode, type PackNode } from "./ir.js";
+import { distinct, fillTemplate, IdMap, subgraphs, unreachable, type CallNode, type ConstNode, type ExprNode, type GetNode, type Graph, type Node, type NodeId, type NodePlacement, type OpNode, type OutputNode, type PackNode } from "./ir.js";
 import { placementOf } from "./passes/place.js";
+import { evalExpr } from "./expr.js";
 
 /**
  * One node of a plan.
@@ -189,7 +190,7 @@ export type CallOp = (node: OpNode, args: readonly unknown[], self: unknown) => 
  * evalStructural(make.get(4, 3, "text"), [{ text: "hi" }]); // "hi"
  * ```
  */
-export function evalStructural(n: ConstNode | GetNode | CallNode | PackNode | OutputNode, values: readonly unknown[]): unknown {
+export function evalStructural(n: ConstNode | GetNode | CallNode | PackNode | ExprNode | OutputNode, values: readonly unknown[]): unknown {
   switch (n.kind) {
     case "const":
       return n.value;
@@ -201,6 +202,8 @@ export function evalStructural(n: ConstNode | GetNode | CallNode | PackNode | Ou
     }
     case "pack":
       return fillTemplate(n.template, values);
+    case "expr":
+      return evalExpr(n.op, values, n.arg);
     case "output":
       return values[0];
     default:
@@ -241,6 +244,9 @@ export async function interpret(program: Graph | Plan, args: readonly unknown[],
       }
       case "fused":
         env.set(n.id, await interpret(n.body, xs, callOp));
+        break;
+      case "call":
+        env.set(n.id, n.awaited ? await evalStructural(n, xs) : evalStructural(n, xs));
         break;
       default:
         env.set(n.id, evalStructural(n, xs));

@@ -4,6 +4,7 @@
  * always prints the same string.
  */
 import { formatLoc, isPlainObject, namedSubgraphs, unreachable, type Graph, type Node, type Template } from "./ir.js";
+import type { ChainLink } from "./expr.js";
 import { policyRefusal } from "./check.js";
 
 const INDENT = "  ";
@@ -92,7 +93,9 @@ function showNode(n: Node): string {
     case "get":
       return `${ref(n.id)} = get ${refs(n.inputs)}${showAccess(n.key)}`;
     case "call":
-      return `${ref(n.id)} = call ${ref(n.inputs[0] ?? -1)}.${n.method}(${refs(n.inputs.slice(1))})`;
+      return `${ref(n.id)} = ${n.awaited ? "await " : ""}call ${ref(n.inputs[0] ?? -1)}.${n.method}(${refs(n.inputs.slice(1))})`;
+    case "expr":
+      return `${ref(n.id)} = ${n.op}(${refs(n.inputs)})${n.op === "template" ? ` ${JSON.stringify(n.arg)}` : n.op === "chain" ? ` ${showChain(n.arg)}` : ""}`;
     case "pack":
       return `${ref(n.id)} = pack ${showTemplate(n.template, n.inputs)}`;
     case "cond":
@@ -107,6 +110,8 @@ function showNode(n: Node): string {
       return unreachable(n, "node kind");
   }
 }
+
+const showChain = (links: unknown): string => (links as readonly ChainLink[]).map((l) => `${l.optional ? "?." : "."}${l.key === undefined ? "[*]" : String(l.key)}`).join("");
 
 const captures = (inputs: readonly number[]) => (inputs.length > 1 ? ` with (${refs(inputs.slice(1))})` : "");
 
@@ -199,6 +204,11 @@ function nodeJSON(n: Node): JsonValue {
       break;
     case "call":
       out.method = n.method;
+      if (n.awaited) out.awaited = true;
+      break;
+    case "expr":
+      out.op = n.op;
+      if (n.arg !== undefined) out.arg = n.arg as JsonValue;
       break;
     case "pack":
       out.template = templateJSON(n.template);
@@ -277,6 +287,8 @@ function label(n: Node): string {
       return `${id} ${showAccess(n.key)}`;
     case "call":
       return `${id} .${n.method}()`;
+    case "expr":
+      return `${id} ${n.op}`;
     case "fused":
       return `${id} fused${n.placement === "worker" ? " @worker" : ""}`;
     case "pack":
@@ -344,6 +356,7 @@ function mermaidShape(n: Node): readonly [string, string] {
     case "get":
     case "call":
     case "pack":
+    case "expr":
       return ["(", ")"];
     default:
       return unreachable(n, "node kind");
@@ -401,6 +414,7 @@ function dotShape(n: Node): string {
     case "get":
     case "call":
     case "pack":
+    case "expr":
       return "ellipse";
     default:
       return unreachable(n, "node kind");

@@ -13,9 +13,13 @@
  * length, calling a traced value. What a Proxy cannot see (truthiness, `===`) is
  * catalogued in test/compiler/footguns.test.ts; `cond` and `map` stage such logic instead.
  */
+import { readFileSync } from "node:fs";
+import { SourceMap } from "node:module";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { OpDescriptor, SourceLocation } from "../decorators/descriptor.js";
-import { GraphBuilder, isPlainObject, templateOf, type Graph, type NodeId } from "./ir.js";
+import type { JsonSchema, OpDescriptor, SourceLocation } from "../decorators/descriptor.js";
+import type { ExprOp } from "./expr.js";
+import { GraphBuilder, isPlainObject, templateOf, type Graph, type NodeId, type Template } from "./ir.js";
 
 /** Why a function could not be traced, and where. */
 export class TraceError extends Error {
@@ -121,7 +125,7 @@ export function callerLocation(): SourceLocation | undefined {
     for (const site of sites) {
       const spelled = site.getFileName();
       if (!spelled || spelled.startsWith("node:") || spelled.includes("/node_modules/") || INTERNAL.some((dir) => spelled.startsWith(dir))) continue;
-      return { file: relativeToCwd(pathOf(spelled)), line: site.getLineNumber() ?? 0, column: site.getColumnNumber() ?? 0 };
+      return located(pathOf(spelled), site.getLineNumber() ?? 0, site.getColumnNumber() ?? 0);
     }
     return undefined;
   }
@@ -135,7 +139,7 @@ export function callerLocation(): SourceLocation | undefined {
     if (frame.includes("node:") || frame.includes("/node_modules/") || INTERNAL.some((dir) => frame.includes(dir))) continue;
     const match = FRAME.exec(frame);
     if (!match) continue;
-    return { file: relativeToCwd(pathOf(match[1]!)), line: Number(match[2]), column: Number(match[3]) };
+    return located(pathOf(match[1]!), Number(match[2]), Number(match[3]));
   }
   return undefined;
 }
@@ -171,6 +175,42 @@ function pathOf(spelled: string): string {
   return path;
 }
 
+/** A location in the user's source: a compiled `.js` file with a source map names the TypeScript line. */
+function located(file: string, line: number, column: number): SourceLocation {
+  if (/\.[mc]?js$/.test(file)) {
+    const map = sourceMapOf(file);
+    const entry = map?.findEntry(line - 1, column - 1) as { originalSource?: string; originalLine?: number; originalColumn?: number } | undefined;
+    if (entry?.originalSource !== undefined && entry.originalLine !== undefined) {
+      const source = entry.originalSource.startsWith("file://") ? fileURLToPath(entry.originalSource) : path.resolve(path.dirname(file), entry.originalSource);
+      return { file: relativeToCwd(source), line: entry.originalLine + 1, column: (entry.originalColumn ?? 0) + 1 };
+    }
+  }
+  return { file: relativeToCwd(file), line, column };
+}
+
+const sourceMaps = new Map<string, SourceMap | null>();
+
+/** The source map of a compiled file (inline or next to it), read once per file; `undefined` when there is none. */
+function sourceMapOf(file: string): SourceMap | undefined {
+  let map = sourceMaps.get(file);
+  if (map === undefined) {
+    map = null;
+    try {
+      const text = readFileSync(file, "utf8");
+      const url = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(text)?.[1];
+      if (url !== undefined) {
+        const payload = url.startsWith("data:") ? Buffer.from(url.slice(url.indexOf(",") + 1), "base64").toString("utf8") : readFileSync(path.resolve(path.dirname(file), url), "utf8");
+        map = new SourceMap(JSON.parse(payload) as ConstructorParameters<typeof SourceMap>[0]);
+      }
+    } catch {
+      map = null;
+    }
+    if (sourceMaps.size >= 256) sourceMaps.clear();
+    sourceMaps.set(file, map);
+  }
+  return map ?? undefined;
+}
+
 function relativeToCwd(file: string): string {
   const cwd = process.cwd() + "/";
   return file.startsWith(cwd) ? file.slice(cwd.length) : file;
@@ -193,6 +233,19 @@ export class TraceSession {
   readonly builder: GraphBuilder;
   private readonly consts = new Map<unknown, NodeId>();
   private readonly gets = new Map<string, unknown>();
+  /** Op calls whose promise the traced code has not awaited (yet), with where they were made. */
+  private readonly unawaited = new Map<NodeId, { name: string; loc: SourceLocation | undefined }>();
+  /** Op calls the traced code has awaited to completion: what it called afterwards comes after them. */
+  private readonly completed = new Set<NodeId>();
+  /** For a node read out of another (get, call, seq): the value it was read from, at the root. */
+  private readonly roots = new Map<NodeId, NodeId>();
+  /** Per root value: the last op that may have mutated it, and the accesses since. */
+  private readonly writers = new Map<NodeId, NodeId>();
+  private readonly accesses = new Map<NodeId, NodeId[]>();
+  private readonly seqs = new Map<string, NodeId>();
+  /** Arrays and plain objects already packed, by identity: one literal stays one object in the plan. */
+  private readonly packs = new WeakMap<object, { readonly id: NodeId; readonly template: Template; readonly inputs: readonly NodeId[] }>();
+  private readonly calls = new Set<NodeId>();
   /** Parent node ids captured by this sub-session, in capture order. */
   readonly captures: NodeId[] = [];
   private readonly captured = new Map<NodeId, NodeId>();
@@ -224,6 +277,13 @@ export class TraceSession {
   nodeOf(value: unknown): NodeId {
     const info = tracerInfo(value);
     if (info) return this.ownNode(info);
+    if (typeof value === "object" && value instanceof Promise) {
+      untraceable(
+        tracedPromises.has(value)
+          ? "an op call's promise is used without await (kept in a value, returned inside an object or passed to a call) inside a jitted function: await it first"
+          : "a promise is used as a value inside a jitted function (a plan would hand every run the same promise): await it, or create it inside an op",
+      );
+    }
     if (typeof value === "object" && value !== null && !this.consts.has(value)) {
       const holder = tracerHolder(value, undefined, { left: MAX_SCAN }, 0);
       if (holder !== undefined) {
@@ -244,23 +304,38 @@ export class TraceSession {
     return id;
   }
 
-  /** A pack node rebuilding `value`, or `undefined` for a cyclic value without tracers (kept as a constant). */
-  private tryPack(value: unknown): NodeId | undefined {
+  /**
+   * A pack node rebuilding `value`, or `undefined` for a cyclic value without tracers (kept
+   * as a constant). The same literal packs once: passed to two ops, or to an op and then
+   * returned, it is one object in the plan as in eager code (an op may mutate it).
+   */
+  private tryPack(value: object): NodeId | undefined {
     let packed: ReturnType<typeof templateOf>;
     try {
       packed = templateOf(value, (v) => {
         const inner = tracerInfo(v);
-        return inner ? this.ownNode(inner) : undefined;
+        if (inner) return this.ownNode(inner);
+        // A literal inside this one that was packed before keeps its identity.
+        return v !== value && typeof v === "object" && v !== null && this.packs.has(v) ? this.nodeOf(v) : undefined;
       });
     } catch (error) {
       if (containsTracer(value) || !(error instanceof TypeError)) throw error;
       return undefined;
     }
-    return this.builder.pack(packed.template, packed.inputs);
+    const known = this.packs.get(value);
+    if (known !== undefined) {
+      if (sameTemplate(known.template, packed.template) && sameIds(known.inputs, packed.inputs)) return known.id;
+      if (this.writers.has(known.id) || (this.accesses.get(known.id)?.length ?? 0) > 0) {
+        untraceable("an object or array literal was changed by glue code after an op received it, inside a jitted function: build a new literal instead");
+      }
+    }
+    const id = this.builder.pack(packed.template, packed.inputs);
+    this.packs.set(value, { id, template: packed.template, inputs: packed.inputs });
+    return id;
   }
 
   /** This session's node for a tracer of this session or of an enclosing one (captured). */
-  private ownNode(info: TracerInfo): NodeId {
+  ownNode(info: TracerInfo): NodeId {
     if (info.session === this) return info.id;
     let outer: TraceSession | undefined = this.parent;
     while (outer && outer !== info.session) outer = outer.parent;
@@ -275,23 +350,118 @@ export class TraceSession {
     return local;
   }
 
-  /** Records an op call; returns the tracer of its result. */
-  recordOp(call: RecordedCall): unknown {
+  /**
+   * Records an op call; returns a promise of the tracer of its result. The promise notes
+   * when the traced code awaits it: an op whose promise is never awaited is fire-and-forget
+   * in eager code (its failure does not fail the function), which a plan cannot express.
+   */
+  recordOp(call: RecordedCall): Promise<unknown> {
     const loc = callerLocation();
-    const args = call.args.map((a) => this.nodeOf(a));
-    if (call.self !== undefined) {
-      const self = this.nodeOf(call.self);
-      return this.tracer(this.builder.op(call.desc, args, { self, ...(loc && { loc }) }));
+    const touched: { root: NodeId; writes: boolean }[] = [];
+    const args = call.args.map((a, i) => this.orderedArg(a, mayMutate(call.desc, i), touched));
+    const self = call.self === undefined ? undefined : this.nodeOf(call.self);
+    const id = this.builder.op(call.desc, args, { ...(self !== undefined && { self }), ...(loc && { loc }) });
+    for (const { root, writes } of touched) {
+      if (writes) {
+        this.writers.set(root, id);
+        this.accesses.set(root, []);
+      } else this.accessed(root, id);
     }
-    return this.tracer(this.builder.op(call.desc, args, loc ? { loc } : {}));
+    this.unawaited.set(id, { name: call.desc.name, loc });
+    return tracedPromise(this, id, this.tracer(id));
+  }
+
+  /** The traced code awaited op `id`'s promise (`then` on it); `done` once its callback ran. */
+  awaitedOp(id: NodeId, done: boolean): void {
+    this.unawaited.delete(id);
+    if (done) this.completed.add(id);
+  }
+
+  /** The root value a node was read out of (itself for op results, inputs, packs). */
+  private rootOf(id: NodeId): NodeId {
+    return this.roots.get(id) ?? id;
+  }
+
+  private accessed(root: NodeId, by: NodeId): void {
+    const list = this.accesses.get(root);
+    if (list) list.push(by);
+    else this.accesses.set(root, [by]);
+  }
+
+  /** The ops a read of `root` must come after: its last writer, once the traced code awaited it. */
+  private writerBefore(root: NodeId): NodeId | undefined {
+    const w = this.writers.get(root);
+    return w !== undefined && this.completed.has(w) ? w : undefined;
+  }
+
+  /** `id`, or a `seq` of it that runs after `after` (memoised). */
+  private sequenced(id: NodeId, after: readonly NodeId[]): NodeId {
+    if (after.length === 0) return id;
+    const key = `${id}|${after.join(",")}`;
+    let seq = this.seqs.get(key);
+    if (seq === undefined) {
+      seq = this.builder.expr("seq", [id, ...after]);
+      this.roots.set(seq, this.rootOf(id));
+      this.seqs.set(key, seq);
+    }
+    return seq;
+  }
+
+  /** A read of node `id` by glue (a property, a method call, an operator): after the ops that may have mutated it. */
+  private read(id: NodeId): NodeId {
+    const w = this.writerBefore(this.rootOf(id));
+    return w === undefined ? id : this.sequenced(id, [w]);
+  }
+
+  /**
+   * The node of an op argument, ordered after the ops that may have mutated the values in
+   * it and, when this op may mutate them, after every earlier access to them as well (eager
+   * code finished those before calling it). Fills `touched` with the roots it holds.
+   */
+  private orderedArg(value: unknown, writes: boolean, touched: { root: NodeId; writes: boolean }[]): NodeId {
+    const id = this.nodeOf(value);
+    const roots = new Set<NodeId>();
+    this.rootsIn(value, roots, 0);
+    const after = new Set<NodeId>();
+    for (const root of roots) {
+      const w = this.writerBefore(root);
+      if (w !== undefined) after.add(w);
+      if (writes) for (const a of this.accesses.get(root) ?? []) if (!this.calls.has(a) || this.completed.has(a)) after.add(a);
+      touched.push({ root, writes });
+    }
+    for (const a of [...after]) if (!this.completed.has(a) && this.unawaitedOp(a)) after.delete(a);
+    return this.sequenced(id, [...after]);
+  }
+
+  private unawaitedOp(id: NodeId): boolean {
+    return this.unawaited.has(id);
+  }
+
+  /** The roots of the traced values and packed literals inside `value`. */
+  private rootsIn(value: unknown, into: Set<NodeId>, depth: number): void {
+    const info = tracerInfo(value);
+    if (info) {
+      into.add(this.rootOf(this.ownNode(info)));
+      return;
+    }
+    if (typeof value !== "object" || value === null || depth > 16) return;
+    const known = this.packs.get(value);
+    if (known !== undefined) into.add(known.id);
+    if (Array.isArray(value)) for (const v of value) this.rootsIn(v, into, depth + 1);
+    else if (isPlainObject(value)) for (const v of Object.values(value)) this.rootsIn(v, into, depth + 1);
   }
 
   /** Records a property read (memoised: the same read twice is one node). */
   recordGet(of: NodeId, key: string | number): unknown {
-    const memo = `${of}:${typeof key}:${key}`;
+    const root = this.rootOf(of);
+    const from = this.read(of);
+    const memo = `${from}:${typeof key}:${key}`;
     let t = this.gets.get(memo);
     if (t === undefined) {
-      t = this.tracer(this.builder.get(of, key), typeof key === "string" ? { on: of, key } : undefined);
+      const id = this.builder.get(from, key);
+      this.roots.set(id, root);
+      this.accessed(root, id);
+      t = this.tracer(id, typeof key === "string" ? { on: of, key } : undefined);
       this.gets.set(memo, t);
     }
     return t;
@@ -305,7 +475,24 @@ export class TraceSession {
     if (args.some((a) => typeof a === "function" && !isTracer(a))) {
       throw new TraceError(`a callback was passed to ${method}() on a traced value inside a jitted function: use map() to stage it, or do it inside an op`, loc);
     }
-    return this.tracer(this.builder.call(on, method, args.map((a) => this.nodeOf(a)), loc));
+    const root = this.rootOf(on);
+    const id = this.builder.call(this.read(on), method, args.map((a) => this.read(this.nodeOf(a))), loc);
+    this.roots.set(id, root);
+    this.accessed(root, id);
+    this.calls.add(id);
+    return this.tracer(id);
+  }
+
+  /** The traced code read `then` of node `id` (it awaited it): an awaited method call settles its promise. */
+  thenRead(id: NodeId): void {
+    if (this.calls.has(id)) this.builder.markAwaited(id);
+  }
+
+  /** Records a staged operator (compiler/expr.ts) on values; returns its tracer. */
+  recordExpr(op: ExprOp, values: readonly unknown[], arg?: unknown): unknown {
+    const loc = callerLocation();
+    const inputs = values.map((v) => this.read(this.nodeOf(v)));
+    return this.tracer(this.builder.expr(op, inputs, arg, loc));
   }
 
   /** Ends the trace: `result` (a tracer, a constant, or a structure holding tracers) is the output. */
@@ -313,10 +500,13 @@ export class TraceSession {
     let out: NodeId;
     try {
       out = this.nodeOf(result);
+      for (const [, { name, loc }] of this.unawaited) {
+        throw new TraceError(`op ${name} is called without await inside a jitted function (fire-and-forget: eager code ignores its outcome, a plan cannot): await it`, loc);
+      }
     } catch (error) {
       // The function has returned, so no frame of it is on the stack: a line found now would
-      // be an unrelated caller's. Leave the location to the driver.
-      throw error instanceof TraceError ? new TraceError(error.reason, undefined) : error;
+      // be an unrelated caller's. Leave the location to the driver (a recorded one stays).
+      throw error instanceof TraceError && error.loc !== undefined && error.reason.startsWith("op ") ? error : error instanceof TraceError ? new TraceError(error.reason, undefined) : error;
     }
     return this.builder.output(out);
   }
@@ -327,8 +517,131 @@ export class TraceSession {
   }
 }
 
+/**
+ * For a traced op call's promise, its tracer (the promise counts as awaited: a staged
+ * branch that returns it hands it on); any other value as it is.
+ */
+export function awaitedTracer(value: unknown): unknown {
+  if (!isTracer(value) && value instanceof Promise && tracedPromises.has(value)) {
+    const entry = promisedTracers.get(value)!;
+    entry.session.awaitedOp(entry.id, true);
+    return entry.tracer;
+  }
+  return value;
+}
+
+const promisedTracers = new WeakMap<Promise<unknown>, { session: TraceSession; id: NodeId; tracer: unknown }>();
+
+/** The `constructor` of traced promises: not `Promise`, with `Promise` as its species. */
+const TRACED_PROMISE = Object.defineProperty(function TracedPromise() {}, Symbol.species, { value: Promise });
+
+/** Promises of recorded op calls (see `tracedPromise`). */
+const tracedPromises = new WeakSet<Promise<unknown>>();
+
+/**
+ * The promise an op call returns while tracing: resolved with the tracer, it tells its
+ * session when the traced code awaits it (`then` is how `await`, `Promise.all` and
+ * returning it reach it) and when that await resumed. `.catch()` and `.finally()` would
+ * handle a failure the trace never sees, so they stop the trace.
+ */
+function tracedPromise(session: TraceSession, id: NodeId, tracer: unknown): Promise<unknown> {
+  const p = Promise.resolve(tracer);
+  const then = p.then;
+  Object.defineProperties(p, {
+    // Not Promise: `await` and `Promise.resolve` then adopt it through its `then`, which
+    // they would skip for a plain native promise.
+    constructor: { value: TRACED_PROMISE },
+    then: {
+      value(this: Promise<unknown>, onFulfilled?: (v: unknown) => unknown, onRejected?: (e: unknown) => unknown) {
+        session.awaitedOp(id, false);
+        return then.call(
+          this,
+          typeof onFulfilled === "function"
+            ? (v: unknown) => {
+                session.awaitedOp(id, true);
+                return onFulfilled(v);
+              }
+            : onFulfilled,
+          onRejected,
+        );
+      },
+    },
+    catch: { value: () => untraceable("`.catch()` on an op call inside a jitted function: its failure handling is not staged; use try/catch around an awaited call outside the jit, or move the handling into an op") },
+    finally: { value: () => untraceable("`.finally()` on an op call inside a jitted function: not staged; move it outside the jit or into an op") },
+  });
+  tracedPromises.add(p);
+  promisedTracers.set(p, { session, id, tracer });
+  return p;
+}
+
+/** True when op `desc` may mutate its argument `i`: io and cpu ops with an object-typed (or untyped) parameter. */
+function mayMutate(desc: OpDescriptor, i: number): boolean {
+  if (desc.kind === "pure") return false;
+  const param = desc.params[i] ?? (desc.params.at(-1)?.rest ? desc.params.at(-1) : undefined);
+  if (!desc.typed || param === undefined) return true;
+  return !primitiveSchema(param.schema);
+}
+
+const PRIMITIVE_TYPES = new Set(["string", "number", "integer", "boolean", "null"]);
+
+function primitiveSchema(schema: JsonSchema | undefined): boolean {
+  if (schema === undefined || typeof schema === "boolean") return false;
+  const type = schema.type;
+  if (typeof type === "string") return PRIMITIVE_TYPES.has(type);
+  if (Array.isArray(type)) return type.every((t) => PRIMITIVE_TYPES.has(t as string));
+  if ("const" in schema) return typeof schema.const !== "object" || schema.const === null;
+  if (Array.isArray(schema.enum)) return schema.enum.every((v) => typeof v !== "object" || v === null);
+  for (const key of ["anyOf", "oneOf"] as const) {
+    const list = schema[key];
+    if (Array.isArray(list)) return list.every((s) => primitiveSchema(s as JsonSchema));
+  }
+  return false;
+}
+
+function sameIds(a: readonly NodeId[], b: readonly NodeId[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function sameTemplate(a: Template, b: Template): boolean {
+  if (a.kind !== b.kind) return false;
+  switch (a.kind) {
+    case "hole":
+      return a.index === (b as typeof a).index;
+    case "lit":
+      return Object.is(a.value, (b as typeof a).value);
+    case "array": {
+      const items = (b as typeof a).items;
+      return a.items.length === items.length && a.items.every((t, i) => sameTemplate(t, items[i]!));
+    }
+    case "object": {
+      const entries = (b as typeof a).entries;
+      return a.entries.length === entries.length && a.entries.every(([k, t], i) => k === entries[i]![0] && sameTemplate(t, entries[i]![1]));
+    }
+  }
+}
+
 function untraceable(reason: string): never {
   throw new TraceError(reason, callerLocation());
+}
+
+/** Finds the session being recorded in the current async context (set by the jit driver). */
+let activeResolver: () => TraceSession | undefined = () => undefined;
+
+/** Tells the tracer how to find the active session (runtime/jit.ts: from the current frame). Internal. */
+export function setActiveSessionResolver(resolve: () => TraceSession | undefined): void {
+  activeResolver = resolve;
+}
+
+/**
+ * The session that records a use of a tracer of `owner`: the active one when it is a
+ * sub-session of `owner` (a staged branch reading a captured value reads it inside the
+ * branch, so only the taken branch runs the read), else `owner`.
+ */
+function recorderFor(owner: TraceSession): TraceSession {
+  const active = activeResolver();
+  if (active === undefined || active === owner) return owner;
+  for (let s = active.parent; s; s = s.parent) if (s === owner) return active;
+  return owner;
 }
 
 function handler(info: TracerInfo): ProxyHandler<() => void> {
@@ -337,7 +650,10 @@ function handler(info: TracerInfo): ProxyHandler<() => void> {
     get(_target, key) {
       if (key === TRACER) return info;
       // Not a thenable: `await tracer` gives the tracer back.
-      if (key === "then") return undefined;
+      if (key === "then") {
+        session.thenRead(id);
+        return undefined;
+      }
       if (key === Symbol.toPrimitive) {
         return (hint: string) =>
           untraceable(
@@ -355,11 +671,15 @@ function handler(info: TracerInfo): ProxyHandler<() => void> {
       if (key === Symbol.for("nodejs.util.inspect.custom")) return () => `Tracer(%${id})`;
       if (typeof key === "symbol") return undefined;
       // Numeric keys index arrays: record them as numbers, as `x[0]` is.
-      return session.recordGet(id, /^(0|[1-9]\d*)$/.test(key) ? Number(key) : key);
+      const recorder = recorderFor(session);
+      return recorder.recordGet(recorder === session ? id : recorder.ownNode(info), /^(0|[1-9]\d*)$/.test(key) ? Number(key) : key);
     },
     apply(_target, thisArg, args) {
       const receiver = tracerInfo(thisArg);
-      if (info.method && receiver && receiver.id === info.method.on) return session.recordCall(info.method.on, info.method.key, args);
+      if (info.method && receiver && receiver.id === info.method.on && receiver.session === info.session) {
+        const recorder = recorderFor(session);
+        return recorder.recordCall(recorder === session ? info.method.on : recorder.ownNode(receiver), info.method.key, args);
+      }
       return untraceable("a traced value was called as a function inside a jitted function");
     },
     construct() {

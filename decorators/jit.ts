@@ -5,6 +5,9 @@
  */
 import { isInjectedMeta, type InjectedMeta } from "./descriptor.js";
 import { Jit, type JitInspection, type JitOptions } from "../runtime/jit.js";
+import { withContext, type ContextOptions } from "../runtime/context.js";
+import { installStage } from "../runtime/stage.js";
+import type { DurationInput } from "./descriptor.js";
 import { isLegacyTarget, isTc39Context } from "./op.js";
 
 // biome-ignore lint: any is needed for function-type variance
@@ -17,21 +20,52 @@ export interface Jitted<F extends AnyFn> {
   explain(...args: Parameters<F>): string;
   /** Compiles for these arguments without running, and returns the graph (text, Mermaid, DOT, JSON) and plan. */
   inspect(...args: Parameters<F>): Promise<JitInspection>;
+  /**
+   * The same function with config (seen by every op beneath it, as `withContext` gives it)
+   * and a timeout for each whole call; it shares this function's plans.
+   */
+  with(options: JitWithOptions): Jitted<F>;
 }
+
+/** What a jitted function's `.with()` accepts. */
+export interface JitWithOptions {
+  /** Config for every op the function calls; wins over op defaults and their `.with()`. */
+  readonly config?: Readonly<Record<string, unknown>>;
+  /** A budget for each whole call. */
+  readonly timeout?: DurationInput;
+}
+
+const WITH_KEYS = new Set(["config", "timeout"]);
 
 /** The compiler behind a jitted function. Internal. */
 export const JIT = Symbol.for("weft.jit");
 
-function jitted<F extends AnyFn>(compiler: Jit): Jitted<F> {
-  const call = function (this: unknown, ...args: unknown[]) {
-    return compiler.call(this, args);
-  };
+function jitted<F extends AnyFn>(compiler: Jit, scope?: ContextOptions): Jitted<F> {
+  const call = scope
+    ? function (this: unknown, ...args: unknown[]) {
+        return withContext(scope, () => compiler.call(this, args));
+      }
+    : function (this: unknown, ...args: unknown[]) {
+        return compiler.call(this, args);
+      };
   Object.defineProperty(call, "name", { value: compiler.name });
   Object.defineProperty(call, JIT, { value: compiler });
   return Object.assign(call, {
     explain: (...args: unknown[]) => compiler.explain(undefined, args),
     inspect: (...args: unknown[]) => compiler.inspect(undefined, args),
+    with: (options: JitWithOptions) => jitted<F>(compiler, mergeScope(compiler.name, scope, options)),
   }) as unknown as Jitted<F>;
+}
+
+function mergeScope(name: string, scope: ContextOptions | undefined, options: JitWithOptions): ContextOptions {
+  if (typeof options !== "object" || options === null) throw new TypeError(`jit(${name}).with: expected an options object, received ${options === null ? "null" : typeof options}`);
+  const unknown = Object.keys(options).filter((k) => !WITH_KEYS.has(k));
+  if (unknown.length > 0) throw new TypeError(`jit(${name}).with: unknown option${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => JSON.stringify(k)).join(", ")} (expected config, timeout)`);
+  return {
+    ...scope,
+    ...(options.config !== undefined && { config: { ...scope?.config, ...options.config } }),
+    ...(options.timeout !== undefined && { timeout: options.timeout }),
+  };
 }
 
 function decorator(options: JitOptions, meta: InjectedMeta | undefined) {
@@ -86,6 +120,8 @@ export function jit<This, Args extends unknown[], R extends PromiseLike<unknown>
   context: ClassMethodDecoratorContext<This, (this: This, ...args: Args) => R>,
 ): (this: This, ...args: Args) => R;
 export function jit(...input: unknown[]): unknown {
+  // Staged bodies (transformers/jit-stage.ts) call the helpers through a global.
+  installStage();
   const args = [...input];
   const meta = isInjectedMeta(args[args.length - 1]) ? (args.pop() as InjectedMeta) : undefined;
   if (typeof args[0] === "function" && isTc39Context(args[1])) return decorator({}, meta)(...args);

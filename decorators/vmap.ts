@@ -3,7 +3,7 @@
  * lives in runtime/batch; this module only builds the batched function.
  */
 import { isInjectedMeta, type BatchPolicy, type InjectedMeta } from "./descriptor.js";
-import { ENTRY, isLegacyTarget, isTc39Context, type Op } from "./op.js";
+import { ENTRY, OVERRIDES, isLegacyTarget, isTc39Context, type Op } from "./op.js";
 import type { WeftError } from "../runtime/errors.js";
 import { itemsOf, runBatch, type BatchProgress, type BatchTarget, type ItemResult } from "../runtime/batch.js";
 import type { OpEntry } from "../runtime/invoke.js";
@@ -46,6 +46,7 @@ function targetOf(f: AnyFn, meta: InjectedMeta | undefined): BatchTarget {
     name,
     entry,
     params,
+    configured: (f as { [OVERRIDES]?: unknown })[OVERRIDES] !== undefined,
     call: (args) => Promise.resolve(f(...args)),
     ...(compiler && { jit: { signatureKey: (args: readonly unknown[]) => compiler.signatureKey(args), chainFor: (args: readonly unknown[]) => compiler.chainFor(undefined, args) } }),
   };
@@ -55,8 +56,9 @@ function batched(f: AnyFn, options: VmapOptions, meta: InjectedMeta | undefined,
   const target = thisArg === undefined ? targetOf(f, meta) : { ...targetOf(f, meta), call: (args: readonly unknown[]) => Promise.resolve(f.apply(thisArg, args as unknown[])) };
   const unwrap = options.onError !== "collect";
   const run = async (...args: unknown[]) => {
-    // Inside a jitted function's trace, a vmap over traced values is staged as a map node.
-    if (currentFrame().trace !== undefined && args.some((a) => containsTracer(a))) return staged(target.name, f, thisArg, args, options);
+    // Inside a jitted function's trace a vmap is staged (a map node, or its calls recorded
+    // one by one over a constant array): running it would make real calls while tracing.
+    if (currentFrame().trace !== undefined) return staged(target.name, f, thisArg, args, options);
     const results = await runBatch(target, itemsOf(target, args, options.inAxes), options);
     // Under "throw" every item succeeded (runBatch rejected otherwise).
     return unwrap ? results.map((r) => (r as { value: unknown }).value) : results;

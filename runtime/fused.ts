@@ -9,10 +9,10 @@ import { unfusable } from "../compiler/check.js";
 import type { Graph, NodeId } from "../compiler/ir.js";
 import type { Step } from "../compiler/plan.js";
 import type { Frame } from "./context.js";
-import { currentRoundTripMs, defaultPool, meanMs, type ArgSource, type FusedChain } from "./executors.js";
+import { costOf, currentRoundTripMs, defaultPool, type ArgSource, type FusedChain } from "./executors.js";
+import { fusedPlacement } from "../compiler/passes/place.js";
 import type { OpEntry } from "./invoke.js";
 import { whyNotWorker } from "./workers/capability.js";
-import { WORKER_FACTOR } from "./workers/cost.js";
 
 /** A fused body as a worker chain, with the entries of its members. */
 export interface ChainPlan {
@@ -38,8 +38,8 @@ export function runFusedOnWorker(
     chains.set(step, plan);
   }
   if (plan === null) return undefined;
-  const forced = step.node.kind === "fused" && step.node.placement === "worker";
-  if (!forced && !chainWorthMoving(plan)) return undefined;
+  // Decided now, from the live cost model, by the same rule the place pass used.
+  if (!chainWorthMoving(plan)) return undefined;
   if (plan.entries.some((entry, i) => whyNotWorker(entry, undefined, i === 0 ? args : undefined) !== undefined)) return undefined;
   return defaultPool().chain(plan.chain, args, frame);
 }
@@ -118,13 +118,7 @@ function flatten(g: Graph, inputs: readonly ArgSource[], bind: Bind, chain: { op
   return undefined;
 }
 
-/** Every member measured, and together clearly more work than a round trip per `items`. */
+/** A member pinned to the workers, or every member measured and together worth a round trip per `items`. */
 export function chainWorthMoving(plan: ChainPlan, items = 1): boolean {
-  let total = 0;
-  for (const entry of plan.entries) {
-    const mean = meanMs(entry.desc.id);
-    if (mean === undefined) return false;
-    total += mean;
-  }
-  return total * items >= WORKER_FACTOR * currentRoundTripMs();
+  return fusedPlacement(plan.entries.map((e) => e.desc), costOf, currentRoundTripMs(), items) === "worker";
 }

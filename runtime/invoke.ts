@@ -132,7 +132,11 @@ export function setInterceptor(next: Interceptor | undefined): void {
 export function invoke(entry: OpEntry, thisArg: unknown, args: readonly unknown[], overrides?: CallOverrides): Promise<unknown> {
   const parent = currentFrame();
   // While a jitted function is traced, calls are recorded as graph nodes, not run.
-  if (parent.trace !== undefined) return Promise.resolve(parent.trace.record(entry, thisArg, args, overrides));
+  // The tracer's promise is returned as it is: it notes when the traced code awaits it.
+  if (parent.trace !== undefined) {
+    const recorded = parent.trace.record(entry, thisArg, args, overrides);
+    return recorded instanceof Promise ? recorded : Promise.resolve(recorded);
+  }
   if (interceptor !== undefined && (parent.run !== undefined || entry.intercepted)) return interceptor(entry, parent, thisArg, args, overrides);
   return dispatch(entry, parent, thisArg, args, overrides);
 }

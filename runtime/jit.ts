@@ -11,13 +11,16 @@
  * function returns, with the same op calls.
  */
 import type { InjectedMeta, OpDescriptor, SourceLocation } from "../decorators/descriptor.js";
-import { graphOf, update, type Graph, type Node, type NodeId } from "../compiler/ir.js";
+import { graphOf, make, update, type Graph, type Node, type NodeId } from "../compiler/ir.js";
 import { optimize } from "../compiler/optimize.js";
+import { place, placementOf, type PlaceOptions } from "../compiler/passes/place.js";
+import { costOf, currentRoundTripMs } from "./workers/cost.js";
+import { placementNow } from "./workers/placement.js";
 import { plan as makePlan, type Plan } from "../compiler/plan.js";
 import { PlanCache, signatureOf, type Signature } from "../compiler/cache.js";
 import { printDot, printJSON, printMermaid, printText } from "../compiler/print.js";
-import { TraceError, TraceSession, callerLocation, containsTracer, isTracer } from "../compiler/trace.js";
-import { currentFrame, store, type TraceHook } from "./context.js";
+import { TraceError, TraceSession, awaitedTracer, callerLocation, containsTracer, isTracer, setActiveSessionResolver } from "../compiler/trace.js";
+import { currentFrame, store, type ContextOptions, type Frame, type TraceHook } from "./context.js";
 import type { CallOverrides, OpEntry } from "./invoke.js";
 import { boundedAll, runPlan, type Binding } from "./run-plan.js";
 import { chainOf, type ChainPlan } from "./fused.js";
@@ -61,22 +64,47 @@ export interface JitInspection {
 type AnyFn = (...args: any[]) => any;
 
 const SESSION = Symbol("weft.session");
-type Bind = (entry: OpEntry, overrides: CallOverrides | undefined) => OpDescriptor;
-type SessionHook = TraceHook & { readonly [SESSION]: TraceSession; readonly bind: Bind };
+type Bind = (entry: OpEntry, overrides: CallOverrides | undefined, scope: ContextOptions | undefined) => OpDescriptor;
+type SessionHook = TraceHook & { readonly [SESSION]: TraceSession; readonly bind: Bind; readonly root: { frame?: Frame } };
 
 /** The hook that records op calls into `session`, with descriptors bound by `bind`. */
-function hookFor(session: TraceSession, bind: Bind): SessionHook {
+function hookFor(session: TraceSession, bind: Bind, root: { frame?: Frame }): SessionHook {
   return {
     [SESSION]: session,
     bind,
-    record: (entry, self, args, overrides) => session.recordOp({ desc: bind(entry as OpEntry, overrides as CallOverrides | undefined), self, args }),
+    root,
+    record: (entry, self, args, overrides) => session.recordOp({ desc: bind(entry as OpEntry, overrides as CallOverrides | undefined, scopeOf(root.frame)), self, args }),
   };
 }
 
-/** The trace session active in the current context, when a jitted function is being traced. */
-function activeSession(): TraceSession | undefined {
+/**
+ * What `withContext` blocks inside the traced function add to an op call's context, as
+ * options to re-apply around that call in the plan: config, tenant, user and values are
+ * staged; a timeout or signal (a deadline for a whole block) cannot be, and stops the trace.
+ */
+function scopeOf(root: Frame | undefined): ContextOptions | undefined {
+  const now = currentFrame();
+  if (root === undefined || now === root) return undefined;
+  if (now.deadline !== root.deadline || now.signal !== root.signal) {
+    throw new TraceError("withContext with a timeout or signal inside a jitted function: a block deadline is not staged; put the withContext around the jitted call, or give the ops a timeout", callerLocation());
+  }
+  let values: Record<string, unknown> | undefined;
+  if (now.values !== root.values) for (const [k, v] of Object.entries(now.values)) if (root.values[k] !== v) (values ??= {})[k] = v;
+  const scope: ContextOptions = {
+    ...(now.overrides !== root.overrides && Object.keys(now.overrides).length > 0 && { config: now.overrides }),
+    ...(now.tenant !== root.tenant && now.tenant !== undefined && { tenant: now.tenant }),
+    ...(now.user !== root.user && now.user !== undefined && { user: now.user }),
+    ...(values && { values }),
+  };
+  return Object.keys(scope).length === 0 ? undefined : scope;
+}
+
+/** The trace session active in the current context, when a jitted function is being traced. Internal. */
+export function activeSession(): TraceSession | undefined {
   return (currentFrame().trace as SessionHook | undefined)?.[SESSION];
 }
+
+setActiveSessionResolver(activeSession);
 
 /** A jitted function's compiler and caches. Internal: users see the function `jit` returns. */
 export class Jit {
@@ -115,8 +143,13 @@ export class Jit {
 
   /** Calls the jitted function. */
   call(thisArg: unknown, args: readonly unknown[]): Promise<unknown> {
-    // Inside another function's trace a jitted function inlines: its ops record there.
-    if (currentFrame().trace !== undefined) return Promise.resolve(this.fn.apply(thisArg, args as unknown[]));
+    // Inside another function's trace a jitted function inlines: its ops record there. One
+    // that runs eagerly by its own build-time decision must not be traced by the caller:
+    // the caller falls back too (a tracer would take one branch of its logic for all inputs).
+    if (currentFrame().trace !== undefined) {
+      if (this.buildTimeReason) throw new TraceError(`calls jit(${this.name}), which runs eagerly: ${this.buildTimeReason.message}`, callerLocation());
+      return Promise.resolve(this.fn.apply(thisArg, args as unknown[]));
+    }
     const sig = signatureOf(args, this.options.static ?? []);
     const cache = this.cacheFor(thisArg);
     const compiled = cache.get(sig);
@@ -148,7 +181,12 @@ export class Jit {
 
   /** Why a call with these arguments would (not) reuse a cached plan. */
   explain(thisArg: unknown, args: readonly unknown[]): string {
-    return this.cacheFor(thisArg).explain(signatureOf(args, this.options.static ?? []));
+    const sig = signatureOf(args, this.options.static ?? []);
+    const cache = this.cacheFor(thisArg);
+    const known = cache.peek(sig);
+    if (known?.kind === "eager") return `eager: ${sig.key} runs eagerly (no plan): ${known.reason.message}`;
+    if (known === undefined && this.buildTimeReason) return `eager: every signature runs eagerly (no plan): ${this.buildTimeReason.message}`;
+    return cache.explain(sig);
   }
 
   /** Compiles for these arguments (without running) and shows the result. */
@@ -157,8 +195,23 @@ export class Jit {
     const cache = this.cacheFor(thisArg);
     const compiled = cache.get(sig) ?? (await this.compile(thisArg, args, sig, cache));
     if (compiled.kind === "eager") return { signature: sig.key, fallback: compiled.reason.message };
-    const g = compiled.graph;
-    return { signature: sig.key, traced: compiled.traced, graph: g, plan: compiled.plan, text: printText(g), mermaid: printMermaid(g), dot: printDot(g), json: printJSON(g) };
+    // Placed again with what is measured now: placement is decided per call, so this shows
+    // where the next run's steps will go, not where they would have gone at compile time.
+    const g = place(compiled.graph, this.placeOptions());
+    const p = g === compiled.graph ? compiled.plan : makePlan(g, this.options.concurrency === undefined ? {} : { concurrency: this.options.concurrency });
+    return { signature: sig.key, traced: compiled.traced, graph: g, plan: p, text: printText(g), mermaid: printMermaid(g), dot: printDot(g), json: printJSON(g) };
+  }
+
+  /** The runtime's placement authority and cost model, in the place pass's terms. */
+  private placeOptions(): PlaceOptions {
+    return {
+      cost: costOf,
+      roundTripMs: currentRoundTripMs(),
+      placeOp: (desc) => {
+        const binding = this.bindings.get(desc);
+        return binding ? placementNow(binding.entry) : placementOf(make.op(0, desc, []));
+      },
+    };
   }
 
   private cacheFor(thisArg: unknown): PlanCache<Compiled> {
@@ -196,12 +249,19 @@ export class Jit {
     const inputs = session.inputs();
     for (const i of this.options.static ?? []) inputs[i] = args[i];
     let closed = false;
-    const hook = hookFor(session, (entry, overrides) => {
-      if (closed) throw new TraceError(`jit(${this.name}): an op was called after tracing ended (the function awaited something that is not an op)`, undefined);
-      return this.bind(entry, overrides);
-    });
+    const root: { frame?: Frame } = {};
+    const hook = hookFor(
+      session,
+      (entry, overrides, scope) => {
+        if (closed) throw new TraceError(`jit(${this.name}): an op was called after tracing ended (the function awaited something that is not an op)`, undefined);
+        return this.bind(entry, overrides, scope);
+      },
+      root,
+    );
     const parent = currentFrame();
-    const frame = parent.derive({ trace: hook });
+    // Fresh overrides: what a withContext inside the function adds shows as a difference.
+    const frame = parent.derive({ trace: hook, overrides: {} });
+    root.frame = frame;
     const outcome = await withinMicrotasks(store.run(frame, () => Promise.resolve().then(() => this.fn.apply(thisArg, inputs))));
     closed = true;
     try {
@@ -210,7 +270,7 @@ export class Jit {
       }
       if (outcome.kind === "error") throw outcome.error instanceof TraceError ? outcome.error : new TraceError(`jit(${this.name}) threw while tracing: ${describe(outcome.error)}`, undefined);
       const traced = session.finish(outcome.value);
-      const graph = optimize(traced, { check: CHECK_IR });
+      const graph = optimize(traced, { check: CHECK_IR, ...this.placeOptions() });
       return { kind: "plan", traced, graph, plan: makePlan(graph, this.options.concurrency === undefined ? {} : { concurrency: this.options.concurrency }) };
     } catch (caught) {
       // A failure found after the function returned (a foreign await, a result that cannot be
@@ -222,15 +282,15 @@ export class Jit {
   }
 
   /** The descriptor recorded for a call, and how the plan finds its entry again. */
-  private bind(entry: OpEntry, overrides: CallOverrides | undefined): OpDescriptor {
-    if (overrides === undefined) {
+  private bind(entry: OpEntry, overrides: CallOverrides | undefined, scope?: ContextOptions): OpDescriptor {
+    if (overrides === undefined && scope === undefined) {
       if (!this.bindings.has(entry.desc)) this.bindings.set(entry.desc, { entry, overrides });
       return entry.desc;
     }
-    // A configured call (`.with()`) gets its own descriptor, so CSE never merges it with a
-    // differently configured call of the same op.
+    // A configured call (`.with()`, or inside a withContext) gets its own descriptor, so CSE
+    // never merges it with a differently configured call of the same op.
     const desc = Object.freeze({ ...entry.desc, id: `${entry.desc.id}#with${++withCounter}` });
-    this.bindings.set(desc, { entry, overrides });
+    this.bindings.set(desc, { entry, overrides, ...(scope && { scope }) });
     return desc;
   }
 
@@ -304,7 +364,8 @@ async function subTrace(session: TraceSession, declared: number, body: (...input
   const sub = new TraceSession(declared, session, session.builder.sub());
   const inputs = sub.inputs();
   const parent = currentFrame();
-  const frame = parent.derive({ trace: hookFor(sub, (parent.trace as SessionHook).bind) });
+  const hook = parent.trace as SessionHook;
+  const frame = parent.derive({ trace: hookFor(sub, hook.bind, hook.root) });
   const result = await store.run(frame, () => Promise.resolve().then(() => body(...inputs)));
   return { graph: sub.finish(result), sub };
 }
@@ -332,6 +393,30 @@ function alignInputs(graph: Graph, own: readonly number[], shared: readonly numb
     if (!present.has(i)) missing.push({ kind: "input", id: fresh(), inputs: [], effect: "pure", loc: undefined, index: i } as Node);
   }
   return graphOf([...missing, ...nodes], declared + shared.length);
+}
+
+/** Runs `body` synchronously as a sub-trace of `session` (a branch of a staged `?:`, `??`, `&&`, `||`). */
+function subTraceSync(session: TraceSession, body: () => unknown): { graph: Graph; sub: TraceSession } {
+  const sub = new TraceSession(0, session, session.builder.sub());
+  const parent = currentFrame();
+  const hook = parent.trace as SessionHook;
+  const frame = parent.derive({ trace: hookFor(sub, hook.bind, hook.root) });
+  const result = store.run(frame, body);
+  return { graph: sub.finish(awaitedTracer(result)), sub };
+}
+
+/**
+ * A staged conditional over synchronous branches: `pred ? then() : otherwise()` as a cond
+ * node, each branch traced on its own so only the taken one runs in the plan. Internal: the
+ * build-time staging transform emits calls of it (through runtime/stage.ts).
+ */
+export function condSync(session: TraceSession, pred: unknown, then: () => unknown, otherwise: () => unknown): unknown {
+  const a = subTraceSync(session, then);
+  const b = subTraceSync(session, otherwise);
+  const shared = [...new Set([...a.sub.captures, ...b.sub.captures])];
+  const fresh = () => session.builder.sub().input();
+  const branches: [Graph, Graph] = [alignInputs(a.graph, a.sub.captures, shared, 0, fresh), alignInputs(b.graph, b.sub.captures, shared, 0, fresh)];
+  return session.tracer(session.builder.cond(session.nodeOf(pred), shared, branches[0], branches[1], callerLocation()));
 }
 
 /**

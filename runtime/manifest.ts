@@ -83,6 +83,8 @@ interface Loaded {
   readonly byFile: ReadonlyMap<string, readonly ManifestEntry[]>;
   /** The generated checks written beside the manifest, by schema hash (none when the module is absent). */
   readonly checks: Readonly<Record<string, InjectedChecks>>;
+  /** Files whose content no longer matches the manifest: only the entries that depend on them are refused. */
+  readonly stale: ReadonlyMap<string, "changed" | "missing">;
 }
 
 const loaded = new Map<string, Loaded>();
@@ -90,8 +92,11 @@ const registered: Loaded[] = [];
 const discovered = new Map<string, Loaded | null>();
 
 /**
- * Loads a manifest, checks it against the sources on disk, and uses it for lookups
- * (ahead of environment and discovered manifests). Loading the same file again is free.
+ * Loads a manifest, hashes the source files it lists, and uses it for lookups (ahead of
+ * environment and discovered manifests). An entry whose types a changed file shaped is
+ * refused when it is looked up (`StaleManifestError`); the other entries stay usable, so
+ * an edit invalidates only the ops that depend on the edited file. Loading the same file
+ * again is free.
  *
  * @example
  * ```ts
@@ -106,7 +111,7 @@ export function loadManifest(file: string, options: { readonly verify?: boolean 
 
 /**
  * The descriptor metadata for an op that registered without any, or undefined when no
- * manifest describes it. Throws `StaleManifestError` when the manifest is out of date,
+ * manifest describes it. Throws `StaleManifestError` when a file that shaped the entry changed,
  * and an error naming the candidates when the site matches several entries.
  *
  * @example
@@ -117,11 +122,35 @@ export function loadManifest(file: string, options: { readonly verify?: boolean 
 export function lookupManifest(site: ManifestSite = {}): InjectedMeta | undefined {
   const where = site.file !== undefined ? { file: toPath(site.file), lines: site.lines ?? [], module: site.module } : callerSite();
   if (!where) return undefined;
+  let consulted: Loaded | undefined;
   for (const manifest of manifestsFor(where.file)) {
+    consulted ??= manifest;
     const entry = findEntry(manifest, where.file, where.lines, site);
-    if (entry) return withModule(entry, where.module ?? pathToFileURL(where.file).href, manifest.checks[entry.meta.hash]);
+    if (!entry) continue;
+    refuseStale(manifest, entry);
+    return withModule(entry, where.module ?? pathToFileURL(where.file).href, manifest.checks[entry.meta.hash]);
   }
+  if (consulted) warnUnmapped(consulted, where.file);
   return undefined;
+}
+
+const unmapped = new Set<string>();
+
+/**
+ * Once per file: an op registered from a file the manifest has no entries for. Usually a
+ * bundle whose stack frames name the bundle, not the sources (no source maps), or a file
+ * added since `weft gen`; either way its ops would run unvalidated without a word.
+ */
+function warnUnmapped(manifest: Loaded, file: string): void {
+  if (unmapped.has(file) || keysFor(manifest, file).some((k) => manifest.byFile.has(k))) return;
+  unmapped.add(file);
+  const rel = (f: string) => path.relative(process.cwd(), f) || f;
+  process.emitWarning(
+    `weft: an op registered from ${rel(file)}, which ${rel(manifest.file)} has no entries for, so it runs unvalidated. ` +
+      "If that is a bundle, it lost its source locations: bundle with source maps (esbuild --sourcemap, or inline ones) so weft maps the call back to its source, " +
+      "or keep the modules that define ops out of the bundle. If it is a new file, run `weft gen` again.",
+    { code: "WEFT_MANIFEST_UNMAPPED" },
+  );
 }
 
 /**
@@ -155,7 +184,7 @@ function load(file: string, verify: boolean): Loaded {
   }
   if (manifest?.weft !== 1 || !Array.isArray(manifest.entries)) throw new Error(`weft: ${file} is not a weft manifest (format 1); run \`weft gen\``);
   const root = path.resolve(path.dirname(file), manifest.root);
-  if (verify) verifyFiles(file, manifest, root);
+  const stale = verify ? staleFiles(manifest, root) : new Map<string, "changed" | "missing">();
   const byFile = new Map<string, ManifestEntry[]>();
   for (const entry of manifest.entries) {
     const key = stripExtension(entry.file);
@@ -170,6 +199,7 @@ function load(file: string, verify: boolean): Loaded {
     file,
     manifest,
     checks,
+    stale,
     root,
     rootDir: manifest.rootDir === undefined ? undefined : path.resolve(root, manifest.rootDir),
     outDir: manifest.outDir === undefined ? undefined : path.resolve(root, manifest.outDir),
@@ -179,18 +209,28 @@ function load(file: string, verify: boolean): Loaded {
   return result;
 }
 
-function verifyFiles(file: string, manifest: Manifest, root: string): void {
+/** The manifest's files whose content hash changed (or that are gone) since `weft gen`. */
+function staleFiles(manifest: Manifest, root: string): Map<string, "changed" | "missing"> {
+  const stale = new Map<string, "changed" | "missing">();
   for (const [dep, expected] of Object.entries(manifest.files)) {
-    const abs = path.resolve(root, dep);
     let actual: string | undefined;
     try {
-      actual = createHash("sha256").update(readFileSync(abs)).digest("hex").slice(0, 16);
+      actual = createHash("sha256").update(readFileSync(path.resolve(root, dep))).digest("hex").slice(0, 16);
     } catch {
       actual = undefined;
     }
-    if (actual === expected) continue;
-    const ops = [...new Set(manifest.entries.filter((e) => e.deps.includes(dep)).map((e) => e.meta.name ?? `${e.file}:${e.span[0]}`))].sort();
-    throw new StaleManifestError(path.relative(process.cwd(), file) || file, dep, ops, actual === undefined ? "missing" : "changed");
+    if (actual !== expected) stale.set(dep, actual === undefined ? "missing" : "changed");
+  }
+  return stale;
+}
+
+/** Throws when an entry's types were shaped by a file that changed: the edit invalidates that file's ops, not the rest. */
+function refuseStale(loaded: Loaded, entry: ManifestEntry): void {
+  for (const dep of entry.deps) {
+    const reason = loaded.stale.get(dep);
+    if (reason === undefined) continue;
+    const ops = [...new Set(loaded.manifest.entries.filter((e) => e.deps.includes(dep)).map((e) => e.meta.name ?? `${e.file}:${e.span[0]}`))].sort();
+    throw new StaleManifestError(path.relative(process.cwd(), loaded.file) || loaded.file, dep, ops, reason);
   }
 }
 

@@ -10,7 +10,7 @@
 import type { OpDescriptor } from "../decorators/descriptor.js";
 import type { OpNode } from "../compiler/ir.js";
 import { evalStructural, type Plan, type Step } from "../compiler/plan.js";
-import { abortReason, linkSignals, store, type Frame } from "./context.js";
+import { abortReason, linkSignals, store, withContext, type ContextOptions, type Frame } from "./context.js";
 import { Cancelled, OpError } from "./errors.js";
 import { invoke, type CallOverrides, type OpEntry } from "./invoke.js";
 import { runFusedOnWorker } from "./fused.js";
@@ -19,6 +19,8 @@ import { runFusedOnWorker } from "./fused.js";
 export interface Binding {
   readonly entry: OpEntry;
   readonly overrides: CallOverrides | undefined;
+  /** Context a `withContext` inside the jitted function gave this call (config, tenant, user, values). */
+  readonly scope?: ContextOptions;
 }
 
 /** Options of one plan run. */
@@ -86,6 +88,10 @@ export function boundedAll<T>(count: number, limit: number, run: (i: number) => 
   });
 }
 
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === "object" || typeof value === "function") && value !== null && typeof (value as { then?: unknown }).then === "function";
+}
+
 /** An op's failure inside a plan names the node and the line of the call in the jitted function. */
 function named(error: unknown, node: OpNode): unknown {
   return error instanceof OpError && error.node === undefined ? new OpError(error.op, error.attempts, error.cause, node.loc ?? error.source, String(node.id)) : error;
@@ -123,7 +129,11 @@ class PlanRun {
   private readonly values: unknown[];
   private readonly pending: Int32Array;
   private remaining: number;
-  private failure: { error: unknown } | undefined;
+  private failure: { slot: number; error: unknown } | undefined;
+  /** Steps before the failing one that have not settled yet. */
+  private earlier = 0;
+  private reported = false;
+  private readonly done: Uint8Array;
   private inFlight = 0;
   private resolve!: (value: unknown) => void;
   private reject!: (error: unknown) => void;
@@ -137,10 +147,12 @@ class PlanRun {
     private readonly bindings: (desc: OpDescriptor) => Binding,
     private readonly options: RunOptions,
     limit: number | Limiter,
+    private readonly root = true,
   ) {
     this.values = new Array(plan.steps.length);
     this.pending = initialPending(plan);
     this.remaining = plan.steps.length;
+    this.done = new Uint8Array(plan.steps.length);
     this.limiter = typeof limit === "number" ? new Limiter(limit) : limit;
   }
 
@@ -158,8 +170,7 @@ class PlanRun {
   }
 
   private begin(slot: number): void {
-    if (this.failure && this.options.onError !== "settle") return;
-    if (this.failure) return this.skip(slot);
+    if (this.failure && slot > this.failure.slot) return this.skip(slot);
     const step = this.plan.steps[slot]!;
     const node = step.node;
     switch (node.kind) {
@@ -169,6 +180,7 @@ class PlanRun {
       case "get":
       case "call":
       case "pack":
+      case "expr":
       case "output": {
         let value: unknown;
         try {
@@ -176,6 +188,8 @@ class PlanRun {
         } catch (error) {
           return this.fail(slot, error);
         }
+        // An awaited method call (an async method of a class instance) settles first.
+        if (node.kind === "call" && node.awaited && isThenable(value)) return this.track(slot, Promise.resolve(value));
         return this.finish(slot, value);
       }
       case "op":
@@ -226,7 +240,7 @@ class PlanRun {
    */
   private startOp(step: Step, node: OpNode): Promise<unknown> {
     // A step that waited for its place starts nothing once a sibling has failed (either mode).
-    if (this.failure) return Promise.reject(new Cancelled(node.desc.name, "a sibling step failed"));
+    if (this.failure && step.slot > this.failure.slot) return Promise.reject(new Cancelled(node.desc.name, "a sibling step failed"));
     if (this.frame.signal.aborted) return Promise.reject(abortReason(this.frame.signal, node.desc.name));
     const xs = this.inputsOf(step);
     let binding: Binding;
@@ -241,9 +255,12 @@ class PlanRun {
     // The run's frame is current already (runPlan starts the run in it), unless a caller
     // drives the executor from elsewhere. In a durable run each op step gets a frame named by
     // its node id, so its journal key does not depend on the order steps happened to start in.
+    // A call made inside a withContext of the jitted function gets that context again.
     const call =
-      this.frame.run !== undefined
-        ? store.run(this.nodeFrame(node.id), invoke, binding.entry, self, xs, binding.overrides)
+      binding.scope !== undefined
+        ? store.run(this.nodeFrame(node.id), () => withContext(binding.scope!, () => invoke(binding.entry, self, xs, binding.overrides)))
+        : this.frame.run !== undefined
+          ? store.run(this.nodeFrame(node.id), invoke, binding.entry, self, xs, binding.overrides)
         : store.getStore() === this.frame
           ? invoke(binding.entry, self, xs, binding.overrides)
           : store.run(this.frame, invoke, binding.entry, self, xs, binding.overrides);
@@ -251,7 +268,7 @@ class PlanRun {
   }
 
   private sub(plan: Plan, args: readonly unknown[], frame = this.frame): Promise<unknown> {
-    return new PlanRun(plan, args, frame, this.controller, this.bindings, this.options, this.limiter).start();
+    return new PlanRun(plan, args, frame, this.controller, this.bindings, this.options, this.limiter, false).start();
   }
 
   /** In a durable run, a frame whose step id names node `id` (and item `index` of a map). */
@@ -282,38 +299,56 @@ class PlanRun {
 
   private finish(slot: number, value: unknown): void {
     this.values[slot] = value;
-    this.remaining--;
+    this.settle(slot);
     for (const next of this.plan.steps[slot]!.dependents) {
       if (--this.pending[next]! === 0) this.begin(next);
     }
     // Resolve when every step is done, not when the output is: an op whose result is unused
     // (kept because eager code would have called it) must finish, and may still fail.
     if (this.remaining === 0 && !this.failure) return this.resolve(this.values[this.plan.output]);
-    this.settleIfDone();
+    this.reportIfDone();
   }
 
-  /** A step that cannot run because something it needs failed (settle-all mode). */
+  /** A step that cannot run because something it needs failed, or that comes after the failure. */
   private skip(slot: number): void {
-    this.remaining--;
+    this.settle(slot);
     for (const next of this.plan.steps[slot]!.dependents) {
       if (--this.pending[next]! === 0) this.begin(next);
     }
-    this.settleIfDone();
+    this.reportIfDone();
   }
 
+  private settle(slot: number): void {
+    this.remaining--;
+    this.done[slot] = 1;
+    if (this.failure && slot < this.failure.slot) this.earlier--;
+  }
+
+  /**
+   * A failure is reported as eager code would meet it: the failing step first in program
+   * order (slot order is trace order) wins, and it is reported only once every step before
+   * it has settled, so a failure never cancels work that eager code completes before
+   * reaching the failing call. Steps after it start no more, and in-flight ones are
+   * cancelled when it is reported (fail-fast) or awaited first (settle).
+   */
   private fail(slot: number, error: unknown): void {
-    if (!this.failure) {
-      // A cancellation caused by this run's own fail-fast is not the failure to report.
-      this.failure = { error };
-      if (this.options.onError !== "settle") {
-        this.controller.abort(new Cancelled(this.frame.op ?? "jit", "a sibling step failed"));
-        return this.reject(error);
-      }
+    if (this.reported) return;
+    if (!this.failure || slot < this.failure.slot) {
+      this.failure = { slot, error };
+      let earlier = 0;
+      for (let i = 0; i < slot; i++) if (this.done[i] === 0) earlier++;
+      this.earlier = earlier;
     }
     this.skip(slot);
   }
 
-  private settleIfDone(): void {
-    if (this.failure && this.options.onError === "settle" && this.inFlight === 0) this.reject(this.failure.error);
+  private reportIfDone(): void {
+    if (!this.failure || this.reported || this.earlier > 0) return;
+    if (this.options.onError === "settle" && this.inFlight > 0) return;
+    this.reported = true;
+    // Only the outermost run cancels: a subplan's failure is its parent step's failure,
+    // which the parent orders against its own earlier steps first.
+    if (this.root && this.options.onError !== "settle") this.controller.abort(new Cancelled(this.frame.op ?? "jit", "a sibling step failed"));
+    this.reject(this.failure.error);
   }
 }

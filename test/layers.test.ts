@@ -48,6 +48,7 @@ const LAYERS: readonly (readonly [pattern: string, layer: Layer, why: string])[]
   ["runtime/define.ts", 3, "registers an op, then the placement authority places it on an executor"],
   ["runtime/fused.ts", 3, "runs a fused chain on an executor"],
   ["runtime/jit.ts", 4, "the jit driver"],
+  ["runtime/stage.ts", 4, "the jit's staging helpers, which code rewritten at build time calls"],
   ["runtime/run-plan.ts", 4, "the plan runner"],
   ["runtime/batch.ts", 4, "batching (vmap)"],
   ["runtime/stream", 4, "streams"],

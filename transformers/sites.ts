@@ -349,7 +349,8 @@ export function findOpSites(ts: Ts, program: TS.Program, sourceFile: TS.SourceFi
       if (docNode && ts.isMethodDeclaration(docNode)) fn = docNode;
       if (ts.isCallExpression(node.expression) && node.expression.arguments[0] && ts.isObjectLiteralExpression(node.expression.arguments[0])) staticParams = staticOf(node.expression.arguments[0]);
     }
-    return fn ? untraceableUses(ts, fn, staticParams) : [];
+    // A function written in the site's file is staged there (transformers/jit-stage.ts); one imported is only checked.
+    return fn ? untraceableUses(ts, fn, staticParams, (callee) => (ts.isIdentifier(callee) ? functionOf(callee) : undefined), undefined, fn.getSourceFile() === node.getSourceFile()) : [];
   }
 
   /** The function an argument is or names: an inline function, or a declared one. */

@@ -23,6 +23,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import type * as TS from "typescript";
 import { findOpSites, type OpSite } from "./sites.js";
+import { stageFunction, stagingPlan } from "./jit-stage.js";
 
 /** What ts-patch passes as the third argument of a program transformer factory. */
 export interface TransformerExtras {
@@ -89,8 +90,12 @@ export default function weftTransformer(
     if (byNode.size === 0) return file;
     const esm = emitsEsm(ts, program, original);
     const { factory } = context;
+    // Jitted functions (and their helpers) written here get staged forms (jit-stage.ts).
+    const staging = stagingPlan(ts, program.getTypeChecker(), original, sites.filter((s) => s.kind === "jit" && s.errors.length === 0).map((s) => s.node));
     const visitor = (node: TS.Node): TS.Node => {
-      const visited = ts.visitEachChild(node, visitor, context);
+      let visited = ts.visitEachChild(node, visitor, context);
+      const staticParams = staging.get(ts.getOriginalNode(node));
+      if (staticParams !== undefined) visited = stageFunction(ts, context, visited as TS.FunctionLikeDeclaration, staticParams);
       const site = byNode.get(ts.getOriginalNode(node));
       if (!site) return visited;
       const meta = metaExpression(factory, ts, site, esm);

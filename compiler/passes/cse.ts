@@ -34,6 +34,8 @@ export function valueKey(n: Node, refs: Map<unknown, number>): string | undefine
     }
     case "get":
       return `g|${n.inputs.join(",")}|${JSON.stringify(n.key)}`;
+    case "expr":
+      return `e|${n.op}|${n.arg === undefined ? "" : JSON.stringify(n.arg)}|${n.inputs.join(",")}`;
     case "op":
       return Cacheable.has(n.desc.kind) ? `o|${JSON.stringify(n.desc.id)}|${n.self ? 1 : 0}|${n.inputs.join(",")}` : undefined;
     case "input":

@@ -15,6 +15,7 @@
  *   throws on those inputs stays, so its error surfaces at run time as in eager code.
  */
 import { Cacheable } from "../../decorators/descriptor.js";
+import { evalExpr } from "../expr.js";
 import { IdMap, make, mapHoles, type Graph, type Node, type NodeId, type OpNode, type Template } from "../ir.js";
 import { nested, renameInputs, rewrite, type Rule } from "./rewrite.js";
 
@@ -122,6 +123,33 @@ export const condOfConst: Rule = (n, cx) => {
 };
 
 /**
+ * An `expr` on const inputs is evaluated now (it is a pure operator); one that throws is
+ * left to throw at run time, as the eager code does.
+ *
+ * @example
+ * ```ts
+ * rewrite(g, [exprOfConsts]); // +(const 1, const 2) -> const 3
+ * ```
+ */
+export const exprOfConsts: Rule = (n, cx) => {
+  if (n.kind !== "expr") return undefined;
+  const values: unknown[] = [];
+  for (const x of n.inputs) {
+    const m = cx.node(x);
+    if (m.kind !== "const") return undefined;
+    values.push(m.value);
+  }
+  // A chain or concat reading a const object would see its trace-time contents, which eager
+  // code reads at run time (an op may have mutated it): only primitives fold.
+  if (values.some((v) => (typeof v === "object" && v !== null) || typeof v === "function")) return undefined;
+  try {
+    return make.const(n.id, evalExpr(n.op, values, n.arg), n.loc);
+  } catch {
+    return undefined;
+  }
+};
+
+/**
  * A rule folding pure ops whose inputs are all consts through `evaluate`.
  *
  * @example
@@ -159,7 +187,7 @@ export function pureOp(evaluate: Evaluate): Rule {
  */
 export function fold(g: Graph, options: FoldOptions = {}): Graph {
   const { evaluate } = options;
-  const rules: Rule[] = [nested((s) => fold(s, options)), getOfConst, getOfPack, packConsts, condOfConst];
+  const rules: Rule[] = [nested((s) => fold(s, options)), getOfConst, getOfPack, packConsts, condOfConst, exprOfConsts];
   if (evaluate !== undefined) rules.push(pureOp(evaluate));
   return rewrite(g, rules);
 }

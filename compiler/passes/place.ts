@@ -6,7 +6,7 @@
  * - otherwise a sync op (or fused group) goes to a worker only when its mean duration is at
  *   least `WORKER_FACTOR` round trips: an op whose cost is unknown or near the round trip
  *   stays inline, because moving it would add more latency than it frees.
- * A fused group costs the sum of its members' means (unknown means count as zero).
+ * A fused group costs the sum of its members' means, and stays inline while one is unmeasured.
  * Structural, `cond` and `map` nodes run inline; their subgraphs are placed node by node.
  */
 import type { OpDescriptor } from "../../decorators/descriptor.js";
@@ -33,8 +33,16 @@ export type CostModel = (desc: OpDescriptor) => { readonly meanMs?: number | und
  * ```
  */
 export const ROUND_TRIP_MS = 0.15;
-// Moving work pays off once the thread it frees clearly outweighs the latency it adds.
-const WORKER_FACTOR = 2;
+/**
+ * How many round trips work must cost before it moves: moving pays off once the thread it
+ * frees clearly outweighs the latency it adds. The runtime's cost model uses the same.
+ *
+ * @example
+ * ```ts
+ * ROUND_TRIP_MS * WORKER_FACTOR; // 0.3: an op must average 300 µs to move
+ * ```
+ */
+export const WORKER_FACTOR = 2;
 
 /**
  * Options of the place pass.
@@ -49,6 +57,11 @@ export interface PlaceOptions {
   readonly cost?: CostModel;
   /** The worker round trip to weigh against, in ms. Default `ROUND_TRIP_MS`. */
   readonly roundTripMs?: number;
+  /**
+   * The runtime's own decision for a lone sync op whose policy leaves it free ("auto"),
+   * so the plan shows where the runtime will run it. Without it, the cost decides.
+   */
+  readonly placeOp?: (desc: OpDescriptor) => NodePlacement;
 }
 
 /**
@@ -84,21 +97,55 @@ export function placementOf(n: Node): NodePlacement {
 function placeOp(n: OpNode, options: PlaceOptions): NodePlacement {
   const allowed = allowedPlacements(n).values;
   if (allowed.length === 1) return allowed[0]!;
-  return worthAWorker(options.cost?.(n.desc).meanMs ?? 0, options) ? "worker" : "inline";
+  if (options.placeOp) return options.placeOp(n.desc);
+  return worthAWorker(options.cost?.(n.desc).meanMs ?? 0, options.roundTripMs) ? "worker" : "inline";
 }
 
 function placeFused(n: FusedNode, options: PlaceOptions): NodePlacement {
-  let total = 0;
-  for (const m of n.body.nodes) {
-    if (m.kind !== "op") continue;
-    if (m.desc.policy.placement === "worker") return "worker";
-    total += options.cost?.(m.desc).meanMs ?? 0;
-  }
-  return worthAWorker(total, options) ? "worker" : "inline";
+  const members: OpDescriptor[] = [];
+  const collect = (g: Graph): void => {
+    for (const m of g.nodes) {
+      if (m.kind === "op") members.push(m.desc);
+      else if (m.kind === "fused") collect(m.body);
+    }
+  };
+  collect(n.body);
+  return fusedPlacement(members, options.cost, options.roundTripMs);
 }
 
-function worthAWorker(meanMs: number, options: PlaceOptions): boolean {
-  return meanMs >= WORKER_FACTOR * (options.roundTripMs ?? ROUND_TRIP_MS);
+/**
+ * Where a fused group of these member ops runs: on a worker when a member is pinned there,
+ * or when every member is measured and together they cost at least `WORKER_FACTOR` round
+ * trips per run (times `items`, for a chunk of items); otherwise inline. The one rule for
+ * the place pass, the plan runner's fused steps and vmap's chunks.
+ *
+ * @example
+ * ```ts
+ * fusedPlacement([tokenize.desc, count.desc], (d) => ({ meanMs: 1 })); // "worker"
+ * ```
+ */
+export function fusedPlacement(members: readonly OpDescriptor[], cost: CostModel | undefined, roundTripMs?: number, items = 1): NodePlacement {
+  let total = 0;
+  for (const desc of members) if (desc.policy.placement === "worker") return "worker";
+  for (const desc of members) {
+    const mean = cost?.(desc).meanMs;
+    // An unmeasured member could be anything: the group stays inline until it is measured.
+    if (mean === undefined) return "inline";
+    total += mean;
+  }
+  return worthAWorker(total * items, roundTripMs) ? "worker" : "inline";
+}
+
+/**
+ * Whether work of this mean duration is worth a worker round trip.
+ *
+ * @example
+ * ```ts
+ * worthAWorker(0.5); // true: above WORKER_FACTOR * ROUND_TRIP_MS
+ * ```
+ */
+export function worthAWorker(meanMs: number, roundTripMs = ROUND_TRIP_MS): boolean {
+  return meanMs >= WORKER_FACTOR * roundTripMs;
 }
 
 /**

@@ -358,7 +358,10 @@ function describeNode(n: Node, out: string[]): void {
       out.push(`${n.id}:get:${String(n.key)}:${n.inputs.join(",")}`);
       return;
     case "call":
-      out.push(`${n.id}:call:${n.method}:${n.inputs.join(",")}`);
+      out.push(`${n.id}:call:${n.method}${n.awaited ? ":await" : ""}:${n.inputs.join(",")}`);
+      return;
+    case "expr":
+      out.push(`${n.id}:expr:${n.op}:${safeJson(n.arg)}:${n.inputs.join(",")}`);
       return;
     case "pack":
       out.push(`${n.id}:pack:${safeJson(n.template)}:${n.inputs.join(",")}`);

@@ -50,6 +50,8 @@ export class RateLimiter {
   /** Requests pass the buckets one at a time, in order. */
   private turn: Promise<void> = Promise.resolve();
   private pausedUntil = 0;
+  /** Requests waiting for (or passing) the buckets. */
+  private queued = 0;
 
   constructor(
     limits: RateLimits,
@@ -76,6 +78,15 @@ export class RateLimiter {
   /** Waits for a slot, a request and `estimatedTokens` tokens; rejects with the signal's reason if it fires first. */
   async acquire(estimatedTokens: number, signal: AbortSignal): Promise<Permit> {
     await this.slot(signal);
+    // The common case, no buckets and no pause: nothing to wait for, and no listener to add.
+    if (!this.requests && !this.tokens && this.queued === 0 && this.pausedUntil <= this.clock.now()) {
+      if (signal.aborted) {
+        this.freeSlot();
+        throw signal.reason;
+      }
+      return this.permit(0);
+    }
+    this.queued++;
     let estimate = 0;
     try {
       const previous = this.turn;
@@ -99,9 +110,15 @@ export class RateLimiter {
         done();
       }
     } catch (error) {
+      this.queued--;
       this.freeSlot();
       throw error;
     }
+    this.queued--;
+    return this.permit(estimate);
+  }
+
+  private permit(estimate: number): Permit {
     let released = false;
     return {
       release: (actual) => {

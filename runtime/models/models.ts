@@ -13,7 +13,7 @@ import type { Span } from "@opentelemetry/api";
 import type { DurationInput, InjectedMeta, JsonSchema, OpDescriptor, RetryPolicy } from "../../decorators/descriptor.js";
 import { isInjectedMeta } from "../../decorators/descriptor.js";
 import { defineOp as registerOp } from "../define.js";
-import { currentFrame, withContext, type Frame } from "../context.js";
+import { NEVER_SIGNAL, currentFrame, withContext, type Frame } from "../context.js";
 import { toMillis } from "../duration.js";
 import { invoke, type CallOverrides, type OpEntry } from "../invoke.js";
 import { validatorsFor } from "../validate.js";
@@ -186,14 +186,19 @@ async function metered<T extends { readonly usage: TokenUsage; readonly requestI
   }
   const span = frame.span;
   if (span) requestAttributes(span, resolved, operation, request as Readonly<Record<string, unknown>>);
+  // A call with no deadline or canceller shares the root's never-firing signal. fetch (undici)
+  // adds a listener to the signal it gets and drops it only when the request is collected,
+  // so listeners would pile up on that one shared signal and make every add slower: give
+  // such a call a signal of its own, which dies with it.
+  const signal = frame.signal === NEVER_SIGNAL ? new AbortController().signal : frame.signal;
   const clock = resolved.provider.clock;
   let permitTokens: number | undefined;
   let permit: { release(actual?: number): void } | undefined;
   try {
-    permit = await resolved.limiter.acquire(reserveTokens, frame.signal);
+    permit = await resolved.limiter.acquire(reserveTokens, signal);
     let value: T;
     try {
-      value = await send(frame.signal);
+      value = await send(signal);
     } catch (error) {
       // A 429/503 with Retry-After pauses every request to this provider, the retry included.
       if (error instanceof ProviderError && error.retryAfterMs !== undefined) resolved.limiter.pause((clock?.now() ?? Date.now()) + error.retryAfterMs);

@@ -7,28 +7,10 @@
  * inside the worker once an op has moved, so a moved op can move back.
  */
 import type { OpDescriptor } from "../../decorators/descriptor.js";
+import { ROUND_TRIP_MS, WORKER_FACTOR } from "../../compiler/passes/place.js";
 
-/**
- * A worker round trip on this machine (post, clone, wake, reply; about 150 µs measured with
- * piscina on 2 cores), in ms. `configureWorkers({ roundTripMs })` replaces it; the
- * workers benchmark reports the figure measured on the machine it runs on.
- *
- * @example
- * ```ts
- * ROUND_TRIP_MS * WORKER_FACTOR; // 0.3: an op must average 300 µs to move
- * ```
- */
-export const ROUND_TRIP_MS = 0.15;
-/**
- * How many round trips an op must cost before it moves: moving pays off once the thread
- * it frees clearly outweighs the latency it adds. Matches the compiler's place pass.
- *
- * @example
- * ```ts
- * prefersWorker(id); // true once meanMs(id) >= WORKER_FACTOR * roundTripMs
- * ```
- */
-export const WORKER_FACTOR = 2;
+// The thresholds are the compiler's place pass's: one rule for every placement decision.
+export { ROUND_TRIP_MS, WORKER_FACTOR } from "../../compiler/passes/place.js";
 
 // Weight of the newest run: about the last ten runs matter.
 const ALPHA = 0.2;

@@ -12,7 +12,8 @@
 import type { Frame } from "../context.js";
 import type { OpEntry } from "../invoke.js";
 import { isThenable } from "../context.js";
-import { IN_POOL_WORKER, markIncapable, warnInline } from "./capability.js";
+import type { NodePlacement } from "../../compiler/ir.js";
+import { IN_POOL_WORKER, markIncapable, warnInline, whyNotWorker } from "./capability.js";
 import { notCloneable } from "./protocol.js";
 import { prefersWorker } from "./cost.js";
 import { defaultPool } from "./pool.js";
@@ -37,6 +38,28 @@ export function enableWorkerPlacement(entry: OpEntry): boolean {
   if (policy.placement !== "worker" && (kind === "io" || entry.desc.async)) return false;
   entry.runBody = placedBody;
   return true;
+}
+
+/**
+ * Where a call of `entry` runs if made now: the runtime's one placement decision, which
+ * the JIT's place pass takes for op nodes, so a printed plan shows what will happen.
+ * `"async"` for io ops and async bodies that stay on the event loop, `"worker"` when the
+ * call goes to the pool, `"inline"` otherwise.
+ *
+ * @example
+ * ```ts
+ * optimize(g, { placeOp: (desc) => placementNow(lookup(desc.id)!) });
+ * ```
+ */
+export function placementNow(entry: OpEntry): NodePlacement {
+  const desc = entry.desc;
+  if (entry.runBody !== placedBody) return desc.kind === "io" || desc.async ? "async" : "inline";
+  const method = desc.locator?.member !== undefined;
+  // A function op the pool would send back inline (no locator, the entry script, ...) is inline.
+  if (!method && whyNotWorker(entry, undefined, undefined) !== undefined) return desc.kind === "io" || desc.async ? "async" : "inline";
+  if (desc.policy.placement === "worker") return "worker";
+  if (!method && prefersWorker(desc.id)) return "worker";
+  return desc.kind === "io" || desc.async ? "async" : "inline";
 }
 
 function placedBody(entry: OpEntry, frame: Frame, thisArg: unknown, args: readonly unknown[]): unknown {

@@ -88,6 +88,24 @@ describe("the local provider (offline, deterministic)", () => {
     expect(usage.calls).toBe(1);
   });
 
+  it("a call with no deadline or canceller still gets a signal of its own", async () => {
+    // fetch adds a listener to the signal it is given and drops it only when the request is
+    // collected: one shared never-firing signal would collect listeners from every call.
+    const signals: AbortSignal[] = [];
+    models.register("signals", {
+      name: "signals",
+      capabilities: { chat: true, stream: false, embed: false, jsonSchema: false },
+      generate: async (request) => {
+        signals.push(request.signal);
+        return { text: "ok", finishReason: "stop", usage: { inputTokens: 1, outputTokens: 1, cachedInputTokens: 0, reasoningTokens: 0 } };
+      },
+    });
+    await models("signals:x", "one");
+    await models("signals:x", "two");
+    expect(signals).toHaveLength(2);
+    expect(signals[0]).not.toBe(signals[1]);
+  });
+
   it("fails typed when the op body fails", async () => {
     models.register("broken", { name: "broken", capabilities: { chat: true, stream: false, embed: false, jsonSchema: false }, generate: async () => { throw new TypeError("boom"); } });
     const error = await models("broken:x", "hi").catch((e: unknown) => e);

@@ -86,7 +86,7 @@ async function runBuild(build: Build, format: string): Promise<Site[]> {
 beforeAll(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), "weft-builds-"));
   // The transformer and the `weft` bin as ES modules, as `npm run build` ships them in dist/.
-  transpile(ts6, ["transformers/transformer.ts", "transformers/sites.ts", "transformers/schema.ts", "transformers/checks.ts", "transformers/util.ts", "transformers/jit-check.ts", "transformers/gen.ts", "transformers/cli.ts"], path.join(tmp, "weft/transformers"), {
+  transpile(ts6, ["transformers/transformer.ts", "transformers/sites.ts", "transformers/schema.ts", "transformers/checks.ts", "transformers/util.ts", "transformers/jit-check.ts", "transformers/jit-stage.ts", "transformers/gen.ts", "transformers/cli.ts"], path.join(tmp, "weft/transformers"), {
     type: "module",
     // As in weft's package.json: asks ts-patch to have tsc parse JSDoc, which the transformer reads.
     tsp: JSON.parse(readFileSync(path.join(REPO, "package.json"), "utf8")).tsp,

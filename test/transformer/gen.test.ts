@@ -5,7 +5,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runGen } from "../../transformers/gen.js";
+import { runGen, watchManifest } from "../../transformers/gen.js";
+import { ts6 } from "../schema/support.js";
 
 const REPO = path.resolve(import.meta.dirname, "../..");
 let dir: string;
@@ -66,4 +67,37 @@ describe("weft gen", () => {
     expect(runGen(["-p"], d.io)).toBe(2);
     expect(d.err[0]).toMatch(/^weft gen: -p needs a value/);
   });
+});
+
+describe("weft gen --watch", () => {
+  // Real file watchers: asserts what was written after each edit, never how soon.
+  it("writes the manifest, then again when a source file changes", async () => {
+    const wdir = mkdtempSync(path.join(os.tmpdir(), "weft-gen-watch-"));
+    mkdirSync(path.join(wdir, "src"));
+    mkdirSync(path.join(wdir, "node_modules"));
+    symlinkSync(path.join(REPO, "test/fixtures/weft-project/weft-stub"), path.join(wdir, "node_modules/weft"), "dir");
+    writeFileSync(path.join(wdir, "package.json"), JSON.stringify({ type: "module" }));
+    writeFileSync(path.join(wdir, "tsconfig.json"), JSON.stringify({ compilerOptions: { target: "ES2022", lib: ["ES2022"], module: "NodeNext", strict: true, types: [], skipLibCheck: true, noEmit: true }, include: ["src"] }));
+    writeFileSync(path.join(wdir, "src/ok.ts"), `import { op } from "weft";\nexport const echo = op((text: string) => text);\n`);
+    const manifestFile = path.join(wdir, "weft.manifest.json");
+    const names = () => (existsSync(manifestFile) ? (JSON.parse(readFileSync(manifestFile, "utf8")) as { entries: { meta: { name: string } }[] }).entries.map((e) => e.meta.name) : []);
+    const until = async (done: () => boolean) => {
+      for (let i = 0; i < 300 && !done(); i++) await new Promise((r) => setTimeout(r, 50));
+    };
+    const log = io();
+    const ts = ts6;
+    const watch = watchManifest({ project: path.join(wdir, "tsconfig.json"), typescript: ts }, log.io);
+    try {
+      await until(() => names().length === 1);
+      expect(names()).toEqual(["echo"]);
+      expect(readFileSync(path.join(wdir, "weft.manifest.checks.cjs"), "utf8")).toContain("module.exports");
+      writeFileSync(path.join(wdir, "src/ok.ts"), `import { op } from "weft";\nexport const echo = op((text: string) => text);\nexport const twice = op((n: number) => n * 2);\n`);
+      await until(() => names().length === 2);
+      expect(names()).toEqual(["echo", "twice"]);
+      expect(log.err).toEqual([]);
+    } finally {
+      watch.close();
+      rmSync(wdir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });

@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import * as ts from "typescript";
 import { untraceableUses } from "../../transformers/jit-check.js";
 
-/** The uses flagged in the first function of `source`. */
-function check(source: string, staticParams: number[] = []) {
+/** The uses flagged in the first function of `source`, by the check alone (where build-time staging does not run). */
+function check(source: string, staticParams: number[] = [], staged = false) {
   const file = ts.createSourceFile("f.ts", source, ts.ScriptTarget.ES2022, true);
   let fn: ts.FunctionLikeDeclaration | undefined;
   const find = (n: ts.Node): void => {
@@ -11,7 +11,7 @@ function check(source: string, staticParams: number[] = []) {
     ts.forEachChild(n, find);
   };
   find(file);
-  return untraceableUses(ts, fn!, staticParams).map((u) => `${u.line}:${u.column} ${u.reason}`);
+  return untraceableUses(ts, fn!, staticParams, undefined, undefined, staged).map((u) => `${u.line}:${u.column} ${u.reason}`);
 }
 
 describe("the jit check finds what a tracer cannot see", () => {
@@ -61,6 +61,22 @@ describe("the jit check finds what a tracer cannot see", () => {
       "6:19 compares a traced value (===)",
       "7:19 tests the type of a traced value (typeof)",
     ]);
+  });
+
+  it("with staging, flags only the statements staging does not rewrite (if, switch, loops, try)", () => {
+    expect(
+      check(
+        `async (q) => {
+        const r = await classify(q);
+        const a = !r || r.kind === "math" ? \`\${r?.label ?? "none"}\` : typeof r;
+        if (r.ok) return a;
+        try { await fetchIt(q); } catch {}
+        return a;
+      }`,
+        [],
+        true,
+      ),
+    ).toEqual(["4:13 branches on a traced value (if)", "5:9 handles failures of op calls with try/catch"]);
   });
 
   it("follows taint through assignments and destructuring, but not into unrelated locals", () => {

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createHash } from "node:crypto";
 import { loadManifest, lookupManifest, parseStack, pickFrame, resetManifests, StaleManifestError } from "../../runtime/manifest.js";
 import type { Manifest, ManifestEntry } from "../../transformers/gen.js";
@@ -132,13 +132,37 @@ describe("stale manifests", () => {
     const dir = project("changed", [entry("op", "src/a.ts", [1, 1], "a")], { "src/a.ts": "export {}\n" });
     writeFileSync(path.join(dir, "src/a.ts"), "export {} // edited\n");
     expect(() => lookupManifest({ file: path.join(dir, "src/a.ts"), lines: [1] })).toThrow(StaleManifestError);
-    expect(() => loadManifest(path.join(dir, "weft.manifest.json"))).toThrow(/is stale: src\/a\.ts changed since it was generated \(it shapes the types of a\)\. Run `weft gen` again/);
+    expect(() => lookupManifest({ file: path.join(dir, "src/a.ts"), lines: [1] })).toThrow(/is stale: src\/a\.ts changed since it was generated \(it shapes the types of a\)\. Run `weft gen` again/);
+  });
+
+  it("warns once, saying what to do, when an op registers from a file the manifest does not list (a bundle without source maps)", () => {
+    const dir = project("bundled", [entry("op", "src/a.ts", [1, 1], "a")], { "src/a.ts": "export {}\n" });
+    loadManifest(path.join(dir, "weft.manifest.json"));
+    const warnings: string[] = [];
+    const onWarning = (w: Error & { code?: string }) => void (w.code === "WEFT_MANIFEST_UNMAPPED" && warnings.push(w.message));
+    const spy = vi.spyOn(process, "emitWarning").mockImplementation(((message: string, options: { code?: string }) => onWarning(Object.assign(new Error(message), { code: options?.code }))) as never);
+    try {
+      expect(lookupManifest({ file: path.join(dir, "dist/bundle.js"), lines: [1200] })).toBeUndefined();
+      expect(lookupManifest({ file: path.join(dir, "dist/bundle.js"), lines: [1300] })).toBeUndefined();
+    } finally {
+      spy.mockRestore();
+    }
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/registered from .*dist\/bundle\.js, which .*weft\.manifest\.json has no entries for, so it runs unvalidated\. If that is a bundle, it lost its source locations: bundle with source maps \(esbuild --sourcemap/);
+  });
+
+  it("invalidates only the ops whose types the edited file shaped", () => {
+    const dir = project("per-file", [entry("op", "src/a.ts", [1, 1], "a"), entry("op", "src/b.ts", [1, 1], "b")], { "src/a.ts": "export {}\n", "src/b.ts": "export {}\n" });
+    writeFileSync(path.join(dir, "src/a.ts"), "export {} // edited\n");
+    expect(() => loadManifest(path.join(dir, "weft.manifest.json"))).not.toThrow();
+    expect(lookupManifest({ file: path.join(dir, "src/b.ts"), lines: [1] })?.name).toBe("b");
+    expect(() => lookupManifest({ file: path.join(dir, "src/a.ts"), lines: [1] })).toThrow(/src\/a\.ts changed since it was generated \(it shapes the types of a\)/);
   });
 
   it("throws naming a removed file", () => {
     const dir = project("removed", [entry("op", "src/a.ts", [1, 1], "a")], { "src/a.ts": "export {}\n" });
     rmSync(path.join(dir, "src/a.ts"));
-    expect(() => loadManifest(path.join(dir, "weft.manifest.json"))).toThrow(/src\/a\.ts was removed since it was generated/);
+    expect(() => lookupManifest({ file: path.join(dir, "src/a.ts"), lines: [1] })).toThrow(/src\/a\.ts was removed since it was generated/);
   });
 
   it("can skip the check where sources are not deployed", () => {

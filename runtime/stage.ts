@@ -1,0 +1,131 @@
+/**
+ * The runtime half of build-time staging (transformers/jit-stage.ts). Inside jitted bodies
+ * the transformer rewrites what a Proxy cannot see (operators, templates, `?.`, `??`,
+ * `&&`, `||`, `?:`, defaults, some builtins) into calls of these helpers. On plain values
+ * each helper does exactly what the original code did; on a traced value it records a
+ * graph node (an `expr`, or a `cond` whose branches are traced separately), so the plan
+ * computes it on every run instead of freezing what the tracer saw.
+ *
+ * Emitted code reaches the helpers as `globalThis.__weft$` (set when weft loads), so the
+ * rewrite needs no import in the user's module.
+ */
+// One evaluator for both paths: what a plan computes is what eager code computed.
+import { evalExpr as evalPlain, type ChainLink, type ExprOp } from "../compiler/expr.js";
+import { TraceError, awaitedTracer, callerLocation, isTracer } from "../compiler/trace.js";
+import { activeSession, cond, condSync } from "./jit.js";
+
+function session() {
+  const s = activeSession();
+  if (!s) throw new TraceError("a traced value escaped its jitted function (stored and used by a later call)", callerLocation());
+  return s;
+}
+
+function anyTraced(values: readonly unknown[]): boolean {
+  for (const v of values) if (isTracer(v)) return true;
+  return false;
+}
+
+type Thunk = () => unknown;
+type AsyncThunk = () => Promise<unknown>;
+
+/** `pred ? then() : otherwise()` for a traced predicate, sync branches. */
+function choose(pred: unknown, then: Thunk, otherwise: Thunk): unknown {
+  const s = session();
+  let promised = false;
+  const wrap = (f: Thunk) => () => {
+    const v = f();
+    if (!isTracer(v) && v instanceof Promise) promised = true;
+    return awaitedTracer(v);
+  };
+  const out = condSync(s, pred, wrap(then), wrap(otherwise));
+  // A branch that returned an op call's promise: the whole expression is a promise, as in eager code.
+  return promised ? Promise.resolve(out) : out;
+}
+
+const isNullish = (v: unknown) => v === null || v === undefined;
+
+/** The staging helpers, by the names the transformer emits. */
+export const stage = {
+  /** A binary operator. */
+  bin(op: ExprOp, a: unknown, b: unknown): unknown {
+    if (isTracer(a) || isTracer(b)) return session().recordExpr(op, [a, b]);
+    return evalPlain(op, [a, b]);
+  },
+  /** A unary operator (`!`, `neg`, `pos`, `~`, `typeof`). */
+  un(op: ExprOp, a: unknown): unknown {
+    if (isTracer(a)) return session().recordExpr(op, [a]);
+    return evalPlain(op, [a]);
+  },
+  /** A template literal: cooked strings, then substitutions. */
+  tpl(strings: readonly string[], ...values: unknown[]): unknown {
+    if (anyTraced(values)) return session().recordExpr("template", values, strings);
+    let out = strings[0]!;
+    for (let i = 1; i < strings.length; i++) out += `${values[i - 1] as string}${strings[i]!}`;
+    return out;
+  },
+  /** A property chain with optional links; `keys` are the computed keys, in order. */
+  chain(base: unknown, links: readonly ChainLink[], ...keys: unknown[]): unknown {
+    if (isTracer(base) || anyTraced(keys)) return session().recordExpr("chain", [base, ...keys], links);
+    return evalPlain("chain", [base, ...keys], links);
+  },
+  /** A builtin call (`Array.isArray(x)`, `Boolean(x)`, `xs.concat(...)`). */
+  fn(op: ExprOp, ...args: unknown[]): unknown {
+    if (anyTraced(args)) return session().recordExpr(op, args);
+    return evalPlain(op, args);
+  },
+  /** `a ?? rhs()`. */
+  nullish(a: unknown, rhs: Thunk): unknown {
+    if (!isTracer(a)) return isNullish(a) ? rhs() : a;
+    return choose(session().recordExpr("nullish", [a]), rhs, () => a);
+  },
+  /** `a && rhs()`. */
+  and(a: unknown, rhs: Thunk): unknown {
+    if (!isTracer(a)) return a ? rhs() : a;
+    return choose(a, rhs, () => a);
+  },
+  /** `a || rhs()`. */
+  or(a: unknown, rhs: Thunk): unknown {
+    if (!isTracer(a)) return a ? a : rhs();
+    return choose(a, () => a, rhs);
+  },
+  /** `c ? then() : otherwise()`. */
+  cond(c: unknown, then: Thunk, otherwise: Thunk): unknown {
+    if (!isTracer(c)) return c ? then() : otherwise();
+    return choose(c, then, otherwise);
+  },
+  /** A default: `v === undefined ? init() : v`. */
+  dflt(v: unknown, init: Thunk): unknown {
+    if (!isTracer(v)) return v === undefined ? init() : v;
+    return choose(session().recordExpr("===", [v, undefined]), init, () => v);
+  },
+  /** The forms above whose right side awaits: the branches are traced as async functions. */
+  async nullishA(a: unknown, rhs: AsyncThunk): Promise<unknown> {
+    if (!isTracer(a)) return isNullish(a) ? rhs() : a;
+    return cond(session().recordExpr("nullish", [a]), rhs, () => a);
+  },
+  async andA(a: unknown, rhs: AsyncThunk): Promise<unknown> {
+    if (!isTracer(a)) return a ? rhs() : a;
+    return cond(a, rhs, () => a);
+  },
+  async orA(a: unknown, rhs: AsyncThunk): Promise<unknown> {
+    if (!isTracer(a)) return a ? a : rhs();
+    return cond(a, () => a, rhs);
+  },
+  async condA(c: unknown, then: AsyncThunk, otherwise: AsyncThunk): Promise<unknown> {
+    if (!isTracer(c)) return c ? then() : otherwise();
+    return cond(c, then, otherwise);
+  },
+  async dfltA(v: unknown, init: AsyncThunk): Promise<unknown> {
+    if (!isTracer(v)) return v === undefined ? init() : v;
+    return cond(session().recordExpr("===", [v, undefined]), init, () => v);
+  },
+} as const;
+
+/** The global the emitted code reads. */
+export const STAGE_GLOBAL = "__weft$";
+
+/** Makes the helpers reachable from emitted code (idempotent). */
+export function installStage(): void {
+  if ((globalThis as Record<string, unknown>)[STAGE_GLOBAL] === stage) return;
+  Object.defineProperty(globalThis, STAGE_GLOBAL, { value: stage, configurable: true, enumerable: false, writable: false });
+}

@@ -1,0 +1,188 @@
+/**
+ * The differential generator's program writer: from a seed, TypeScript source for `count`
+ * random jitted programs over the ops of ./fuzz-ops.ts. Each program is a function of one
+ * `In` argument with a random DAG of op calls wired through its variables, using property
+ * reads, indexing, destructuring (with defaults), literals, spreads, nested jits, map and
+ * cond, Promise.all, awaits in different orders, templates, `?.`, `??`, ternaries, `if`,
+ * `try`, mutation and default parameters. The source is compiled by the real transformer
+ * (the test imports it through vite, the benchmark through the TypeScript API), so the
+ * staged constructs are staged as in a user's build.
+ */
+
+/** A small, fast, seedable PRNG (mulberry32). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Ty = "S" | "N" | "MO" | "O" | "L";
+
+interface Gen {
+  readonly r: () => number;
+  readonly vars: Map<Ty, string[]>;
+  readonly lines: string[];
+  next: number;
+}
+
+const pick = <T>(g: Gen, xs: readonly T[]): T => xs[Math.floor(g.r() * xs.length)]!;
+
+function have(g: Gen, t: Ty): string {
+  const list = g.vars.get(t)!;
+  return list.length > 0 ? pick(g, list) : fallbackOf(t);
+}
+
+function fallbackOf(t: Ty): string {
+  switch (t) {
+    case "S":
+      return "x.s";
+    case "N":
+      return "x.n";
+    case "L":
+      return "x.xs";
+    case "MO":
+      return "null";
+    case "O":
+      return `{ v: "lit", w: 1 }`;
+  }
+}
+
+function bind(g: Gen, t: Ty, expr: string): void {
+  const name = `v${g.next++}`;
+  g.lines.push(`  const ${name} = ${expr};`);
+  g.vars.get(t)!.push(name);
+}
+
+/** One statement, by weight: most are plain op wiring, some stage a construct, a few must fall back. */
+function statement(g: Gen): void {
+  const S = () => have(g, "S");
+  const N = () => have(g, "N");
+  const L = () => have(g, "L");
+  const roll = g.r();
+  const choices: (() => void)[] = [
+    () => bind(g, "S", `await fetchA(${S()})`),
+    () => bind(g, "S", `await fetchB(${S()}, ${S()})`),
+    () => bind(g, "S", `await upper(${S()})`),
+    () => bind(g, "S", `\`${pick(g, ["Critique: ", "q=", ""])}\${${S()}}/\${${N()}}\``),
+    () => bind(g, "S", `${S()} + "-" + ${N()}`),
+    () => bind(g, "S", `(await maybeObj(${S()}))?.v ?? "none"`),
+    () => bind(g, "S", `${N()} > 2 ? await fetchA(${S()}) : await upper(${S()})`),
+    () => bind(g, "S", `x.o.m ?? "nom"`),
+    () => bind(g, "S", `x.o?.k`),
+    () => bind(g, "S", `await inner(${S()})`),
+    () => bind(g, "S", `await join(${L()})`),
+    () => bind(g, "S", `${L()}[0] ?? "empty"`),
+    () => bind(g, "S", `await fail(${S()})`),
+    () => bind(g, "S", `await cond(${N()} > 1, () => fetchA(${S()}), () => upper(${S()}))`),
+    () => bind(g, "S", `typeof ${N()} === "number" && ${N()} === ${N()} ? "num" : "nan"`),
+    () => bind(g, "N", `await len(${S()})`),
+    () => bind(g, "N", `await num(${N()})`),
+    () => bind(g, "N", `${N()} * 2 + 1`),
+    () => bind(g, "N", `await half(${N()})`),
+    () => bind(g, "N", `${L()}.length`),
+    () => bind(g, "N", `Number.isNaN(${N()}) ? -1 : Object.is(${N()}, -0) ? 0 : ${N()}`),
+    () => bind(g, "MO", `await maybeObj(${S()})`),
+    () => bind(g, "S", `${have(g, "MO")} ? ${have(g, "MO")}?.v ?? "w" : "empty"`),
+    () => bind(g, "O", `await obj(${S()})`),
+    () => {
+      const o = g.vars.get("O")!.length > 0 ? pick(g, g.vars.get("O")!) : undefined;
+      if (!o) return bind(g, "O", `await obj(${S()})`);
+      bind(g, "N", `await mutate(${o})`);
+      bind(g, "S", `${o}.v + ":" + ${o}.w`);
+    },
+    () => {
+      const name = `v${g.next++}`;
+      g.lines.push(`  const { v: ${name} = "dv", w: w${name} = 0 } = (await maybeObj(${S()})) ?? {};`);
+      g.vars.get("S")!.push(name);
+      g.vars.get("N")!.push(`w${name}`);
+    },
+    () => bind(g, "L", `await list(${S()}, ${N()})`),
+    () => bind(g, "L", `await map(${L()}, (it) => fetchA(it))`),
+    () => bind(g, "L", `await Promise.all([fetchA(${S()}), upper(${S()})])`),
+    () => bind(g, "L", `[${S()}, ${S()}]`),
+    () => bind(g, "L", `Array.isArray(${L()}) ? ${L()} : []`),
+    () => {
+      // Awaits in an order other than the calls'.
+      const a = `p${g.next++}`;
+      const b = `p${g.next++}`;
+      g.lines.push(`  const ${a} = fetchA(${S()});`, `  const ${b} = len(${S()});`);
+      bind(g, "N", `await ${b}`);
+      bind(g, "S", `await ${a}`);
+    },
+    () => {
+      const [p, q] = [`v${g.next++}`, `v${g.next++}`];
+      g.lines.push(`  const [${p}, ${q}] = await Promise.all([fetchA(${S()}), len(${S()})]);`);
+      g.vars.get("S")!.push(p);
+      g.vars.get("N")!.push(q);
+    },
+  ];
+  // Constructs that cannot be staged (the program must fall back and still match eager).
+  const fallbacks: (() => void)[] = [
+    () => {
+      const name = `v${g.next++}`;
+      g.lines.push(`  let ${name} = "caught";`, `  try {`, `    ${name} = await fail(${S()});`, `  } catch {`, `    ${name} = "caught";`, `  }`);
+      g.vars.get("S")!.push(name);
+    },
+    () => {
+      const name = `v${g.next++}`;
+      g.lines.push(`  let ${name} = "no";`, `  if (${N()} > 1) ${name} = await fetchA(${S()});`);
+      g.vars.get("S")!.push(name);
+    },
+    () => bind(g, "S", `await innerBranchy(${S()})`),
+    () => bind(g, "L", `Object.keys({ ...x.o })`),
+  ];
+  if (roll < 0.03) pick(g, fallbacks)();
+  else pick(g, choices)();
+}
+
+/** The source of one program: `async (x: In, tag = "t") => { ...; return {...} }`. */
+function program(r: () => number, index: number): string {
+  const g: Gen = { r, vars: new Map<Ty, string[]>([["S", ["x.s", "tag"]], ["N", ["x.n"]], ["MO", []], ["O", []], ["L", ["x.xs"]]]), lines: [], next: 0 };
+  const count = 2 + Math.floor(r() * 6);
+  for (let i = 0; i < count; i++) statement(g);
+  const outs = [...g.vars.values()].flat().filter((v) => /^w?v\d+$/.test(v));
+  const chosen = outs.length === 0 ? ["x.s"] : outs.filter(() => r() < 0.6);
+  const result = r() < 0.5 ? `{ ${(chosen.length ? chosen : outs.slice(-1)).map((v, i) => `r${i}: ${v}`).join(", ")} }` : `[${(chosen.length ? chosen : outs.slice(-1)).join(", ")}]`;
+  return [`const f${index} = async (x: any, tag: string = "t"): Promise<unknown> => {`, ...g.lines, `  return ${result};`, `};`, `const j${index} = jit(f${index});`].join("\n");
+}
+
+/**
+ * TypeScript source for `count` programs from `seed`, exporting `programs: [f, jf][]` and
+ * each program's source text (to print a failing one).
+ *
+ * @example
+ * ```ts
+ * writeFileSync(file, generate(42, 1000, "./fuzz-ops.js"));
+ * ```
+ */
+export function generate(seed: number, count: number, opsModule: string, weftModule = "weft"): string {
+  const r = rng(seed);
+  const bodies = Array.from({ length: count }, (_, i) => program(r, i));
+  return [
+    `// Generated by test/jit/fuzz-gen.ts (seed ${seed}, ${count} programs). Do not edit.`,
+    `import { jit, cond, map } from ${JSON.stringify(weftModule)};`,
+    `import { fetchA, fetchB, fail, maybeObj, obj, mutate, list, join, num, len, upper, half, inner, innerBranchy, type In } from ${JSON.stringify(opsModule)};`,
+    ...bodies,
+    `export const programs: [(x: In, tag?: string) => Promise<unknown>, (x: In, tag?: string) => Promise<unknown>][] = [${bodies.map((_, i) => `[f${i}, j${i}]`).join(", ")}];`,
+    `export const sources: string[] = ${JSON.stringify(bodies)};`,
+  ].join("\n");
+}
+
+/** The inputs every program runs on: a repeat, changed array lengths and keys, a failing input, -0, NaN, "". */
+export function inputs(): { s: string; n: number; xs: string[]; o: { k: string; m?: string | null } }[] {
+  return [
+    { s: "ab", n: 2, xs: ["p", "q"], o: { k: "k", m: "m" } },
+    { s: "ab", n: 2, xs: ["p", "q"], o: { k: "k", m: "m" } },
+    { s: "abcd", n: 3, xs: ["p"], o: { k: "k2", m: null } },
+    { s: "xy", n: 5, xs: [], o: { k: "k3" } },
+    { s: "a!", n: 1, xs: ["r", "s", "t"], o: { k: "k", m: "m" } },
+    { s: "zz", n: -0, xs: ["p", "q"], o: { k: "k", m: "m" } },
+    { s: "nan", n: Number.NaN, xs: ["p", "q"], o: { k: "k", m: "m" } },
+    { s: "", n: 0, xs: ["p", "q"], o: { k: "", m: "" } },
+  ];
+}

@@ -1,0 +1,85 @@
+/**
+ * The package as published: `npm pack --dry-run --json` on a fresh build lists every entry
+ * point of `exports`, `main`, `types` and `bin`; no tests, fixtures, benchmarks or examples;
+ * source maps whose sources ship; and README links that resolve inside the package.
+ *
+ * The build runs in a temp copy of the package (node_modules linked), so it never races
+ * with a build in the working tree.
+ */
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const root = path.resolve(import.meta.dirname, "..");
+const pkg = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as {
+  main: string;
+  types: string;
+  files: string[];
+  bin: Record<string, string>;
+  exports: Record<string, string | Record<string, string>>;
+};
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), "weft-pack-"));
+const copy = path.join(tmp, "weft");
+let files: string[] = [];
+
+beforeAll(() => {
+  // What the package is made of: what the build reads and what `files` names.
+  const build = JSON.parse(readFileSync(path.join(root, "tsconfig.build.json"), "utf8")) as { include: string[] };
+  const named = pkg.files.filter((f) => !f.startsWith("!") && f !== "dist");
+  for (const entry of new Set(["package.json", "README.md", "tsconfig.base.json", "tsconfig.build.json", ...build.include, ...named])) {
+    cpSync(path.join(root, entry), path.join(copy, entry), { recursive: true });
+  }
+  symlinkSync(path.join(root, "node_modules"), path.join(copy, "node_modules"), "dir");
+  execFileSync(process.execPath, [path.join(root, "node_modules/ts-patch/bin/tspc.js"), "-p", "tsconfig.build.json"], { cwd: copy, stdio: "pipe" });
+  const out = execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: copy, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const [report] = JSON.parse(out) as [{ files: { path: string }[] }];
+  files = report.files.map((f) => f.path).sort();
+}, 300_000);
+
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const clean = (p: string) => path.posix.normalize(p.replace(/^\.\//, ""));
+
+describe("npm pack", () => {
+  it("ships every entry point: exports, main, types and bin", () => {
+    const targets = [pkg.main, pkg.types, ...Object.values(pkg.bin)];
+    for (const [key, value] of Object.entries(pkg.exports)) {
+      if (key === "./package.json") continue;
+      targets.push(...(typeof value === "string" ? [value] : Object.values(value)));
+    }
+    const missing = targets.map(clean).filter((t) => !files.includes(t));
+    expect(missing, "entry points the package names but does not ship").toEqual([]);
+    expect(files).toContain("package.json");
+    expect(files).toContain("README.md");
+  });
+
+  it("ships no tests, fixtures, benchmarks or examples", () => {
+    const stray = files.filter((f) => /(^|\/)(test|tests|fixtures|benchmarks|examples)\//.test(f) || /\.test(-d)?\.(ts|js|d\.ts)$/.test(f) || /\.bench\./.test(f));
+    expect(stray).toEqual([]);
+  });
+
+  it("ships the sources its source maps point at", () => {
+    const maps = files.filter((f) => f.endsWith(".map"));
+    expect(maps.length).toBeGreaterThan(0);
+    const dangling: string[] = [];
+    for (const map of maps) {
+      const { sources, sourceRoot = "" } = JSON.parse(readFileSync(path.join(copy, map), "utf8")) as { sources: string[]; sourceRoot?: string };
+      for (const source of sources) {
+        const target = path.posix.normalize(path.posix.join(path.posix.dirname(map), sourceRoot, source));
+        if (!files.includes(target)) dangling.push(`${map} -> ${target}`);
+      }
+    }
+    expect(dangling).toEqual([]);
+  });
+
+  it("has README links that resolve inside the package", () => {
+    const readme = readFileSync(path.join(root, "README.md"), "utf8");
+    const links = [...readme.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!).filter((l) => !/^(https?:|mailto:|#)/.test(l));
+    expect(links.length).toBeGreaterThan(0);
+    const broken = links.map((l) => clean(l.split("#")[0]!)).filter((l) => !files.includes(l) && !files.some((f) => f.startsWith(`${l.replace(/\/$/, "")}/`)));
+    expect(broken).toEqual([]);
+  });
+});

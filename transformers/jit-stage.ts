@@ -1,0 +1,320 @@
+/**
+ * Build-time staging (after TensorFlow's AutoGraph): inside jitted bodies, and helpers in
+ * the same file that they call, the transformer rewrites what a Proxy-based tracer cannot
+ * see into calls of weft's staging helpers (runtime/stage.ts), which record graph nodes on
+ * traced values and do exactly what the original code did on plain ones:
+ *
+ * | source                              | emitted                                         |
+ * |-------------------------------------|-------------------------------------------------|
+ * | `` `Critique: ${d}` ``              | `G.tpl(["Critique: ", ""], d)`                  |
+ * | `a + b`, `a === b`, `a < b`, ...    | `G.bin("+", a, b)`                              |
+ * | `!a`, `-a`, `typeof a`              | `G.un("!", a)`, `G.un("neg", a)`, ...           |
+ * | `r?.v.w`, `r?.[k]`                  | `G.chain(r, [{optional, key}...], ...keys)`     |
+ * | `a ?? b`, `a && b`, `a \|\| b`        | `G.nullish(a, () => b)` (`await G.nullishA(a, async () => b)` when `b` awaits) |
+ * | `c ? t : e`                         | `G.cond(c, () => t, () => e)` (or `condA`)      |
+ * | `Array.isArray(x)`, `Number.is*(x)`, `Boolean(x)`, `xs.concat(y)` | `G.fn("Array.isArray", x)` |
+ * | `(x = init) => ...`                 | `(x = void 0) => { x = G.dflt(x, () => init); ... }` |
+ * | `const { v = d } = r`               | `const { v: t } = r, v = G.dflt(t, () => d)`    |
+ *
+ * `G` is `globalThis.__weft$`. Only expressions whose operands are traced (derived from a
+ * parameter or an awaited call, as transformers/jit-check.ts decides) are rewritten; what
+ * this module stages, the check does not flag, and what it cannot stage (statements: `if`,
+ * loops, `switch`, `try`) the check still flags, so that function runs eagerly.
+ */
+import type * as TS from "typescript";
+import { isTracedBy, stageableBuiltin, stageableChain, tracedNames } from "./jit-check.js";
+
+const BINARY: ReadonlyMap<number, string> = new Map();
+const UNARY: ReadonlyMap<number, string> = new Map();
+
+function tables(ts: typeof TS): void {
+  if (BINARY.size > 0) return;
+  const k = ts.SyntaxKind;
+  const b = BINARY as Map<number, string>;
+  for (const [kind, op] of [
+    [k.PlusToken, "+"],
+    [k.MinusToken, "-"],
+    [k.AsteriskToken, "*"],
+    [k.SlashToken, "/"],
+    [k.PercentToken, "%"],
+    [k.AsteriskAsteriskToken, "**"],
+    [k.LessThanToken, "<"],
+    [k.GreaterThanToken, ">"],
+    [k.LessThanEqualsToken, "<="],
+    [k.GreaterThanEqualsToken, ">="],
+    [k.EqualsEqualsToken, "=="],
+    [k.ExclamationEqualsToken, "!="],
+    [k.EqualsEqualsEqualsToken, "==="],
+    [k.ExclamationEqualsEqualsToken, "!=="],
+    [k.AmpersandToken, "&"],
+    [k.BarToken, "|"],
+    [k.CaretToken, "^"],
+    [k.LessThanLessThanToken, "<<"],
+    [k.GreaterThanGreaterThanToken, ">>"],
+    [k.GreaterThanGreaterThanGreaterThanToken, ">>>"],
+  ] as const)
+    b.set(kind, op);
+  const u = UNARY as Map<number, string>;
+  for (const [kind, op] of [
+    [k.ExclamationToken, "!"],
+    [k.MinusToken, "neg"],
+    [k.PlusToken, "pos"],
+    [k.TildeToken, "~"],
+  ] as const)
+    u.set(kind, op);
+}
+
+/**
+ * Rewrites one function (already visited by the weft transformer) with its staged forms.
+ * `staticParams` are parameters passed by value (never traced).
+ *
+ * @example
+ * ```ts
+ * const staged = stageFunction(ts, context, fn, []);
+ * ```
+ */
+export function stageFunction<F extends TS.FunctionLikeDeclaration>(ts: typeof TS, context: TS.TransformationContext, fn: F, staticParams: readonly number[]): F {
+  tables(ts);
+  const { factory } = context;
+  const traced = tracedNames(ts, fn, staticParams);
+  const isTraced = (n: TS.Node | undefined) => isTracedBy(ts, traced, n);
+  const G = () => factory.createPropertyAccessExpression(factory.createIdentifier("globalThis"), "__weft$");
+  const call = (name: string, args: readonly TS.Expression[]) => factory.createCallExpression(factory.createPropertyAccessExpression(G(), name), undefined, args);
+  const str = (s: string) => factory.createStringLiteral(s);
+  let temp = 0;
+  const fresh = () => {
+    const name = `__weft_d${temp++}`;
+    traced.add(name);
+    return factory.createIdentifier(name);
+  };
+
+  /** `() => e`, or `async () => e` with the call awaited when `e` awaits. */
+  const thunk = (e: TS.Expression, async: boolean) =>
+    factory.createArrowFunction(async ? [factory.createModifier(ts.SyntaxKind.AsyncKeyword)] : undefined, undefined, [], undefined, factory.createToken(ts.SyntaxKind.EqualsGreaterThanToken), e);
+  const lazy = (name: string, head: TS.Expression[], branches: TS.Expression[]) => {
+    const async = branches.some((b) => awaits(ts, b));
+    const made = call(async ? `${name}A` : name, [...head, ...branches.map((b) => thunk(b, async))]);
+    return async ? factory.createParenthesizedExpression(factory.createAwaitExpression(made)) : made;
+  };
+
+  const chainOf = (node: TS.Expression): TS.Expression | undefined => {
+    const links: { optional: boolean; key?: string | number }[] = [];
+    const keys: TS.Expression[] = [];
+    let n: TS.Expression = node;
+    while ((ts.isPropertyAccessExpression(n) || ts.isElementAccessExpression(n)) && n.flags & ts.NodeFlags.OptionalChain) {
+      const optional = n.questionDotToken !== undefined;
+      if (ts.isPropertyAccessExpression(n)) {
+        if (!ts.isIdentifier(n.name)) return undefined;
+        links.unshift({ optional, key: n.name.text });
+      } else {
+        const arg = n.argumentExpression;
+        if (ts.isStringLiteral(arg)) links.unshift({ optional, key: arg.text });
+        else if (ts.isNumericLiteral(arg)) links.unshift({ optional, key: Number(arg.text) });
+        else {
+          links.unshift({ optional });
+          keys.unshift(visit(arg) as TS.Expression);
+        }
+      }
+      n = n.expression;
+    }
+    // What is left below the chain's links is its base, an ordinary expression.
+    if (!isTraced(n)) return undefined;
+    const linkArray = factory.createArrayLiteralExpression(
+      links.map((l) =>
+        factory.createObjectLiteralExpression([
+          factory.createPropertyAssignment("optional", l.optional ? factory.createTrue() : factory.createFalse()),
+          ...(l.key === undefined ? [] : [factory.createPropertyAssignment("key", typeof l.key === "number" ? factory.createNumericLiteral(l.key) : str(l.key))]),
+        ]),
+      ),
+    );
+    return call("chain", [visit(n) as TS.Expression, linkArray, ...keys]);
+  };
+
+  const visit = (node: TS.Node): TS.Node => {
+    // An optional call (`a?.b()`, `a?.()`) is not staged: the check flags it.
+    if (ts.isCallExpression(node) && node.flags & ts.NodeFlags.OptionalChain) return node;
+    // Nested functions keep their own `this`/`arguments`; their bodies are staged too (map and cond callbacks).
+    if ((ts.isPropertyAccessExpression(node) || ts.isElementAccessExpression(node)) && node.flags & ts.NodeFlags.OptionalChain && stageableChain(ts, node)) {
+      const staged = chainOf(node);
+      if (staged) return staged;
+    }
+    if (ts.isVariableDeclarationList(node)) return stageDestructuring(node);
+    const n = ts.visitEachChild(node, visit, context);
+    if (ts.isTemplateExpression(n) && n.templateSpans.some((s) => isTraced(s.expression))) {
+      const strings = [n.head.text, ...n.templateSpans.map((s) => s.literal.text)];
+      return call("tpl", [factory.createArrayLiteralExpression(strings.map(str)), ...n.templateSpans.map((s) => s.expression)]);
+    }
+    if (ts.isBinaryExpression(n)) {
+      const kind = n.operatorToken.kind;
+      const op = BINARY.get(kind);
+      if (op !== undefined && (isTraced(n.left) || isTraced(n.right))) return call("bin", [str(op), n.left, n.right]);
+      if (isTraced(n.left)) {
+        if (kind === ts.SyntaxKind.QuestionQuestionToken) return lazy("nullish", [n.left], [n.right]);
+        if (kind === ts.SyntaxKind.AmpersandAmpersandToken) return lazy("and", [n.left], [n.right]);
+        if (kind === ts.SyntaxKind.BarBarToken) return lazy("or", [n.left], [n.right]);
+      }
+    }
+    if (ts.isPrefixUnaryExpression(n) && UNARY.has(n.operator) && isTraced(n.operand)) return call("un", [str(UNARY.get(n.operator)!), n.operand]);
+    if (ts.isTypeOfExpression(n) && isTraced(n.expression)) return call("un", [str("typeof"), n.expression]);
+    if (ts.isConditionalExpression(n) && isTraced(n.condition)) return lazy("cond", [n.condition], [n.whenTrue, n.whenFalse]);
+    if (ts.isCallExpression(n) && n.arguments.some((a) => isTraced(a))) {
+      const builtin = stageableBuiltin(ts, n);
+      if (builtin === "concat") {
+        const receiver = (n.expression as TS.PropertyAccessExpression).expression;
+        if (!isTraced(receiver)) return call("fn", [str("concat"), receiver, ...n.arguments]);
+      } else if (builtin !== undefined) return call("fn", [str(builtin), ...n.arguments]);
+    }
+    return n;
+  };
+
+  /** `const { v = d } = r` becomes `const { v: t } = r, v = G.dflt(t, () => d)`, when `r` is traced. */
+  const stageDestructuring = (list: TS.VariableDeclarationList): TS.VariableDeclarationList => {
+    const out: TS.VariableDeclaration[] = [];
+    const queue = [...list.declarations];
+    while (queue.length > 0) {
+      const decl = queue.shift()!;
+      const init = decl.initializer && (visit(decl.initializer) as TS.Expression);
+      if (!init || ts.isIdentifier(decl.name) || !isTraced(decl.initializer)) {
+        out.push(factory.updateVariableDeclaration(decl, decl.name, decl.exclamationToken, decl.type, init));
+        continue;
+      }
+      const after: TS.VariableDeclaration[] = [];
+      const defaulted = (name: TS.BindingName, value: TS.Expression) => {
+        const t = fresh();
+        after.push(factory.createVariableDeclaration(name, undefined, undefined, lazy("dflt", [t], [value])));
+        return t;
+      };
+      let name: TS.BindingName;
+      if (ts.isObjectBindingPattern(decl.name)) {
+        name = factory.updateObjectBindingPattern(
+          decl.name,
+          decl.name.elements.map((e) => {
+            if (!e.initializer || e.dotDotDotToken) return e;
+            const key = e.propertyName ?? (ts.isIdentifier(e.name) ? factory.createIdentifier(e.name.text) : undefined);
+            if (!key) return e;
+            return factory.updateBindingElement(e, undefined, key, defaulted(e.name, e.initializer), undefined);
+          }),
+        );
+      } else {
+        name = factory.updateArrayBindingPattern(
+          decl.name,
+          decl.name.elements.map((e) => (ts.isOmittedExpression(e) || !e.initializer || e.dotDotDotToken ? e : factory.updateBindingElement(e, undefined, undefined, defaulted(e.name, e.initializer), undefined))),
+        );
+      }
+      out.push(factory.updateVariableDeclaration(decl, name, decl.exclamationToken, decl.type, init));
+      // Declarations made for defaults may hold patterns with defaults of their own.
+      queue.unshift(...after);
+    }
+    return factory.updateVariableDeclarationList(list, out);
+  };
+
+  // Default parameters: `x = init` keeps the arity (`x = void 0`), and the body applies the default.
+  const prologue: TS.Statement[] = [];
+  const params = fn.parameters.map((p, i) => {
+    if (!p.initializer || staticParams.includes(i) || !ts.isIdentifier(p.name) || p.dotDotDotToken) return p;
+    const value = visit(p.initializer) as TS.Expression;
+    prologue.push(factory.createExpressionStatement(factory.createAssignment(factory.createIdentifier(p.name.text), lazy("dflt", [factory.createIdentifier(p.name.text)], [value]))));
+    return factory.updateParameterDeclaration(p, p.modifiers, p.dotDotDotToken, p.name, p.questionToken, p.type, factory.createVoidZero());
+  });
+  let body = fn.body && (visit(fn.body) as TS.ConciseBody);
+  if (prologue.length > 0 && body) {
+    body = ts.isBlock(body) ? factory.updateBlock(body, [...prologue, ...body.statements]) : factory.createBlock([...prologue, factory.createReturnStatement(body as TS.Expression)], true);
+  }
+  return update(ts, factory, fn, params, body) as F;
+}
+
+function update(ts: typeof TS, f: TS.NodeFactory, fn: TS.FunctionLikeDeclaration, params: readonly TS.ParameterDeclaration[], body: TS.ConciseBody | undefined): TS.Node {
+  if (ts.isArrowFunction(fn)) return f.updateArrowFunction(fn, fn.modifiers, fn.typeParameters, params, fn.type, fn.equalsGreaterThanToken, body!);
+  if (ts.isFunctionExpression(fn)) return f.updateFunctionExpression(fn, fn.modifiers, fn.asteriskToken, fn.name, fn.typeParameters, params, fn.type, body as TS.Block);
+  if (ts.isFunctionDeclaration(fn)) return f.updateFunctionDeclaration(fn, fn.modifiers, fn.asteriskToken, fn.name, fn.typeParameters, params, fn.type, body as TS.Block | undefined);
+  if (ts.isMethodDeclaration(fn)) return f.updateMethodDeclaration(fn, fn.modifiers, fn.asteriskToken, fn.name, fn.questionToken, fn.typeParameters, params, fn.type, body as TS.Block | undefined);
+  return fn;
+}
+
+/** True when `node` awaits outside nested functions. */
+function awaits(ts: typeof TS, node: TS.Node): boolean {
+  let found = false;
+  const look = (n: TS.Node): void => {
+    if (found) return;
+    if (ts.isAwaitExpression(n)) found = true;
+    else if (!ts.isFunctionLike(n)) ts.forEachChild(n, look);
+  };
+  look(node);
+  return found;
+}
+
+/**
+ * The functions of `file` to stage, with their static parameters: each jitted function
+ * written in this file, and the helpers in this file that such a function calls with
+ * traced arguments (recursively). The jit check treats exactly these as staged.
+ *
+ * @example
+ * ```ts
+ * const plan = stagingPlan(ts, checker, file, sites.filter((s) => s.kind === "jit").map((s) => s.node));
+ * ```
+ */
+export function stagingPlan(ts: typeof TS, checker: TS.TypeChecker, file: TS.SourceFile, sites: readonly (TS.CallExpression | TS.Decorator)[]): Map<TS.Node, readonly number[]> {
+  const out = new Map<TS.Node, readonly number[]>();
+  const add = (fn: TS.FunctionLikeDeclaration, staticParams: readonly number[]) => {
+    if (fn.getSourceFile() !== file || out.has(fn)) return;
+    out.set(fn, staticParams);
+    const traced = tracedNames(ts, fn, staticParams);
+    const visit = (node: TS.Node): void => {
+      if (ts.isCallExpression(node) && node.arguments.some((a) => isTracedBy(ts, traced, a))) {
+        const helper = functionOf(ts, checker, node.expression);
+        if (helper && helper.getSourceFile() === file) add(helper, []);
+      }
+      ts.forEachChild(node, visit);
+    };
+    if (fn.body) visit(fn.body);
+  };
+  for (const site of sites) {
+    const found = jitFunctionOf(ts, checker, site);
+    if (found) add(found.fn, found.staticParams);
+  }
+  return out;
+}
+
+/** The function a jit site compiles, and its static parameter indices. */
+export function jitFunctionOf(ts: typeof TS, checker: TS.TypeChecker, site: TS.CallExpression | TS.Decorator): { fn: TS.FunctionLikeDeclaration; staticParams: number[] } | undefined {
+  let fn: TS.FunctionLikeDeclaration | undefined;
+  let staticParams: number[] = [];
+  if (ts.isCallExpression(site)) {
+    for (const arg of site.arguments) {
+      const found = functionOf(ts, checker, arg);
+      if (found && !fn) fn = found;
+      else if (ts.isObjectLiteralExpression(arg)) staticParams = staticOf(ts, arg);
+    }
+  } else {
+    if (ts.isMethodDeclaration(site.parent)) fn = site.parent;
+    if (ts.isCallExpression(site.expression) && site.expression.arguments[0] && ts.isObjectLiteralExpression(site.expression.arguments[0])) staticParams = staticOf(ts, site.expression.arguments[0]);
+  }
+  return fn ? { fn, staticParams } : undefined;
+}
+
+function functionOf(ts: typeof TS, checker: TS.TypeChecker, arg: TS.Expression): TS.FunctionLikeDeclaration | undefined {
+  let inner = arg;
+  while (ts.isParenthesizedExpression(inner) || ts.isAsExpression(inner) || ts.isSatisfiesExpression(inner) || ts.isNonNullExpression(inner)) inner = inner.expression;
+  if (ts.isArrowFunction(inner) || ts.isFunctionExpression(inner)) return inner;
+  if (!ts.isIdentifier(inner)) return undefined;
+  let symbol = checker.getSymbolAtLocation(inner);
+  if (symbol && symbol.flags & ts.SymbolFlags.Alias) symbol = checker.getAliasedSymbol(symbol);
+  const decl = symbol?.valueDeclaration;
+  if (!decl || decl.getSourceFile().isDeclarationFile) return undefined;
+  if (ts.isFunctionDeclaration(decl)) return decl;
+  if (ts.isVariableDeclaration(decl) && decl.initializer) {
+    let init = decl.initializer;
+    while (ts.isParenthesizedExpression(init) || ts.isAsExpression(init) || ts.isSatisfiesExpression(init)) init = init.expression;
+    if (ts.isArrowFunction(init) || ts.isFunctionExpression(init)) return init;
+  }
+  return undefined;
+}
+
+function staticOf(ts: typeof TS, options: TS.ObjectLiteralExpression): number[] {
+  for (const prop of options.properties) {
+    if (ts.isPropertyAssignment(prop) && ts.isIdentifier(prop.name) && prop.name.text === "static" && ts.isArrayLiteralExpression(prop.initializer)) {
+      return prop.initializer.elements.flatMap((e) => (ts.isNumericLiteral(e) ? [Number(e.text)] : []));
+    }
+  }
+  return [];
+}
