@@ -6,7 +6,7 @@
  * an OS crash may lose the last few) and `FULL` on request (survives power loss too, at
  * an fsync per append).
  */
-import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { byRunNodeIndex, type Acquired, type ApprovalRecord, type DeadLetterRecord, type DurableStore, type JournalRecord, type RunRecord, type RunStatus } from "./store.js";
@@ -70,7 +70,11 @@ export class SqliteStore implements DurableStore {
     const synchronous = options.synchronous ?? "NORMAL";
     if (synchronous !== "NORMAL" && synchronous !== "FULL") throw new TypeError(`SqliteStore: synchronous must be "NORMAL" or "FULL", received ${JSON.stringify(synchronous)}`);
     if (file !== ":memory:") mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    this.db = new DatabaseSync(file);
+    // Loaded when a store opens, not when weft is imported: importing weft costs nothing for
+    // a program that never runs durably, and Node 22 prints its "SQLite is experimental"
+    // warning only for programs that do.
+    const { DatabaseSync: Database } = process.getBuiltinModule("node:sqlite") as typeof import("node:sqlite");
+    this.db = new Database(file);
     // Pragmas rather than constructor options: Node 22.13 (the floor) has no `timeout` option.
     this.db.exec(`PRAGMA busy_timeout=${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}; PRAGMA journal_mode=WAL; PRAGMA synchronous=${synchronous};`);
     this.db.exec(SCHEMA);
