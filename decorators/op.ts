@@ -72,6 +72,8 @@ function makeOp<F extends AnyFn>(entry: OpEntry, overrides: CallOverrides | unde
       };
   Object.defineProperty(call, "name", { value: entry.desc.name });
   Object.defineProperty(call, ENTRY, { value: entry });
+  // So vmap knows this callable is a configured call, which a worker chunk cannot honour.
+  if (overrides) Object.defineProperty(call, OVERRIDES, { value: overrides });
   const op = Object.assign(call, {
     descriptor: entry.desc,
     with: (options: WithOptions) => makeOp<F>(entry, toOverrides(options, overrides, entry.desc.name)),

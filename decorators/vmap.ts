@@ -3,7 +3,7 @@
  * lives in runtime/batch; this module only builds the batched function.
  */
 import { isInjectedMeta, type BatchPolicy, type InjectedMeta } from "./descriptor.js";
-import { ENTRY, isLegacyTarget, isTc39Context, type Op } from "./op.js";
+import { ENTRY, OVERRIDES, isLegacyTarget, isTc39Context, type Op } from "./op.js";
 import type { WeftError } from "../runtime/errors.js";
 import { itemsOf, runBatch, type BatchProgress, type BatchTarget, type ItemResult } from "../runtime/batch.js";
 import type { OpEntry } from "../runtime/invoke.js";
@@ -46,6 +46,7 @@ function targetOf(f: AnyFn, meta: InjectedMeta | undefined): BatchTarget {
     name,
     entry,
     params,
+    configured: (f as { [OVERRIDES]?: unknown })[OVERRIDES] !== undefined,
     call: (args) => Promise.resolve(f(...args)),
     ...(compiler && { jit: { signatureKey: (args: readonly unknown[]) => compiler.signatureKey(args), chainFor: (args: readonly unknown[]) => compiler.chainFor(undefined, args) } }),
   };

@@ -40,6 +40,8 @@ export interface BatchTarget {
   /** Parameter names, for error messages. */
   readonly params: readonly string[];
   /** The jitted function behind the target, when it is one: enables chunked worker runs of its plan. */
+  /** True for an op configured with `.with()`: its calls carry overrides a worker chunk would drop. */
+  readonly configured?: boolean;
   readonly jit?: { signatureKey(args: readonly unknown[]): string; chainFor(args: readonly unknown[]): Promise<ChainPlan | undefined> };
 }
 
@@ -374,7 +376,7 @@ async function workerPlan(target: BatchTarget, items: readonly (readonly unknown
     if (policy.placement !== "worker" && (kind === "io" || async)) return undefined;
     // A chunk runs each item as a plain call: an op with retries, a timeout or a limit
     // runs item by item through its own calls, which honour them.
-    if (policyRefusal(entry.desc) !== undefined) return undefined;
+    if (policyRefusal(entry.desc) !== undefined || target.configured) return undefined;
     if (whyNotWorker(entry, undefined, first) !== undefined) return undefined;
     return { target: entry.desc.id, entries: [entry], forced: policy.placement === "worker" };
   }

@@ -101,6 +101,33 @@ describe("values read by glue code are frozen at trace time", () => {
   });
 });
 
+describe("what build-time staging covers, and what it does not", () => {
+  it("written inline, === and ?: on a traced value are staged by the transformer (a plan, both branches right)", async () => {
+    const jf = jit(async (k: string) => ((await lookup(k)) === "" ? shout("empty") : shout(k)), { strict: true });
+    expect(await jf("none")).toBe("EMPTY!");
+    expect(await jf("key")).toBe("KEY!");
+  });
+
+  it("a glue read of a literal an op mutated is frozen: read it through an op's result instead", async () => {
+    const push = op({ kind: "io" }, async (into: string[], x: string) => into.push(x));
+    const f = async (x: string) => {
+      const into: string[] = [];
+      await push(into, x);
+      // Eager code reads 1 here; the tracer read the literal while tracing, when it was empty.
+      return { length: into.length, items: into };
+    };
+    const jf = jit(f);
+    expect(await f("p")).toEqual({ length: 1, items: ["p"] });
+    expect(await jf("p")).toEqual({ length: 0, items: ["p"] });
+    // What to do: use the op's result (push returns the new length), or let an op build the array.
+    const fixed = jit(async (x: string) => {
+      const into: string[] = [];
+      return { length: await push(into, x), items: into };
+    });
+    expect(await fixed("p")).toEqual({ length: 1, items: ["p"] });
+  });
+});
+
 describe("what a Proxy cannot see (documented limits), and the staged fix", () => {
   it("truthiness of a traced value is always true while tracing: `if (r)` freezes the then-branch", async () => {
     const f = async (key: string) => {

@@ -78,6 +78,17 @@ describe("vmap over an op with a policy, measured as worth the workers", () => {
     expect(results.map((r) => (r as { value: number }).value)).toEqual(items.map((x) => x + 1));
   });
 
+  it("keeps a .with() retry: a configured op is never chunked (a chunk would drop the override)", async () => {
+    const { vmap } = w.weft;
+    const { flakyBare } = w.ops;
+    pretendMeasured([flakyBare], 2);
+    const items = Array.from({ length: 32 }, (_, i) => i);
+    const retrying = flakyBare.with({ retry: { times: 2, backoff: { initial: 1, jitter: 0 } } });
+    const results = await vmap(retrying, { onError: "collect" })(items);
+    expect(results.filter((r) => !r.ok)).toEqual([]);
+    expect(results.map((r) => (r as { value: number }).value)).toEqual(items.map((x) => x + 1));
+  });
+
   it("holds each item to the op's timeout", { timeout: 30_000 }, async () => {
     const { vmap } = w.weft;
     const { spinsPastTimeout } = w.ops;
