@@ -13,8 +13,37 @@ import { hash } from "node:crypto";
 import { deserialize, serialize } from "node:v8";
 import { UnstorableValue } from "./errors.js";
 
+// Primitives, the commonest node values, skip the serializer (a native object per call).
+// V8's format starts with 0xFF, so a first byte below it marks one of these.
+const NUMBER = 1;
+const STRING = 2;
+const TRUE = 3;
+const FALSE = 4;
+const NULL = 5;
+const UNDEFINED = 6;
+
 /** Serialises `value` for the store; `target` names it in the error when it cannot be stored. */
 export function encode(value: unknown, target: string): Uint8Array {
+  switch (typeof value) {
+    case "number": {
+      const out = new Uint8Array(9);
+      out[0] = NUMBER;
+      new DataView(out.buffer).setFloat64(1, value);
+      return out;
+    }
+    case "string": {
+      const out = Buffer.allocUnsafe(1 + Buffer.byteLength(value));
+      out[0] = STRING;
+      out.write(value, 1, "utf8");
+      return out;
+    }
+    case "boolean":
+      return Uint8Array.of(value ? TRUE : FALSE);
+    case "undefined":
+      return Uint8Array.of(UNDEFINED);
+    default:
+      if (value === null) return Uint8Array.of(NULL);
+  }
   try {
     return serialize(value);
   } catch {
@@ -25,7 +54,22 @@ export function encode(value: unknown, target: string): Uint8Array {
 
 /** The value `encode` wrote. */
 export function decode(bytes: Uint8Array): unknown {
-  return deserialize(bytes);
+  switch (bytes[0]) {
+    case NUMBER:
+      return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getFloat64(1);
+    case STRING:
+      return Buffer.from(bytes.buffer, bytes.byteOffset + 1, bytes.byteLength - 1).toString("utf8");
+    case TRUE:
+      return true;
+    case FALSE:
+      return false;
+    case NULL:
+      return null;
+    case UNDEFINED:
+      return undefined;
+    default:
+      return deserialize(bytes);
+  }
 }
 
 /** The first part of `value` structured clone refuses, with its path. */
