@@ -177,7 +177,9 @@ describe("deadlines on real timers (integration)", () => {
     await expect(outer()).rejects.toMatchObject({ _tag: "DeadlineExceeded", op: "outer", budgetMs: 20 });
     await settle();
     expect(aborted).toBe(true);
-    expect(activeTimers()).toBe(before);
+    // A timer left behind shows as more than before; one of the runner's that fired meanwhile
+    // (seen under load) may leave fewer.
+    expect(activeTimers()).toBeLessThanOrEqual(before);
   });
 });
 

@@ -184,7 +184,9 @@ describe.each(["inline", "async", "worker"])("the %s executor", (name) => {
     });
   });
 
-  describe("deadlines", () => {
+  // Worker threads keep their own clocks, so these deadlines are real timers (integration):
+  // they assert what was aborted and which error arrived, never how long it took.
+  describe("deadlines (integration, real timers)", () => {
     it("rejects with DeadlineExceeded naming the op whose budget ran out, and aborts the body", async () => {
       const probe = newProbe();
       const error = await pinned(w.ops.untilAborted, () => w.ops.untilAborted.with({ timeout: "20ms" })(probe)).catch((e: unknown) => e);
