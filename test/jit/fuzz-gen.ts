@@ -8,18 +8,10 @@
  * (the test imports it through vite, the benchmark through the TypeScript API), so the
  * staged constructs are staged as in a user's build.
  */
+import { prng } from "../compiler/random-graph.js";
 
-/** A small, fast, seedable PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The suite's one seedable PRNG (mulberry32), shared with the random-graph tests. */
+export const rng = prng;
 
 type Ty = "S" | "N" | "MO" | "O" | "L";
 
