@@ -137,7 +137,7 @@ describe("the README benchmark table", () => {
       expect(row).toMatch(/— \|$/);
       if (GOALS[name]) expect(row).toContain(GOALS[name]!.target.toString());
     }
-    expect(rowOf(after, "plan_node_overhead_us")).toBe("| `plan_node_overhead_us` | not measured | | | ≤ 1 µs | — |");
+    expect(rowOf(after, "plan_node_overhead_us")).toBe("| `plan_node_overhead_us` | not measured | | | ≤ 0.7 µs | — |");
   });
 
   it("is idempotent", () => {
