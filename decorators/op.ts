@@ -2,7 +2,7 @@
  * `op`: turns a function or method into an op. Decorators only register and wrap: the
  * behaviour of a call lives in runtime/invoke.
  */
-import { Effect } from "effect";
+import type { Effect } from "effect";
 import { isInjectedMeta, type DurationInput, type InjectedMeta, type OpDescriptor, type OpOptions, type RetryPolicy } from "./descriptor.js";
 import { buildDescriptor } from "./describe.js";
 import { callForm, checkOptions } from "./options.js";
@@ -11,6 +11,7 @@ import { defineOp } from "../runtime/define.js";
 import { invoke, type CallOverrides, type OpEntry } from "../runtime/invoke.js";
 import { toMillis } from "../runtime/duration.js";
 import { withContext } from "../runtime/context.js";
+import { effectApi } from "../runtime/effect.js";
 import type { Cancelled, DeadlineExceeded, OpError, ValidationError, WorkerCrashed } from "../runtime/errors.js";
 import { lookupManifest } from "../runtime/manifest.js";
 
@@ -58,7 +59,7 @@ export function toOverrides(options: WithOptions, base?: CallOverrides, name = "
 
 /** An Effect that calls `entry`; its interruption aborts the call's signal. Internal. */
 export function effectOf(entry: OpEntry, thisArg: unknown, args: readonly unknown[], overrides?: CallOverrides): Effect.Effect<never, OpFailure> {
-  return Effect.tryPromise({
+  return effectApi().Effect.tryPromise({
     try: (signal) => withContext({ signal }, () => invoke(entry, thisArg, args, overrides)),
     catch: (error) => error as OpFailure,
   }) as Effect.Effect<never, OpFailure>;

@@ -13,7 +13,9 @@
  * and any concurrency limit hand over to Effect, whose interruption stops a backoff sleep
  * or a permit wait the moment the call's signal fires and leaves nothing running.
  */
-import { Effect, Exit, Cause, Semaphore } from "effect";
+import type * as Cause from "effect/Cause";
+import type * as Effect from "effect/Effect";
+import type * as Semaphore from "effect/Semaphore";
 import type { Span } from "@opentelemetry/api";
 import type { OpDescriptor, RetryPolicy } from "../decorators/descriptor.js";
 import { EMPTY_CONFIG, Frame, NEVER_SIGNAL, abortReason, childStepId, currentFrame, isThenable, nextStepId, raceAbort, store } from "./context.js";
@@ -23,6 +25,7 @@ import { emit, observed } from "./events.js";
 import { redactError } from "./redact.js";
 import { backoffOf, isTransient, neverRetried, retryAfterOf, retryDelay } from "./retry.js";
 import { settings, settingsVersion } from "./settings.js";
+import { effectApi } from "./effect.js";
 import { endSpan, startSpan, withActiveSpan } from "./telemetry.js";
 import { validatorsFor, type Validators } from "./validate.js";
 
@@ -66,7 +69,8 @@ export class OpEntry {
   /** True when some policy needs the policy path on every call. */
   readonly hasPolicy: boolean;
   /** Per-op concurrency limit, shared by every caller. */
-  readonly semaphore: Semaphore.Semaphore | undefined;
+  readonly limit: number | undefined;
+  private permits: Semaphore.Semaphore | undefined;
   readonly hasConfig: boolean;
   /** True when calls go through the durable interceptor even outside a run (cache, risk, pure). */
   readonly intercepted: boolean;
@@ -92,13 +96,19 @@ export class OpEntry {
     if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1)) {
       throw new RangeError(`${desc.name}: concurrency must be a whole number >= 1, received ${limit}`);
     }
-    this.semaphore = limit === undefined ? undefined : Semaphore.makeUnsafe(limit);
-    this.hasPolicy = this.timeoutMs !== undefined || desc.policy.retry !== undefined || this.semaphore !== undefined;
+    this.limit = limit;
+    this.hasPolicy = this.timeoutMs !== undefined || desc.policy.retry !== undefined || limit !== undefined;
     this.hasConfig = Object.keys(desc.config).length > 0;
     // Resolved now, so a bad backoff fails at definition rather than on the first retry.
     if (desc.policy.retry !== undefined) backoffOf(desc.policy.retry, desc.name);
     const cache = desc.policy.cache;
     this.intercepted = (cache !== undefined && cache !== false) || desc.policy.risk === "high" || (desc.kind === "pure" && cache === undefined);
+  }
+
+  /** The per-op limit's permits, made at the first limited call (Effect loads then, not at definition). */
+  get semaphore(): Semaphore.Semaphore | undefined {
+    if (this.limit === undefined) return undefined;
+    return (this.permits ??= effectApi().Semaphore.makeUnsafe(this.limit));
   }
 }
 
@@ -106,7 +116,7 @@ let globalLimit: { version: number; semaphore: Semaphore.Semaphore } | undefined
 
 function globalSemaphore(): Semaphore.Semaphore {
   if (!globalLimit || globalLimit.version !== settingsVersion) {
-    globalLimit = { version: settingsVersion, semaphore: Semaphore.makeUnsafe(settings.concurrency) };
+    globalLimit = { version: settingsVersion, semaphore: effectApi().Semaphore.makeUnsafe(settings.concurrency) };
   }
   return globalLimit.semaphore;
 }
@@ -315,7 +325,7 @@ class PolicyCall {
   }
 
   run(): Promise<unknown> {
-    if (this.entry.semaphore === undefined && !this.needsLimit) {
+    if (this.entry.limit === undefined && !this.needsLimit) {
       // Plain JS for the first attempt: most calls succeed and never touch Effect.
       return this.attempt().then(
         (value) => this.succeed(value),
@@ -326,8 +336,10 @@ class PolicyCall {
       );
     }
     // Permits are waited for on Effect, so the wait ends with the call's deadline or signal.
+    const { Effect } = effectApi();
     let program: Effect.Effect<unknown, unknown> = Effect.catch(this.attemptEffect(), (error: unknown) => this.retriesAfter(error));
-    if (this.entry.semaphore) program = this.entry.semaphore.withPermits(1)(program);
+    const permits = this.entry.semaphore;
+    if (permits) program = permits.withPermits(1)(program);
     if (this.needsLimit) program = globalSemaphore().withPermits(1)(program);
     return this.onEffect(program);
   }
@@ -349,7 +361,7 @@ class PolicyCall {
   }
 
   private attemptEffect(): Effect.Effect<unknown, unknown> {
-    return Effect.tryPromise({ try: () => this.attempt(), catch: (error) => error });
+    return effectApi().Effect.tryPromise({ try: () => this.attempt(), catch: (error) => error });
   }
 
   private retryable(error: unknown): boolean {
@@ -360,6 +372,7 @@ class PolicyCall {
 
   /** After attempt `attempts` failed with `error`: wait, then try again, as long as the policy says. */
   private retriesAfter(error: unknown): Effect.Effect<unknown, unknown> {
+    const { Effect } = effectApi();
     if (this.signal.aborted || !this.retryable(error)) return Effect.fail(error);
     const desc = this.entry.desc;
     const n = this.attempts;
@@ -379,6 +392,7 @@ class PolicyCall {
 
   private onEffect(program: Effect.Effect<unknown, unknown>): Promise<unknown> {
     const options = this.signal === NEVER_SIGNAL ? undefined : { signal: this.signal };
+    const { Effect, Exit } = effectApi();
     return Effect.runPromiseExit(program, options).then((exit) => {
       if (Exit.isSuccess(exit)) return this.succeed(exit.value);
       throw this.fail(this.failureOf(exit.cause));
@@ -387,6 +401,7 @@ class PolicyCall {
 
   /** The error a failed Effect run stands for. */
   private failureOf(cause: Cause.Cause<unknown>): unknown {
+    const { Cause } = effectApi();
     // The call's signal fired (deadline, caller cancellation): that is the outcome.
     if (this.signal.aborted) return abortReason(this.signal, this.entry.desc.name);
     const failure = cause.reasons.find(Cause.isFailReason);
