@@ -15,8 +15,9 @@
  * - idle workers never keep the process alive, and `close()` leaves no thread or timer.
  */
 import { once } from "node:events";
+import { createRequire } from "node:module";
 import os from "node:os";
-import { Piscina } from "piscina";
+import type { Piscina } from "piscina";
 import type { Frame } from "../context.js";
 import { NEVER_SIGNAL, abortReason } from "../context.js";
 import { Cancelled, WorkerCrashed } from "../errors.js";
@@ -125,7 +126,9 @@ export class WorkerPool {
     }
     this.proven = false;
     this.startupError = undefined;
-    this.piscina = new Piscina({
+    // piscina loads with the first pool, not with weft: most programs never start one.
+    const { Piscina: Pool } = createRequire(import.meta.url)("piscina") as typeof import("piscina");
+    this.piscina = new Pool({
       filename: this.entry.href,
       minThreads: this.size,
       maxThreads: this.size,
