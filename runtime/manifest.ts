@@ -23,7 +23,6 @@
  *
  * Free of Effect and of the transformer: plain synchronous Node, called at registration.
  */
-import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire, SourceMap } from "node:module";
 import path from "node:path";
@@ -215,7 +214,7 @@ function staleFiles(manifest: Manifest, root: string): Map<string, "changed" | "
   for (const [dep, expected] of Object.entries(manifest.files)) {
     let actual: string | undefined;
     try {
-      actual = createHash("sha256").update(readFileSync(path.resolve(root, dep))).digest("hex").slice(0, 16);
+      actual = (process.getBuiltinModule("node:crypto") as typeof import("node:crypto")).createHash("sha256").update(readFileSync(path.resolve(root, dep))).digest("hex").slice(0, 16);
     } catch {
       actual = undefined;
     }

@@ -9,7 +9,6 @@
  * Inputs are identified by a canonical hash: object keys sorted, types tagged, so `{a, b}`
  * and `{b, a}` hash alike and `1` and `"1"` do not.
  */
-import { hash } from "node:crypto";
 import { deserialize, serialize } from "node:v8";
 import { UnstorableValue } from "./errors.js";
 
@@ -216,7 +215,14 @@ function write(v: unknown, out: string[], seen: Map<object, number>, counter: { 
 /** A short stable digest of `text` (SHA-256, base64url, 22 characters: 132 bits). */
 export function digest(text: string | Uint8Array): string {
   // The one-shot `hash` is about three times faster than createHash for short inputs.
-  return hash("sha256", text, "base64url").slice(0, 22);
+  return (sha256 ??= crypto().hash)("sha256", text, "base64url").slice(0, 22);
+}
+
+let sha256: typeof import("node:crypto").hash | undefined;
+
+/** node:crypto, loaded at the first digest rather than with weft (about 10 ms at start-up). */
+function crypto(): typeof import("node:crypto") {
+  return process.getBuiltinModule("node:crypto") as typeof import("node:crypto");
 }
 
 /** The hash of a node's inputs, as journaled beside its value. */

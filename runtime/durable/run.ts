@@ -15,7 +15,6 @@
  * and a run left by a dead process can be resumed once its lease expires.
  */
 import { hostname } from "node:os";
-import { randomBytes } from "node:crypto";
 import type { OpDescriptor } from "../../decorators/descriptor.js";
 import type { Graph, Node } from "../../compiler/ir.js";
 import { currentFrame, isThenable, linkSignals, store as contextStore, type Frame, type RunScope } from "../context.js";
@@ -69,7 +68,7 @@ export async function durable<T>(options: DurableOptions, fn: () => T | PromiseL
   const store = options.store ?? durableSettings.store();
   const clock = options.clock ?? durableSettings.clock;
   const leaseMs = options.leaseMs ?? durableSettings.leaseMs;
-  const owner = `${PROCESS}:${randomBytes(4).toString("hex")}`;
+  const owner = `${PROCESS}:${(process.getBuiltinModule("node:crypto") as typeof import("node:crypto")).randomBytes(4).toString("hex")}`;
   const got = store.acquire(id, owner, clock.now(), leaseMs);
   if (!got.ok) throw new RunLocked(id, got.owner, got.until);
   if (got.run.status === "completed") {
