@@ -14,6 +14,7 @@ const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".
 // Microbenchmarks first, on a small heap; the suites that allocate most (workers, the peer
 // frameworks) last. A new suite is one more line here.
 const suites: Array<[string, () => Promise<{ run: Suite }>]> = [
+  ["startup", () => import("./startup.bench.js")],
   ["op-call", () => import("./op-call.bench.js")],
   ["jit", () => import("./jit.bench.js")],
   ["compile", () => import("./compile.bench.js")],
