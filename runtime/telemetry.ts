@@ -82,6 +82,25 @@ export function withActiveSpan<T>(span: Otel.Span, fn: () => T): T {
   return otel.context.with(otel.trace.setSpan(otel.context.active(), span), fn);
 }
 
+/** The span event each failed attempt of a call with a retry policy adds. */
+export const ATTEMPT_FAILED = "weft.attempt.failed";
+
+/**
+ * Records one failed attempt on the call's span: its number, the error (name and redacted,
+ * bounded message) and, when another attempt follows, the delay before it. The call's last
+ * error is also the span's exception event, from `endSpan`.
+ */
+export function attemptFailed(span: Otel.Span, attempt: number, error: unknown, retryDelayMs: number | undefined): void {
+  const attributes: Otel.Attributes = {
+    "weft.attempt": attempt,
+    "exception.type": error instanceof Error ? error.name : typeof error,
+    "exception.message": boundedText(messageOf(error), 500),
+    "weft.retried": retryDelayMs !== undefined,
+  };
+  if (retryDelayMs !== undefined) attributes["weft.retry.delay_ms"] = Math.round(retryDelayMs);
+  span.addEvent(ATTEMPT_FAILED, attributes);
+}
+
 /** Closes a span with the call's outcome. Status, exception event and attributes are redacted. */
 export function endSpan(span: Otel.Span, attempts: number, error?: unknown): void {
   span.setAttribute("weft.attempts", attempts);

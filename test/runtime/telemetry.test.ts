@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { trace } from "@opentelemetry/api";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { recordSpans } from "../support/spans.js";
@@ -51,7 +51,37 @@ describe("spans", () => {
     const [span] = byName("fails");
     expect(span!.status).toMatchObject({ code: 2, message: expect.stringMatching(/^fails failed after 3 attempts: nope/) });
     expect(span!.attributes).toMatchObject({ "weft.attempts": 3, "weft.outcome": "OpError" });
-    expect(span!.events.map((e) => e.name)).toEqual(["exception"]);
+    // Each failed attempt is an event; the last error is also the exception.
+    expect(span!.events.map((e) => e.name)).toEqual(["weft.attempt.failed", "weft.attempt.failed", "weft.attempt.failed", "exception"]);
+    expect(span!.events.map((e) => e.attributes?.["weft.retried"])).toEqual([true, true, false, undefined]);
+  });
+
+  it("records each failed attempt as a span event with its error, redacted, and the delay before the next", async () => {
+    vi.useFakeTimers();
+    try {
+      let calls = 0;
+      const flaky = op({ name: "flaky", retry: { times: 3, backoff: { initial: "100ms", factor: 2, jitter: 0 } } }, async () => {
+        calls++;
+        if (calls === 1) throw Object.assign(new Error("connect ECONNRESET with key sk-live0123456789abcdefghijkl"), { code: "ECONNRESET" });
+        if (calls === 2) throw Object.assign(new Error("upstream busy"), { status: 503 });
+        return "ok";
+      });
+      const done = flaky();
+      await vi.advanceTimersByTimeAsync(99);
+      expect(calls).toBe(1);
+      await vi.advanceTimersByTimeAsync(1 + 200);
+      expect(await done).toBe("ok");
+    } finally {
+      vi.useRealTimers();
+    }
+    const [span] = byName("flaky");
+    expect(span!.attributes["weft.attempts"]).toBe(3);
+    const events = span!.events.filter((e) => e.name === "weft.attempt.failed");
+    expect(events.map((e) => e.attributes)).toEqual([
+      { "weft.attempt": 1, "exception.type": "Error", "exception.message": "connect ECONNRESET with key [redacted]", "weft.retried": true, "weft.retry.delay_ms": 100 },
+      { "weft.attempt": 2, "exception.type": "Error", "exception.message": "upstream busy", "weft.retried": true, "weft.retry.delay_ms": 200 },
+    ]);
+    expect(JSON.stringify(span!.events)).not.toContain("sk-live");
   });
 
   it("makes the op span active for user instrumentation and exposes it on the context", async () => {
