@@ -26,7 +26,7 @@ import { redactError } from "./redact.js";
 import { backoffOf, isTransient, neverRetried, retryAfterOf, retryDelay } from "./retry.js";
 import { settings, settingsVersion } from "./settings.js";
 import { effectApi } from "./effect.js";
-import { endSpan, startSpan, withActiveSpan } from "./telemetry.js";
+import { attemptFailed, endSpan, startSpan, withActiveSpan } from "./telemetry.js";
 import { validatorsFor, type Validators } from "./validate.js";
 
 type Config = Readonly<Record<string, unknown>>;
@@ -373,13 +373,21 @@ class PolicyCall {
   /** After attempt `attempts` failed with `error`: wait, then try again, as long as the policy says. */
   private retriesAfter(error: unknown): Effect.Effect<unknown, unknown> {
     const { Effect } = effectApi();
-    if (this.signal.aborted || !this.retryable(error)) return Effect.fail(error);
-    const desc = this.entry.desc;
+    if (this.signal.aborted) return Effect.fail(error);
     const n = this.attempts;
+    if (!this.retryable(error)) {
+      if (this.span) attemptFailed(this.span, n, error, undefined);
+      return Effect.fail(error);
+    }
+    const desc = this.entry.desc;
     const delayMs = retryDelay(backoffOf(this.retry!, desc.name), n, settings.random(), error);
     // A wait the error asked for that outlasts the deadline cannot end in a success: fail now.
     const deadline = this.frame.deadline;
-    if (deadline !== undefined && Date.now() + delayMs >= deadline && retryAfterOf(error) !== undefined) return Effect.fail(error);
+    if (deadline !== undefined && Date.now() + delayMs >= deadline && retryAfterOf(error) !== undefined) {
+      if (this.span) attemptFailed(this.span, n, error, undefined);
+      return Effect.fail(error);
+    }
+    if (this.span) attemptFailed(this.span, n, error, delayMs);
     if (observed) emit({ type: "op:retry", op: desc.name, stepId: this.stepId, attempt: n, delayMs, error: redactError(error) });
     return Effect.andThen(
       Effect.sleep(delayMs),
