@@ -28,6 +28,8 @@ export { loadManifest, StaleManifestError } from "./runtime/manifest.js";
 export { configureWorkers, closeWorkers, type PoolOptions } from "./runtime/workers/pool.js";
 export { WorkerRefused } from "./runtime/workers/protocol.js";
 export { subscribe, type RuntimeEvent } from "./runtime/events.js";
+export { traceRecorder, type TraceRecorder, type ExportedSpan } from "./runtime/trace/recorder.js";
+export { renderWaterfall, type TraceSpan, type TraceEvent, type RecordedTrace, type WaterfallOptions } from "./runtime/trace/view.js";
 
 // Model calls: providers, usage and cost, rate limits.
 export { models, type Models, type ModelInstance, type ModelResult, type ModelStreamEvent, type ModelCallOptions, type ObjectOptions, type EmbedOptions, type Prompt, type CallUsage, type Tracked, type Usage, type UsageReport } from "./runtime/models/models.js";
