@@ -42,7 +42,7 @@ describe("traceRecorder and the waterfall", () => {
       if (failures++ === 0) throw Object.assign(new Error("upstream busy"), { status: 503 });
       return `critique of ${c}`;
     });
-    const judge = op({ name: "judge" }, async (a: string, b: string) => (await models(`local:judge`, `${a} / ${b}`)).text);
+    const judge = op({ name: "judge" }, async (a: string, b: string) => models("local:judge", `${a} / ${b}`));
     const pipeline = jit(async (q: string) => {
       const c = await retrieve(q);
       const a = await draft(c);
