@@ -1,5 +1,8 @@
 import { describe, expect, it, vi } from "vitest";
 import { main, similarity, tokenize } from "../examples/quickstart.js";
+import { ensemble, ensembleJit } from "../examples/ensemble.js";
+import { compare, compareJit, generatePairs } from "../examples/similarity.js";
+import { vmap, withContext } from "weft";
 
 describe("examples/quickstart", () => {
   it("prints a verdict per pair and honours the per-call threshold", async () => {
@@ -22,23 +25,72 @@ describe("examples/quickstart", () => {
   });
 });
 
+describe("examples/ensemble and examples/similarity", () => {
+  it("the jitted ensemble returns the eager verdict", async () => {
+    const question = "Why is the sky blue?";
+    await withContext({ config: { model: "ember:chat" } }, async () => {
+      const eager = await ensemble(question);
+      expect(await ensembleJit(question)).toEqual(eager);
+      expect(eager.best).toBeGreaterThanOrEqual(1);
+    });
+  });
+
+  it("similarity: eager, jit and jit + vmap agree", async () => {
+    const pairs = generatePairs(12);
+    const eager: string[] = [];
+    for (const p of pairs) eager.push(await compare(p));
+    const jitted: string[] = [];
+    for (const p of pairs) jitted.push(await compareJit(p));
+    expect(jitted).toEqual(eager);
+    expect(await vmap(compareJit, { concurrency: 4 })(pairs)).toEqual(eager);
+  });
+});
+
 describe("examples/demo (quick mode)", () => {
-  it("runs every section and reports that eager, jit and jit + vmap agree", async () => {
+  it("shows every promise at work: the plan, overlap, a retry, a deadline, a rejected input, a cancel, a resume, usage, speed", async () => {
     const { demo } = await import("../examples/demo.js");
     const lines: string[] = [];
     const log = vi.spyOn(console, "log").mockImplementation((...parts: unknown[]) => void lines.push(parts.join(" ")));
     const err = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+    let report: Awaited<ReturnType<typeof demo>>;
     try {
-      await demo({ quick: true });
+      report = await demo({ quick: true });
     } finally {
       log.mockRestore();
       err.mockRestore();
     }
     const text = lines.join("\n");
-    expect(text).toContain("same as eager: true");
-    expect(text).toMatch(/usage, jit: +6 calls, \d+ input \+ \d+ output tokens, \$0\.000000/);
-    expect(text).toMatch(/verdict: answer [1-5] — /);
-    expect(text).toContain("flowchart TD");
-    expect(text).toMatch(/30 of 60 pairs are close; eager, jit and jit \+ vmap agree: true/);
-  });
+    // 1. The plan: retrieve, then draft and critique together, then the judge.
+    expect(report.plan).toEqual([["retrieve"], ["draft", "critique"], ["judge"]]);
+    expect(text).toContain("wave 2  draft ‖ critique");
+    // 2. The waterfall of one question: its spans, draft and critique overlapping in time.
+    expect(report.overlapped).toBe(true);
+    expect(text).toMatch(/├─ draft +.*█/);
+    expect(text).toMatch(/└─ models\.chat .*\d+\+\d+ tok/);
+    // 3. Two 503s, retried with the policy's backoff (40 ms, then 80 ms).
+    expect(report.retries).toEqual([{ attempt: 1, delayMs: 40 }, { attempt: 2, delayMs: 80 }]);
+    expect(text).toContain("retrieve attempt 1 failed (503), next attempt after 40 ms");
+    // 4. The deadline error, naming the budget that ran out.
+    expect(report.deadline?.name).toBe("DeadlineExceeded");
+    expect(report.deadline?.budgetMs).toBe(300);
+    // 5. The bad line rejected with its path; every other item answered.
+    expect(report.rejected?.issues[0]).toMatchObject({ parameter: "question", path: "$.text", expected: "string", received: "42" });
+    expect(text).toMatch(/q9 +line 9: ValidationError: retrieve: invalid input: question at \$\.text: expected string, received 42/);
+    expect(report.answered).toBe(9);
+    // 6. Cancelled after three answers: those kept, the rest Cancelled, none lost.
+    expect(report.cancelled.kept).toBeGreaterThanOrEqual(3);
+    expect(report.cancelled.cancelled).toBeGreaterThan(0);
+    expect(report.cancelled.kept + report.cancelled.cancelled).toBe(report.cancelled.total);
+    // 7. Resumed after the crash: no finished answer computed again.
+    expect(report.resumed.crashedAfter).toBeGreaterThan(0);
+    expect(report.resumed.repeated).toBe(0);
+    expect(report.resumed.fromJournal).toBeGreaterThanOrEqual(report.resumed.crashedAfter);
+    // 8. Usage and cost totals.
+    expect(report.usage.calls).toBeGreaterThan(0);
+    expect(report.usage.inputTokens).toBeGreaterThan(0);
+    expect(report.usage.outputTokens).toBeGreaterThan(0);
+    expect(report.usage.costUsd).toBeGreaterThan(0);
+    // 9. Speed: three figures on the same work, and which was fastest.
+    expect(text).toMatch(/fastest: (eager|jit|jit \+ vmap); all three gave the same answers/);
+  }, 60_000);
 });
