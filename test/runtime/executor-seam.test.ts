@@ -20,7 +20,7 @@ export const oddFails = op({ placement: "remote:rec" }, (n: number): number => {
   return n;
 });
 let flakyCalls = 0;
-export const flaky = op({ placement: "remote:rec", retry: { times: 2, backoff: { initial: 0, jitter: false } } }, (n: number): number => {
+export const flaky = op({ placement: "remote:rec", retry: { times: 2, backoff: { initial: 0, jitter: 0 } } }, (n: number): number => {
   flakyCalls++;
   if (flakyCalls === 1) throw Object.assign(new Error("connection reset"), { code: "ECONNRESET" });
   return n;
