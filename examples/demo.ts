@@ -22,7 +22,7 @@ import { context, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { BasicTracerProvider, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { Cancelled, DeadlineExceeded, SqliteStore, ValidationError, durable, models, subscribe, traceRecorder, vmap, withContext, type UsageReport } from "weft";
-import { answer, answerEager, bodyRuns, crash, roles, searchService, useEndpoint, useLocal, type Answer, type Question } from "./desk.js";
+import { answer, answerEager, crash, drafts, roles, searchService, useEndpoint, useLocal, type Answer, type Question } from "./desk.js";
 import { planWaves } from "./plan-view.js";
 import { progressBar } from "./progress.js";
 
@@ -184,7 +184,8 @@ async function sections(valid: readonly Question[], all: readonly Question[], li
   const run = `desk-${process.pid}`;
   const crashAt = valid[Math.min(5, valid.length - 1)]!.id;
   const batch = () => durable({ run, store }, () => vmap(answer, { concurrency: 2 })(valid as Question[]));
-  bodyRuns.clear();
+  drafts.started.clear();
+  drafts.finished.clear();
   crash.finished.clear();
   crash.at = crashAt;
   let crashed = false;
@@ -194,14 +195,15 @@ async function sections(valid: readonly Question[], all: readonly Question[], li
     crashed = true;
   }
   crash.at = undefined;
-  const draftsFirst = new Set(bodyRuns.keys());
+  const draftsFirst = new Set(drafts.finished);
   const finishedFirst = new Set(crash.finished);
-  bodyRuns.clear();
+  drafts.started.clear();
   crash.finished.clear();
   const resumed = await batch();
   const computed = valid.filter((q) => crash.finished.has(q.id)).map((q) => q.id);
   const repeated = computed.filter((id) => finishedFirst.has(id)).length;
-  const redrafted = [...bodyRuns.keys()].filter((id) => draftsFirst.has(id)).length;
+  // Only finished work counts: the calls in flight at the crash run again (at-least-once for them).
+  const redrafted = [...drafts.started].filter((id) => draftsFirst.has(id)).length;
   store.close();
   log(`   first run: ${crashed ? "crashed" : "did not crash"} at ${crashAt} (simulated: the judge's process dies), ${finishedFirst.size} answers and ${draftsFirst.size} drafts finished`);
   log(`   resumed:   ${valid.length - computed.length} answers from the journal, ${computed.length} computed (${computed.join(", ")}); repeated: ${repeated} answers, ${redrafted} drafts; ${resumed.length} answers in all`);

@@ -98,13 +98,15 @@ export const retrieve = op({ retry: { times: 3, backoff: { initial: "40ms", fact
   return ARTICLES[question.topic].map((p) => `[${p.source}] ${p.text}`).join("\n");
 });
 
-/** How many drafts were written per question id: the resumed run writes none twice. */
-export const bodyRuns = new Map<string, number>();
+/** The drafts started and finished, by question id: a resumed run starts none that finished. */
+export const drafts = { started: new Set<string>(), finished: new Set<string>() };
 
 /** The writer drafts a reply from the passages. */
 export const draft = op(async (id: string, question: string, passages: string): Promise<string> => {
-  bodyRuns.set(id, (bodyRuns.get(id) ?? 0) + 1);
-  return models(roles.writer, `Answer the customer in three sentences, citing the passages.\n${passages}\n\nCustomer: ${question}`, { temperature: 0.3, seed: 7, maxTokens: 160 });
+  drafts.started.add(id);
+  const reply = await models(roles.writer, `Answer the customer in three sentences, citing the passages.\n${passages}\n\nCustomer: ${question}`, { temperature: 0.3, seed: 7, maxTokens: 160 });
+  drafts.finished.add(id);
+  return reply;
 });
 
 /** The critic lists what a good reply must cover. */
