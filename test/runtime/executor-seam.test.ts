@@ -8,7 +8,8 @@
  * built-in inline executor, the way a remote engine's worker would run it on its own.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { Cancelled, DeadlineExceeded, OpError, inlineExecutor, jit, op, registerExecutor, vmap, withContext, type Executor, type ExecutorWork } from "weft";
+import { Cancelled, DeadlineExceeded, OpError, inlineExecutor, jit, op, registerExecutor, subscribe, vmap, withContext, type Executor, type ExecutorWork, type RuntimeEvent } from "weft";
+import { currentFrame } from "../../runtime/context.js";
 import type { Frame } from "../../runtime/context.js";
 
 export const double = op({ kind: "cpu" }, (n: number): number => n * 2);
@@ -178,5 +179,29 @@ describe("registerExecutor", () => {
     ac.abort();
     await expect(withContext({ signal: ac.signal }, () => shout("x"))).rejects.toBeInstanceOf(Cancelled);
     expect(rec.seen).toEqual([]);
+  });
+});
+
+describe("chain steps and chunk items are calls through the kernel", () => {
+  it("each step of a fused chain and each item of a chunk opens its own call: events, step id, surfaced errors", async () => {
+    const events: RuntimeEvent[] = [];
+    const stop = subscribe((e) => events.push(e));
+    try {
+      const chain = [double, inc].map((f) => ({ opId: f.descriptor.id }));
+      await expect(inlineExecutor.run({ kind: "chain", chain, args: [3] }, currentFrame())).resolves.toBe(7);
+      const results = await inlineExecutor.runChunk(oddFails.descriptor.id, [[2], [3]], currentFrame());
+      expect(results[0]).toEqual({ ok: true, value: 2 });
+      expect(results[1]).toMatchObject({ ok: false, error: { op: "oddFails", attempts: 1 } });
+    } finally {
+      stop();
+    }
+    const ends = events.filter((e): e is Extract<RuntimeEvent, { type: "op:end" }> => e.type === "op:end");
+    expect(ends.map((e) => [e.op, e.error === undefined])).toEqual([
+      ["double", true],
+      ["inc", true],
+      ["oddFails", true],
+      ["oddFails", false],
+    ]);
+    expect(ends.every((e) => /^\w+#\d+$/.test(e.stepId))).toBe(true);
   });
 });
