@@ -28,6 +28,7 @@ export const flaky = op({ placement: "remote:rec", retry: { times: 2, backoff: {
 });
 export const hangs = op({ placement: "remote:never" }, (n: number): number => n);
 export const pipeline = jit(async (n: number) => inc(await double(n)));
+export const viaRemote = jit(async (n: number) => inc(await oddFails(await double(n))));
 
 interface Seen {
   readonly kind: "call" | "chain" | "chunk";
@@ -161,6 +162,17 @@ describe("vmap chunks and fused chains", () => {
     rec.seen.length = 0;
     await expect(withContext({ placement: "remote:rec" }, () => pipeline(5))).resolves.toBe(eager);
     expect(rec.seen.map((s) => [s.kind, s.what])).toEqual([["chain", "double>inc"]]);
+  });
+});
+
+describe("inspect", () => {
+  it("prints the registered executor an op is pinned to, and keeps it out of fused groups", async () => {
+    const shown = await viaRemote.inspect(2);
+    expect(shown.text).toMatch(/oddFails\(%\d+\)\s+# cpu remote:rec/);
+    expect(shown.text).not.toMatch(/fused/);
+    rec.seen.length = 0;
+    await expect(viaRemote(2)).resolves.toBe(5);
+    expect(rec.seen.map((s) => [s.kind, s.what])).toEqual([["call", "oddFails"]]);
   });
 });
 
