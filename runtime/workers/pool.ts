@@ -423,8 +423,20 @@ function whyNotWorkerAll(steps: readonly ResolvedStep[], inputs: unknown): { ent
 
 // ───────────────────────────── the process-wide pool ─────────────────────────────
 
-let options: PoolOptions = {};
-let shared: WorkerPool | undefined;
+/** The process-wide pool's state: its options and, once used, the pool. Owned by a `Runtime`. */
+export interface SharedPool {
+  options: PoolOptions;
+  pool: WorkerPool | undefined;
+}
+
+let state: SharedPool = { options: {}, pool: undefined };
+
+/** Makes `next` the shared pool in force; returns the previous one. Internal: `Runtime` swaps it. */
+export function installSharedPool(next: SharedPool): SharedPool {
+  const previous = state;
+  state = next;
+  return previous;
+}
 
 /**
  * The process-wide pool that placement, vmap and the JIT use; created on first use.
@@ -435,7 +447,7 @@ let shared: WorkerPool | undefined;
  * ```
  */
 export function defaultPool(): WorkerPool {
-  return (shared ??= new WorkerPool(options));
+  return (state.pool ??= new WorkerPool(state.options));
 }
 
 /**
@@ -449,9 +461,10 @@ export function defaultPool(): WorkerPool {
  */
 export function configureWorkers(next: PoolOptions): PoolOptions {
   // Every key present, even when undefined, so passing `previous` back restores defaults.
+  const options = state.options;
   const previous: PoolOptions = { size: options.size, graceMs: options.graceMs, entry: options.entry };
-  options = { ...options, ...next };
-  if (shared && !shared.started) shared = undefined;
+  state.options = { ...options, ...next };
+  if (state.pool && !state.pool.started) state.pool = undefined;
   return previous;
 }
 
@@ -465,8 +478,8 @@ export function configureWorkers(next: PoolOptions): PoolOptions {
  * ```
  */
 export async function closeWorkers(): Promise<void> {
-  const pool = shared;
-  shared = undefined;
+  const pool = state.pool;
+  state.pool = undefined;
   await pool?.close();
 }
 
