@@ -16,7 +16,7 @@
 import { Effect, Exit, Cause, Semaphore } from "effect";
 import type { Span } from "@opentelemetry/api";
 import type { OpDescriptor, RetryPolicy } from "../decorators/descriptor.js";
-import { EMPTY_CONFIG, Frame, NEVER_SIGNAL, abortReason, childStepId, currentFrame, isThenable, nextStepId, raceAbort, store } from "./context.js";
+import { EMPTY_CONFIG, Frame, NEVER_SIGNAL, abortReason, callFrame, childStepId, currentFrame, isThenable, nextStepId, raceAbort, store } from "./context.js";
 import { OpEntry } from "./entry.js";
 import { executorFor } from "./executor.js";
 import { Cancelled, DeadlineExceeded, OpError, ValidationError, WeftError, WorkerCrashed } from "./errors.js";
@@ -158,23 +158,7 @@ function callFast(entry: OpEntry, parent: Frame, thisArg: unknown, args: readonl
   const span = startSpan({ name: desc.name, kind: desc.kind, stepId, parent: parent.span });
   if (observed) emit({ type: "op:start", op: desc.name, stepId });
   if (validators.input !== undefined) checkInput(entry, validators, args, stepId, span, signal);
-  const frame = new Frame({
-    op: desc.name,
-    config: mergeConfig(entry, parent, withConfig),
-    overrides: parent.overrides,
-    deadline: parent.deadline,
-    signal,
-    attempt: 1,
-    stepId,
-    tenant: parent.tenant,
-    user: parent.user,
-    values: parent.values,
-    span: span ?? parent.span,
-    deadlineOwner: parent.deadlineOwner,
-    permitted: parent.permitted,
-    run: parent.run,
-    placement: parent.placement,
-  });
+  const frame = callFrame(parent, desc.name, mergeConfig(entry, parent, withConfig), stepId, span, undefined);
   if (observed) emit({ type: "op:attempt", op: desc.name, stepId, attempt: 1 });
   let out: unknown;
   try {
@@ -262,23 +246,14 @@ class PolicyCall {
       this.timer = setTimeout(() => controller.abort(new DeadlineExceeded(desc.name, timeoutMs!)), timeoutMs);
     }
     this.signal = signal;
-    this.frame = new Frame({
-      op: desc.name,
-      config: mergeConfig(entry, parent, overrides?.config),
-      overrides: parent.overrides,
-      deadline: ownIsEarlier ? own : parent.deadline,
-      signal,
-      attempt: 1,
+    this.frame = callFrame(
+      parent,
+      desc.name,
+      mergeConfig(entry, parent, overrides?.config),
       stepId,
-      tenant: parent.tenant,
-      user: parent.user,
-      values: parent.values,
-      span: this.span ?? parent.span,
-      deadlineOwner: ownIsEarlier ? desc.name : parent.deadlineOwner,
-      permitted: parent.permitted || needsLimit,
-      run: parent.run,
-      placement: parent.placement,
-    });
+      this.span,
+      ownIsEarlier || needsLimit ? { deadline: ownIsEarlier ? own : parent.deadline, signal, deadlineOwner: ownIsEarlier ? desc.name : parent.deadlineOwner, permitted: parent.permitted || needsLimit } : undefined,
+    );
   }
 
   run(): Promise<unknown> {

@@ -6,7 +6,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { JsonSchema, OpDescriptor, ParamInfo } from "../../decorators/descriptor.js";
 import { ValidationError } from "../../runtime/errors.js";
 import { redactText, secretName } from "../../runtime/redact.js";
-import { describeSchema, preview, setValidation, validatorsFor } from "../../runtime/validate.js";
+import { describeSchema, preview, validatorsFor } from "../../runtime/validate.js";
+import { configure } from "../../runtime/settings.js";
 
 function descriptor(params: ParamInfo[], returns?: JsonSchema, defs?: Record<string, JsonSchema>, validate?: boolean): OpDescriptor {
   return {
@@ -43,7 +44,7 @@ const batch = descriptor(
   { Item: item },
 );
 
-afterEach(() => setValidation(true));
+afterEach(() => configure({ validate: true }));
 
 describe("validatorsFor", () => {
   it("returns the same compiled validators for the same descriptor", () => {
@@ -133,12 +134,12 @@ describe("validatorsFor", () => {
     expect(bad(4, ["a", 1])).toMatchObject({ path: "$[1]", expected: "string | undefined", received: "1" });
   });
 
-  it("turns off everywhere with setValidation(false), also for validators already handed out", () => {
+  it("turns off everywhere with configure({ validate: false }), also for validators already handed out", () => {
     const { input, output } = validatorsFor(batch);
-    setValidation(false);
+    configure({ validate: false });
     input!([42]);
     output!("not an array");
-    setValidation(true);
+    configure({ validate: true });
     expect(() => input!([42])).toThrow(ValidationError);
   });
 
