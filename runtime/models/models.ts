@@ -170,24 +170,31 @@ async function metered<T extends { readonly usage: TokenUsage; readonly requestI
   frame: Frame,
   resolved: Resolved,
   operation: "chat" | "embeddings",
-  inputEstimate: number,
+  /** The request's input tokens, estimated; counted only when a budget or a token bucket needs it. */
+  estimateInput: () => number,
   maxOutput: number | undefined,
   request: object,
   send: (signal: AbortSignal) => Promise<T>,
 ): Promise<Metered<T>> {
   const price = priceOf(resolved, frame.config);
-  const reserveTokens = inputEstimate + (maxOutput ?? 0);
-  const reserveCost = price ? costOf({ inputTokens: inputEstimate, outputTokens: maxOutput ?? 0, cachedInputTokens: 0, reasoningTokens: 0 }, price) : undefined;
   const chain = ledgers();
+  let budgeted = false;
+  for (const ledger of chain) if (ledger.budget !== undefined) budgeted = true;
+  // Most calls have no budget and no token bucket: nothing to estimate, nothing to reserve.
+  const inputEstimate = budgeted || resolved.limiter.countsTokens ? estimateInput() : 0;
+  const reserveTokens = inputEstimate + (maxOutput ?? 0);
+  const reserveCost = budgeted && price ? costOf({ inputTokens: inputEstimate, outputTokens: maxOutput ?? 0, cachedInputTokens: 0, reasoningTokens: 0 }, price) : undefined;
   const reserved: Ledger[] = [];
-  try {
-    for (const ledger of chain) {
-      ledger.reserve(resolved.id, reserveTokens, reserveCost);
-      reserved.push(ledger);
+  if (budgeted) {
+    try {
+      for (const ledger of chain) {
+        ledger.reserve(resolved.id, reserveTokens, reserveCost);
+        reserved.push(ledger);
+      }
+    } catch (error) {
+      for (const ledger of reserved) ledger.release(reserveTokens, reserveCost);
+      throw error;
     }
-  } catch (error) {
-    for (const ledger of reserved) ledger.release(reserveTokens, reserveCost);
-    throw error;
   }
   const span = frame.span;
   if (span) requestAttributes(span, resolved, operation, request as Readonly<Record<string, unknown>>);
@@ -298,7 +305,7 @@ async function chatBody(model: string, prompt: Prompt, options?: ChatOptions): P
   const resolved = resolveModel(model, frame.config);
   const provider = need(resolved, "chat");
   const request = chatRequest(resolved, prompt, options, frame.signal);
-  const { value, usage } = await metered<GenerateResponse>(frame, resolved, "chat", countMessageTokens(request.messages), options?.maxTokens, options ?? {}, (signal) =>
+  const { value, usage } = await metered<GenerateResponse>(frame, resolved, "chat", () => countMessageTokens(request.messages), options?.maxTokens, options ?? {}, (signal) =>
     provider.generate(signal === request.signal ? request : { ...request, signal }),
   );
   responseAttributes(frame.span, value);
@@ -437,7 +444,7 @@ async function streamBody(model: string, prompt: Prompt, options: ChatOptions | 
   const provider = need(resolved, "stream");
   const request = chatRequest(resolved, prompt, options, frame.signal);
   let emitted = false;
-  const { value, usage } = await metered<GenerateResponse>(frame, resolved, "chat", countMessageTokens(request.messages), options?.maxTokens, options ?? {}, async (signal) => {
+  const { value, usage } = await metered<GenerateResponse>(frame, resolved, "chat", () => countMessageTokens(request.messages), options?.maxTokens, options ?? {}, async (signal) => {
     try {
       for await (const event of provider.stream!({ ...request, signal })) {
         if (event.type === "end") return event;
@@ -537,8 +544,11 @@ async function embedMany(model: string, texts: readonly string[], options: { rea
   const out: (readonly number[])[] = [];
   for (let i = 0; i < texts.length; i += max) {
     const chunk = texts.slice(i, i + max);
-    let estimate = 0;
-    for (const t of chunk) estimate += countTokens(t);
+    const estimate = () => {
+      let n = 0;
+      for (const t of chunk) n += countTokens(t);
+      return n;
+    };
     const { value } = await metered(frame, resolved, "embeddings", estimate, undefined, options ?? {}, (signal): Promise<EmbedResponse> =>
       provider.embed!({ model: resolved.model, texts: chunk, signal, ...(options?.dimensions !== undefined && { dimensions: options.dimensions }) }),
     );
