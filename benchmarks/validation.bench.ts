@@ -25,7 +25,7 @@ import type { ValidationError } from "weft";
 import { interleaved, round, type Metric } from "./harness.js";
 
 const N = 1000;
-const INVALID_N = 100;
+const INVALID_N = 1000;
 
 interface User {
   id: string;
