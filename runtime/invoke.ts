@@ -211,6 +211,8 @@ class PolicyCall {
   readonly signal: AbortSignal;
   readonly frame: Frame;
   private readonly retry: RetryPolicy | undefined;
+  /** The output is checked inside each attempt, so `retryOn` can retry an invalid one. */
+  private readonly checksEachAttempt: boolean;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private unlink: (() => void) | undefined;
 
@@ -229,6 +231,7 @@ class PolicyCall {
     const desc = entry.desc;
     const timeoutMs = overrides?.timeout ?? entry.timeoutMs;
     this.retry = overrides?.retry ?? desc.policy.retry;
+    this.checksEachAttempt = this.retry?.retryOn !== undefined && validators.output !== undefined;
     const own = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
     // A nested op's deadline is the earlier of its own and its caller's; only an earlier one
     // needs a timer and a signal of its own, since the caller's signal already fires at the caller's.
@@ -287,7 +290,13 @@ class PolicyCall {
       return Promise.reject(error);
     }
     const settled = Promise.resolve(out);
-    return this.signal === NEVER_SIGNAL ? settled : raceAbort(settled, this.signal, desc.name);
+    const raced = this.signal === NEVER_SIGNAL ? settled : raceAbort(settled, this.signal, desc.name);
+    if (!this.checksEachAttempt) return raced;
+    const output = this.validators.output!;
+    return raced.then((value) => {
+      output(value);
+      return value;
+    });
   }
 
   private attemptEffect(): Effect.Effect<unknown, unknown> {
@@ -340,7 +349,7 @@ class PolicyCall {
 
   private succeed(value: unknown): unknown {
     this.release();
-    return settleValue(this.entry, this.validators, this.stepId, this.span, this.attempts, value, this.signal);
+    return settleValue(this.entry, this.checksEachAttempt ? NO_VALIDATORS : this.validators, this.stepId, this.span, this.attempts, value, this.signal);
   }
 
   private fail(error: unknown): unknown {

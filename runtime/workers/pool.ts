@@ -15,8 +15,9 @@
  * - idle workers never keep the process alive, and `close()` leaves no thread or timer.
  */
 import { once } from "node:events";
+import { createRequire } from "node:module";
 import os from "node:os";
-import { Piscina } from "piscina";
+import type { Piscina } from "piscina";
 import type { Frame } from "../context.js";
 import { NEVER_SIGNAL, abortReason } from "../context.js";
 import { Cancelled, WorkerCrashed } from "../errors.js";
@@ -125,7 +126,8 @@ export class WorkerPool {
     }
     this.proven = false;
     this.startupError = undefined;
-    this.piscina = new Piscina({
+    const Pool = loadPiscina();
+    this.piscina = new Pool({
       filename: this.entry.href,
       minThreads: this.size,
       maxThreads: this.size,
@@ -494,4 +496,17 @@ export async function closeWorkers(): Promise<void> {
  */
 export function runChunk(target: string | FusedChain, items: readonly (readonly unknown[])[], frame: Frame): Promise<ItemResult[]> {
   return defaultPool().chunk(target, items, frame);
+}
+
+let piscinaClass: typeof Piscina | undefined;
+
+/**
+ * piscina, loaded when the first pool starts rather than when weft is imported: a program
+ * whose ops never move to worker threads never loads it (faster start-up), and a bundle of
+ * such a program (esbuild, with piscina inside or left out) runs. Loaded through
+ * `createRequire`, which bundlers leave alone, from node_modules beside the program.
+ */
+function loadPiscina(): typeof Piscina {
+  piscinaClass ??= (createRequire(import.meta.url)("piscina") as typeof import("piscina")).Piscina;
+  return piscinaClass;
 }

@@ -183,6 +183,35 @@ describe("received values in errors", () => {
   });
 });
 
+describe("the failing path", () => {
+  it("builds the message on first read, with the same text and redaction as before, and the stack shows it", () => {
+    const { input } = validatorsFor(descriptor([{ name: "token", schema: { type: "object", properties: { n: { type: "number" } } } }]));
+    const error = failure(() => input!([{ n: "sk-abcdefghijklmnopqrstuvwx" }]));
+    // Caught and dropped, a failed check costs no text: nothing is built until someone reads it.
+    expect(Object.getOwnPropertyDescriptor(error, "message")).toBeUndefined();
+    expect(error.issues[0]).toMatchObject({ parameter: "token", path: "$.n", received: "[redacted]" });
+    // "token: expected ..." reads as a secret-named pair to the redactor, exactly as it did eagerly.
+    const expected = "score: invalid input: token at $.n: expected number, received [redacted]";
+    expect(redactText("score: invalid input: token at $.n: expected number, received [redacted]")).toBe(expected);
+    expect(error.message).toBe(expected);
+    expect(Object.getOwnPropertyDescriptor(error, "message")).toMatchObject({ value: expected, enumerable: false, writable: true });
+    expect(error.stack?.split("\n")[0]).toBe(`ValidationError: ${expected}`);
+    expect(String(error)).toBe(`ValidationError: ${expected}`);
+    expect(Object.keys(error)).not.toContain("message");
+  });
+
+  it("formats the stack with the message even when the stack is read first, and lets a message be assigned", () => {
+    const { input } = validatorsFor(descriptor([{ name: "n", schema: { type: "number" } }]));
+    const first = failure(() => input!(["x"]));
+    expect(first.stack?.split("\n")[0]).toBe('ValidationError: score: invalid input: n: expected number, received "x"');
+    const second = failure(() => input!(["y"]));
+    second.message = "replaced";
+    expect(second.message).toBe("replaced");
+    const bounded = new ValidationError("op", [{ direction: "output", parameter: "return", path: "$", expected: "x".repeat(5000), received: "1", keyword: "type" }]);
+    expect(bounded.message.length).toBeLessThan(2100);
+  });
+});
+
 describe("describeSchema", () => {
   it("says a schema in a few words", () => {
     expect(describeSchema({ type: "array", items: { type: ["string", "null"] } }, {})).toBe("(string | null)[]");
