@@ -111,3 +111,21 @@ test("SqliteStore on :memory: journals straight into the table", () => {
   expect(store.countNodes("r")).toBe(2);
   store.close();
 });
+
+test("a log that grows past its bound during a run is stored in the table and emptied, and nothing is lost", () => {
+  const file = path.join(dir, `s${n++}.db`);
+  const store = new SqliteStore(file);
+  store.acquire("big", "me", 0, 1000);
+  const mb = (i: number) => ({ key: `n${i}`, inputHash: "h", value: new Uint8Array(2 ** 20).fill(i) });
+  for (let i = 0; i < 17; i++) store.append("big", [mb(i)]);
+  // Past 16 MB the log was stored in the table and started again.
+  expect(readLog(logPath(`${file}.nodes`, "big")).length).toBeLessThan(17);
+  const reader = new SqliteStore(file);
+  const journal = reader.journal("big") as JournalRecord[];
+  expect(journal.map((r) => r.key).sort()).toEqual(Array.from({ length: 17 }, (_, i) => `n${i}`).sort());
+  expect(journal.every((r) => r.value.byteLength === 2 ** 20 && r.value[7] === Number(r.key.slice(1)))).toBe(true);
+  expect(store.settle("big", "me", "completed", 1)).toBe(true);
+  expect(reader.countNodes("big")).toBe(17);
+  store.close();
+  reader.close();
+});
