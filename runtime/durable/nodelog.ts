@@ -126,6 +126,8 @@ export class NodeLog {
   private fd: number;
   /** Bytes written since the log was last emptied. */
   size: number;
+  /** What this log holds, when it was empty as it opened (reading it back costs as much as writing). */
+  private held: JournalRecord[] | undefined;
 
   constructor(
     readonly file: string,
@@ -133,6 +135,7 @@ export class NodeLog {
   ) {
     this.fd = openSync(file, "a+");
     this.size = fstatSync(this.fd).size;
+    this.held = this.size === 0 ? [] : undefined;
   }
 
   /** Appends the records; stored (as far as the sync mode promises) when it returns. */
@@ -142,10 +145,12 @@ export class NodeLog {
     while (done < bytes.length) done += writeSync(this.fd, bytes, done);
     if (this.sync) fdatasyncSync(this.fd);
     this.size += bytes.length;
+    if (this.held) for (const r of records) this.held.push(r);
   }
 
   /** What this log holds, read through its own descriptor (the file this process writes). */
   records(): JournalRecord[] {
+    if (this.held) return this.held;
     const bytes = Buffer.allocUnsafe(fstatSync(this.fd).size);
     let done = 0;
     while (done < bytes.length) {
@@ -160,6 +165,7 @@ export class NodeLog {
   clear(): void {
     ftruncateSync(this.fd, 0);
     this.size = 0;
+    this.held = [];
   }
 
   close(): void {

@@ -41,6 +41,11 @@ test("a node log appends whole batches and reads back through its own descriptor
   log.append([rec("c", 4)]);
   expect(readLog(file)).toEqual([rec("c", 4)]);
   log.close();
+  // Opened on a log that holds records already, it reads them from the file.
+  const again = new NodeLog(file, false);
+  again.append([rec("d", 5)]);
+  expect(again.records()).toEqual([rec("c", 4), rec("d", 5)]);
+  again.close();
 });
 
 test("appends are in the log until the run settles, visible to other connections, then in the table with the log gone", () => {
