@@ -43,7 +43,9 @@ export function tracedNames(ts: typeof TS, fn: TS.FunctionLikeDeclaration, stati
     size = traced.size;
     const visit = (node: TS.Node): void => {
       if (ts.isVariableDeclaration(node) && node.initializer && isTracedBy(ts, traced, node.initializer)) bindNames(ts, node.name, traced);
-      if (ts.isBinaryExpression(node) && node.operatorToken.kind === ts.SyntaxKind.EqualsToken && ts.isIdentifier(node.left) && isTracedBy(ts, traced, node.right)) traced.add(node.left.text);
+      if (ts.isBinaryExpression(node) && isAssignment(ts, node.operatorToken.kind) && ts.isIdentifier(node.left) && isTracedBy(ts, traced, node.right)) traced.add(node.left.text);
+      // What a branch on a traced value assigns is traced after it (a staged if threads it through its cond).
+      if (ts.isIfStatement(node) && isTracedBy(ts, traced, node.expression)) assignedIn(ts, node, traced);
       if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === "map") {
         const body = node.arguments[1];
         if (body && ts.isFunctionLike(body)) body.parameters.forEach((p) => bindNames(ts, p.name, traced));
@@ -135,6 +137,7 @@ export function untraceableUses(
   seen.add(fn);
   const traced = tracedNames(ts, fn, staticParams);
   const isTraced = (node: TS.Node | undefined) => isTracedBy(ts, traced, node);
+  const ifs = staged ? stagedIfs(ts, fn, traced) : undefined;
   const uses: UntraceableUse[] = [];
   const flag = (node: TS.Node, reason: string) => {
     const { line, character } = file.getLineAndCharacterOfPosition(node.getStart(file));
@@ -184,7 +187,7 @@ export function untraceableUses(
     if ((ts.isPropertyAccessExpression(node) || ts.isElementAccessExpression(node) || ts.isCallExpression(node)) && node.questionDotToken && isTraced(node.expression)) {
       if (!(staged && !ts.isCallExpression(node) && stageableChain(ts, node))) flag(node, "reads a traced value with optional chaining (?.)");
     }
-    if ((ts.isIfStatement(node) || ts.isWhileStatement(node) || ts.isDoStatement(node)) && isTraced(node.expression)) {
+    if ((ts.isIfStatement(node) || ts.isWhileStatement(node) || ts.isDoStatement(node)) && isTraced(node.expression) && !(ts.isIfStatement(node) && ifs?.has(node))) {
       flag(node.expression, `branches on a traced value (${ts.isIfStatement(node) ? "if" : "loop condition"})`);
     } else if (ts.isForStatement(node) && node.condition && isTraced(node.condition)) {
       flag(node.condition, "branches on a traced value (loop condition)");
@@ -249,4 +252,203 @@ function isPropertyName(ts: typeof TS, node: TS.Identifier): boolean {
   const parent = node.parent as TS.Node | undefined;
   if (parent === undefined) return false;
   return (ts.isPropertyAccessExpression(parent) && parent.name === node) || (ts.isPropertyAssignment(parent) && parent.name === node);
+}
+
+/**
+ * How a staged `if` is lowered (transformers/jit-stage.ts): `assigned` are the variables
+ * declared outside it that its branches (and, when `returns`, the statements after it)
+ * assign, threaded through the staged cond as its result.
+ * - `returns: false`: no branch returns; the statement becomes
+ *   `({ a } = cond(c, () => { then; return { a } }, () => { else; return { a } }))`.
+ * - `returns: true`: a branch returns, and the `if` is a statement of a function body (or
+ *   of such a branch); the statements after it move into each branch that can fall through,
+ *   and the statement becomes `return cond(c, () => { then; rest }, () => { else; rest })`.
+ */
+export interface StagedIf {
+  readonly returns: boolean;
+  readonly assigned: readonly string[];
+}
+
+const MUTATORS = new Set(["push", "pop", "shift", "unshift", "splice", "sort", "reverse", "fill", "copyWithin", "set", "add", "delete", "clear", "assign", "defineProperty", "setPrototypeOf"]);
+
+/** The statements of a branch (a block or a single statement). */
+export function statementsOf(ts: typeof TS, s: TS.Statement | undefined): readonly TS.Statement[] {
+  if (s === undefined) return [];
+  return ts.isBlock(s) ? s.statements : [s];
+}
+
+/** True when control never falls off the end of `s` (it ends in `return` or `throw` on every path). */
+function definitelyEnds(ts: typeof TS, s: TS.Statement | undefined): boolean {
+  if (s === undefined) return false;
+  if (ts.isReturnStatement(s) || ts.isThrowStatement(s)) return true;
+  if (ts.isBlock(s)) return s.statements.length > 0 && definitelyEnds(ts, s.statements[s.statements.length - 1]);
+  if (ts.isIfStatement(s)) return definitelyEnds(ts, s.thenStatement) && definitelyEnds(ts, s.elseStatement);
+  return false;
+}
+
+/** What one branch of a staged `if` runs: its statements, then `rest` when it can fall through. */
+export function branchStatements(ts: typeof TS, branch: TS.Statement | undefined, rest: readonly TS.Statement[] | undefined): readonly TS.Statement[] {
+  const own = statementsOf(ts, branch);
+  return rest !== undefined && rest.length > 0 && !definitelyEnds(ts, branch) ? [...own, ...rest] : own;
+}
+
+/**
+ * The `if` statements of `fn` with a traced condition that the staging transform lowers to
+ * a staged cond, and how. The jit check does not flag these; every other `if` on a traced
+ * value it still flags. An `if` is staged when its branches (and what moves into them)
+ * neither `break`/`continue` out, nor `throw`, nor declare `var`s, functions or classes,
+ * nor mutate an object declared outside them (both branches run while tracing), nor assign
+ * an outer variable that a function written outside them reads.
+ *
+ * @example
+ * ```ts
+ * stagedIfs(ts, fnNode, tracedNames(ts, fnNode)).get(ifNode); // { returns: false, assigned: ["label"] }
+ * ```
+ */
+export function stagedIfs(ts: typeof TS, fn: TS.FunctionLikeDeclaration, traced: ReadonlySet<string>): Map<TS.IfStatement, StagedIf> {
+  const out = new Map<TS.IfStatement, StagedIf>();
+  const decided = new Set<TS.IfStatement>();
+  if (!fn.body) return out;
+  const body = fn.body;
+
+  /** Names read or written inside functions nested in `fn`, outside `moved`. */
+  const closureNames = (moved: ReadonlySet<TS.Node>): Set<string> => {
+    const names = new Set<string>();
+    const walk = (n: TS.Node, inner: boolean): void => {
+      if (moved.has(n)) return;
+      if (inner && ts.isIdentifier(n)) names.add(n.text);
+      ts.forEachChild(n, (c) => walk(c, inner || ts.isFunctionLike(c)));
+    };
+    walk(body, false);
+    return names;
+  };
+
+  const decide = (s: TS.IfStatement, rest: readonly TS.Statement[] | undefined): StagedIf | undefined => {
+    const returns = containsReturn(ts, s.thenStatement) || (s.elseStatement !== undefined && containsReturn(ts, s.elseStatement));
+    if (returns && rest === undefined) return undefined;
+    const moved: TS.Statement[] = returns ? [...branchStatements(ts, s.thenStatement, rest), ...branchStatements(ts, s.elseStatement, rest)] : [...statementsOf(ts, s.thenStatement), ...statementsOf(ts, s.elseStatement)];
+    const declared = new Set<string>();
+    const assigned = new Set<string>();
+    const nestedAssigned = new Set<string>();
+    let ok = true;
+    const rootName = (e: TS.Expression): string | undefined => {
+      let n = e;
+      while (ts.isPropertyAccessExpression(n) || ts.isElementAccessExpression(n) || ts.isParenthesizedExpression(n) || ts.isNonNullExpression(n)) n = n.expression;
+      return ts.isIdentifier(n) ? n.text : undefined;
+    };
+    const mutated: string[] = [];
+    const target = (e: TS.Expression, into: Set<string>): void => {
+      const t = skipParens(ts, e);
+      if (ts.isIdentifier(t)) into.add(t.text);
+      else if (ts.isPropertyAccessExpression(t) || ts.isElementAccessExpression(t)) {
+        const root = rootName(t);
+        if (root === undefined) ok = false;
+        else mutated.push(root);
+      } else if (ts.isObjectLiteralExpression(t)) {
+        for (const p of t.properties) {
+          if (ts.isShorthandPropertyAssignment(p)) into.add(p.name.text);
+          else if (ts.isPropertyAssignment(p)) target(p.initializer, into);
+          else if (ts.isSpreadAssignment(p)) target(p.expression, into);
+          else ok = false;
+        }
+      } else if (ts.isArrayLiteralExpression(t)) {
+        for (const el of t.elements) if (!ts.isOmittedExpression(el)) target(ts.isSpreadElement(el) ? el.expression : el, into);
+      } else if (ts.isBinaryExpression(t) && t.operatorToken.kind === ts.SyntaxKind.EqualsToken) target(t.left, into);
+      else ok = false;
+    };
+    const walk = (n: TS.Node, loops: number, nested: boolean): void => {
+      if (!ok) return;
+      if (ts.isVariableDeclaration(n) || ts.isParameter(n) || ts.isBindingElement(n)) {
+        if (ts.isIdentifier(n.name)) declared.add(n.name.text);
+      }
+      if (!nested) {
+        if (ts.isVariableDeclarationList(n) && !(n.flags & (ts.NodeFlags.Let | ts.NodeFlags.Const))) ok = false;
+        if (ts.isFunctionDeclaration(n) || ts.isClassDeclaration(n) || ts.isYieldExpression(n) || ts.isLabeledStatement(n)) ok = false;
+        if ((ts.isBreakStatement(n) || ts.isContinueStatement(n)) && (n.label !== undefined || loops === 0)) ok = false;
+      }
+      if (ts.isBinaryExpression(n) && n.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && n.operatorToken.kind <= ts.SyntaxKind.LastAssignment) target(n.left, nested ? nestedAssigned : assigned);
+      if ((ts.isPrefixUnaryExpression(n) || ts.isPostfixUnaryExpression(n)) && (n.operator === ts.SyntaxKind.PlusPlusToken || n.operator === ts.SyntaxKind.MinusMinusToken)) target(n.operand, nested ? nestedAssigned : assigned);
+      if (ts.isDeleteExpression(n)) target(n.expression, nestedAssigned);
+      if (ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression) && MUTATORS.has(n.expression.name.text)) {
+        const root = rootName(n.expression.expression);
+        // `Object.assign(o, ...)`: the first argument is what changes.
+        const changed = root === "Object" || root === "Reflect" ? (n.arguments[0] && rootName(n.arguments[0])) : root;
+        if (changed === undefined) ok = false;
+        else mutated.push(changed);
+      }
+      const inLoop = ts.isIterationStatement(n, false) || ts.isSwitchStatement(n);
+      ts.forEachChild(n, (c) => walk(c, loops + (inLoop ? 1 : 0), nested || ts.isFunctionLike(c)));
+    };
+    for (const m of moved) walk(m, 0, false);
+    for (const branch of [s.thenStatement, s.elseStatement]) {
+      if (branch === undefined) continue;
+      const throws = (n: TS.Node): boolean => ts.isThrowStatement(n) || (!ts.isFunctionLike(n) && ts.forEachChild(n, throws) === true);
+      if (throws(branch)) ok = false;
+    }
+    if (!ok) return undefined;
+    if (mutated.some((m) => !declared.has(m))) return undefined;
+    if ([...nestedAssigned].some((m) => !declared.has(m))) return undefined;
+    const threaded = [...assigned].filter((a) => !declared.has(a));
+    if (threaded.includes("this") || threaded.includes("arguments")) return undefined;
+    if (threaded.length > 0) {
+      const closures = closureNames(new Set(moved));
+      if (threaded.some((a) => closures.has(a))) return undefined;
+    }
+    return { returns, assigned: threaded };
+  };
+
+  const scanList = (stmts: readonly TS.Statement[], top: boolean): void => {
+    stmts.forEach((s, i) => {
+      if (ts.isIfStatement(s)) return scanIf(s, top ? stmts.slice(i + 1) : undefined);
+      scanNode(s);
+    });
+  };
+  const scanIf = (s: TS.IfStatement, rest: readonly TS.Statement[] | undefined): void => {
+    let decision: StagedIf | undefined;
+    if (!decided.has(s)) {
+      decided.add(s);
+      if (isTracedBy(ts, traced, s.expression)) {
+        decision = decide(s, rest);
+        if (decision) out.set(s, decision);
+      }
+    } else decision = out.get(s);
+    scanNode(s.expression);
+    if (decision?.returns) {
+      scanList(branchStatements(ts, s.thenStatement, rest), true);
+      scanList(branchStatements(ts, s.elseStatement, rest), true);
+    } else {
+      scanList(statementsOf(ts, s.thenStatement), false);
+      scanList(statementsOf(ts, s.elseStatement), false);
+    }
+  };
+  const scanNode = (n: TS.Node): void => {
+    if (ts.isIfStatement(n)) return scanIf(n, undefined);
+    if (ts.isBlock(n)) return scanList(n.statements, false);
+    if (ts.isFunctionLike(n) && "body" in n && n.body && ts.isBlock(n.body)) return scanList(n.body.statements, true);
+    ts.forEachChild(n, scanNode);
+  };
+  if (ts.isBlock(body)) scanList(body.statements, true);
+  else scanNode(body);
+  return out;
+}
+
+/** True when `node` holds a `return` outside nested functions. */
+function containsReturn(ts: typeof TS, node: TS.Node): boolean {
+  if (ts.isReturnStatement(node)) return true;
+  if (ts.isFunctionLike(node)) return false;
+  return ts.forEachChild(node, (c) => containsReturn(ts, c) || undefined) === true;
+}
+
+function isAssignment(ts: typeof TS, kind: TS.SyntaxKind): boolean {
+  return kind >= ts.SyntaxKind.FirstAssignment && kind <= ts.SyntaxKind.LastAssignment;
+}
+
+/** Adds the identifiers `node` assigns (`=`, `op=`, `++`, `--`), outside nested functions. */
+function assignedIn(ts: typeof TS, node: TS.Node, into: Set<string>): void {
+  const walk = (n: TS.Node): void => {
+    if (ts.isBinaryExpression(n) && isAssignment(ts, n.operatorToken.kind) && ts.isIdentifier(n.left)) into.add(n.left.text);
+    if ((ts.isPrefixUnaryExpression(n) || ts.isPostfixUnaryExpression(n)) && ts.isIdentifier(n.operand) && (n.operator === ts.SyntaxKind.PlusPlusToken || n.operator === ts.SyntaxKind.MinusMinusToken)) into.add(n.operand.text);
+    if (!ts.isFunctionLike(n)) ts.forEachChild(n, walk);
+  };
+  walk(node);
 }

@@ -15,16 +15,23 @@
  * | `Array.isArray(x)`, `Number.is*(x)`, `Boolean(x)`, `xs.concat(y)` | `G.fn("Array.isArray", x)` |
  * | `(x = init) => ...`                 | `(x = void 0) => { x = G.dflt(x, () => init); ... }` |
  * | `const { v = d } = r`               | `const { v: t } = r, v = G.dflt(t, () => d)`    |
+ * | `if (c) { a = f() } else { ... }`   | `({ a } = await G.condA(c, ((a) => async () => { a = f(); return { a } })(a), ...))` |
+ * | `if (c) return f(); rest`           | `return await G.condA(c, async () => { return f() }, async () => { rest })` |
  *
  * `G` is `globalThis.__weft$`. Only expressions whose operands are traced (derived from a
  * parameter or an awaited call, as transformers/jit-check.ts decides) are rewritten; what
- * this module stages, the check does not flag, and what it cannot stage (statements: `if`,
- * loops, `switch`, `try`) the check still flags, so that function runs eagerly.
+ * this module stages, the check does not flag, and what it cannot stage (loops, `switch`,
+ * `try`, an `if` that `jit-check.ts`'s `stagedIfs` refuses) the check still flags, so that
+ * function runs eagerly. A staged `if` whose branch returns takes the statements after it
+ * into each branch that can fall through (AutoGraph's continuation form), so both paths of
+ * the function are traced and the plan runs only the taken one.
  */
 import type * as TS from "typescript";
-import { isTracedBy, stageableBuiltin, stageableChain, tracedNames } from "./jit-check.js";
+import { branchStatements, isTracedBy, stageableBuiltin, stageableChain, stagedIfs, statementsOf, tracedNames, type StagedIf } from "./jit-check.js";
 
 const BINARY: ReadonlyMap<number, string> = new Map();
+/** `a op= b` to the operator it applies. */
+const COMPOUND: ReadonlyMap<number, string> = new Map();
 const UNARY: ReadonlyMap<number, string> = new Map();
 
 function tables(ts: typeof TS): void {
@@ -54,6 +61,22 @@ function tables(ts: typeof TS): void {
     [k.GreaterThanGreaterThanGreaterThanToken, ">>>"],
   ] as const)
     b.set(kind, op);
+  const c = COMPOUND as Map<number, string>;
+  for (const [kind, op] of [
+    [k.PlusEqualsToken, "+"],
+    [k.MinusEqualsToken, "-"],
+    [k.AsteriskEqualsToken, "*"],
+    [k.SlashEqualsToken, "/"],
+    [k.PercentEqualsToken, "%"],
+    [k.AsteriskAsteriskEqualsToken, "**"],
+    [k.AmpersandEqualsToken, "&"],
+    [k.BarEqualsToken, "|"],
+    [k.CaretEqualsToken, "^"],
+    [k.LessThanLessThanEqualsToken, "<<"],
+    [k.GreaterThanGreaterThanEqualsToken, ">>"],
+    [k.GreaterThanGreaterThanGreaterThanEqualsToken, ">>>"],
+  ] as const)
+    c.set(kind, op);
   const u = UNARY as Map<number, string>;
   for (const [kind, op] of [
     [k.ExclamationToken, "!"],
@@ -130,7 +153,61 @@ export function stageFunction<F extends TS.FunctionLikeDeclaration>(ts: typeof T
     return call("chain", [visit(n) as TS.Expression, linkArray, ...keys]);
   };
 
+  // `if` statements on traced values (decided by jit-check.ts, which then does not flag them).
+  const ifs = stagedIfs(ts, fn, traced);
+  const topBlocks = new Set<TS.Node>();
+  const bodies = (n: TS.Node): void => {
+    if (ts.isFunctionLike(n) && "body" in n && n.body && ts.isBlock(n.body)) topBlocks.add(n.body);
+    ts.forEachChild(n, bodies);
+  };
+  bodies(fn);
+
+  /** `(a, b) => thunk` called with `a, b`: the branch works on its own copies of the variables it assigns. */
+  const threaded = (assigned: readonly string[], stmts: readonly TS.Statement[], async: boolean): TS.Expression => {
+    const inner = factory.createArrowFunction(async ? [factory.createModifier(ts.SyntaxKind.AsyncKeyword)] : undefined, undefined, [], undefined, factory.createToken(ts.SyntaxKind.EqualsGreaterThanToken), factory.createBlock(stmts, true));
+    if (assigned.length === 0) return inner;
+    const params = assigned.map((a) => factory.createParameterDeclaration(undefined, undefined, a));
+    const outer = factory.createArrowFunction(undefined, undefined, params, undefined, factory.createToken(ts.SyntaxKind.EqualsGreaterThanToken), inner);
+    return factory.createCallExpression(factory.createParenthesizedExpression(outer), undefined, assigned.map((a) => factory.createIdentifier(a)));
+  };
+  const stagedIf = (s: TS.IfStatement, d: StagedIf, rest: readonly TS.Statement[] | undefined): TS.Statement => {
+    const own = [statementsOf(ts, s.thenStatement), statementsOf(ts, s.elseStatement)];
+    const moved = d.returns ? [branchStatements(ts, s.thenStatement, rest), branchStatements(ts, s.elseStatement, rest)] : own;
+    const async = moved.some((stmts) => stmts.some((st) => awaits(ts, st)));
+    const result = d.assigned.length > 0 && !d.returns ? [factory.createReturnStatement(factory.createObjectLiteralExpression(d.assigned.map((a) => factory.createShorthandPropertyAssignment(a))))] : [];
+    const thunks = moved.map((stmts) => threaded(d.assigned, [...stageStatements(stmts, d.returns), ...result], async));
+    const made = call(async ? "condA" : "cond", [visit(s.expression) as TS.Expression, ...thunks]);
+    const value = async ? factory.createAwaitExpression(made) : made;
+    if (d.returns) return factory.createReturnStatement(value);
+    if (d.assigned.length === 0) return factory.createExpressionStatement(value);
+    const pattern = factory.createObjectLiteralExpression(d.assigned.map((a) => factory.createShorthandPropertyAssignment(a)));
+    return factory.createExpressionStatement(factory.createParenthesizedExpression(factory.createAssignment(pattern, value)));
+  };
+  /** A statement list; in a function body (`top`), a staged `if` that returns takes the statements after it. */
+  const stageStatements = (stmts: readonly TS.Statement[], top: boolean): TS.Statement[] => {
+    const out: TS.Statement[] = [];
+    for (let i = 0; i < stmts.length; i++) {
+      const s = stmts[i]!;
+      const d = ts.isIfStatement(s) ? ifs.get(s) : undefined;
+      if (d?.returns && top) {
+        out.push(stagedIf(s as TS.IfStatement, d, stmts.slice(i + 1)));
+        break;
+      }
+      out.push(visit(s) as TS.Statement);
+    }
+    return out;
+  };
+
   const visit = (node: TS.Node): TS.Node => {
+    if (ts.isBlock(node)) return factory.updateBlock(node, stageStatements(node.statements, topBlocks.has(node)));
+    if (ts.isExpressionStatement(node) && ts.isPostfixUnaryExpression(node.expression) && isTraced(node.expression.operand)) {
+      // `a++;` (its value unused) is `++a;`, staged below.
+      return visit(factory.updateExpressionStatement(node, factory.createPrefixUnaryExpression(node.expression.operator, node.expression.operand)));
+    }
+    if (ts.isIfStatement(node)) {
+      const d = ifs.get(node);
+      if (d && !d.returns) return stagedIf(node, d, undefined);
+    }
     // An optional call (`a?.b()`, `a?.()`) is not staged: the check flags it.
     if (ts.isCallExpression(node) && node.flags & ts.NodeFlags.OptionalChain) return node;
     // Nested functions keep their own `this`/`arguments`; their bodies are staged too (map and cond callbacks).
@@ -153,6 +230,14 @@ export function stageFunction<F extends TS.FunctionLikeDeclaration>(ts: typeof T
         if (kind === ts.SyntaxKind.AmpersandAmpersandToken) return lazy("and", [n.left], [n.right]);
         if (kind === ts.SyntaxKind.BarBarToken) return lazy("or", [n.left], [n.right]);
       }
+    }
+    if (ts.isBinaryExpression(n) && COMPOUND.has(n.operatorToken.kind) && ts.isIdentifier(n.left) && (isTraced(n.left) || isTraced(n.right))) {
+      // `a += b` on a traced variable is `a = a + b`, staged.
+      return factory.createAssignment(n.left, call("bin", [str(COMPOUND.get(n.operatorToken.kind)!), n.left, n.right]));
+    }
+    if (ts.isPrefixUnaryExpression(n) && (n.operator === ts.SyntaxKind.PlusPlusToken || n.operator === ts.SyntaxKind.MinusMinusToken) && ts.isIdentifier(n.operand) && isTraced(n.operand)) {
+      // `++a` is `a = +a + 1` (a number, as `++` makes); `a++` only where its value is unused.
+      return factory.createAssignment(n.operand, call("bin", [str(n.operator === ts.SyntaxKind.PlusPlusToken ? "+" : "-"), call("un", [str("pos"), n.operand]), factory.createNumericLiteral(1)]));
     }
     if (ts.isPrefixUnaryExpression(n) && UNARY.has(n.operator) && isTraced(n.operand)) return call("un", [str(UNARY.get(n.operator)!), n.operand]);
     if (ts.isTypeOfExpression(n) && isTraced(n.expression)) return call("un", [str("typeof"), n.expression]);

@@ -3,7 +3,8 @@
  * random jitted programs over the ops of ./fuzz-ops.ts. Each program is a function of one
  * `In` argument with a random DAG of op calls wired through its variables, using property
  * reads, indexing, destructuring (with defaults), literals, spreads, nested jits, map and
- * cond, Promise.all, awaits in different orders, templates, `?.`, `??`, ternaries, `if`,
+ * cond, Promise.all, awaits in different orders, templates, `?.`, `??`, ternaries, `if`/`else`
+ * (assigning, counting, early returns),
  * `try`, mutation and default parameters. The source is compiled by the real transformer
  * (the test imports it through vite, the benchmark through the TypeScript API), so the
  * staged constructs are staged as in a user's build.
@@ -107,6 +108,22 @@ function statement(g: Gen): void {
       bind(g, "S", `await ${a}`);
     },
     () => {
+      // Staged if/else: a variable assigned in the branches, an else-if chain.
+      const name = `v${g.next++}`;
+      g.lines.push(`  let ${name} = "no";`, `  if (${N()} > 1) ${name} = await fetchA(${S()});`, `  else if (${S()}.length > 2) ${name} = await upper(${S()});`);
+      g.vars.get("S")!.push(name);
+    },
+    () => {
+      // Staged if with a counter and a branch-local declaration.
+      const name = `v${g.next++}`;
+      g.lines.push(`  let ${name} = 0;`, `  if (typeof ${S()} === "string" && ${N()} < 3) {`, `    const t${name} = await len(${S()});`, `    ${name} += t${name};`, `    ${name}++;`, `  }`);
+      g.vars.get("N")!.push(name);
+    },
+    () => {
+      // An early return: the rest of the program moves into the else branch.
+      g.lines.push(`  if (${N()} > 4 || ${S()} === "") return { early: ${S()}, n: await num(${N()}) };`);
+    },
+    () => {
       const [p, q] = [`v${g.next++}`, `v${g.next++}`];
       g.lines.push(`  const [${p}, ${q}] = await Promise.all([fetchA(${S()}), len(${S()})]);`);
       g.vars.get("S")!.push(p);
@@ -121,8 +138,9 @@ function statement(g: Gen): void {
       g.vars.get("S")!.push(name);
     },
     () => {
+      // An if the staging refuses: both branches would write one outer object while tracing.
       const name = `v${g.next++}`;
-      g.lines.push(`  let ${name} = "no";`, `  if (${N()} > 1) ${name} = await fetchA(${S()});`);
+      g.lines.push(`  const ${name}o: { v?: string } = {};`, `  if (${N()} > 1) ${name}o.v = await fetchA(${S()});`, `  const ${name} = ${name}o.v ?? "unset";`);
       g.vars.get("S")!.push(name);
     },
     () => bind(g, "S", `await innerBranchy(${S()})`),

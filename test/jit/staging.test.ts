@@ -120,3 +120,81 @@ describe("the rewritten code behaves as the original outside a trace", () => {
     expect(f.length).toBe(0);
   });
 });
+
+describe("if/else statements are staged conds: only the taken branch's ops run", () => {
+  it("an if that assigns a variable, with and without else", async () => {
+    const f = async (x: string) => {
+      const n = await score(x);
+      let label = "short";
+      let extra = "";
+      if (n > 3) {
+        label = await echo(x);
+        extra = "long";
+      } else label = await other(x);
+      if (n === 1) extra = await echo(`one:${x}`);
+      return { label, extra };
+    };
+    const jf = await expectLikeEager(f, [["ab"], ["abcdef"], ["x"], ["abcdef"]], jit(f, strict));
+    expect((await jf.inspect("ab")).text).toContain("cond");
+    const { calls } = await logged(() => jf("abcdef"));
+    expect(calls.map((c) => c.op)).toEqual(["score", "echo"]);
+  });
+
+  it("an early return takes the rest of the function into the other branch", async () => {
+    const f = async (x: string) => {
+      const r = await maybe(x);
+      if (!r) return "nothing";
+      const first = await echo(r.v);
+      if (r.inner) {
+        const w = await other(r.inner.w);
+        return `${first}+${w}`;
+      } else if (first.length > 12) {
+        return "long";
+      }
+      return first;
+    };
+    await expectLikeEager(f, [["none"], ["shallow"], ["full"], ["longer-shallow"], ["none"]], jit(f, strict));
+  });
+
+  it("a counter and a variable assigned in one branch only", async () => {
+    const f = async (x: string) => {
+      let count = 0;
+      let seen: string | undefined;
+      const n = await score(x);
+      if (n % 2 === 0) {
+        count++;
+        seen = await echo(x);
+      }
+      if (n > 4) count += 10;
+      return [count, seen];
+    };
+    await expectLikeEager(f, [["ab"], ["abc"], ["abcdef"], ["abcde"]], jit(f, strict));
+  });
+
+  it("the rewritten if behaves as the original outside a trace, and an op failing in a branch fails as eager", async () => {
+    const failing = op({ kind: "io" }, async (x: string): Promise<string> => {
+      note("failing", "io", x);
+      throw new Error(`no ${x}`);
+    });
+    const f = async (x: string) => {
+      let out = "a";
+      if ((await score(x)) > 2) out = await failing(x);
+      else out = await echo(x);
+      return out;
+    };
+    const jf = await expectLikeEager(f, [["ab"], ["abcd"]], jit(f, strict));
+    expect(await f("ab")).toBe("echo(ab)");
+    await expect(jf("abcd")).rejects.toThrow(/no abcd/);
+  });
+
+  it("an if the transform cannot stage still falls back loudly (it mutates an outer object)", async () => {
+    const f = async (x: string) => {
+      const out: Record<string, string> = {};
+      if ((await score(x)) > 2) out.a = await echo(x);
+      else out.b = await other(x);
+      return out;
+    };
+    await expect(jit(f, strict)("ab")).rejects.toThrow(/branches on a traced value \(if\)/);
+    await expectLikeEager(f, [["ab"], ["abcd"]], jit(f, { strict: false }));
+  });
+});
