@@ -5,7 +5,7 @@
  * failing input (a string holding "!").
  */
 import { op, jit } from "weft";
-import { note } from "./harness.js";
+import { note } from "./calls.js";
 
 /** The one argument of every generated program. */
 export interface In {
