@@ -12,7 +12,7 @@
 // One evaluator for both paths: what a plan computes is what eager code computed.
 import { evalExpr as evalPlain, type ChainLink, type ExprOp } from "../compiler/expr.js";
 import { TraceError, awaitedTracer, callerLocation, isTracer } from "../compiler/trace.js";
-import { activeSession, cond, condSync } from "./jit.js";
+import { activeSession, cond, condSync, tryStaged } from "./jit.js";
 
 function session() {
   const s = activeSession();
@@ -114,6 +114,18 @@ export const stage = {
   async condA(c: unknown, then: AsyncThunk, otherwise: AsyncThunk): Promise<unknown> {
     if (!isTracer(c)) return c ? then() : otherwise();
     return cond(c, then, otherwise);
+  },
+  /** `try { return await body() } catch (e) { return handler(e) }`; inside a trace, a staged try node. */
+  async tryA(body: AsyncThunk, handler: (error: unknown) => Promise<unknown>): Promise<unknown> {
+    const s = activeSession();
+    if (!s) {
+      try {
+        return await body();
+      } catch (error) {
+        return handler(error);
+      }
+    }
+    return tryStaged(s, body, handler);
   },
   async dfltA(v: unknown, init: AsyncThunk): Promise<unknown> {
     if (!isTracer(v)) return v === undefined ? init() : v;

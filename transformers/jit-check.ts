@@ -46,6 +46,8 @@ export function tracedNames(ts: typeof TS, fn: TS.FunctionLikeDeclaration, stati
       if (ts.isBinaryExpression(node) && isAssignment(ts, node.operatorToken.kind) && ts.isIdentifier(node.left) && isTracedBy(ts, traced, node.right)) traced.add(node.left.text);
       // What a branch on a traced value assigns is traced after it (a staged if threads it through its cond).
       if (ts.isIfStatement(node) && isTracedBy(ts, traced, node.expression)) assignedIn(ts, node, traced);
+      // A catch variable holds an op's error, a traced value in a staged try's handler.
+      if (ts.isCatchClause(node) && node.variableDeclaration) bindNames(ts, node.variableDeclaration.name, traced);
       if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === "map") {
         const body = node.arguments[1];
         if (body && ts.isFunctionLike(body)) body.parameters.forEach((p) => bindNames(ts, p.name, traced));
@@ -137,7 +139,7 @@ export function untraceableUses(
   seen.add(fn);
   const traced = tracedNames(ts, fn, staticParams);
   const isTraced = (node: TS.Node | undefined) => isTracedBy(ts, traced, node);
-  const ifs = staged ? stagedIfs(ts, fn, traced) : undefined;
+  const stagedAt = staged ? stagedStatements(ts, fn, traced) : undefined;
   const uses: UntraceableUse[] = [];
   const flag = (node: TS.Node, reason: string) => {
     const { line, character } = file.getLineAndCharacterOfPosition(node.getStart(file));
@@ -152,7 +154,7 @@ export function untraceableUses(
     if (ts.isVariableDeclaration(node) && node.initializer && isTraced(node.initializer) && !ts.isIdentifier(node.name) && !staged && hasDefault(ts, node.name)) {
       flag(node.name, "destructures a traced value with a default");
     }
-    if (ts.isTryStatement(node) && containsCall(ts, node.tryBlock)) flag(node, "handles failures of op calls with try/catch");
+    if (ts.isTryStatement(node) && containsCall(ts, node.tryBlock) && !stagedAt?.has(node)) flag(node, "handles failures of op calls with try/catch");
     if (ts.isCallExpression(node)) {
       const callee = node.expression;
       const builtin = staged ? stageableBuiltin(ts, node) : undefined;
@@ -187,7 +189,7 @@ export function untraceableUses(
     if ((ts.isPropertyAccessExpression(node) || ts.isElementAccessExpression(node) || ts.isCallExpression(node)) && node.questionDotToken && isTraced(node.expression)) {
       if (!(staged && !ts.isCallExpression(node) && stageableChain(ts, node))) flag(node, "reads a traced value with optional chaining (?.)");
     }
-    if ((ts.isIfStatement(node) || ts.isWhileStatement(node) || ts.isDoStatement(node)) && isTraced(node.expression) && !(ts.isIfStatement(node) && ifs?.has(node))) {
+    if ((ts.isIfStatement(node) || ts.isWhileStatement(node) || ts.isDoStatement(node)) && isTraced(node.expression) && !(ts.isIfStatement(node) && stagedAt?.has(node))) {
       flag(node.expression, `branches on a traced value (${ts.isIfStatement(node) ? "if" : "loop condition"})`);
     } else if (ts.isForStatement(node) && node.condition && isTraced(node.condition)) {
       flag(node.condition, "branches on a traced value (loop condition)");
@@ -255,16 +257,20 @@ function isPropertyName(ts: typeof TS, node: TS.Identifier): boolean {
 }
 
 /**
- * How a staged `if` is lowered (transformers/jit-stage.ts): `assigned` are the variables
- * declared outside it that its branches (and, when `returns`, the statements after it)
- * assign, threaded through the staged cond as its result.
- * - `returns: false`: no branch returns; the statement becomes
+ * How a staged statement is lowered (transformers/jit-stage.ts): `assigned` are the
+ * variables declared outside it that it (and, for an `if` that returns, the statements
+ * after it) assigns, threaded through the staged node as its result.
+ * - `if`, `returns: false`: no branch returns; the statement becomes
  *   `({ a } = cond(c, () => { then; return { a } }, () => { else; return { a } }))`.
- * - `returns: true`: a branch returns, and the `if` is a statement of a function body (or
- *   of such a branch); the statements after it move into each branch that can fall through,
- *   and the statement becomes `return cond(c, () => { then; rest }, () => { else; rest })`.
+ * - `if`, `returns: true`: a branch returns, and the `if` is a statement of a function body
+ *   (or of such a branch); the statements after it move into each branch that can fall
+ *   through, and it becomes `return cond(c, () => { then; rest }, () => { else; rest })`.
+ * - `try`, `returns: false`: `({ a } = tryA(() => { body; return { a } }, (e) => { handler; return { a } }))`.
+ * - `try`, `returns: true`: the body and the handler both end in `return`:
+ *   `return tryA(() => { body }, (e) => { handler })`.
  */
-export interface StagedIf {
+export interface StagedStatement {
+  readonly kind: "if" | "try";
   readonly returns: boolean;
   readonly assigned: readonly string[];
 }
@@ -292,22 +298,30 @@ export function branchStatements(ts: typeof TS, branch: TS.Statement | undefined
   return rest !== undefined && rest.length > 0 && !definitelyEnds(ts, branch) ? [...own, ...rest] : own;
 }
 
+/** The catch variable of a staged `try` (`undefined` for `catch {`). */
+export function catchName(ts: typeof TS, s: TS.TryStatement): string | undefined {
+  const decl = s.catchClause?.variableDeclaration;
+  return decl && ts.isIdentifier(decl.name) ? decl.name.text : undefined;
+}
+
 /**
- * The `if` statements of `fn` with a traced condition that the staging transform lowers to
- * a staged cond, and how. The jit check does not flag these; every other `if` on a traced
- * value it still flags. An `if` is staged when its branches (and what moves into them)
- * neither `break`/`continue` out, nor `throw`, nor declare `var`s, functions or classes,
- * nor mutate an object declared outside them (both branches run while tracing), nor assign
- * an outer variable that a function written outside them reads.
+ * The `if` statements on a traced condition and the `try`/`catch` statements around op
+ * calls in `fn` that the staging transform lowers to staged nodes, and how. The jit check
+ * does not flag these; every other one it still flags. A statement is staged when what
+ * moves into its branches neither `break`s/`continue`s out, nor `throw`s, nor declares
+ * `var`s, functions or classes, nor mutates an object declared outside it (both branches
+ * run while tracing), nor assigns an outer variable that a function written outside it
+ * reads. A `try` is staged without `finally`, with a plain catch variable, when its
+ * returns return an awaited value (eager `try { return op(x) }` does not catch).
  *
  * @example
  * ```ts
- * stagedIfs(ts, fnNode, tracedNames(ts, fnNode)).get(ifNode); // { returns: false, assigned: ["label"] }
+ * stagedStatements(ts, fnNode, tracedNames(ts, fnNode)).get(ifNode); // { kind: "if", returns: false, assigned: ["label"] }
  * ```
  */
-export function stagedIfs(ts: typeof TS, fn: TS.FunctionLikeDeclaration, traced: ReadonlySet<string>): Map<TS.IfStatement, StagedIf> {
-  const out = new Map<TS.IfStatement, StagedIf>();
-  const decided = new Set<TS.IfStatement>();
+export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, traced: ReadonlySet<string>): Map<TS.Statement, StagedStatement> {
+  const out = new Map<TS.Statement, StagedStatement>();
+  const decided = new Set<TS.Statement>();
   if (!fn.body) return out;
   const body = fn.body;
 
@@ -322,12 +336,11 @@ export function stagedIfs(ts: typeof TS, fn: TS.FunctionLikeDeclaration, traced:
     walk(body, false);
     return names;
   };
+  const throws = (n: TS.Node): boolean => ts.isThrowStatement(n) || (!ts.isFunctionLike(n) && ts.forEachChild(n, throws) === true);
 
-  const decide = (s: TS.IfStatement, rest: readonly TS.Statement[] | undefined): StagedIf | undefined => {
-    const returns = containsReturn(ts, s.thenStatement) || (s.elseStatement !== undefined && containsReturn(ts, s.elseStatement));
-    if (returns && rest === undefined) return undefined;
-    const moved: TS.Statement[] = returns ? [...branchStatements(ts, s.thenStatement, rest), ...branchStatements(ts, s.elseStatement, rest)] : [...statementsOf(ts, s.thenStatement), ...statementsOf(ts, s.elseStatement)];
-    const declared = new Set<string>();
+  /** The outer variables `moved` assigns, or `undefined` when it cannot be lowered faithfully. */
+  const threadable = (moved: readonly TS.Statement[], noThrow: readonly TS.Node[], bound: readonly string[]): string[] | undefined => {
+    const declared = new Set<string>(bound);
     const assigned = new Set<string>();
     const nestedAssigned = new Set<string>();
     let ok = true;
@@ -366,13 +379,13 @@ export function stagedIfs(ts: typeof TS, fn: TS.FunctionLikeDeclaration, traced:
         if (ts.isFunctionDeclaration(n) || ts.isClassDeclaration(n) || ts.isYieldExpression(n) || ts.isLabeledStatement(n)) ok = false;
         if ((ts.isBreakStatement(n) || ts.isContinueStatement(n)) && (n.label !== undefined || loops === 0)) ok = false;
       }
-      if (ts.isBinaryExpression(n) && n.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && n.operatorToken.kind <= ts.SyntaxKind.LastAssignment) target(n.left, nested ? nestedAssigned : assigned);
+      if (ts.isBinaryExpression(n) && isAssignment(ts, n.operatorToken.kind)) target(n.left, nested ? nestedAssigned : assigned);
       if ((ts.isPrefixUnaryExpression(n) || ts.isPostfixUnaryExpression(n)) && (n.operator === ts.SyntaxKind.PlusPlusToken || n.operator === ts.SyntaxKind.MinusMinusToken)) target(n.operand, nested ? nestedAssigned : assigned);
       if (ts.isDeleteExpression(n)) target(n.expression, nestedAssigned);
       if (ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression) && MUTATORS.has(n.expression.name.text)) {
         const root = rootName(n.expression.expression);
         // `Object.assign(o, ...)`: the first argument is what changes.
-        const changed = root === "Object" || root === "Reflect" ? (n.arguments[0] && rootName(n.arguments[0])) : root;
+        const changed = root === "Object" || root === "Reflect" ? n.arguments[0] && rootName(n.arguments[0]) : root;
         if (changed === undefined) ok = false;
         else mutated.push(changed);
       }
@@ -380,12 +393,7 @@ export function stagedIfs(ts: typeof TS, fn: TS.FunctionLikeDeclaration, traced:
       ts.forEachChild(n, (c) => walk(c, loops + (inLoop ? 1 : 0), nested || ts.isFunctionLike(c)));
     };
     for (const m of moved) walk(m, 0, false);
-    for (const branch of [s.thenStatement, s.elseStatement]) {
-      if (branch === undefined) continue;
-      const throws = (n: TS.Node): boolean => ts.isThrowStatement(n) || (!ts.isFunctionLike(n) && ts.forEachChild(n, throws) === true);
-      if (throws(branch)) ok = false;
-    }
-    if (!ok) return undefined;
+    if (!ok || noThrow.some(throws)) return undefined;
     if (mutated.some((m) => !declared.has(m))) return undefined;
     if ([...nestedAssigned].some((m) => !declared.has(m))) return undefined;
     const threaded = [...assigned].filter((a) => !declared.has(a));
@@ -394,24 +402,73 @@ export function stagedIfs(ts: typeof TS, fn: TS.FunctionLikeDeclaration, traced:
       const closures = closureNames(new Set(moved));
       if (threaded.some((a) => closures.has(a))) return undefined;
     }
-    return { returns, assigned: threaded };
+    return threaded;
+  };
+
+  const decideIf = (s: TS.IfStatement, rest: readonly TS.Statement[] | undefined): StagedStatement | undefined => {
+    const returns = containsReturn(ts, s.thenStatement) || (s.elseStatement !== undefined && containsReturn(ts, s.elseStatement));
+    if (returns && rest === undefined) return undefined;
+    const moved: TS.Statement[] = returns ? [...branchStatements(ts, s.thenStatement, rest), ...branchStatements(ts, s.elseStatement, rest)] : [...statementsOf(ts, s.thenStatement), ...statementsOf(ts, s.elseStatement)];
+    const assigned = threadable(moved, [s.thenStatement, ...(s.elseStatement ? [s.elseStatement] : [])], []);
+    return assigned && { kind: "if", returns, assigned };
+  };
+
+  const decideTry = (s: TS.TryStatement, rest: readonly TS.Statement[] | undefined): StagedStatement | undefined => {
+    const handler = s.catchClause;
+    if (s.finallyBlock !== undefined || handler === undefined) return undefined;
+    // The lowering awaits the body: only a body that awaits is in an async function.
+    const awaitsIn = (n: TS.Node): boolean => ts.isAwaitExpression(n) || (!ts.isFunctionLike(n) && ts.forEachChild(n, awaitsIn) === true);
+    if (!awaitsIn(s.tryBlock)) return undefined;
+    if (handler.variableDeclaration !== undefined && !ts.isIdentifier(handler.variableDeclaration.name)) return undefined;
+    const returns = containsReturn(ts, s.tryBlock) || containsReturn(ts, handler.block);
+    // Both end in return: what follows is unreachable (and dropped), unless something in it is hoisted.
+    if (returns && (rest === undefined || !definitelyEnds(ts, s.tryBlock) || !definitelyEnds(ts, handler.block))) return undefined;
+    if (returns && rest!.some((r) => ts.isFunctionDeclaration(r) || (ts.isVariableStatement(r) && !(r.declarationList.flags & (ts.NodeFlags.Let | ts.NodeFlags.Const))))) return undefined;
+    // `try { return op(x) }` (not awaited) does not catch the op's failure in eager code.
+    const mayBeCall = (e: TS.Expression): boolean => {
+      let n = e;
+      while (ts.isParenthesizedExpression(n) || ts.isAsExpression(n) || ts.isNonNullExpression(n) || ts.isSatisfiesExpression(n)) n = n.expression;
+      if (ts.isCallExpression(n)) return true;
+      if (ts.isConditionalExpression(n)) return mayBeCall(n.whenTrue) || mayBeCall(n.whenFalse);
+      if (ts.isBinaryExpression(n) && [ts.SyntaxKind.AmpersandAmpersandToken, ts.SyntaxKind.BarBarToken, ts.SyntaxKind.QuestionQuestionToken, ts.SyntaxKind.CommaToken].includes(n.operatorToken.kind)) return mayBeCall(n.left) || mayBeCall(n.right);
+      return false;
+    };
+    let unawaitedReturn = false;
+    const look = (n: TS.Node): void => {
+      if (ts.isReturnStatement(n) && n.expression && mayBeCall(n.expression)) unawaitedReturn = true;
+      else if (!ts.isFunctionLike(n)) ts.forEachChild(n, look);
+    };
+    look(s.tryBlock);
+    if (unawaitedReturn) return undefined;
+    const name = catchName(ts, s);
+    const assigned = threadable([...s.tryBlock.statements, ...handler.block.statements], [s.tryBlock, handler.block], name === undefined ? [] : [name]);
+    return assigned && { kind: "try", returns, assigned };
   };
 
   const scanList = (stmts: readonly TS.Statement[], top: boolean): void => {
     stmts.forEach((s, i) => {
-      if (ts.isIfStatement(s)) return scanIf(s, top ? stmts.slice(i + 1) : undefined);
+      if (ts.isIfStatement(s) || ts.isTryStatement(s)) return scanStatement(s, top ? stmts.slice(i + 1) : undefined);
       scanNode(s);
     });
   };
-  const scanIf = (s: TS.IfStatement, rest: readonly TS.Statement[] | undefined): void => {
-    let decision: StagedIf | undefined;
+  const scanStatement = (s: TS.IfStatement | TS.TryStatement, rest: readonly TS.Statement[] | undefined): void => {
+    let decision: StagedStatement | undefined;
     if (!decided.has(s)) {
       decided.add(s);
-      if (isTracedBy(ts, traced, s.expression)) {
-        decision = decide(s, rest);
-        if (decision) out.set(s, decision);
-      }
+      decision = ts.isIfStatement(s) ? (isTracedBy(ts, traced, s.expression) ? decideIf(s, rest) : undefined) : containsCall(ts, s.tryBlock) ? decideTry(s, rest) : undefined;
+      if (decision) out.set(s, decision);
     } else decision = out.get(s);
+    if (ts.isTryStatement(s)) {
+      if (!decision) {
+        scanNode(s.tryBlock);
+        if (s.catchClause) scanNode(s.catchClause.block);
+        if (s.finallyBlock) scanNode(s.finallyBlock);
+        return;
+      }
+      scanList(s.tryBlock.statements, decision.returns);
+      scanList(s.catchClause!.block.statements, decision.returns);
+      return;
+    }
     scanNode(s.expression);
     if (decision?.returns) {
       scanList(branchStatements(ts, s.thenStatement, rest), true);
@@ -422,7 +479,7 @@ export function stagedIfs(ts: typeof TS, fn: TS.FunctionLikeDeclaration, traced:
     }
   };
   const scanNode = (n: TS.Node): void => {
-    if (ts.isIfStatement(n)) return scanIf(n, undefined);
+    if (ts.isIfStatement(n) || ts.isTryStatement(n)) return scanStatement(n, undefined);
     if (ts.isBlock(n)) return scanList(n.statements, false);
     if (ts.isFunctionLike(n) && "body" in n && n.body && ts.isBlock(n.body)) return scanList(n.body.statements, true);
     ts.forEachChild(n, scanNode);

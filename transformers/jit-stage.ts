@@ -17,17 +17,18 @@
  * | `const { v = d } = r`               | `const { v: t } = r, v = G.dflt(t, () => d)`    |
  * | `if (c) { a = f() } else { ... }`   | `({ a } = await G.condA(c, ((a) => async () => { a = f(); return { a } })(a), ...))` |
  * | `if (c) return f(); rest`           | `return await G.condA(c, async () => { return f() }, async () => { rest })` |
+ * | `try { a = await f() } catch (e) { a = g(e) }` | `({ a } = await G.tryA(((a) => async () => { ...; return { a } })(a), ((a) => async (e) => { ... })(a)))` |
  *
  * `G` is `globalThis.__weft$`. Only expressions whose operands are traced (derived from a
  * parameter or an awaited call, as transformers/jit-check.ts decides) are rewritten; what
  * this module stages, the check does not flag, and what it cannot stage (loops, `switch`,
- * `try`, an `if` that `jit-check.ts`'s `stagedIfs` refuses) the check still flags, so that
+ * an `if` or `try` that `jit-check.ts`'s `stagedStatements` refuses) the check still flags, so that
  * function runs eagerly. A staged `if` whose branch returns takes the statements after it
  * into each branch that can fall through (AutoGraph's continuation form), so both paths of
  * the function are traced and the plan runs only the taken one.
  */
 import type * as TS from "typescript";
-import { branchStatements, isTracedBy, stageableBuiltin, stageableChain, stagedIfs, statementsOf, tracedNames, type StagedIf } from "./jit-check.js";
+import { branchStatements, catchName, isTracedBy, stageableBuiltin, stageableChain, stagedStatements, statementsOf, tracedNames, type StagedStatement } from "./jit-check.js";
 
 const BINARY: ReadonlyMap<number, string> = new Map();
 /** `a op= b` to the operator it applies. */
@@ -153,8 +154,8 @@ export function stageFunction<F extends TS.FunctionLikeDeclaration>(ts: typeof T
     return call("chain", [visit(n) as TS.Expression, linkArray, ...keys]);
   };
 
-  // `if` statements on traced values (decided by jit-check.ts, which then does not flag them).
-  const ifs = stagedIfs(ts, fn, traced);
+  // `if` statements on traced values and `try` around op calls (decided by jit-check.ts, which then does not flag them).
+  const ifs = stagedStatements(ts, fn, traced);
   const topBlocks = new Set<TS.Node>();
   const bodies = (n: TS.Node): void => {
     if (ts.isFunctionLike(n) && "body" in n && n.body && ts.isBlock(n.body)) topBlocks.add(n.body);
@@ -163,34 +164,46 @@ export function stageFunction<F extends TS.FunctionLikeDeclaration>(ts: typeof T
   bodies(fn);
 
   /** `(a, b) => thunk` called with `a, b`: the branch works on its own copies of the variables it assigns. */
-  const threaded = (assigned: readonly string[], stmts: readonly TS.Statement[], async: boolean): TS.Expression => {
-    const inner = factory.createArrowFunction(async ? [factory.createModifier(ts.SyntaxKind.AsyncKeyword)] : undefined, undefined, [], undefined, factory.createToken(ts.SyntaxKind.EqualsGreaterThanToken), factory.createBlock(stmts, true));
+  const threaded = (assigned: readonly string[], stmts: readonly TS.Statement[], async: boolean, param?: string): TS.Expression => {
+    const own = param === undefined ? [] : [factory.createParameterDeclaration(undefined, undefined, param)];
+    const inner = factory.createArrowFunction(async ? [factory.createModifier(ts.SyntaxKind.AsyncKeyword)] : undefined, undefined, own, undefined, factory.createToken(ts.SyntaxKind.EqualsGreaterThanToken), factory.createBlock(stmts, true));
     if (assigned.length === 0) return inner;
     const params = assigned.map((a) => factory.createParameterDeclaration(undefined, undefined, a));
     const outer = factory.createArrowFunction(undefined, undefined, params, undefined, factory.createToken(ts.SyntaxKind.EqualsGreaterThanToken), inner);
     return factory.createCallExpression(factory.createParenthesizedExpression(outer), undefined, assigned.map((a) => factory.createIdentifier(a)));
   };
-  const stagedIf = (s: TS.IfStatement, d: StagedIf, rest: readonly TS.Statement[] | undefined): TS.Statement => {
+  /** The assignment back of what a staged statement threads, or the statement itself. */
+  const finish = (d: StagedStatement, value: TS.Expression): TS.Statement => {
+    if (d.returns) return factory.createReturnStatement(value);
+    if (d.assigned.length === 0) return factory.createExpressionStatement(value);
+    const pattern = factory.createObjectLiteralExpression(d.assigned.map((a) => factory.createShorthandPropertyAssignment(a)));
+    return factory.createExpressionStatement(factory.createParenthesizedExpression(factory.createAssignment(pattern, value)));
+  };
+  /** `try { A } catch (e) { B }` as `await G.tryA(async () => { A }, async (e) => { B })`, threading what it assigns. */
+  const stagedTry = (s: TS.TryStatement, d: StagedStatement): TS.Statement => {
+    const result = d.assigned.length > 0 && !d.returns ? [factory.createReturnStatement(factory.createObjectLiteralExpression(d.assigned.map((a) => factory.createShorthandPropertyAssignment(a))))] : [];
+    const body = threaded(d.assigned, [...stageStatements(s.tryBlock.statements, d.returns), ...result], true);
+    const handler = threaded(d.assigned, [...stageStatements(s.catchClause!.block.statements, d.returns), ...result], true, catchName(ts, s) ?? "__weft_error");
+    return finish(d, factory.createAwaitExpression(call("tryA", [body, handler])));
+  };
+  const stagedIf = (s: TS.IfStatement, d: StagedStatement, rest: readonly TS.Statement[] | undefined): TS.Statement => {
     const own = [statementsOf(ts, s.thenStatement), statementsOf(ts, s.elseStatement)];
     const moved = d.returns ? [branchStatements(ts, s.thenStatement, rest), branchStatements(ts, s.elseStatement, rest)] : own;
     const async = moved.some((stmts) => stmts.some((st) => awaits(ts, st)));
     const result = d.assigned.length > 0 && !d.returns ? [factory.createReturnStatement(factory.createObjectLiteralExpression(d.assigned.map((a) => factory.createShorthandPropertyAssignment(a))))] : [];
     const thunks = moved.map((stmts) => threaded(d.assigned, [...stageStatements(stmts, d.returns), ...result], async));
     const made = call(async ? "condA" : "cond", [visit(s.expression) as TS.Expression, ...thunks]);
-    const value = async ? factory.createAwaitExpression(made) : made;
-    if (d.returns) return factory.createReturnStatement(value);
-    if (d.assigned.length === 0) return factory.createExpressionStatement(value);
-    const pattern = factory.createObjectLiteralExpression(d.assigned.map((a) => factory.createShorthandPropertyAssignment(a)));
-    return factory.createExpressionStatement(factory.createParenthesizedExpression(factory.createAssignment(pattern, value)));
+    return finish(d, async ? factory.createAwaitExpression(made) : made);
   };
   /** A statement list; in a function body (`top`), a staged `if` that returns takes the statements after it. */
   const stageStatements = (stmts: readonly TS.Statement[], top: boolean): TS.Statement[] => {
     const out: TS.Statement[] = [];
     for (let i = 0; i < stmts.length; i++) {
       const s = stmts[i]!;
-      const d = ts.isIfStatement(s) ? ifs.get(s) : undefined;
+      const d = ifs.get(s);
       if (d?.returns && top) {
-        out.push(stagedIf(s as TS.IfStatement, d, stmts.slice(i + 1)));
+        // A staged try that returns on both paths leaves the rest unreachable.
+        out.push(ts.isTryStatement(s) ? stagedTry(s, d) : stagedIf(s as TS.IfStatement, d, stmts.slice(i + 1)));
         break;
       }
       out.push(visit(s) as TS.Statement);
@@ -204,9 +217,9 @@ export function stageFunction<F extends TS.FunctionLikeDeclaration>(ts: typeof T
       // `a++;` (its value unused) is `++a;`, staged below.
       return visit(factory.updateExpressionStatement(node, factory.createPrefixUnaryExpression(node.expression.operator, node.expression.operand)));
     }
-    if (ts.isIfStatement(node)) {
+    if (ts.isIfStatement(node) || ts.isTryStatement(node)) {
       const d = ifs.get(node);
-      if (d && !d.returns) return stagedIf(node, d, undefined);
+      if (d && !d.returns) return ts.isTryStatement(node) ? stagedTry(node, d) : stagedIf(node, d, undefined);
     }
     // An optional call (`a?.b()`, `a?.()`) is not staged: the check flags it.
     if (ts.isCallExpression(node) && node.flags & ts.NodeFlags.OptionalChain) return node;

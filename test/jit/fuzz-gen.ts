@@ -4,7 +4,7 @@
  * `In` argument with a random DAG of op calls wired through its variables, using property
  * reads, indexing, destructuring (with defaults), literals, spreads, nested jits, map and
  * cond, Promise.all, awaits in different orders, templates, `?.`, `??`, ternaries, `if`/`else`
- * (assigning, counting, early returns),
+ * (assigning, counting, early returns), `try`/`catch` (assigning, returning),
  * `try`, mutation and default parameters. The source is compiled by the real transformer
  * (the test imports it through vite, the benchmark through the TypeScript API), so the
  * staged constructs are staged as in a user's build.
@@ -108,6 +108,18 @@ function statement(g: Gen): void {
       bind(g, "S", `await ${a}`);
     },
     () => {
+      // Staged try/catch: a failing call, later calls skipped, the handler's calls made.
+      const name = `v${g.next++}`;
+      g.lines.push(`  let ${name} = "init";`, `  try {`, `    const t${name} = await fail(${S()});`, `    ${name} = await fetchA(t${name});`, `  } catch (e) {`, `    ${name} = await upper(\`n\${(e as Error).message.length}\`);`, `  }`);
+      g.vars.get("S")!.push(name);
+    },
+    () => {
+      // Staged try with returns in the body and handler, inside a nested function of the program.
+      const name = `v${g.next++}`;
+      g.lines.push(`  const ${name} = await (async () => {`, `    try {`, `      return \`\${await fetchB(${S()}, ${S()})}:\${await len(${S()})}\`;`, `    } catch {`, `      return "caught";`, `    }`, `  })();`);
+      g.vars.get("S")!.push(name);
+    },
+    () => {
       // Staged if/else: a variable assigned in the branches, an else-if chain.
       const name = `v${g.next++}`;
       g.lines.push(`  let ${name} = "no";`, `  if (${N()} > 1) ${name} = await fetchA(${S()});`, `  else if (${S()}.length > 2) ${name} = await upper(${S()});`);
@@ -133,8 +145,9 @@ function statement(g: Gen): void {
   // Constructs that cannot be staged (the program must fall back and still match eager).
   const fallbacks: (() => void)[] = [
     () => {
+      // A try the staging refuses (finally): the program falls back.
       const name = `v${g.next++}`;
-      g.lines.push(`  let ${name} = "caught";`, `  try {`, `    ${name} = await fail(${S()});`, `  } catch {`, `    ${name} = "caught";`, `  }`);
+      g.lines.push(`  let ${name} = "caught";`, `  try {`, `    ${name} = await fail(${S()});`, `  } catch {`, `    ${name} = "caught";`, `  } finally {`, `    ${name} += "";`, `  }`);
       g.vars.get("S")!.push(name);
     },
     () => {

@@ -198,3 +198,110 @@ describe("if/else statements are staged conds: only the taken branch's ops run",
     await expectLikeEager(f, [["ab"], ["abcd"]], jit(f, { strict: false }));
   });
 });
+
+describe("try/catch around op calls is a staged try: the handler runs only on failure, with eager's calls", () => {
+  const flaky = op({ kind: "io" }, async (x: string): Promise<string> => {
+    note("flaky", "io", x);
+    if (x.includes("!")) throw new Error(`flaky ${x}`);
+    return `flaky(${x})`;
+  });
+
+  it("a value assigned in the body or the handler", async () => {
+    const f = async (x: string) => {
+      let out = "start";
+      let why = "";
+      try {
+        const a = await flaky(x);
+        out = await echo(a);
+      } catch (e) {
+        why = (e as Error).message;
+        out = await other(x);
+      }
+      return { out, why };
+    };
+    const jf = await expectLikeEager(f, [["ok"], ["bad!"], ["ok"], ["bad!"]], jit(f, strict));
+    expect((await jf.inspect("ok")).text).toContain("try");
+    // The failing call is the last: echo never runs, other does.
+    const { calls } = await logged(() => jf("no!"));
+    expect(calls.map((c) => c.op)).toEqual(["flaky", "other"]);
+  });
+
+  it("returns from the body and the handler", async () => {
+    const f = async (x: string) => {
+      const n = await score(x);
+      try {
+        return `${await flaky(x)}/${n}`;
+      } catch {
+        return "caught";
+      }
+    };
+    await expectLikeEager(f, [["ok"], ["bad!"]], jit(f, strict));
+  });
+
+  it("ops after an awaited failing call are not made, ops issued together still are", async () => {
+    const f = async (x: string) => {
+      try {
+        const [a, b] = await Promise.all([flaky(x), echo(x)]);
+        const c = await other(a + b);
+        return [a, b, c];
+      } catch {
+        return await echo("handled");
+      }
+    };
+    await expectLikeEager(f, [["ok"], ["bad!"]], jit(f, strict));
+  });
+
+  it("a glue failure inside the body (a read of null) is caught as eagerly, before later calls", async () => {
+    const f = async (x: string) => {
+      try {
+        const r = await maybe(x);
+        const w = (r as { inner: { w: string } }).inner.w;
+        return await echo(w);
+      } catch {
+        return await other(x);
+      }
+    };
+    await expectLikeEager(f, [["full"], ["none"], ["shallow"]], jit(f, strict));
+  });
+
+  it("try inside an if branch, and an if inside a try body", async () => {
+    const f = async (x: string) => {
+      let v = "none";
+      if ((await score(x)) > 2) {
+        try {
+          v = await flaky(x);
+        } catch {
+          v = "caught";
+        }
+      }
+      try {
+        const s = await score(v);
+        if (s > 6) v = await flaky(`${v}!`);
+      } catch (e) {
+        v = `${v}:${(e as Error).message}`;
+      }
+      return v;
+    };
+    await expectLikeEager(f, [["ab"], ["abcd"], ["ab!c"], ["abcdefgh"]], jit(f, strict));
+  });
+
+  it("a try the transform cannot stage still falls back loudly (finally, an unawaited return)", async () => {
+    const withFinally = async (x: string) => {
+      try {
+        return await flaky(x);
+      } finally {
+        await echo("done");
+      }
+    };
+    await expect(jit(withFinally, strict)("ok")).rejects.toThrow(/try\/catch/);
+    const unawaited = async (x: string) => {
+      try {
+        return flaky(x);
+      } catch {
+        return "never caught";
+      }
+    };
+    await expect(jit(unawaited, strict)("ok")).rejects.toThrow(/try\/catch/);
+    await expectLikeEager(unawaited, [["ok"], ["bad!"]], jit(unawaited, { strict: false }));
+  });
+});
