@@ -474,6 +474,16 @@ export async function tryStaged(session: TraceSession, body: () => unknown, hand
 }
 
 /**
+ * A staged `for...of` over traced `items`: a map node run one item at a time, as eager code
+ * runs the loop (an item's ops start once the previous item's are done, and a failure stops
+ * the loop there). Internal: the staging transform emits it (through runtime/stage.ts).
+ */
+export async function forOfStaged(session: TraceSession, items: unknown, body: (item: unknown) => unknown): Promise<unknown> {
+  const traced = await subTrace(session, 2, (item) => body(item));
+  return session.tracer(session.builder.map(session.gate(session.nodeOf(items)), traced.sub.captures, traced.graph, { concurrency: 1, loc: callerLocation() }));
+}
+
+/**
  * Staged map: inside a jitted function, maps `fn` over a traced array as one graph node
  * (items run concurrently, results in order). Outside a trace it is `Promise.all(items.map(fn))`.
  *

@@ -46,6 +46,8 @@ export function tracedNames(ts: typeof TS, fn: TS.FunctionLikeDeclaration, stati
       if (ts.isBinaryExpression(node) && isAssignment(ts, node.operatorToken.kind) && ts.isIdentifier(node.left) && isTracedBy(ts, traced, node.right)) traced.add(node.left.text);
       // What a branch on a traced value assigns is traced after it (a staged if threads it through its cond).
       if (ts.isIfStatement(node) && isTracedBy(ts, traced, node.expression)) assignedIn(ts, node, traced);
+      // A for...of over a traced array binds traced items.
+      if (ts.isForOfStatement(node) && isTracedBy(ts, traced, node.expression) && ts.isVariableDeclarationList(node.initializer)) for (const d of node.initializer.declarations) bindNames(ts, d.name, traced);
       // A catch variable holds an op's error, a traced value in a staged try's handler.
       if (ts.isCatchClause(node) && node.variableDeclaration) bindNames(ts, node.variableDeclaration.name, traced);
       if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === "map") {
@@ -270,9 +272,11 @@ function isPropertyName(ts: typeof TS, node: TS.Identifier): boolean {
  *   `return tryA(() => { body }, (e) => { handler })`.
  */
 export interface StagedStatement {
-  readonly kind: "if" | "try";
+  readonly kind: "if" | "try" | "for";
   readonly returns: boolean;
   readonly assigned: readonly string[];
+  /** For a `for...of`: the outer arrays its body appends to (`out.push(v)` statements). */
+  readonly collects?: readonly string[];
 }
 
 const MUTATORS = new Set(["push", "pop", "shift", "unshift", "splice", "sort", "reverse", "fill", "copyWithin", "set", "add", "delete", "clear", "assign", "defineProperty", "setPrototypeOf"]);
@@ -339,7 +343,7 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
   const throws = (n: TS.Node): boolean => ts.isThrowStatement(n) || (!ts.isFunctionLike(n) && ts.forEachChild(n, throws) === true);
 
   /** The outer variables `moved` assigns, or `undefined` when it cannot be lowered faithfully. */
-  const threadable = (moved: readonly TS.Statement[], noThrow: readonly TS.Node[], bound: readonly string[]): string[] | undefined => {
+  const threadable = (moved: readonly TS.Statement[], noThrow: readonly TS.Node[], bound: readonly string[], appendable: ReadonlySet<string> = new Set()): string[] | undefined => {
     const declared = new Set<string>(bound);
     const assigned = new Set<string>();
     const nestedAssigned = new Set<string>();
@@ -387,7 +391,7 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
         // `Object.assign(o, ...)`: the first argument is what changes.
         const changed = root === "Object" || root === "Reflect" ? n.arguments[0] && rootName(n.arguments[0]) : root;
         if (changed === undefined) ok = false;
-        else mutated.push(changed);
+        else if (!(appendable.has(changed) && n.expression.name.text === "push")) mutated.push(changed);
       }
       const inLoop = ts.isIterationStatement(n, false) || ts.isSwitchStatement(n);
       ts.forEachChild(n, (c) => walk(c, loops + (inLoop ? 1 : 0), nested || ts.isFunctionLike(c)));
@@ -445,6 +449,75 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
     return assigned && { kind: "try", returns, assigned };
   };
 
+  /**
+   * A `for (const x of xs)` over a traced array whose body awaits: a staged map run one item
+   * at a time (as eager code runs it), when the body assigns no outer variable, never leaves
+   * the loop early, and changes no outer object but arrays it appends to with
+   * `out.push(v)` statements, arrays declared in this function as literals and not used
+   * before the loop nor by a nested function outside it.
+   */
+  const decideFor = (s: TS.ForOfStatement): StagedStatement | undefined => {
+    if (s.awaitModifier !== undefined || !isTracedBy(ts, traced, s.expression)) return undefined;
+    const init = s.initializer;
+    if (!ts.isVariableDeclarationList(init) || init.declarations.length !== 1 || !(init.flags & (ts.NodeFlags.Let | ts.NodeFlags.Const))) return undefined;
+    const awaitsIn = (n: TS.Node): boolean => ts.isAwaitExpression(n) || (!ts.isFunctionLike(n) && ts.forEachChild(n, awaitsIn) === true);
+    if (!awaitsIn(s.statement)) return undefined;
+    const stmts = statementsOf(ts, s.statement);
+    if (stmts.some((st) => containsReturn(ts, st))) return undefined;
+    // `out.push(v)` statements, anywhere in the body (outside nested functions).
+    const pushes = new Map<string, number>();
+    const findPushes = (n: TS.Node): void => {
+      if (ts.isExpressionStatement(n) && ts.isCallExpression(n.expression) && ts.isPropertyAccessExpression(n.expression.expression) && n.expression.expression.name.text === "push" && ts.isIdentifier(n.expression.expression.expression) && n.expression.arguments.length === 1 && !ts.isSpreadElement(n.expression.arguments[0]!)) {
+        const name = n.expression.expression.expression.text;
+        pushes.set(name, (pushes.get(name) ?? 0) + 1);
+      }
+      if (!ts.isFunctionLike(n)) ts.forEachChild(n, findPushes);
+    };
+    stmts.forEach(findPushes);
+    const collects = [...pushes.keys()];
+    for (const name of collects) {
+      // Read only by its push statements inside the body.
+      let uses = 0;
+      const count = (n: TS.Node): void => {
+        if (ts.isIdentifier(n) && n.text === name && !isPropertyName(ts, n)) uses++;
+        ts.forEachChild(n, count);
+      };
+      stmts.forEach(count);
+      if (uses !== pushes.get(name)) return undefined;
+      if (!declaredAsLiteralBefore(name, s)) return undefined;
+    }
+    const bound = new Set<string>();
+    bindNames(ts, init.declarations[0]!.name, bound);
+    const assigned = threadable(stmts, [s.statement], [...bound], new Set(collects));
+    if (assigned === undefined || assigned.length > 0) return undefined;
+    if (collects.length > 0 && collects.some((c) => closureNames(new Set([s])).has(c))) return undefined;
+    return { kind: "for", returns: false, assigned: [], collects };
+  };
+  /** `name` is declared in `fn` as `const|let name = [...]` and not mentioned between there and `loop`. */
+  const declaredAsLiteralBefore = (name: string, loop: TS.Node): boolean => {
+    let state = "before" as "before" | "declared" | "bad" | "ok";
+    const walk = (n: TS.Node): void => {
+      if (state === "bad" || state === "ok") return;
+      if (n === loop) {
+        if (state === "declared") state = "ok";
+        return;
+      }
+      if (ts.isVariableDeclaration(n) && ts.isIdentifier(n.name) && n.name.text === name) {
+        if (state !== "before" || !n.initializer || !ts.isArrayLiteralExpression(n.initializer) || !ts.isVariableDeclarationList(n.parent ?? n) || !((n.parent as TS.VariableDeclarationList).flags & (ts.NodeFlags.Let | ts.NodeFlags.Const))) state = "bad";
+        else state = "declared";
+        ts.forEachChild(n.initializer ?? n, walk);
+        return;
+      }
+      if (state === "declared" && ts.isIdentifier(n) && n.text === name && !isPropertyName(ts, n)) {
+        state = "bad";
+        return;
+      }
+      ts.forEachChild(n, walk);
+    };
+    walk(body);
+    return state === "ok";
+  };
+
   const scanList = (stmts: readonly TS.Statement[], top: boolean): void => {
     stmts.forEach((s, i) => {
       if (ts.isIfStatement(s) || ts.isTryStatement(s)) return scanStatement(s, top ? stmts.slice(i + 1) : undefined);
@@ -480,6 +553,14 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
   };
   const scanNode = (n: TS.Node): void => {
     if (ts.isIfStatement(n) || ts.isTryStatement(n)) return scanStatement(n, undefined);
+    if (ts.isForOfStatement(n) && !decided.has(n)) {
+      decided.add(n);
+      const decision = decideFor(n);
+      if (decision) out.set(n, decision);
+      scanNode(n.expression);
+      // The body is a function of its own once staged: its statements are a function body.
+      return decision ? scanList(statementsOf(ts, n.statement), false) : scanNode(n.statement);
+    }
     if (ts.isBlock(n)) return scanList(n.statements, false);
     if (ts.isFunctionLike(n) && "body" in n && n.body && ts.isBlock(n.body)) return scanList(n.body.statements, true);
     ts.forEachChild(n, scanNode);

@@ -17,12 +17,13 @@
  * | `const { v = d } = r`               | `const { v: t } = r, v = G.dflt(t, () => d)`    |
  * | `if (c) { a = f() } else { ... }`   | `({ a } = await G.condA(c, ((a) => async () => { a = f(); return { a } })(a), ...))` |
  * | `if (c) return f(); rest`           | `return await G.condA(c, async () => { return f() }, async () => { rest })` |
+ * | `for (const x of xs) { out.push(await f(x)) }` | `{ const r = await G.forOf(xs, async (x) => { const p = { out: [] }; p.out.push(await f(x)); return p; }); out = G.appendAll(out, r, "out"); }` |
  * | `try { a = await f() } catch (e) { a = g(e) }` | `({ a } = await G.tryA(((a) => async () => { ...; return { a } })(a), ((a) => async (e) => { ... })(a)))` |
  *
  * `G` is `globalThis.__weft$`. Only expressions whose operands are traced (derived from a
  * parameter or an awaited call, as transformers/jit-check.ts decides) are rewritten; what
- * this module stages, the check does not flag, and what it cannot stage (loops, `switch`,
- * an `if` or `try` that `jit-check.ts`'s `stagedStatements` refuses) the check still flags, so that
+ * this module stages, the check does not flag, and what it cannot stage (`while`/`for` loops, `switch`,
+ * an `if`, `try` or `for...of` that `jit-check.ts`'s `stagedStatements` refuses) the check still flags, so that
  * function runs eagerly. A staged `if` whose branch returns takes the statements after it
  * into each branch that can fall through (AutoGraph's continuation form), so both paths of
  * the function are traced and the plan runs only the taken one.
@@ -186,6 +187,38 @@ export function stageFunction<F extends TS.FunctionLikeDeclaration>(ts: typeof T
     const handler = threaded(d.assigned, [...stageStatements(s.catchClause!.block.statements, d.returns), ...result], true, catchName(ts, s) ?? "__weft_error");
     return finish(d, factory.createAwaitExpression(call("tryA", [body, handler])));
   };
+  /** The arrays staged loops append to: declared `let` so the loop's result can replace them. */
+  const collected = new Set<string>([...ifs.values()].flatMap((d) => d.collects ?? []));
+  /**
+   * `for (const x of xs) { ...; out.push(v) }` as
+   * `{ const r = await G.forOf(xs, async (x) => { const p = { out: [] }; ...; p.out.push(v); return p; }); out = G.appendAll(out, r, "out"); }`.
+   */
+  const stagedFor = (s: TS.ForOfStatement, d: StagedStatement): TS.Statement => {
+    const collects = d.collects ?? [];
+    const p = factory.createUniqueName("__weft_pushed");
+    const r = factory.createUniqueName("__weft_items");
+    const rename = (n: TS.Node): TS.Node => {
+      if (ts.isExpressionStatement(n) && ts.isCallExpression(n.expression) && ts.isPropertyAccessExpression(n.expression.expression) && ts.isIdentifier(n.expression.expression.expression) && collects.includes(n.expression.expression.expression.text) && n.expression.expression.name.text === "push") {
+        const target = factory.createPropertyAccessExpression(p, n.expression.expression.expression.text);
+        return factory.updateExpressionStatement(n, factory.updateCallExpression(n.expression, factory.createPropertyAccessExpression(target, "push"), undefined, n.expression.arguments.map((a) => ts.visitNode(a, rename) as TS.Expression)));
+      }
+      return ts.isFunctionLike(n) ? n : ts.visitEachChild(n, rename, context);
+    };
+    const own = statementsOf(ts, s.statement).map((st) => ts.visitNode(st, rename) as TS.Statement);
+    const decl = (s.initializer as TS.VariableDeclarationList).declarations[0]!;
+    const start = collects.length > 0 ? [factory.createVariableStatement(undefined, factory.createVariableDeclarationList([factory.createVariableDeclaration(p, undefined, undefined, factory.createObjectLiteralExpression(collects.map((c) => factory.createPropertyAssignment(c, factory.createArrayLiteralExpression([])))))], ts.NodeFlags.Const))] : [];
+    const result = collects.length > 0 ? [factory.createReturnStatement(p)] : [];
+    const body = factory.createArrowFunction([factory.createModifier(ts.SyntaxKind.AsyncKeyword)], undefined, [factory.createParameterDeclaration(undefined, undefined, decl.name)], undefined, factory.createToken(ts.SyntaxKind.EqualsGreaterThanToken), factory.createBlock([...start, ...stageStatements(own, false), ...result], true));
+    const loop = factory.createAwaitExpression(call("forOf", [visit(s.expression) as TS.Expression, body]));
+    if (collects.length === 0) return factory.createExpressionStatement(loop);
+    return factory.createBlock(
+      [
+        factory.createVariableStatement(undefined, factory.createVariableDeclarationList([factory.createVariableDeclaration(r, undefined, undefined, loop)], ts.NodeFlags.Const)),
+        ...collects.map((c) => factory.createExpressionStatement(factory.createAssignment(factory.createIdentifier(c), call("appendAll", [factory.createIdentifier(c), r, str(c)])))),
+      ],
+      true,
+    );
+  };
   const stagedIf = (s: TS.IfStatement, d: StagedStatement, rest: readonly TS.Statement[] | undefined): TS.Statement => {
     const own = [statementsOf(ts, s.thenStatement), statementsOf(ts, s.elseStatement)];
     const moved = d.returns ? [branchStatements(ts, s.thenStatement, rest), branchStatements(ts, s.elseStatement, rest)] : own;
@@ -216,6 +249,10 @@ export function stageFunction<F extends TS.FunctionLikeDeclaration>(ts: typeof T
     if (ts.isExpressionStatement(node) && ts.isPostfixUnaryExpression(node.expression) && isTraced(node.expression.operand)) {
       // `a++;` (its value unused) is `++a;`, staged below.
       return visit(factory.updateExpressionStatement(node, factory.createPrefixUnaryExpression(node.expression.operator, node.expression.operand)));
+    }
+    if (ts.isForOfStatement(node)) {
+      const d = ifs.get(node);
+      if (d) return stagedFor(node, d);
     }
     if (ts.isIfStatement(node) || ts.isTryStatement(node)) {
       const d = ifs.get(node);
@@ -267,6 +304,14 @@ export function stageFunction<F extends TS.FunctionLikeDeclaration>(ts: typeof T
 
   /** `const { v = d } = r` becomes `const { v: t } = r, v = G.dflt(t, () => d)`, when `r` is traced. */
   const stageDestructuring = (list: TS.VariableDeclarationList): TS.VariableDeclarationList => {
+    const staged = stageDeclarations(list);
+    // An array a staged loop appends to is replaced by the loop's result: it must be `let`.
+    if (staged.flags & ts.NodeFlags.Const && staged.declarations.some((d) => ts.isIdentifier(d.name) && collected.has(d.name.text))) {
+      return factory.createVariableDeclarationList(staged.declarations, (staged.flags & ~ts.NodeFlags.Const) | ts.NodeFlags.Let);
+    }
+    return staged;
+  };
+  const stageDeclarations = (list: TS.VariableDeclarationList): TS.VariableDeclarationList => {
     const out: TS.VariableDeclaration[] = [];
     const queue = [...list.declarations];
     while (queue.length > 0) {

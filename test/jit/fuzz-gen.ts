@@ -4,7 +4,7 @@
  * `In` argument with a random DAG of op calls wired through its variables, using property
  * reads, indexing, destructuring (with defaults), literals, spreads, nested jits, map and
  * cond, Promise.all, awaits in different orders, templates, `?.`, `??`, ternaries, `if`/`else`
- * (assigning, counting, early returns), `try`/`catch` (assigning, returning),
+ * (assigning, counting, early returns), `try`/`catch` (assigning, returning), `for...of` (collecting with push),
  * `try`, mutation and default parameters. The source is compiled by the real transformer
  * (the test imports it through vite, the benchmark through the TypeScript API), so the
  * staged constructs are staged as in a user's build.
@@ -106,6 +106,12 @@ function statement(g: Gen): void {
       g.lines.push(`  const ${a} = fetchA(${S()});`, `  const ${b} = len(${S()});`);
       bind(g, "N", `await ${b}`);
       bind(g, "S", `await ${a}`);
+    },
+    () => {
+      // Staged for...of: items one at a time, collected with push (a failing item stops the loop).
+      const name = `v${g.next++}`;
+      g.lines.push(`  const ${name}: string[] = [];`, `  for (const it of ${L()}) {`, `    ${name}.push(await fetchA(it));`, `    ${name}.push(it.length > 1 ? await upper(it) : it);`, `  }`);
+      g.vars.get("L")!.push(name);
     },
     () => {
       // Staged try/catch: a failing call, later calls skipped, the handler's calls made.

@@ -305,3 +305,63 @@ describe("try/catch around op calls is a staged try: the handler runs only on fa
     await expectLikeEager(unawaited, [["ok"], ["bad!"]], jit(unawaited, { strict: false }));
   });
 });
+
+describe("for...of over a traced array is a staged map, one item at a time", () => {
+  const lines = op({ kind: "io" }, async (x: string): Promise<string[]> => (note("lines", "io", x), x.split(",").filter((s) => s !== "")));
+  const check = op({ kind: "io" }, async (x: string): Promise<string> => {
+    note("check", "io", x);
+    if (x.includes("!")) throw new Error(`bad ${x}`);
+    return `ok(${x})`;
+  });
+
+  it("collects with push, as eagerly, for arrays of every length", async () => {
+    const f = async (x: string) => {
+      const out: string[] = [];
+      const lengths: number[] = [];
+      for (const line of await lines(x)) {
+        const checked = await check(line);
+        out.push(`${checked}!`.slice(0, -1));
+        lengths.push(await score(checked));
+      }
+      return { out, lengths };
+    };
+    const jf = await expectLikeEager(f, [["a,b"], [""], ["a,b,c,d"], ["q"]], jit(f, strict));
+    expect((await jf.inspect("a")).text).toContain("map");
+  });
+
+  it("a failing item stops the loop there, as eagerly", async () => {
+    const f = async (x: string) => {
+      const out: string[] = [];
+      for (const line of await lines(x)) out.push(await check(line));
+      return out;
+    };
+    const jf = await expectLikeEager(f, [["a,b!,c"], ["a,b"]], jit(f, strict));
+    const { calls } = await logged(() => jf("a,b!,c").catch(() => undefined));
+    expect(calls.map((c) => c.args)).toEqual(['["a,b!,c"]', '["a"]', '["b!"]']);
+  });
+
+  it("a loop for effects only, and a loop inside a staged try", async () => {
+    const f = async (x: string) => {
+      for (const line of await lines(x)) await echo(line);
+      let done = "no";
+      try {
+        for (const line of await lines(x)) await check(line);
+        done = "yes";
+      } catch {
+        done = "failed";
+      }
+      return done;
+    };
+    await expectLikeEager(f, [["a,b"], ["a,b!,c"], [""]], jit(f, strict));
+  });
+
+  it("a loop the transform cannot stage still falls back loudly (it assigns an outer variable)", async () => {
+    const f = async (x: string) => {
+      let all = "";
+      for (const line of await lines(x)) all += await check(line);
+      return all;
+    };
+    await expect(jit(f, strict)("a,b")).rejects.toThrow(/iterat|keys|unknown length/);
+    await expectLikeEager(f, [["a,b"], ["a"]], jit(f, { strict: false }));
+  });
+});
