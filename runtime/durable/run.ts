@@ -511,6 +511,13 @@ function describeNode(n: Node, out: string[]): void {
       flatten(n.branches[1], out);
       out.push("}");
       return;
+    case "try":
+      out.push(`${n.id}:try:${n.inputs.join(",")}{`);
+      flatten(n.branches[0], out);
+      out.push("|");
+      flatten(n.branches[1], out);
+      out.push("}");
+      return;
     case "map":
       out.push(`${n.id}:map:${n.inputs.join(",")}:${n.concurrency ?? ""}{`);
       flatten(n.body, out);
