@@ -37,7 +37,7 @@ export type { WeftConfig, ModelsConfig, ProviderConfig, DurableConfig, LogConfig
 export { credential, setCredential, type CredentialSource } from "./runtime/config/credentials.js";
 export { Secret } from "./runtime/config/secret.js";
 export { log, configureLog, type LogLevel, type LogRecord, type LogSink, type LogSettings } from "./runtime/log.js";
-export { enableMetrics, disableMetrics, type MetricsOptions } from "./runtime/metrics.js";
+export { enableMetrics, disableMetrics, prometheusMetrics, type MetricsOptions, type PrometheusMetrics } from "./runtime/metrics.js";
 export { health, registerHealthCheck, type HealthReport, type HealthCheck, type HealthOptions } from "./runtime/health.js";
 
 // Model calls: providers, usage and cost, rate limits.

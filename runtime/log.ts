@@ -11,7 +11,6 @@
  * instead; `configureLog({ sink: (record) => ... })` routes records anywhere;
  * `log.level: "silent"` (or `configureLog({ level: "silent" })`) writes nothing.
  */
-import { getConfig } from "./config/config.js";
 import { currentFrame } from "./context.js";
 import { boundedText, redactAttributes } from "./redact.js";
 
@@ -47,6 +46,14 @@ export interface LogSettings {
 }
 
 let settings: { level: LogLevel | "silent" | undefined; sink: LogSink } = { level: undefined, sink: "warning" };
+// The config layers' `log.level`, installed by runtime/config (which loads with weft's entry);
+// kept as a hook so the logger loads with nothing but the context, wherever weft warns.
+let configuredLevel: () => LogLevel | "silent" | undefined = () => undefined;
+
+/** Installs where the configured level comes from. Internal: runtime/config calls it. */
+export function setLevelSource(source: () => LogLevel | "silent" | undefined): void {
+  configuredLevel = source;
+}
 
 /**
  * Sets the logger's level and sink; returns the previous settings, to restore later.
@@ -70,7 +77,7 @@ export function configureLog(next: LogSettings): LogSettings {
 function level(): LogLevel | "silent" {
   if (settings.level !== undefined) return settings.level;
   try {
-    return (getConfig("log.level") as LogLevel | "silent" | undefined) ?? "warn";
+    return configuredLevel() ?? "warn";
   } catch {
     return "warn"; // a bad config file is reported where it is read; logging never throws
   }

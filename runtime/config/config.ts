@@ -21,6 +21,7 @@ import type { JsonSchema } from "../../decorators/descriptor.js";
 import { nearestKey } from "../../decorators/options.js";
 import { currentFrame } from "../context.js";
 import { WeftError } from "../errors.js";
+import { setLevelSource, type LogLevel } from "../log.js";
 import { boundedText, registerSecret, secretName } from "../redact.js";
 import { describeSchema, explain, preview } from "../validate.js";
 import { CONFIG_DEFS, CONFIG_SCHEMA } from "./schema.generated.js";
@@ -454,6 +455,9 @@ export function describeKey(key: string): string | undefined {
   const found = schemaAt(key.split("."));
   return "schema" in found ? describeSchema(found.schema, CONFIG_DEFS) : undefined;
 }
+
+// The logger reads its level from here.
+setLevelSource(() => getConfig("log.level") as LogLevel | "silent" | undefined);
 
 // ---- dot-path types -----------------------------------------------------------------------------
 

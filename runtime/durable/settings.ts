@@ -8,6 +8,7 @@ import type { OpContext } from "../context.js";
 import { SqliteStore } from "./sqlite.js";
 import type { DurableStore } from "./store.js";
 import { getConfig } from "../config/config.js";
+import { registerGauge } from "../metrics.js";
 
 /** A source of time, injectable for lease and TTL tests. */
 export interface Clock {
@@ -79,6 +80,12 @@ export const durableSettings = {
     return configured;
   },
 };
+
+// Read at each metrics collection, from the store already in use (never opened for it).
+registerGauge("weft.dlq.size", "dead letters not yet replayed", () => {
+  const store = configured ?? opened;
+  return store ? store.deadLetters().filter((d) => d.status === "open").length : 0;
+});
 
 /**
  * Sets where durable runs, caches, dead letters and approvals are kept, and how.
