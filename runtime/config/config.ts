@@ -73,13 +73,28 @@ export function userConfigFile(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(userConfigDir(env), "config.json");
 }
 
+// The search upwards is a stat per directory. A file found is remembered per working
+// directory (and looked for again once it is gone); a miss is not, so a project file
+// created later is seen at the next lookup.
+const projectFiles = new Map<string, string>();
+
 /** The project config file that applies in `cwd`: the nearest `weft.config.json` upwards, or undefined. */
 export function projectConfigFile(cwd: string = process.cwd()): string | undefined {
-  for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
+  const start = path.resolve(cwd);
+  const known = projectFiles.get(start);
+  if (known !== undefined && existsSync(known)) return known;
+  let found: string | undefined;
+  for (let dir = start; ; dir = path.dirname(dir)) {
     const file = path.join(dir, PROJECT_FILE);
-    if (existsSync(file)) return file;
-    if (path.dirname(dir) === dir) return undefined;
+    if (existsSync(file)) {
+      found = file;
+      break;
+    }
+    if (path.dirname(dir) === dir) break;
   }
+  if (found === undefined) projectFiles.delete(start);
+  else projectFiles.set(start, found);
+  return found;
 }
 
 function splitKey(key: string, where: string): string[] {
@@ -111,8 +126,11 @@ function schemaAt(segments: readonly string[]): { schema: JsonSchema } | { unkno
   return { schema };
 }
 
+let leafKeys: readonly string[] | undefined;
+
 /** Every leaf key the schema names (records' entries excluded), for `WEFT_*` names and listings. */
-export function configKeys(): string[] {
+export function configKeys(): readonly string[] {
+  if (leafKeys) return leafKeys;
   const out: string[] = [];
   const walk = (schema: JsonSchema, prefix: string[]) => {
     const s = deref(schema);
@@ -124,6 +142,7 @@ export function configKeys(): string[] {
     for (const [k, v] of Object.entries(props)) walk(v, [...prefix, k]);
   };
   walk(CONFIG_SCHEMA, []);
+  leafKeys = out;
   return out;
 }
 
@@ -188,14 +207,13 @@ const fileCache = new Map<string, { stamp: string; tree: Tree }>();
  * the file's mtime or size changes.
  */
 export function readConfigFile(file: string, options: { readonly schema?: boolean } = {}): Tree {
-  let stamp: string;
-  try {
-    const s = statSync(file);
-    stamp = `${s.mtimeMs}:${s.size}`;
-  } catch {
+  // No exception for a missing file: this runs on every lookup.
+  const stat = statSync(file, { throwIfNoEntry: false });
+  if (!stat) {
     fileCache.delete(file);
     return {};
   }
+  const stamp = `${stat.mtimeMs}:${stat.size}`;
   const cached = fileCache.get(file);
   if (cached?.stamp === stamp) return cached.tree;
   let tree: unknown;
@@ -229,17 +247,20 @@ function coerce(key: string, text: string, variable: string): unknown {
   return value;
 }
 
-/** The environment layer as a tree: every `WEFT_*` variable of a schema key, and the provider conventions. */
-export function envLayer(env: NodeJS.ProcessEnv = process.env): Tree {
+let envNames: readonly (readonly [variable: string, key: string])[] | undefined;
+
+/**
+ * The environment layer as a tree: every `WEFT_*` variable of a schema key, and the provider
+ * conventions; with `under`, only the variables of keys at or below that dot path.
+ */
+export function envLayer(env: NodeJS.ProcessEnv = process.env, under?: string): Tree {
+  envNames ??= [...Object.entries(CONVENTIONS), ...configKeys().map((key) => [envName(key), key] as const)];
   const tree: Tree = {};
-  for (const [variable, key] of Object.entries(CONVENTIONS)) {
+  for (const [variable, key] of envNames) {
+    if (under !== undefined && key !== under && !key.startsWith(`${under}.`) && !under.startsWith(`${key}.`)) continue;
     const text = env[variable];
-    if (text !== undefined && text !== "") setIn(tree, key.split("."), coerce(key, text, variable));
-  }
-  for (const key of configKeys()) {
-    const variable = envName(key);
-    const text = env[variable];
-    if (text !== undefined) setIn(tree, key.split("."), coerce(key, text, variable));
+    if (text === undefined || (text === "" && variable in CONVENTIONS)) continue;
+    setIn(tree, key.split("."), coerce(key, text, variable));
   }
   return tree;
 }
@@ -292,7 +313,7 @@ export function configLayers(key: string, options: { env?: NodeJS.ProcessEnv; cw
     default: getIn(DEFAULTS as Tree, segments),
     user: getIn(readConfigFile(user), segments),
     project: project === undefined ? undefined : getIn(readConfigFile(project), segments),
-    env: getIn(envLayer(env), segments),
+    env: getIn(envLayer(env, key), segments),
     runtime: mergedRuntime,
     files: { user, project },
   };
@@ -381,6 +402,8 @@ export function writeJsonFile(file: string, tree: unknown, mode = 0o644): void {
   writeFileSync(temp, `${JSON.stringify(tree, null, 2)}\n`, { mode });
   renameSync(temp, file);
   fileCache.delete(file);
+  // A nearer project file may now exist than the one remembered.
+  if (path.basename(file) === PROJECT_FILE) projectFiles.clear();
 }
 
 // ---- helpers ---------------------------------------------------------------------------------------

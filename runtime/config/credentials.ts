@@ -46,12 +46,9 @@ export function credentialEnvName(name: string): string {
  * not an object of objects of strings (the error names the key, never the value).
  */
 export function readCredentialsFile(file: string = credentialsFile()): Record<string, Record<string, string>> {
-  let mode: number;
-  try {
-    mode = statSync(file).mode;
-  } catch {
-    return {};
-  }
+  const stat = statSync(file, { throwIfNoEntry: false });
+  if (!stat) return {};
+  const mode = stat.mode;
   // POSIX permissions: on Windows the mode bits say nothing about other users.
   if (process.platform !== "win32" && (mode & 0o077) !== 0) {
     throw new ConfigError(
