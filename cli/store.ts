@@ -23,10 +23,10 @@ export function openStore(input: VerbInput): SqliteStore {
 }
 
 /** Runs `fn` on the store and closes it. */
-export function withStore<T>(input: VerbInput, fn: (store: SqliteStore) => T): T {
+export async function withStore<T>(input: VerbInput, fn: (store: SqliteStore) => T | Promise<T>): Promise<T> {
   const store = openStore(input);
   try {
-    return fn(store);
+    return await fn(store);
   } finally {
     store.close();
   }

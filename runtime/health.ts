@@ -83,10 +83,10 @@ function checkConfig(): string {
   return `models.default = ${String(model)}`;
 }
 
-function checkStore(): string {
+async function checkStore(): Promise<string> {
   const configured = durableSettings.configuredStore();
   if (configured) {
-    configured.listRuns();
+    await configured.listRuns();
     return "configured store reads";
   }
   const file = path.resolve(durableSettings.path ?? (getConfig("durable.path") as string | undefined) ?? path.join(".weft", "durable.db"));

@@ -12,7 +12,7 @@ const clear: Verb = {
     const op = input.positionals[0];
     // The durable driver loads the op-call kernel: imported here, so `--help` stays quick.
     const { clearCache } = await import("../../runtime/durable/index.js");
-    const removed = withStore(input, (store) => clearCache(op, { store }));
+    const removed = await withStore(input, (store) => clearCache(op, { store }));
     input.io.out(`removed ${removed} cached result${removed === 1 ? "" : "s"}${op ? ` of ${op}` : ""}`);
     return 0;
   },

@@ -19,11 +19,11 @@ function decision(kind: "approve" | "deny"): Verb {
       const [run, key] = input.positionals as [string, string];
       // The durable driver loads the op-call kernel: imported here, so `--help` stays quick.
       const { approvals, decide } = await import("../../runtime/durable/index.js");
-      return withStore(input, (store) => {
+      return withStore(input, async (store) => {
         const reason = stringOption(input, "reason");
-        const done = decide({ store, run, key, decision: kind, by: stringOption(input, "by") ?? os.userInfo().username, ...(reason !== undefined && { reason }) });
+        const done = await decide({ store, run, key, decision: kind, by: stringOption(input, "by") ?? os.userInfo().username, ...(reason !== undefined && { reason }) });
         if (!done) {
-          const pending = approvals({ store, run }).map((a) => a.key);
+          const pending = (await approvals({ store, run })).map((a) => a.key);
           throw new CliError(
             `no pending approval "${key}" in run "${run}"`,
             pending.length > 0 ? `pending in that run: ${pending.join(", ")}` : "`weft runs show <run>` lists its approvals",

@@ -20,7 +20,7 @@ const list: Verb = {
   async run(input) {
     const run = input.positionals[0];
     const { deadLetters } = await durableApi();
-    const letters = withStore(input, (store) => deadLetters({ store, ...(run !== undefined && { run }) })).filter((d) => input.values.all || d.status === "open");
+    const letters = (await withStore(input, (store) => deadLetters({ store, ...(run !== undefined && { run }) }))).filter((d) => input.values.all || d.status === "open");
     if (input.values.json) {
       input.io.out(JSON.stringify(letters.map((d) => ({ ...d, input: preview(d.input, false, 200) })), null, 2));
       return 0;
@@ -58,7 +58,7 @@ const replay: Verb = {
     configureDurable({ path: file });
     try {
       await replayDeadLetters({ run }, () => fn());
-      const left = deadLetters({ run }).filter((d) => d.status === "open").length;
+      const left = (await deadLetters({ run })).filter((d) => d.status === "open").length;
       input.io.out(`run ${run}: replayed ${open - left} of ${open} dead letters${left > 0 ? `; ${left} failed again` : ""}`);
       return left > 0 ? 1 : 0;
     } finally {

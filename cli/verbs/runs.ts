@@ -17,7 +17,7 @@ const list: Verb = {
   options: { json, store: STORE_OPTION },
   async run(input) {
     const { listRuns } = await durableApi();
-    const runs = withStore(input, (store) => listRuns({ store }));
+    const runs = await withStore(input, (store) => listRuns({ store }));
     if (input.values.json) {
       input.io.out(JSON.stringify(runs, null, 2));
       return 0;
@@ -45,12 +45,12 @@ const show: Verb = {
   async run(input) {
     const id = input.positionals[0]!;
     const { listRuns, approvals } = await durableApi();
-    return withStore(input, (store) => {
-      const summary = listRuns({ store }).find((r) => r.id === id);
+    return withStore(input, async (store) => {
+      const summary = (await listRuns({ store })).find((r) => r.id === id);
       if (!summary) throw new CliError(`no run "${id}" in ${store.file}`, "list the runs with `weft runs list`");
       const nodes = store.journal(id).map((n) => ({ key: n.key, value: safePreview(n.value) }));
       const letters = store.deadLetters(id).map((d) => ({ node: d.node, index: d.index, error: d.error, attempts: d.attempts, status: d.status }));
-      const pending = approvals({ store, run: id, all: true });
+      const pending = await approvals({ store, run: id, all: true });
       const record = store.getRun(id);
       const result = record?.result ? safePreview(record.result) : undefined;
       if (input.values.json) {

@@ -84,7 +84,9 @@ export const durableSettings = {
 // Read at each metrics collection, from the store already in use (never opened for it).
 registerGauge("weft.dlq.size", "dead letters not yet replayed", () => {
   const store = configured ?? opened;
-  return store ? store.deadLetters().filter((d) => d.status === "open").length : 0;
+  const letters = store?.deadLetters();
+  // A store whose reads are asynchronous (a server database) reports no value here.
+  return Array.isArray(letters) ? letters.filter((d) => d.status === "open").length : [];
 });
 
 /**
