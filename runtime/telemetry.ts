@@ -32,14 +32,22 @@ let tracer: Otel.Tracer | undefined;
 let noopProvider: Otel.TracerProvider | undefined;
 let loaded = false;
 
+function load(): void {
+  loaded = true;
+  api = loadApi();
+  tracer = api?.trace.getTracer("weft", "0.1.0");
+  noopProvider = api ? new api.ProxyTracerProvider().getDelegate() : undefined;
+}
+
+/** `@opentelemetry/api`, when installed, loaded at first use: the one loader, shared with runtime/metrics.ts. Internal. */
+export function otelApi(): Api | undefined {
+  if (!loaded) load();
+  return api;
+}
+
 function recordingPossible(): boolean {
   if (registry[REGISTRY]?.trace === undefined) return false;
-  if (!loaded) {
-    loaded = true;
-    api = loadApi();
-    tracer = api?.trace.getTracer("weft", "0.1.0");
-    noopProvider = api ? new api.ProxyTracerProvider().getDelegate() : undefined;
-  }
+  if (!loaded) load();
   if (api === undefined) return false;
   const provider = api.trace.getTracerProvider();
   return !(provider instanceof api.ProxyTracerProvider && provider.getDelegate() === noopProvider);
