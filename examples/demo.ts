@@ -72,8 +72,9 @@ function questionsFile(): string {
 /** Runs the demo and returns what it showed. */
 export async function demo(options: DemoOptions = {}): Promise<DemoReport> {
   const quick = options.quick ?? false;
-  const endpoint = options.endpoint;
-  if (endpoint) useEndpoint(endpoint, options.model ?? "gpt-4o-mini");
+  const env = process.env;
+  const endpoint = options.endpoint ?? env.OPENAI_BASE_URL ?? (env.OPENAI_API_KEY ? "https://api.openai.com/v1" : undefined);
+  if (endpoint) useEndpoint(endpoint, options.model ?? env.OPENAI_MODEL ?? "gpt-4o-mini");
   else useLocal(quick ? 0.2 : 1);
   searchService.latencyMs = quick ? 5 : 30;
   const file = questionsFile();
