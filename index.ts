@@ -44,6 +44,13 @@ export { listRuns, deadLetters, replayDeadLetters, approvals, decide, type RunSu
 export { cacheStats, clearCache, type CacheStats } from "./runtime/durable/index.js";
 export { MemoryStore, SqliteStore, type DurableStore, type SqliteStoreOptions, type RunStatus, type ApprovalRecord } from "./runtime/durable/index.js";
 export { UnstorableValue, RunLocked, LeaseLost, RunVersionMismatch, ApprovalDenied, ApprovalRequired } from "./runtime/durable/index.js";
+export { RedisStore, type RedisStoreOptions } from "./runtime/durable/redis.js";
+
+// Scale-out: steps as BullMQ jobs on Redis, served by `weft worker` processes.
+export { BullMQExecutor, type BullMQExecutorOptions, type RemoteWorkerInfo } from "./runtime/remote/executor.js";
+export { startWorker, type RemoteWorker, type RemoteWorkerOptions } from "./runtime/remote/worker.js";
+export { RemoteRefused } from "./runtime/remote/protocol.js";
+export type { RedisTarget } from "./runtime/remote/connection.js";
 
 // Errors.
 export { WeftError, OpError, ValidationError, DeadlineExceeded, Cancelled, WorkerCrashed, BatchItemError, type ValidationIssue } from "./runtime/errors.js";

@@ -1,23 +1,37 @@
 /**
- * One conformance suite for every durable store (in memory and SQLite): leases, journal,
- * versions, cache expiry, dead letters and approvals behave the same on each.
+ * One conformance suite for every durable store (in memory, SQLite and Redis): leases,
+ * journal, versions, cache expiry, dead letters and approvals behave the same on each.
+ * The Redis store runs against a private redis-server (test/support/redis.ts); it is
+ * skipped, loudly, only where none can be installed.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, afterEach, beforeEach, describe, expect, test } from "vitest";
-import { MemoryStore, SqliteStore, type DurableStore } from "weft";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { MemoryStore, RedisStore, SqliteStore, type DurableStore } from "weft";
+import { redisSkip, startRedis, type TestRedis } from "../support/redis.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "weft-store-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
+let redis: TestRedis | undefined;
+beforeAll(async () => {
+  if (!redisSkip) redis = await startRedis();
+}, 30_000);
+afterAll(() => redis?.dispose());
 
 const bytes = (...xs: number[]) => new Uint8Array(xs);
 
 describe.each<[string, () => DurableStore]>([
   ["MemoryStore", () => new MemoryStore()],
   ["SqliteStore", () => new SqliteStore(path.join(dir, `s${n++}.db`))],
-])("%s", (_name, make) => {
+  // A fresh key prefix per test: the same isolation as a fresh file.
+  ["RedisStore", () => new RedisStore({ redis: redis!.url, prefix: `t${n++}` })],
+])("%s", (name, make) => {
+  if (name === "RedisStore" && redisSkip) {
+    test.skip(`skipped: ${redisSkip}`, () => undefined);
+    return;
+  }
   let store: DurableStore;
   beforeEach(() => {
     store = make();
