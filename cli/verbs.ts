@@ -4,8 +4,9 @@
  */
 import type { Verb } from "./command.js";
 import { gen } from "./verbs/gen.js";
+import { worker } from "./verbs/worker.js";
 
-export const VERBS: readonly Verb[] = [gen];
+export const VERBS: readonly Verb[] = [gen, worker];
 
 /** The root of the verb tree: `weft --help` prints its summary and the verbs. */
 export const WEFT: Verb = {

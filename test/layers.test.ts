@@ -46,8 +46,6 @@ const LAYERS: readonly (readonly [pattern: string, layer: Layer, why: string])[]
   ["compiler/", 2, "pure: graph in, graph or plan out"],
   ["runtime/workers/worker.ts", 6, "the worker thread's entry point: it loads user modules, like the CLI"],
   ["runtime/workers/", 3, "the worker pool executor"],
-  ["runtime/remote/bin.ts", 6, "the `weft worker` process entry: it loads user modules, like the CLI"],
-  ["runtime/remote/command.ts", 6, "`weft worker`'s command line"],
   ["runtime/remote/", 3, "the remote executor (BullMQ) and the worker process runtime that serves it"],
   ["runtime/executors.ts", 3, "the Executor interface and the inline and async executors"],
   ["runtime/define.ts", 3, "registers an op, then the placement authority places it on an executor"],

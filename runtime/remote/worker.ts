@@ -95,6 +95,7 @@ export interface RemoteWorker {
   readonly processed: number;
   /** Jobs running now. */
   readonly running: number;
+  readonly concurrency: number;
   /** Where it serves, for the start-up line: `queue weft on redis://127.0.0.1:6379`. */
   describe(): string;
   /** Takes no new jobs; resolves when the running ones have replied and connections closed. */
@@ -214,6 +215,7 @@ export async function startWorker(options: RemoteWorkerOptions): Promise<RemoteW
   return {
     id,
     queue,
+    concurrency,
     ops: ops.size,
     get processed() {
       return processed;

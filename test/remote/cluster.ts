@@ -37,8 +37,8 @@ export interface Cluster {
   readonly queue: string;
   /** Starts one more worker serving the cluster's queue. */
   spawnWorker(extra?: readonly string[]): Promise<WorkerProcess>;
-  /** A BullMQ executor on the cluster's queue (closed by `dispose`). */
-  executor(): InstanceType<Modules["executor"]["BullMQExecutor"]>;
+  /** A BullMQ executor on the cluster's queue, or another (closed by `dispose`). */
+  executor(queue?: string): InstanceType<Modules["executor"]["BullMQExecutor"]>;
   dispose(): Promise<void>;
 }
 
@@ -72,7 +72,8 @@ export async function startCluster(options: { workers: number; queue: string; co
   const executorsMade: { close(): Promise<void> }[] = [];
   const spawnWorker = async (extra: readonly string[] = []): Promise<WorkerProcess> => {
     const args = [
-      build.url("lib/runtime/remote/bin.js").replace("file://", ""),
+      build.url("lib/cli/main.js").replace("file://", ""),
+      "worker",
       "--ops",
       "fixtures/remote.js",
       "--ops",
@@ -112,8 +113,8 @@ export async function startCluster(options: { workers: number; queue: string; co
     workers,
     queue: options.queue,
     spawnWorker,
-    executor() {
-      const ex = new executor.BullMQExecutor({ redis: redis.url, queue: options.queue, root: build.root });
+    executor(queue = options.queue) {
+      const ex = new executor.BullMQExecutor({ redis: redis.url, queue, root: build.root });
       executorsMade.push(ex);
       return ex;
     },

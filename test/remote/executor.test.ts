@@ -127,9 +127,31 @@ describe.skipIf(redisSkip !== undefined)("the BullMQ executor with two worker pr
     await expect(remote.run({ kind: "call", entry: forged, args: [1] }, here())).rejects.toMatchObject({ _tag: "RemoteRefused", reason: "not-registered" });
   });
 
+  it("SIGTERM: the worker finishes its running job, takes no new one, and exits 0", async () => {
+    const lone = await cluster.spawnWorker(["--queue", "graceful"]);
+    const graceful = cluster.executor("graceful");
+    const probe = `graceful:${Math.random()}`;
+    const entry = entryOf(w().remote.counted);
+    const before = entry.runBody;
+    entry.runBody = w().executors.executorRunBody(graceful);
+    try {
+      const running = w().remote.counted(probe, 1, 1500);
+      await untilKey(`${probe}:runs:1`);
+      lone.child.kill("SIGTERM");
+      await expect(running).resolves.toBe(2);
+      expect(await lone.exited).toBe(0);
+      expect(lone.output()).toMatch(/SIGTERM: finishing 1 running job\(s\)/);
+      expect(lone.output()).toMatch(/stopped after 1 job\(s\)/);
+      // Nobody serves the queue now: a call waits until its deadline.
+      await expect(w().remote.counted.with({ timeout: "300ms" })(probe, 2, 0)).rejects.toBeInstanceOf(w().errors.DeadlineExceeded);
+    } finally {
+      entry.runBody = before;
+    }
+  });
+
   it("lists the live workers from their heartbeats", async () => {
     const live = await remote.workers();
-    expect(live.map((x) => x.pid).sort()).toEqual(cluster.workers.map((p) => p.pid).sort());
+    expect(live.map((x) => x.pid).sort()).toEqual(cluster.workers.slice(0, 2).map((p) => p.pid).sort());
     expect(live[0]).toMatchObject({ queue: "exec", concurrency: 4 });
   });
 });
