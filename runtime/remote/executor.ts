@@ -38,6 +38,7 @@ import {
   encodeValue,
   jobId,
   keys,
+  workHash,
   refOf,
   type CancelMessage,
   type JobData,
@@ -113,6 +114,8 @@ export class BullMQExecutor implements Executor {
   /** Jobs waiting to be added together on the next tick. */
   private batch: { data: JobData; id: string; name: string }[] = [];
   private flushing: Promise<void> | undefined;
+  /** Durable steps' work sent so far, for `jobId`'s occurrence. */
+  private readonly seen = new Map<string, number>();
 
   constructor(options: BullMQExecutorOptions = {}) {
     for (const key of Object.keys(options)) if (!OPTION_KEYS.has(key)) throw new TypeError(`BullMQExecutor: unknown option ${JSON.stringify(key)} (expected ${[...OPTION_KEYS].join(", ")})`);
@@ -179,9 +182,11 @@ export class BullMQExecutor implements Executor {
     const signal = frame.signal;
     if (signal.aborted) return Promise.reject(abortReason(signal, op));
     let data: JobData;
+    let work = "";
     try {
       const ctx = encodeContext(frame);
       const payload: JobPayload = { ctx, self, args };
+      if (frame.run !== undefined) work = workHash(steps, encodeValue([self, args]));
       data = {
         v: PROTOCOL_VERSION,
         type,
@@ -197,8 +202,10 @@ export class BullMQExecutor implements Executor {
     } catch (error) {
       return Promise.reject(new RemoteRefused(op, "cannot-travel", `its job cannot be encoded: ${error instanceof Error ? error.message : String(error)}`));
     }
-    const id = jobId({ run: frame.run?.id, step: frame.stepId, attempt: frame.attempt, type, nonce: randomUUID() });
     const known = frame.run !== undefined;
+    const occurrence = known ? this.occurrence(`${frame.run!.id}\0${frame.stepId}\0${frame.attempt}\0${type}\0${work}`) : 0;
+    const id = jobId({ run: frame.run?.id, step: frame.stepId, attempt: frame.attempt, type, work, occurrence, nonce: known ? undefined : randomUUID() });
+    if (this.pending.has(id)) return Promise.reject(new Error(`weft remote: job ${id} is already in flight from this process`));
     return new Promise<ReplyMessage>((resolve, reject) => {
       const onAbort = () => {
         const reason = abortReason(signal, op);
@@ -225,6 +232,15 @@ export class BullMQExecutor implements Executor {
       this.jobs++;
       this.enqueue({ data, id, name: op }, known);
     });
+  }
+
+  /** How often this process has sent this step's work before (bounded memory: oldest forgotten). */
+  private occurrence(key: string): number {
+    const n = this.seen.get(key) ?? 0;
+    this.seen.delete(key);
+    this.seen.set(key, n + 1);
+    if (this.seen.size > 100_000) this.seen.delete(this.seen.keys().next().value!);
+    return n;
   }
 
   /** Queues a job for the next batched add; a durable step then checks for an earlier run's job. */

@@ -165,21 +165,38 @@ export function refOf(entry: OpEntry, root: string): RemoteOpRef {
 /**
  * The id of a job: derived from run, node and item (and the kernel's attempt), so a
  * coordinator that adds the same step again (a resumed run) finds the job it added
- * before, finished or not, instead of running the body twice. Outside a durable run a
- * step has no stable name, so the id is unique per call.
+ * before, finished or not, instead of running the body twice. The step id names a node or
+ * an item; `work` (a hash of the steps and arguments) tells apart the chunks of one batch,
+ * which share their batch's step id, and `occurrence` the same work sent twice by one step.
+ * Outside a durable run a step has no stable name, so the id is unique per call (`nonce`).
  *
  * BullMQ ids must not look like integers nor contain `:`; a hash is neither, and bounded.
  *
  * @example
  * ```ts
- * jobId({ run: "nightly", step: "vmap(score)#0/score#41", attempt: 1, type: "call" }); // "w-3f9c…"
+ * jobId({ run: "nightly", step: "vmap(score)#0[41]/score#0", attempt: 1, type: "call", work: "9f2c", occurrence: 0 }); // "w-3f9c…"
  * ```
  */
-export function jobId(parts: { readonly run: string | undefined; readonly step: string; readonly attempt: number; readonly type: JobData["type"]; readonly nonce?: string }): string {
+export function jobId(parts: {
+  readonly run: string | undefined;
+  readonly step: string;
+  readonly attempt: number;
+  readonly type: JobData["type"];
+  readonly work: string;
+  readonly occurrence: number;
+  readonly nonce?: string;
+}): string {
   const h = createHash("sha256");
   h.update(parts.run === undefined ? `once\0${parts.nonce ?? ""}` : `run\0${parts.run}`);
-  h.update(`\0${parts.step}\0${parts.attempt}\0${parts.type}`);
+  h.update(`\0${parts.step}\0${parts.attempt}\0${parts.type}\0${parts.work}\0${parts.occurrence}`);
   return `w-${h.digest("base64url").slice(0, 32)}`;
+}
+
+/** A short hash of a job's steps and encoded arguments, for `jobId`. @example `workHash(steps, encodeValue(args))` */
+export function workHash(steps: readonly RemoteStep[], encodedArgs: string): string {
+  const h = createHash("sha256");
+  for (const s of steps) h.update(s.op.key).update("\0");
+  return h.update(encodedArgs).digest("base64url").slice(0, 16);
 }
 
 /** Structured clone to base64. @example `decodeValue(encodeValue(new Date(0)))` */

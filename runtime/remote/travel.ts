@@ -1,9 +1,9 @@
 /**
  * What can travel to a remote worker: the one rule the BullMQ executor and placement ask.
- * A worker on another machine imports the app's op modules by path and rebuilds arguments
- * from structured clone, so an op needs a module locator in a JavaScript file that is not
- * the coordinator's entry script, and a call needs arguments (and a method's `this`) that
- * clone unchanged. What cannot travel is refused with the reason, never run elsewhere.
+ * A worker on another machine loads the app's op modules itself (`--ops`) and finds an op by
+ * its module path, export and member, then rebuilds arguments from structured clone; so an
+ * op needs a file locator that is not the coordinator's entry script, and a call needs
+ * arguments (and a method's `this`) that clone unchanged. What cannot travel is refused with the reason, never run elsewhere.
  */
 import type { OpEntry } from "../invoke.js";
 import { entryScript } from "../workers/capability.js";
@@ -23,7 +23,7 @@ export function whyNotRemote(entry: OpEntry, thisArg: unknown, args: readonly un
   if (!locator) {
     return "it has no module locator, so a remote worker cannot find it (build with tspc and the weft transformer, or load a manifest; an op defined inside a function, a closure, never has one)";
   }
-  if (!/^file:.*\.[mc]?js$/.test(locator.module)) return `its module ${locator.module} is not a JavaScript file a worker process can import (run the compiled output)`;
+  if (!locator.module.startsWith("file:")) return `its module ${locator.module} is not a file a worker process can load`;
   if (locator.module === entryScript()) {
     return `it is defined in the program's entry script (${locator.module}), which a worker would have to import, re-running its top level; define remote ops in a module of their own`;
   }

@@ -30,7 +30,7 @@ async function until<T>(read: () => Promise<T | undefined>): Promise<T> {
 describe.skipIf(redisSkip !== undefined)("scale-out across worker processes", () => {
   beforeAll(async () => {
     cluster = await startCluster({ workers: 2, queue: "cluster", concurrency: 16 });
-    remote = cluster.executor();
+    remote = cluster.executor("cluster");
     const IORedis = createRequire(import.meta.url)("ioredis") as { default: new (url: string) => Client };
     probes = new IORedis.default(cluster.redis.url);
   }, 60_000);
@@ -40,17 +40,8 @@ describe.skipIf(redisSkip !== undefined)("scale-out across worker processes", ()
   });
 
   const w = () => cluster.w;
-  const entryOf = (fn: { descriptor: { id: string } }) => w().registry.lookup(fn.descriptor.id)!;
-  /** Runs `f` with the bodies of `fns` on the BullMQ executor, then puts them back. */
-  async function onRemote<T>(fns: { descriptor: { id: string } }[], f: () => Promise<T>): Promise<T> {
-    const before = fns.map((fn) => entryOf(fn).runBody);
-    for (const fn of fns) entryOf(fn).runBody = w().executors.executorRunBody(remote);
-    try {
-      return await f();
-    } finally {
-      fns.forEach((fn, i) => (entryOf(fn).runBody = before[i]));
-    }
-  }
+  /** Runs `f` with its op calls placed on the BullMQ executor, as users place a run. */
+  const onRemote = <T>(_fns: unknown, f: () => Promise<T>): Promise<T> => w().weft.withContext({ placement: "remote:cluster" }, f);
   const runsOf = async (probe: string, n: number) => (await probes.mget(...Array.from({ length: n }, (_, i) => `${probe}:runs:${i}`))).map(Number);
 
   it("a jitted plan and a vmap of 1,000 items run across the workers, equal to in-process, with the same op calls", async () => {
@@ -119,7 +110,10 @@ describe.skipIf(redisSkip !== undefined)("scale-out across worker processes", ()
     };
     const first = start();
     // Kill it once a good part of the batch has run (but not all of it).
-    await until(async () => ((await runsOf(probe, n)).filter((r) => r > 0).length >= 20 ? true : undefined));
+    await until(async () => {
+      if (first.child.exitCode !== null) throw new Error(`the coordinator exited early:\n${first.out()}`);
+      return (await runsOf(probe, n)).filter((r) => r > 0).length >= 20 ? true : undefined;
+    });
     first.child.kill("SIGKILL");
     await first.exited;
     const doneBefore = (await runsOf(probe, n)).filter((r) => r > 0).length;

@@ -37,8 +37,11 @@ export interface Cluster {
   readonly queue: string;
   /** Starts one more worker serving the cluster's queue. */
   spawnWorker(extra?: readonly string[]): Promise<WorkerProcess>;
-  /** A BullMQ executor on the cluster's queue, or another (closed by `dispose`). */
-  executor(queue?: string): InstanceType<Modules["executor"]["BullMQExecutor"]>;
+  /**
+   * A BullMQ executor on the cluster's queue (or another), registered as `name`, so
+   * `placement: "remote:NAME"` sends calls to it as users' calls go (closed by `dispose`).
+   */
+  executor(name: string, queue?: string): InstanceType<Modules["executor"]["BullMQExecutor"]>;
   dispose(): Promise<void>;
 }
 
@@ -70,6 +73,7 @@ export async function startCluster(options: { workers: number; queue: string; co
   const w: Modules = { weft, remote, ops, executor, protocol, executors, context, registry, errors };
   const workers: WorkerProcess[] = [];
   const executorsMade: { close(): Promise<void> }[] = [];
+  const unregister: (() => void)[] = [];
   const spawnWorker = async (extra: readonly string[] = []): Promise<WorkerProcess> => {
     const args = [
       build.url("lib/cli/main.js").replace("file://", ""),
@@ -113,12 +117,14 @@ export async function startCluster(options: { workers: number; queue: string; co
     workers,
     queue: options.queue,
     spawnWorker,
-    executor(queue = options.queue) {
+    executor(name, queue = options.queue) {
       const ex = new executor.BullMQExecutor({ redis: redis.url, queue, root: build.root });
       executorsMade.push(ex);
+      unregister.push(weft.registerExecutor(name, ex));
       return ex;
     },
     async dispose() {
+      for (const off of unregister) off();
       for (const ex of executorsMade) await ex.close();
       for (const p of workers) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
       await Promise.all(workers.map((p) => p.exited));

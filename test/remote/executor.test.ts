@@ -29,23 +29,15 @@ async function untilKey(key: string): Promise<string> {
 describe.skipIf(redisSkip !== undefined)("the BullMQ executor with two worker processes", () => {
   beforeAll(async () => {
     cluster = await startCluster({ workers: 2, queue: "exec" });
-    remote = cluster.executor();
+    remote = cluster.executor("exec");
   }, 60_000);
   afterAll(() => cluster?.dispose());
 
   const w = () => cluster.w;
   const entryOf = (fn: { descriptor: { id: string } }) => w().registry.lookup(fn.descriptor.id)!;
   const here = () => w().context.currentFrame();
-  async function pinned<T>(fn: { descriptor: { id: string } }, f: () => Promise<T>): Promise<T> {
-    const entry = entryOf(fn);
-    const before = entry.runBody;
-    entry.runBody = w().executors.executorRunBody(remote);
-    try {
-      return await f();
-    } finally {
-      entry.runBody = before;
-    }
-  }
+  /** Runs `f` with its op calls placed on the BullMQ executor, as users place a block. */
+  const pinned = <T>(_fn: unknown, f: () => Promise<T>): Promise<T> => w().weft.withContext({ placement: "remote:exec" }, f);
 
   it("runs bodies in the worker processes, both of them, with results in input order", async () => {
     const out = await pinned(w().remote.whoRuns, () => w().weft.vmap(w().remote.whoRuns, { concurrency: 32 })(Array.from({ length: 64 }, (_, i) => i)));
@@ -117,6 +109,10 @@ describe.skipIf(redisSkip !== undefined)("the BullMQ executor with two worker pr
       _tag: "RemoteRefused",
       message: expect.stringContaining("a function at args[0]"),
     });
+    // Through placement, as users meet it: the call fails naming the op and the reason; nothing ran.
+    const error = await pinned(closure, () => closure(1)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(w().errors.OpError);
+    expect((error as Error).cause).toMatchObject({ _tag: "RemoteRefused", reason: "cannot-travel" });
   });
 
   it("a worker runs only ops its modules registered: any other is refused, nothing imported", async () => {
@@ -129,12 +125,9 @@ describe.skipIf(redisSkip !== undefined)("the BullMQ executor with two worker pr
 
   it("SIGTERM: the worker finishes its running job, takes no new one, and exits 0", async () => {
     const lone = await cluster.spawnWorker(["--queue", "graceful"]);
-    const graceful = cluster.executor("graceful");
+    cluster.executor("graceful", "graceful");
     const probe = `graceful:${Math.random()}`;
-    const entry = entryOf(w().remote.counted);
-    const before = entry.runBody;
-    entry.runBody = w().executors.executorRunBody(graceful);
-    try {
+    await w().weft.withContext({ placement: "remote:graceful" }, async () => {
       const running = w().remote.counted(probe, 1, 1500);
       await untilKey(`${probe}:runs:1`);
       lone.child.kill("SIGTERM");
@@ -144,9 +137,7 @@ describe.skipIf(redisSkip !== undefined)("the BullMQ executor with two worker pr
       expect(lone.output()).toMatch(/stopped after 1 job\(s\)/);
       // Nobody serves the queue now: a call waits until its deadline.
       await expect(w().remote.counted.with({ timeout: "300ms" })(probe, 2, 0)).rejects.toBeInstanceOf(w().errors.DeadlineExceeded);
-    } finally {
-      entry.runBody = before;
-    }
+    });
   });
 
   it("lists the live workers from their heartbeats", async () => {
