@@ -21,6 +21,7 @@ const suites: Array<[string, () => Promise<{ run: Suite }>]> = [
   ["durable", () => import("./durable.bench.js")],
   ["models", () => import("./models.bench.js")],
   ["workers", () => import("./workers.bench.js")],
+  ["bullmq", () => import("./bullmq.bench.js")],
   ["peers", () => import("./peers.bench.js")],
 ];
 

@@ -33,6 +33,8 @@ describe.skipIf(redisSkip !== undefined)("scale-out across worker processes", ()
     remote = cluster.executor("cluster");
     const IORedis = createRequire(import.meta.url)("ioredis") as { default: new (url: string) => Client };
     probes = new IORedis.default(cluster.redis.url);
+    // Refused connections while Redis restarts are retried; nothing to report.
+    (probes as unknown as { on(e: string, f: () => void): void }).on("error", () => undefined);
   }, 60_000);
   afterAll(async () => {
     await probes?.quit();
@@ -137,9 +139,8 @@ describe.skipIf(redisSkip !== undefined)("scale-out across worker processes", ()
     await cluster.redis.start();
     await expect(running).resolves.toEqual(Array.from({ length: n }, (_, i) => i + 1));
     const runs = await runsOf(probe, n);
-    expect(runs.every((r) => r >= 1)).toBe(true);
-    // A job whose lock lapsed during the restart may run once more; never more than that.
-    expect(runs.every((r) => r <= 2)).toBe(true);
+    // Every body ran; a job whose lock lapsed during the restart may have run once more, never more.
+    expect(runs.map((r, i) => [i, r]).filter(([, r]) => r! < 1 || r! > 2)).toEqual([]);
   });
 
   it("a poison job lands in the dead letters after its attempts", async () => {

@@ -89,7 +89,7 @@ export async function startCluster(options: { workers: number; queue: string; co
       "--concurrency",
       String(options.concurrency ?? 4),
       "--lock-ms",
-      "1000",
+      "2000",
       "--stalled-ms",
       "300",
       "--heartbeat-ms",

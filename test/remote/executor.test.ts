@@ -140,6 +140,20 @@ describe.skipIf(redisSkip !== undefined)("the BullMQ executor with two worker pr
     });
   });
 
+  it("inspect() shows the steps a remote placement sends away", async () => {
+    const { jit, withContext } = w().weft;
+    const plan = jit(async (x: number) => w().remote.whoRuns(await w().remote.echo(x)));
+    const here = await plan.inspect(1);
+    expect(here.text).not.toContain("remote:");
+    const far = await withContext({ placement: "remote:exec" }, () => plan.inspect(1));
+    expect(far.text).toMatch(/echo.*# io remote:exec/);
+    expect(far.text).toMatch(/whoRuns.*# io remote:exec/);
+    expect(far.mermaid).toContain("echo @remote:exec");
+    // And the run goes where inspect() said.
+    const out = await withContext({ placement: "remote:exec" }, () => plan(5));
+    expect(cluster.workers.map((p) => p.pid)).toContain(out.pid);
+  });
+
   it("lists the live workers from their heartbeats", async () => {
     const live = await remote.workers();
     expect(live.map((x) => x.pid).sort()).toEqual(cluster.workers.slice(0, 2).map((p) => p.pid).sort());
