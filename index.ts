@@ -34,7 +34,7 @@ export { subscribe, type RuntimeEvent } from "./runtime/events.js";
 // Model calls: providers, usage and cost, rate limits.
 export { models, type Models, type ModelInstance, type ModelResult, type ModelStreamEvent, type ModelCallOptions, type ObjectOptions, type EmbedOptions, type Prompt, type CallUsage, type Tracked, type Usage, type UsageReport } from "./runtime/models/models.js";
 export type { ModelProvider, Capabilities, Message, GenerateRequest, GenerateResponse, StreamEvent, EmbedRequest, EmbedResponse, TokenUsage, RateLimits, Price, ModelClock } from "./runtime/models/provider.js";
-export { localProvider, type LocalOptions } from "./runtime/models/local.js";
+export { localProvider, hashedEmbedding, type LocalOptions } from "./runtime/models/local.js";
 export { openaiCompatible, type OpenAICompatibleOptions } from "./runtime/models/openai.js";
 export { aiSdkProvider, type AiSdkProviderOptions, type AiSdkLanguageModel, type AiSdkEmbeddingModel } from "./runtime/models/ai-sdk.js";
 export { ProviderError, BudgetExceeded, type Budget } from "./runtime/models/errors.js";
@@ -45,6 +45,7 @@ export { configureDurable, closeDurable, type DurableSettings, type ApprovalPoli
 export { listRuns, deadLetters, replayDeadLetters, approvals, decide, type RunSummary, type DeadLetter, type Decision } from "./runtime/durable/index.js";
 export { cacheStats, clearCache, type CacheStats } from "./runtime/durable/index.js";
 export { MemoryStore, SqliteStore, type DurableStore, type SqliteStoreOptions, type RunStatus, type ApprovalRecord } from "./runtime/durable/index.js";
+export { type Awaitable, type Acquired, type RunRecord, type JournalRecord, type DeadLetterRecord } from "./runtime/durable/index.js";
 export { UnstorableValue, RunLocked, LeaseLost, RunVersionMismatch, ApprovalDenied, ApprovalRequired } from "./runtime/durable/index.js";
 export { RedisStore, type RedisStoreOptions } from "./runtime/durable/redis.js";
 

@@ -162,6 +162,11 @@ function checkNode(n: Node, say: (msg: string) => void): void {
       if (n.concurrency !== undefined && !(Number.isSafeInteger(n.concurrency) && n.concurrency > 0)) say(`concurrency must be a positive integer, got ${String(n.concurrency)}`);
       return;
     }
+    case "try":
+      if (n.branches.length !== 2) say(`expected a body and a handler, got ${plural(n.branches.length, "subgraph")}`);
+      if (n.branches[0].arity !== n.inputs.length) say(`body takes ${plural(n.branches[0].arity, "input")}, the try passes ${n.inputs.length}`);
+      if (n.branches[1].arity !== n.inputs.length + 1) say(`handler takes ${plural(n.branches[1].arity, "input")}, the try passes ${n.inputs.length + 1} (the error, ${n.inputs.length} captures)`);
+      return;
     case "fused":
       if (n.body.arity !== n.inputs.length) say(`body takes ${plural(n.body.arity, "input")}, the node passes ${n.inputs.length}`);
       if (n.placement === "async") say(`placement "async", expected "inline" or "worker"`);
@@ -210,6 +215,9 @@ export function allowedPlacements(n: OpNode): Allowed {
   const { desc } = n;
   // Pinned to the workers, an io op or async body goes there too (the runtime sends it).
   if (desc.policy.placement === "worker") return PINNED_WORKER;
+  // Pinned to a registered executor (a remote engine), whatever its kind.
+  const pinned = desc.policy.placement;
+  if (pinned !== undefined && pinned.startsWith("remote:")) return { values: [pinned as `remote:${string}`], why: "the op's policy" };
   if (desc.kind === "io") return IO_OP;
   if (desc.async) return ASYNC_BODY;
   if (desc.policy.placement === "inline") return PINNED_INLINE;
@@ -254,11 +262,12 @@ export function unfusable(n: Node): string | undefined {
     case "op":
       if (n.desc.kind === "io") return "io op";
       if (n.desc.async) return "async body";
-      if (n.desc.policy.placement === "inline") return `policy placement "inline"`;
+      if (n.desc.policy.placement === "inline" || n.desc.policy.placement?.startsWith("remote:")) return `policy placement "${n.desc.policy.placement}"`;
       return policyRefusal(n.desc);
     case "const":
     case "expr":
     case "cond":
+    case "try":
     case "map":
     case "fused":
       return `${n.kind} node`;
@@ -304,6 +313,7 @@ export function expectedEffect(n: Node): EffectTag {
     case "op":
       return n.desc.kind;
     case "cond":
+    case "try":
       return n.branches.reduce((e: EffectTag, b) => joinEffect(e, graphEffect(b)), "pure");
     case "map":
     case "fused":

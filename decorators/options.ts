@@ -74,7 +74,7 @@ export const OPTION_SHAPES = {
   jit: { name: null, strict: null, static: null, cacheSize: null, concurrency: null, onError: null },
   vmap: { inAxes: null, concurrency: null, chunkSize: null, onError: null, onProgress: null },
   configure: { concurrency: null, validate: null, random: null },
-  withContext: { config: null, timeout: null, signal: null, tenant: null, user: null, values: null, placement: null },
+  withContext: { config: null, timeout: null, signal: null, tenant: null, user: null, values: null, placement: null, run: null },
 } as const satisfies Record<ShapeName, Shape>;
 
 /**

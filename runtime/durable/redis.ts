@@ -17,6 +17,7 @@
  * | `<p>:run:<id>` | hash | status, owner, leaseUntil, createdAt, updatedAt, result, error |
  * | `<p>:ver:<id>` | hash | subject -> version hash |
  * | `<p>:journal:<id>` | hash | node key -> input hash + value |
+ * | `<p>:off:<id>` | hash | stream -> committed offset |
  * | `<p>:cache:<key>` | hash | op, value, expiresAt (and a Redis expiry when it is in the future) |
  * | `<p>:cacheops:<op>` / `<p>:cacheops` | sets | cache keys per op / ops with entries |
  * | `<p>:dead:<id>` / `<p>:deadruns` | hash / set | dead letters per run / runs with some |
@@ -90,6 +91,13 @@ record.by = ARGV[3]
 if ARGV[5] == '1' then record.why = ARGV[4] else record.why = nil end
 record.decidedAt = tonumber(ARGV[6])
 redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(record))
+return 1
+`;
+
+// KEYS: offsets hash. ARGV: stream, offset. Offsets only move forward.
+const COMMIT_OFFSET = `
+local old = tonumber(redis.call('HGET', KEYS[1], ARGV[1]))
+if old == nil or tonumber(ARGV[2]) > old then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
 return 1
 `;
 
@@ -193,8 +201,21 @@ export class RedisStore implements DurableStore {
     return out;
   }
 
-  append(run: string, record: JournalRecord): void {
-    this.redis.call(["HSET", this.k("journal", run), record.key, packNode(record.inputHash, record.value)]);
+  append(run: string, records: readonly JournalRecord[]): void {
+    if (records.length === 0) return;
+    // One HSET: all the records are stored, or none.
+    this.redis.call(["HSET", this.k("journal", run), ...records.flatMap((r) => [r.key, packNode(r.inputHash, r.value)])]);
+  }
+
+  commitOffset(run: string, stream: string, offset: number): void {
+    this.redis.call(["EVAL", COMMIT_OFFSET, 1, this.k("off", run), stream, offset]);
+  }
+
+  offsets(run: string): Map<string, number> {
+    const out = new Map<string, number>();
+    const fields = this.redis.call(["HGETALL", this.k("off", run)]) as Reply[];
+    for (let i = 0; i < fields.length; i += 2) out.set(text(fields[i])!, Number(text(fields[i + 1])));
+    return out;
   }
 
   countNodes(run: string): number {
