@@ -37,7 +37,8 @@ export interface DurableBuild {
 }
 
 /**
- * Compiles (or reuses) the durable fixtures.
+ * Compiles (or reuses) the durable fixtures, or the fixtures of another folder (the CLI's:
+ * test/fixtures/cli) the same way.
  *
  * @example
  * ```ts
@@ -45,15 +46,15 @@ export interface DurableBuild {
  * spawn(process.execPath, [build.script("child.js")]);
  * ```
  */
-export function buildDurableFixtures(): DurableBuild {
+export function buildDurableFixtures(fixtures: string = FIXTURES): DurableBuild {
   const lib = buildForWorkers();
-  const files = readdirSync(FIXTURES)
+  const files = readdirSync(fixtures)
     .filter((f) => f.endsWith(".ts"))
-    .map((f) => path.join(FIXTURES, f))
+    .map((f) => path.join(fixtures, f))
     .sort();
   const hash = createHash("sha256").update(lib.root).update(ts.version);
   for (const file of files) hash.update(path.basename(file)).update("\0").update(readFileSync(file)).update("\0");
-  const root = path.join(ROOT, "node_modules/.cache/weft-durable", hash.digest("hex").slice(0, 16));
+  const root = path.join(ROOT, "node_modules/.cache", `weft-${path.basename(fixtures)}`, hash.digest("hex").slice(0, 16));
   if (!existsSync(path.join(root, "package.json"))) {
     const temp = `${root}.${process.pid}.${Math.random().toString(36).slice(2)}`;
     mkdirSync(temp, { recursive: true });
@@ -69,7 +70,7 @@ export function buildDurableFixtures(): DurableBuild {
         paths: { weft: [path.join(ROOT, "index.ts")] },
         baseUrl: ROOT,
         outDir: temp,
-        rootDir: FIXTURES,
+        rootDir: fixtures,
         noEmitOnError: false,
       },
     });
@@ -86,7 +87,7 @@ export function buildDurableFixtures(): DurableBuild {
       false,
       { before: [weftTransformer(program, {}, { ts: ts as never, addDiagnostic: (d) => problems.push(ts.flattenDiagnosticMessageText(d.messageText, "\n")) })] },
     );
-    if (problems.length > 0) throw new Error(`weft transformer reported, building test/fixtures/durable:\n${problems.join("\n")}`);
+    if (problems.length > 0) throw new Error(`weft transformer reported, building ${path.relative(ROOT, fixtures)}:\n${problems.join("\n")}`);
     publishBuild(temp, root);
   }
   return {
