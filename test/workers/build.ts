@@ -4,7 +4,7 @@
  *
  *   node_modules/.cache/weft-workers/<hash>/
  *     package.json        {"type":"module"}
- *     lib/...             weft's sources (index.ts, decorators/, runtime/, compiler/, transformers/)
+ *     lib/...             weft's sources (index.ts, decorators/, runtime/, compiler/, transformers/, cli/)
  *     fixtures/...        test/fixtures/workers/*.ts, with `from "weft"` pointing at lib/index.js
  *
  * The test imports the fixtures and weft's internals from there (dynamic `import()` of
@@ -24,7 +24,7 @@ import { pathToFileURL } from "node:url";
 import ts from "typescript";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
-const LIB_INPUTS = ["index.ts", "decorators", "runtime", "compiler", "transformers"];
+const LIB_INPUTS = ["index.ts", "decorators", "runtime", "compiler", "transformers", "cli"];
 const FIXTURES = path.join(ROOT, "test/fixtures/workers");
 // Bump when the layout or compiler options below change, so old builds are not reused.
 const BUILD_VERSION = "1";
