@@ -40,14 +40,22 @@ export interface DurableBuild {
  * ```
  */
 export function buildDurableFixtures(): DurableBuild {
+  return buildProcessFixtures(FIXTURES, "weft-durable");
+}
+
+/**
+ * Compiles (or reuses) the fixtures of one folder for real `node` processes, like the
+ * durable ones (the stream tests' crash fixture uses it too), cached under `cache`.
+ */
+export function buildProcessFixtures(fixtures: string, cache: string): DurableBuild {
   const lib = buildForWorkers();
-  const files = readdirSync(FIXTURES)
+  const files = readdirSync(fixtures)
     .filter((f) => f.endsWith(".ts"))
-    .map((f) => path.join(FIXTURES, f))
+    .map((f) => path.join(fixtures, f))
     .sort();
   const hash = createHash("sha256").update(lib.root).update(ts.version);
   for (const file of files) hash.update(path.basename(file)).update("\0").update(readFileSync(file)).update("\0");
-  const root = path.join(ROOT, "node_modules/.cache/weft-durable", hash.digest("hex").slice(0, 16));
+  const root = path.join(ROOT, "node_modules/.cache", cache, hash.digest("hex").slice(0, 16));
   if (!existsSync(path.join(root, "package.json"))) {
     const temp = `${root}.${process.pid}.${Math.random().toString(36).slice(2)}`;
     mkdirSync(temp, { recursive: true });
@@ -63,7 +71,7 @@ export function buildDurableFixtures(): DurableBuild {
         paths: { weft: [path.join(ROOT, "index.ts")] },
         baseUrl: ROOT,
         outDir: temp,
-        rootDir: FIXTURES,
+        rootDir: fixtures,
         noEmitOnError: false,
       },
     });
@@ -80,7 +88,7 @@ export function buildDurableFixtures(): DurableBuild {
       false,
       { before: [weftTransformer(program, {}, { ts: ts as never, addDiagnostic: (d) => problems.push(ts.flattenDiagnosticMessageText(d.messageText, "\n")) })] },
     );
-    if (problems.length > 0) throw new Error(`weft transformer reported, building test/fixtures/durable:\n${problems.join("\n")}`);
+    if (problems.length > 0) throw new Error(`weft transformer reported, building ${path.relative(ROOT, fixtures)}:\n${problems.join("\n")}`);
     publishBuild(temp, root);
   }
   return {
