@@ -51,11 +51,13 @@ export class FilterStage<T> implements Puller<T> {
     const outV: T[] = [];
     const outL: Lineage[] = [];
     let failures = chunk.failures;
+    const direct = this.exec.run === undefined;
+    const test = this.keep;
     for (let i = 0; i < values.length; i++) {
       const v = values[i]!;
       let keep: boolean | PromiseLike<boolean>;
       try {
-        keep = callIn(this.exec, this.name, this.keep, v, lineage[i]!);
+        keep = direct ? test(v) : callIn(this.exec, this.name, test, v, lineage[i]!);
       } catch (error) {
         failures = addFailures(failures, [{ lineage: lineage[i]!, error, input: v, stage: this.name }]);
         continue;
@@ -199,10 +201,105 @@ export class MapStage<A, B> implements Puller<B> {
         this.setInput(got);
         continue;
       }
+      if (this.inFlight() === 0 && this.runSync()) continue;
       const chunk = this.input!;
       const i = this.pos++;
       this.start(chunk.values[i]!, chunk.lineage[i]!);
     }
+  }
+
+  /**
+   * With nothing in flight, runs the rest of the input chunk in one loop while `fn` answers
+   * synchronously: no slot, no per-item bookkeeping. Stops at the first promise (that item
+   * goes on as an async one). Returns false when it made no progress.
+   */
+  private runSync(): boolean {
+    const chunk = this.input!;
+    const values = chunk.values;
+    const lineage = chunk.lineage;
+    const n = values.length;
+    const from = this.pos;
+    const fn = this.fn;
+    const direct = this.exec.run === undefined;
+    if (from === 0 && direct && this.outV.length === 0 && this.failures === undefined && n > 0) {
+      this.mapWhole(values, lineage);
+      return true;
+    }
+    const outV = this.outV;
+    const outL = this.outL;
+    for (let i = from; i < n; i++) {
+      let out: B | PromiseLike<B>;
+      try {
+        out = direct ? fn(values[i]!) : callIn(this.exec, this.name, fn, values[i]!, lineage[i]!);
+      } catch (error) {
+        (this.failures ??= []).push({ lineage: lineage[i]!, error, input: values[i], stage: this.name });
+        continue;
+      }
+      if (isThenable(out)) {
+        // Items before it were handed on in order: the window starts at this one.
+        this.pos = i + 1;
+        this.started += i - from;
+        this.emittedSeq = this.started;
+        this.startAsync(this.started, out, values[i]!, lineage[i]!);
+        return true;
+      }
+      outV.push(out);
+      outL.push(lineage[i]!);
+    }
+    this.pos = n;
+    this.started += n - from;
+    this.emittedSeq = this.started;
+    return n > from;
+  }
+
+  /**
+   * The commonest case, a whole chunk of sync results: values into an array of the right
+   * size, the input's lineage array handed on as it is. At an item that throws or answers
+   * with a promise, the items before it go on and that item is settled or started as usual;
+   * no item is ever called twice.
+   */
+  private mapWhole(values: readonly A[], lineage: Lineage[]): void {
+    const n = values.length;
+    const fn = this.fn;
+    const out = new Array<B>(n);
+    let i = 0;
+    let pending: PromiseLike<B> | undefined;
+    let threw = false;
+    let error: unknown;
+    for (; i < n; i++) {
+      let r: B | PromiseLike<B>;
+      try {
+        r = fn(values[i]!);
+      } catch (e) {
+        threw = true;
+        error = e;
+        break;
+      }
+      if (isThenable(r)) {
+        pending = r;
+        break;
+      }
+      out[i] = r;
+    }
+    if (i === n) {
+      this.outV = out;
+      this.outL = lineage;
+      this.pos = n;
+      this.started += n;
+      this.emittedSeq = this.started;
+      return;
+    }
+    out.length = i;
+    this.outV = out;
+    this.outL = lineage.slice(0, i);
+    this.pos = i + 1;
+    this.started += i;
+    this.emittedSeq = this.started;
+    if (threw) {
+      (this.failures ??= []).push({ lineage: lineage[i]!, error, input: values[i], stage: this.name });
+      this.started++;
+      this.emittedSeq++;
+    } else this.startAsync(this.started, pending!, values[i]!, lineage[i]!);
   }
 
   private setInput(chunk: Chunk<A> | null): void {
@@ -229,6 +326,11 @@ export class MapStage<A, B> implements Puller<B> {
       this.complete(seq, true, out, lineage, value);
       return;
     }
+    this.startAsync(seq, out, value, lineage);
+  }
+
+  private startAsync(seq: number, out: PromiseLike<B>, value: A, lineage: Lineage): void {
+    if (seq >= this.started) this.started = seq + 1;
     this.running++;
     out.then(
       (v) => {
@@ -505,11 +607,22 @@ export class BatchStage<T> implements Puller<T[]> {
       return failures;
     }
     const { values, lineage } = chunk;
-    for (let i = 0; i < values.length; i++) {
+    const size = this.size;
+    const n = values.length;
+    let i = 0;
+    while (i < n) {
+      if (this.cur.length === 0 && n - i >= size) {
+        // A whole batch inside the chunk: two slices, no per-item pushes.
+        outV.push(values.slice(i, i + size));
+        outL.push(flatOffsets(lineage, i, i + size));
+        i += size;
+        continue;
+      }
       if (this.cur.length === 0) this.firstAt = Date.now();
       this.cur.push(values[i]!);
       this.curL.push(lineage[i]!);
-      if (this.cur.length === this.size) this.flush(outV, outL);
+      i++;
+      if (this.cur.length === size) this.flush(outV, outL);
     }
     return addFailures(failures, chunk.failures);
   }
@@ -580,6 +693,12 @@ export class BatchStage<T> implements Puller<T[]> {
     this.done = true;
     return this.up.close();
   }
+}
+
+/** The offsets of `lineage[from..to)` as one array: a slice when each is a single offset. */
+function flatOffsets(lineage: readonly Lineage[], from: number, to: number): number[] {
+  for (let i = from; i < to; i++) if (typeof lineage[i] !== "number") return joinLineage(lineage.slice(from, to));
+  return lineage.slice(from, to) as number[];
 }
 
 // ---- take -----------------------------------------------------------------------------------

@@ -267,9 +267,10 @@ export class Stream<T> implements AsyncIterable<T>, Openable<T> {
     try {
       for (let c = await ex.next(); c !== null; c = await ex.next()) {
         if (write === undefined) continue;
-        for (const v of c.values) {
-          const r = write(v);
-          if (isThenable(r)) await r;
+        const values = c.values;
+        for (let i = 0; i < values.length; i++) {
+          const r = write(values[i]!);
+          if (r !== undefined && isThenable(r)) await r;
         }
       }
     } catch (error) {

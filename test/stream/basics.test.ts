@@ -71,6 +71,21 @@ describe("stages", () => {
     expect(peak).toBe(6);
   });
 
+  it("calls a map's function once per item when a chunk mixes sync results, throws and promises", async () => {
+    const calls = new Map<number, number>();
+    const mixed = (n: number): number | Promise<number> => {
+      calls.set(n, (calls.get(n) ?? 0) + 1);
+      if (n % 5 === 3) throw new Error(`bad ${n}`);
+      return n % 7 === 4 ? Promise.resolve(n * 10) : n * 10;
+    };
+    const summary = await data.stream(Array.from({ length: 50 }, (_, i) => i), { chunk: 16 }).map(mixed, { concurrency: 2 }).results().collect();
+    expect([...calls.values()].every((c) => c === 1)).toBe(true);
+    expect(calls.size).toBe(50);
+    const ok = summary.filter((r) => r.ok).map((r) => r.index);
+    expect(ok).toEqual(Array.from({ length: 50 }, (_, i) => i).filter((i) => i % 5 !== 3));
+    expect(summary.filter((r) => !r.ok).map((r) => r.index).sort((a, b) => a - b)).toEqual([3, 8, 13, 18, 23, 28, 33, 38, 43, 48]);
+  });
+
   it("takes the first n and closes the source at once", async () => {
     let finalized = false;
     function* naturals() {

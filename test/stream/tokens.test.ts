@@ -25,9 +25,9 @@ export const shout = op(async (word: string): Promise<string> => word.toUpperCas
 describe("an op returning an AsyncIterable", () => {
   it("is described by its item type and runs as an io op", () => {
     const desc = describeOp(tokens);
-    expect(desc.stream).toBe(true);
-    expect(desc.returns).toEqual({ type: "string" });
-    expect(desc.kind).toBe("io");
+    expect(desc?.stream).toBe(true);
+    expect(desc?.returns).toEqual({ type: "string" });
+    expect(desc?.kind).toBe("io");
   });
 
   it("yields checked items, its body in the op's own context", async () => {
