@@ -27,6 +27,8 @@ export { configure, type RuntimeSettings } from "./runtime/settings.js";
 export { loadManifest, StaleManifestError } from "./runtime/manifest.js";
 export { configureWorkers, closeWorkers, type PoolOptions } from "./runtime/workers/pool.js";
 export { WorkerRefused } from "./runtime/workers/protocol.js";
+export { registerExecutor, type Executor, type Work as ExecutorWork, type ChunkResult } from "./runtime/executor.js";
+export { inlineExecutor } from "./runtime/executors.js";
 export { subscribe, type RuntimeEvent } from "./runtime/events.js";
 
 // Model calls: providers, usage and cost, rate limits.

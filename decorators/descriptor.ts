@@ -59,8 +59,12 @@ export interface RetryPolicy {
   readonly retryOn?: (error: unknown, attempt: number) => boolean;
 }
 
-/** Where a `cpu` op runs: decided by the cost model unless forced. */
-export type Placement = "auto" | "worker" | "inline";
+/**
+ * Where an op's body runs: decided by the cost model (`"auto"`, the default) unless forced
+ * to the calling thread, the worker pool, or an executor registered with
+ * `registerExecutor(NAME, executor)` (`"remote:NAME"`, e.g. a job queue on other machines).
+ */
+export type Placement = "auto" | "worker" | "inline" | `remote:${string}`;
 
 /** Result caching of one op (see runtime/durable). */
 export interface CachePolicy {

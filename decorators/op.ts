@@ -3,9 +3,9 @@
  * behaviour of a call lives in runtime/invoke.
  */
 import { Effect } from "effect";
-import { isInjectedMeta, type DurationInput, type InjectedMeta, type OpDescriptor, type OpOptions, type RetryPolicy } from "./descriptor.js";
+import { isInjectedMeta, type DurationInput, type InjectedMeta, type OpDescriptor, type OpOptions, type Placement, type RetryPolicy } from "./descriptor.js";
 import { buildDescriptor } from "./describe.js";
-import { callForm, checkOptions } from "./options.js";
+import { callForm, checkOptions, checkPlacement } from "./options.js";
 import { attach } from "../runtime/registry.js";
 import { defineOp } from "../runtime/define.js";
 import { invoke, type CallOverrides, type OpEntry } from "../runtime/invoke.js";
@@ -26,6 +26,11 @@ export interface WithOptions {
   readonly config?: Readonly<Record<string, unknown>>;
   readonly timeout?: DurationInput;
   readonly retry?: RetryPolicy;
+  /**
+   * Where this call's body runs: `"inline"`, `"worker"` or `"remote:NAME"` (an executor
+   * registered with `registerExecutor`); wins over the op's own placement and the block's.
+   */
+  readonly placement?: Placement;
 }
 
 /**
@@ -48,11 +53,13 @@ export const ENTRY = Symbol.for("weft.entry");
 /** Overrides from `.with()`, in the runtime's units. Internal. */
 export function toOverrides(options: WithOptions, base?: CallOverrides, name = "op"): CallOverrides {
   checkOptions(`${name}.with()`, "with", options);
+  checkPlacement(`${name}.with()`, options.placement);
   return {
     ...base,
     ...(options.config !== undefined && { config: { ...base?.config, ...options.config } }),
     ...(options.timeout !== undefined && { timeout: toMillis(options.timeout, `${name}: timeout`) }),
     ...(options.retry !== undefined && { retry: options.retry }),
+    ...(options.placement !== undefined && { placement: options.placement }),
   };
 }
 
@@ -135,6 +142,7 @@ export function isLegacyTarget(args: readonly unknown[]): boolean {
 /** A decorator that works in both TC39 and legacy (`experimentalDecorators`) modes. */
 function methodDecorator(options: OpOptions, meta: InjectedMeta | undefined) {
   checkOptions(`@op(${options.name ?? meta?.name ?? ""})`, "op", options);
+  checkPlacement(`@op(${options.name ?? meta?.name ?? ""})`, options.placement);
   return function decorate(...args: unknown[]): unknown {
     if (isTc39Context(args[1])) {
       const context = args[1];
@@ -238,6 +246,7 @@ function isOptions(value: unknown): value is OpOptions {
 
 function functionOp<F extends AnyFn>(fn: F, options: OpOptions, meta: InjectedMeta | undefined): Op<F> {
   checkOptions(`op(${options.name ?? meta?.name ?? (fn.name || "anonymous")})`, "op", options);
+  checkPlacement(`op(${options.name ?? meta?.name ?? (fn.name || "anonymous")})`, options.placement);
   const desc = buildDescriptor(fn, fn.name, options, meta ?? lookupManifest({ name: options.name ?? fn.name }));
   return makeOp<F>(defineOp(desc, fn, options.batch), undefined);
 }

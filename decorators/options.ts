@@ -89,11 +89,11 @@ export const OPTION_SHAPES = {
   backoff: { initial: null, factor: null, max: null, jitter: null },
   batch: { run: null, maxBatch: null },
   cache: { ttl: null, configKeys: null },
-  with: { config: null, timeout: null, retry: "retry" },
+  with: { config: null, timeout: null, retry: "retry", placement: null },
   jit: { name: null, strict: null, static: null, cacheSize: null, concurrency: null, onError: null },
   vmap: { inAxes: null, concurrency: null, chunkSize: null, onError: null, onProgress: null },
   configure: { concurrency: null, validate: null, random: null },
-  withContext: { config: null, timeout: null, signal: null, tenant: null, user: null, values: null },
+  withContext: { config: null, timeout: null, signal: null, tenant: null, user: null, values: null, placement: null },
   stream: { chunk: null, onError: null, onDeadLetter: null, onProgress: null, signal: null, name: null },
   streamMap: { concurrency: null, ordered: null },
   streamBatch: { maxWaitMs: null },
@@ -172,4 +172,24 @@ function distance(a: string, b: string): number {
     }
   }
   return d[a.length]![b.length]!;
+}
+
+/** The prefix of a placement that names a registered executor (`registerExecutor`). */
+export const REMOTE = "remote:";
+
+/**
+ * Checks a placement given to `where` (an op, `.with()`, `withContext`): `"auto"`,
+ * `"inline"`, `"worker"` or `"remote:NAME"`. The name itself is looked up when a call
+ * runs, so an executor may be registered after the ops that use it are defined.
+ *
+ * @example
+ * ```ts
+ * checkPlacement("op(score)", "remote:queue"); // ok
+ * checkPlacement("op(score)", "gpu");          // TypeError: ... must be "auto", "inline", "worker" or "remote:NAME"
+ * ```
+ */
+export function checkPlacement(where: string, placement: unknown): void {
+  if (placement === undefined || placement === "auto" || placement === "inline" || placement === "worker") return;
+  if (typeof placement === "string" && placement.startsWith(REMOTE) && /^[A-Za-z0-9._-]+$/.test(placement.slice(REMOTE.length))) return;
+  throw new TypeError(`${where}: placement must be "auto", "inline", "worker" or "remote:NAME", received ${JSON.stringify(placement)}`);
 }

@@ -11,7 +11,7 @@ import { BatchItemError, Cancelled, OpError, ValidationError } from "./errors.js
 import { emit, observed } from "./events.js";
 import { invoke, validateInput, validateOutput, type OpEntry } from "./invoke.js";
 import { endSpan, startSpan } from "./telemetry.js";
-import { currentRoundTripMs, defaultPool, meanMs, runChunk, type FusedChain } from "./executors.js";
+import { currentRoundTripMs, defaultPool, executorFor, meanMs, REMOTE, workerExecutor, type Executor, type FusedChain } from "./executors.js";
 import { whyNotWorker, workersUnavailable } from "./workers/capability.js";
 import type { ChainPlan } from "./fused.js";
 import { policyRefusal } from "../compiler/check.js";
@@ -286,7 +286,7 @@ async function dispatch(
     return;
   }
 
-  const onWorkers = await workerPlan(target, items);
+  const onWorkers = await workerPlan(target, items, frame, concurrency);
   if (onWorkers) {
     // Measure before deciding: a few items inline feed the cost model (and catch a body that
     // fails at once); the rest go to the workers in chunks when the batch is worth it.
@@ -299,12 +299,12 @@ async function dispatch(
       }
       start++;
     }
-    const size = options.chunkSize ?? autoChunkSize(perItemMs(onWorkers.entries), items.length - start, onWorkers.forced);
+    const size = options.chunkSize ?? autoChunkSize(perItemMs(onWorkers.entries), items.length - start, onWorkers.forced, onWorkers.width);
     if (size !== undefined && start < items.length) {
       const rest = items.slice(start);
-      await inChunks(rest.length, size, Math.max(concurrency, defaultPool().size * 2), frame, async (from, to) => {
+      await inChunks(rest.length, size, Math.max(concurrency, onWorkers.width * 2), frame, async (from, to) => {
         try {
-          const out = await runChunk(onWorkers.target, rest.slice(from, to), frame);
+          const out = await onWorkers.executor.runChunk(onWorkers.target, rest.slice(from, to), frame);
           for (let i = 0; i < out.length; i++) {
             const r = out[i]!;
             settle(start + from + i, r.ok, r.ok ? r.value : r.error);
@@ -354,31 +354,43 @@ async function inChunks(total: number, size: number, concurrency: number, frame:
 
 const WARMUP_ITEMS = 4;
 
-/** What a batch can send to the workers: an op, or a jitted function's plan as one chain. */
+/** What a batch can send to an executor in chunks: an op, or a jitted function's plan as one chain. */
 interface WorkerPlan {
   readonly target: string | FusedChain;
   readonly entries: readonly OpEntry[];
-  /** `placement: "worker"`: chunk without waiting for measurements. */
+  /** `placement: "worker"` or a remote executor: chunk without waiting for measurements. */
   readonly forced: boolean;
+  /** Where the chunks go: the worker pool, or the executor a `remote:` placement names. */
+  readonly executor: Executor;
+  /** How many chunks it runs at once: the pool's threads, or the batch's concurrency for a remote one. */
+  readonly width: number;
 }
 
 /**
  * A sync CPU op called with cloneable arguments, or a jitted function whose plan for the
- * batch's one signature is a chain of such ops: `undefined` for anything else.
+ * batch's one signature is a chain of such ops: `undefined` for anything else. An op pinned
+ * to a remote executor, or any op or plan in a `withContext({ placement: "remote:NAME" })`
+ * block, goes to that executor in chunks.
  */
-async function workerPlan(target: BatchTarget, items: readonly (readonly unknown[])[]): Promise<WorkerPlan | undefined> {
+async function workerPlan(target: BatchTarget, items: readonly (readonly unknown[])[], frame: Frame, concurrency: number): Promise<WorkerPlan | undefined> {
   const first = items[0];
-  if (!first || workersUnavailable()) return undefined;
+  if (!first) return undefined;
   const entry = target.entry;
+  // The op's own pin wins over the block's placement, as for single calls.
+  const placement = entry?.pinned ?? frame.placement;
+  if (placement === "inline") return undefined;
+  const remote = placement?.startsWith(REMOTE) ? executorFor(placement, target.name) : undefined;
+  if (!remote && workersUnavailable()) return undefined;
+  const via = remote ? { executor: remote, width: concurrency, forced: true } : { executor: workerExecutor, width: defaultPool().size, forced: placement === "worker" };
   if (entry) {
-    const { kind, async, policy } = entry.desc;
-    if (policy.placement === "inline" || entry.batchEntry) return undefined;
-    if (policy.placement !== "worker" && (kind === "io" || async)) return undefined;
+    const { kind, async } = entry.desc;
+    if (entry.batchEntry) return undefined;
+    if (!via.forced && (kind === "io" || async)) return undefined;
     // A chunk runs each item as a plain call: an op with retries, a timeout or a limit
     // runs item by item through its own calls, which honour them.
     if (policyRefusal(entry.desc) !== undefined || target.configured) return undefined;
-    if (whyNotWorker(entry, undefined, first) !== undefined) return undefined;
-    return { target: entry.desc.id, entries: [entry], forced: policy.placement === "worker" };
+    if (!remote && whyNotWorker(entry, undefined, first) !== undefined) return undefined;
+    return { target: entry.desc.id, entries: [entry], ...via };
   }
   const jit = target.jit;
   if (!jit || items.length < 2) return undefined;
@@ -386,9 +398,9 @@ async function workerPlan(target: BatchTarget, items: readonly (readonly unknown
   // One plan serves the batch only when every item has its signature.
   for (const item of items) if (jit.signatureKey(item) !== key) return undefined;
   const plan = await jit.chainFor(first);
-  if (!plan || plan.entries.some((e) => whyNotWorker(e, undefined, undefined) !== undefined)) return undefined;
-  if (!isCloneable(first)) return undefined;
-  return { target: plan.chain, entries: plan.entries, forced: false };
+  if (!plan || (!remote && plan.entries.some((e) => whyNotWorker(e, undefined, undefined) !== undefined))) return undefined;
+  if (!remote && !isCloneable(first)) return undefined;
+  return { target: plan.chain, entries: plan.entries, ...via, forced: remote !== undefined };
 }
 
 /** Mean time of one item: the sum of its ops' measured means, once all are measured. */
@@ -415,9 +427,8 @@ function isCloneable(value: unknown): boolean {
  * Items per worker task. `undefined` when the whole batch is too little work to pay for one
  * round trip per worker (it then runs here, item by item).
  */
-function autoChunkSize(mean: number | undefined, remaining: number, forced: boolean): number | undefined {
+function autoChunkSize(mean: number | undefined, remaining: number, forced: boolean, workers: number): number | undefined {
   if (remaining === 0) return undefined;
-  const workers = defaultPool().size;
   const roundTrip = currentRoundTripMs();
   if (!forced && (mean === undefined || mean * remaining < 2 * roundTrip * workers)) return undefined;
   // About four chunks per worker balances uneven items; a light item needs bigger chunks to

@@ -8,8 +8,8 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { setMaxListeners } from "node:events";
 import type { Span } from "@opentelemetry/api";
-import type { DurationInput } from "../decorators/descriptor.js";
-import { checkOptions } from "../decorators/options.js";
+import type { DurationInput, Placement } from "../decorators/descriptor.js";
+import { checkOptions, checkPlacement } from "../decorators/options.js";
 import { toMillis } from "./duration.js";
 import { Cancelled, DeadlineExceeded } from "./errors.js";
 
@@ -105,6 +105,12 @@ export interface FrameFields {
   readonly trace?: TraceHook | undefined;
   /** The durable run, inside `durable({ run })`. */
   readonly run?: RunScope | undefined;
+  /**
+   * `withContext({ placement })`: where op bodies in the block run unless their op pins a
+   * placement (runtime/executor.ts). Not sent with a task: on a worker or remote machine
+   * nested calls run there.
+   */
+  readonly placement?: string | undefined;
 }
 
 /** Fields `Frame.derive` may replace. */
@@ -129,6 +135,7 @@ export class Frame implements OpContext {
   readonly permitted: boolean;
   readonly trace: TraceHook | undefined;
   readonly run: RunScope | undefined;
+  readonly placement: string | undefined;
 
   constructor(f: FrameFields) {
     this.op = f.op;
@@ -146,6 +153,7 @@ export class Frame implements OpContext {
     this.permitted = f.permitted;
     this.trace = f.trace;
     this.run = f.run;
+    this.placement = f.placement;
   }
 
   get remainingMs(): number {
@@ -181,6 +189,7 @@ export class Frame implements OpContext {
       permitted: patch.permitted ?? this.permitted,
       trace: patch.trace,
       run: "run" in patch ? patch.run : this.run,
+      placement: "placement" in patch ? patch.placement : this.placement,
     });
   }
 }
@@ -254,6 +263,11 @@ export interface ContextOptions {
   readonly user?: string;
   /** Other request-scoped values, merged over the caller's. */
   readonly values?: Config;
+  /**
+   * Where op bodies in the block run: `"inline"`, `"worker"` or `"remote:NAME"` (an
+   * executor registered with `registerExecutor`). Ops that pin a placement keep theirs.
+   */
+  readonly placement?: Placement;
 }
 
 /**
@@ -271,6 +285,7 @@ export interface ContextOptions {
  */
 export function withContext<T>(options: ContextOptions, fn: () => T): T {
   checkOptions("withContext", "withContext", options);
+  checkPlacement("withContext", options.placement);
   const parent = currentFrame();
   const overrides = options.config ? { ...parent.overrides, ...options.config } : parent.overrides;
   const config = options.config ? { ...parent.config, ...options.config } : parent.config;
@@ -303,6 +318,7 @@ export function withContext<T>(options: ContextOptions, fn: () => T): T {
     ...(options.tenant !== undefined && { tenant: options.tenant }),
     ...(options.user !== undefined && { user: options.user }),
     ...(options.values !== undefined && { values: { ...parent.values, ...options.values } }),
+    ...(options.placement !== undefined && { placement: options.placement === "auto" ? undefined : options.placement }),
     deadlineOwner,
     trace: parent.trace,
   });

@@ -1,20 +1,18 @@
 /**
- * Executors: where op bodies run. One tiny interface, three strategies (and room for a
- * remote one later), all held to the same conformance suite
+ * The built-in executors behind the seam of runtime/executor.ts (the interface, the table
+ * of named executors and the placement names), all held to the same conformance suite
  * (test/workers/executor.conformance.test.ts):
  *
- * - `inlineExecutor`: the calling thread, now. The default for everything.
- * - `asyncExecutor`: the event loop, after a macrotask hop, so a batch of io bodies starts
- *   together rather than one synchronous prefix at a time.
- * - `WorkerExecutor`: a piscina pool of worker threads, for CPU work worth a round trip.
+ * - `inlineExecutor` (`"inline"`): the calling thread, now. The kernel runs such bodies
+ *   itself, synchronously up to their first `await`; this object is the same run as a promise.
+ * - `asyncExecutor` (`"async"`): the event loop, after a macrotask hop, so a batch of io
+ *   bodies starts together rather than one synchronous prefix at a time.
+ * - `workerExecutor` (`"worker"`): the process-wide pool of worker threads, for CPU work
+ *   worth a round trip; `new WorkerExecutor(options)` makes one with a pool of its own.
  *
- * An executor runs a body, or a fused chain of op ids, inside a context frame, and honours
- * the frame's signal: when it fires, the returned promise rejects at once with the abort
- * reason (`DeadlineExceeded` or `Cancelled`), whatever the body is still doing.
- *
- * Errors: `run` of a single op rejects with whatever the body threw (the caller, usually
- * `invoke`, wraps it in `OpError`); a chain or chunk has no `invoke` around each step, so
- * its errors arrive already surfaced as a call of the failing op would surface them.
+ * Errors: `run` of a single op rejects with whatever the body threw (the kernel wraps it in
+ * `OpError`); a chain or chunk runs each member through the kernel, so its errors arrive
+ * already surfaced as a call of the failing op would surface them.
  */
 import type { Frame } from "./context.js";
 import { NEVER_SIGNAL, abortReason, store } from "./context.js";
@@ -22,48 +20,13 @@ import type { OpEntry } from "./invoke.js";
 import { settings } from "./settings.js";
 import { lookup } from "./registry.js";
 import type { FusedChain } from "../compiler/chain.js";
-import { chainOf, resolveChain, runChain, runItems, settleInline, type ItemResult } from "./workers/run.js";
+import { installBuiltinExecutor, type ChunkResult, type Executor, type Work } from "./executor.js";
+import { chainOf, resolveChain, runChain, runItems, settleInline } from "./workers/run.js";
+import { WorkerPool, closeWorkers, defaultPool, type PoolOptions } from "./workers/pool.js";
 
 export type { ArgSource, ChainStep, FusedChain } from "../compiler/chain.js";
-export type { ItemResult } from "./workers/run.js";
-import { WorkerPool, type PoolOptions } from "./workers/pool.js";
-
-/**
- * What an executor runs: one op body (`call`) or one fused chain (`chain`).
- *
- * @example
- * ```ts
- * const work: Work = { kind: "call", entry, thisArg: undefined, args: [42] };
- * ```
- */
-export type Work =
-  | { readonly kind: "call"; readonly entry: OpEntry; readonly thisArg?: unknown; readonly args: readonly unknown[] }
-  | { readonly kind: "chain"; readonly chain: FusedChain; readonly args: readonly unknown[] };
-
-/**
- * Where op bodies run. Every implementation passes the conformance suite.
- *
- * @example
- * ```ts
- * const ex: Executor = inlineExecutor;
- * const value = await ex.run({ kind: "call", entry, args: [3] }, frame);
- * const items = await ex.runChunk(entry.desc.id, [[1], [2]], frame);
- * await ex.close();
- * ```
- */
-export interface Executor {
-  /** For traces and messages: `"inline"`, `"async"`, `"worker"`, ... */
-  readonly name: string;
-  /** Runs one body or fused chain in `frame`; rejects at once when `frame.signal` fires. */
-  run(work: Work, frame: Frame): Promise<unknown>;
-  /**
-   * Runs an op (by id) or a fused chain over many argument lists as one unit (one worker
-   * task), with a result per item in input order.
-   */
-  runChunk(target: string | FusedChain, items: readonly (readonly unknown[])[], frame: Frame): Promise<ItemResult[]>;
-  /** Releases what the executor holds (threads, timers). It may be used again afterwards. */
-  close(): Promise<void>;
-}
+export type { ChunkResult, ChunkResult as ItemResult, Executor, Work } from "./executor.js";
+export { BUILTIN_EXECUTORS, checkPlacement, executorFor, registerExecutor, REMOTE } from "./executor.js";
 
 /** The name errors use for a chunk of `target`. */
 function chunkName(target: string | FusedChain): string {
@@ -89,7 +52,12 @@ function runHere(work: Work, frame: Frame): unknown {
  *
  * @example
  * ```ts
- * entry.runBody = executorRunBody(inlineExecutor);
+ * import { inlineExecutor, op, registerExecutor, withContext } from "weft";
+ * // The calling thread under a name of its own, e.g. to keep a block's calls off other executors.
+ * const unregister = registerExecutor("here", inlineExecutor);
+ * const double = op((n: number) => n * 2);
+ * await withContext({ placement: "remote:here" }, () => double(21)); // 42, on this thread
+ * unregister();
  * ```
  */
 export const inlineExecutor: Executor = {
@@ -98,7 +66,7 @@ export const inlineExecutor: Executor = {
     if (frame.signal.aborted) return Promise.reject(abortReason(frame.signal, nameOf(work)));
     return settleInline(() => runHere(work, frame), frame, nameOf(work));
   },
-  runChunk(target, items, frame) {
+  runChunk(target, items, frame): Promise<ChunkResult[]> {
     const name = chunkName(target);
     if (frame.signal.aborted) return Promise.reject(abortReason(frame.signal, name));
     return settleInline(() => runItems(resolveChain(chainOf(target)), items, frame, settings.validate, undefined), frame, name);
@@ -146,7 +114,9 @@ function afterHop<T>(frame: Frame, op: string, next: () => Promise<T>): Promise<
 /**
  * Runs bodies on a pool of worker threads (see runtime/workers/pool.ts): an op that cannot
  * run in a worker (no locator, a non-cloneable `this` or argument) runs inline instead,
- * with a one-time warning that says why.
+ * with a one-time warning that says why. Given no pool, it uses the process-wide one
+ * (`defaultPool()`, whatever `configureWorkers` and `closeWorkers` made of it): that is the
+ * built-in `"worker"` executor production calls take.
  *
  * @example
  * ```ts
@@ -157,10 +127,15 @@ function afterHop<T>(frame: Frame, op: string, next: () => Promise<T>): Promise<
  */
 export class WorkerExecutor implements Executor {
   readonly name = "worker";
-  readonly pool: WorkerPool;
+  private readonly own: WorkerPool | undefined;
 
-  constructor(pool: WorkerPool | PoolOptions = {}) {
-    this.pool = pool instanceof WorkerPool ? pool : new WorkerPool(pool);
+  constructor(pool?: WorkerPool | PoolOptions) {
+    this.own = pool === undefined ? undefined : pool instanceof WorkerPool ? pool : new WorkerPool(pool);
+  }
+
+  /** The pool tasks go to: this executor's own, or the process-wide one. */
+  get pool(): WorkerPool {
+    return this.own ?? defaultPool();
   }
 
   run(work: Work, frame: Frame): Promise<unknown> {
@@ -168,14 +143,29 @@ export class WorkerExecutor implements Executor {
     return this.pool.chain(work.chain, work.args, frame);
   }
 
-  runChunk(target: string | FusedChain, items: readonly (readonly unknown[])[], frame: Frame): Promise<ItemResult[]> {
+  runChunk(target: string | FusedChain, items: readonly (readonly unknown[])[], frame: Frame): Promise<ChunkResult[]> {
     return this.pool.chunk(target, items, frame);
   }
 
   close(): Promise<void> {
-    return this.pool.close();
+    return this.own ? this.own.close() : closeWorkers();
   }
 }
+
+/**
+ * The built-in `"worker"` executor: the process-wide pool. Placement sends single calls,
+ * fused chains and vmap chunks here.
+ *
+ * @example
+ * ```ts
+ * await workerExecutor.runChunk(heavy.descriptor.id, [[1], [2]], currentFrame());
+ * ```
+ */
+export const workerExecutor: WorkerExecutor = new WorkerExecutor();
+
+installBuiltinExecutor("inline", inlineExecutor);
+installBuiltinExecutor("async", asyncExecutor);
+installBuiltinExecutor("worker", workerExecutor);
 
 /**
  * An `OpEntry.runBody` that runs the op's body on `executor`, for pinning an op to one.
@@ -192,6 +182,5 @@ export function executorRunBody(executor: Executor): NonNullable<OpEntry["runBod
 
 // The worker pool's entry points, in one place for the runtime (registration, vmap) and
 // the JIT (place pass, fused nodes).
-export { closeWorkers, configureWorkers, defaultPool, runChunk, WorkerPool, type PoolOptions } from "./workers/pool.js";
-export { enableWorkerPlacement } from "./workers/placement.js";
+export { closeWorkers, configureWorkers, defaultPool, WorkerPool, type PoolOptions } from "./workers/pool.js";
 export { costOf, currentRoundTripMs, meanMs, ROUND_TRIP_MS } from "./workers/cost.js";

@@ -9,7 +9,7 @@ import { unfusable } from "../compiler/check.js";
 import type { Graph, NodeId } from "../compiler/ir.js";
 import type { Step } from "../compiler/plan.js";
 import type { Frame } from "./context.js";
-import { costOf, currentRoundTripMs, defaultPool, type ArgSource, type FusedChain } from "./executors.js";
+import { costOf, currentRoundTripMs, executorFor, REMOTE, workerExecutor, type ArgSource, type FusedChain } from "./executors.js";
 import { fusedPlacement } from "../compiler/passes/place.js";
 import type { OpEntry } from "./invoke.js";
 import { whyNotWorker } from "./workers/capability.js";
@@ -23,7 +23,9 @@ export interface ChainPlan {
 const chains = new WeakMap<Step, ChainPlan | null>();
 
 /**
- * Runs a fused step on the pool when it can and it pays; `undefined` means "run it inline".
+ * Runs a fused step as one unit on an executor: the one a `withContext({ placement })`
+ * block names (`"remote:NAME"`, `"worker"`), else the worker pool when it pays;
+ * `undefined` means "run it inline" (each member through the kernel, in the plan runner).
  * `bind` resolves a member's descriptor to its entry and call overrides.
  */
 export function runFusedOnWorker(
@@ -38,10 +40,21 @@ export function runFusedOnWorker(
     chains.set(step, plan);
   }
   if (plan === null) return undefined;
-  // Decided now, from the live cost model, by the same rule the place pass used.
-  if (!chainWorthMoving(plan)) return undefined;
+  const placement = frame.placement;
+  if (placement === "inline") return undefined;
+  // A remote executor decides for itself what it can run (it names ops by id and locator);
+  // the worker-thread checks are the pool's.
+  if (placement !== undefined && placement.startsWith(REMOTE)) {
+    try {
+      return executorFor(placement, plan.entries[0]!.desc.name)!.run({ kind: "chain", chain: plan.chain, args }, frame);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
   if (plan.entries.some((entry, i) => whyNotWorker(entry, undefined, i === 0 ? args : undefined) !== undefined)) return undefined;
-  return defaultPool().chain(plan.chain, args, frame);
+  // Decided now, from the live cost model, by the same rule the place pass used.
+  if (placement !== "worker" && !chainWorthMoving(plan)) return undefined;
+  return workerExecutor.run({ kind: "chain", chain: plan.chain, args }, frame);
 }
 
 type Bind = (desc: OpDescriptor) => { readonly entry: OpEntry; readonly overrides: unknown };
@@ -86,6 +99,8 @@ function flatten(g: Graph, inputs: readonly ArgSource[], bind: Bind, chain: { op
         if (node.self || unfusable(node) !== undefined) return undefined;
         const { entry, overrides } = bind(node.desc);
         if (overrides !== undefined || entry.desc.id !== node.desc.id) return undefined;
+        // An op pinned to an executor runs there, as its own call.
+        if (entry.pinned !== undefined && entry.pinned !== "worker") return undefined;
         const argsFrom: ArgSource[] = [];
         for (const input of node.inputs) {
           const source = sources.get(input);

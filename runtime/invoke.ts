@@ -17,7 +17,8 @@ import { Effect, Exit, Cause, Semaphore } from "effect";
 import type { Span } from "@opentelemetry/api";
 import type { OpDescriptor, RetryPolicy } from "../decorators/descriptor.js";
 import { EMPTY_CONFIG, Frame, NEVER_SIGNAL, abortReason, childStepId, currentFrame, isThenable, nextStepId, raceAbort, store } from "./context.js";
-import { toMillis } from "./duration.js";
+import { OpEntry } from "./entry.js";
+import { executorFor } from "./executor.js";
 import { Cancelled, DeadlineExceeded, OpError, ValidationError, WeftError, WorkerCrashed } from "./errors.js";
 import { emit, observed } from "./events.js";
 import { redactError } from "./redact.js";
@@ -28,13 +29,16 @@ import { validatorsFor, type Validators } from "./validate.js";
 import { checkedStream } from "./checked-stream.js";
 
 type Config = Readonly<Record<string, unknown>>;
-type Body = (...args: never[]) => unknown;
+
+export { OpEntry };
 
 /** Per-call policy overrides, from `.with()` on an op or Module. */
 export interface CallOverrides {
   readonly config?: Config;
   readonly timeout?: number;
   readonly retry?: RetryPolicy;
+  /** Where this call's body runs: `"inline"`, `"worker"` or `"remote:NAME"` (see runtime/executor.ts). */
+  readonly placement?: string;
 }
 
 /**
@@ -56,52 +60,12 @@ export interface CallSite {
   readonly validate?: boolean;
   /** Receives the duration of each synchronous body run, for the cost model. */
   readonly timing?: (entry: OpEntry, ms: number) => void;
+  /** Where the body runs (a call's `.with({ placement })`): wins over the op's and the block's. */
+  readonly placement?: string;
 }
 
 /** A call site that runs the body here (chains, chunks, the worker entry). Internal. */
 export const HERE: CallSite = Object.freeze({ here: true });
-
-/** An op as the runtime runs it: its descriptor, its body and per-op state. Internal. */
-export class OpEntry {
-  readonly timeoutMs: number | undefined;
-  /** True when some policy needs the policy path on every call. */
-  readonly hasPolicy: boolean;
-  /** Per-op concurrency limit, shared by every caller. */
-  readonly semaphore: Semaphore.Semaphore | undefined;
-  readonly hasConfig: boolean;
-  /** True when calls go through the durable interceptor even outside a run (cache, risk, pure). */
-  readonly intercepted: boolean;
-  validators: Validators | undefined;
-  /**
-   * Replaces where the body runs (for example a worker pool for `cpu` ops). It receives the
-   * frame the body must run in, and enters it itself. Set by the executors; inline when undefined.
-   */
-  runBody: ((entry: OpEntry, frame: Frame, thisArg: unknown, args: readonly unknown[]) => unknown) | undefined;
-  /** The op's native batch implementation, run as an op of its own (`name[batch]`) so policy applies. */
-  batchEntry: OpEntry | undefined;
-  /** Largest chunk the native batch accepts. */
-  batchMax: number | undefined;
-  /** Inline runs so far, for sampling the placement timer. */
-  calls = 0;
-
-  constructor(
-    readonly desc: OpDescriptor,
-    readonly impl: Body,
-  ) {
-    this.timeoutMs = desc.policy.timeout === undefined ? undefined : toMillis(desc.policy.timeout, `${desc.name}: timeout`);
-    const limit = desc.policy.concurrency;
-    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1)) {
-      throw new RangeError(`${desc.name}: concurrency must be a whole number >= 1, received ${limit}`);
-    }
-    this.semaphore = limit === undefined ? undefined : Semaphore.makeUnsafe(limit);
-    this.hasPolicy = this.timeoutMs !== undefined || desc.policy.retry !== undefined || this.semaphore !== undefined;
-    this.hasConfig = Object.keys(desc.config).length > 0;
-    // Resolved now, so a bad backoff fails at definition rather than on the first retry.
-    if (desc.policy.retry !== undefined) backoffOf(desc.policy.retry, desc.name);
-    const cache = desc.policy.cache;
-    this.intercepted = (cache !== undefined && cache !== false) || desc.policy.risk === "high" || (desc.kind === "pure" && cache === undefined);
-  }
-}
 
 let globalLimit: { version: number; semaphore: Semaphore.Semaphore } | undefined;
 
@@ -177,6 +141,7 @@ export function dispatch(entry: OpEntry, parent: Frame, thisArg: unknown, args: 
 export function callOp(entry: OpEntry, parent: Frame, thisArg: unknown, args: readonly unknown[], overrides: CallOverrides | undefined, site: CallSite | undefined): unknown {
   // While a jitted function is traced, calls are recorded as graph nodes, not run.
   if (parent.trace !== undefined) return parent.trace.record(entry, thisArg, args, overrides);
+  if (overrides !== undefined && overrides.placement !== undefined && site === undefined) site = { placement: overrides.placement };
   const needsLimit = settings.concurrency !== Infinity && !parent.permitted;
   if (entry.hasPolicy || needsLimit || (overrides !== undefined && (overrides.timeout !== undefined || overrides.retry !== undefined))) {
     return callWithPolicy(entry, parent, thisArg, args, overrides, site, needsLimit);
@@ -209,6 +174,7 @@ function callFast(entry: OpEntry, parent: Frame, thisArg: unknown, args: readonl
     deadlineOwner: parent.deadlineOwner,
     permitted: parent.permitted,
     run: parent.run,
+    placement: parent.placement,
   });
   if (observed) emit({ type: "op:attempt", op: desc.name, stepId, attempt: 1 });
   let out: unknown;
@@ -312,6 +278,7 @@ class PolicyCall {
       deadlineOwner: ownIsEarlier ? desc.name : parent.deadlineOwner,
       permitted: parent.permitted || needsLimit,
       run: parent.run,
+      placement: parent.placement,
     });
   }
 
@@ -462,9 +429,20 @@ function checkInput(entry: OpEntry, validators: Validators, args: readonly unkno
   }
 }
 
+/**
+ * Runs the body where placement says: here (the inline executor, synchronously), or on the
+ * executor chosen by the call's `.with({ placement })`, else the op's own pinned placement,
+ * else the block's `withContext({ placement })`, else the cost model's choice (`runBody`).
+ */
 function runBody(entry: OpEntry, frame: Frame, thisArg: unknown, args: readonly unknown[], span: Span | undefined, site: CallSite | undefined): unknown {
-  // Executors enter the frame themselves (on this thread or rebuilt in a worker).
-  if (entry.runBody !== undefined && site?.here !== true) return entry.runBody(entry, frame, thisArg, args);
+  if (site === undefined || site.here !== true) {
+    const placement = site?.placement ?? entry.pinned ?? frame.placement;
+    if (placement !== undefined) {
+      // Executors enter the frame themselves (on this thread, in a worker, on another machine).
+      const executor = executorFor(placement, entry.desc.name);
+      if (executor !== undefined) return executor.run({ kind: "call", entry, thisArg, args }, frame);
+    } else if (entry.runBody !== undefined) return entry.runBody(entry, frame, thisArg, args);
+  }
   const timing = site?.timing;
   const start = timing === undefined ? 0 : performance.now();
   const out = span ? withActiveSpan(span, () => store.run(frame, Reflect.apply, entry.impl, thisArg, args)) : store.run(frame, Reflect.apply, entry.impl, thisArg, args);

@@ -1,13 +1,16 @@
 /**
- * Placement of single op calls: which sync op bodies run on the worker pool.
+ * Placement of single op calls: which executor runs each op's body.
  *
- *   placement "inline"           -> always the calling thread (runBody left alone)
+ *   placement "inline"           -> always the calling thread
  *   placement "worker"           -> always the pool (inline, with a warning, if it cannot)
+ *   placement "remote:NAME"      -> always the executor registered as NAME
  *   placement "auto" / unset     -> inline, timed; the pool once the cost model says the
  *                                   op's mean is clearly above a worker round trip
  *
- * Wired through `OpEntry.runBody`, so `invoke` keeps doing validation, retries, deadlines
- * and spans around whichever thread runs the body.
+ * A pinned placement is recorded as `OpEntry.pinned` (the kernel looks the executor up per
+ * call, so it wins over a block's `withContext({ placement })`); the cost model's choice
+ * is wired through `OpEntry.runBody`. Either way the kernel (`callOp`) keeps doing
+ * validation, retries, deadlines and spans around whichever executor runs the body.
  */
 import type { Frame } from "../context.js";
 import type { OpEntry } from "../invoke.js";
@@ -16,8 +19,9 @@ import type { NodePlacement } from "../../compiler/ir.js";
 import { IN_POOL_WORKER, markIncapable, warnInline, whyNotWorker } from "./capability.js";
 import { notCloneable } from "./protocol.js";
 import { prefersWorker } from "./cost.js";
-import { defaultPool } from "./pool.js";
 import { runInline } from "./run.js";
+import { workerExecutor } from "../executors.js";
+import { REMOTE } from "../executor.js";
 
 /**
  * Lets `entry` move to the worker pool under its placement policy, by setting its
@@ -34,8 +38,12 @@ import { runInline } from "./run.js";
 export function enableWorkerPlacement(entry: OpEntry): boolean {
   if (IN_POOL_WORKER) return false;
   const { kind, policy } = entry.desc;
-  if (policy.placement === "inline") return false;
-  if (policy.placement !== "worker" && (kind === "io" || entry.desc.async)) return false;
+  const pinned = policy.placement;
+  if (pinned !== undefined && pinned !== "auto") {
+    entry.pinned = pinned;
+    return pinned === "worker";
+  }
+  if (kind === "io" || entry.desc.async) return false;
   entry.runBody = placedBody;
   return true;
 }
@@ -53,20 +61,24 @@ export function enableWorkerPlacement(entry: OpEntry): boolean {
  */
 export function placementNow(entry: OpEntry): NodePlacement {
   const desc = entry.desc;
-  if (entry.runBody !== placedBody) return desc.kind === "io" || desc.async ? "async" : "inline";
+  const here: NodePlacement = desc.kind === "io" || desc.async ? "async" : "inline";
+  const pinned = entry.pinned;
+  // A remote engine runs the body elsewhere; for the plan it leaves this thread free, like io.
+  if (pinned !== undefined && pinned.startsWith(REMOTE)) return "async";
+  if (pinned !== "worker" && entry.runBody !== placedBody) return here;
   const method = desc.locator?.member !== undefined;
   // A function op the pool would send back inline (no locator, the entry script, ...) is inline.
-  if (!method && whyNotWorker(entry, undefined, undefined) !== undefined) return desc.kind === "io" || desc.async ? "async" : "inline";
-  if (desc.policy.placement === "worker") return "worker";
+  if (!method && whyNotWorker(entry, undefined, undefined) !== undefined) return here;
+  if (pinned === "worker") return "worker";
   if (!method && prefersWorker(desc.id)) return "worker";
-  return desc.kind === "io" || desc.async ? "async" : "inline";
+  return here;
 }
 
+/** The cost model's choice for an `auto` op: the worker executor once it pays, else here (timed). */
 function placedBody(entry: OpEntry, frame: Frame, thisArg: unknown, args: readonly unknown[]): unknown {
   const desc = entry.desc;
-  if (desc.policy.placement === "worker") return defaultPool().call(entry, thisArg, args, frame);
   if (prefersWorker(desc.id)) {
-    if (desc.locator?.member === undefined) return defaultPool().call(entry, thisArg, args, frame);
+    if (desc.locator?.member === undefined) return workerExecutor.run({ kind: "call", entry, thisArg, args }, frame);
     // A method's instance may hold #private fields, which a worker's copy would lack and
     // weft cannot detect: only the op's author can say it is safe to move.
     warnInline(entry, 'it is a method, and weft cannot tell whether its instance holds #private state a worker copy would lack; declare it with placement: "worker" if the instance is plain data');

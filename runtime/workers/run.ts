@@ -17,16 +17,9 @@ import type { ArgSource, FusedChain } from "../../compiler/chain.js";
 import { lookup } from "../registry.js";
 import { recordDuration } from "./cost.js";
 
-/**
- * One item's outcome in a chunk: its value, or the error a call of the op would have
- * failed with. Nothing is ever dropped.
- *
- * @example
- * ```ts
- * const r: ItemResult<number> = { ok: true, value: 3 };
- * ```
- */
-export type ItemResult<T = unknown> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
+/** One item's outcome in a chunk (see runtime/executor.ts). */
+export type { ChunkResult as ItemResult } from "../executor.js";
+import type { ChunkResult as ItemResult } from "../executor.js";
 
 /**
  * A chain step with its op found in the registry.

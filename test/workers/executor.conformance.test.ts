@@ -1,6 +1,10 @@
 /**
  * One conformance suite, run against every executor: results, errors, cancellation,
  * context and deadlines must not depend on where a body runs. Skips state their reason.
+ * The executors are the ones production calls take: the built-in inline and async
+ * executors, the process-wide worker executor placement sends calls, chains and chunks to,
+ * and a worker executor with a pool of its own. Op calls reach them the way users' calls
+ * do: registered by name and chosen by the op's `placement: "remote:NAME"`.
  *
  * Worker tests run weft from its JavaScript build (see build.ts): the first test file to
  * run builds it (about a second when sources changed), and worker threads take a few
@@ -13,6 +17,8 @@ import { loadWeft, newProbe, untilSet } from "./weft.js";
 type Loaded = Awaited<ReturnType<typeof loadWeft>>;
 let w: Loaded;
 const executors = new Map<string, Executor>();
+const unregister: (() => void)[] = [];
+let previousPool: Parameters<Loaded["executors"]["configureWorkers"]>[0] | undefined;
 
 beforeAll(async () => {
   w = await loadWeft();
@@ -20,27 +26,35 @@ beforeAll(async () => {
   executors.set("async", w.executors.asyncExecutor);
   // A generous grace period: a cooperative body must see its abort and stop on its own,
   // however long a loaded machine keeps its thread from a core (pool.test.ts checks the kill).
-  executors.set("worker", new w.executors.WorkerExecutor({ size: 2, graceMs: 10_000 }));
+  previousPool = w.executors.configureWorkers({ size: 2, graceMs: 10_000 });
+  executors.set("worker", w.executors.workerExecutor);
+  executors.set("own-pool", new w.executors.WorkerExecutor({ size: 2, graceMs: 10_000 }));
+  for (const [name, ex] of executors) unregister.push(w.weft.registerExecutor(`conformance-${name}`, ex));
 });
 
 afterAll(async () => {
+  for (const off of unregister) off();
   for (const ex of executors.values()) await ex.close();
+  if (previousPool) w.executors.configureWorkers(previousPool);
 });
 
-describe.each(["inline", "async", "worker"])("the %s executor", (name) => {
+describe.each(["inline", "async", "worker", "own-pool"])("the %s executor", (name) => {
   const ex = () => executors.get(name)!;
   const entryOf = (fn: { descriptor: { id: string } }) => w.registry.lookup(fn.descriptor.id)!;
   const idOf = (fn: { descriptor: { id: string } }) => fn.descriptor.id;
   const here = () => w.context.currentFrame();
-  /** Runs `f` with `fn`'s body pinned to this executor, then restores it. */
+  /**
+   * Runs `f` with `fn` pinned to this executor, as `placement: "remote:conformance-NAME"`
+   * pins an op (the kernel looks the executor up by name per call), then restores it.
+   */
   async function pinned<T>(fn: { descriptor: { id: string } }, f: () => Promise<T>): Promise<T> {
     const entry = entryOf(fn);
-    const before = entry.runBody;
-    entry.runBody = w.executors.executorRunBody(ex());
+    const before = entry.pinned;
+    entry.pinned = `remote:conformance-${name}`;
     try {
       return await f();
     } finally {
-      entry.runBody = before;
+      entry.pinned = before;
     }
   }
   /**
