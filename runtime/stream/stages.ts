@@ -10,10 +10,11 @@ import { addFailures, chunkOf, joinLineage, type Chunk, type Exec, type Failure,
 import { buildOf, type Source } from "./sources.js";
 
 /** Calls `fn(value)`, in a frame named by the item's offset inside a durable run (stable journal keys). */
-function callIn<A, R>(exec: Exec, stage: string, fn: (value: A) => R, value: A, lineage: Lineage): R {
-  if (exec.run === undefined) return fn(value);
+function callIn<A, R>(exec: Exec, stage: string, fn: (value: A, lineage?: Lineage) => R, value: A, lineage: Lineage, lineageArg = false): R {
+  if (exec.run === undefined) return lineageArg ? fn(value, lineage) : fn(value);
   const offset = typeof lineage === "number" ? lineage : lineage[0];
-  return store.run(exec.frame.derive({ stepId: `${exec.frame.stepId}/${stage}@${offset}` }), fn, value);
+  const frame = exec.frame.derive({ stepId: `${exec.frame.stepId}/${stage}@${offset}` });
+  return lineageArg ? store.run(frame, fn, value, lineage) : store.run(frame, fn, value);
 }
 
 // ---- filter ---------------------------------------------------------------------------------
@@ -139,10 +140,12 @@ export class MapStage<A, B> implements Puller<B> {
 
   constructor(
     private readonly up: Puller<A>,
-    private readonly fn: (value: A) => B | PromiseLike<B>,
+    private readonly fn: (value: A, lineage?: Lineage) => B | PromiseLike<B>,
     options: MapOptions,
     private readonly exec: Exec,
     label = "map",
+    /** Pass each item's lineage as a second argument (internal stages only: a user's function gets one argument). */
+    private readonly lineageArg = false,
   ) {
     this.name = `${label}#${exec.nextStage()}`;
     const c = options.concurrency ?? 1;
@@ -230,7 +233,7 @@ export class MapStage<A, B> implements Puller<B> {
     for (let i = from; i < n; i++) {
       let out: B | PromiseLike<B>;
       try {
-        out = direct ? fn(values[i]!) : callIn(this.exec, this.name, fn, values[i]!, lineage[i]!);
+        out = direct && !this.lineageArg ? fn(values[i]!) : callIn(this.exec, this.name, fn, values[i]!, lineage[i]!, this.lineageArg);
       } catch (error) {
         (this.failures ??= []).push({ lineage: lineage[i]!, error, input: values[i], stage: this.name });
         continue;
@@ -269,7 +272,7 @@ export class MapStage<A, B> implements Puller<B> {
     for (; i < n; i++) {
       let r: B | PromiseLike<B>;
       try {
-        r = fn(values[i]!);
+        r = this.lineageArg ? fn(values[i]!, lineage[i]!) : fn(values[i]!);
       } catch (e) {
         threw = true;
         error = e;
@@ -317,7 +320,7 @@ export class MapStage<A, B> implements Puller<B> {
     const seq = this.started++;
     let out: B | PromiseLike<B>;
     try {
-      out = callIn(this.exec, this.name, this.fn, value, lineage);
+      out = callIn(this.exec, this.name, this.fn, value, lineage, this.lineageArg);
     } catch (error) {
       this.complete(seq, false, error, lineage, value);
       return;

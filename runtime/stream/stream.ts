@@ -166,7 +166,7 @@ export class Stream<T> implements AsyncIterable<T>, Openable<T> {
     checkOptions("stream through", "streamThrough", options);
     const { call, name } = throughFn(f);
     return this.next((up, exec) => {
-      const mapped = new MapStage(up, (batch: readonly I[]) => call(batch), { concurrency: options.concurrency ?? 1 }, exec, `through(${name})`);
+      const mapped = new MapStage(up, (batch: readonly I[], lineage?: Lineage) => call(batch, lineage!), { concurrency: options.concurrency ?? 1 }, exec, `through(${name})`, true);
       return new ChunkStage<readonly ItemResult<unknown, unknown>[], R>(mapped, (c) => spread(c, mapped.name));
     }) as unknown as Stream<R>;
   }

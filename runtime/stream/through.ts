@@ -7,6 +7,9 @@
  */
 import { itemsOf, runBatch, type BatchOptions, type BatchTarget, type ItemResult } from "../batch.js";
 import { OpError } from "../errors.js";
+import { currentFrame, store } from "../context.js";
+import { endSpan, startSpan } from "../telemetry.js";
+import { offsetsOf, type Lineage } from "./core.js";
 
 /** `through` options. */
 export interface ThroughOptions {
@@ -23,7 +26,44 @@ export interface BatchedInfo {
 /** The key of `BatchedInfo` on a vmapped function. Internal. */
 export const BATCHED: unique symbol = Symbol("weft.vmap.batched");
 
-export function throughFn(f: (batch: readonly never[]) => Promise<readonly unknown[]>): { call: (batch: readonly unknown[]) => Promise<ItemResult<unknown, unknown>[]>; name: string } {
+/** A through call with its span: `through(name)`, carrying the batch's source offsets, parent of the batch's calls. */
+export function throughFn(f: (batch: readonly never[]) => Promise<readonly unknown[]>): { call: (batch: readonly unknown[], lineage: Lineage) => Promise<ItemResult<unknown, unknown>[]>; name: string } {
+  const inner = throughCall(f);
+  const spanName = `through(${inner.name})`;
+  return {
+    name: inner.name,
+    call: (batch, lineage) => {
+      const parent = currentFrame();
+      const span = startSpan({ name: spanName, kind: "stream", stepId: parent.stepId, parent: parent.span, attributes: { "weft.stream.sources": describeOffsets(offsetsOf(lineage)) } });
+      if (span === undefined) return inner.call(batch);
+      return store.run(parent.derive({ span }), inner.call, batch).then(
+        (results) => {
+          endSpan(span, 1);
+          return results;
+        },
+        (error: unknown) => {
+          endSpan(span, 1, error);
+          throw error;
+        },
+      );
+    },
+  };
+}
+
+/** Offsets as span text: runs of three or more as `a-b`, at most 64 parts. */
+export function describeOffsets(offsets: readonly number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < offsets.length && parts.length < 64; ) {
+    let j = i;
+    while (j + 1 < offsets.length && offsets[j + 1] === offsets[j]! + 1) j++;
+    if (j - i >= 2) parts.push(`${offsets[i]}-${offsets[j]}`);
+    else for (let k = i; k <= j; k++) parts.push(String(offsets[k]));
+    i = j + 1;
+  }
+  return parts.length >= 64 ? `${parts.join(",")},…` : parts.join(",");
+}
+
+function throughCall(f: (batch: readonly never[]) => Promise<readonly unknown[]>): { call: (batch: readonly unknown[]) => Promise<ItemResult<unknown, unknown>[]>; name: string } {
   const info = (f as unknown as { [BATCHED]?: BatchedInfo })[BATCHED];
   if (info !== undefined) {
     const { target, options } = info;
