@@ -50,6 +50,7 @@ export { configureDurable, closeDurable, type DurableSettings, type ApprovalPoli
 export { listRuns, deadLetters, replayDeadLetters, approvals, decide, type RunSummary, type DeadLetter, type Decision } from "./runtime/durable/index.js";
 export { cacheStats, clearCache, type CacheStats } from "./runtime/durable/index.js";
 export { MemoryStore, SqliteStore, type DurableStore, type SqliteStoreOptions, type RunStatus, type ApprovalRecord } from "./runtime/durable/index.js";
+export { type Awaitable, type Acquired, type RunRecord, type JournalRecord, type DeadLetterRecord } from "./runtime/durable/index.js";
 export { UnstorableValue, RunLocked, LeaseLost, RunVersionMismatch, ApprovalDenied, ApprovalRequired } from "./runtime/durable/index.js";
 
 // Errors.

@@ -93,7 +93,7 @@ export const OPTION_SHAPES = {
   jit: { name: null, strict: null, static: null, cacheSize: null, concurrency: null, onError: null },
   vmap: { inAxes: null, concurrency: null, chunkSize: null, onError: null, onProgress: null },
   configure: { concurrency: null, validate: null, random: null },
-  withContext: { config: null, timeout: null, signal: null, tenant: null, user: null, values: null, placement: null },
+  withContext: { config: null, timeout: null, signal: null, tenant: null, user: null, values: null, placement: null, run: null },
   stream: { chunk: null, onError: null, onDeadLetter: null, onProgress: null, signal: null, name: null },
   streamMap: { concurrency: null, ordered: null },
   streamBatch: { maxWaitMs: null },

@@ -217,17 +217,26 @@ function dispatchDurable(
       return store.run(currentFrame().derive({ stepId: `${stepId}[${index}]` }), call, args);
     },
   };
-  return dispatch(named, rest, options, frame, (j, ok, valueOrError) => {
+  // Items journaled here settle once their append is stored; the batch waits for them.
+  const appends: Promise<void>[] = [];
+  const work = dispatch(named, rest, options, frame, (j, ok, valueOrError) => {
     const index = pending[j]!;
-    if (ok) {
-      try {
-        if (!byCall?.has(index)) run.record(`${stepId}[${index}]`, items[index]!, valueOrError);
-        run.itemDone(stepId, index);
-      } catch (error) {
-        return settle(index, false, error);
-      }
+    if (!ok) return settle(index, false, valueOrError);
+    let appended: Promise<void> | undefined;
+    try {
+      if (!byCall?.has(index)) appended = run.record(`${stepId}[${index}]`, items[index]!, valueOrError);
+    } catch (error) {
+      return settle(index, false, error);
     }
-    settle(index, ok, valueOrError);
+    const done = () => {
+      run.itemDone(stepId, index);
+      settle(index, true, valueOrError);
+    };
+    if (appended === undefined) return done();
+    appends.push(appended.then(done, (error: unknown) => settle(index, false, error)));
+  });
+  return work.then(async () => {
+    for (let i = 0; i < appends.length; i++) await appends[i];
   });
 }
 

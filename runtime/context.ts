@@ -68,10 +68,18 @@ export interface RunScope {
   readonly id: string;
   /** The journaled value of node `key`, when it finished with these inputs. */
   lookup(key: string, inputs: readonly unknown[]): { readonly value: unknown } | undefined;
-  /** Journals a finished node; throws `UnstorableValue` when the value cannot be stored. */
-  record(key: string, inputs: readonly unknown[], value: unknown): void;
-  /** A batch item that failed for good. */
+  /**
+   * Journals a finished node; throws `UnstorableValue` when the value cannot be stored. The
+   * node is finished when the promise resolves (the append is stored): hand its value on
+   * only then.
+   */
+  record(key: string, inputs: readonly unknown[], value: unknown): Promise<void>;
+  /** A batch (or stream) item that failed for good: kept as a dead letter. */
   deadLetter(node: string, index: number, inputs: readonly unknown[], error: unknown): void;
+  /** The offset committed for one of the run's streams when the run started (see `commitOffset`). */
+  offset(stream: string): number | undefined;
+  /** Every item of `stream` before `offset` is finished (journaled or dead-lettered): a resume may start reading there. */
+  commitOffset(stream: string, offset: number): void;
   /** A batch item that succeeded (a replayed dead letter is resolved). */
   itemDone(node: string, index: number): void;
   /** The version guard of a jitted function's plan: throws when it changed since the run began. */
@@ -268,6 +276,22 @@ export interface ContextOptions {
    * executor registered with `registerExecutor`). Ops that pin a placement keep theirs.
    */
   readonly placement?: Placement;
+  /**
+   * Runs the block as the durable run of this id, as `durable({ run }, fn)` does with the
+   * configured store: journaled nodes are skipped on a resume, and a completed run returns its
+   * stored result. `withContext` then returns a promise. The other options apply inside the run.
+   */
+  readonly run?: string;
+}
+
+/** Drives a block as a durable run (installed by runtime/durable). Internal. */
+export type RunDriver = (run: string, where: string, fn: () => unknown) => Promise<unknown>;
+
+let runDriver: RunDriver | undefined;
+
+/** Installs what `withContext({ run })` drives a run with. Internal. */
+export function setRunDriver(driver: RunDriver): void {
+  runDriver = driver;
 }
 
 /**
@@ -281,10 +305,18 @@ export interface ContextOptions {
  *   { config: { model: "small" }, timeout: "5s", signal: ac.signal, tenant: "acme" },
  *   () => pipeline(question),
  * );
+ * const resumable = await withContext({ run: "nightly-2026-12-01", tenant: "acme" }, () => pipeline(question));
  * ```
  */
-export function withContext<T>(options: ContextOptions, fn: () => T): T {
+export function withContext<T>(options: ContextOptions & { readonly run: string }, fn: () => T): Promise<Awaited<T>>;
+export function withContext<T>(options: ContextOptions, fn: () => T): T;
+export function withContext<T>(options: ContextOptions, fn: () => T): T | Promise<Awaited<T>> {
   checkOptions("withContext", "withContext", options);
+  if (options.run !== undefined) {
+    const { run, ...rest } = options;
+    if (runDriver === undefined) throw new TypeError("withContext: run needs weft's durable runtime, which is not loaded (import from \"weft\")");
+    return runDriver(run, "withContext", () => withContext(rest, fn)) as Promise<Awaited<T>>;
+  }
   checkPlacement("withContext", options.placement);
   const parent = currentFrame();
   const overrides = options.config ? { ...parent.overrides, ...options.config } : parent.overrides;

@@ -10,7 +10,7 @@ import { endSpan, startSpan } from "../telemetry.js";
 import { preview } from "../validate.js";
 import { canonical, decode, digest, encode } from "./codec.js";
 import { ApprovalDenied, ApprovalRequired } from "./errors.js";
-import { opVersion, reenter, type DurableRun } from "./run.js";
+import { isThenable, opVersion, reenter, type DurableRun } from "./run.js";
 import { durableSettings } from "./settings.js";
 
 const DEFAULT_CONFIG_KEYS: readonly string[] = ["model", "temperature", "seed"];
@@ -94,17 +94,17 @@ export function needsGate(entry: OpEntry): boolean {
 
 /** The approval gate, then the cache, then the body. See `Gate` in run.ts. */
 export function gate(entry: OpEntry, parent: Frame, key: string, thisArg: unknown, args: readonly unknown[], overrides: CallOverrides | undefined): Promise<unknown> {
-  if (entry.desc.policy.risk !== "high") return cached(entry, parent, thisArg, args, overrides);
+  if (entry.desc.policy.risk !== "high") return cached(entry, parent, key, thisArg, args, overrides);
   const run = parent.run as DurableRun | undefined;
   const policy = run?.options.approvals ?? durableSettings.approvals;
   const verdict = policy(entry.desc, args, parent);
   const name = entry.desc.name;
   const clock = run?.clock ?? durableSettings.clock;
   const record = (status: "allowed" | "denied", reason: string) =>
-    run?.store.putApproval({ run: run.id, key, op: name, args: preview(args, false, 200), reason, status, requestedAt: clock.now(), decidedAt: clock.now(), by: "policy", why: reason });
+    run?.track(run.store.putApproval({ run: run.id, key, op: name, args: preview(args, false, 200), reason, status, requestedAt: clock.now(), decidedAt: clock.now(), by: "policy", why: reason }));
   if (verdict === "allow") {
     record("allowed", "the policy allowed it");
-    return cached(entry, parent, thisArg, args, overrides);
+    return cached(entry, parent, key, thisArg, args, overrides);
   }
   if (verdict === "deny") {
     record("denied", "the policy denied it");
@@ -114,26 +114,31 @@ export function gate(entry: OpEntry, parent: Frame, key: string, thisArg: unknow
     return Promise.reject(new TypeError(`${name}: the approval policy must return "allow", "deny" or { approve: reason }, received ${preview(verdict)}`));
   }
   if (run === undefined) return Promise.reject(new ApprovalRequired(name, verdict.approve));
-  const existing = run.store.approval(run.id, key);
-  if (existing?.status === "approved") return cached(entry, parent, thisArg, args, overrides);
-  if (existing?.status === "denied") return Promise.reject(new ApprovalDenied(name, existing.by ?? "?", existing.why));
-  // Suspended before the request is visible, so whoever sees the request sees the run suspended.
-  run.suspend(true);
-  if (existing?.status !== "pending") {
-    run.store.putApproval({ run: run.id, key, op: name, args: preview(args, false, 200), reason: verdict.approve, status: "pending", requestedAt: clock.now(), decidedAt: undefined, by: undefined, why: undefined });
-  }
+  return awaitApproval(run, entry, parent, key, thisArg, args, overrides, verdict.approve);
+}
+
+/**
+ * A call the policy sent for approval: a decision already recorded (a resumed run) applies;
+ * else the run is suspended, the request journaled, and the call waits for `decide`.
+ */
+async function awaitApproval(run: DurableRun, entry: OpEntry, parent: Frame, key: string, thisArg: unknown, args: readonly unknown[], overrides: CallOverrides | undefined, reason: string): Promise<unknown> {
   // The call dispatches after waiting: keep its ordinal, whatever its siblings take meanwhile.
   const frame = reenter(parent, key);
-  return waitForDecision(run, key, frame).then(
-    () => {
-      run.suspend(false);
-      return cached(entry, frame, thisArg, args, overrides);
-    },
-    (error: unknown) => {
-      run.suspend(false);
-      throw error;
-    },
-  );
+  const name = entry.desc.name;
+  const existing = await run.store.approval(run.id, key);
+  if (existing?.status === "approved") return cached(entry, frame, key, thisArg, args, overrides);
+  if (existing?.status === "denied") throw new ApprovalDenied(name, existing.by ?? "?", existing.why);
+  // Suspended before the request is visible, so whoever sees the request sees the run suspended.
+  await run.suspend(true);
+  try {
+    if (existing?.status !== "pending") {
+      await run.store.putApproval({ run: run.id, key, op: name, args: preview(args, false, 200), reason, status: "pending", requestedAt: run.clock.now(), decidedAt: undefined, by: undefined, why: undefined });
+    }
+    await waitForDecision(run, key, frame);
+  } finally {
+    await run.suspend(false);
+  }
+  return cached(entry, frame, key, thisArg, args, overrides);
 }
 
 /** Polls the store until the request under `key` is decided; rejects on deny or cancellation. */
@@ -141,22 +146,24 @@ function waitForDecision(run: DurableRun, key: string, frame: Frame): Promise<vo
   const every = run.options.pollMs ?? 500;
   return new Promise<void>((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
-    const onAbort = () => {
+    let settled = false;
+    const finish = (error?: unknown) => {
+      if (settled) return;
+      settled = true;
       if (timer) clearTimeout(timer);
-      reject(abortReason(frame.signal, nextStepId(frame, "approval")));
+      frame.signal.removeEventListener("abort", onAbort);
+      if (error === undefined) resolve();
+      else reject(error);
     };
+    const onAbort = () => finish(abortReason(frame.signal, nextStepId(frame, "approval")));
     const look = () => {
       timer = undefined;
-      const a = run.store.approval(run.id, key);
-      if (a?.status === "approved") {
-        frame.signal.removeEventListener("abort", onAbort);
-        return resolve();
-      }
-      if (a?.status === "denied") {
-        frame.signal.removeEventListener("abort", onAbort);
-        return reject(new ApprovalDenied(a.op, a.by ?? "?", a.why));
-      }
-      timer = setTimeout(look, every);
+      Promise.resolve(run.store.approval(run.id, key)).then((a) => {
+        if (settled) return;
+        if (a?.status === "approved") return finish();
+        if (a?.status === "denied") return finish(new ApprovalDenied(a.op, a.by ?? "?", a.why));
+        timer = setTimeout(look, every);
+      }, finish);
     };
     if (frame.signal.aborted) return onAbort();
     frame.signal.addEventListener("abort", onAbort, { once: true });
@@ -164,8 +171,12 @@ function waitForDecision(run: DurableRun, key: string, frame: Frame): Promise<vo
   });
 }
 
-/** The cache in front of the body (the body alone when the op does not cache). */
-function cached(entry: OpEntry, parent: Frame, thisArg: unknown, args: readonly unknown[], overrides: CallOverrides | undefined): Promise<unknown> {
+/**
+ * The cache in front of the body (the body alone when the op does not cache). `key` is the
+ * call's step id: a store that answers asynchronously dispatches after an await, so the call
+ * re-enters `parent` at it.
+ */
+function cached(entry: OpEntry, parent: Frame, key: string, thisArg: unknown, args: readonly unknown[], overrides: CallOverrides | undefined): Promise<unknown> {
   const policy = cacheOf(entry);
   if (policy === undefined) return dispatch(entry, parent, thisArg, args, overrides);
   const desc = entry.desc;
@@ -176,26 +187,29 @@ function cached(entry: OpEntry, parent: Frame, thisArg: unknown, args: readonly 
   const picked: Record<string, unknown> = {};
   for (const k of policy.configKeys) if (config[k] !== undefined) picked[k] = config[k];
   const v = opVersion(entry);
-  const key = digest(`${desc.id}\0${v.body}${v.schema}${v.config}\0${canonical([thisArg ?? null, args])}\0${canonical(picked)}`);
-  const hit = store.cacheGet(key, clock.now());
-  if (hit !== undefined) {
-    count(desc.name, true);
-    // The call takes its step id as a run would, and its span says it was served from the cache.
-    const stepId = nextStepId(parent, desc.name);
-    parent.children++;
-    const span = startSpan({ name: desc.name, kind: desc.kind, stepId, parent: parent.span, attributes: { "weft.cache": "hit" } });
-    if (span) endSpan(span, 0);
-    try {
-      return Promise.resolve(decode(hit));
-    } catch (error) {
-      return Promise.reject(error);
+  const cacheKey = digest(`${desc.id}\0${v.body}${v.schema}${v.config}\0${canonical([thisArg ?? null, args])}\0${canonical(picked)}`);
+  const serve = (frame: Frame, hit: Uint8Array | undefined): Promise<unknown> => {
+    if (hit !== undefined) {
+      count(desc.name, true);
+      // The call takes its step id as a run would, and its span says it was served from the cache.
+      const stepId = nextStepId(frame, desc.name);
+      frame.children++;
+      const span = startSpan({ name: desc.name, kind: desc.kind, stepId, parent: frame.span, attributes: { "weft.cache": "hit" } });
+      if (span) endSpan(span, 0);
+      try {
+        return Promise.resolve(decode(hit));
+      } catch (error) {
+        return Promise.reject(error);
+      }
     }
-  }
-  count(desc.name, false);
-  return dispatch(entry, parent, thisArg, args, overrides).then((value) => {
-    store.cachePut(key, desc.id, encode(value, `cache of ${desc.name}`), clock.now() + policy.ttlMs);
-    return value;
-  });
+    count(desc.name, false);
+    return dispatch(entry, frame, thisArg, args, overrides).then((value) => {
+      const put = store.cachePut(cacheKey, desc.id, encode(value, `cache of ${desc.name}`), clock.now() + policy.ttlMs);
+      return isThenable(put) ? put.then(() => value) : value;
+    });
+  };
+  const hit = store.cacheGet(cacheKey, clock.now());
+  return isThenable(hit) ? hit.then((h) => serve(reenter(parent, key), h)) : serve(parent, hit);
 }
 
 /**
@@ -206,7 +220,7 @@ function cached(entry: OpEntry, parent: Frame, thisArg: unknown, args: readonly 
  * clearCache(embed); // after changing the embedding model's deployment
  * ```
  */
-export function clearCache(target?: { readonly descriptor: { readonly id: string } } | string, options: { readonly store?: import("./store.js").DurableStore } = {}): number {
+export async function clearCache(target?: { readonly descriptor: { readonly id: string } } | string, options: { readonly store?: import("./store.js").DurableStore } = {}): Promise<number> {
   const store = options.store ?? durableSettings.store();
   const id = typeof target === "string" ? target : target?.descriptor.id;
   return store.cacheClear(id);

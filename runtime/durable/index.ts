@@ -2,10 +2,11 @@
  * The durable package's front: installs the op-call interception point into the kernel
  * and offers the inspection, dead-letter and approval functions the CLI builds on.
  */
+import { setRunDriver } from "../context.js";
 import { dispatch, setInterceptor } from "../invoke.js";
 import { decode } from "./codec.js";
 import { gate, needsGate } from "./gate.js";
-import { durable, interceptCall, type DurableOptions } from "./run.js";
+import { checkOptions, drive, interceptCall, type DurableOptions } from "./run.js";
 import { durableSettings } from "./settings.js";
 import type { ApprovalRecord, DurableStore, RunStatus } from "./store.js";
 
@@ -19,6 +20,17 @@ setInterceptor((entry, parent, thisArg, args, overrides) => {
     return Promise.reject(error);
   }
   return interceptCall(entry, parent, thisArg, args, overrides, gate);
+});
+
+// `withContext({ run })`: the same run driver as `durable({ run })`, on the configured store.
+setRunDriver((run, where, fn) => {
+  const options: DurableOptions = { run };
+  try {
+    checkOptions(where, options);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return drive(options, fn);
 });
 
 /** Which store an inspection function reads (default: the configured one). */
@@ -50,22 +62,24 @@ export interface RunSummary {
  *
  * @example
  * ```ts
- * for (const r of listRuns()) console.log(r.id, r.status, r.nodesDone, r.deadLetters);
+ * for (const r of await listRuns()) console.log(r.id, r.status, r.nodesDone, r.deadLetters);
  * ```
  */
-export function listRuns(options: StoreOption = {}): RunSummary[] {
+export async function listRuns(options: StoreOption = {}): Promise<RunSummary[]> {
   const store = options.store ?? durableSettings.store();
   const now = durableSettings.clock.now();
+  const [runs, letters, requests] = await Promise.all([store.listRuns(), store.deadLetters(), store.approvals()]);
   const dead = new Map<string, number>();
-  for (const d of store.deadLetters()) if (d.status === "open") dead.set(d.run, (dead.get(d.run) ?? 0) + 1);
+  for (const d of letters) if (d.status === "open") dead.set(d.run, (dead.get(d.run) ?? 0) + 1);
   const pending = new Map<string, number>();
-  for (const a of store.approvals()) if (a.status === "pending") pending.set(a.run, (pending.get(a.run) ?? 0) + 1);
-  return store.listRuns().map((r) => ({
+  for (const a of requests) if (a.status === "pending") pending.set(a.run, (pending.get(a.run) ?? 0) + 1);
+  const counts = await Promise.all(runs.map((r) => store.countNodes(r.id)));
+  return runs.map((r, i) => ({
     id: r.id,
     status: r.status,
     live: r.owner !== undefined && r.leaseUntil > now,
     owner: r.owner,
-    nodesDone: store.countNodes(r.id),
+    nodesDone: counts[i]!,
     deadLetters: dead.get(r.id) ?? 0,
     pendingApprovals: pending.get(r.id) ?? 0,
     error: r.error,
@@ -93,12 +107,12 @@ export interface DeadLetter {
  *
  * @example
  * ```ts
- * for (const d of deadLetters({ run: "nightly" })) console.log(d.index, d.error);
+ * for (const d of await deadLetters({ run: "nightly" })) console.log(d.index, d.error);
  * ```
  */
-export function deadLetters(options: StoreOption & { readonly run?: string } = {}): DeadLetter[] {
+export async function deadLetters(options: StoreOption & { readonly run?: string } = {}): Promise<DeadLetter[]> {
   const store = options.store ?? durableSettings.store();
-  return store.deadLetters(options.run).map((d) => ({ ...d, input: decode(d.input) as unknown[] }));
+  return (await store.deadLetters(options.run)).map((d) => ({ ...d, input: decode(d.input) as unknown[] }));
 }
 
 /**
@@ -111,10 +125,11 @@ export function deadLetters(options: StoreOption & { readonly run?: string } = {
  * await replayDeadLetters({ run: "nightly" }, () => vmap(score, { onError: "collect" })(answers));
  * ```
  */
-export function replayDeadLetters<T>(options: DurableOptions, fn: () => T | PromiseLike<T>): Promise<Awaited<T>> {
+export async function replayDeadLetters<T>(options: DurableOptions, fn: () => T | PromiseLike<T>): Promise<Awaited<T>> {
+  checkOptions("replayDeadLetters", options);
   const store = options.store ?? durableSettings.store();
-  store.reopen(options.run, (options.clock ?? durableSettings.clock).now());
-  return durable(options, fn);
+  await store.reopen(options.run, (options.clock ?? durableSettings.clock).now());
+  return drive(options, fn);
 }
 
 /**
@@ -122,12 +137,12 @@ export function replayDeadLetters<T>(options: DurableOptions, fn: () => T | Prom
  *
  * @example
  * ```ts
- * for (const a of approvals()) console.log(a.run, a.key, a.op, a.reason);
+ * for (const a of await approvals()) console.log(a.run, a.key, a.op, a.reason);
  * ```
  */
-export function approvals(options: StoreOption & { readonly run?: string; readonly all?: boolean } = {}): ApprovalRecord[] {
+export async function approvals(options: StoreOption & { readonly run?: string; readonly all?: boolean } = {}): Promise<ApprovalRecord[]> {
   const store = options.store ?? durableSettings.store();
-  const list = store.approvals(options.run);
+  const list = await store.approvals(options.run);
   return options.all ? list : list.filter((a) => a.status === "pending");
 }
 
@@ -149,10 +164,11 @@ export interface Decision extends StoreOption {
  *
  * @example
  * ```ts
- * decide({ run: "payouts", key: approvals({ run: "payouts" })[0]!.key, decision: "approve", by: "ada", reason: "checked the invoice" });
+ * const [request] = await approvals({ run: "payouts" });
+ * if (request) await decide({ run: "payouts", key: request.key, decision: "approve", by: "ada", reason: "checked the invoice" });
  * ```
  */
-export function decide(decision: Decision): boolean {
+export async function decide(decision: Decision): Promise<boolean> {
   const known = new Set(["store", "run", "key", "decision", "by", "reason"]);
   for (const k of Object.keys(decision)) if (!known.has(k)) throw new TypeError(`decide: unknown option "${k}" (expected one of ${[...known].join(", ")})`);
   if (decision.decision !== "approve" && decision.decision !== "deny") throw new TypeError(`decide: decision must be "approve" or "deny", received ${JSON.stringify(decision.decision)}`);
@@ -164,6 +180,6 @@ export function decide(decision: Decision): boolean {
 export { durable, type DurableOptions } from "./run.js";
 export { cacheStats, resetCacheStats, clearCache, type CacheStats } from "./gate.js";
 export { configureDurable, closeDurable, type DurableSettings, type ApprovalPolicy, type ApprovalVerdict, type Clock } from "./settings.js";
-export { MemoryStore, type DurableStore, type RunRecord, type RunStatus, type JournalRecord, type DeadLetterRecord, type ApprovalRecord } from "./store.js";
+export { MemoryStore, type Awaitable, type Acquired, type DurableStore, type RunRecord, type RunStatus, type JournalRecord, type DeadLetterRecord, type ApprovalRecord } from "./store.js";
 export { SqliteStore, type SqliteStoreOptions } from "./sqlite.js";
 export { UnstorableValue, RunLocked, LeaseLost, RunVersionMismatch, ApprovalDenied, ApprovalRequired } from "./errors.js";

@@ -19,6 +19,7 @@ import { randomBytes } from "node:crypto";
 import type { OpDescriptor } from "../../decorators/descriptor.js";
 import type { Graph, Node } from "../../compiler/ir.js";
 import { currentFrame, isThenable, linkSignals, store as contextStore, type Frame, type RunScope } from "../context.js";
+import { TraceError } from "../../compiler/trace.js";
 import { BatchItemError, OpError, WeftError } from "../errors.js";
 import { dispatch, nextStepId, validateOutput, type OpEntry } from "../invoke.js";
 import { registeredOps } from "../registry.js";
@@ -26,7 +27,7 @@ import { boundedText, messageOf, redactText } from "../redact.js";
 import { decode, digest, encode, inputHash } from "./codec.js";
 import { LeaseLost, RunLocked, RunVersionMismatch } from "./errors.js";
 import { durableSettings, type ApprovalPolicy, type Clock } from "./settings.js";
-import type { DurableStore, JournalRecord } from "./store.js";
+import type { Awaitable, DurableStore, JournalRecord } from "./store.js";
 
 /** Options of `durable`. */
 export interface DurableOptions {
@@ -63,43 +64,64 @@ const PROCESS = `${hostname()}:${process.pid}`;
  * const summary = await durable({ run: "nightly-2026-12-01" }, () => pipeline(questions));
  * ```
  */
-export async function durable<T>(options: DurableOptions, fn: () => T | PromiseLike<T>): Promise<Awaited<T>> {
-  checkOptions(options);
+export function durable<T>(options: DurableOptions, fn: () => T | PromiseLike<T>): Promise<Awaited<T>> {
+  try {
+    checkOptions("durable", options);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return drive(options, fn);
+}
+
+/**
+ * Drives `fn` as a run: the one implementation behind `durable()` and `withContext({ run })`.
+ * Takes the lease (or refuses with `RunLocked`), returns a completed run's stored result,
+ * else loads the journal, applies the version guard, runs `fn` in the run's frame with
+ * heartbeats, waits for every journal write, and settles the run.
+ */
+export async function drive<T>(options: DurableOptions, fn: () => T | PromiseLike<T>): Promise<Awaited<T>> {
   const { run: id } = options;
+  const parent = currentFrame();
+  if (parent.trace !== undefined) throw new TraceError(`a durable run (${id}) inside a jitted function is not staged; start the run around the jitted call`, undefined);
   const store = options.store ?? durableSettings.store();
   const clock = options.clock ?? durableSettings.clock;
   const leaseMs = options.leaseMs ?? durableSettings.leaseMs;
   const owner = `${PROCESS}:${randomBytes(4).toString("hex")}`;
-  const got = store.acquire(id, owner, clock.now(), leaseMs);
+  const got = await store.acquire(id, owner, clock.now(), leaseMs);
   if (!got.ok) throw new RunLocked(id, got.owner, got.until);
   if (got.run.status === "completed") {
     const result = got.run.result;
-    store.settle(id, owner, "completed", clock.now(), result);
+    await store.settle(id, owner, "completed", clock.now(), result);
     return (result === undefined ? undefined : decode(result)) as Awaited<T>;
   }
 
-  const parent = currentFrame();
   const controller = new AbortController();
   const unlink = linkSignals(controller, [parent.signal], `run(${id})`);
-  const scope = new DurableRun(id, store, owner, options, clock, leaseMs, controller);
+  let scope: DurableRun;
   try {
+    scope = await DurableRun.open(id, store, owner, options, clock, leaseMs, controller);
     // Resuming: refuse at once when an op the run used has changed, before anything runs.
     if (!got.created) scope.checkRegistered();
   } catch (error) {
-    store.settle(id, owner, got.run.status, clock.now(), undefined, got.run.error);
     unlink();
+    // Refused: the run stays resumable (failed, saying why), never "running" with no driver.
+    await store.settle(id, owner, "failed", clock.now(), undefined, describe(error));
     throw error;
   }
   const frame = parent.derive({ run: scope, stepId: `run(${id})`, signal: controller.signal });
   scope.startHeartbeat(options.heartbeatMs ?? Math.max(1, Math.floor(leaseMs / 3)));
   try {
     const value = (await contextStore.run(frame, fn)) as Awaited<T>;
+    await scope.drain();
+    scope.checkRemoved();
     if (scope.lost) throw new LeaseLost(id);
     const bytes = encode(value, `result of run "${id}"`);
-    if (!store.settle(id, owner, "completed", clock.now(), bytes)) throw new LeaseLost(id);
+    if (!(await store.settle(id, owner, "completed", clock.now(), bytes))) throw new LeaseLost(id);
     return value;
   } catch (error) {
-    if (!scope.lost) store.settle(id, owner, "failed", clock.now(), undefined, describe(error));
+    // Whatever the failure, the writes already under way land (or fail) before the run settles.
+    await scope.drain().catch(() => undefined);
+    if (!scope.lost) await store.settle(id, owner, "failed", clock.now(), undefined, describe(error));
     throw scope.lost && !(error instanceof LeaseLost) ? new LeaseLost(id) : error;
   } finally {
     scope.stopHeartbeat();
@@ -107,15 +129,16 @@ export async function durable<T>(options: DurableOptions, fn: () => T | PromiseL
   }
 }
 
-function checkOptions(options: DurableOptions): void {
-  if (typeof options !== "object" || options === null) throw new TypeError("durable: expected options { run: string }");
+/** Checks the options of a run (`where`: `durable` or `withContext run`). */
+export function checkOptions(where: string, options: DurableOptions): void {
+  if (typeof options !== "object" || options === null) throw new TypeError(`${where}: expected options { run: string }`);
   for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.has(key)) throw new TypeError(`durable: unknown option "${key}" (expected one of ${[...OPTION_KEYS].join(", ")})`);
+    if (!OPTION_KEYS.has(key)) throw new TypeError(`${where}: unknown option "${key}" (expected one of ${[...OPTION_KEYS].join(", ")})`);
   }
-  if (typeof options.run !== "string" || options.run === "") throw new TypeError(`durable: run must be a non-empty string, received ${JSON.stringify(options.run)}`);
+  if (typeof options.run !== "string" || options.run === "") throw new TypeError(`${where}: run must be a non-empty string, received ${JSON.stringify(options.run)}`);
   for (const key of ["leaseMs", "heartbeatMs", "pollMs"] as const) {
     const v = options[key];
-    if (v !== undefined && !(typeof v === "number" && v > 0 && Number.isFinite(v))) throw new RangeError(`durable: ${key} must be a positive number of milliseconds, received ${String(v)}`);
+    if (v !== undefined && !(typeof v === "number" && v > 0 && Number.isFinite(v))) throw new RangeError(`${where}: ${key} must be a positive number of milliseconds, received ${String(v)}`);
   }
 }
 
@@ -133,14 +156,17 @@ export class DurableRun implements RunScope {
   journaled = 0;
   /** True once another process took the run over. */
   lost = false;
-  private readonly nodes: Map<string, JournalRecord>;
-  private readonly recorded: Map<string, string>;
   private readonly seen = new Set<OpEntry>();
-  /** Open dead letters of this run (`node[index]`), resolved as their items succeed. */
-  private readonly open: Set<string>;
   private timer: NodeJS.Timeout | undefined;
+  private renewing = false;
+  /** Journal records waiting for the batch's append, and the promise the batch settles. */
+  private batch: JournalRecord[] = [];
+  private batchDone: Promise<void> | undefined;
+  /** Store writes under way that a node does not wait for (versions, dead letters, ...). */
+  private readonly writes = new Set<Promise<unknown>>();
+  private writeError: { readonly error: unknown } | undefined;
 
-  constructor(
+  private constructor(
     readonly id: string,
     readonly store: DurableStore,
     private readonly owner: string,
@@ -148,10 +174,29 @@ export class DurableRun implements RunScope {
     readonly clock: Clock,
     private readonly leaseMs: number,
     private readonly controller: AbortController,
-  ) {
-    this.nodes = new Map(store.journal(id).map((r) => [r.key, r]));
-    this.recorded = store.versions(id);
-    this.open = new Set(store.deadLetters(id).flatMap((d) => (d.status === "open" ? [`${d.node}[${d.index}]`] : [])));
+    private readonly nodes: Map<string, JournalRecord>,
+    private readonly recorded: Map<string, string>,
+    /** Open dead letters of this run (`node[index]`), resolved as their items succeed. */
+    private readonly open: Set<string>,
+    private readonly offsets: Map<string, number>,
+  ) {}
+
+  /** Reads what the run has stored (journal, versions, open dead letters) once, at its start. */
+  static async open(id: string, store: DurableStore, owner: string, options: DurableOptions, clock: Clock, leaseMs: number, controller: AbortController): Promise<DurableRun> {
+    const [journal, versions, dead, offsets] = await Promise.all([store.journal(id), store.versions(id), store.deadLetters(id), store.offsets(id)]);
+    return new DurableRun(
+      id,
+      store,
+      owner,
+      options,
+      clock,
+      leaseMs,
+      controller,
+      new Map(journal.map((r) => [r.key, r])),
+      versions,
+      new Set(dead.flatMap((d) => (d.status === "open" ? [`${d.node}[${d.index}]`] : []))),
+      offsets,
+    );
   }
 
   startHeartbeat(everyMs: number): void {
@@ -164,10 +209,36 @@ export class DurableRun implements RunScope {
     this.timer = undefined;
   }
 
-  /** Renews the lease; on losing it, stops journaling and cancels what is in flight. */
+  /**
+   * Renews the lease; on losing it, stops journaling and cancels what is in flight. A renewal
+   * that fails (the store unreachable) is tried again at the next beat: the lease is lost
+   * only when another process has taken it.
+   */
   heartbeat(): void {
-    if (this.lost) return;
-    if (this.store.renew(this.id, this.owner, this.clock.now() + this.leaseMs)) return;
+    if (this.lost || this.renewing) return;
+    let renewed: Awaitable<boolean>;
+    try {
+      renewed = this.store.renew(this.id, this.owner, this.clock.now() + this.leaseMs);
+    } catch {
+      return;
+    }
+    if (!isThenable(renewed)) {
+      if (!renewed) this.lose();
+      return;
+    }
+    this.renewing = true;
+    renewed.then(
+      (ok) => {
+        this.renewing = false;
+        if (!ok) this.lose();
+      },
+      () => {
+        this.renewing = false;
+      },
+    );
+  }
+
+  private lose(): void {
     this.lost = true;
     this.stopHeartbeat();
     this.controller.abort(new LeaseLost(this.id));
@@ -190,11 +261,49 @@ export class DurableRun implements RunScope {
     return { value };
   }
 
-  record(key: string, inputs: readonly unknown[], value: unknown): void {
+  /**
+   * Journals a finished node. The value is encoded now (an unstorable one throws here, for
+   * this node alone); the append is batched with every other node that finishes in this turn
+   * of the event loop, in one store call (one SQLite transaction), and the promise resolves
+   * once that append is stored: the node is finished then, and only then does its value
+   * reach anyone.
+   */
+  record(key: string, inputs: readonly unknown[], value: unknown): Promise<void> {
     if (this.lost) throw new LeaseLost(this.id);
     const bytes = encode(value, `node ${key} of run "${this.id}"`);
-    this.store.append(this.id, { key, inputHash: inputHash(inputs), value: bytes });
+    this.batch.push({ key, inputHash: inputHash(inputs), value: bytes });
     this.journaled++;
+    return (this.batchDone ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush()));
+  }
+
+  private flush(): Awaitable<void> {
+    const records = this.batch;
+    this.batch = [];
+    this.batchDone = undefined;
+    if (this.lost) throw new LeaseLost(this.id);
+    return this.store.append(this.id, records);
+  }
+
+  /** Tracks a store write nothing waits for; `drain` waits for it and reports its failure. */
+  track(write: Awaitable<unknown>): void {
+    if (!isThenable(write)) return;
+    const p: Promise<unknown> = Promise.resolve(write).then(
+      () => this.writes.delete(p),
+      (error: unknown) => {
+        this.writes.delete(p);
+        this.writeError ??= { error };
+      },
+    );
+    this.writes.add(p);
+  }
+
+  /** Waits for every journal batch and store write under way; rejects with the first failure. */
+  async drain(): Promise<void> {
+    while (this.batchDone !== undefined || this.writes.size > 0) {
+      if (this.batchDone !== undefined) await this.batchDone;
+      if (this.writes.size > 0) await Promise.all(this.writes);
+    }
+    if (this.writeError) throw this.writeError.error;
   }
 
   deadLetter(node: string, index: number, inputs: readonly unknown[], error: unknown): void {
@@ -207,46 +316,70 @@ export class DurableRun implements RunScope {
       input = encode({ unstorable: redactText(String(inputs)) }, `dead letter ${node}[${index}]`);
     }
     const cause = error instanceof BatchItemError ? error.cause : error;
-    this.store.putDeadLetter({
-      run: this.id,
-      node,
-      index,
-      input,
-      error: describe(cause),
-      errorType: cause instanceof WeftError ? cause._tag : cause instanceof Error ? cause.name : typeof cause,
-      attempts: cause instanceof OpError ? cause.attempts : 1,
-      at: this.clock.now(),
-      status: "open",
-    });
+    this.track(
+      this.store.putDeadLetter({
+        run: this.id,
+        node,
+        index,
+        input,
+        error: describe(cause),
+        errorType: cause instanceof WeftError ? cause._tag : cause instanceof Error ? cause.name : typeof cause,
+        attempts: cause instanceof OpError ? cause.attempts : 1,
+        at: this.clock.now(),
+        status: "open",
+      }),
+    );
+  }
+
+  offset(stream: string): number | undefined {
+    return this.offsets.get(stream);
+  }
+
+  /** Records how far a stream of this run is finished (see `DurableStore.commitOffset`). */
+  commitOffset(stream: string, offset: number): void {
+    if (this.lost) throw new LeaseLost(this.id);
+    if (!(offset > (this.offsets.get(stream) ?? -Infinity))) return;
+    this.offsets.set(stream, offset);
+    this.track(this.store.commitOffset(this.id, stream, offset));
   }
 
   private waiting = 0;
 
   /** A call starts or stops waiting for an approval: the run is `suspended` while any waits. */
-  suspend(waiting: boolean): void {
+  suspend(waiting: boolean): Awaitable<unknown> {
     const before = this.waiting;
     this.waiting += waiting ? 1 : -1;
     if (this.lost || (before > 0) === (this.waiting > 0)) return;
-    this.store.setStatus(this.id, this.owner, this.waiting > 0 ? "suspended" : "running", this.clock.now());
+    return this.store.setStatus(this.id, this.owner, this.waiting > 0 ? "suspended" : "running", this.clock.now());
   }
 
   itemDone(node: string, index: number): void {
     if (this.open.size === 0 || !this.open.delete(`${node}[${index}]`)) return;
-    this.store.markReplayed(this.id, node, index);
+    this.track(this.store.markReplayed(this.id, node, index));
   }
 
   /**
    * The version guard over the ops registered now: any op the run recorded whose current
-   * version differs. An op registered twice under one name (no build-time locator) counts as
-   * changed only when no registration matches; its first use checks the one really called.
+   * version differs, and any it recorded that the code no longer defines. An op registered
+   * twice under one name (no build-time locator) counts as changed only when no registration
+   * matches; its first use checks the one really called.
+   *
+   * A recorded op that is not registered is removed when its module is loaded (other ops of
+   * that module are registered) without it. When its module is not loaded yet (imported later
+   * by the run, or not at all), or the op has no locator, the question waits for the run's
+   * end (`checkRemoved`): still unregistered then, it was removed.
    */
   checkRegistered(): void {
     if (this.options.force) return;
     const matched = new Set<string>();
     const differs = new Map<string, string>();
+    const present = new Set<string>();
+    const modules = new Set<string>();
     for (const entry of registeredOps()) {
       const desc = entry.desc;
+      if (desc.locator) modules.add(desc.locator.module);
       const subject = `op ${desc.locator ? desc.id : desc.name}`;
+      present.add(subject);
       const before = this.recorded.get(subject);
       if (before === undefined) continue;
       const parts = opVersion(entry);
@@ -258,7 +391,23 @@ export class DurableRun implements RunScope {
       differs.set(subject, `op ${desc.name} changed: ${Object.keys({ ...old, ...parts }).filter((k) => old[k] !== parts[k]).join(", ")}`);
     }
     const changes = [...differs].filter(([subject]) => !matched.has(subject)).map(([, line]) => line);
+    for (const subject of this.recorded.keys()) {
+      if (!subject.startsWith("op ") || present.has(subject)) continue;
+      const located = locatedOp(subject);
+      if (located !== undefined && modules.has(located.module)) changes.push(removedLine(subject));
+      else this.unresolved.add(subject);
+    }
     if (changes.length > 0) throw new RunVersionMismatch(this.id, changes);
+  }
+
+  /** Recorded ops not registered when the run resumed (see `checkRegistered`). */
+  private readonly unresolved = new Set<string>();
+
+  /** At the run's end: a recorded op still not registered was removed from the code. */
+  checkRemoved(): void {
+    if (this.unresolved.size === 0) return;
+    for (const entry of registeredOps()) this.unresolved.delete(`op ${entry.desc.locator ? entry.desc.id : entry.desc.name}`);
+    if (this.unresolved.size > 0) throw new RunVersionMismatch(this.id, [...this.unresolved].map(removedLine));
   }
 
   /** The version guard for an op, on its first use in this process. */
@@ -284,9 +433,21 @@ export class DurableRun implements RunScope {
       const changed = Object.keys({ ...old, ...parts }).filter((k) => old[k] !== parts[k]);
       throw new RunVersionMismatch(this.id, [`${label} changed: ${changed.join(", ")}`]);
     }
-    this.store.recordVersion(this.id, subject, now);
+    this.track(this.store.recordVersion(this.id, subject, now));
     this.recorded.set(subject, now);
   }
+}
+
+/** The module and export of a recorded op's subject, when it was named by its locator. */
+function locatedOp(subject: string): { readonly module: string; readonly name: string } | undefined {
+  const id = subject.slice("op ".length);
+  const hash = id.lastIndexOf("#");
+  return hash <= 0 ? undefined : { module: id.slice(0, hash), name: id.slice(hash + 1) };
+}
+
+function removedLine(subject: string): string {
+  const located = locatedOp(subject);
+  return located ? `op ${located.name} removed (the run used ${located.module}#${located.name}; this code does not define it)` : `op ${subject.slice(3)} removed (the run used it; this code does not define it)`;
 }
 
 const opVersions = new WeakMap<OpEntry, Record<string, string>>();
@@ -424,10 +585,7 @@ export function interceptCall(
     return Promise.reject(error);
   }
   if (run === undefined) return pending;
-  return pending.then((value) => {
-    run.record(key, args, value);
-    return value;
-  });
+  return pending.then((value) => run.record(key, args, value).then(() => value));
 }
 
 /**

@@ -4,9 +4,9 @@
  * (for tests; same conformance suite). A server-backed store (the scale-out issue) adds a
  * third.
  *
- * The interface is synchronous: both embedded stores are, and a node's journal append sits
- * on the op-call path, where a promise per call costs more than the write. A run's journal
- * is read once when the run starts, so lookups never touch the store.
+ * Each method may answer synchronously or with a promise (see `DurableStore`): the embedded
+ * stores answer synchronously, a server-backed one asynchronously. A run's journal is read
+ * once when the run starts, so lookups never touch the store.
  */
 
 /** Where a run stands. */
@@ -83,51 +83,97 @@ export interface ApprovalRecord {
 /** Outcome of trying to take a run's lease. */
 export type Acquired = { readonly ok: true; readonly run: RunRecord; readonly created: boolean } | { readonly ok: false; readonly owner: string; readonly until: number };
 
-/** The durable store. Every implementation passes test/durable/store.conformance.test.ts. */
+/** A value, or a promise of it: what a store method returns (see `DurableStore`). */
+export type Awaitable<T> = T | Promise<T>;
+
+/**
+ * The durable store. Every implementation passes the conformance suite in
+ * test/durable/store-conformance.ts (run by test/durable/store.conformance.test.ts).
+ *
+ * **Sync or async.** Each method returns its result or a promise of it. The embedded stores
+ * answer synchronously (SQLite through `node:sqlite` is synchronous, and on the op-call path
+ * a promise per call would cost more than the write); a server-backed store (Redis, a SQL
+ * server) returns promises. Callers always `await` (or check for a thenable on the hot path),
+ * so either works everywhere.
+ *
+ * **What the runtime relies on**
+ * - `acquire` is atomic across processes: of two owners racing for a free (or expired) lease,
+ *   exactly one gets it. `renew`, `settle` and `setStatus` take effect only while `owner`
+ *   holds the lease.
+ * - `append` is atomic: all its records are stored, or none (and then it throws or rejects).
+ *   A node counts as finished once its `append` has resolved, so it must be durable by then
+ *   at least across a crash of this process.
+ * - Reads after a resolved write (from any process) see it.
+ * - Stored bytes come back equal; the store may keep the caller's buffer or a copy, and
+ *   callers never mutate a buffer after handing it over.
+ * - `close` releases what the store holds (files, connections, timers); nothing is left.
+ *
+ * **When the runtime calls what.** A run start: `acquire`, then `journal`, `versions`,
+ * `deadLetters(run)` once (lookups never touch the store afterwards). While it runs:
+ * `append` (batched: the nodes that finish in one turn of the event loop in one call),
+ * `recordVersion`, `renew` per heartbeat, `putDeadLetter`/`markReplayed`, `commitOffset`,
+ * the cache and approval methods. Its end: `settle`. Inspection (`listRuns`, the CLI) reads
+ * with `listRuns`, `countNodes`, `deadLetters()`, `approvals()`.
+ */
 export interface DurableStore {
   /** Takes (or creates) the run's lease unless another owner's lease is live at `now`. */
-  acquire(run: string, owner: string, now: number, leaseMs: number): Acquired;
+  acquire(run: string, owner: string, now: number, leaseMs: number): Awaitable<Acquired>;
   /** Extends the lease; false when `owner` no longer holds it. */
-  renew(run: string, owner: string, until: number): boolean;
-  /** Ends a run's drive: sets its status (and result or error) and gives the lease up. */
-  settle(run: string, owner: string, status: RunStatus, now: number, result?: Uint8Array, error?: string): boolean;
+  renew(run: string, owner: string, until: number): Awaitable<boolean>;
+  /** Ends a run's drive: sets its status (and result or error) and gives the lease up; false when `owner` does not hold it. */
+  settle(run: string, owner: string, status: RunStatus, now: number, result?: Uint8Array, error?: string): Awaitable<boolean>;
   /** Sets a driven run's status (`running` / `suspended`); false when `owner` does not hold it. */
-  setStatus(run: string, owner: string, status: "running" | "suspended", now: number): boolean;
+  setStatus(run: string, owner: string, status: "running" | "suspended", now: number): Awaitable<boolean>;
   /** Makes a completed run resumable again (its journal kept, its result cleared). */
-  reopen(run: string, now: number): void;
-  getRun(run: string): RunRecord | undefined;
-  listRuns(): RunRecord[];
+  reopen(run: string, now: number): Awaitable<void>;
+  getRun(run: string): Awaitable<RunRecord | undefined>;
+  /** Every run, oldest first (by `createdAt`, then id). */
+  listRuns(): Awaitable<RunRecord[]>;
 
   /** The version hashes a run recorded: subject (`op <id>`, `plan <key>`) to hash. */
-  versions(run: string): Map<string, string>;
-  recordVersion(run: string, subject: string, hash: string): void;
+  versions(run: string): Awaitable<Map<string, string>>;
+  recordVersion(run: string, subject: string, hash: string): Awaitable<void>;
 
-  /** Every finished node of a run. */
-  journal(run: string): JournalRecord[];
-  /** Records a finished node (replacing an older record under the same key). */
-  append(run: string, record: JournalRecord): void;
+  /** Every finished node of a run, in no particular order. */
+  journal(run: string): Awaitable<JournalRecord[]>;
+  /**
+   * Records finished nodes, atomically (all or none), each replacing an older record under
+   * the same key; a later record in `records` wins over an earlier one with the same key.
+   */
+  append(run: string, records: readonly JournalRecord[]): Awaitable<void>;
   /** How many nodes a run has journaled. */
-  countNodes(run: string): number;
+  countNodes(run: string): Awaitable<number>;
 
-  /** A cached value unless missing or expired at `now`. */
-  cacheGet(key: string, now: number): Uint8Array | undefined;
-  cachePut(key: string, op: string, value: Uint8Array, expiresAt: number): void;
+  /**
+   * Records how far a run has consumed one of its streams: every item before `offset` is
+   * finished (journaled or dead-lettered), so a resumed run may start reading there.
+   * Offsets only move forward: a smaller one than stored is ignored.
+   */
+  commitOffset(run: string, stream: string, offset: number): Awaitable<void>;
+  /** The committed offsets of a run's streams: stream name to offset. */
+  offsets(run: string): Awaitable<Map<string, number>>;
+
+  /** A cached value unless missing or expired at `now` (an expired one may be removed). */
+  cacheGet(key: string, now: number): Awaitable<Uint8Array | undefined>;
+  cachePut(key: string, op: string, value: Uint8Array, expiresAt: number): Awaitable<void>;
   /** Removes cached values (of one op id, or all); returns how many. */
-  cacheClear(op?: string): number;
+  cacheClear(op?: string): Awaitable<number>;
 
   /** Adds or updates (same run, node and index) a dead letter. */
-  putDeadLetter(record: DeadLetterRecord): void;
-  deadLetters(run?: string): DeadLetterRecord[];
-  markReplayed(run: string, node: string, index: number): void;
+  putDeadLetter(record: DeadLetterRecord): Awaitable<void>;
+  /** Dead letters (of one run, or all), ordered by run, node, index. */
+  deadLetters(run?: string): Awaitable<DeadLetterRecord[]>;
+  markReplayed(run: string, node: string, index: number): Awaitable<void>;
 
   /** Inserts or replaces the approval record of `(run, key)`. */
-  putApproval(record: ApprovalRecord): void;
-  approval(run: string, key: string): ApprovalRecord | undefined;
-  approvals(run?: string): ApprovalRecord[];
-  /** Decides a pending request; false when there is none pending under that key. */
-  decide(run: string, key: string, status: "approved" | "denied", by: string, why: string | undefined, at: number): boolean;
+  putApproval(record: ApprovalRecord): Awaitable<void>;
+  approval(run: string, key: string): Awaitable<ApprovalRecord | undefined>;
+  /** Approval records (of one run, or all), ordered by request time, then key. */
+  approvals(run?: string): Awaitable<ApprovalRecord[]>;
+  /** Decides a pending request; false when there is none pending under that key (decided once). */
+  decide(run: string, key: string, status: "approved" | "denied", by: string, why: string | undefined, at: number): Awaitable<boolean>;
 
-  close(): void;
+  close(): Awaitable<void>;
 }
 
 /**
@@ -142,6 +188,7 @@ export class MemoryStore implements DurableStore {
   private readonly runs = new Map<string, RunRecord>();
   private readonly vers = new Map<string, Map<string, string>>();
   private readonly nodes = new Map<string, Map<string, JournalRecord>>();
+  private readonly offs = new Map<string, Map<string, number>>();
   private readonly cache = new Map<string, { op: string; value: Uint8Array; expiresAt: number }>();
   private readonly dead = new Map<string, DeadLetterRecord>();
   private readonly approvalsByKey = new Map<string, ApprovalRecord>();
@@ -204,15 +251,25 @@ export class MemoryStore implements DurableStore {
     return [...(this.nodes.get(run)?.values() ?? [])];
   }
 
-  append(run: string, record: JournalRecord): void {
+  append(run: string, records: readonly JournalRecord[]): void {
     let map = this.nodes.get(run);
     if (!map) this.nodes.set(run, (map = new Map()));
-    // A copy: the caller may reuse its buffer.
-    map.set(record.key, { ...record, value: record.value.slice() });
+    // Copies: a small encoded value may be a view into a shared buffer pool.
+    for (const record of records) map.set(record.key, { ...record, value: record.value.slice() });
   }
 
   countNodes(run: string): number {
     return this.nodes.get(run)?.size ?? 0;
+  }
+
+  commitOffset(run: string, stream: string, offset: number): void {
+    let map = this.offs.get(run);
+    if (!map) this.offs.set(run, (map = new Map()));
+    if (!(offset <= (map.get(stream) ?? -Infinity))) map.set(stream, offset);
+  }
+
+  offsets(run: string): Map<string, number> {
+    return new Map(this.offs.get(run));
   }
 
   cacheGet(key: string, now: number): Uint8Array | undefined {

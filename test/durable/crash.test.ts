@@ -19,7 +19,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, expect, test } from "vitest";
-import { SqliteStore } from "weft";
+import { SqliteStore, type JournalRecord } from "weft";
 import { prng } from "../compiler/random-graph.js";
 import { buildDurableFixtures } from "./build.js";
 
@@ -92,7 +92,8 @@ test(
     const finishedBefore = runs.map((run) => {
       const store = new SqliteStore(path.join(dir, `${run}.db`));
       try {
-        return new Set(store.journal(run).map((r) => `${run}:${r.key}`));
+        // The SQLite store answers synchronously.
+        return new Set((store.journal(run) as JournalRecord[]).map((r) => `${run}:${r.key}`));
       } finally {
         store.close();
       }

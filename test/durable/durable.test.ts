@@ -29,9 +29,11 @@ import {
   SqliteStore,
   UnstorableValue,
   vmap,
+  withContext,
   type DurableStore,
 } from "weft";
 import { resetCacheStats } from "../../runtime/durable/gate.js";
+import { answeringLater } from "./store-conformance.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "weft-durable-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -40,6 +42,8 @@ let counter = 0;
 const stores: Array<[string, () => DurableStore]> = [
   ["memory", () => new MemoryStore()],
   ["sqlite", () => new SqliteStore(path.join(dir, `t${counter++}.db`))],
+  // As a store on a server answers: every call a promise, settled on a later turn.
+  ["asynchronous", () => answeringLater(new MemoryStore())],
 ];
 
 describe.each(stores)("durable runs on the %s store", (_name, makeStore) => {
@@ -151,7 +155,7 @@ describe.each(stores)("durable runs on the %s store", (_name, makeStore) => {
     // The run's own result is checked the same way.
     const result = await durable({ run: "bad-result", store }, async () => Symbol("s")).catch((e: unknown) => e);
     expect(result).toBeInstanceOf(UnstorableValue);
-    expect(store.getRun("bad-result")?.status).toBe("failed");
+    expect((await store.getRun("bad-result"))?.status).toBe("failed");
   });
 
   test("the version guard refuses a resume over a changed op, naming what changed, unless forced", async () => {
@@ -213,7 +217,87 @@ describe.each(stores)("durable runs on the %s store", (_name, makeStore) => {
     expect(error).toBeInstanceOf(RunVersionMismatch);
     expect((error as RunVersionMismatch).changes).toEqual(["op rank changed: body, policy"]);
     expect(before).toBe(0);
-    expect(store.getRun("located")?.owner).toBeUndefined();
+    expect((await store.getRun("located"))?.owner).toBeUndefined();
+  });
+
+  test("a resume is refused when the code no longer defines an op the run used, naming it", async () => {
+    const module = `file:///app/removed-${counter++}.js`;
+    let kept = 0;
+    const keep = (op as (...a: unknown[]) => () => Promise<number>)({ name: "keep" }, async () => ++kept, { __weft: 1, locator: { module, export: "keep" } });
+    await expect(
+      durable({ run: "removed", store }, async () => {
+        await keep();
+        throw new Error("stop");
+      }),
+    ).rejects.toThrow("stop");
+    // What a process running the old code (which defined `legacy` beside `keep`) recorded when it called it.
+    await store.recordVersion("removed", `op ${module}#legacy`, JSON.stringify({ body: "b", schema: "s", policy: "p", config: "c" }));
+    const error = await durable({ run: "removed", store }, () => keep()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RunVersionMismatch);
+    expect((error as RunVersionMismatch).changes).toEqual([`op legacy removed (the run used ${module}#legacy; this code does not define it)`]);
+    expect(kept).toBe(1);
+    expect((await store.getRun("removed"))?.status).toBe("failed");
+    // Forced, it resumes (the journaled call is not repeated).
+    expect(await durable({ run: "removed", store, force: true }, () => keep())).toBe(1);
+    expect(kept).toBe(1);
+  });
+
+  test("a recorded op whose module is not loaded at the resume is looked for at the run's end", async () => {
+    const module = `file:///app/lazy-${counter++}.js`;
+    const site = (name: string) => ({ __weft: 1, locator: { module, export: name } });
+    const first = op({ name: "early" }, async () => 1);
+    await expect(
+      durable({ run: "lazy", store }, async () => {
+        await first();
+        throw new Error("stop");
+      }),
+    ).rejects.toThrow("stop");
+    await store.recordVersion("lazy", `op ${module}#later`, JSON.stringify({ body: "b", schema: "s", policy: "p", config: "c" }));
+    // The module never loads: at the end the op is still missing, and the run does not complete.
+    const error = await durable({ run: "lazy", store }, () => first()).catch((e: unknown) => e);
+    expect((error as RunVersionMismatch).changes).toEqual([`op later removed (the run used ${module}#later; this code does not define it)`]);
+    expect((await store.getRun("lazy"))?.status).toBe("failed");
+    // The run loads the module itself (a dynamic import): the op is there, the run completes.
+    const result = await durable({ run: "lazy", store }, async () => {
+      (op as (...a: unknown[]) => unknown)({ name: "later" }, async () => 2, site("later"));
+      return first();
+    });
+    expect(result).toBe(1);
+    expect((await store.getRun("lazy"))?.status).toBe("completed");
+  });
+
+  test("withContext({ run }) drives the block as a durable run, with the rest of its context inside", async () => {
+    configureDurable({ store });
+    try {
+      const seen: Array<[string | undefined, string | undefined, string | undefined, unknown]> = [];
+      let failAt: string | undefined = "b";
+      const step = op({ name: "wstep" }, async (label: string) => {
+        const { runId, idempotencyKey, tenant, config } = getContext();
+        seen.push([runId, idempotencyKey, tenant, config.model]);
+        if (label === failAt) throw new Error(`crash at ${label}`);
+        return label.toUpperCase();
+      });
+      const block = () => withContext({ run: "wc", tenant: "acme", config: { model: "small" } }, async () => [await step("a"), await step("b")]);
+      await expect(block()).rejects.toThrow("crash at b");
+      expect(seen).toEqual([
+        ["wc", "wc:run(wc)/wstep#0", "acme", "small"],
+        ["wc", "wc:run(wc)/wstep#1", "acme", "small"],
+      ]);
+      failAt = undefined;
+      seen.length = 0;
+      expect(await block()).toEqual(["A", "B"]);
+      // Resumed: the journaled first step did not run again.
+      expect(seen.map((s) => s[1])).toEqual(["wc:run(wc)/wstep#1"]);
+      seen.length = 0;
+      expect(await block()).toEqual(["A", "B"]);
+      expect(seen).toEqual([]);
+      // The same run as durable({ run }) drives: it is completed there too.
+      expect(await durable({ run: "wc", store }, async () => "not run")).toEqual(["A", "B"]);
+      await expect(withContext({ run: "" }, () => 1)).rejects.toThrow(/withContext: run must be a non-empty string/);
+      expect(() => withContext({ runId: "x" } as never, () => 1)).toThrow(/unknown option "runId"/);
+    } finally {
+      configureDurable({ path: path.join(dir, "default.db") });
+    }
   });
 
   test("the version guard refuses a resume over a changed plan", async () => {
@@ -245,7 +329,7 @@ describe.each(stores)("durable runs on the %s store", (_name, makeStore) => {
     expect(error).toBeInstanceOf(RunLocked);
     release();
     await first;
-    expect(store.getRun("busy")?.status).toBe("completed");
+    expect((await store.getRun("busy"))?.status).toBe("completed");
   });
 
   test("a batch item that fails after its retries becomes a dead letter, and a replay runs only the failed items", async () => {
@@ -259,21 +343,21 @@ describe.each(stores)("durable runs on the %s store", (_name, makeStore) => {
     const all = Array.from({ length: 10 }, (_, i) => i);
     const first = await durable({ run: "dlq", store }, () => vmap(score, { onError: "collect" })(all));
     expect(first.filter((r) => !r.ok).map((r) => r.index)).toEqual([3, 7]);
-    const letters = deadLetters({ store, run: "dlq" });
+    const letters = await deadLetters({ store, run: "dlq" });
     expect(letters.map((d) => [d.index, d.input, d.attempts, d.errorType, d.status])).toEqual([
       [3, [3], 2, "OpError", "open"],
       [7, [7], 2, "OpError", "open"],
     ]);
     expect(letters[0]!.node).toBe("run(dlq)/vmap(score)#0");
     expect(letters[0]!.error).toMatch(/bad item 3 with key \[redacted\]/);
-    expect(listRuns({ store }).find((r) => r.id === "dlq")).toMatchObject({ status: "completed", deadLetters: 2 });
+    expect((await listRuns({ store })).find((r) => r.id === "dlq")).toMatchObject({ status: "completed", deadLetters: 2 });
 
     broken = new Set();
     runs.length = 0;
     const replayed = await replayDeadLetters({ run: "dlq", store }, () => vmap(score, { onError: "collect" })(all));
     expect(runs.sort()).toEqual([3, 7]);
     expect(replayed.every((r) => r.ok)).toBe(true);
-    expect(deadLetters({ store, run: "dlq" }).map((d) => d.status)).toEqual(["replayed", "replayed"]);
+    expect((await deadLetters({ store, run: "dlq" })).map((d) => d.status)).toEqual(["replayed", "replayed"]);
   });
 
   test("approvals: the policy allows or denies before the body, and every decision is recorded", async () => {
@@ -288,7 +372,7 @@ describe.each(stores)("durable runs on the %s store", (_name, makeStore) => {
     expect(denied).toBeInstanceOf(ApprovalDenied);
     expect(bodies).toEqual([5]);
     // Both requests may fall in the same millisecond, where the store orders by key: compare as a set.
-    const log = approvals({ store, all: true }).map((a) => [a.run, a.key, a.status, a.by]);
+    const log = (await approvals({ store, all: true })).map((a) => [a.run, a.key, a.status, a.by]);
     expect(log).toHaveLength(2);
     expect(log).toEqual(
       expect.arrayContaining([
@@ -321,7 +405,7 @@ describe("outside a durable run", () => {
     expect(cacheStats()).toMatchObject({ hits: 1, misses: 2 });
     now.t += 61_000;
     expect(await embed("hello")).toEqual([5, 3]);
-    expect(clearCache(embed)).toBe(2);
+    expect(await clearCache(embed)).toBe(2);
     expect(await embed("hello")).toEqual([5, 4]);
   });
 

@@ -93,9 +93,9 @@ for (const decision of ["approve", "deny"] as const) {
     // The request is in the store, visible to any process.
     const store = new SqliteStore(db);
     try {
-      while (approvals({ store, run }).length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
-      expect(approvals({ store, run })).toEqual([expect.objectContaining({ run, key: `run(${run})/transfer#1`, op: "transfer", args: "[500]", reason: "more than 100", status: "pending" })]);
-      expect(listRuns({ store }).find((r) => r.id === run)).toMatchObject({ status: "suspended", live: true, pendingApprovals: 1, nodesDone: 1 });
+      while ((await approvals({ store, run })).length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(await approvals({ store, run })).toEqual([expect.objectContaining({ run, key: `run(${run})/transfer#1`, op: "transfer", args: "[500]", reason: "more than 100", status: "pending" })]);
+      expect((await listRuns({ store })).find((r) => r.id === run)).toMatchObject({ status: "suspended", live: true, pendingApprovals: 1, nodesDone: 1 });
       const decider = start("decide", { DURABLE_DB: db, DURABLE_RUN: run, DURABLE_DECISION: decision });
       expect((await decider.exit).stdout.trim()).toBe("true");
       const out = JSON.parse((await waiting.exit).stdout.trim().split("\n").pop()!) as unknown;
@@ -108,13 +108,13 @@ for (const decision of ["approve", "deny"] as const) {
         expect(bodies).toEqual([`transfer\t${run}:run(${run})/transfer#0`]);
       }
       // Every decision is on record, with who, when and why.
-      const log = approvals({ store, run, all: true });
+      const log = await approvals({ store, run, all: true });
       expect(log.map((a) => [a.key, a.status, a.by, a.why])).toEqual([
         [`run(${run})/transfer#0`, "allowed", "policy", "the policy allowed it"],
         [`run(${run})/transfer#1`, decision === "approve" ? "approved" : "denied", "ada", "checked"],
       ]);
       expect(log.every((a) => typeof a.decidedAt === "number")).toBe(true);
-      expect(listRuns({ store }).find((r) => r.id === run)).toMatchObject({ status: decision === "approve" ? "completed" : "failed", live: false, pendingApprovals: 0 });
+      expect((await listRuns({ store })).find((r) => r.id === run)).toMatchObject({ status: decision === "approve" ? "completed" : "failed", live: false, pendingApprovals: 0 });
     } finally {
       store.close();
     }
@@ -143,6 +143,6 @@ test("a process that stalls past its lease loses the run to another and stops jo
   vi.advanceTimersByTime(400);
   release();
   await expect(first).rejects.toBeInstanceOf(LeaseLost);
-  expect(store.getRun("stall")?.status).toBe("completed");
-  expect(store.journal("stall")).toEqual([]);
+  expect((await store.getRun("stall"))?.status).toBe("completed");
+  expect(await store.journal("stall")).toEqual([]);
 });
