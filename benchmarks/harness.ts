@@ -57,6 +57,23 @@ export interface CallCost {
   readonly calls: number;
   /** Samples taken (one per round). */
   readonly rounds: number;
+  /** CPU µs per call of each round's sample, in round order (for differences paired by round). */
+  readonly cpuSamples: readonly number[];
+}
+
+/**
+ * The median over rounds of `a`'s CPU cost minus `b`'s in the same round: a framework's
+ * overhead over its baseline, each difference taken between samples seconds apart, so a
+ * change in the host's load between rounds does not land on one side only.
+ *
+ * @example
+ * ```ts
+ * const cost = await interleaved({ plain, framework }, { rounds: 15, sampleMs: 40 });
+ * pairedCpuOverUs(cost.framework!, cost.plain!); // µs per call
+ * ```
+ */
+export function pairedCpuOverUs(a: CallCost, b: CallCost): number {
+  return median(a.cpuSamples.map((x, i) => x - b.cpuSamples[i]!));
 }
 
 /** Options of `interleaved`. */
@@ -122,5 +139,5 @@ export async function interleaved(tasks: Readonly<Record<string, (i: number) => 
       cpu[name]!.push((used.user + used.system) / n);
     }
   }
-  return Object.fromEntries(names.map((n) => [n, { wallUs: median(wall[n]!), cpuUs: median(cpu[n]!), calls: calls[n]!, rounds: options.rounds }]));
+  return Object.fromEntries(names.map((n) => [n, { wallUs: median(wall[n]!), cpuUs: median(cpu[n]!), calls: calls[n]!, rounds: options.rounds, cpuSamples: cpu[n]! }]));
 }

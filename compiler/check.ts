@@ -209,6 +209,9 @@ export function allowedPlacements(n: OpNode): Allowed {
   const { desc } = n;
   // Pinned to the workers, an io op or async body goes there too (the runtime sends it).
   if (desc.policy.placement === "worker") return PINNED_WORKER;
+  // Pinned to a registered executor (a remote engine), whatever its kind.
+  const pinned = desc.policy.placement;
+  if (pinned !== undefined && pinned.startsWith("remote:")) return { values: [pinned as `remote:${string}`], why: "the op's policy" };
   if (desc.kind === "io") return IO_OP;
   if (desc.async) return ASYNC_BODY;
   if (desc.policy.placement === "inline") return PINNED_INLINE;
@@ -253,7 +256,7 @@ export function unfusable(n: Node): string | undefined {
     case "op":
       if (n.desc.kind === "io") return "io op";
       if (n.desc.async) return "async body";
-      if (n.desc.policy.placement === "inline") return `policy placement "inline"`;
+      if (n.desc.policy.placement === "inline" || n.desc.policy.placement?.startsWith("remote:")) return `policy placement "${n.desc.policy.placement}"`;
       return policyRefusal(n.desc);
     case "const":
     case "expr":

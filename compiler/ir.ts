@@ -65,14 +65,15 @@ export type NodeKind =
 export type EffectTag = OpKind;
 
 /**
- * Where the executor runs a node: on the calling thread, on a worker thread, or awaited on the event loop.
+ * Where the executor runs a node: on the calling thread, on a worker thread, awaited on
+ * the event loop, or on the executor registered under NAME (`remote:NAME`).
  *
  * @example
  * ```ts
  * const where: NodePlacement = placementOf(node);
  * ```
  */
-export type NodePlacement = "inline" | "worker" | "async";
+export type NodePlacement = "inline" | "worker" | "async" | `remote:${string}`;
 
 /**
  * Every node kind, for checking data that did not come through the types (a `Record` so a new kind must be listed).

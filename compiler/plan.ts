@@ -4,10 +4,15 @@
  * A `Plan` is plain data for an executor: one step per node, numbered by slot (its
  * position), with the slots it waits for and the slots that wait for it. An executor keeps
  * a pending-dependency count per step and starts a step the moment it reaches zero: no
- * waves, no barriers. Concurrency limits, placements and fused groups ride along.
+ * waves, no barriers. The global concurrency limit rides along, and each fused group is
+ * lowered to a fused chain (plain step data with static argument wiring) that an executor
+ * runs as one unit. Per-op concurrency limits are not plan data: the kernel enforces them
+ * on every call of the op, wherever it is made.
  */
-import { distinct, fillTemplate, IdMap, subgraphs, unreachable, type CallNode, type ConstNode, type ExprNode, type GetNode, type Graph, type Node, type NodeId, type NodePlacement, type OpNode, type OutputNode, type PackNode } from "./ir.js";
-import { placementOf } from "./passes/place.js";
+import type { OpDescriptor } from "../decorators/descriptor.js";
+import type { ArgSource, ChainStep, FusedChain } from "./chain.js";
+import { unfusable } from "./check.js";
+import { distinct, fillTemplate, IdMap, subgraphs, unreachable, type CallNode, type ConstNode, type ExprNode, type GetNode, type Graph, type Node, type NodeId, type OpNode, type OutputNode, type PackNode } from "./ir.js";
 import { evalExpr } from "./expr.js";
 
 /**
@@ -29,44 +34,41 @@ export interface Step {
   readonly deps: readonly number[];
   /** Distinct slots waiting for this step, in slot order. */
   readonly dependents: readonly number[];
-  readonly placement: NodePlacement;
-  /** Op ids (keys of `Concurrency.perOp`) whose limits this step holds a place in while running. */
-  readonly limits: readonly string[];
   /** Plans of the node's subgraphs: `[then, else]` for cond, `[body]` for map and fused. */
   readonly plans: readonly Plan[];
+  /**
+   * A fused node lowered to a chain an executor runs as one unit (one worker task, one
+   * job), when its body is a chain of function ops wired by inputs, earlier steps (with
+   * property paths) and constants; `undefined` otherwise (it then runs step by step, `plans[0]`).
+   */
+  readonly chain: LoweredChain | undefined;
 }
 
 /**
- * A fused group as the executor sees it: one task running these members.
+ * A fused group as plain step data: the chain, and the descriptors of its ops in order.
  *
  * @example
  * ```ts
- * for (const group of plan.groups) console.log(`%${group.id}: ${group.ops.join(" -> ")} on ${group.placement}`);
+ * const fused = plan.steps.find((s) => s.chain)!.chain!;
+ * fused.ops.map((d) => d.name); // ["tokenize", "count"]
  * ```
  */
-export interface FusedGroup {
-  /** The fused node's id. */
-  readonly id: NodeId;
-  /** Member node ids, in run order. */
-  readonly members: readonly NodeId[];
-  /** Descriptor ids of the member ops, in run order. */
-  readonly ops: readonly string[];
-  readonly placement: NodePlacement;
+export interface LoweredChain {
+  readonly chain: FusedChain;
+  readonly ops: readonly OpDescriptor[];
 }
 
 /**
- * How many ops may run at once: overall, and per op id.
+ * How many op calls of a plan may run at once.
  *
  * @example
  * ```ts
- * const limit = plan.concurrency.perOp[step.node.kind === "op" ? step.node.desc.id : ""];
+ * const limit = plan.concurrency.global ?? Infinity;
  * ```
  */
 export interface Concurrency {
   /** At most this many op calls in flight across the plan; `undefined` for no global limit. */
   readonly global: number | undefined;
-  /** At most this many calls of each op id in flight (from `policy.concurrency`). */
-  readonly perOp: Readonly<Record<string, number>>;
 }
 
 /**
@@ -89,8 +91,6 @@ export interface Plan {
   readonly output: number;
   /** Shared by a plan and all its subplans. */
   readonly concurrency: Concurrency;
-  /** Fused groups in this plan and its subplans. */
-  readonly groups: readonly FusedGroup[];
 }
 
 /**
@@ -117,10 +117,7 @@ export interface PlanOptions {
  * ```
  */
 export function plan(g: Graph, options: PlanOptions = {}): Plan {
-  // No prototype: op ids are user text, and "constructor" must not look like a limit.
-  const perOp = Object.create(null) as Record<string, number>;
-  collectLimits(g, perOp);
-  return planGraph(g, { global: options.concurrency, perOp });
+  return planGraph(g, { global: options.concurrency });
 }
 
 function planGraph(g: Graph, concurrency: Concurrency): Plan {
@@ -129,7 +126,6 @@ function planGraph(g: Graph, concurrency: Concurrency): Plan {
   const dependents: number[][] = g.nodes.map(() => []);
   const inputs: number[] = [];
   const ready: number[] = [];
-  const groups: FusedGroup[] = [];
   const steps = g.nodes.map((node, slot): Step => {
     const args = node.inputs.map((x) => slotOf.get(x)!);
     const deps = distinct(args);
@@ -138,36 +134,88 @@ function planGraph(g: Graph, concurrency: Concurrency): Plan {
     if (node.kind === "input") inputs[node.index] = slot;
     const subs = subgraphs(node);
     const plans = subs.length === 0 ? NO_PLANS : subs.map((s) => planGraph(s, concurrency));
-    for (const p of plans) groups.push(...p.groups);
-    const placement = placementOf(node);
-    if (node.kind === "fused") groups.push(fusedGroup(node.id, node.body, placement));
-    return { slot, node, args, deps, dependents: dependents[slot]!, placement, limits: limitsOf(node, concurrency.perOp), plans };
+    const chain = node.kind === "fused" ? lowerChain(node.body) : undefined;
+    return { slot, node, args, deps, dependents: dependents[slot]!, plans, chain };
   });
-  return { graph: g, steps, inputs, ready, output: slotOf.get(g.output)!, concurrency, groups };
+  return { graph: g, steps, inputs, ready, output: slotOf.get(g.output)!, concurrency };
 }
 
 const NO_PLANS: readonly Plan[] = Object.freeze([]);
-const NO_LIMITS: readonly string[] = Object.freeze([]);
 
-function collectLimits(g: Graph, perOp: Record<string, number>): void {
-  for (const n of g.nodes) {
-    const limit = n.kind === "op" ? n.desc.policy.concurrency : undefined;
-    // Two descriptors sharing an id cannot both be honoured: the tighter limit wins.
-    if (n.kind === "op" && limit !== undefined) perOp[n.desc.id] = Math.min(limit, perOp[n.desc.id] ?? Infinity);
-    for (const s of subgraphs(n)) collectLimits(s, perOp);
+/**
+ * A graph (a fused body, or a whole jitted function) as one chain: op steps whose
+ * arguments come from the graph's inputs, earlier steps (optionally a property path into
+ * them) or constants, ending in the last step's value. `undefined` when it is not one (a
+ * method op, an op fusion refuses, an object literal, a method call on a value, ...).
+ *
+ * @example
+ * ```ts
+ * lowerChain(fusedNode.body)?.chain; // [{ opId: tokenize, argsFrom: [input 0] }, { opId: count, argsFrom: [step 0] }]
+ * ```
+ */
+export function lowerChain(body: Graph): LoweredChain | undefined {
+  const chain: ChainStep[] = [];
+  const ops: OpDescriptor[] = [];
+  const inputs = Array.from({ length: body.arity }, (_, index): ArgSource => ({ from: "input", index }));
+  const output = flatten(body, inputs, chain, ops);
+  // The unit returns its last step's value: the body must end in it.
+  if (chain.length === 0 || !output || output.from !== "step" || output.index !== chain.length - 1 || output.path) return undefined;
+  return { chain, ops };
+}
+
+/** Appends `g`'s ops to `chain` (fused groups inlined); returns where `g`'s output comes from. */
+function flatten(g: Graph, inputs: readonly ArgSource[], chain: ChainStep[], ops: OpDescriptor[]): ArgSource | undefined {
+  const sources = new IdMap<ArgSource>();
+  for (const node of g.nodes) {
+    switch (node.kind) {
+      case "input": {
+        const source = inputs[node.index];
+        if (!source) return undefined;
+        sources.set(node.id, source);
+        break;
+      }
+      case "const":
+        sources.set(node.id, { from: "const", value: node.value });
+        break;
+      case "get": {
+        const of = sources.get(node.inputs[0]!);
+        if (!of || of.from === "const") return undefined;
+        sources.set(node.id, { ...of, path: [...(of.path ?? []), node.key] });
+        break;
+      }
+      case "op": {
+        // Same refusals as the fuse pass: a step runs as a plain call of its op.
+        if (node.self || unfusable(node) !== undefined) return undefined;
+        const argsFrom: ArgSource[] = [];
+        for (const input of node.inputs) {
+          const source = sources.get(input);
+          if (!source) return undefined;
+          argsFrom.push(source);
+        }
+        sources.set(node.id, { from: "step", index: chain.length });
+        chain.push({ opId: node.desc.id, argsFrom });
+        ops.push(node.desc);
+        break;
+      }
+      case "fused": {
+        const inner: ArgSource[] = [];
+        for (const input of node.inputs) {
+          const source = sources.get(input);
+          if (!source) return undefined;
+          inner.push(source);
+        }
+        const out = flatten(node.body, inner, chain, ops);
+        if (!out) return undefined;
+        sources.set(node.id, out);
+        break;
+      }
+      case "output":
+        return sources.get(node.inputs[0]!);
+      default:
+        return undefined;
+    }
   }
-}
-
-function limitsOf(n: Node, perOp: Readonly<Record<string, number>>): readonly string[] {
-  if (n.kind === "op") return n.desc.id in perOp ? [n.desc.id] : NO_LIMITS;
-  // A fused task holds a place under each member's limit for its whole run.
-  if (n.kind === "fused") return [...new Set(n.body.nodes.flatMap((m) => (m.kind === "op" && m.desc.id in perOp ? [m.desc.id] : [])))];
-  return NO_LIMITS;
-}
-
-function fusedGroup(id: NodeId, body: Graph, placement: NodePlacement): FusedGroup {
-  const members = body.nodes.filter((m) => m.kind !== "input" && m.kind !== "output");
-  return { id, members: members.map((m) => m.id), ops: members.flatMap((m) => (m.kind === "op" ? [m.desc.id] : [])), placement };
+  return undefined;
 }
 
 /**

@@ -50,8 +50,11 @@ export interface RetryPolicy {
   readonly times: number;
   readonly backoff?: BackoffPolicy;
   /**
-   * Which errors are worth retrying. Validation errors and cancellations are never retried,
-   * whatever this returns. Default: transient failures only (network errors, an attempt's
+   * Which errors are worth retrying. Cancellations and invalid inputs are never retried,
+   * whatever this returns (the same input fails the same way). An invalid output (the op's
+   * own return value failing its type: a model's malformed reply, say) is retried when this
+   * returns true for its `ValidationError`; the output is then checked inside each attempt.
+   * Default: transient failures only (network errors, an attempt's
    * own timeout, `WorkerCrashed`, HTTP 408/409/425/429/5xx); never `TypeError`,
    * `RangeError`, `ReferenceError`, `SyntaxError` or another 4xx. An error carrying
    * `retryAfterMs` or a `Retry-After` header delays the next attempt at least that long.

@@ -202,6 +202,47 @@ export class Frame implements OpContext {
   }
 }
 
+/** What a call with a deadline of its own (an earlier timeout) changes in its frame. */
+export interface CallBudget {
+  readonly deadline: number | undefined;
+  readonly signal: AbortSignal;
+  readonly deadlineOwner: string | undefined;
+  readonly permitted: boolean;
+}
+
+/**
+ * The frame of one call of `op` made in `parent`: THE child-frame factory of the kernel
+ * (its fast and policy paths, and through them chain steps, chunk items and the plan's op
+ * steps). A call sets its op, config, first attempt, step id and span; `budget` is an
+ * earlier deadline the call brings (its own timeout) with the signal that fires at it, and
+ * whether it holds a global permit. Everything else is inherited. Positional, so the fast
+ * path allocates the frame and nothing else. Internal.
+ *
+ * @example
+ * ```ts
+ * const frame = callFrame(parent, "score", mergeConfig(entry, parent, undefined), childStepId(parent, "score"), span, undefined);
+ * ```
+ */
+export function callFrame(parent: Frame, op: string, config: Config, stepId: string, span: Span | undefined, budget: CallBudget | undefined): Frame {
+  return new Frame({
+    op,
+    config,
+    overrides: parent.overrides,
+    deadline: budget === undefined ? parent.deadline : budget.deadline,
+    signal: budget === undefined ? parent.signal : budget.signal,
+    attempt: 1,
+    stepId,
+    tenant: parent.tenant,
+    user: parent.user,
+    values: parent.values,
+    span: span ?? parent.span,
+    deadlineOwner: budget === undefined ? parent.deadlineOwner : budget.deadlineOwner,
+    permitted: budget === undefined ? parent.permitted : budget.permitted,
+    run: parent.run,
+    placement: parent.placement,
+  });
+}
+
 /**
  * The step id of the next child of `parent` named `name`, e.g. `pipeline#0/score#1`: the
  * one recipe for op calls, jit runs and vmap batches. Internal.

@@ -47,16 +47,36 @@ export class ValidationError extends WeftError {
     readonly op: string,
     readonly issues: readonly ValidationIssue[],
   ) {
-    super(
-      boundedText(
-        `${op}: invalid ${issues[0]?.direction ?? "input"}: ` +
-          issues
-            .map((i) => `${i.parameter}${i.path === "$" ? "" : ` at ${i.path}`}: expected ${i.expected}, received ${i.received}`)
-            .join("; "),
-      ),
-    );
+    // No message yet: it is built (and redacted) on first read, see below. A failed check is
+    // an expected outcome that callers often catch and drop; they should not pay for text.
+    super();
   }
 }
+
+/** `ValidationError`'s message from its op and issues, redacted and capped: what the constructor used to build. */
+function validationMessage(error: ValidationError): string {
+  const issues = error.issues;
+  return boundedText(
+    `${error.op}: invalid ${issues[0]?.direction ?? "input"}: ` +
+      issues.map((i) => `${i.parameter}${i.path === "$" ? "" : ` at ${i.path}`}: expected ${i.expected}, received ${i.received}`).join("; "),
+  );
+}
+
+// The lazy message: the first read builds it and stores it as an own property, so from then
+// on the error is exactly what an eagerly built one is (the stack, formatted on first read
+// too, reads it through here). Assigning a message replaces it, as on any error.
+Object.defineProperty(ValidationError.prototype, "message", {
+  configurable: true,
+  enumerable: false,
+  get(this: ValidationError): string {
+    const message = validationMessage(this);
+    Object.defineProperty(this, "message", { value: message, writable: true, enumerable: false, configurable: true });
+    return message;
+  },
+  set(this: ValidationError, value: string) {
+    Object.defineProperty(this, "message", { value, writable: true, enumerable: false, configurable: true });
+  },
+});
 
 /**
  * A call ran out of time: its own `timeout`, or an enclosing op's deadline.

@@ -11,9 +11,10 @@ export type RuntimeEvent =
   | { readonly type: "op:end"; readonly op: string; readonly stepId: string; readonly attempts: number; readonly error?: unknown }
   | { readonly type: "vmap:progress"; readonly op: string; readonly done: number; readonly failed: number; readonly total: number };
 
-type Listener = (event: RuntimeEvent) => void;
+/** Receives runtime events. */
+export type Listener = (event: RuntimeEvent) => void;
 
-const listeners = new Set<Listener>();
+let listeners = new Set<Listener>();
 
 /** True while anyone listens: the hot path checks this before building an event. */
 export let observed = false;
@@ -31,8 +32,9 @@ export let observed = false;
 export function subscribe(listener: Listener): () => void {
   listeners.add(listener);
   observed = true;
+  const own = listeners;
   return () => {
-    listeners.delete(listener);
+    own.delete(listener);
     observed = listeners.size > 0;
   };
 }
@@ -46,4 +48,12 @@ export function emit(event: RuntimeEvent): void {
       process.emitWarning(`weft: an event listener threw: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
+}
+
+/** Makes `next` the set of listeners in force; returns the previous one. Internal: `Runtime` swaps it. */
+export function installListeners(next: Set<Listener>): Set<Listener> {
+  const previous = listeners;
+  listeners = next;
+  observed = next.size > 0;
+  return previous;
 }

@@ -118,7 +118,19 @@ export interface Executor {
 /** The names weft defines itself; `registerExecutor` refuses them. */
 export const BUILTIN_EXECUTORS = ["inline", "async", "worker"] as const;
 
-const table = new Map<string, Executor>();
+let table = new Map<string, Executor>();
+
+/** Makes `next` the table of named executors in force; returns the previous one. Internal: `Runtime` swaps it. */
+export function installExecutors(next: Map<string, Executor>): Map<string, Executor> {
+  const previous = table;
+  table = next;
+  return previous;
+}
+
+/** The built-in entries of the table in force, for a new table. Internal. */
+export function builtinExecutors(): Map<string, Executor> {
+  return new Map([...table].filter(([name]) => (BUILTIN_EXECUTORS as readonly string[]).includes(name)));
+}
 
 /**
  * Makes `executor` available as `placement: "remote:NAME"`. Returns a function that

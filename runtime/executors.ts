@@ -16,7 +16,6 @@
  */
 import type { Frame } from "./context.js";
 import { NEVER_SIGNAL, abortReason, store } from "./context.js";
-import type { OpEntry } from "./invoke.js";
 import { settings } from "./settings.js";
 import { lookup } from "./registry.js";
 import type { FusedChain } from "../compiler/chain.js";
@@ -166,19 +165,6 @@ export const workerExecutor: WorkerExecutor = new WorkerExecutor();
 installBuiltinExecutor("inline", inlineExecutor);
 installBuiltinExecutor("async", asyncExecutor);
 installBuiltinExecutor("worker", workerExecutor);
-
-/**
- * An `OpEntry.runBody` that runs the op's body on `executor`, for pinning an op to one.
- *
- * @example
- * ```ts
- * entry.runBody = executorRunBody(new WorkerExecutor());
- * await heavy(5); // validated, retried and timed out by invoke; the body runs in a worker
- * ```
- */
-export function executorRunBody(executor: Executor): NonNullable<OpEntry["runBody"]> {
-  return (entry, frame, thisArg, args) => executor.run({ kind: "call", entry, thisArg, args }, frame);
-}
 
 // The worker pool's entry points, in one place for the runtime (registration, vmap) and
 // the JIT (place pass, fused nodes).

@@ -1,15 +1,14 @@
 /**
- * Fused groups on worker threads: a plan's `fused` node whose body is a chain of function
- * ops (with property reads and constants between them) runs as ONE worker task, instead of
- * one round trip per op. Whether it moves is decided when it runs, from the live cost model,
+ * Fused groups on executors: a plan step whose fused node the planner lowered to a chain
+ * (`Step.chain`: function ops with property reads and constants between them) runs as ONE
+ * worker task or remote job, instead of one round trip per op. Whether it moves is decided when it runs, from the live cost model,
  * so a plan compiled before anything was measured still moves once the work proves heavy.
  */
 import type { OpDescriptor } from "../decorators/descriptor.js";
-import { unfusable } from "../compiler/check.js";
-import type { Graph, NodeId } from "../compiler/ir.js";
-import type { Step } from "../compiler/plan.js";
+import type { Graph } from "../compiler/ir.js";
+import { lowerChain, type LoweredChain, type Step } from "../compiler/plan.js";
 import type { Frame } from "./context.js";
-import { costOf, currentRoundTripMs, executorFor, REMOTE, workerExecutor, type ArgSource, type FusedChain } from "./executors.js";
+import { costOf, currentRoundTripMs, executorFor, REMOTE, workerExecutor, type FusedChain } from "./executors.js";
 import { fusedPlacement } from "../compiler/passes/place.js";
 import type { OpEntry } from "./invoke.js";
 import { whyNotWorker } from "./workers/capability.js";
@@ -36,7 +35,7 @@ export function runFusedOnWorker(
 ): Promise<unknown> | undefined {
   let plan = chains.get(step);
   if (plan === undefined) {
-    plan = step.node.kind === "fused" ? (chainOf(step.node.body, bind) ?? null) : null;
+    plan = bindChain(step.chain, bind) ?? null;
     chains.set(step, plan);
   }
   if (plan === null) return undefined;
@@ -60,77 +59,26 @@ export function runFusedOnWorker(
 type Bind = (desc: OpDescriptor) => { readonly entry: OpEntry; readonly overrides: unknown };
 
 /**
- * The body as a chain: op steps whose arguments come from the group's inputs, earlier
- * steps (optionally a property path into them) or constants. Anything else (a method op,
- * a configured call, an object literal, a method call on a value) keeps the group inline.
+ * A lowered chain (plan data, see `lowerChain` in compiler/plan.ts) bound to the runtime:
+ * each member's entry, as long as every member is called as the op itself (no `.with()`
+ * overrides, the registered op with that id) and none is pinned to an executor of its own.
  */
-export function chainOf(body: Graph, bind: Bind): ChainPlan | undefined {
-  const chain: { opId: string; argsFrom: ArgSource[] }[] = [];
+export function bindChain(lowered: LoweredChain | undefined, bind: Bind): ChainPlan | undefined {
+  if (lowered === undefined) return undefined;
   const entries: OpEntry[] = [];
-  const inputs = Array.from({ length: body.arity }, (_, index): ArgSource => ({ from: "input", index }));
-  const output = flatten(body, inputs, bind, chain, entries);
-  // The task returns its last step's value: the body must end in it.
-  if (chain.length === 0 || !output || output.from !== "step" || output.index !== chain.length - 1 || output.path) return undefined;
-  return { chain, entries };
+  for (const desc of lowered.ops) {
+    const { entry, overrides } = bind(desc);
+    if (overrides !== undefined || entry.desc.id !== desc.id) return undefined;
+    // An op pinned to an executor runs there, as its own call.
+    if (entry.pinned !== undefined && entry.pinned !== "worker") return undefined;
+    entries.push(entry);
+  }
+  return { chain: lowered.chain, entries };
 }
 
-/** Appends `g`'s ops to `chain` (fused groups inlined); returns where `g`'s output comes from. */
-function flatten(g: Graph, inputs: readonly ArgSource[], bind: Bind, chain: { opId: string; argsFrom: ArgSource[] }[], entries: OpEntry[]): ArgSource | undefined {
-  const sources = new Map<NodeId, ArgSource>();
-  for (const node of g.nodes) {
-    switch (node.kind) {
-      case "input": {
-        const source = inputs[node.index];
-        if (!source) return undefined;
-        sources.set(node.id, source);
-        break;
-      }
-      case "const":
-        sources.set(node.id, { from: "const", value: node.value });
-        break;
-      case "get": {
-        const of = sources.get(node.inputs[0]!);
-        if (!of || of.from === "const") return undefined;
-        sources.set(node.id, { ...of, path: [...(of.path ?? []), node.key] });
-        break;
-      }
-      case "op": {
-        // Same refusals as the fuse pass: a step runs as a plain call of its op.
-        if (node.self || unfusable(node) !== undefined) return undefined;
-        const { entry, overrides } = bind(node.desc);
-        if (overrides !== undefined || entry.desc.id !== node.desc.id) return undefined;
-        // An op pinned to an executor runs there, as its own call.
-        if (entry.pinned !== undefined && entry.pinned !== "worker") return undefined;
-        const argsFrom: ArgSource[] = [];
-        for (const input of node.inputs) {
-          const source = sources.get(input);
-          if (!source) return undefined;
-          argsFrom.push(source);
-        }
-        sources.set(node.id, { from: "step", index: chain.length });
-        chain.push({ opId: node.desc.id, argsFrom });
-        entries.push(entry);
-        break;
-      }
-      case "fused": {
-        const inner: ArgSource[] = [];
-        for (const input of node.inputs) {
-          const source = sources.get(input);
-          if (!source) return undefined;
-          inner.push(source);
-        }
-        const out = flatten(node.body, inner, bind, chain, entries);
-        if (!out) return undefined;
-        sources.set(node.id, out);
-        break;
-      }
-      case "output":
-        return sources.get(node.inputs[0]!);
-      default:
-        return undefined;
-    }
-  }
-  return undefined;
+/** A graph as a chain bound to the runtime (a jitted function's whole plan, for vmap chunks). */
+export function chainOf(body: Graph, bind: Bind): ChainPlan | undefined {
+  return bindChain(lowerChain(body), bind);
 }
 
 /** A member pinned to the workers, or every member measured and together worth a round trip per `items`. */

@@ -16,7 +16,7 @@
 import { Effect, Exit, Cause, Semaphore } from "effect";
 import type { Span } from "@opentelemetry/api";
 import type { OpDescriptor, RetryPolicy } from "../decorators/descriptor.js";
-import { EMPTY_CONFIG, Frame, NEVER_SIGNAL, abortReason, childStepId, currentFrame, isThenable, nextStepId, raceAbort, store } from "./context.js";
+import { EMPTY_CONFIG, Frame, NEVER_SIGNAL, abortReason, callFrame, childStepId, currentFrame, isThenable, nextStepId, raceAbort, store } from "./context.js";
 import { OpEntry } from "./entry.js";
 import { executorFor } from "./executor.js";
 import { Cancelled, DeadlineExceeded, OpError, ValidationError, WeftError, WorkerCrashed } from "./errors.js";
@@ -159,23 +159,7 @@ function callFast(entry: OpEntry, parent: Frame, thisArg: unknown, args: readonl
   const span = startSpan({ name: desc.name, kind: desc.kind, stepId, parent: parent.span });
   if (observed) emit({ type: "op:start", op: desc.name, stepId });
   if (validators.input !== undefined) checkInput(entry, validators, args, stepId, span, signal);
-  const frame = new Frame({
-    op: desc.name,
-    config: mergeConfig(entry, parent, withConfig),
-    overrides: parent.overrides,
-    deadline: parent.deadline,
-    signal,
-    attempt: 1,
-    stepId,
-    tenant: parent.tenant,
-    user: parent.user,
-    values: parent.values,
-    span: span ?? parent.span,
-    deadlineOwner: parent.deadlineOwner,
-    permitted: parent.permitted,
-    run: parent.run,
-    placement: parent.placement,
-  });
+  const frame = callFrame(parent, desc.name, mergeConfig(entry, parent, withConfig), stepId, span, undefined);
   if (observed) emit({ type: "op:attempt", op: desc.name, stepId, attempt: 1 });
   let out: unknown;
   try {
@@ -228,6 +212,8 @@ class PolicyCall {
   readonly signal: AbortSignal;
   readonly frame: Frame;
   private readonly retry: RetryPolicy | undefined;
+  /** The output is checked inside each attempt, so `retryOn` can retry an invalid one. */
+  private readonly checksEachAttempt: boolean;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private unlink: (() => void) | undefined;
 
@@ -246,6 +232,8 @@ class PolicyCall {
     const desc = entry.desc;
     const timeoutMs = overrides?.timeout ?? entry.timeoutMs;
     this.retry = overrides?.retry ?? desc.policy.retry;
+    // A stream's items are checked as they are yielded, never its value in an attempt.
+    this.checksEachAttempt = this.retry?.retryOn !== undefined && validators.output !== undefined && desc.stream !== true;
     const own = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
     // A nested op's deadline is the earlier of its own and its caller's; only an earlier one
     // needs a timer and a signal of its own, since the caller's signal already fires at the caller's.
@@ -263,23 +251,14 @@ class PolicyCall {
       this.timer = setTimeout(() => controller.abort(new DeadlineExceeded(desc.name, timeoutMs!)), timeoutMs);
     }
     this.signal = signal;
-    this.frame = new Frame({
-      op: desc.name,
-      config: mergeConfig(entry, parent, overrides?.config),
-      overrides: parent.overrides,
-      deadline: ownIsEarlier ? own : parent.deadline,
-      signal,
-      attempt: 1,
+    this.frame = callFrame(
+      parent,
+      desc.name,
+      mergeConfig(entry, parent, overrides?.config),
       stepId,
-      tenant: parent.tenant,
-      user: parent.user,
-      values: parent.values,
-      span: this.span ?? parent.span,
-      deadlineOwner: ownIsEarlier ? desc.name : parent.deadlineOwner,
-      permitted: parent.permitted || needsLimit,
-      run: parent.run,
-      placement: parent.placement,
-    });
+      this.span,
+      ownIsEarlier || needsLimit ? { deadline: ownIsEarlier ? own : parent.deadline, signal, deadlineOwner: ownIsEarlier ? desc.name : parent.deadlineOwner, permitted: parent.permitted || needsLimit } : undefined,
+    );
   }
 
   run(): Promise<unknown> {
@@ -313,7 +292,13 @@ class PolicyCall {
       return Promise.reject(error);
     }
     const settled = Promise.resolve(out);
-    return this.signal === NEVER_SIGNAL ? settled : raceAbort(settled, this.signal, desc.name);
+    const raced = this.signal === NEVER_SIGNAL ? settled : raceAbort(settled, this.signal, desc.name);
+    if (!this.checksEachAttempt) return raced;
+    const output = this.validators.output!;
+    return raced.then((value) => {
+      output(value);
+      return value;
+    });
   }
 
   private attemptEffect(): Effect.Effect<unknown, unknown> {
@@ -366,7 +351,7 @@ class PolicyCall {
 
   private succeed(value: unknown): unknown {
     this.release();
-    return settleValue(this.entry, this.validators, this.stepId, this.span, this.attempts, value, this.signal, this.frame);
+    return settleValue(this.entry, this.checksEachAttempt ? NO_VALIDATORS : this.validators, this.stepId, this.span, this.attempts, value, this.signal, this.frame);
   }
 
   private fail(error: unknown): unknown {

@@ -20,7 +20,7 @@ import { plan as makePlan, type Plan } from "../compiler/plan.js";
 import { PlanCache, signatureOf, type Signature } from "../compiler/cache.js";
 import { printDot, printJSON, printMermaid, printText } from "../compiler/print.js";
 import { TraceError, TraceSession, awaitedTracer, callerLocation, containsTracer, isTracer, setActiveSessionResolver } from "../compiler/trace.js";
-import { currentFrame, store, type ContextOptions, type Frame, type TraceHook } from "./context.js";
+import { childStepId, currentFrame, store, type ContextOptions, type Frame, type TraceHook } from "./context.js";
 import type { CallOverrides, OpEntry } from "./invoke.js";
 import { boundedAll, runPlan, type Binding } from "./run-plan.js";
 import { chainOf, type ChainPlan } from "./fused.js";
@@ -115,7 +115,6 @@ export class Jit {
   private readonly bindings = new WeakMap<OpDescriptor, Binding>();
   private readonly warned = new Set<string>();
   private readonly chains = new WeakMap<Compiled, ChainPlan | null>();
-  private runs = 0;
 
   /** Set when the build found logic a tracer cannot follow: every signature runs eagerly. */
   private readonly buildTimeReason: TraceError | undefined;
@@ -304,7 +303,8 @@ export class Jit {
       return Promise.resolve(this.fn.apply(thisArg, args as unknown[]));
     }
     const parent = currentFrame();
-    const stepId = parent.stepId === "" ? `jit(${this.name})#${this.runs++}` : `${parent.stepId}/jit(${this.name})#${parent.children++}`;
+    // The one step-id recipe, as for op calls and vmap batches.
+    const stepId = childStepId(parent, `jit(${this.name})`);
     const span = startSpan({ name: `jit(${this.name})`, kind: "jit", stepId, parent: parent.span, attributes: { "weft.plan.steps": compiled.plan.steps.length } });
     const frame = parent.derive({ stepId, ...(span && { span }) });
     const bindings = (desc: OpDescriptor): Binding => {

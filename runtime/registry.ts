@@ -13,7 +13,14 @@ import { OpEntry } from "./invoke.js";
 /** The metadata key under which a callable's descriptor is stored. */
 export const DESCRIPTOR_KEY = "weft:op";
 
-const entries = new Map<string, OpEntry>();
+let entries = new Map<string, OpEntry>();
+
+/** Makes `next` the op table in force; returns the previous one. Internal: `Runtime` swaps it. */
+export function installOps(next: Map<string, OpEntry>): Map<string, OpEntry> {
+  const previous = entries;
+  entries = next;
+  return previous;
+}
 
 /**
  * Registers an op; an id seen before (a module evaluated again) is replaced. Internal.

@@ -79,10 +79,20 @@ export function isTransient(error: unknown): boolean {
   return false;
 }
 
-/** Never retried, whatever `retryOn` says: the same input fails the same way. */
+/**
+ * Never retried, whatever `retryOn` says: a cancellation, and an invalid input (the same
+ * input fails the same way). An invalid output may differ on another attempt (a model's
+ * reply does), so `retryOn` decides for it; by default it is not retried.
+ */
 export function neverRetried(error: unknown): boolean {
   const tag = tagOf(error);
-  return tag === "ValidationError" || tag === "Cancelled";
+  return tag === "Cancelled" || (tag === "ValidationError" && !isOutputError(error));
+}
+
+/** A `ValidationError` whose every issue is about a return value. */
+function isOutputError(error: unknown): boolean {
+  const issues = (error as { issues?: unknown }).issues;
+  return Array.isArray(issues) && issues.length > 0 && issues.every((i) => (i as { direction?: unknown } | null)?.direction === "output");
 }
 
 /**

@@ -14,12 +14,21 @@ export interface RuntimeSettings {
   readonly random?: () => number;
 }
 
+/** The settings a `Runtime` owns. */
+export interface Settings {
+  concurrency: number;
+  /** The one validation switch: the kernel, vmap and the validators themselves read it. */
+  validate: boolean;
+  random: () => number;
+}
+
+/** The defaults. Internal. */
+export function newSettings(): Settings {
+  return { concurrency: Infinity, validate: true, random: Math.random };
+}
+
 /** The settings in force. Internal: read by the runtime on each call. */
-export const settings: { concurrency: number; validate: boolean; random: () => number } = {
-  concurrency: Infinity,
-  validate: true,
-  random: Math.random,
-};
+export let settings: Settings = newSettings();
 
 /** Bumped on every change, so per-op caches derived from settings know to refresh. */
 export let settingsVersion = 0;
@@ -43,6 +52,14 @@ export function configure(next: RuntimeSettings): Required<RuntimeSettings> {
   }
   if (next.validate !== undefined) settings.validate = next.validate;
   if (next.random !== undefined) settings.random = next.random;
+  settingsVersion++;
+  return previous;
+}
+
+/** Makes `next` the settings in force; returns the previous object. Internal: `Runtime` swaps it. */
+export function installSettings(next: Settings): Settings {
+  const previous = settings;
+  settings = next;
   settingsVersion++;
   return previous;
 }

@@ -21,6 +21,8 @@ import type { JsonSchema, OpDescriptor, ParamInfo } from "../decorators/descript
 import { CHECK_LIB, FORMATS, MAX_DEPTH, codePoints, isPlainObject, recursiveDefs, unconstrained, type Check, type InjectedChecks, type SiteChecks } from "../decorators/formats.js";
 import { ValidationError, type ValidationIssue } from "./errors.js";
 import { REDACTED, redactText, secretName } from "./redact.js";
+// The one validation switch (`configure({ validate })`), also for validators already handed out.
+import { settings } from "./settings.js";
 
 /** The checks weft runs for one op. A missing member means there is nothing to check. */
 export interface Validators {
@@ -47,36 +49,10 @@ const CLASSES: Readonly<Record<string, abstract new (...args: never[]) => unknow
   BigUint64Array,
 };
 
-let enabled = true;
 const NONE: Validators = Object.freeze({});
 const cache = new WeakMap<OpDescriptor, Validators>();
 const EMPTY: readonly unknown[] = Object.freeze([]);
 
-/**
- * Turns validation on or off for every op, effective immediately (also for validators
- * already handed out). Per op, `op({ validate: false }, fn)` turns it off for that op.
- *
- * @example
- * ```ts
- * setValidation(false); // e.g. in a hot loop whose inputs are already trusted
- * try { await pipeline(items); } finally { setValidation(true); }
- * ```
- */
-export function setValidation(on: boolean): void {
-  enabled = on;
-}
-
-/**
- * Whether validation is globally on.
- *
- * @example
- * ```ts
- * if (!validationEnabled()) console.warn("weft validation is off");
- * ```
- */
-export function validationEnabled(): boolean {
-  return enabled;
-}
 
 /**
  * The input and output checks of an op, built on first use and cached per descriptor.
@@ -141,7 +117,7 @@ function build(desc: OpDescriptor): Validators {
   const output =
     returns && returnSchema !== undefined
       ? (value: unknown): void => {
-          if (enabled && !returns(value)) throw failure(desc, "output", "return", value, returnSchema);
+          if (settings.validate && !returns(value)) throw failure(desc, "output", "return", value, returnSchema);
         }
       : undefined;
   return { ...(input ? { input } : {}), ...(output ? { output } : {}) };
@@ -167,11 +143,11 @@ function inputCheck(desc: OpDescriptor, checks: readonly ParamCheck[]): (args: r
     return c.param.optional === true
       ? (args) => {
           const value = args[index];
-          if (value !== undefined && enabled && !check(value)) throw failure(desc, "input", name, value, schema);
+          if (value !== undefined && settings.validate && !check(value)) throw failure(desc, "input", name, value, schema);
         }
       : (args) => {
           const value = args[index];
-          if (enabled && !check(value)) throw failure(desc, "input", name, value, schema);
+          if (settings.validate && !check(value)) throw failure(desc, "input", name, value, schema);
         };
   };
   if (checks.length === 1) {
@@ -190,7 +166,7 @@ function inputCheck(desc: OpDescriptor, checks: readonly ParamCheck[]): (args: r
   }
   const n = checks.length;
   return (args) => {
-    if (!enabled) return;
+    if (!settings.validate) return;
     for (let i = 0; i < n; i++) {
       const c = checks[i]!;
       if (c.param.rest === true) {

@@ -9,4 +9,5 @@
  * await mock.close();
  * ```
  */
+export { prng } from "../runtime/models/tokens.js";
 export { startMockOpenAI, type MockOpenAI, type MockOpenAIOptions, type MockReply, type MockRequest } from "./mock-openai.js";

@@ -151,10 +151,17 @@ export function findOpSites(ts: Ts, program: TS.Program, sourceFile: TS.SourceFi
     ts.forEachChild(node, visit);
   }
 
-  /** True for `models.object(...)` where `models` is the export marked `@weftModels`. */
-  function isModelsObject(expression: TS.Expression): boolean {
-    const callee = skipOuter(expression);
-    if (!ts.isPropertyAccessExpression(callee) || callee.name.text !== "object" || !ts.isIdentifier(callee.expression)) return false;
+  /**
+   * True for `models.object(...)` where `models` is the export marked `@weftModels`, and for
+   * any `x.object<T>(...)` whose `object` is a member marked `@weftObject` (a model
+   * instance's: `models.instance(id).object<T>(prompt)`, `this.judge.object<T>(...)`).
+   */
+  function isModelsObject(call: TS.CallExpression): boolean {
+    const callee = skipOuter(call.expression);
+    if (!ts.isPropertyAccessExpression(callee) || callee.name.text !== "object") return false;
+    // Only with a type argument is there a schema to inject, and only then is the member resolved.
+    if (call.typeArguments !== undefined && isMarkedObjectMember(callee)) return true;
+    if (!ts.isIdentifier(callee.expression)) return false;
     let symbol = checker.getSymbolAtLocation(callee.expression);
     if (symbol && symbol.flags & ts.SymbolFlags.Alias) symbol = checker.getAliasedSymbol(symbol);
     if (!symbol) return false;
@@ -171,12 +178,28 @@ export function findOpSites(ts: Ts, program: TS.Program, sourceFile: TS.SourceFi
     return marked;
   }
 
+  function isMarkedObjectMember(callee: TS.PropertyAccessExpression): boolean {
+    const symbol = checker.getSymbolAtLocation(callee.name);
+    if (!symbol) return false;
+    let marked = modelsMarks.get(symbol);
+    if (marked === undefined) {
+      marked = (symbol.declarations ?? []).some((decl) => {
+        const file = decl.getSourceFile();
+        return (ts.getLeadingCommentRanges(file.text, decl.getFullStart()) ?? []).some((range) => /@weftObject\b/.test(file.text.slice(range.pos, range.end)));
+      });
+      modelsMarks.set(symbol, marked);
+    }
+    return marked;
+  }
+
   /** `models.object<T>(...)`: T's schema and definitions, injected as the call's last argument. */
   function visitModelsObject(call: TS.CallExpression): void {
     const typeArg = call.typeArguments?.[0];
     // Without T (`models.object(id, prompt, { schema })`) there is nothing to inject.
     if (!typeArg || hasMeta(call.arguments) || call.arguments.some(ts.isSpreadElement)) return;
-    const label = `models.object<${typeArg.getText(sourceFile)}>`;
+    const callee = skipOuter(call.expression) as TS.PropertyAccessExpression;
+    const owner = ts.isIdentifier(callee.expression) ? callee.expression.text : "…";
+    const label = `${owner}.object<${typeArg.getText(sourceFile)}>`;
     const described = describeType(ts, program, checker.getTypeFromTypeNode(typeArg), label, "value", options);
     const hasDefs = Object.keys(described.defs).length > 0;
     const pos = sourceFile.getLineAndCharacterOfPosition(call.getStart(sourceFile));
@@ -193,7 +216,7 @@ export function findOpSites(ts: Ts, program: TS.Program, sourceFile: TS.SourceFi
   }
 
   function visitCall(call: TS.CallExpression): void {
-    if (isModelsObject(call.expression)) return visitModelsObject(call);
+    if (isModelsObject(call)) return visitModelsObject(call);
     const kind = calleeKind(call.expression);
     if (!kind || hasMeta(call.arguments) || call.arguments.some(ts.isSpreadElement)) return;
     const args = call.arguments;

@@ -70,6 +70,11 @@ export class RateLimiter {
     this.concurrency = limits.concurrency ?? Infinity;
   }
 
+  /** Whether requests need a token estimate (a tokens-per-minute bucket). */
+  get countsTokens(): boolean {
+    return this.tokens !== undefined;
+  }
+
   /** Stops sending until `until` (epoch ms on the limiter's clock): the provider said `Retry-After`. */
   pause(until: number): void {
     this.pausedUntil = Math.max(this.pausedUntil, until);
@@ -79,7 +84,7 @@ export class RateLimiter {
   async acquire(estimatedTokens: number, signal: AbortSignal): Promise<Permit> {
     await this.slot(signal);
     // The common case, no buckets and no pause: nothing to wait for, and no listener to add.
-    if (!this.requests && !this.tokens && this.queued === 0 && this.pausedUntil <= this.clock.now()) {
+    if (!this.requests && !this.tokens && this.queued === 0 && (this.pausedUntil === 0 || this.pausedUntil <= this.clock.now())) {
       if (signal.aborted) {
         this.freeSlot();
         throw signal.reason;

@@ -76,7 +76,7 @@ export function localProvider(options: LocalOptions = {}): ModelProvider {
       let tokens = 0;
       const vectors = request.texts.map((text) => {
         tokens += countTokens(text);
-        return hashedEmbedding(tokenize(text.toLowerCase()), width, options.idf);
+        return Array.from(hashedEmbedding(tokenize(text.toLowerCase()), width, options.idf));
       });
       return { vectors, usage: { ...NO_USAGE, inputTokens: tokens } };
     },
@@ -84,10 +84,18 @@ export function localProvider(options: LocalOptions = {}): ModelProvider {
 }
 
 /**
- * A hashed TF-IDF embedding (the hashing trick): each token adds to one of `dims` buckets,
- * weights are sub-linear term frequency times `idf`, and the vector is L2-normalised.
+ * A hashed TF-IDF embedding (the hashing trick), the one `local:embed` computes: each token
+ * adds to one of `dims` buckets (FNV-1a of the token), weights are sub-linear term
+ * frequency times `idf` (default 1), and the vector is L2-normalised. Synchronous, so a
+ * `cpu` op can call it on its own tokens (and run in a worker thread).
+ *
+ * @example
+ * ```ts
+ * const v = hashedEmbedding(["blue", "sky", "blue"], 256);
+ * v.length; // 256, and the sum of squares is 1
+ * ```
  */
-export function hashedEmbedding(tokens: readonly string[], dims: number, idf?: ArrayLike<number>): number[] {
+export function hashedEmbedding(tokens: readonly string[], dims: number, idf?: ArrayLike<number>): Float64Array {
   const v = new Float64Array(dims);
   for (const t of tokens) v[hash32(t) % dims]! += 1;
   let norm = 0;
@@ -97,7 +105,8 @@ export function hashedEmbedding(tokens: readonly string[], dims: number, idf?: A
     norm += w * w;
   }
   norm = Math.sqrt(norm) || 1;
-  return Array.from(v, (x) => x / norm);
+  for (let i = 0; i < dims; i++) v[i]! /= norm;
+  return v;
 }
 
 function requestSeed(request: GenerateRequest): number {

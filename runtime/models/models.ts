@@ -18,6 +18,7 @@ import { toMillis } from "../duration.js";
 import { invoke, type CallOverrides, type OpEntry } from "../invoke.js";
 import { validatorsFor } from "../validate.js";
 import { ValidationError } from "../errors.js";
+import { TraceError, callerLocation } from "../../compiler/trace.js";
 import { BudgetExceeded, ProviderError, type Budget } from "./errors.js";
 import type { Price, TokenUsage, EmbedResponse, GenerateRequest, GenerateResponse, Message, ModelProvider, StreamEvent } from "./provider.js";
 import { resolveModel, registerProvider, type Resolved } from "./registry.js";
@@ -44,7 +45,12 @@ export interface ModelCallOptions {
 
 /** Options of `models.object`. */
 export interface ObjectOptions extends ModelCallOptions {
-  /** Asks in all, the first included, before failing with the last `ValidationError`. Default 3. */
+  /**
+   * Replies asked for in all, the first included, before failing with the last
+   * `ValidationError`. Each re-ask is a retry of the `models.object` op (its attempt number,
+   * span and `op:retry` event), sent with the invalid reply and the validation message.
+   * Default 3. (`retry` applies to each chat request: provider errors, 429s.)
+   */
   readonly attempts?: number;
   /** `T`'s JSON Schema, when no transformer injected it. */
   readonly schema?: JsonSchema;
@@ -118,7 +124,6 @@ const OBJECT_OPTIONS: JsonSchema = {
   type: "object",
   properties: {
     ...(CHAT_OPTIONS as { properties: Record<string, unknown> }).properties,
-    attempts: { type: "integer", minimum: 1 },
     schema: { type: ["object", "boolean"] },
     schemaName: { type: "string", pattern: "^[A-Za-z0-9_-]{1,64}$" },
     defs: { type: "object" },
@@ -165,24 +170,31 @@ async function metered<T extends { readonly usage: TokenUsage; readonly requestI
   frame: Frame,
   resolved: Resolved,
   operation: "chat" | "embeddings",
-  inputEstimate: number,
+  /** The request's input tokens, estimated; counted only when a budget or a token bucket needs it. */
+  estimateInput: () => number,
   maxOutput: number | undefined,
   request: object,
   send: (signal: AbortSignal) => Promise<T>,
 ): Promise<Metered<T>> {
   const price = priceOf(resolved, frame.config);
-  const reserveTokens = inputEstimate + (maxOutput ?? 0);
-  const reserveCost = price ? costOf({ inputTokens: inputEstimate, outputTokens: maxOutput ?? 0, cachedInputTokens: 0, reasoningTokens: 0 }, price) : undefined;
   const chain = ledgers();
+  let budgeted = false;
+  for (const ledger of chain) if (ledger.budget !== undefined) budgeted = true;
+  // Most calls have no budget and no token bucket: nothing to estimate, nothing to reserve.
+  const inputEstimate = budgeted || resolved.limiter.countsTokens ? estimateInput() : 0;
+  const reserveTokens = inputEstimate + (maxOutput ?? 0);
+  const reserveCost = budgeted && price ? costOf({ inputTokens: inputEstimate, outputTokens: maxOutput ?? 0, cachedInputTokens: 0, reasoningTokens: 0 }, price) : undefined;
   const reserved: Ledger[] = [];
-  try {
-    for (const ledger of chain) {
-      ledger.reserve(resolved.id, reserveTokens, reserveCost);
-      reserved.push(ledger);
+  if (budgeted) {
+    try {
+      for (const ledger of chain) {
+        ledger.reserve(resolved.id, reserveTokens, reserveCost);
+        reserved.push(ledger);
+      }
+    } catch (error) {
+      for (const ledger of reserved) ledger.release(reserveTokens, reserveCost);
+      throw error;
     }
-  } catch (error) {
-    for (const ledger of reserved) ledger.release(reserveTokens, reserveCost);
-    throw error;
   }
   const span = frame.span;
   if (span) requestAttributes(span, resolved, operation, request as Readonly<Record<string, unknown>>);
@@ -293,7 +305,7 @@ async function chatBody(model: string, prompt: Prompt, options?: ChatOptions): P
   const resolved = resolveModel(model, frame.config);
   const provider = need(resolved, "chat");
   const request = chatRequest(resolved, prompt, options, frame.signal);
-  const { value, usage } = await metered<GenerateResponse>(frame, resolved, "chat", countMessageTokens(request.messages), options?.maxTokens, options ?? {}, (signal) =>
+  const { value, usage } = await metered<GenerateResponse>(frame, resolved, "chat", () => countMessageTokens(request.messages), options?.maxTokens, options ?? {}, (signal) =>
     provider.generate(signal === request.signal ? request : { ...request, signal }),
   );
   responseAttributes(frame.span, value);
@@ -354,49 +366,73 @@ function wireSchema(schema: JsonSchema, defs: Readonly<Record<string, JsonSchema
 }
 
 interface ObjectBodyOptions extends ChatOptions {
-  readonly attempts?: number;
   readonly schemaName?: string;
   readonly defs?: Readonly<Record<string, JsonSchema>>;
 }
 
-async function objectBody(model: string, prompt: Prompt, options: ObjectBodyOptions & { schema?: JsonSchema }): Promise<unknown> {
-  const { attempts = 3, schemaName = "output", defs, schema, ...chat } = options;
+/**
+ * One `models.object` call's conversation, carried from attempt to attempt (a fresh object
+ * per call: a jitted plan rebuilds it on every run, as it does every literal).
+ */
+interface Conversation {
+  /** The messages the next attempt sends: the prompt, then each invalid reply and what was wrong with it. */
+  messages?: readonly Message[];
+  /** The retry policy of the chat requests themselves (provider errors), when the caller gave one. */
+  readonly chatRetry?: RetryPolicy;
+}
+
+/** The re-ask policy of `models.object`: its own invalid output, immediately, `attempts - 1` times. */
+function reasks(attempts: number): RetryPolicy {
+  return { times: attempts - 1, backoff: { initial: 0, jitter: 0 }, retryOn: (error) => error instanceof ValidationError && error.op === "models.object" };
+}
+
+/**
+ * One attempt of `models.object`: ask, parse, check. An invalid reply throws the
+ * `ValidationError` and leaves the re-ask (the reply and the error's message) in the
+ * conversation; the kernel's retry policy runs the next attempt, so a re-ask is a retry
+ * like any other: counted in `attempt`, on the span, in `op:retry` events.
+ */
+async function objectBody(model: string, prompt: Prompt, options: ObjectBodyOptions & { schema?: JsonSchema }, conversation: Conversation): Promise<unknown> {
+  const { schemaName = "output", defs, schema, ...chat } = options;
   if (schema === undefined) throw new TypeError("models.object: no schema for T (build with the weft transformer, or pass { schema })");
   const check = checkerFor(schema, defs);
   const wire = wireSchema(schema, defs);
-  const supports = resolveModel(model, currentFrame().config).provider.capabilities.jsonSchema;
-  let messages = [...messagesOf(prompt, chat.system)];
-  if (!supports) messages.push({ role: "system", content: `Reply with JSON only, matching this JSON Schema: ${JSON.stringify(wire)}` });
-  const { system: _s, ...rest } = chat;
-  let last: ValidationError | undefined;
-  for (let attempt = 1; attempt <= attempts; attempt++) {
-    const result = (await invoke(chatEntry, undefined, [model, messages, { ...rest, schema: { name: schemaName, schema: wire } }])) as ModelResult;
-    const parsed = parseReply(result.text);
-    let problem: string;
-    if (parsed.ok) {
-      try {
-        check(parsed.value);
-        return parsed.value;
-      } catch (error) {
-        if (!(error instanceof ValidationError)) throw error;
-        last = error;
-        problem = error.message.replace(/^models\.object: invalid output: /, "");
-      }
-    } else {
-      last = new ValidationError("models.object", [{ direction: "output", parameter: "return", path: "$", expected: "JSON", received: JSON.stringify(result.text.slice(0, 60)), keyword: "json" }]);
-      problem = parsed.error;
-    }
-    // Re-ask with the error: cheaper models usually fix their reply when told what was wrong.
-    messages = [
-      ...messages,
-      { role: "assistant", content: result.text },
-      { role: "user", content: `That reply is invalid: ${problem}. Answer again with only the corrected JSON.` },
-    ];
+  const frame = currentFrame();
+  let messages = frame.attempt > 1 ? conversation.messages : undefined;
+  if (messages === undefined) {
+    const supports = resolveModel(model, frame.config).provider.capabilities.jsonSchema;
+    messages = [...messagesOf(prompt, chat.system)];
+    if (!supports) messages = [...messages, { role: "system", content: `Reply with JSON only, matching this JSON Schema: ${JSON.stringify(wire)}` }];
   }
-  throw last!;
+  const { system: _s, ...rest } = chat;
+  const overrides = conversation.chatRetry === undefined ? undefined : { retry: conversation.chatRetry };
+  const result = (await invoke(chatEntry, undefined, [model, messages, { ...rest, schema: { name: schemaName, schema: wire } }], overrides)) as ModelResult;
+  const parsed = parseReply(result.text);
+  let invalid: ValidationError;
+  let problem: string;
+  if (parsed.ok) {
+    try {
+      check(parsed.value);
+      return parsed.value;
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      invalid = error;
+      problem = error.message.replace(/^models\.object: invalid output: /, "");
+    }
+  } else {
+    invalid = new ValidationError("models.object", [{ direction: "output", parameter: "return", path: "$", expected: "JSON", received: JSON.stringify(result.text.slice(0, 60)), keyword: "json" }]);
+    problem = parsed.error;
+  }
+  // The next attempt re-asks with the error: cheaper models usually fix their reply when told what was wrong.
+  conversation.messages = [
+    ...messages,
+    { role: "assistant", content: result.text },
+    { role: "user", content: `That reply is invalid: ${problem}. Answer again with only the corrected JSON.` },
+  ];
+  throw invalid;
 }
 
-const objectEntry = defineOp("models.object", [["model", MODEL_ID], ["prompt", PROMPT], ["options", OBJECT_OPTIONS]], undefined, objectBody as never);
+const objectEntry = defineOp("models.object", [["model", MODEL_ID], ["prompt", PROMPT], ["options", OBJECT_OPTIONS], ["conversation", {}]], undefined, objectBody as never);
 
 // ---- streaming ----------------------------------------------------------------------------
 
@@ -408,7 +444,7 @@ async function streamBody(model: string, prompt: Prompt, options: ChatOptions | 
   const provider = need(resolved, "stream");
   const request = chatRequest(resolved, prompt, options, frame.signal);
   let emitted = false;
-  const { value, usage } = await metered<GenerateResponse>(frame, resolved, "chat", countMessageTokens(request.messages), options?.maxTokens, options ?? {}, async (signal) => {
+  const { value, usage } = await metered<GenerateResponse>(frame, resolved, "chat", () => countMessageTokens(request.messages), options?.maxTokens, options ?? {}, async (signal) => {
     try {
       for await (const event of provider.stream!({ ...request, signal })) {
         if (event.type === "end") return event;
@@ -508,8 +544,11 @@ async function embedMany(model: string, texts: readonly string[], options: { rea
   const out: (readonly number[])[] = [];
   for (let i = 0; i < texts.length; i += max) {
     const chunk = texts.slice(i, i + max);
-    let estimate = 0;
-    for (const t of chunk) estimate += countTokens(t);
+    const estimate = () => {
+      let n = 0;
+      for (const t of chunk) n += countTokens(t);
+      return n;
+    };
     const { value } = await metered(frame, resolved, "embeddings", estimate, undefined, options ?? {}, (signal): Promise<EmbedResponse> =>
       provider.embed!({ model: resolved.model, texts: chunk, signal, ...(options?.dimensions !== undefined && { dimensions: options.dimensions }) }),
     );
@@ -588,14 +627,28 @@ function object<T>(model: string, prompt: Prompt, options?: ObjectOptions | Inje
     injected = options;
     own = undefined;
   }
-  const [body, overrides] = split(own, "models.object");
-  const schema = body?.schema ?? injected?.returns;
+  if (own !== undefined && (typeof own !== "object" || own === null)) throw new TypeError("models.object: options must be an object");
+  // `timeout` bounds the whole call, re-asks included; `retry` is the chat requests' own
+  // (provider errors); `attempts` is how many replies are asked for in all.
+  const { timeout, retry, attempts = 3, ...body } = own ?? {};
+  if (!(Number.isInteger(attempts) && attempts >= 1)) throw new RangeError(`models.object: attempts must be a whole number >= 1, received ${String(attempts)}`);
+  const schema = body.schema ?? injected?.returns;
   const defs = injected?.defs;
-  const args = { ...body, ...(schema !== undefined && { schema }), ...(defs !== undefined && body?.schema === undefined && { defs }) };
-  return invoke(objectEntry, undefined, [model, prompt, args], overrides) as Promise<T>;
+  const args = { ...body, ...(schema !== undefined && { schema }), ...(defs !== undefined && body.schema === undefined && { defs }) };
+  const overrides: CallOverrides = { retry: reasks(attempts), ...(timeout !== undefined && { timeout: toMillis(timeout, "models.object: timeout") }) };
+  const conversation: Conversation = retry === undefined ? {} : { chatRetry: retry };
+  return invoke(objectEntry, undefined, [model, prompt, args, conversation], overrides) as Promise<T>;
 }
 
 function stream(model: string, prompt: Prompt, options?: ModelCallOptions): AsyncIterable<ModelStreamEvent> {
+  // The traced code would consume the deltas as they arrive, between op calls: a plan cannot
+  // stage that, so the signature runs eagerly (loudly), as any construct a plan cannot keep.
+  if (currentFrame().trace !== undefined) {
+    throw new TraceError(
+      "models.stream inside a jitted function: its deltas reach the code as they arrive, which a plan cannot stage; call it outside the jitted function, or use models() for the whole reply",
+      callerLocation(),
+    );
+  }
   const [body, overrides] = split(options, "models.stream");
   return streamOf(model, prompt, body, overrides);
 }
@@ -616,6 +669,11 @@ export interface ModelInstance {
   (prompt: Prompt, options?: ModelCallOptions): Promise<string>;
   readonly id: string;
   generate(prompt: Prompt, options?: ModelCallOptions): Promise<ModelResult>;
+  /**
+   * A value of type `T`, as `models.object<T>(id, prompt)` with this instance's defaults: the
+   * transformer injects `T`'s schema here too.
+   * @weftObject
+   */
   object<T>(prompt: Prompt, options?: ObjectOptions): Promise<T>;
   stream(prompt: Prompt, options?: ModelCallOptions): AsyncIterable<ModelStreamEvent>;
 }
@@ -649,6 +707,7 @@ export interface Models {
   /**
    * A value of type `T`: the transformer injects `T`'s schema, the reply is parsed and
    * validated, and an invalid reply is re-asked with the error (`attempts`, default 3).
+   * @weftObject
    */
   object<T>(model: string, prompt: Prompt, options?: ObjectOptions): Promise<T>;
   /** Text deltas in order, then a `usage` event. Breaking out of the loop cancels the request. */

@@ -45,12 +45,17 @@ export function registerProvider(name: string, provider: ModelProvider): void {
   // The kernel's one redactor cuts these wherever weft writes text: messages, spans, events.
   for (const secret of provider.secrets ?? []) if (typeof secret === "string" && secret.length >= 6) registerSecret(secret);
   providers.set(name, provider);
+  resolvedIds.clear();
 }
 
 /** Removes a registered provider (a built-in comes back on next use). Internal. */
 export function unregisterProvider(name: string): boolean {
+  resolvedIds.clear();
   return providers.delete(name);
 }
+
+/** Full `provider:model` ids resolved before (they do not depend on config): most calls name one. */
+const resolvedIds = new Map<string, Resolved>();
 
 function providerNamed(name: string): ModelProvider | undefined {
   let provider = providers.get(name);
@@ -66,6 +71,8 @@ function providerNamed(name: string): ModelProvider | undefined {
  * `provider` (default `local`); `"default"` is the config's `model` (default `local:chat`).
  */
 export function resolveModel(id: string, config: Config): Resolved {
+  const known = resolvedIds.get(id);
+  if (known !== undefined) return known;
   let full = id;
   if (full === "default") {
     const configured = config.model;
@@ -84,5 +91,7 @@ export function resolveModel(id: string, config: Config): Resolved {
   }
   let limiter = limiters.get(provider);
   if (!limiter) limiters.set(provider, (limiter = new RateLimiter(provider.rateLimits ?? {}, provider.clock ?? systemClock, provider.name)));
-  return { id: `${providerName}:${model}`, providerName, model, provider, limiter };
+  const resolved: Resolved = Object.freeze({ id: `${providerName}:${model}`, providerName, model, provider, limiter });
+  if (colon >= 0 && full === id && resolvedIds.size < 1024) resolvedIds.set(id, resolved);
+  return resolved;
 }

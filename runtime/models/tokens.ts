@@ -35,7 +35,17 @@ export function hash32(text: string, seed = 2166136261): number {
   return h >>> 0;
 }
 
-/** mulberry32: a small deterministic PRNG, `[0, 1)`. */
+/**
+ * mulberry32: a small deterministic PRNG, `[0, 1)`: the same seed, the same sequence, on
+ * every machine. weft's one PRNG: the local provider's choices, the mock server's replies,
+ * and (through `weft/testing`) generated test data and example corpora.
+ *
+ * @example
+ * ```ts
+ * const next = prng(42);
+ * next(); // the same number on every run
+ * ```
+ */
 export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {

@@ -126,12 +126,16 @@ function bucket(map: Map<string, Totals>, key: string): Totals {
 }
 
 /** The distinct op names on a step id's path, the model op itself (the last segment) excluded. */
-function pathOps(stepId: string): Set<string> {
+function pathOps(stepId: string): Iterable<string> {
+  // A call made at the top level has no ops above it.
+  if (!stepId.includes("/")) return NO_OPS;
   const names = new Set<string>();
   const segments = stepId.split("/");
   for (let i = 0; i < segments.length - 1; i++) names.add(segments[i]!.replace(/#\d+$/, ""));
   return names;
 }
+
+const NO_OPS: readonly string[] = Object.freeze([]);
 
 /** The process-wide ledger: every call since start (or since `resetGlobal`). */
 let global = new Ledger(undefined, undefined);

@@ -18,14 +18,34 @@ const ALPHA = 0.2;
 // which is discarded: one slow first call must not move a 10 µs op.
 const MIN_SAMPLES = 3;
 
-interface Stats {
+/** What the model keeps per op. */
+export interface Stats {
   mean: number;
   samples: number;
   onWorker: boolean;
 }
 
-const stats = new Map<string, Stats>();
-let roundTripMs = ROUND_TRIP_MS;
+/** The cost model's state: per-op measurements and the round trip they are weighed against. Owned by a `Runtime`. */
+export interface CostModel {
+  readonly stats: Map<string, Stats>;
+  roundTripMs: number;
+}
+
+/** A cost model with nothing measured yet. Internal. */
+export function newCostModel(): CostModel {
+  return { stats: new Map(), roundTripMs: ROUND_TRIP_MS };
+}
+
+let model: CostModel = newCostModel();
+let stats = model.stats;
+
+/** Makes `next` the cost model in force; returns the previous one. Internal: `Runtime` swaps it. */
+export function installCostModel(next: CostModel): CostModel {
+  const previous = model;
+  model = next;
+  stats = next.stats;
+  return previous;
+}
 
 /**
  * Records `runs` runs of op `opId` taking `totalMs` in all.
@@ -98,7 +118,7 @@ export function costOf(desc: OpDescriptor): { readonly meanMs: number | undefine
 export function prefersWorker(opId: string): boolean {
   const s = stats.get(opId);
   if (!s || s.samples < MIN_SAMPLES) return false;
-  s.onWorker = s.onWorker ? s.mean >= roundTripMs : s.mean >= WORKER_FACTOR * roundTripMs;
+  s.onWorker = s.onWorker ? s.mean >= model.roundTripMs : s.mean >= WORKER_FACTOR * model.roundTripMs;
   return s.onWorker;
 }
 
@@ -111,7 +131,7 @@ export function prefersWorker(opId: string): boolean {
  * ```
  */
 export function currentRoundTripMs(): number {
-  return roundTripMs;
+  return model.roundTripMs;
 }
 
 /**
@@ -124,7 +144,7 @@ export function currentRoundTripMs(): number {
  */
 export function setRoundTripMs(ms: number): void {
   if (!(ms > 0) || !Number.isFinite(ms)) throw new RangeError(`weft workers: roundTripMs must be a positive number, received ${ms}`);
-  roundTripMs = ms;
+  model.roundTripMs = ms;
 }
 
 /**

@@ -63,8 +63,7 @@ export function placementNow(entry: OpEntry): NodePlacement {
   const desc = entry.desc;
   const here: NodePlacement = desc.kind === "io" || desc.async ? "async" : "inline";
   const pinned = entry.pinned;
-  // A remote engine runs the body elsewhere; for the plan it leaves this thread free, like io.
-  if (pinned !== undefined && pinned.startsWith(REMOTE)) return "async";
+  if (pinned !== undefined && pinned.startsWith(REMOTE)) return pinned as NodePlacement;
   if (pinned !== "worker" && entry.runBody !== placedBody) return here;
   const method = desc.locator?.member !== undefined;
   // A function op the pool would send back inline (no locator, the entry script, ...) is inline.

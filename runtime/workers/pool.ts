@@ -15,8 +15,9 @@
  * - idle workers never keep the process alive, and `close()` leaves no thread or timer.
  */
 import { once } from "node:events";
+import { createRequire } from "node:module";
 import os from "node:os";
-import { Piscina } from "piscina";
+import type { Piscina } from "piscina";
 import type { Frame } from "../context.js";
 import { NEVER_SIGNAL, abortReason } from "../context.js";
 import { Cancelled, WorkerCrashed } from "../errors.js";
@@ -31,7 +32,6 @@ import {
   AllowlistWriter,
   WorkerRefused,
   collectTransferables,
-  decodeError,
   encodeContext,
   signalAbort,
   type OpRef,
@@ -39,6 +39,7 @@ import {
   type TaskMessage,
   type Timings,
 } from "./protocol.js";
+import { opRef, readItems, readValue } from "./serve.js";
 import { chainOf, resolveChain, runChain, runInline, runItems, settleInline, type ItemResult, type ResolvedStep } from "./run.js";
 
 /**
@@ -125,7 +126,8 @@ export class WorkerPool {
     }
     this.proven = false;
     this.startupError = undefined;
-    this.piscina = new Piscina({
+    const Pool = loadPiscina();
+    this.piscina = new Pool({
       filename: this.entry.href,
       minThreads: this.size,
       maxThreads: this.size,
@@ -149,10 +151,10 @@ export class WorkerPool {
 
   /** The wire reference of `entry`, allowing its module. Only registered ops get one. */
   private refOf(entry: OpEntry): OpRef {
-    const locator = entry.desc.locator!;
     if (lookup(entry.desc.id) !== entry) throw new TypeError(`op ${entry.desc.name} (${entry.desc.id}) is not the registered op with that id`);
-    this.allowlist.add(locator.module);
-    return { id: entry.desc.id, name: entry.desc.name, locator };
+    const ref = opRef(entry);
+    this.allowlist.add(ref.locator.module);
+    return ref;
   }
 
   /**
@@ -175,7 +177,7 @@ export class WorkerPool {
       }),
       // A retried op gets its arguments again: they must not have been moved away.
       transfer: () => (entry.desc.policy.retry === undefined ? collectTransferables(args) : []),
-      read: valueOf,
+      read: readValue,
     });
   }
 
@@ -194,7 +196,7 @@ export class WorkerPool {
       inline: () => runChain(steps, args, frame, settings.validate, undefined),
       task: () => ({ type: "chain", steps: this.wireSteps(steps), args, ctx: encodeContext(frame), abort: newAbortCell(), validate: settings.validate }),
       transfer: () => collectTransferables(args),
-      read: valueOf,
+      read: readValue,
     });
   }
 
@@ -215,12 +217,8 @@ export class WorkerPool {
       task: () => ({ type: "chunk", steps: this.wireSteps(steps), items, ctx: encodeContext(frame), abort: newAbortCell(), validate: settings.validate }),
       transfer: () => collectTransferables(items, 3),
       read: (reply): ItemResult[] => {
-        if (reply.type === "error") throw decodeError(reply.error);
-        if (reply.type !== "items") throw new TypeError(`weft workers: expected items for a chunk, received ${reply.type}`);
-        const { values, failures } = reply.items;
-        const results = new Array<ItemResult>(values.length);
-        for (let i = 0; i < values.length; i++) results[i] = { ok: true, value: values[i] };
-        for (const [index, error] of failures) results[index] = { ok: false, error: declined(decodeError(error), steps.at(-1)!.entry) };
+        const results = readItems(reply);
+        if (reply.type === "items") for (const [index] of reply.items.failures) results[index] = { ok: false, error: declined((results[index] as { error: unknown }).error, steps.at(-1)!.entry) };
         return results;
       },
     });
@@ -388,11 +386,6 @@ function newAbortCell(): SharedArrayBuffer {
   return new SharedArrayBuffer(ABORT_CELL_BYTES);
 }
 
-function valueOf(reply: ReplyMessage): unknown {
-  if (reply.type === "value") return reply.value;
-  if (reply.type === "error") throw decodeError(reply.error);
-  throw new TypeError(`weft workers: expected a value, received ${reply.type}`);
-}
 
 /**
  * A worker that would have sent back a changed value (a class instance loses its
@@ -432,8 +425,20 @@ function whyNotWorkerAll(steps: readonly ResolvedStep[], inputs: unknown): { ent
 
 // ───────────────────────────── the process-wide pool ─────────────────────────────
 
-let options: PoolOptions = {};
-let shared: WorkerPool | undefined;
+/** The process-wide pool's state: its options and, once used, the pool. Owned by a `Runtime`. */
+export interface SharedPool {
+  options: PoolOptions;
+  pool: WorkerPool | undefined;
+}
+
+let state: SharedPool = { options: {}, pool: undefined };
+
+/** Makes `next` the shared pool in force; returns the previous one. Internal: `Runtime` swaps it. */
+export function installSharedPool(next: SharedPool): SharedPool {
+  const previous = state;
+  state = next;
+  return previous;
+}
 
 /**
  * The process-wide pool that placement, vmap and the JIT use; created on first use.
@@ -444,7 +449,7 @@ let shared: WorkerPool | undefined;
  * ```
  */
 export function defaultPool(): WorkerPool {
-  return (shared ??= new WorkerPool(options));
+  return (state.pool ??= new WorkerPool(state.options));
 }
 
 /**
@@ -458,9 +463,10 @@ export function defaultPool(): WorkerPool {
  */
 export function configureWorkers(next: PoolOptions): PoolOptions {
   // Every key present, even when undefined, so passing `previous` back restores defaults.
+  const options = state.options;
   const previous: PoolOptions = { size: options.size, graceMs: options.graceMs, entry: options.entry };
-  options = { ...options, ...next };
-  if (shared && !shared.started) shared = undefined;
+  state.options = { ...options, ...next };
+  if (state.pool && !state.pool.started) state.pool = undefined;
   return previous;
 }
 
@@ -474,8 +480,8 @@ export function configureWorkers(next: PoolOptions): PoolOptions {
  * ```
  */
 export async function closeWorkers(): Promise<void> {
-  const pool = shared;
-  shared = undefined;
+  const pool = state.pool;
+  state.pool = undefined;
   await pool?.close();
 }
 
@@ -490,4 +496,17 @@ export async function closeWorkers(): Promise<void> {
  */
 export function runChunk(target: string | FusedChain, items: readonly (readonly unknown[])[], frame: Frame): Promise<ItemResult[]> {
   return defaultPool().chunk(target, items, frame);
+}
+
+let piscinaClass: typeof Piscina | undefined;
+
+/**
+ * piscina, loaded when the first pool starts rather than when weft is imported: a program
+ * whose ops never move to worker threads never loads it (faster start-up), and a bundle of
+ * such a program (esbuild, with piscina inside or left out) runs. Loaded through
+ * `createRequire`, which bundlers leave alone, from node_modules beside the program.
+ */
+function loadPiscina(): typeof Piscina {
+  piscinaClass ??= (createRequire(import.meta.url)("piscina") as typeof import("piscina")).Piscina;
+  return piscinaClass;
 }

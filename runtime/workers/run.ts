@@ -3,16 +3,15 @@
  * The same code runs on the main thread (inline and async executors, fallbacks) and inside
  * a worker, so a chain or chunk behaves the same wherever it is placed.
  *
- * A chain step or chunk item runs as a call of that op would, minus retries and spans:
- * input validation, the body in a child context frame, output validation, and errors
- * surfaced as `invoke` surfaces them (an `OpError` naming the op, or a deadline,
- * cancellation or the op's own validation error as it is).
+ * A chain step or chunk item is a call of its op through the kernel (`callOp` with a
+ * call site that runs it here): input validation, the body in a child context frame with
+ * its span, output validation, the caller's deadline and signal, and errors surfaced as
+ * any call surfaces them (an `OpError` naming the op, or a deadline, cancellation or the
+ * op's own validation error as it is).
  */
 import { Frame, abortReason, isThenable, raceAbort, store } from "../context.js";
-import { childStepId } from "../context.js";
-import { mergeConfig, surfaceError, type OpEntry } from "../invoke.js";
+import { callOp, type CallSite, type OpEntry } from "../invoke.js";
 import { withActiveSpan } from "../telemetry.js";
-import { validatorsFor, type Validators } from "../validate.js";
 import type { ArgSource, FusedChain } from "../../compiler/chain.js";
 import { lookup } from "../registry.js";
 import { recordDuration } from "./cost.js";
@@ -44,8 +43,6 @@ export interface ResolvedStep {
  * ```
  */
 export type TimingSink = Map<string, [totalMs: number, runs: number]>;
-
-const NO_VALIDATORS: Validators = {};
 
 /**
  * Runs one op body in the current thread, in `frame` (with its span active), and records
@@ -135,60 +132,21 @@ export function checkWiring(chain: ReadonlyArray<{ readonly opId: string; readon
   });
 }
 
-/** What a call of `entry` would surface for `error` thrown by its body (one attempt). */
-function surface(entry: OpEntry, error: unknown): unknown {
-  return surfaceError(entry, 1, error);
+/** Call sites for chain steps and chunk items: here, validating or not, timed into a sink. */
+const HERE_CHECKED: CallSite = Object.freeze({ here: true, validate: true });
+const HERE_UNCHECKED: CallSite = Object.freeze({ here: true, validate: false });
+
+function siteOf(validate: boolean, sink: TimingSink | undefined): CallSite {
+  if (sink === undefined) return validate ? HERE_CHECKED : HERE_UNCHECKED;
+  return { here: true, validate, timing: (entry, ms) => note(sink, entry.desc.id, ms) };
 }
 
-function childFrame(parent: Frame, entry: OpEntry): Frame {
-  const name = entry.desc.name;
-  return parent.derive({ op: name, config: mergeConfig(entry, parent, undefined), attempt: 1, stepId: childStepId(parent, name) });
-}
-
-function note(sink: TimingSink | undefined, id: string, ms: number): void {
-  if (!sink) return;
+function note(sink: TimingSink, id: string, ms: number): void {
   const t = sink.get(id);
   if (t) {
     t[0] += ms;
     t[1] += 1;
   } else sink.set(id, [ms, 1]);
-}
-
-/** One step as a call of its op: validate, run in a child frame, validate; surfaced errors. */
-function runStep(entry: OpEntry, args: readonly unknown[], parent: Frame, validate: boolean, sink: TimingSink | undefined): unknown {
-  const desc = entry.desc;
-  if (parent.signal.aborted) throw abortReason(parent.signal, desc.name);
-  const validators = validate ? validatorsFor(desc) : NO_VALIDATORS;
-  let out: unknown;
-  const start = performance.now();
-  try {
-    validators.input?.(args);
-    out = store.run(childFrame(parent, entry), Reflect.apply, entry.impl, undefined, args);
-  } catch (error) {
-    throw surface(entry, error);
-  }
-  if (isThenable(out)) {
-    return Promise.resolve(out).then(
-      (value) => {
-        try {
-          validators.output?.(value);
-        } catch (error) {
-          throw surface(entry, error);
-        }
-        return value;
-      },
-      (error: unknown) => {
-        throw surface(entry, error);
-      },
-    );
-  }
-  note(sink, desc.id, performance.now() - start);
-  try {
-    validators.output?.(out);
-  } catch (error) {
-    throw surface(entry, error);
-  }
-  return out;
 }
 
 /**
@@ -202,25 +160,20 @@ function runStep(entry: OpEntry, args: readonly unknown[], parent: Frame, valida
  * ```
  */
 export function runChain(steps: readonly ResolvedStep[], inputs: readonly unknown[], frame: Frame, validate: boolean, sink: TimingSink | undefined): unknown {
-  return continueChain(steps, inputs, new Array<unknown>(steps.length), 0, frame, validate, sink);
+  return continueChain(steps, inputs, new Array<unknown>(steps.length), 0, frame, siteOf(validate, sink));
 }
 
-function continueChain(
-  steps: readonly ResolvedStep[],
-  inputs: readonly unknown[],
-  outputs: unknown[],
-  from: number,
-  frame: Frame,
-  validate: boolean,
-  sink: TimingSink | undefined,
-): unknown {
+function continueChain(steps: readonly ResolvedStep[], inputs: readonly unknown[], outputs: unknown[], from: number, frame: Frame, site: CallSite): unknown {
   for (let i = from; i < steps.length; i++) {
     const step = steps[i]!;
-    const out = runStep(step.entry, argsOf(step, i, inputs, outputs), frame, validate, sink);
+    // Each step is a call of its op through THE kernel, here: checks, child frame and
+    // span, the caller's deadline and signal, surfaced errors. Ops with a policy of their
+    // own are never chain members (policyRefusal), so no member needs an attempt loop.
+    const out = callOp(step.entry, frame, undefined, argsOf(step, i, inputs, outputs), undefined, site);
     if (isThenable(out)) {
       return Promise.resolve(out).then((value) => {
         outputs[i] = value;
-        return continueChain(steps, inputs, outputs, i + 1, frame, validate, sink);
+        return continueChain(steps, inputs, outputs, i + 1, frame, site);
       });
     }
     outputs[i] = out;

@@ -38,23 +38,12 @@ describe("plan", () => {
     expect(p.output).toBe(6);
   });
 
-  it("carries the global and per-op concurrency limits, and which steps count against them", () => {
+  it("carries the global concurrency limit and nothing an executor would not read (per-op limits are the kernel's)", () => {
     const p = plan(pipeline(), { concurrency: 8 });
-    expect(p.concurrency).toEqual({ global: 8, perOp: { [draft.id]: 2, [score.id]: 4 } });
-    expect(p.steps.map((s) => s.limits)).toEqual([[], [], [draft.id], [], [], [score.id], []]);
-  });
-
-  it("does not mistake an op id like `constructor` for a limit", () => {
-    const b = new GraphBuilder();
-    const p = plan(b.output(b.op(desc("constructor", "io", { id: "constructor" }), [b.input()])));
-    expect(p.steps[1]!.limits).toEqual([]);
-    expect({ ...p.concurrency.perOp }).toEqual({});
-  });
-
-  it("carries placements, defaulting io ops to async", () => {
-    const p = plan(pipeline());
-    expect(p.steps.map((s) => s.placement)).toEqual(["inline", "inline", "async", "async", "inline", "async", "inline"]);
-    expect(p.concurrency.global).toBeUndefined();
+    expect(p.concurrency).toEqual({ global: 8 });
+    expect(plan(pipeline()).concurrency.global).toBeUndefined();
+    expect(Object.keys(p).sort()).toEqual(["concurrency", "graph", "inputs", "output", "ready", "steps"]);
+    expect(Object.keys(p.steps[0]!).sort()).toEqual(["args", "chain", "dependents", "deps", "node", "plans", "slot"]);
   });
 
   it("dedupes a dependency read twice but keeps both arguments", () => {
@@ -71,7 +60,7 @@ describe("plan", () => {
     expect(p.ready).toEqual([0]);
   });
 
-  it("plans subgraphs and lists fused groups with their placement", () => {
+  it("plans subgraphs and lowers fused groups to chains: op ids, static argument wiring, descriptors", () => {
     const b = new GraphBuilder();
     const xs = b.input();
     const tokenize = desc("tokenize", "cpu");
@@ -84,12 +73,15 @@ describe("plan", () => {
     expect(mapStep.plans).toHaveLength(1);
     const fusedStep = mapStep.plans[0]!.steps[2]!;
     expect(fusedStep.node.kind).toBe("fused");
-    expect(fusedStep.placement).toBe("worker");
-    expect(fusedStep.limits).toEqual([]);
-    expect(p.groups).toEqual([{ id: fusedStep.node.id, members: [3, 4], ops: [tokenize.id, merge.id], placement: "worker" }]);
+    expect(fusedStep.chain).toEqual({
+      chain: [
+        { opId: tokenize.id, argsFrom: [{ from: "input", index: 0 }] },
+        { opId: merge.id, argsFrom: [{ from: "step", index: 0 }] },
+      ],
+      ops: [tokenize, merge],
+    });
     const limitedStep = mapStep.plans[0]!.steps.find((s) => s.node.kind === "op" && s.node.desc.id === limited.id)!;
-    expect(limitedStep.limits).toEqual([limited.id]);
-    expect(p.concurrency.perOp).toEqual({ [limited.id]: 1 });
+    expect(limitedStep.chain).toBeUndefined();
     expect(mapStep.plans[0]!.concurrency).toBe(p.concurrency);
   });
 });

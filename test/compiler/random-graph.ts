@@ -7,17 +7,9 @@ import type { OpDescriptor, OpKind } from "../../decorators/descriptor.js";
 import { GraphBuilder, type Graph, type NodeId } from "../../compiler/ir.js";
 import { desc } from "./fixtures.js";
 
-/** A tiny deterministic PRNG (mulberry32): the same seed, the same program. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** weft's one seeded PRNG (mulberry32): the same seed, the same program. */
+export { prng } from "../../runtime/models/tokens.js";
+import { prng } from "../../runtime/models/tokens.js";
 
 const KINDS: readonly OpKind[] = ["io", "cpu", "pure"];
 /** Five ops per kind, so repeated calls happen. */

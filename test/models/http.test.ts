@@ -181,6 +181,34 @@ describe("OpenAI-compatible provider over HTTP", () => {
     expect(mock.requests.map((r) => (r.body as { messages: { content: string }[] }).messages[0]!.content)).toEqual(["q1", "q2", "q3"]);
   });
 
+  it("tokens per minute: a request reserves its estimate, settles to the reply's usage, and waits on the clock for what it lacks", async () => {
+    const clock = fakeClock();
+    const p = use({ clock, rateLimits: { tpm: 120 } });
+    const sent = () => mock.requests.map((r) => (r.body as { messages: { content: string }[] }).messages[0]!.content);
+    // Each estimate is the prompt's tokens ("q1": 1, plus 3 for the message) plus maxTokens: 4 + 56 = 60.
+    mock.enqueue({ text: "a", usage: { prompt_tokens: 4, completion_tokens: 16 } }, { text: "b", usage: { prompt_tokens: 4, completion_tokens: 16 } });
+    expect(await models(`${p}:gpt-test`, "q1", { maxTokens: 56 })).toBe("a"); // 120 - 60 reserved, +40 back (20 used): 100
+    expect(await models(`${p}:gpt-test`, "q2", { maxTokens: 56 })).toBe("b"); // 100 - 60, +40: 80
+    expect(clock.sleeps).toEqual([]);
+    // 120 estimated, 80 in the bucket: 40 tokens at 120/min is 20 s.
+    mock.enqueue({ text: "c", usage: { prompt_tokens: 4, completion_tokens: 116 } });
+    expect(await models(`${p}:gpt-test`, "q3", { maxTokens: 116 })).toBe("c");
+    expect(clock.sleeps).toEqual([20_000]);
+    // The bucket is empty now (120 used); 10 s refill 20 tokens, and a request of 60 waits 20 s more.
+    clock.sleeps.length = 0;
+    await clock.sleep(10_000, new AbortController().signal);
+    clock.sleeps.length = 0;
+    mock.enqueue({ text: "d", usage: { prompt_tokens: 4, completion_tokens: 56 } });
+    expect(await models(`${p}:gpt-test`, "q4", { maxTokens: 56 })).toBe("d");
+    expect(clock.sleeps).toEqual([20_000]);
+    // A request larger than the whole bucket waits for a full bucket rather than forever: 60 s from empty.
+    clock.sleeps.length = 0;
+    mock.enqueue({ text: "e", usage: { prompt_tokens: 4, completion_tokens: 10 } });
+    expect(await models(`${p}:gpt-test`, "q5", { maxTokens: 500 })).toBe("e");
+    expect(clock.sleeps).toEqual([60_000]);
+    expect(sent()).toEqual(["q1", "q2", "q3", "q4", "q5"]);
+  });
+
 });
 
 describe("usage, budgets and secrets, with spans recorded", () => {

@@ -8,7 +8,8 @@
  * built-in inline executor, the way a remote engine's worker would run it on its own.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { Cancelled, DeadlineExceeded, OpError, inlineExecutor, jit, op, registerExecutor, vmap, withContext, type Executor, type ExecutorWork } from "weft";
+import { Cancelled, DeadlineExceeded, OpError, inlineExecutor, jit, op, registerExecutor, subscribe, vmap, withContext, type Executor, type ExecutorWork, type RuntimeEvent } from "weft";
+import { currentFrame } from "../../runtime/context.js";
 import type { Frame } from "../../runtime/context.js";
 
 export const double = op({ kind: "cpu" }, (n: number): number => n * 2);
@@ -27,6 +28,7 @@ export const flaky = op({ placement: "remote:rec", retry: { times: 2, backoff: {
 });
 export const hangs = op({ placement: "remote:never" }, (n: number): number => n);
 export const pipeline = jit(async (n: number) => inc(await double(n)));
+export const viaRemote = jit(async (n: number) => inc(await oddFails(await double(n))));
 
 interface Seen {
   readonly kind: "call" | "chain" | "chunk";
@@ -163,6 +165,17 @@ describe("vmap chunks and fused chains", () => {
   });
 });
 
+describe("inspect", () => {
+  it("prints the registered executor an op is pinned to, and keeps it out of fused groups", async () => {
+    const shown = await viaRemote.inspect(2);
+    expect(shown.text).toMatch(/oddFails\(%\d+\)\s+# cpu remote:rec/);
+    expect(shown.text).not.toMatch(/fused/);
+    rec.seen.length = 0;
+    await expect(viaRemote(2)).resolves.toBe(5);
+    expect(rec.seen.map((s) => [s.kind, s.what])).toEqual([["call", "oddFails"]]);
+  });
+});
+
 describe("registerExecutor", () => {
   it("refuses built-in names, taken names and malformed executors; unregistering frees the name", () => {
     expect(() => registerExecutor("worker", rec.executor)).toThrow(/"worker" is a built-in executor/);
@@ -178,5 +191,29 @@ describe("registerExecutor", () => {
     ac.abort();
     await expect(withContext({ signal: ac.signal }, () => shout("x"))).rejects.toBeInstanceOf(Cancelled);
     expect(rec.seen).toEqual([]);
+  });
+});
+
+describe("chain steps and chunk items are calls through the kernel", () => {
+  it("each step of a fused chain and each item of a chunk opens its own call: events, step id, surfaced errors", async () => {
+    const events: RuntimeEvent[] = [];
+    const stop = subscribe((e) => events.push(e));
+    try {
+      const chain = [double, inc].map((f) => ({ opId: f.descriptor.id }));
+      await expect(inlineExecutor.run({ kind: "chain", chain, args: [3] }, currentFrame())).resolves.toBe(7);
+      const results = await inlineExecutor.runChunk(oddFails.descriptor.id, [[2], [3]], currentFrame());
+      expect(results[0]).toEqual({ ok: true, value: 2 });
+      expect(results[1]).toMatchObject({ ok: false, error: { op: "oddFails", attempts: 1 } });
+    } finally {
+      stop();
+    }
+    const ends = events.filter((e): e is Extract<RuntimeEvent, { type: "op:end" }> => e.type === "op:end");
+    expect(ends.map((e) => [e.op, e.error === undefined])).toEqual([
+      ["double", true],
+      ["inc", true],
+      ["oddFails", true],
+      ["oddFails", false],
+    ]);
+    expect(ends.every((e) => /^\w+#\d+$/.test(e.stepId))).toBe(true);
   });
 });

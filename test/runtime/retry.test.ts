@@ -129,6 +129,42 @@ describe("retries", () => {
     expect((error as OpError).cause).toBeInstanceOf(ValidationError);
   });
 
+  it("retries an invalid output when retryOn asks for it (checked inside each attempt), never an invalid input", async () => {
+    let calls = 0;
+    const retryOn = (error: unknown) => error instanceof ValidationError;
+    // A nondeterministic body (a model's reply, say): invalid once, then valid.
+    const sample = op({ name: "sample", retry: { times: 2, backoff: { initial: 1, jitter: 0 }, retryOn } }, (n: number): number => (++calls === 1 ? ("oops" as unknown as number) : n));
+    const { events, stop } = record();
+    expect(await clock.run(sample(7))).toBe(7);
+    stop();
+    expect(calls).toBe(2);
+    const retries = events.filter((e) => e.type === "op:retry");
+    expect(retries).toHaveLength(1);
+    expect((retries[0] as { error: unknown }).error).toBeInstanceOf(ValidationError);
+    expect(events.find((e) => e.type === "op:end")).toMatchObject({ attempts: 2 });
+    expect(events.find((e) => e.type === "op:end")).not.toHaveProperty("error");
+
+    // Without retryOn (the default: transient failures only) an invalid output is final.
+    calls = 0;
+    const plain = op({ name: "plain", retry: { times: 2, backoff: { initial: 1, jitter: 0 } } }, (n: number): number => (++calls === 1 ? ("oops" as unknown as number) : n));
+    const error = await clock.run(plain(7)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).issues[0]).toMatchObject({ direction: "output", parameter: "return" });
+    expect(calls).toBe(1);
+
+    // An invalid input fails the same way every time: never retried, whatever retryOn says.
+    calls = 0;
+    const always = op({ name: "always", retry: { times: 2, backoff: { initial: 1, jitter: 0 }, retryOn: () => true } }, (n: number): number => ++calls + n);
+    await expect(clock.run(always("x" as unknown as number))).rejects.toBeInstanceOf(ValidationError);
+    expect(calls).toBe(0);
+
+    // Always invalid: the last attempt's ValidationError, after 1 + times attempts.
+    calls = 0;
+    const broken = op({ name: "broken", retry: { times: 2, backoff: { initial: 1, jitter: 0 }, retryOn } }, (): number => (++calls, "never" as unknown as number));
+    await expect(clock.run(broken())).rejects.toMatchObject({ _tag: "ValidationError", op: "broken" });
+    expect(calls).toBe(3);
+  });
+
   it("never retries a cancellation, and a cancelled backoff leaves no timer", async () => {
     const ac = new AbortController();
     let calls = 0;

@@ -6,7 +6,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { JsonSchema, OpDescriptor, ParamInfo } from "../../decorators/descriptor.js";
 import { ValidationError } from "../../runtime/errors.js";
 import { redactText, secretName } from "../../runtime/redact.js";
-import { describeSchema, preview, setValidation, validatorsFor } from "../../runtime/validate.js";
+import { describeSchema, preview, validatorsFor } from "../../runtime/validate.js";
+import { configure } from "../../runtime/settings.js";
 
 function descriptor(params: ParamInfo[], returns?: JsonSchema, defs?: Record<string, JsonSchema>, validate?: boolean): OpDescriptor {
   return {
@@ -43,7 +44,7 @@ const batch = descriptor(
   { Item: item },
 );
 
-afterEach(() => setValidation(true));
+afterEach(() => configure({ validate: true }));
 
 describe("validatorsFor", () => {
   it("returns the same compiled validators for the same descriptor", () => {
@@ -133,12 +134,12 @@ describe("validatorsFor", () => {
     expect(bad(4, ["a", 1])).toMatchObject({ path: "$[1]", expected: "string | undefined", received: "1" });
   });
 
-  it("turns off everywhere with setValidation(false), also for validators already handed out", () => {
+  it("turns off everywhere with configure({ validate: false }), also for validators already handed out", () => {
     const { input, output } = validatorsFor(batch);
-    setValidation(false);
+    configure({ validate: false });
     input!([42]);
     output!("not an array");
-    setValidation(true);
+    configure({ validate: true });
     expect(() => input!([42])).toThrow(ValidationError);
   });
 
@@ -179,6 +180,35 @@ describe("received values in errors", () => {
     expect(preview(cycle)).toBe('{"a":1,"self":[Circular]}');
     expect(preview(function named() {})).toBe("[function named]");
     expect(preview(10n)).toBe("10n");
+  });
+});
+
+describe("the failing path", () => {
+  it("builds the message on first read, with the same text and redaction as before, and the stack shows it", () => {
+    const { input } = validatorsFor(descriptor([{ name: "token", schema: { type: "object", properties: { n: { type: "number" } } } }]));
+    const error = failure(() => input!([{ n: "sk-abcdefghijklmnopqrstuvwx" }]));
+    // Caught and dropped, a failed check costs no text: nothing is built until someone reads it.
+    expect(Object.getOwnPropertyDescriptor(error, "message")).toBeUndefined();
+    expect(error.issues[0]).toMatchObject({ parameter: "token", path: "$.n", received: "[redacted]" });
+    // "token: expected ..." reads as a secret-named pair to the redactor, exactly as it did eagerly.
+    const expected = "score: invalid input: token at $.n: expected number, received [redacted]";
+    expect(redactText("score: invalid input: token at $.n: expected number, received [redacted]")).toBe(expected);
+    expect(error.message).toBe(expected);
+    expect(Object.getOwnPropertyDescriptor(error, "message")).toMatchObject({ value: expected, enumerable: false, writable: true });
+    expect(error.stack?.split("\n")[0]).toBe(`ValidationError: ${expected}`);
+    expect(String(error)).toBe(`ValidationError: ${expected}`);
+    expect(Object.keys(error)).not.toContain("message");
+  });
+
+  it("formats the stack with the message even when the stack is read first, and lets a message be assigned", () => {
+    const { input } = validatorsFor(descriptor([{ name: "n", schema: { type: "number" } }]));
+    const first = failure(() => input!(["x"]));
+    expect(first.stack?.split("\n")[0]).toBe('ValidationError: score: invalid input: n: expected number, received "x"');
+    const second = failure(() => input!(["y"]));
+    second.message = "replaced";
+    expect(second.message).toBe("replaced");
+    const bounded = new ValidationError("op", [{ direction: "output", parameter: "return", path: "$", expected: "x".repeat(5000), received: "1", keyword: "type" }]);
+    expect(bounded.message.length).toBeLessThan(2100);
   });
 });
 

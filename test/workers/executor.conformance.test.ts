@@ -29,6 +29,7 @@ beforeAll(async () => {
   previousPool = w.executors.configureWorkers({ size: 2, graceMs: 10_000 });
   executors.set("worker", w.executors.workerExecutor);
   executors.set("own-pool", new w.executors.WorkerExecutor({ size: 2, graceMs: 10_000 }));
+  executors.set("loopback-remote", loopback(w));
   for (const [name, ex] of executors) unregister.push(w.weft.registerExecutor(`conformance-${name}`, ex));
 });
 
@@ -38,7 +39,40 @@ afterAll(async () => {
   if (previousPool) w.executors.configureWorkers(previousPool);
 });
 
-describe.each(["inline", "async", "worker", "own-pool"])("the %s executor", (name) => {
+/**
+ * A remote executor over a loopback wire: each task is encoded as plain data
+ * (`encodeTask`/`encodeChunk`), structured-cloned as a process boundary would copy it,
+ * served by `serveTask` (the runner a remote engine's worker process uses), and its reply
+ * cloned back and read (`readValue`/`readItems`). What a BullMQ executor does, minus Redis.
+ */
+function loopback(weft: Loaded): Executor {
+  const roundTrip = (task: ReturnType<Loaded["serve"]["encodeTask"]>, frame: ReturnType<Loaded["context"]["currentFrame"]>, op: string) => {
+    if (frame.signal.aborted) return Promise.reject(weft.context.abortReason(frame.signal, op));
+    const cancel = new AbortController();
+    const onAbort = () => cancel.abort(frame.signal.reason);
+    frame.signal.addEventListener("abort", onAbort, { once: true });
+    const served = weft.serve.serveTask(structuredClone(task), { signal: cancel.signal, allow: (module) => module.startsWith("file:") });
+    void served.finally(() => frame.signal.removeEventListener("abort", onAbort));
+    return weft.context.raceAbort(
+      served.then((reply) => structuredClone(reply)),
+      frame.signal,
+      op,
+    );
+  };
+  return {
+    name: "loopback-remote",
+    async run(work, frame) {
+      const op = work.kind === "call" ? work.entry.desc.name : "chain";
+      return weft.serve.readValue(await roundTrip(weft.serve.encodeTask(work, frame), frame, op));
+    },
+    async runChunk(target, items, frame) {
+      return weft.serve.readItems(await roundTrip(weft.serve.encodeChunk(target, items, frame), frame, "chunk"));
+    },
+    close: async () => {},
+  };
+}
+
+describe.each(["inline", "async", "worker", "own-pool", "loopback-remote"])("the %s executor", (name) => {
   const ex = () => executors.get(name)!;
   const entryOf = (fn: { descriptor: { id: string } }) => w.registry.lookup(fn.descriptor.id)!;
   const idOf = (fn: { descriptor: { id: string } }) => fn.descriptor.id;
@@ -69,7 +103,7 @@ describe.each(["inline", "async", "worker", "own-pool"])("the %s executor", (nam
   // Only a worker runs a synchronous body alongside the main thread: inline (or after a
   // hop) the loop blocks the very timer that would fire its deadline, and nothing can
   // preempt synchronous JavaScript on its own thread.
-  const concurrentSync = name === "worker";
+  const concurrentSync = name === "worker" || name === "own-pool";
 
   describe("results", () => {
     it("resolves to the body's value", async () => {

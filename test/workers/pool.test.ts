@@ -142,8 +142,9 @@ describe("crashes", () => {
   it("fails a task whose worker exits with WorkerCrashed, and a retry policy retries it", async () => {
     const probe = newProbe();
     const entry = entryOf(w.ops.exitsOnce);
-    const before = entry.runBody;
-    entry.runBody = w.executors.executorRunBody(new w.executors.WorkerExecutor(pool));
+    const before = entry.pinned;
+    const unregister = w.weft.registerExecutor("pool-test", new w.executors.WorkerExecutor(pool));
+    entry.pinned = "remote:pool-test";
     const events: unknown[] = [];
     const stop = w.weft.subscribe((e) => {
       if (e.type === "op:retry") events.push(e.error);
@@ -152,7 +153,8 @@ describe("crashes", () => {
       await expect(w.ops.exitsOnce(probe)).resolves.toBe("ok after 2 calls");
     } finally {
       stop();
-      entry.runBody = before;
+      entry.pinned = before;
+      unregister();
     }
     expect(events).toHaveLength(1);
     expect(events[0]).toBeInstanceOf(w.errors.WorkerCrashed);

@@ -13,6 +13,7 @@ type Modules = {
   placement: typeof import("../../runtime/workers/placement.js");
   cost: typeof import("../../runtime/workers/cost.js");
   protocol: typeof import("../../runtime/workers/protocol.js");
+  serve: typeof import("../../runtime/workers/serve.js");
   keys: typeof import("../../runtime/workers/keys.js");
   context: typeof import("../../runtime/context.js");
   registry: typeof import("../../runtime/registry.js");
@@ -30,7 +31,7 @@ type Modules = {
  */
 export async function loadWeft(): Promise<Modules> {
   const build = buildForWorkers();
-  const [weft, ops, executors, pool, placement, cost, protocol, keys, context, registry, errors] = await Promise.all([
+  const [weft, ops, executors, pool, placement, cost, protocol, keys, context, registry, errors, serve] = await Promise.all([
     build.load<Modules["weft"]>("lib/index.js"),
     build.load<Modules["ops"]>("fixtures/ops.js"),
     build.load<Modules["executors"]>("lib/runtime/executors.js"),
@@ -42,8 +43,9 @@ export async function loadWeft(): Promise<Modules> {
     build.load<Modules["context"]>("lib/runtime/context.js"),
     build.load<Modules["registry"]>("lib/runtime/registry.js"),
     build.load<Modules["errors"]>("lib/runtime/errors.js"),
+    build.load<Modules["serve"]>("lib/runtime/workers/serve.js"),
   ]);
-  return { weft, ops, executors, pool, placement, cost, protocol, keys, context, registry, errors, build };
+  return { weft, ops, executors, pool, placement, cost, protocol, keys, context, registry, errors, serve, build };
 }
 
 /**
