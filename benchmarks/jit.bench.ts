@@ -16,8 +16,18 @@
  *       with `.inspect()` on a fresh jitted function (trace, optimise and plan, nothing
  *       run), minus the printers `.inspect()` also runs; linear means the 1,000-node figure
  *       is near ten times the 100-node one.
+ *   (d) plan share: of the differential generator's random programs (test/jit/fuzz-gen.ts,
+ *       fixed seed), compiled by the real weft transformer (templates, `?.`, `??`, `?:`,
+ *       `if` and `try` staged where it can), the share that runs as a plan rather than
+ *       falling back to eager (`inspect()` on the first input: traced, nothing run).
  */
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { jit, op } from "weft";
+import { generate, inputs } from "../test/jit/fuzz-gen.js";
+// The generated programs' ops: imported here so the build compiles them beside this suite.
+import "../test/jit/fuzz-ops.js";
 import { printDot, printJSON, printMermaid, printText } from "../compiler/print.js";
 import type { Graph } from "../compiler/ir.js";
 import { prng } from "../test/compiler/random-graph.js";
@@ -241,4 +251,39 @@ async function traceCompile(quick: boolean): Promise<Metric[]> {
   ];
 }
 
-export const run: Suite = async ({ quick }) => [...(await ioDag(quick)), ...(await planOverhead(quick)), ...(await traceCompile(quick))];
+// ---- (d) the share of generated programs that run as plans
+
+const SHARE_SEED = 20261201;
+
+async function planShare(quick: boolean): Promise<Metric[]> {
+  const count = quick ? 100 : 1000;
+  const here = import.meta.dirname;
+  // Run from sources (vitest: vite compiles through the weft plugin) or from .build (node).
+  const built = path.basename(path.dirname(here)) === ".build";
+  const root = path.resolve(here, built ? "../.." : "..");
+  const name = `share-${SHARE_SEED}-${count}`;
+  const source = generate(SHARE_SEED, count, "../fuzz-ops.js");
+  let file: string;
+  if (built) {
+    // The same transform a user's build runs (the published one: weft's own sources, which
+    // the jit check must recognise as weft's, are found from its location), on a module
+    // beside the built ops.
+    const { weft: weftVite } = (await import("weft/vite" as string)) as typeof import("../transformers/vite.js");
+    const compiled = weftVite().transform(source, path.join(root, "test/jit/.fuzz", `${name}.ts`));
+    if (!compiled) throw new Error("plan share bench: the weft transform skipped the generated module");
+    file = path.join(root, ".build/test/jit/.fuzz", `${name}.js`);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, compiled.code);
+  } else {
+    file = path.join(root, "test/jit/.fuzz", `${name}.ts`);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, source);
+  }
+  const { programs } = (await import(pathToFileURL(file).href)) as { programs: [unknown, { inspect(x: unknown): Promise<{ fallback?: string }> }][] };
+  const first = inputs()[0]!;
+  let planned = 0;
+  for (const [, jf] of programs) if ((await jf.inspect(structuredClone(first))).fallback === undefined) planned++;
+  return [{ name: "jit_plan_share", value: round((100 * planned) / programs.length, 1), unit: "%", baseline: `${planned} of ${programs.length} generated programs (seed ${SHARE_SEED}) run as plans` }];
+}
+
+export const run: Suite = async ({ quick }) => [...(await ioDag(quick)), ...(await planOverhead(quick)), ...(await traceCompile(quick)), ...(await planShare(quick))];

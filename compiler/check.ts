@@ -162,6 +162,11 @@ function checkNode(n: Node, say: (msg: string) => void): void {
       if (n.concurrency !== undefined && !(Number.isSafeInteger(n.concurrency) && n.concurrency > 0)) say(`concurrency must be a positive integer, got ${String(n.concurrency)}`);
       return;
     }
+    case "try":
+      if (n.branches.length !== 2) say(`expected a body and a handler, got ${plural(n.branches.length, "subgraph")}`);
+      if (n.branches[0].arity !== n.inputs.length) say(`body takes ${plural(n.branches[0].arity, "input")}, the try passes ${n.inputs.length}`);
+      if (n.branches[1].arity !== n.inputs.length + 1) say(`handler takes ${plural(n.branches[1].arity, "input")}, the try passes ${n.inputs.length + 1} (the error, ${n.inputs.length} captures)`);
+      return;
     case "fused":
       if (n.body.arity !== n.inputs.length) say(`body takes ${plural(n.body.arity, "input")}, the node passes ${n.inputs.length}`);
       if (n.placement === "async") say(`placement "async", expected "inline" or "worker"`);
@@ -261,6 +266,7 @@ export function unfusable(n: Node): string | undefined {
     case "const":
     case "expr":
     case "cond":
+    case "try":
     case "map":
     case "fused":
       return `${n.kind} node`;
@@ -306,6 +312,7 @@ export function expectedEffect(n: Node): EffectTag {
     case "op":
       return n.desc.kind;
     case "cond":
+    case "try":
       return n.branches.reduce((e: EffectTag, b) => joinEffect(e, graphEffect(b)), "pure");
     case "map":
     case "fused":

@@ -21,14 +21,16 @@ export const BUILTINS = ["Array.isArray", "Number.isInteger", "Number.isNaN", "N
  * - `nullish`: `inputs[0] == null`;
  * - `select`: `inputs[0] ? inputs[1] : inputs[2]` (both sides already computed);
  * - `seq`: `inputs[0]`, once `inputs[1..]` have run: orders a read after the ops that may
- *   have mutated the value.
+ *   have mutated the value;
+ * - `appendAll`: `inputs[0]` (an array) with `p[arg]` of every item `p` of `inputs[1]`
+ *   appended, in order: what a staged `for...of` pushed.
  *
  * @example
  * ```ts
  * evalExpr("template", [name], ["Hello, ", "!"]); // `Hello, ${name}!`
  * ```
  */
-export type ExprOp = (typeof BINARY)[number] | (typeof UNARY)[number] | (typeof BUILTINS)[number] | "template" | "chain" | "nullish" | "select" | "seq";
+export type ExprOp = (typeof BINARY)[number] | (typeof UNARY)[number] | (typeof BUILTINS)[number] | "template" | "chain" | "nullish" | "select" | "seq" | "appendAll";
 
 /** One link of a `chain`: `?.key` when `optional`, else `.key`. */
 export interface ChainLink {
@@ -37,7 +39,7 @@ export interface ChainLink {
   readonly key?: string | number;
 }
 
-const KNOWN: ReadonlySet<string> = new Set<string>([...BINARY, ...UNARY, ...BUILTINS, "template", "chain", "nullish", "select", "seq"]);
+const KNOWN: ReadonlySet<string> = new Set<string>([...BINARY, ...UNARY, ...BUILTINS, "template", "chain", "nullish", "select", "seq", "appendAll"]);
 
 /**
  * True for a known `ExprOp`.
@@ -158,6 +160,11 @@ export function evalExpr(op: ExprOp, v: readonly unknown[], arg?: unknown): unkn
       return a ? b : v[2];
     case "seq":
       return a;
+    case "appendAll": {
+      const out = a as unknown[];
+      for (const pushed of b as readonly Record<string, readonly unknown[]>[]) out.push(...pushed[arg as string]!);
+      return out;
+    }
     default: {
       const never: never = op;
       throw new TypeError(`unknown expr op ${String(never)}`);

@@ -48,6 +48,8 @@ export type NodeKind =
   | "cond"
   /** Staged map: `inputs` are `[array, ...captures]`; the body gets `(item, index, ...captures)`. */
   | "map"
+  /** Staged `try`/`catch`: `inputs` are the captures; the body gets them, and if it fails the handler gets `(error, ...captures)`. */
+  | "try"
   /** A chain of cpu/pure nodes the fuse pass grouped to run as one task; the body gets `inputs`. */
   | "fused"
   /** The graph's result (`inputs[0]`): exactly one per graph, always last. */
@@ -85,7 +87,7 @@ export type NodePlacement = "inline" | "worker" | "async" | `remote:${string}`;
  * ```
  */
 export const NodeKinds: ReadonlySet<NodeKind> = new Set(
-  Object.keys({ input: 1, const: 1, op: 1, get: 1, call: 1, pack: 1, expr: 1, cond: 1, map: 1, fused: 1, output: 1 } satisfies Record<NodeKind, 1>) as NodeKind[],
+  Object.keys({ input: 1, const: 1, op: 1, get: 1, call: 1, pack: 1, expr: 1, cond: 1, map: 1, try: 1, fused: 1, output: 1 } satisfies Record<NodeKind, 1>) as NodeKind[],
 );
 /**
  * Kinds that hold subgraphs; their effect is the join of their subgraphs' effects.
@@ -95,7 +97,7 @@ export const NodeKinds: ReadonlySet<NodeKind> = new Set(
  * if (Nested.has(n.kind)) for (const s of subgraphs(n)) visit(s);
  * ```
  */
-export const Nested: ReadonlySet<NodeKind> = new Set<NodeKind>(["cond", "map", "fused"]);
+export const Nested: ReadonlySet<NodeKind> = new Set<NodeKind>(["cond", "map", "try", "fused"]);
 
 interface Base<K extends NodeKind> {
   readonly kind: K;
@@ -205,6 +207,19 @@ export interface CondNode extends Base<"cond"> {
   readonly branches: readonly [then: Graph, otherwise: Graph];
 }
 /**
+ * Runs `branches[0]` (the body) on `inputs`; if it fails, `branches[1]` (the handler) on
+ * `(error, ...inputs)`, and the node's value is the handler's: a staged `try`/`catch`.
+ *
+ * @example
+ * ```ts
+ * make.try(9, [textId], bodyGraph, handlerGraph);
+ * ```
+ */
+export interface TryNode extends Base<"try"> {
+  /** `[body, handler]`: the body takes the captures; the handler takes the error, then the captures. */
+  readonly branches: readonly [body: Graph, handler: Graph];
+}
+/**
  * Runs `body(item, index, ...inputs.slice(1))` for each item of `inputs[0]`, results in order.
  *
  * @example
@@ -249,7 +264,7 @@ export type OutputNode = Base<"output">;
  * }
  * ```
  */
-export type Node = InputNode | ConstNode | OpNode | GetNode | CallNode | PackNode | ExprNode | CondNode | MapNode | FusedNode | OutputNode;
+export type Node = InputNode | ConstNode | OpNode | GetNode | CallNode | PackNode | ExprNode | CondNode | TryNode | MapNode | FusedNode | OutputNode;
 
 /**
  * The node type of one kind: `NodeOf<"op">` is `OpNode`.
@@ -334,7 +349,7 @@ export function graphEffect(g: Graph): EffectTag {
  * for (const [role, s] of namedSubgraphs(n)) console.log(`${role}: ${s.nodes.length} nodes`);
  * ```
  */
-export type SubgraphRole = "then" | "else" | "body";
+export type SubgraphRole = "then" | "else" | "body" | "catch";
 
 /**
  * The subgraphs a node holds, with their roles: the one place that says which kinds nest.
@@ -350,6 +365,11 @@ export function namedSubgraphs(n: Node): readonly (readonly [role: SubgraphRole,
       return [
         ["then", n.branches[0]],
         ["else", n.branches[1]],
+      ];
+    case "try":
+      return [
+        ["body", n.branches[0]],
+        ["catch", n.branches[1]],
       ];
     case "map":
     case "fused":
@@ -392,7 +412,7 @@ const NO_GRAPHS: readonly Graph[] = Object.freeze([]);
  * ```
  */
 export function mapSubgraphs(n: Node, f: (g: Graph) => Graph): Node {
-  if (n.kind === "cond") return update(n, { branches: [f(n.branches[0]), f(n.branches[1])] });
+  if (n.kind === "cond" || n.kind === "try") return update<CondNode | TryNode>(n, { branches: [f(n.branches[0]), f(n.branches[1])] });
   if (n.kind === "map" || n.kind === "fused") return update<MapNode | FusedNode>(n, { body: f(n.body) });
   return n;
 }
@@ -483,6 +503,10 @@ export const make = {
   cond(id: NodeId, pred: NodeId, captures: readonly NodeId[], then: Graph, otherwise: Graph, loc?: SourceLocation): CondNode {
     const effect = joinEffect(graphEffect(then), graphEffect(otherwise));
     return { kind: "cond", id, inputs: [pred, ...captures], effect, loc, branches: [then, otherwise] };
+  },
+  /** `try { body(...captures) } catch (e) { handler(e, ...captures) }`. */
+  try(id: NodeId, captures: readonly NodeId[], body: Graph, handler: Graph, loc?: SourceLocation): TryNode {
+    return { kind: "try", id, inputs: captures, effect: joinEffect(graphEffect(body), graphEffect(handler)), loc, branches: [body, handler] };
   },
   /** `array.map((item, index) => body(item, index, ...captures))`. */
   map(id: NodeId, array: NodeId, captures: readonly NodeId[], body: Graph, options: { concurrency?: number; loc?: SourceLocation } = {}): MapNode {
@@ -672,6 +696,10 @@ export class GraphBuilder {
   expr(op: ExprOp, inputs: readonly NodeId[], arg?: unknown, loc?: SourceLocation): NodeId {
     return this.#add(make.expr(this.#ids.next, op, inputs, arg, loc));
   }
+  /** The nodes added so far, in order. */
+  recorded(): readonly Node[] {
+    return this.#nodes;
+  }
   /** Marks call node `id` as awaited by the traced code (its thenable result is awaited). */
   markAwaited(id: NodeId): void {
     const i = this.#nodes.findLastIndex((n) => n.id === id);
@@ -681,6 +709,10 @@ export class GraphBuilder {
   /** Staged `cond`; both branches take `captures.length` inputs. */
   cond(pred: NodeId, captures: readonly NodeId[], then: Graph, otherwise: Graph, loc?: SourceLocation): NodeId {
     return this.#add(make.cond(this.#ids.next, pred, captures, then, otherwise, loc));
+  }
+  /** Staged try/catch; the body takes the captures, the handler `(error, ...captures)`. */
+  try(captures: readonly NodeId[], body: Graph, handler: Graph, loc?: SourceLocation): NodeId {
+    return this.#add(make.try(this.#ids.next, captures, body, handler, loc));
   }
   /** Staged map; the body takes `(item, index, ...captures)`. */
   map(array: NodeId, captures: readonly NodeId[], body: Graph, options: { concurrency?: number; loc?: SourceLocation } = {}): NodeId {

@@ -283,6 +283,16 @@ export async function interpret(program: Graph | Plan, args: readonly unknown[],
       case "cond":
         env.set(n.id, await interpret(n.branches[xs[0] ? 0 : 1], xs.slice(1), callOp));
         break;
+      case "try": {
+        let value: unknown;
+        try {
+          value = await interpret(n.branches[0], xs, callOp);
+        } catch (error) {
+          value = await interpret(n.branches[1], [error, ...xs], callOp);
+        }
+        env.set(n.id, value);
+        break;
+      }
       case "map": {
         const items = Array.from(xs[0] as Iterable<unknown>);
         const out: unknown[] = [];

@@ -100,6 +100,8 @@ function showNode(n: Node): string {
       return `${ref(n.id)} = pack ${showTemplate(n.template, n.inputs)}`;
     case "cond":
       return `${ref(n.id)} = cond ${ref(n.inputs[0] ?? -1)}${captures(n.inputs)}`;
+    case "try":
+      return `${ref(n.id)} = try${n.inputs.length > 0 ? ` with (${refs(n.inputs)})` : ""}`;
     case "map":
       return `${ref(n.id)} = map ${ref(n.inputs[0] ?? -1)}${captures(n.inputs)}${n.concurrency === undefined ? "" : ` concurrency=${n.concurrency}`}`;
     case "fused":
@@ -118,7 +120,7 @@ const captures = (inputs: readonly number[]) => (inputs.length > 1 ? ` with (${r
 /** `# io async @ app.ts:3:13`: effect for calls and nested nodes, placement, source. */
 function annotations(n: Node): string {
   const parts: string[] = [];
-  if (n.kind === "op" || ((n.kind === "cond" || n.kind === "map" || n.kind === "fused") && n.effect !== "pure")) parts.push(n.effect);
+  if (n.kind === "op" || ((n.kind === "cond" || n.kind === "try" || n.kind === "map" || n.kind === "fused") && n.effect !== "pure")) parts.push(n.effect);
   if ((n.kind === "op" || n.kind === "fused") && n.placement !== undefined) parts.push(n.placement);
   // Why a sync CPU op stayed out of any fused chain: its policy needs a call of its own.
   const refused = n.kind === "op" && n.desc.kind !== "io" && !n.desc.async ? policyRefusal(n.desc) : undefined;
@@ -214,6 +216,7 @@ function nodeJSON(n: Node): JsonValue {
       out.template = templateJSON(n.template);
       break;
     case "cond":
+    case "try":
       out.branches = n.branches.map(toJSON);
       break;
     case "map":
@@ -293,6 +296,7 @@ function label(n: Node): string {
       return `${id} fused${n.placement === "worker" ? " @worker" : ""}`;
     case "pack":
     case "cond":
+    case "try":
     case "map":
     case "output":
       return `${id} ${n.kind}`;
@@ -349,6 +353,8 @@ function mermaidShape(n: Node): readonly [string, string] {
       return ["[", "]"];
     case "cond":
       return ["{", "}"];
+    case "try":
+      return ["{{", "}}"];
     case "map":
     case "fused":
       return ["[[", "]]"];
@@ -405,6 +411,8 @@ function dotShape(n: Node): string {
       return "box";
     case "cond":
       return "diamond";
+    case "try":
+      return "hexagon";
     case "map":
       return "box3d";
     case "fused":

@@ -251,6 +251,12 @@ export class TraceSession {
   private readonly captured = new Map<NodeId, NodeId>();
   /** Inputs declared up front (arguments), before any capture. */
   private readonly declared: number;
+  /**
+   * A staged try body (or a branch inside one): each op call, and each nested node holding
+   * ops, runs only after what eager code finished before making it, so a failure caught by
+   * the handler leaves exactly eager's calls behind.
+   */
+  ordered = false;
 
   constructor(
     readonly arity: number,
@@ -359,7 +365,12 @@ export class TraceSession {
     const loc = callerLocation();
     const touched: { root: NodeId; writes: boolean }[] = [];
     const args = call.args.map((a, i) => this.orderedArg(a, mayMutate(call.desc, i), touched));
-    const self = call.self === undefined ? undefined : this.nodeOf(call.self);
+    let self = call.self === undefined ? undefined : this.nodeOf(call.self);
+    if (this.ordered) {
+      if (args.length > 0) args[0] = this.gate(args[0]!);
+      else if (self !== undefined) self = this.gate(self);
+      else if (this.barrier().length > 0) untraceable(`an op without arguments (${call.desc.name}) inside a staged try, after other work: it cannot be ordered after that work; give it an argument or move it first`);
+    }
     const id = this.builder.op(call.desc, args, { ...(self !== undefined && { self }), ...(loc && { loc }) });
     for (const { root, writes } of touched) {
       if (writes) {
@@ -369,6 +380,27 @@ export class TraceSession {
     }
     this.unawaited.set(id, { name: call.desc.name, loc });
     return tracedPromise(this, id, this.tracer(id));
+  }
+
+  /**
+   * The nodes an op call in a staged try body must follow: every op eager code awaited to
+   * completion before it, and every glue node before it (one may throw, and then eager code
+   * never makes the call).
+   */
+  private barrier(): NodeId[] {
+    const after: NodeId[] = [];
+    for (const n of this.builder.recorded()) {
+      if (n.kind === "op") {
+        if (this.completed.has(n.id)) after.push(n.id);
+      } else if (n.kind === "get" || n.kind === "call" || n.kind === "cond" || n.kind === "map" || n.kind === "try" || (n.kind === "expr" && n.op !== "seq")) after.push(n.id);
+    }
+    return after;
+  }
+
+  /** `id`, ordered after this session's barrier when it is a staged try body (else `id`). */
+  gate(id: NodeId): NodeId {
+    if (!this.ordered) return id;
+    return this.sequenced(id, this.barrier().filter((b) => b !== id));
   }
 
   /** The traced code awaited op `id`'s promise (`then` on it); `done` once its callback ran. */

@@ -360,8 +360,9 @@ function describe(error: unknown): string {
 }
 
 /** Runs `body` as a sub-trace of `session`; returns its graph and the outer nodes it captured. */
-async function subTrace(session: TraceSession, declared: number, body: (...inputs: unknown[]) => unknown): Promise<{ graph: Graph; sub: TraceSession }> {
+async function subTrace(session: TraceSession, declared: number, body: (...inputs: unknown[]) => unknown, ordered = session.ordered): Promise<{ graph: Graph; sub: TraceSession }> {
   const sub = new TraceSession(declared, session, session.builder.sub());
+  sub.ordered = ordered;
   const inputs = sub.inputs();
   const parent = currentFrame();
   const hook = parent.trace as SessionHook;
@@ -398,6 +399,7 @@ function alignInputs(graph: Graph, own: readonly number[], shared: readonly numb
 /** Runs `body` synchronously as a sub-trace of `session` (a branch of a staged `?:`, `??`, `&&`, `||`). */
 function subTraceSync(session: TraceSession, body: () => unknown): { graph: Graph; sub: TraceSession } {
   const sub = new TraceSession(0, session, session.builder.sub());
+  sub.ordered = session.ordered;
   const parent = currentFrame();
   const hook = parent.trace as SessionHook;
   const frame = parent.derive({ trace: hookFor(sub, hook.bind, hook.root) });
@@ -416,7 +418,7 @@ export function condSync(session: TraceSession, pred: unknown, then: () => unkno
   const shared = [...new Set([...a.sub.captures, ...b.sub.captures])];
   const fresh = () => session.builder.sub().input();
   const branches: [Graph, Graph] = [alignInputs(a.graph, a.sub.captures, shared, 0, fresh), alignInputs(b.graph, b.sub.captures, shared, 0, fresh)];
-  return session.tracer(session.builder.cond(session.nodeOf(pred), shared, branches[0], branches[1], callerLocation()));
+  return session.tracer(session.builder.cond(session.gate(session.nodeOf(pred)), shared, branches[0], branches[1], callerLocation()));
 }
 
 /**
@@ -441,8 +443,44 @@ export async function cond<T, E>(pred: unknown, then: () => T | PromiseLike<T>, 
   // Reserves an id on the trace's counter (the throwaway builder shares it).
   const fresh = () => session.builder.sub().input();
   const branches: [Graph, Graph] = [alignInputs(a.graph, a.sub.captures, shared, 0, fresh), alignInputs(b.graph, b.sub.captures, shared, 0, fresh)];
-  const id = session.builder.cond(session.nodeOf(pred), shared, branches[0], branches[1]);
+  const id = session.builder.cond(session.gate(session.nodeOf(pred)), shared, branches[0], branches[1]);
   return session.tracer(id) as Awaited<T> | Awaited<E>;
+}
+
+/**
+ * A staged `try { body() } catch (e) { handler(e) }`: the body is traced as an ordered
+ * subgraph (each op call after what eager code finished before it, so a caught failure
+ * leaves eager's calls), the handler as a subgraph of the error and the captures; the plan
+ * runs the handler only when the body fails. Internal: the build-time staging transform
+ * emits calls of it (through runtime/stage.ts).
+ */
+export async function tryStaged(session: TraceSession, body: () => unknown, handler: (error: unknown) => unknown): Promise<unknown> {
+  const loc = callerLocation();
+  let a: Awaited<ReturnType<typeof subTrace>>;
+  try {
+    a = await subTrace(session, 0, body, true);
+  } catch (error) {
+    // Eager code would catch this too, but only a failure of the plan's own run is staged.
+    if (error instanceof TraceError) throw error;
+    throw new TraceError(`the body of a staged try threw while tracing (${describe(error)}): move that work into an op`, loc);
+  }
+  const b = await subTrace(session, 1, (error) => handler(error));
+  const shared = [...new Set([...a.sub.captures, ...b.sub.captures])];
+  const fresh = () => session.builder.sub().input();
+  const graphs: [Graph, Graph] = [alignInputs(a.graph, a.sub.captures, shared, 0, fresh), alignInputs(b.graph, b.sub.captures, shared, 1, fresh)];
+  // In an enclosing try body, this one waits for what came before it, through its first capture.
+  if (session.ordered && shared.length > 0) shared[0] = session.gate(shared[0]!);
+  return session.tracer(session.builder.try(shared, graphs[0], graphs[1], loc));
+}
+
+/**
+ * A staged `for...of` over traced `items`: a map node run one item at a time, as eager code
+ * runs the loop (an item's ops start once the previous item's are done, and a failure stops
+ * the loop there). Internal: the staging transform emits it (through runtime/stage.ts).
+ */
+export async function forOfStaged(session: TraceSession, items: unknown, body: (item: unknown) => unknown): Promise<unknown> {
+  const traced = await subTrace(session, 2, (item) => body(item));
+  return session.tracer(session.builder.map(session.gate(session.nodeOf(items)), traced.sub.captures, traced.graph, { concurrency: 1, loc: callerLocation() }));
 }
 
 /**
@@ -460,7 +498,8 @@ export async function cond<T, E>(pred: unknown, then: () => T | PromiseLike<T>, 
 export async function map<T, R>(items: readonly T[], fn: (item: T, index: number) => R | PromiseLike<R>, options: { readonly concurrency?: number } = {}): Promise<Awaited<R>[]> {
   const session = activeSession();
   if (!session || !containsTracer(items)) return boundedAll(items.length, options.concurrency ?? Infinity, async (i) => fn(items[i]!, i)) as Promise<Awaited<R>[]>;
-  const body = await subTrace(session, 2, (item, index) => fn(item as T, index as number));
-  const id = session.builder.map(session.nodeOf(items), body.sub.captures, body.graph, options.concurrency === undefined ? {} : { concurrency: options.concurrency });
+  // Items run at once, as eager map() starts them: no order among them, even in a try body.
+  const body = await subTrace(session, 2, (item, index) => fn(item as T, index as number), false);
+  const id = session.builder.map(session.gate(session.nodeOf(items)), body.sub.captures, body.graph, options.concurrency === undefined ? {} : { concurrency: options.concurrency });
   return session.tracer(id) as Awaited<R>[];
 }

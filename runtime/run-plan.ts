@@ -92,9 +92,15 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (typeof value === "object" || typeof value === "function") && value !== null && typeof (value as { then?: unknown }).then === "function";
 }
 
+/** The op error a named one was made from: what a staged catch hands its handler, as eager code's catch sees it. */
+const unnamed = new WeakMap<object, unknown>();
+
 /** An op's failure inside a plan names the node and the line of the call in the jitted function. */
 function named(error: unknown, node: OpNode): unknown {
-  return error instanceof OpError && error.node === undefined ? new OpError(error.op, error.attempts, error.cause, node.loc ?? error.source, String(node.id)) : error;
+  if (!(error instanceof OpError) || error.node !== undefined) return error;
+  const out = new OpError(error.op, error.attempts, error.cause, node.loc ?? error.source, String(node.id));
+  unnamed.set(out, error);
+  return out;
 }
 
 const depCounts = new WeakMap<Plan, Int32Array>();
@@ -198,6 +204,13 @@ class PlanRun {
       case "cond": {
         const xs = this.inputsOf(step);
         return this.track(slot, this.sub(step.plans[xs[0] ? 0 : 1]!, xs.slice(1), this.nodeFrame(node.id)));
+      }
+      case "try": {
+        // A staged try/catch: the handler runs on the body's failure, as eager code's catch
+        // (not once the run itself was cancelled: its frame's signal has aborted by then).
+        const xs = this.inputsOf(step);
+        const frame = this.nodeFrame(node.id);
+        return this.track(slot, this.sub(step.plans[0]!, xs, frame).catch((error: unknown) => (this.frame.signal.aborted ? Promise.reject(error) : this.sub(step.plans[1]!, [unnamed.get(error as object) ?? error, ...xs], frame))));
       }
       case "map": {
         const xs = this.inputsOf(step);

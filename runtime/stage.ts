@@ -12,7 +12,7 @@
 // One evaluator for both paths: what a plan computes is what eager code computed.
 import { evalExpr as evalPlain, type ChainLink, type ExprOp } from "../compiler/expr.js";
 import { TraceError, awaitedTracer, callerLocation, isTracer } from "../compiler/trace.js";
-import { activeSession, cond, condSync } from "./jit.js";
+import { activeSession, cond, condSync, forOfStaged, tryStaged } from "./jit.js";
 
 function session() {
   const s = activeSession();
@@ -114,6 +114,31 @@ export const stage = {
   async condA(c: unknown, then: AsyncThunk, otherwise: AsyncThunk): Promise<unknown> {
     if (!isTracer(c)) return c ? then() : otherwise();
     return cond(c, then, otherwise);
+  },
+  /** `try { return await body() } catch (e) { return handler(e) }`; inside a trace, a staged try node. */
+  async tryA(body: AsyncThunk, handler: (error: unknown) => Promise<unknown>): Promise<unknown> {
+    const s = activeSession();
+    if (!s) {
+      try {
+        return await body();
+      } catch (error) {
+        return handler(error);
+      }
+    }
+    return tryStaged(s, body, handler);
+  },
+  /** `for (const x of items) out.push(await body(x))`, one item after another; inside a trace over traced items, a staged map. */
+  async forOf(items: unknown, body: (item: unknown) => Promise<unknown>): Promise<unknown[]> {
+    const s = activeSession();
+    if (s && isTracer(items)) return forOfStaged(s, items, body) as Promise<unknown[]>;
+    const out: unknown[] = [];
+    for (const item of items as Iterable<unknown>) out.push(await body(item));
+    return out;
+  },
+  /** `for (const p of pushed) out.push(...p[key])`, returning `out` (a staged loop's appends). */
+  appendAll(out: unknown, pushed: unknown, key: string): unknown {
+    if (isTracer(out) || isTracer(pushed)) return session().recordExpr("appendAll", [out, pushed], key);
+    return evalPlain("appendAll", [out, pushed], key);
   },
   async dfltA(v: unknown, init: AsyncThunk): Promise<unknown> {
     if (!isTracer(v)) return v === undefined ? init() : v;

@@ -23,6 +23,7 @@ const onDisk = readdirSync(benchDir).filter((f) => f.endsWith(".bench.ts"));
 // goals) look them up by name.
 const REQUIRED: Record<string, readonly string[]> = {
   "op-call.bench.ts": ["op_call_overhead_us"],
+  "jit.bench.ts": ["jit_plan_share"],
   "peers.bench.ts": ["peer_chain_weft_cpu_us", "peer_fanout_weft_cpu_us", "peer_batch_weft_wall_ms", "lcel_step_overhead_ratio", "lcel_batch_wall_ratio", "effect_step_overhead_ratio"],
 };
 

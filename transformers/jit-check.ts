@@ -43,7 +43,13 @@ export function tracedNames(ts: typeof TS, fn: TS.FunctionLikeDeclaration, stati
     size = traced.size;
     const visit = (node: TS.Node): void => {
       if (ts.isVariableDeclaration(node) && node.initializer && isTracedBy(ts, traced, node.initializer)) bindNames(ts, node.name, traced);
-      if (ts.isBinaryExpression(node) && node.operatorToken.kind === ts.SyntaxKind.EqualsToken && ts.isIdentifier(node.left) && isTracedBy(ts, traced, node.right)) traced.add(node.left.text);
+      if (ts.isBinaryExpression(node) && isAssignment(ts, node.operatorToken.kind) && ts.isIdentifier(node.left) && isTracedBy(ts, traced, node.right)) traced.add(node.left.text);
+      // What a branch on a traced value assigns is traced after it (a staged if threads it through its cond).
+      if (ts.isIfStatement(node) && isTracedBy(ts, traced, node.expression)) assignedIn(ts, node, traced);
+      // A for...of over a traced array binds traced items.
+      if (ts.isForOfStatement(node) && isTracedBy(ts, traced, node.expression) && ts.isVariableDeclarationList(node.initializer)) for (const d of node.initializer.declarations) bindNames(ts, d.name, traced);
+      // A catch variable holds an op's error, a traced value in a staged try's handler.
+      if (ts.isCatchClause(node) && node.variableDeclaration) bindNames(ts, node.variableDeclaration.name, traced);
       if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === "map") {
         const body = node.arguments[1];
         if (body && ts.isFunctionLike(body)) body.parameters.forEach((p) => bindNames(ts, p.name, traced));
@@ -135,6 +141,7 @@ export function untraceableUses(
   seen.add(fn);
   const traced = tracedNames(ts, fn, staticParams);
   const isTraced = (node: TS.Node | undefined) => isTracedBy(ts, traced, node);
+  const stagedAt = staged ? stagedStatements(ts, fn, traced) : undefined;
   const uses: UntraceableUse[] = [];
   const flag = (node: TS.Node, reason: string) => {
     const { line, character } = file.getLineAndCharacterOfPosition(node.getStart(file));
@@ -149,7 +156,7 @@ export function untraceableUses(
     if (ts.isVariableDeclaration(node) && node.initializer && isTraced(node.initializer) && !ts.isIdentifier(node.name) && !staged && hasDefault(ts, node.name)) {
       flag(node.name, "destructures a traced value with a default");
     }
-    if (ts.isTryStatement(node) && containsCall(ts, node.tryBlock)) flag(node, "handles failures of op calls with try/catch");
+    if (ts.isTryStatement(node) && containsCall(ts, node.tryBlock) && !stagedAt?.has(node)) flag(node, "handles failures of op calls with try/catch");
     if (ts.isCallExpression(node)) {
       const callee = node.expression;
       const builtin = staged ? stageableBuiltin(ts, node) : undefined;
@@ -184,7 +191,7 @@ export function untraceableUses(
     if ((ts.isPropertyAccessExpression(node) || ts.isElementAccessExpression(node) || ts.isCallExpression(node)) && node.questionDotToken && isTraced(node.expression)) {
       if (!(staged && !ts.isCallExpression(node) && stageableChain(ts, node))) flag(node, "reads a traced value with optional chaining (?.)");
     }
-    if ((ts.isIfStatement(node) || ts.isWhileStatement(node) || ts.isDoStatement(node)) && isTraced(node.expression)) {
+    if ((ts.isIfStatement(node) || ts.isWhileStatement(node) || ts.isDoStatement(node)) && isTraced(node.expression) && !(ts.isIfStatement(node) && stagedAt?.has(node))) {
       flag(node.expression, `branches on a traced value (${ts.isIfStatement(node) ? "if" : "loop condition"})`);
     } else if (ts.isForStatement(node) && node.condition && isTraced(node.condition)) {
       flag(node.condition, "branches on a traced value (loop condition)");
@@ -249,4 +256,337 @@ function isPropertyName(ts: typeof TS, node: TS.Identifier): boolean {
   const parent = node.parent as TS.Node | undefined;
   if (parent === undefined) return false;
   return (ts.isPropertyAccessExpression(parent) && parent.name === node) || (ts.isPropertyAssignment(parent) && parent.name === node);
+}
+
+/**
+ * How a staged statement is lowered (transformers/jit-stage.ts): `assigned` are the
+ * variables declared outside it that it (and, for an `if` that returns, the statements
+ * after it) assigns, threaded through the staged node as its result.
+ * - `if`, `returns: false`: no branch returns; the statement becomes
+ *   `({ a } = cond(c, () => { then; return { a } }, () => { else; return { a } }))`.
+ * - `if`, `returns: true`: a branch returns, and the `if` is a statement of a function body
+ *   (or of such a branch); the statements after it move into each branch that can fall
+ *   through, and it becomes `return cond(c, () => { then; rest }, () => { else; rest })`.
+ * - `try`, `returns: false`: `({ a } = tryA(() => { body; return { a } }, (e) => { handler; return { a } }))`.
+ * - `try`, `returns: true`: the body and the handler both end in `return`:
+ *   `return tryA(() => { body }, (e) => { handler })`.
+ */
+export interface StagedStatement {
+  readonly kind: "if" | "try" | "for";
+  readonly returns: boolean;
+  readonly assigned: readonly string[];
+  /** For a `for...of`: the outer arrays its body appends to (`out.push(v)` statements). */
+  readonly collects?: readonly string[];
+}
+
+const MUTATORS = new Set(["push", "pop", "shift", "unshift", "splice", "sort", "reverse", "fill", "copyWithin", "set", "add", "delete", "clear", "assign", "defineProperty", "setPrototypeOf"]);
+
+/** The statements of a branch (a block or a single statement). */
+export function statementsOf(ts: typeof TS, s: TS.Statement | undefined): readonly TS.Statement[] {
+  if (s === undefined) return [];
+  return ts.isBlock(s) ? s.statements : [s];
+}
+
+/** True when control never falls off the end of `s` (it ends in `return` or `throw` on every path). */
+function definitelyEnds(ts: typeof TS, s: TS.Statement | undefined): boolean {
+  if (s === undefined) return false;
+  if (ts.isReturnStatement(s) || ts.isThrowStatement(s)) return true;
+  if (ts.isBlock(s)) return s.statements.length > 0 && definitelyEnds(ts, s.statements[s.statements.length - 1]);
+  if (ts.isIfStatement(s)) return definitelyEnds(ts, s.thenStatement) && definitelyEnds(ts, s.elseStatement);
+  return false;
+}
+
+/** What one branch of a staged `if` runs: its statements, then `rest` when it can fall through. */
+export function branchStatements(ts: typeof TS, branch: TS.Statement | undefined, rest: readonly TS.Statement[] | undefined): readonly TS.Statement[] {
+  const own = statementsOf(ts, branch);
+  return rest !== undefined && rest.length > 0 && !definitelyEnds(ts, branch) ? [...own, ...rest] : own;
+}
+
+/** The catch variable of a staged `try` (`undefined` for `catch {`). */
+export function catchName(ts: typeof TS, s: TS.TryStatement): string | undefined {
+  const decl = s.catchClause?.variableDeclaration;
+  return decl && ts.isIdentifier(decl.name) ? decl.name.text : undefined;
+}
+
+/**
+ * The `if` statements on a traced condition and the `try`/`catch` statements around op
+ * calls in `fn` that the staging transform lowers to staged nodes, and how. The jit check
+ * does not flag these; every other one it still flags. A statement is staged when what
+ * moves into its branches neither `break`s/`continue`s out, nor `throw`s, nor declares
+ * `var`s, functions or classes, nor mutates an object declared outside it (both branches
+ * run while tracing), nor assigns an outer variable that a function written outside it
+ * reads. A `try` is staged without `finally`, with a plain catch variable, when its
+ * returns return an awaited value (eager `try { return op(x) }` does not catch).
+ *
+ * @example
+ * ```ts
+ * stagedStatements(ts, fnNode, tracedNames(ts, fnNode)).get(ifNode); // { kind: "if", returns: false, assigned: ["label"] }
+ * ```
+ */
+export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, traced: ReadonlySet<string>): Map<TS.Statement, StagedStatement> {
+  const out = new Map<TS.Statement, StagedStatement>();
+  const decided = new Set<TS.Statement>();
+  if (!fn.body) return out;
+  const body = fn.body;
+
+  /** Names read or written inside functions nested in `fn`, outside `moved`. */
+  const closureNames = (moved: ReadonlySet<TS.Node>): Set<string> => {
+    const names = new Set<string>();
+    const walk = (n: TS.Node, inner: boolean): void => {
+      if (moved.has(n)) return;
+      if (inner && ts.isIdentifier(n)) names.add(n.text);
+      ts.forEachChild(n, (c) => walk(c, inner || ts.isFunctionLike(c)));
+    };
+    walk(body, false);
+    return names;
+  };
+  const throws = (n: TS.Node): boolean => ts.isThrowStatement(n) || (!ts.isFunctionLike(n) && ts.forEachChild(n, throws) === true);
+
+  /** The outer variables `moved` assigns, or `undefined` when it cannot be lowered faithfully. */
+  const threadable = (moved: readonly TS.Statement[], noThrow: readonly TS.Node[], bound: readonly string[], appendable: ReadonlySet<string> = new Set()): string[] | undefined => {
+    const declared = new Set<string>(bound);
+    const assigned = new Set<string>();
+    const nestedAssigned = new Set<string>();
+    let ok = true;
+    const rootName = (e: TS.Expression): string | undefined => {
+      let n = e;
+      while (ts.isPropertyAccessExpression(n) || ts.isElementAccessExpression(n) || ts.isParenthesizedExpression(n) || ts.isNonNullExpression(n)) n = n.expression;
+      return ts.isIdentifier(n) ? n.text : undefined;
+    };
+    const mutated: string[] = [];
+    const target = (e: TS.Expression, into: Set<string>): void => {
+      const t = skipParens(ts, e);
+      if (ts.isIdentifier(t)) into.add(t.text);
+      else if (ts.isPropertyAccessExpression(t) || ts.isElementAccessExpression(t)) {
+        const root = rootName(t);
+        if (root === undefined) ok = false;
+        else mutated.push(root);
+      } else if (ts.isObjectLiteralExpression(t)) {
+        for (const p of t.properties) {
+          if (ts.isShorthandPropertyAssignment(p)) into.add(p.name.text);
+          else if (ts.isPropertyAssignment(p)) target(p.initializer, into);
+          else if (ts.isSpreadAssignment(p)) target(p.expression, into);
+          else ok = false;
+        }
+      } else if (ts.isArrayLiteralExpression(t)) {
+        for (const el of t.elements) if (!ts.isOmittedExpression(el)) target(ts.isSpreadElement(el) ? el.expression : el, into);
+      } else if (ts.isBinaryExpression(t) && t.operatorToken.kind === ts.SyntaxKind.EqualsToken) target(t.left, into);
+      else ok = false;
+    };
+    const walk = (n: TS.Node, loops: number, nested: boolean): void => {
+      if (!ok) return;
+      if (ts.isVariableDeclaration(n) || ts.isParameter(n) || ts.isBindingElement(n)) {
+        if (ts.isIdentifier(n.name)) declared.add(n.name.text);
+      }
+      if (!nested) {
+        if (ts.isVariableDeclarationList(n) && !(n.flags & (ts.NodeFlags.Let | ts.NodeFlags.Const))) ok = false;
+        if (ts.isFunctionDeclaration(n) || ts.isClassDeclaration(n) || ts.isYieldExpression(n) || ts.isLabeledStatement(n)) ok = false;
+        if ((ts.isBreakStatement(n) || ts.isContinueStatement(n)) && (n.label !== undefined || loops === 0)) ok = false;
+      }
+      if (ts.isBinaryExpression(n) && isAssignment(ts, n.operatorToken.kind)) target(n.left, nested ? nestedAssigned : assigned);
+      if ((ts.isPrefixUnaryExpression(n) || ts.isPostfixUnaryExpression(n)) && (n.operator === ts.SyntaxKind.PlusPlusToken || n.operator === ts.SyntaxKind.MinusMinusToken)) target(n.operand, nested ? nestedAssigned : assigned);
+      if (ts.isDeleteExpression(n)) target(n.expression, nestedAssigned);
+      if (ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression) && MUTATORS.has(n.expression.name.text)) {
+        const root = rootName(n.expression.expression);
+        // `Object.assign(o, ...)`: the first argument is what changes.
+        const changed = root === "Object" || root === "Reflect" ? n.arguments[0] && rootName(n.arguments[0]) : root;
+        if (changed === undefined) ok = false;
+        else if (!(appendable.has(changed) && n.expression.name.text === "push")) mutated.push(changed);
+      }
+      const inLoop = ts.isIterationStatement(n, false) || ts.isSwitchStatement(n);
+      ts.forEachChild(n, (c) => walk(c, loops + (inLoop ? 1 : 0), nested || ts.isFunctionLike(c)));
+    };
+    for (const m of moved) walk(m, 0, false);
+    if (!ok || noThrow.some(throws)) return undefined;
+    if (mutated.some((m) => !declared.has(m))) return undefined;
+    if ([...nestedAssigned].some((m) => !declared.has(m))) return undefined;
+    const threaded = [...assigned].filter((a) => !declared.has(a));
+    if (threaded.includes("this") || threaded.includes("arguments")) return undefined;
+    if (threaded.length > 0) {
+      const closures = closureNames(new Set(moved));
+      if (threaded.some((a) => closures.has(a))) return undefined;
+    }
+    return threaded;
+  };
+
+  const decideIf = (s: TS.IfStatement, rest: readonly TS.Statement[] | undefined): StagedStatement | undefined => {
+    const returns = containsReturn(ts, s.thenStatement) || (s.elseStatement !== undefined && containsReturn(ts, s.elseStatement));
+    if (returns && rest === undefined) return undefined;
+    const moved: TS.Statement[] = returns ? [...branchStatements(ts, s.thenStatement, rest), ...branchStatements(ts, s.elseStatement, rest)] : [...statementsOf(ts, s.thenStatement), ...statementsOf(ts, s.elseStatement)];
+    const assigned = threadable(moved, [s.thenStatement, ...(s.elseStatement ? [s.elseStatement] : [])], []);
+    return assigned && { kind: "if", returns, assigned };
+  };
+
+  const decideTry = (s: TS.TryStatement, rest: readonly TS.Statement[] | undefined): StagedStatement | undefined => {
+    const handler = s.catchClause;
+    if (s.finallyBlock !== undefined || handler === undefined) return undefined;
+    // The lowering awaits the body: only a body that awaits is in an async function.
+    const awaitsIn = (n: TS.Node): boolean => ts.isAwaitExpression(n) || (!ts.isFunctionLike(n) && ts.forEachChild(n, awaitsIn) === true);
+    if (!awaitsIn(s.tryBlock)) return undefined;
+    if (handler.variableDeclaration !== undefined && !ts.isIdentifier(handler.variableDeclaration.name)) return undefined;
+    const returns = containsReturn(ts, s.tryBlock) || containsReturn(ts, handler.block);
+    // Both end in return: what follows is unreachable (and dropped), unless something in it is hoisted.
+    if (returns && (rest === undefined || !definitelyEnds(ts, s.tryBlock) || !definitelyEnds(ts, handler.block))) return undefined;
+    if (returns && rest!.some((r) => ts.isFunctionDeclaration(r) || (ts.isVariableStatement(r) && !(r.declarationList.flags & (ts.NodeFlags.Let | ts.NodeFlags.Const))))) return undefined;
+    // `try { return op(x) }` (not awaited) does not catch the op's failure in eager code.
+    const mayBeCall = (e: TS.Expression): boolean => {
+      let n = e;
+      while (ts.isParenthesizedExpression(n) || ts.isAsExpression(n) || ts.isNonNullExpression(n) || ts.isSatisfiesExpression(n)) n = n.expression;
+      if (ts.isCallExpression(n)) return true;
+      if (ts.isConditionalExpression(n)) return mayBeCall(n.whenTrue) || mayBeCall(n.whenFalse);
+      if (ts.isBinaryExpression(n) && [ts.SyntaxKind.AmpersandAmpersandToken, ts.SyntaxKind.BarBarToken, ts.SyntaxKind.QuestionQuestionToken, ts.SyntaxKind.CommaToken].includes(n.operatorToken.kind)) return mayBeCall(n.left) || mayBeCall(n.right);
+      return false;
+    };
+    let unawaitedReturn = false;
+    const look = (n: TS.Node): void => {
+      if (ts.isReturnStatement(n) && n.expression && mayBeCall(n.expression)) unawaitedReturn = true;
+      else if (!ts.isFunctionLike(n)) ts.forEachChild(n, look);
+    };
+    look(s.tryBlock);
+    if (unawaitedReturn) return undefined;
+    const name = catchName(ts, s);
+    const assigned = threadable([...s.tryBlock.statements, ...handler.block.statements], [s.tryBlock, handler.block], name === undefined ? [] : [name]);
+    return assigned && { kind: "try", returns, assigned };
+  };
+
+  /**
+   * A `for (const x of xs)` over a traced array whose body awaits: a staged map run one item
+   * at a time (as eager code runs it), when the body assigns no outer variable, never leaves
+   * the loop early, and changes no outer object but arrays it appends to with
+   * `out.push(v)` statements, arrays declared in this function as literals and not used
+   * before the loop nor by a nested function outside it.
+   */
+  const decideFor = (s: TS.ForOfStatement): StagedStatement | undefined => {
+    if (s.awaitModifier !== undefined || !isTracedBy(ts, traced, s.expression)) return undefined;
+    const init = s.initializer;
+    if (!ts.isVariableDeclarationList(init) || init.declarations.length !== 1 || !(init.flags & (ts.NodeFlags.Let | ts.NodeFlags.Const))) return undefined;
+    const awaitsIn = (n: TS.Node): boolean => ts.isAwaitExpression(n) || (!ts.isFunctionLike(n) && ts.forEachChild(n, awaitsIn) === true);
+    if (!awaitsIn(s.statement)) return undefined;
+    const stmts = statementsOf(ts, s.statement);
+    if (stmts.some((st) => containsReturn(ts, st))) return undefined;
+    // `out.push(v)` statements, anywhere in the body (outside nested functions).
+    const pushes = new Map<string, number>();
+    const findPushes = (n: TS.Node): void => {
+      if (ts.isExpressionStatement(n) && ts.isCallExpression(n.expression) && ts.isPropertyAccessExpression(n.expression.expression) && n.expression.expression.name.text === "push" && ts.isIdentifier(n.expression.expression.expression) && n.expression.arguments.length === 1 && !ts.isSpreadElement(n.expression.arguments[0]!)) {
+        const name = n.expression.expression.expression.text;
+        pushes.set(name, (pushes.get(name) ?? 0) + 1);
+      }
+      if (!ts.isFunctionLike(n)) ts.forEachChild(n, findPushes);
+    };
+    stmts.forEach(findPushes);
+    const collects = [...pushes.keys()];
+    for (const name of collects) {
+      // Read only by its push statements inside the body.
+      let uses = 0;
+      const count = (n: TS.Node): void => {
+        if (ts.isIdentifier(n) && n.text === name && !isPropertyName(ts, n)) uses++;
+        ts.forEachChild(n, count);
+      };
+      stmts.forEach(count);
+      if (uses !== pushes.get(name)) return undefined;
+      if (!declaredAsLiteralBefore(name, s)) return undefined;
+    }
+    const bound = new Set<string>();
+    bindNames(ts, init.declarations[0]!.name, bound);
+    const assigned = threadable(stmts, [s.statement], [...bound], new Set(collects));
+    if (assigned === undefined || assigned.length > 0) return undefined;
+    if (collects.length > 0 && collects.some((c) => closureNames(new Set([s])).has(c))) return undefined;
+    return { kind: "for", returns: false, assigned: [], collects };
+  };
+  /** `name` is declared in `fn` as `const|let name = [...]` and not mentioned between there and `loop`. */
+  const declaredAsLiteralBefore = (name: string, loop: TS.Node): boolean => {
+    let state = "before" as "before" | "declared" | "bad" | "ok";
+    const walk = (n: TS.Node): void => {
+      if (state === "bad" || state === "ok") return;
+      if (n === loop) {
+        if (state === "declared") state = "ok";
+        return;
+      }
+      if (ts.isVariableDeclaration(n) && ts.isIdentifier(n.name) && n.name.text === name) {
+        if (state !== "before" || !n.initializer || !ts.isArrayLiteralExpression(n.initializer) || !ts.isVariableDeclarationList(n.parent ?? n) || !((n.parent as TS.VariableDeclarationList).flags & (ts.NodeFlags.Let | ts.NodeFlags.Const))) state = "bad";
+        else state = "declared";
+        ts.forEachChild(n.initializer ?? n, walk);
+        return;
+      }
+      if (state === "declared" && ts.isIdentifier(n) && n.text === name && !isPropertyName(ts, n)) {
+        state = "bad";
+        return;
+      }
+      ts.forEachChild(n, walk);
+    };
+    walk(body);
+    return state === "ok";
+  };
+
+  const scanList = (stmts: readonly TS.Statement[], top: boolean): void => {
+    stmts.forEach((s, i) => {
+      if (ts.isIfStatement(s) || ts.isTryStatement(s)) return scanStatement(s, top ? stmts.slice(i + 1) : undefined);
+      scanNode(s);
+    });
+  };
+  const scanStatement = (s: TS.IfStatement | TS.TryStatement, rest: readonly TS.Statement[] | undefined): void => {
+    let decision: StagedStatement | undefined;
+    if (!decided.has(s)) {
+      decided.add(s);
+      decision = ts.isIfStatement(s) ? (isTracedBy(ts, traced, s.expression) ? decideIf(s, rest) : undefined) : containsCall(ts, s.tryBlock) ? decideTry(s, rest) : undefined;
+      if (decision) out.set(s, decision);
+    } else decision = out.get(s);
+    if (ts.isTryStatement(s)) {
+      if (!decision) {
+        scanNode(s.tryBlock);
+        if (s.catchClause) scanNode(s.catchClause.block);
+        if (s.finallyBlock) scanNode(s.finallyBlock);
+        return;
+      }
+      scanList(s.tryBlock.statements, decision.returns);
+      scanList(s.catchClause!.block.statements, decision.returns);
+      return;
+    }
+    scanNode(s.expression);
+    if (decision?.returns) {
+      scanList(branchStatements(ts, s.thenStatement, rest), true);
+      scanList(branchStatements(ts, s.elseStatement, rest), true);
+    } else {
+      scanList(statementsOf(ts, s.thenStatement), false);
+      scanList(statementsOf(ts, s.elseStatement), false);
+    }
+  };
+  const scanNode = (n: TS.Node): void => {
+    if (ts.isIfStatement(n) || ts.isTryStatement(n)) return scanStatement(n, undefined);
+    if (ts.isForOfStatement(n) && !decided.has(n)) {
+      decided.add(n);
+      const decision = decideFor(n);
+      if (decision) out.set(n, decision);
+      scanNode(n.expression);
+      // The body is a function of its own once staged: its statements are a function body.
+      return decision ? scanList(statementsOf(ts, n.statement), false) : scanNode(n.statement);
+    }
+    if (ts.isBlock(n)) return scanList(n.statements, false);
+    if (ts.isFunctionLike(n) && "body" in n && n.body && ts.isBlock(n.body)) return scanList(n.body.statements, true);
+    ts.forEachChild(n, scanNode);
+  };
+  if (ts.isBlock(body)) scanList(body.statements, true);
+  else scanNode(body);
+  return out;
+}
+
+/** True when `node` holds a `return` outside nested functions. */
+function containsReturn(ts: typeof TS, node: TS.Node): boolean {
+  if (ts.isReturnStatement(node)) return true;
+  if (ts.isFunctionLike(node)) return false;
+  return ts.forEachChild(node, (c) => containsReturn(ts, c) || undefined) === true;
+}
+
+function isAssignment(ts: typeof TS, kind: TS.SyntaxKind): boolean {
+  return kind >= ts.SyntaxKind.FirstAssignment && kind <= ts.SyntaxKind.LastAssignment;
+}
+
+/** Adds the identifiers `node` assigns (`=`, `op=`, `++`, `--`), outside nested functions. */
+function assignedIn(ts: typeof TS, node: TS.Node, into: Set<string>): void {
+  const walk = (n: TS.Node): void => {
+    if (ts.isBinaryExpression(n) && isAssignment(ts, n.operatorToken.kind) && ts.isIdentifier(n.left)) into.add(n.left.text);
+    if ((ts.isPrefixUnaryExpression(n) || ts.isPostfixUnaryExpression(n)) && ts.isIdentifier(n.operand) && (n.operator === ts.SyntaxKind.PlusPlusToken || n.operator === ts.SyntaxKind.MinusMinusToken)) into.add(n.operand.text);
+    if (!ts.isFunctionLike(n)) ts.forEachChild(n, walk);
+  };
+  walk(node);
 }

@@ -15,16 +15,25 @@
  * | `Array.isArray(x)`, `Number.is*(x)`, `Boolean(x)`, `xs.concat(y)` | `G.fn("Array.isArray", x)` |
  * | `(x = init) => ...`                 | `(x = void 0) => { x = G.dflt(x, () => init); ... }` |
  * | `const { v = d } = r`               | `const { v: t } = r, v = G.dflt(t, () => d)`    |
+ * | `if (c) { a = f() } else { ... }`   | `({ a } = await G.condA(c, ((a) => async () => { a = f(); return { a } })(a), ...))` |
+ * | `if (c) return f(); rest`           | `return await G.condA(c, async () => { return f() }, async () => { rest })` |
+ * | `for (const x of xs) { out.push(await f(x)) }` | `{ const r = await G.forOf(xs, async (x) => { const p = { out: [] }; p.out.push(await f(x)); return p; }); out = G.appendAll(out, r, "out"); }` |
+ * | `try { a = await f() } catch (e) { a = g(e) }` | `({ a } = await G.tryA(((a) => async () => { ...; return { a } })(a), ((a) => async (e) => { ... })(a)))` |
  *
  * `G` is `globalThis.__weft$`. Only expressions whose operands are traced (derived from a
  * parameter or an awaited call, as transformers/jit-check.ts decides) are rewritten; what
- * this module stages, the check does not flag, and what it cannot stage (statements: `if`,
- * loops, `switch`, `try`) the check still flags, so that function runs eagerly.
+ * this module stages, the check does not flag, and what it cannot stage (`while`/`for` loops, `switch`,
+ * an `if`, `try` or `for...of` that `jit-check.ts`'s `stagedStatements` refuses) the check still flags, so that
+ * function runs eagerly. A staged `if` whose branch returns takes the statements after it
+ * into each branch that can fall through (AutoGraph's continuation form), so both paths of
+ * the function are traced and the plan runs only the taken one.
  */
 import type * as TS from "typescript";
-import { isTracedBy, stageableBuiltin, stageableChain, tracedNames } from "./jit-check.js";
+import { branchStatements, catchName, isTracedBy, stageableBuiltin, stageableChain, stagedStatements, statementsOf, tracedNames, type StagedStatement } from "./jit-check.js";
 
 const BINARY: ReadonlyMap<number, string> = new Map();
+/** `a op= b` to the operator it applies. */
+const COMPOUND: ReadonlyMap<number, string> = new Map();
 const UNARY: ReadonlyMap<number, string> = new Map();
 
 function tables(ts: typeof TS): void {
@@ -54,6 +63,22 @@ function tables(ts: typeof TS): void {
     [k.GreaterThanGreaterThanGreaterThanToken, ">>>"],
   ] as const)
     b.set(kind, op);
+  const c = COMPOUND as Map<number, string>;
+  for (const [kind, op] of [
+    [k.PlusEqualsToken, "+"],
+    [k.MinusEqualsToken, "-"],
+    [k.AsteriskEqualsToken, "*"],
+    [k.SlashEqualsToken, "/"],
+    [k.PercentEqualsToken, "%"],
+    [k.AsteriskAsteriskEqualsToken, "**"],
+    [k.AmpersandEqualsToken, "&"],
+    [k.BarEqualsToken, "|"],
+    [k.CaretEqualsToken, "^"],
+    [k.LessThanLessThanEqualsToken, "<<"],
+    [k.GreaterThanGreaterThanEqualsToken, ">>"],
+    [k.GreaterThanGreaterThanGreaterThanEqualsToken, ">>>"],
+  ] as const)
+    c.set(kind, op);
   const u = UNARY as Map<number, string>;
   for (const [kind, op] of [
     [k.ExclamationToken, "!"],
@@ -130,7 +155,109 @@ export function stageFunction<F extends TS.FunctionLikeDeclaration>(ts: typeof T
     return call("chain", [visit(n) as TS.Expression, linkArray, ...keys]);
   };
 
+  // `if` statements on traced values and `try` around op calls (decided by jit-check.ts, which then does not flag them).
+  const ifs = stagedStatements(ts, fn, traced);
+  const topBlocks = new Set<TS.Node>();
+  const bodies = (n: TS.Node): void => {
+    if (ts.isFunctionLike(n) && "body" in n && n.body && ts.isBlock(n.body)) topBlocks.add(n.body);
+    ts.forEachChild(n, bodies);
+  };
+  bodies(fn);
+
+  /** `(a, b) => thunk` called with `a, b`: the branch works on its own copies of the variables it assigns. */
+  const threaded = (assigned: readonly string[], stmts: readonly TS.Statement[], async: boolean, param?: string): TS.Expression => {
+    const own = param === undefined ? [] : [factory.createParameterDeclaration(undefined, undefined, param)];
+    const inner = factory.createArrowFunction(async ? [factory.createModifier(ts.SyntaxKind.AsyncKeyword)] : undefined, undefined, own, undefined, factory.createToken(ts.SyntaxKind.EqualsGreaterThanToken), factory.createBlock(stmts, true));
+    if (assigned.length === 0) return inner;
+    const params = assigned.map((a) => factory.createParameterDeclaration(undefined, undefined, a));
+    const outer = factory.createArrowFunction(undefined, undefined, params, undefined, factory.createToken(ts.SyntaxKind.EqualsGreaterThanToken), inner);
+    return factory.createCallExpression(factory.createParenthesizedExpression(outer), undefined, assigned.map((a) => factory.createIdentifier(a)));
+  };
+  /** The assignment back of what a staged statement threads, or the statement itself. */
+  const finish = (d: StagedStatement, value: TS.Expression): TS.Statement => {
+    if (d.returns) return factory.createReturnStatement(value);
+    if (d.assigned.length === 0) return factory.createExpressionStatement(value);
+    const pattern = factory.createObjectLiteralExpression(d.assigned.map((a) => factory.createShorthandPropertyAssignment(a)));
+    return factory.createExpressionStatement(factory.createParenthesizedExpression(factory.createAssignment(pattern, value)));
+  };
+  /** `try { A } catch (e) { B }` as `await G.tryA(async () => { A }, async (e) => { B })`, threading what it assigns. */
+  const stagedTry = (s: TS.TryStatement, d: StagedStatement): TS.Statement => {
+    const result = d.assigned.length > 0 && !d.returns ? [factory.createReturnStatement(factory.createObjectLiteralExpression(d.assigned.map((a) => factory.createShorthandPropertyAssignment(a))))] : [];
+    const body = threaded(d.assigned, [...stageStatements(s.tryBlock.statements, d.returns), ...result], true);
+    const handler = threaded(d.assigned, [...stageStatements(s.catchClause!.block.statements, d.returns), ...result], true, catchName(ts, s) ?? "__weft_error");
+    return finish(d, factory.createAwaitExpression(call("tryA", [body, handler])));
+  };
+  /** The arrays staged loops append to: declared `let` so the loop's result can replace them. */
+  const collected = new Set<string>([...ifs.values()].flatMap((d) => d.collects ?? []));
+  /**
+   * `for (const x of xs) { ...; out.push(v) }` as
+   * `{ const r = await G.forOf(xs, async (x) => { const p = { out: [] }; ...; p.out.push(v); return p; }); out = G.appendAll(out, r, "out"); }`.
+   */
+  const stagedFor = (s: TS.ForOfStatement, d: StagedStatement): TS.Statement => {
+    const collects = d.collects ?? [];
+    const p = factory.createUniqueName("__weft_pushed");
+    const r = factory.createUniqueName("__weft_items");
+    const rename = (n: TS.Node): TS.Node => {
+      if (ts.isExpressionStatement(n) && ts.isCallExpression(n.expression) && ts.isPropertyAccessExpression(n.expression.expression) && ts.isIdentifier(n.expression.expression.expression) && collects.includes(n.expression.expression.expression.text) && n.expression.expression.name.text === "push") {
+        const target = factory.createPropertyAccessExpression(p, n.expression.expression.expression.text);
+        return factory.updateExpressionStatement(n, factory.updateCallExpression(n.expression, factory.createPropertyAccessExpression(target, "push"), undefined, n.expression.arguments.map((a) => ts.visitNode(a, rename) as TS.Expression)));
+      }
+      return ts.isFunctionLike(n) ? n : ts.visitEachChild(n, rename, context);
+    };
+    const own = statementsOf(ts, s.statement).map((st) => ts.visitNode(st, rename) as TS.Statement);
+    const decl = (s.initializer as TS.VariableDeclarationList).declarations[0]!;
+    const start = collects.length > 0 ? [factory.createVariableStatement(undefined, factory.createVariableDeclarationList([factory.createVariableDeclaration(p, undefined, undefined, factory.createObjectLiteralExpression(collects.map((c) => factory.createPropertyAssignment(c, factory.createArrayLiteralExpression([])))))], ts.NodeFlags.Const))] : [];
+    const result = collects.length > 0 ? [factory.createReturnStatement(p)] : [];
+    const body = factory.createArrowFunction([factory.createModifier(ts.SyntaxKind.AsyncKeyword)], undefined, [factory.createParameterDeclaration(undefined, undefined, decl.name)], undefined, factory.createToken(ts.SyntaxKind.EqualsGreaterThanToken), factory.createBlock([...start, ...stageStatements(own, false), ...result], true));
+    const loop = factory.createAwaitExpression(call("forOf", [visit(s.expression) as TS.Expression, body]));
+    if (collects.length === 0) return factory.createExpressionStatement(loop);
+    return factory.createBlock(
+      [
+        factory.createVariableStatement(undefined, factory.createVariableDeclarationList([factory.createVariableDeclaration(r, undefined, undefined, loop)], ts.NodeFlags.Const)),
+        ...collects.map((c) => factory.createExpressionStatement(factory.createAssignment(factory.createIdentifier(c), call("appendAll", [factory.createIdentifier(c), r, str(c)])))),
+      ],
+      true,
+    );
+  };
+  const stagedIf = (s: TS.IfStatement, d: StagedStatement, rest: readonly TS.Statement[] | undefined): TS.Statement => {
+    const own = [statementsOf(ts, s.thenStatement), statementsOf(ts, s.elseStatement)];
+    const moved = d.returns ? [branchStatements(ts, s.thenStatement, rest), branchStatements(ts, s.elseStatement, rest)] : own;
+    const async = moved.some((stmts) => stmts.some((st) => awaits(ts, st)));
+    const result = d.assigned.length > 0 && !d.returns ? [factory.createReturnStatement(factory.createObjectLiteralExpression(d.assigned.map((a) => factory.createShorthandPropertyAssignment(a))))] : [];
+    const thunks = moved.map((stmts) => threaded(d.assigned, [...stageStatements(stmts, d.returns), ...result], async));
+    const made = call(async ? "condA" : "cond", [visit(s.expression) as TS.Expression, ...thunks]);
+    return finish(d, async ? factory.createAwaitExpression(made) : made);
+  };
+  /** A statement list; in a function body (`top`), a staged `if` that returns takes the statements after it. */
+  const stageStatements = (stmts: readonly TS.Statement[], top: boolean): TS.Statement[] => {
+    const out: TS.Statement[] = [];
+    for (let i = 0; i < stmts.length; i++) {
+      const s = stmts[i]!;
+      const d = ifs.get(s);
+      if (d?.returns && top) {
+        // A staged try that returns on both paths leaves the rest unreachable.
+        out.push(ts.isTryStatement(s) ? stagedTry(s, d) : stagedIf(s as TS.IfStatement, d, stmts.slice(i + 1)));
+        break;
+      }
+      out.push(visit(s) as TS.Statement);
+    }
+    return out;
+  };
+
   const visit = (node: TS.Node): TS.Node => {
+    if (ts.isBlock(node)) return factory.updateBlock(node, stageStatements(node.statements, topBlocks.has(node)));
+    if (ts.isExpressionStatement(node) && ts.isPostfixUnaryExpression(node.expression) && isTraced(node.expression.operand)) {
+      // `a++;` (its value unused) is `++a;`, staged below.
+      return visit(factory.updateExpressionStatement(node, factory.createPrefixUnaryExpression(node.expression.operator, node.expression.operand)));
+    }
+    if (ts.isForOfStatement(node)) {
+      const d = ifs.get(node);
+      if (d) return stagedFor(node, d);
+    }
+    if (ts.isIfStatement(node) || ts.isTryStatement(node)) {
+      const d = ifs.get(node);
+      if (d && !d.returns) return ts.isTryStatement(node) ? stagedTry(node, d) : stagedIf(node, d, undefined);
+    }
     // An optional call (`a?.b()`, `a?.()`) is not staged: the check flags it.
     if (ts.isCallExpression(node) && node.flags & ts.NodeFlags.OptionalChain) return node;
     // Nested functions keep their own `this`/`arguments`; their bodies are staged too (map and cond callbacks).
@@ -154,6 +281,14 @@ export function stageFunction<F extends TS.FunctionLikeDeclaration>(ts: typeof T
         if (kind === ts.SyntaxKind.BarBarToken) return lazy("or", [n.left], [n.right]);
       }
     }
+    if (ts.isBinaryExpression(n) && COMPOUND.has(n.operatorToken.kind) && ts.isIdentifier(n.left) && (isTraced(n.left) || isTraced(n.right))) {
+      // `a += b` on a traced variable is `a = a + b`, staged.
+      return factory.createAssignment(n.left, call("bin", [str(COMPOUND.get(n.operatorToken.kind)!), n.left, n.right]));
+    }
+    if (ts.isPrefixUnaryExpression(n) && (n.operator === ts.SyntaxKind.PlusPlusToken || n.operator === ts.SyntaxKind.MinusMinusToken) && ts.isIdentifier(n.operand) && isTraced(n.operand)) {
+      // `++a` is `a = +a + 1` (a number, as `++` makes); `a++` only where its value is unused.
+      return factory.createAssignment(n.operand, call("bin", [str(n.operator === ts.SyntaxKind.PlusPlusToken ? "+" : "-"), call("un", [str("pos"), n.operand]), factory.createNumericLiteral(1)]));
+    }
     if (ts.isPrefixUnaryExpression(n) && UNARY.has(n.operator) && isTraced(n.operand)) return call("un", [str(UNARY.get(n.operator)!), n.operand]);
     if (ts.isTypeOfExpression(n) && isTraced(n.expression)) return call("un", [str("typeof"), n.expression]);
     if (ts.isConditionalExpression(n) && isTraced(n.condition)) return lazy("cond", [n.condition], [n.whenTrue, n.whenFalse]);
@@ -169,6 +304,14 @@ export function stageFunction<F extends TS.FunctionLikeDeclaration>(ts: typeof T
 
   /** `const { v = d } = r` becomes `const { v: t } = r, v = G.dflt(t, () => d)`, when `r` is traced. */
   const stageDestructuring = (list: TS.VariableDeclarationList): TS.VariableDeclarationList => {
+    const staged = stageDeclarations(list);
+    // An array a staged loop appends to is replaced by the loop's result: it must be `let`.
+    if (staged.flags & ts.NodeFlags.Const && staged.declarations.some((d) => ts.isIdentifier(d.name) && collected.has(d.name.text))) {
+      return factory.createVariableDeclarationList(staged.declarations, (staged.flags & ~ts.NodeFlags.Const) | ts.NodeFlags.Let);
+    }
+    return staged;
+  };
+  const stageDeclarations = (list: TS.VariableDeclarationList): TS.VariableDeclarationList => {
     const out: TS.VariableDeclaration[] = [];
     const queue = [...list.declarations];
     while (queue.length > 0) {

@@ -42,6 +42,7 @@ export function valueKey(n: Node, refs: Map<unknown, number>): string | undefine
     case "call":
     case "pack":
     case "cond":
+    case "try":
     case "map":
     case "fused":
     case "output":

@@ -164,7 +164,7 @@ export function place(g: Graph, options: PlaceOptions = {}): Graph {
       return n.placement === placement ? n : update<OpNode | FusedNode>(n, { placement });
     }
     // Members of a fused body run in its task, wherever the fused node goes.
-    if (n.kind === "cond" || n.kind === "map") return mapSubgraphs(n, (s) => place(s, options));
+    if (n.kind === "cond" || n.kind === "try" || n.kind === "map") return mapSubgraphs(n, (s) => place(s, options));
     return undefined;
   };
   return rewrite(g, [tag]);

@@ -99,7 +99,7 @@ export async function drive<T>(options: DurableOptions, fn: () => T | PromiseLik
   const unlink = linkSignals(controller, [parent.signal], `run(${id})`);
   let scope: DurableRun;
   try {
-    scope = await DurableRun.open(id, store, owner, options, clock, leaseMs, controller);
+    scope = await DurableRun.open(id, store, owner, options, clock, leaseMs, controller, got.created);
     // Resuming: refuse at once when an op the run used has changed, before anything runs.
     if (!got.created) scope.checkRegistered();
   } catch (error) {
@@ -182,8 +182,9 @@ export class DurableRun implements RunScope {
   ) {}
 
   /** Reads what the run has stored (journal, versions, open dead letters) once, at its start. */
-  static async open(id: string, store: DurableStore, owner: string, options: DurableOptions, clock: Clock, leaseMs: number, controller: AbortController): Promise<DurableRun> {
-    const [journal, versions, dead, offsets] = await Promise.all([store.journal(id), store.versions(id), store.deadLetters(id), store.offsets(id)]);
+  static async open(id: string, store: DurableStore, owner: string, options: DurableOptions, clock: Clock, leaseMs: number, controller: AbortController, created: boolean): Promise<DurableRun> {
+    // A run just created has stored nothing yet: nothing to read.
+    const [journal, versions, dead, offsets] = created ? [[], new Map<string, string>(), [], new Map<string, number>()] : await Promise.all([store.journal(id), store.versions(id), store.deadLetters(id), store.offsets(id)]);
     return new DurableRun(
       id,
       store,
@@ -505,6 +506,13 @@ function describeNode(n: Node, out: string[]): void {
       return;
     case "cond":
       out.push(`${n.id}:cond:${n.inputs.join(",")}{`);
+      flatten(n.branches[0], out);
+      out.push("|");
+      flatten(n.branches[1], out);
+      out.push("}");
+      return;
+    case "try":
+      out.push(`${n.id}:try:${n.inputs.join(",")}{`);
       flatten(n.branches[0], out);
       out.push("|");
       flatten(n.branches[1], out);

@@ -7,8 +7,9 @@
  * an fsync per append).
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, unlinkSync } from "node:fs";
 import path from "node:path";
+import { logPath, NodeLog, readLog, takeLogs } from "./nodelog.js";
 import { byRunNodeIndex, type Acquired, type ApprovalRecord, type DeadLetterRecord, type DurableStore, type JournalRecord, type RunRecord, type RunStatus } from "./store.js";
 
 /** Options of the SQLite store. */
@@ -50,6 +51,9 @@ CREATE TABLE IF NOT EXISTS approvals (
 
 type Row = Record<string, unknown>;
 
+/** A node log past this size is stored in the table and emptied (see nodelog.ts). */
+const FOLD_BYTES = 16 * 2 ** 20;
+
 /** WAL pages between automatic checkpoints (see the constructor). */
 const CHECKPOINT_PAGES = Number(process.env.WEFT_SQLITE_CHECKPOINT_PAGES ?? 10_000);
 
@@ -66,6 +70,12 @@ export class SqliteStore implements DurableStore {
   private readonly db: DatabaseSync;
   private readonly q: Record<string, StatementSync>;
   private closed = false;
+  /** Where the runs' node logs live (nodelog.ts); none for an in-memory database. */
+  private readonly logDir: string | undefined;
+  /** The node logs this store appends to, by run: the runs driven here. */
+  private readonly logs = new Map<string, NodeLog>();
+  private readonly syncEach: boolean;
+  private inTransaction = false;
 
   constructor(
     readonly file: string,
@@ -76,6 +86,8 @@ export class SqliteStore implements DurableStore {
     const synchronous = options.synchronous ?? "NORMAL";
     if (synchronous !== "NORMAL" && synchronous !== "FULL") throw new TypeError(`SqliteStore: synchronous must be "NORMAL" or "FULL", received ${JSON.stringify(synchronous)}`);
     if (file !== ":memory:") mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    this.logDir = file === ":memory:" ? undefined : `${path.resolve(file)}.nodes`;
+    this.syncEach = synchronous === "FULL";
     // Loaded when a store opens, not when weft is imported: importing weft costs nothing for
     // a program that never runs durably, and Node 22 prints its "SQLite is experimental"
     // warning only for programs that do.
@@ -125,22 +137,37 @@ export class SqliteStore implements DurableStore {
   }
 
   acquire(run: string, owner: string, now: number, leaseMs: number): Acquired {
+    let taken: ReturnType<typeof takeLogs>;
     // IMMEDIATE takes the write lock first, so two processes cannot both read "free" and take it.
-    return this.transaction(() => {
+    const got = this.transaction((): Acquired => {
       const old = this.q.getRun!.get(run) as Row | undefined;
       if (old && old.owner !== null && old.owner !== owner && Number(old.lease_until) > now) return { ok: false, owner: String(old.owner), until: Number(old.lease_until) };
+      // The run changes hands: the node log of its last drive (a dead process's, or an
+      // earlier one here) is stored in the table before the new owner reads the journal.
+      this.logs.get(run)?.close();
+      this.logs.delete(run);
+      // (A run never seen before has no log: only a known one may have been driven.)
+      if (old !== undefined && this.logDir !== undefined) {
+        taken = takeLogs(this.logDir, run);
+        if (taken) this.insert(run, taken.records);
+      }
       if (old) this.q.takeRun!.run(owner, now + leaseMs, now, run);
       else this.q.insertRun!.run(run, owner, now + leaseMs, now, now);
       return { ok: true, run: toRun(this.q.getRun!.get(run) as Row), created: old === undefined };
     });
+    taken?.remove();
+    return got;
   }
 
   /** Runs `body` in one transaction: committed when it returns, rolled back when it throws. */
-  private transaction<T>(body: () => T, begin = "BEGIN IMMEDIATE"): T {
-    this.db.exec(begin);
-    let result: T;
+  private transaction<T>(body: () => T): T {
+    if (this.inTransaction) return body();
+    this.db.exec("BEGIN IMMEDIATE");
+    this.inTransaction = true;
     try {
-      result = body();
+      const result = body();
+      this.db.exec("COMMIT");
+      return result;
     } catch (error) {
       try {
         this.db.exec("ROLLBACK");
@@ -148,17 +175,32 @@ export class SqliteStore implements DurableStore {
         // Nothing to roll back: the failure ended the transaction already.
       }
       throw error;
+    } finally {
+      this.inTransaction = false;
     }
-    this.db.exec("COMMIT");
-    return result;
   }
+
 
   renew(run: string, owner: string, until: number): boolean {
     return Number(this.q.renew!.run(until, run, owner).changes) === 1;
   }
 
   settle(run: string, owner: string, status: RunStatus, now: number, result?: Uint8Array, error?: string): boolean {
-    return Number(this.q.settle!.run(status, now, result ?? null, error ?? null, run, owner).changes) === 1;
+    const log = this.logs.get(run);
+    const settled = this.transaction(() => {
+      const row = this.q.getRun!.get(run) as Row | undefined;
+      if (row?.owner !== owner) return false;
+      // The drive ends: its node log goes into the table, in the same transaction.
+      if (log) this.insert(run, log.records());
+      this.q.settle!.run(status, now, result ?? null, error ?? null, run, owner);
+      return true;
+    });
+    if (settled && log) {
+      this.logs.delete(run);
+      log.close();
+      unlinkSync(log.file);
+    }
+    return settled;
   }
 
   setStatus(run: string, owner: string, status: "running" | "suspended", now: number): boolean {
@@ -187,20 +229,51 @@ export class SqliteStore implements DurableStore {
   }
 
   journal(run: string): JournalRecord[] {
-    return (this.q.journal!.all(run) as Row[]).map((r) => ({ key: String(r.key), inputHash: String(r.input_hash), value: r.value as Uint8Array }));
+    const rows = (this.q.journal!.all(run) as Row[]).map((r) => ({ key: String(r.key), inputHash: String(r.input_hash), value: r.value as Uint8Array }));
+    const logged = this.logDir === undefined ? [] : readLog(logPath(this.logDir, run));
+    if (logged.length === 0) return rows;
+    // The log is newer than the table: its records win, the later over the earlier.
+    const byKey = new Map(rows.map((r) => [r.key, r]));
+    for (const r of logged) byKey.set(r.key, r);
+    return [...byKey.values()];
   }
 
   append(run: string, records: readonly JournalRecord[]): void {
-    const insert = this.q.append!;
-    if (records.length === 1) {
-      const r = records[0]!;
-      insert.run(run, r.key, r.inputHash, r.value);
+    if (records.length === 0) return;
+    if (this.logDir === undefined) {
+      this.insert(run, records);
       return;
     }
-    // One transaction for the batch: one commit (one WAL write) for every node in it.
+    let log = this.logs.get(run);
+    if (log === undefined) {
+      mkdirSync(this.logDir, { recursive: true });
+      log = new NodeLog(logPath(this.logDir, run), this.syncEach);
+      this.logs.set(run, log);
+    }
+    log.append(records);
+    if (log.size > FOLD_BYTES) {
+      // A long run: its log is stored in the table now and then, so it stays bounded.
+      const full = log;
+      this.transaction(() => this.insert(run, full.records()));
+      full.clear();
+    }
+  }
+
+  /** Stores records in the table: one transaction for several (one commit, one WAL write). */
+  private insert(run: string, records: readonly JournalRecord[]): void {
+    const insert = this.q.append!;
+    if (records.length === 1 || this.inTransaction) {
+      for (const r of records) insert.run(run, r.key, r.inputHash, r.value);
+      return;
+    }
     this.transaction(() => {
       for (const r of records) insert.run(run, r.key, r.inputHash, r.value);
     });
+  }
+
+  countNodes(run: string): number {
+    if (this.logDir !== undefined && readLog(logPath(this.logDir, run)).length > 0) return this.journal(run).length;
+    return Number((this.q.countNodes!.get(run) as Row).n);
   }
 
   commitOffset(run: string, stream: string, offset: number): void {
@@ -209,10 +282,6 @@ export class SqliteStore implements DurableStore {
 
   offsets(run: string): Map<string, number> {
     return new Map((this.q.offsets!.all(run) as Row[]).map((r) => [String(r.stream), Number(r.offset)]));
-  }
-
-  countNodes(run: string): number {
-    return Number((this.q.countNodes!.get(run) as Row).n);
   }
 
   cacheGet(key: string, now: number): Uint8Array | undefined {
@@ -278,6 +347,9 @@ export class SqliteStore implements DurableStore {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    // A run still driven keeps its log: the next owner stores it in the table.
+    for (const log of this.logs.values()) log.close();
+    this.logs.clear();
     this.db.close();
   }
 }

@@ -21,7 +21,7 @@ import path from "node:path";
 import { afterAll, expect, test } from "vitest";
 import { SqliteStore, type JournalRecord } from "weft";
 import { prng } from "../compiler/random-graph.js";
-import { buildDurableFixtures } from "./build.js";
+import { buildDurableFixtures, type DurableBuild } from "./build.js";
 
 const KILLS = 20;
 const NODES = 1006; // words 1 + weigh 3 + heaviest 1 + score 1000 + total 1
@@ -58,9 +58,9 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: Nod
  * at one of three points after it (`mode`, see child.ts), so every kill lands, wherever
  * the load on the machine puts the child.
  */
-async function runAndKill(script: string, run: string, k: number, mode: number): Promise<{ killed: boolean; stderr: string }> {
-  const child = spawn(process.execPath, [script, "pipeline"], {
-    env: { ...process.env, DURABLE_DB: path.join(dir, `${run}.db`), DURABLE_RUN: run, DURABLE_LOG_DIR: dir, DURABLE_KILL_AT: String(k), DURABLE_KILL_MODE: String(mode) },
+async function runAndKill(build: DurableBuild, run: string, k: number, mode: number): Promise<{ killed: boolean; stderr: string }> {
+  const child = spawn(process.execPath, [build.script("child.js"), "pipeline"], {
+    env: { ...process.env, ...build.env, DURABLE_DB: path.join(dir, `${run}.db`), DURABLE_RUN: run, DURABLE_LOG_DIR: dir, DURABLE_KILL_AT: String(k), DURABLE_KILL_MODE: String(mode) },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const outcome = await exited(child);
@@ -82,7 +82,7 @@ test(
       Array.from({ length: PARALLEL }, async () => {
         while (next < KILLS) {
           const i = next++;
-          kills[i] = await runAndKill(script, runs[i]!, points[i]!.k, points[i]!.mode);
+          kills[i] = await runAndKill(build, runs[i]!, points[i]!.k, points[i]!.mode);
         }
       }),
     );
@@ -103,7 +103,7 @@ test(
     // One process resumes every run (its clock is an hour ahead: the dead processes' leases
     // have expired), and runs the same work uninterrupted as "clean".
     const resumer = spawn(process.execPath, [script, "resume"], {
-      env: { ...process.env, DURABLE_RUNS: [...runs, "clean"].join(","), DURABLE_DIR: dir, DURABLE_LOG_DIR: dir, DURABLE_SKEW_MS: String(3_600_000) },
+      env: { ...process.env, ...build.env, DURABLE_RUNS: [...runs, "clean"].join(","), DURABLE_DIR: dir, DURABLE_LOG_DIR: dir, DURABLE_SKEW_MS: String(3_600_000) },
       stdio: ["ignore", "pipe", "pipe"],
     });
     const resumed = await exited(resumer);

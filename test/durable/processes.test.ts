@@ -23,8 +23,8 @@ interface Child {
 }
 
 function start(mode: string, env: Record<string, string>): Child {
-  const script = buildDurableFixtures().script("child.js");
-  const child = spawn(process.execPath, [script, mode], { env: { ...process.env, DURABLE_LOG_DIR: dir, ...env }, stdio: ["pipe", "pipe", "pipe"] });
+  const build = buildDurableFixtures();
+  const child = spawn(process.execPath, [build.script("child.js"), mode], { env: { ...process.env, ...build.env, DURABLE_LOG_DIR: dir, ...env }, stdio: ["pipe", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];

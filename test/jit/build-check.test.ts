@@ -12,11 +12,26 @@ process.on("warning", onWarning);
 afterEach(() => void (warnings.length = 0));
 
 describe("branches a Proxy cannot see are caught at build time", () => {
-  it("runs a function that branches with `if` on a result eagerly, so both branches stay correct", async () => {
+  it("stages an `if` on a result as a cond: no warning, and each input takes its own branch", async () => {
     const answer = jit(async (q: string) => {
       const kind = await classify(q);
       if (kind.isMath) return solve(q);
       return chat(q);
+    });
+    expect(await answer("hello")).toBe("chatted hello");
+    expect(await answer("2 + 2")).toBe("solved 2 + 2");
+    await new Promise((r) => setImmediate(r));
+    expect(warnings).toEqual([]);
+    expect(answer.explain("x")).not.toMatch(/^eager/);
+  });
+
+  it("runs a function whose `if` cannot be staged (it mutates an outer object) eagerly, so both branches stay correct", async () => {
+    const answer = jit(async (q: string) => {
+      const kind = await classify(q);
+      const out: { text?: string } = {};
+      if (kind.isMath) out.text = await solve(q);
+      else out.text = await chat(q);
+      return out.text;
     });
     // A tracer is always truthy: without the build-time check, the plan would freeze the math branch.
     expect(await answer("hello")).toBe("chatted hello");
@@ -41,7 +56,7 @@ describe("branches a Proxy cannot see are caught at build time", () => {
     );
     const error = await answer("x").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TraceError);
-    expect((error as TraceError).message).toMatch(/branches on a traced value \(if\) \(and 1 more\).*build-check\.test\.ts:\d+:\d+/);
+    expect((error as TraceError).message).toMatch(/branches on a traced value \(switch\).*build-check\.test\.ts:\d+:\d+/);
   });
 
   it("stages a ?: and === on a traced value: a plan that runs only the taken branch's ops", async () => {

@@ -3,7 +3,8 @@
  * random jitted programs over the ops of ./fuzz-ops.ts. Each program is a function of one
  * `In` argument with a random DAG of op calls wired through its variables, using property
  * reads, indexing, destructuring (with defaults), literals, spreads, nested jits, map and
- * cond, Promise.all, awaits in different orders, templates, `?.`, `??`, ternaries, `if`,
+ * cond, Promise.all, awaits in different orders, templates, `?.`, `??`, ternaries, `if`/`else`
+ * (assigning, counting, early returns), `try`/`catch` (assigning, returning), `for...of` (collecting with push),
  * `try`, mutation and default parameters. The source is compiled by the real transformer
  * (the test imports it through vite, the benchmark through the TypeScript API), so the
  * staged constructs are staged as in a user's build.
@@ -107,6 +108,40 @@ function statement(g: Gen): void {
       bind(g, "S", `await ${a}`);
     },
     () => {
+      // Staged for...of: items one at a time, collected with push (a failing item stops the loop).
+      const name = `v${g.next++}`;
+      g.lines.push(`  const ${name}: string[] = [];`, `  for (const it of ${L()}) {`, `    ${name}.push(await fetchA(it));`, `    ${name}.push(it.length > 1 ? await upper(it) : it);`, `  }`);
+      g.vars.get("L")!.push(name);
+    },
+    () => {
+      // Staged try/catch: a failing call, later calls skipped, the handler's calls made.
+      const name = `v${g.next++}`;
+      g.lines.push(`  let ${name} = "init";`, `  try {`, `    const t${name} = await fail(${S()});`, `    ${name} = await fetchA(t${name});`, `  } catch (e) {`, `    ${name} = await upper(\`n\${(e as Error).message.length}\`);`, `  }`);
+      g.vars.get("S")!.push(name);
+    },
+    () => {
+      // Staged try with returns in the body and handler, inside a nested function of the program.
+      const name = `v${g.next++}`;
+      g.lines.push(`  const ${name} = await (async () => {`, `    try {`, `      return \`\${await fetchB(${S()}, ${S()})}:\${await len(${S()})}\`;`, `    } catch {`, `      return "caught";`, `    }`, `  })();`);
+      g.vars.get("S")!.push(name);
+    },
+    () => {
+      // Staged if/else: a variable assigned in the branches, an else-if chain.
+      const name = `v${g.next++}`;
+      g.lines.push(`  let ${name} = "no";`, `  if (${N()} > 1) ${name} = await fetchA(${S()});`, `  else if (${S()}.length > 2) ${name} = await upper(${S()});`);
+      g.vars.get("S")!.push(name);
+    },
+    () => {
+      // Staged if with a counter and a branch-local declaration.
+      const name = `v${g.next++}`;
+      g.lines.push(`  let ${name} = 0;`, `  if (typeof ${S()} === "string" && ${N()} < 3) {`, `    const t${name} = await len(${S()});`, `    ${name} += t${name};`, `    ${name}++;`, `  }`);
+      g.vars.get("N")!.push(name);
+    },
+    () => {
+      // An early return: the rest of the program moves into the else branch.
+      g.lines.push(`  if (${N()} > 4 || ${S()} === "") return { early: ${S()}, n: await num(${N()}) };`);
+    },
+    () => {
       const [p, q] = [`v${g.next++}`, `v${g.next++}`];
       g.lines.push(`  const [${p}, ${q}] = await Promise.all([fetchA(${S()}), len(${S()})]);`);
       g.vars.get("S")!.push(p);
@@ -116,13 +151,15 @@ function statement(g: Gen): void {
   // Constructs that cannot be staged (the program must fall back and still match eager).
   const fallbacks: (() => void)[] = [
     () => {
+      // A try the staging refuses (finally): the program falls back.
       const name = `v${g.next++}`;
-      g.lines.push(`  let ${name} = "caught";`, `  try {`, `    ${name} = await fail(${S()});`, `  } catch {`, `    ${name} = "caught";`, `  }`);
+      g.lines.push(`  let ${name} = "caught";`, `  try {`, `    ${name} = await fail(${S()});`, `  } catch {`, `    ${name} = "caught";`, `  } finally {`, `    ${name} += "";`, `  }`);
       g.vars.get("S")!.push(name);
     },
     () => {
+      // An if the staging refuses: both branches would write one outer object while tracing.
       const name = `v${g.next++}`;
-      g.lines.push(`  let ${name} = "no";`, `  if (${N()} > 1) ${name} = await fetchA(${S()});`);
+      g.lines.push(`  const ${name}o: { v?: string } = {};`, `  if (${N()} > 1) ${name}o.v = await fetchA(${S()});`, `  const ${name} = ${name}o.v ?? "unset";`);
       g.vars.get("S")!.push(name);
     },
     () => bind(g, "S", `await innerBranchy(${S()})`),

@@ -5,7 +5,7 @@
  * failing input (a string holding "!").
  */
 import { op, jit } from "weft";
-import { note } from "./harness.js";
+import { note } from "./calls.js";
 
 /** The one argument of every generated program. */
 export interface In {
@@ -48,9 +48,13 @@ export const half = op({ kind: "pure" }, (n: number) => (note("half", "pure", n)
 
 /** A nested jit the programs call. */
 export const inner = jit(async (s: string) => fetchB(await fetchA(s), s));
-/** A nested jit that branches: it runs eagerly, and so does any jit that calls it. */
+/** A nested jit that branches in a way staging does not rewrite (a switch): it runs eagerly, and so does any jit that calls it. */
 export const innerBranchy = jit(async (s: string) => {
   const r = await maybeObj(s);
-  if (r) return r.v;
-  return "none";
+  switch (r?.w) {
+    case 1:
+      return "one";
+    default:
+      return r ? r.v : "none";
+  }
 });

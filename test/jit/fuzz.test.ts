@@ -44,6 +44,7 @@ describe(`differential generator (seed ${SEED}, ${COUNT} programs; WEFT_FUZZ_SEE
     const t1 = performance.now();
     const cases = inputs();
     let planned = 0;
+    const reasons = new Map<string, number>();
     for (const [i, [f, jf]] of programs.entries()) {
       try {
         const eagerCalls: Call[] = [];
@@ -63,7 +64,12 @@ describe(`differential generator (seed ${SEED}, ${COUNT} programs; WEFT_FUZZ_SEE
         outcomes.forEach((o, k) => sameOutcome(o, eagerOutcomes[k]!));
         if (eagerOutcomes.every((o) => o.ok)) expectSameCalls(together.calls, eagerCalls);
         else expectCallsInclude(together.calls, eagerCalls);
-        if ((await jf.inspect(structuredClone(cases[0]!))).fallback === undefined) planned++;
+        const { fallback } = await jf.inspect(structuredClone(cases[0]!));
+        if (fallback === undefined) planned++;
+        else {
+          const reason = fallback.replace(/^jit\(\w+\) /, "").replace(/ \(.*?:\d+:\d+\)/g, "").slice(0, 70);
+          reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+        }
       } catch (error) {
         throw new Error(`program ${i} (seed ${SEED}) differs from eager:\n${sources[i]}`, { cause: error });
       }
@@ -71,6 +77,8 @@ describe(`differential generator (seed ${SEED}, ${COUNT} programs; WEFT_FUZZ_SEE
     const share = planned / programs.length;
     console.log(`compiled ${programs.length} programs in ${(t1 - t0).toFixed(0)} ms, ran them in ${(performance.now() - t1).toFixed(0)} ms`);
     console.log(`jit_plan_share: ${(share * 100).toFixed(1)}% of ${programs.length} generated programs run as plans (seed ${SEED})`);
+    const top = [...reasons].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.WEFT_FUZZ_REASONS ?? 4));
+    console.log(`fallbacks by reason: ${top.map(([r, n]) => `${n} × ${r}`).join("; ")}`);
     expect(share).toBeGreaterThan(0.5);
   }, 120_000);
 });

@@ -120,3 +120,248 @@ describe("the rewritten code behaves as the original outside a trace", () => {
     expect(f.length).toBe(0);
   });
 });
+
+describe("if/else statements are staged conds: only the taken branch's ops run", () => {
+  it("an if that assigns a variable, with and without else", async () => {
+    const f = async (x: string) => {
+      const n = await score(x);
+      let label = "short";
+      let extra = "";
+      if (n > 3) {
+        label = await echo(x);
+        extra = "long";
+      } else label = await other(x);
+      if (n === 1) extra = await echo(`one:${x}`);
+      return { label, extra };
+    };
+    const jf = await expectLikeEager(f, [["ab"], ["abcdef"], ["x"], ["abcdef"]], jit(f, strict));
+    expect((await jf.inspect("ab")).text).toContain("cond");
+    const { calls } = await logged(() => jf("abcdef"));
+    expect(calls.map((c) => c.op)).toEqual(["score", "echo"]);
+  });
+
+  it("an early return takes the rest of the function into the other branch", async () => {
+    const f = async (x: string) => {
+      const r = await maybe(x);
+      if (!r) return "nothing";
+      const first = await echo(r.v);
+      if (r.inner) {
+        const w = await other(r.inner.w);
+        return `${first}+${w}`;
+      } else if (first.length > 12) {
+        return "long";
+      }
+      return first;
+    };
+    await expectLikeEager(f, [["none"], ["shallow"], ["full"], ["longer-shallow"], ["none"]], jit(f, strict));
+  });
+
+  it("a counter and a variable assigned in one branch only", async () => {
+    const f = async (x: string) => {
+      let count = 0;
+      let seen: string | undefined;
+      const n = await score(x);
+      if (n % 2 === 0) {
+        count++;
+        seen = await echo(x);
+      }
+      if (n > 4) count += 10;
+      return [count, seen];
+    };
+    await expectLikeEager(f, [["ab"], ["abc"], ["abcdef"], ["abcde"]], jit(f, strict));
+  });
+
+  it("the rewritten if behaves as the original outside a trace, and an op failing in a branch fails as eager", async () => {
+    const failing = op({ kind: "io" }, async (x: string): Promise<string> => {
+      note("failing", "io", x);
+      throw new Error(`no ${x}`);
+    });
+    const f = async (x: string) => {
+      let out = "a";
+      if ((await score(x)) > 2) out = await failing(x);
+      else out = await echo(x);
+      return out;
+    };
+    const jf = await expectLikeEager(f, [["ab"], ["abcd"]], jit(f, strict));
+    expect(await f("ab")).toBe("echo(ab)");
+    await expect(jf("abcd")).rejects.toThrow(/no abcd/);
+  });
+
+  it("an if the transform cannot stage still falls back loudly (it mutates an outer object)", async () => {
+    const f = async (x: string) => {
+      const out: Record<string, string> = {};
+      if ((await score(x)) > 2) out.a = await echo(x);
+      else out.b = await other(x);
+      return out;
+    };
+    await expect(jit(f, strict)("ab")).rejects.toThrow(/branches on a traced value \(if\)/);
+    await expectLikeEager(f, [["ab"], ["abcd"]], jit(f, { strict: false }));
+  });
+});
+
+describe("try/catch around op calls is a staged try: the handler runs only on failure, with eager's calls", () => {
+  const flaky = op({ kind: "io" }, async (x: string): Promise<string> => {
+    note("flaky", "io", x);
+    if (x.includes("!")) throw new Error(`flaky ${x}`);
+    return `flaky(${x})`;
+  });
+
+  it("a value assigned in the body or the handler", async () => {
+    const f = async (x: string) => {
+      let out = "start";
+      let why = "";
+      try {
+        const a = await flaky(x);
+        out = await echo(a);
+      } catch (e) {
+        why = (e as Error).message;
+        out = await other(x);
+      }
+      return { out, why };
+    };
+    const jf = await expectLikeEager(f, [["ok"], ["bad!"], ["ok"], ["bad!"]], jit(f, strict));
+    expect((await jf.inspect("ok")).text).toContain("try");
+    // The failing call is the last: echo never runs, other does.
+    const { calls } = await logged(() => jf("no!"));
+    expect(calls.map((c) => c.op)).toEqual(["flaky", "other"]);
+  });
+
+  it("returns from the body and the handler", async () => {
+    const f = async (x: string) => {
+      const n = await score(x);
+      try {
+        return `${await flaky(x)}/${n}`;
+      } catch {
+        return "caught";
+      }
+    };
+    await expectLikeEager(f, [["ok"], ["bad!"]], jit(f, strict));
+  });
+
+  it("ops after an awaited failing call are not made, ops issued together still are", async () => {
+    const f = async (x: string) => {
+      try {
+        const [a, b] = await Promise.all([flaky(x), echo(x)]);
+        const c = await other(a + b);
+        return [a, b, c];
+      } catch {
+        return await echo("handled");
+      }
+    };
+    await expectLikeEager(f, [["ok"], ["bad!"]], jit(f, strict));
+  });
+
+  it("a glue failure inside the body (a read of null) is caught as eagerly, before later calls", async () => {
+    const f = async (x: string) => {
+      try {
+        const r = await maybe(x);
+        const w = (r as { inner: { w: string } }).inner.w;
+        return await echo(w);
+      } catch {
+        return await other(x);
+      }
+    };
+    await expectLikeEager(f, [["full"], ["none"], ["shallow"]], jit(f, strict));
+  });
+
+  it("try inside an if branch, and an if inside a try body", async () => {
+    const f = async (x: string) => {
+      let v = "none";
+      if ((await score(x)) > 2) {
+        try {
+          v = await flaky(x);
+        } catch {
+          v = "caught";
+        }
+      }
+      try {
+        const s = await score(v);
+        if (s > 6) v = await flaky(`${v}!`);
+      } catch (e) {
+        v = `${v}:${(e as Error).message}`;
+      }
+      return v;
+    };
+    await expectLikeEager(f, [["ab"], ["abcd"], ["ab!c"], ["abcdefgh"]], jit(f, strict));
+  });
+
+  it("a try the transform cannot stage still falls back loudly (finally, an unawaited return)", async () => {
+    const withFinally = async (x: string) => {
+      try {
+        return await flaky(x);
+      } finally {
+        await echo("done");
+      }
+    };
+    await expect(jit(withFinally, strict)("ok")).rejects.toThrow(/try\/catch/);
+    const unawaited = async (x: string) => {
+      try {
+        return flaky(x);
+      } catch {
+        return "never caught";
+      }
+    };
+    await expect(jit(unawaited, strict)("ok")).rejects.toThrow(/try\/catch/);
+    await expectLikeEager(unawaited, [["ok"], ["bad!"]], jit(unawaited, { strict: false }));
+  });
+});
+
+describe("for...of over a traced array is a staged map, one item at a time", () => {
+  const lines = op({ kind: "io" }, async (x: string): Promise<string[]> => (note("lines", "io", x), x.split(",").filter((s) => s !== "")));
+  const check = op({ kind: "io" }, async (x: string): Promise<string> => {
+    note("check", "io", x);
+    if (x.includes("!")) throw new Error(`bad ${x}`);
+    return `ok(${x})`;
+  });
+
+  it("collects with push, as eagerly, for arrays of every length", async () => {
+    const f = async (x: string) => {
+      const out: string[] = [];
+      const lengths: number[] = [];
+      for (const line of await lines(x)) {
+        const checked = await check(line);
+        out.push(`${checked}!`.slice(0, -1));
+        lengths.push(await score(checked));
+      }
+      return { out, lengths };
+    };
+    const jf = await expectLikeEager(f, [["a,b"], [""], ["a,b,c,d"], ["q"]], jit(f, strict));
+    expect((await jf.inspect("a")).text).toContain("map");
+  });
+
+  it("a failing item stops the loop there, as eagerly", async () => {
+    const f = async (x: string) => {
+      const out: string[] = [];
+      for (const line of await lines(x)) out.push(await check(line));
+      return out;
+    };
+    const jf = await expectLikeEager(f, [["a,b!,c"], ["a,b"]], jit(f, strict));
+    const { calls } = await logged(() => jf("a,b!,c").catch(() => undefined));
+    expect(calls.map((c) => c.args)).toEqual(['["a,b!,c"]', '["a"]', '["b!"]']);
+  });
+
+  it("a loop for effects only, and a loop inside a staged try", async () => {
+    const f = async (x: string) => {
+      for (const line of await lines(x)) await echo(line);
+      let done = "no";
+      try {
+        for (const line of await lines(x)) await check(line);
+        done = "yes";
+      } catch {
+        done = "failed";
+      }
+      return done;
+    };
+    await expectLikeEager(f, [["a,b"], ["a,b!,c"], [""]], jit(f, strict));
+  });
+
+  it("a loop the transform cannot stage still falls back loudly (it assigns an outer variable)", async () => {
+    const f = async (x: string) => {
+      let all = "";
+      for (const line of await lines(x)) all += await check(line);
+      return all;
+    };
+    await expect(jit(f, strict)("a,b")).rejects.toThrow(/iterat|keys|unknown length/);
+    await expectLikeEager(f, [["a,b"], ["a"]], jit(f, { strict: false }));
+  });
+});

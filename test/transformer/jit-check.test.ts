@@ -63,7 +63,7 @@ describe("the jit check finds what a tracer cannot see", () => {
     ]);
   });
 
-  it("with staging, flags only the statements staging does not rewrite (if, switch, loops, try)", () => {
+  it("with staging, flags nothing it rewrites: ?:, !, ===, ?., ??, templates, if, try/catch", () => {
     expect(
       check(
         `async (q) => {
@@ -76,7 +76,53 @@ describe("the jit check finds what a tracer cannot see", () => {
         [],
         true,
       ),
-    ).toEqual(["4:13 branches on a traced value (if)", "5:9 handles failures of op calls with try/catch"]);
+    ).toEqual([]);
+  });
+
+  it("with staging, refuses an if whose branches would run differently when both are traced", () => {
+    expect(
+      check(
+        `async (q) => {
+        const r = await classify(q);
+        const out = {};
+        let n = 0;
+        const read = () => n;
+        if (r.a) out.x = 1;
+        if (r.b) n = 2;
+        for (const k of q.list) { if (r.c) break; }
+        if (r.d) throw new Error("no");
+        if (r.e) { var v = 1; }
+        let fine = "";
+        if (r.f) { fine = await fetchIt(q); } else if (r.g) { return fine; }
+        return [out, read(), fine];
+      }`,
+        [],
+        true,
+      ),
+    ).toEqual([
+      "6:13 branches on a traced value (if)",
+      "7:13 branches on a traced value (if)",
+      "8:39 branches on a traced value (if)",
+      "9:13 branches on a traced value (if)",
+      "10:13 branches on a traced value (if)",
+    ]);
+  });
+
+  it("with staging, refuses a try with finally, an unawaited return or outer mutation", () => {
+    expect(
+      check(
+        `async (q) => {
+        const out = {};
+        try { await fetchIt(q); } finally { await done(q); }
+        try { return fetchIt(q); } catch { return 1; }
+        try { out.a = await fetchIt(q); } catch {}
+        try { const x = await fetchIt(q); if (x) return x; return "no"; } catch (e) { return e.message; }
+        return out;
+      }`,
+        [],
+        true,
+      ),
+    ).toEqual(["3:9 handles failures of op calls with try/catch", "4:9 handles failures of op calls with try/catch", "5:9 handles failures of op calls with try/catch"]);
   });
 
   it("follows taint through assignments and destructuring, but not into unrelated locals", () => {
