@@ -31,6 +31,15 @@ export { registerExecutor, type Executor, type Work as ExecutorWork, type ChunkR
 export { inlineExecutor } from "./runtime/executors.js";
 export { subscribe, type RuntimeEvent } from "./runtime/events.js";
 
+// Config, credentials, logs, metrics and health.
+export { getConfig, setConfig, unsetConfig, ConfigError, type ConfigKey, type ConfigValue, type ConfigLayer } from "./runtime/config/config.js";
+export type { WeftConfig, ModelsConfig, ProviderConfig, DurableConfig, LogConfig, MetricsConfig } from "./runtime/config/types.js";
+export { credential, setCredential, type CredentialSource } from "./runtime/config/credentials.js";
+export { Secret } from "./runtime/config/secret.js";
+export { log, configureLog, type LogLevel, type LogRecord, type LogSink, type LogSettings } from "./runtime/log.js";
+export { enableMetrics, disableMetrics, prometheusMetrics, type MetricsOptions, type PrometheusMetrics } from "./runtime/metrics.js";
+export { health, registerHealthCheck, type HealthReport, type HealthCheck, type HealthOptions } from "./runtime/health.js";
+
 // Model calls: providers, usage and cost, rate limits.
 export { models, type Models, type ModelInstance, type ModelResult, type ModelStreamEvent, type ModelCallOptions, type ObjectOptions, type EmbedOptions, type Prompt, type CallUsage, type Tracked, type Usage, type UsageReport } from "./runtime/models/models.js";
 export type { ModelProvider, Capabilities, Message, GenerateRequest, GenerateResponse, StreamEvent, EmbedRequest, EmbedResponse, TokenUsage, RateLimits, Price, ModelClock } from "./runtime/models/provider.js";

@@ -14,6 +14,7 @@
  */
 import { parseArgs } from "node:util";
 import { nearestKey } from "../decorators/options.js";
+import { ConfigError } from "../runtime/config/config.js";
 import { boundedText, messageOf } from "../runtime/redact.js";
 
 /** One option of a verb. Names are long names (`json`, `store`); `short` a single letter. */
@@ -183,8 +184,9 @@ export async function dispatch(root: Verb, argv: readonly string[], io: Io): Pro
       io.err(`${where}: ${oneLine(error.message)}; ${usageHint}`);
       return 2;
     }
-    if (error instanceof CliError) {
-      io.err(`${where}: ${oneLine(error.message)}${error.hint ? `; ${oneLine(error.hint)}` : ""}`);
+    if (error instanceof CliError || error instanceof ConfigError) {
+      const hint = error instanceof CliError ? error.hint : undefined;
+      io.err(`${where}: ${oneLine(error.message)}${hint ? `; ${oneLine(hint)}` : ""}`);
       return 1;
     }
     const name = error instanceof Error && error.name !== "Error" ? `${error.name}: ` : "";

@@ -2,6 +2,7 @@
  * Runtime events: a deterministic window on what the runtime does (calls, attempts, retries
  * with their scheduled delays, outcomes), for tests, progress bars and logs.
  */
+import { log } from "./log.js";
 
 /** Something the runtime did. */
 export type RuntimeEvent =
@@ -45,7 +46,7 @@ export function emit(event: RuntimeEvent): void {
     try {
       listener(event);
     } catch (error) {
-      process.emitWarning(`weft: an event listener threw: ${error instanceof Error ? error.message : String(error)}`);
+      log.warn(`weft: an event listener threw: ${error instanceof Error ? error.message : String(error)}`, { code: "WEFT_LISTENER_THREW" });
     }
   }
 }

@@ -27,6 +27,7 @@ import { settings, settingsVersion } from "./settings.js";
 import { endSpan, startSpan, withActiveSpan } from "./telemetry.js";
 import { validatorsFor, type Validators } from "./validate.js";
 import { checkedStream } from "./checked-stream.js";
+import { log } from "./log.js";
 
 type Config = Readonly<Record<string, unknown>>;
 
@@ -395,7 +396,7 @@ function ensureValidators(entry: OpEntry): Validators {
 
 /** Once per op: it has no build-time types, so nothing checks its inputs and outputs. */
 function warnUntyped(desc: OpDescriptor): void {
-  process.emitWarning(
+  log.warn(
     `weft: op "${desc.name}" has no build-time types, so its inputs and outputs are not validated. ` +
       `Build with tspc and the weft transformer ("plugins": [{ "transform": "weft/transformer" }]), ` +
       "or run `weft gen` for builds that run no transformer (esbuild, tsx, TypeScript 7).",

@@ -25,6 +25,7 @@ import type { CallOverrides, OpEntry } from "./invoke.js";
 import { boundedAll, runPlan, type Binding } from "./run-plan.js";
 import { chainOf, type ChainPlan } from "./fused.js";
 import { endSpan, startSpan } from "./telemetry.js";
+import { log } from "./log.js";
 
 /** Options of `jit`. */
 export interface JitOptions {
@@ -298,7 +299,7 @@ export class Jit {
     if (compiled.kind === "eager") {
       if (!this.warned.has(compiled.reason.message)) {
         this.warned.add(compiled.reason.message);
-        process.emitWarning(`jit(${this.name}) runs eagerly for this input signature: ${compiled.reason.message}`, { code: "WEFT_JIT_FALLBACK" });
+        log.warn(`jit(${this.name}) runs eagerly for this input signature: ${compiled.reason.message}`, { code: "WEFT_JIT_FALLBACK" });
       }
       return Promise.resolve(this.fn.apply(thisArg, args as unknown[]));
     }

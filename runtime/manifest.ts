@@ -31,6 +31,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { manifestChecksFile, type InjectedChecks, type InjectedMeta } from "../decorators/descriptor.js";
 import type { Manifest, ManifestEntry } from "../transformers/gen.js";
 import { WeftError } from "./errors.js";
+import { log } from "./log.js";
 
 /** Which entry point registered: narrows the search when given. */
 export type ManifestKind = "op" | "jit" | "vmap";
@@ -145,7 +146,7 @@ function warnUnmapped(manifest: Loaded, file: string): void {
   if (unmapped.has(file) || keysFor(manifest, file).some((k) => manifest.byFile.has(k))) return;
   unmapped.add(file);
   const rel = (f: string) => path.relative(process.cwd(), f) || f;
-  process.emitWarning(
+  log.warn(
     `weft: an op registered from ${rel(file)}, which ${rel(manifest.file)} has no entries for, so it runs unvalidated. ` +
       "If that is a bundle, it lost its source locations: bundle with source maps (esbuild --sourcemap, or inline ones) so weft maps the call back to its source, " +
       "or keep the modules that define ops out of the bundle. If it is a new file, run `weft gen` again.",

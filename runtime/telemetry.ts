@@ -20,6 +20,11 @@ function loadApi(): Api | undefined {
 }
 
 const api = loadApi();
+
+/** `@opentelemetry/api`, when installed: the one loader, shared with runtime/metrics.ts. Internal. */
+export function otelApi(): Api | undefined {
+  return api;
+}
 const tracer = api?.trace.getTracer("weft", "0.1.0");
 // The provider the API delegates to until a real one is registered: when it is still in
 // place, nothing would record a span, and weft skips opening one (an allocation per call).

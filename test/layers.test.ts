@@ -57,6 +57,8 @@ const LAYERS: readonly (readonly [pattern: string, layer: Layer, why: string])[]
   ["runtime/stream", 4, "streams"],
   ["runtime/models/", 4, "model calls"],
   ["runtime/durable/", 4, "durable runs"],
+  ["runtime/health.ts", 4, "health(): checks the durable store and the model providers"],
+  ["runtime/config/", 2, "layered config and credentials: runtime core, read by every layer above"],
   ["runtime/", 2, "runtime core"],
 ];
 

@@ -7,6 +7,8 @@ import type { OpDescriptor } from "../../decorators/descriptor.js";
 import type { OpContext } from "../context.js";
 import { SqliteStore } from "./sqlite.js";
 import type { DurableStore } from "./store.js";
+import { getConfig } from "../config/config.js";
+import { registerGauge } from "../metrics.js";
 
 /** A source of time, injectable for lease and TTL tests. */
 export interface Clock {
@@ -26,7 +28,7 @@ export type ApprovalPolicy = (op: OpDescriptor, args: readonly unknown[], contex
 
 /** What `configureDurable` sets. */
 export interface DurableSettings {
-  /** The SQLite file of the default store. Default `$WEFT_DURABLE_PATH`, else `.weft/durable.db` in the working directory. */
+  /** The SQLite file of the default store. Default: config `durable.path` (`$WEFT_DURABLE_PATH`), else `.weft/durable.db` in the working directory. */
   readonly path?: string;
   /** `"NORMAL"` (default) or `"FULL"` (an fsync per append: survives power loss). */
   readonly synchronous?: "NORMAL" | "FULL";
@@ -65,11 +67,27 @@ export const durableSettings = {
   /** The default store, opened on first use. */
   store(): DurableStore {
     if (configured) return configured;
-    const file = this.path ?? process.env.WEFT_DURABLE_PATH ?? path.join(process.cwd(), ".weft", "durable.db");
-    opened ??= new SqliteStore(file, { synchronous: this.synchronous });
+    if (opened) return opened;
+    const file = this.path ?? (getConfig("durable.path") as string | undefined) ?? path.join(process.cwd(), ".weft", "durable.db");
+    const synchronous = this.synchronousSet ? this.synchronous : ((getConfig("durable.synchronous") as "NORMAL" | "FULL" | undefined) ?? this.synchronous);
+    opened = new SqliteStore(file, { synchronous });
     return opened;
   },
+  /** True once `configureDurable` set `synchronous` (it then wins over the config files). */
+  synchronousSet: false,
+  /** The store given to `configureDurable({ store })`, if any. Internal: `health()` reads it. */
+  configuredStore(): DurableStore | undefined {
+    return configured;
+  },
 };
+
+// Read at each metrics collection, from the store already in use (never opened for it).
+registerGauge("weft.dlq.size", "dead letters not yet replayed", () => {
+  const store = configured ?? opened;
+  const letters = store?.deadLetters();
+  // A store whose reads are asynchronous (a server database) reports no value here.
+  return Array.isArray(letters) ? letters.filter((d) => d.status === "open").length : [];
+});
 
 /**
  * Sets where durable runs, caches, dead letters and approvals are kept, and how.
@@ -91,7 +109,10 @@ export function configureDurable(next: DurableSettings): void {
     configured = next.store;
   }
   if (next.path !== undefined) durableSettings.path = next.path;
-  if (next.synchronous !== undefined) durableSettings.synchronous = next.synchronous;
+  if (next.synchronous !== undefined) {
+    durableSettings.synchronous = next.synchronous;
+    durableSettings.synchronousSet = true;
+  }
   if (next.clock !== undefined) durableSettings.clock = next.clock;
   if (next.leaseMs !== undefined) durableSettings.leaseMs = next.leaseMs;
   if (next.approvals !== undefined) durableSettings.approvals = next.approvals;

@@ -70,6 +70,10 @@ export function localProvider(options: LocalOptions = {}): ModelProvider {
       }
       yield { type: "end", ...response };
     },
+    // Any model name works offline; these are the two the docs and the demo use.
+    async listModels(): Promise<readonly string[]> {
+      return ["chat", "embed"];
+    },
     async embed(request: EmbedRequest): Promise<EmbedResponse> {
       const width = request.dimensions ?? dims;
       await wait(hash32(request.texts.join("\u0000")), request.signal);

@@ -24,6 +24,7 @@ import type { Price, TokenUsage, EmbedResponse, GenerateRequest, GenerateRespons
 import { resolveModel, registerProvider, type Resolved } from "./registry.js";
 import { countMessageTokens, countTokens } from "./tokens.js";
 import { costOf, currentLedger, ledgers, resetGlobal, track, type Ledger, type Usage, type UsageReport } from "./usage.js";
+import { recordModelUsage } from "../metrics.js";
 
 /** A prompt: a user message, or a whole conversation. */
 export type Prompt = string | readonly Message[];
@@ -221,6 +222,7 @@ async function metered<T extends { readonly usage: TokenUsage; readonly requestI
     const costUsd = price ? costOf(usage, price) : undefined;
     const record = { model: resolved.id, tenant: frame.tenant, stepId: frame.stepId, usage, costUsd };
     for (const ledger of chain) ledger.record(record);
+    recordModelUsage(resolved.id, resolved.providerName, usage, costUsd);
     if (span) usageAttributes(span, usage, costUsd, value.requestId);
     return { value, usage: { ...usage, totalTokens: usage.inputTokens + usage.outputTokens, costUsd } };
   } finally {

@@ -143,6 +143,19 @@ export function openaiCompatible(options: OpenAICompatibleOptions): ModelProvide
       yield { type: "end", text, usage, finishReason, ...(requestId && { requestId }), ...(responseModel && { responseModel }) };
     },
 
+    async listModels(signal): Promise<readonly string[]> {
+      let response: Response;
+      try {
+        response = await doFetch(`${base}/models`, { method: "GET", headers, signal });
+      } catch (error) {
+        if (signal.aborted) throw signal.reason;
+        throw new ProviderError({ provider: name, model: "(models)", status: undefined, detail: describe(error), secrets, cause: scrubCause(error, secrets) });
+      }
+      if (!response.ok) throw await httpError(response, name, "(models)", secrets, signal);
+      const json = (await readJson(response, name, "(models)", secrets, signal)) as { data?: { id?: unknown }[] };
+      return (json.data ?? []).map((m) => m.id).filter((id): id is string => typeof id === "string");
+    },
+
     async embed(request): Promise<EmbedResponse> {
       const body = { model: request.model, input: request.texts, ...(request.dimensions !== undefined && { dimensions: request.dimensions }) };
       const response = await post("/embeddings", request.model, body, request.signal);

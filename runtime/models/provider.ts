@@ -118,6 +118,8 @@ export interface ModelProvider {
   generate(request: GenerateRequest): Promise<GenerateResponse>;
   stream?(request: GenerateRequest): AsyncIterable<StreamEvent>;
   embed?(request: EmbedRequest): Promise<EmbedResponse>;
+  /** The model names it serves (an OpenAI-compatible `GET /models`): `weft models list` and `health()` ask it. */
+  listModels?(signal: AbortSignal): Promise<readonly string[]>;
   /** Limits weft enforces before each request to this provider. */
   readonly rateLimits?: RateLimits;
   /** Prices per model name (`"*"`: any model); the config's `prices` (by `provider:model`) wins. */

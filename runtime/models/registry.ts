@@ -1,14 +1,17 @@
 /**
  * The provider registry: names to providers, and model ids (`provider:model`) to the
- * provider and model name a call uses. Built in: `local` (always there) and `openai`
- * (from `OPENAI_BASE_URL` / `OPENAI_API_KEY` when those are set and no provider of that
- * name was registered).
+ * provider and model name a call uses. Built in: `local` (always there), and every provider
+ * the config names (`providers.<name>.baseUrl`, an OpenAI-compatible endpoint, with the key
+ * `credential("<name>.apiKey")`); `openai` also from `OPENAI_BASE_URL` / `OPENAI_API_KEY`
+ * (the config's environment layer), defaulting to api.openai.com when only a key is set.
  */
 import { localProvider } from "./local.js";
 import { openaiCompatible } from "./openai.js";
 import { systemClock, type ModelProvider } from "./provider.js";
 import { RateLimiter } from "./limits.js";
 import { registerSecret } from "../redact.js";
+import { getConfig } from "../config/config.js";
+import { credential } from "../config/credentials.js";
 
 type Config = Readonly<Record<string, unknown>>;
 
@@ -24,15 +27,40 @@ export interface Resolved {
 
 const providers = new Map<string, ModelProvider>();
 const limiters = new WeakMap<ModelProvider, RateLimiter>();
-const builtins: Record<string, () => ModelProvider | undefined> = {
-  local: () => localProvider(),
-  openai: () => {
-    const baseURL = process.env.OPENAI_BASE_URL;
-    const apiKey = process.env.OPENAI_API_KEY;
-    if (!baseURL && !apiKey) return undefined;
-    return openaiCompatible({ name: "openai", baseURL: baseURL || "https://api.openai.com/v1", ...(apiKey && { apiKey }) });
-  },
-};
+
+interface ProviderSettings {
+  readonly baseUrl?: string;
+  readonly model?: string;
+}
+
+/** A provider the config describes, built on first use. */
+function fromConfig(name: string): ModelProvider | undefined {
+  if (name === "local") return localProvider();
+  // A name with a dot cannot be a config key segment (`providers.<name>`).
+  if (name.includes(".")) return undefined;
+  const settings = getConfig(`providers.${name}`) as ProviderSettings | undefined;
+  const key = credential(`${name}.apiKey`);
+  const baseURL = settings?.baseUrl ?? (name === "openai" && key ? "https://api.openai.com/v1" : undefined);
+  if (!baseURL) return undefined;
+  return openaiCompatible({ name, baseURL, ...(key && { apiKey: key.reveal() }) });
+}
+
+/**
+ * The providers this process is set up for, with the model each is checked with: the
+ * provider of `models.default`, every `providers.<name>` of the config, `openai` when a key
+ * for it exists, and every registered one. Internal: `health()` and `weft models list`.
+ */
+export function configuredProviders(): { name: string; model: string | undefined }[] {
+  const out = new Map<string, string | undefined>();
+  const fallback = String(getConfig("models.default") ?? "local:chat");
+  const colon = fallback.indexOf(":");
+  if (colon > 0) out.set(fallback.slice(0, colon), fallback.slice(colon + 1));
+  const configured = (getConfig("providers") ?? {}) as Readonly<Record<string, ProviderSettings>>;
+  for (const [name, settings] of Object.entries(configured)) out.set(name, settings.model ?? out.get(name));
+  if (!out.has("openai") && credential("openai.apiKey")) out.set("openai", undefined);
+  for (const name of providers.keys()) if (!out.has(name)) out.set(name, undefined);
+  return [...out].map(([name, model]) => ({ name, model }));
+}
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
@@ -59,8 +87,8 @@ const resolvedIds = new Map<string, Resolved>();
 
 function providerNamed(name: string): ModelProvider | undefined {
   let provider = providers.get(name);
-  if (!provider && name in builtins) {
-    provider = builtins[name]!();
+  if (!provider) {
+    provider = fromConfig(name);
     if (provider) registerProvider(name, provider);
   }
   return provider;
@@ -75,7 +103,7 @@ export function resolveModel(id: string, config: Config): Resolved {
   if (known !== undefined) return known;
   let full = id;
   if (full === "default") {
-    const configured = config.model;
+    const configured = config.model ?? getConfig("models.default");
     if (configured !== undefined && typeof configured !== "string") throw new TypeError(`models: config.model must be a model id string, received ${typeof configured}`);
     full = configured ?? "local:chat";
   }
@@ -86,7 +114,10 @@ export function resolveModel(id: string, config: Config): Resolved {
   const provider = providerNamed(providerName);
   if (!provider) {
     const known = [...new Set([...providers.keys(), "local"])].sort().join(", ");
-    const hint = providerName === "openai" ? " (set OPENAI_BASE_URL / OPENAI_API_KEY, or models.register it)" : "";
+    const hint =
+      providerName === "openai"
+        ? " (set OPENAI_BASE_URL / OPENAI_API_KEY, or `weft configure set --credential openai.apiKey <key>`, or models.register it)"
+        : ` (set providers.${providerName}.baseUrl with \`weft configure set\`, or models.register it)`;
     throw new TypeError(`models: no provider "${providerName}" for "${id}"${hint}; registered: ${known}`);
   }
   let limiter = limiters.get(provider);

@@ -14,6 +14,7 @@ import { workerData } from "node:worker_threads";
 import type { OpEntry } from "../invoke.js";
 import { WORKER_MARK } from "./keys.js";
 import { notCloneable } from "./protocol.js";
+import { log } from "../log.js";
 
 /**
  * True inside a weft pool worker: ops called there stay inline, so a worker never starts
@@ -151,7 +152,7 @@ const warned = new Set<string>();
 export function warnInline(entry: OpEntry, why: string): void {
   if (warned.has(entry.desc.id)) return;
   warned.add(entry.desc.id);
-  process.emitWarning(
+  log.warn(
     `op "${entry.desc.name}" runs inline, not in a worker: ${why}. ` +
       `To keep it on the main thread without this warning, declare it with placement: "inline".`,
     { type: "WeftInlineFallback", code: "WEFT_INLINE_FALLBACK" },

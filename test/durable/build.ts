@@ -37,7 +37,8 @@ export interface DurableBuild {
 }
 
 /**
- * Compiles (or reuses) the durable fixtures.
+ * Compiles (or reuses) the durable fixtures, or the fixtures of another folder (the CLI's:
+ * test/fixtures/cli) the same way.
  *
  * @example
  * ```ts
@@ -45,15 +46,7 @@ export interface DurableBuild {
  * spawn(process.execPath, [build.script("child.js")]);
  * ```
  */
-export function buildDurableFixtures(): DurableBuild {
-  return buildProcessFixtures(FIXTURES, "weft-durable");
-}
-
-/**
- * Compiles (or reuses) the fixtures of one folder for real `node` processes, like the
- * durable ones (the stream tests' crash fixture uses it too), cached under `cache`.
- */
-export function buildProcessFixtures(fixtures: string, cache: string): DurableBuild {
+export function buildDurableFixtures(fixtures: string = FIXTURES): DurableBuild {
   const lib = buildForWorkers();
   const files = readdirSync(fixtures)
     .filter((f) => f.endsWith(".ts"))
@@ -61,7 +54,7 @@ export function buildProcessFixtures(fixtures: string, cache: string): DurableBu
     .sort();
   const hash = createHash("sha256").update(lib.root).update(ts.version);
   for (const file of files) hash.update(path.basename(file)).update("\0").update(readFileSync(file)).update("\0");
-  const root = path.join(ROOT, "node_modules/.cache", cache, hash.digest("hex").slice(0, 16));
+  const root = path.join(ROOT, "node_modules/.cache", `weft-${path.basename(fixtures)}`, hash.digest("hex").slice(0, 16));
   if (!existsSync(path.join(root, "package.json"))) {
     const temp = `${root}.${process.pid}.${Math.random().toString(36).slice(2)}`;
     mkdirSync(temp, { recursive: true });

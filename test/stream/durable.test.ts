@@ -10,7 +10,7 @@ import path from "node:path";
 import { afterAll, expect, test } from "vitest";
 import { SqliteStore } from "weft";
 import { decode } from "../../runtime/durable/codec.js";
-import { buildProcessFixtures } from "../durable/build.js";
+import { buildDurableFixtures } from "../durable/build.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "weft-stream-crash-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -34,7 +34,7 @@ const counts = (lines: string[]) => {
 };
 
 test("a SIGKILLed durable stream resumes after its last committed offset without reprocessing committed items", async () => {
-  const build = buildProcessFixtures(path.resolve(import.meta.dirname, "../fixtures/stream"), "weft-stream");
+  const build = buildDurableFixtures(path.resolve(import.meta.dirname, "../fixtures/stream"));
   const script = build.script("child.js");
   const input = path.join(dir, "in.jsonl");
   const text = (i: number) => `t${i}-${"x".repeat(i % 7)}`;

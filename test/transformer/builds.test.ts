@@ -92,10 +92,11 @@ beforeAll(async () => {
     tsp: JSON.parse(readFileSync(path.join(REPO, "package.json"), "utf8")).tsp,
   });
   transpile(ts6, ["decorators/formats.ts", "decorators/descriptor.ts", "decorators/options.ts"], path.join(tmp, "weft/decorators"));
-  transpile(ts6, ["decorators/descriptor.ts"], path.join(tmp, "weft-stub/decorators"));
+  transpile(ts6, ["decorators/descriptor.ts", "decorators/options.ts"], path.join(tmp, "weft-stub/decorators"));
   // A stand-in weft package whose runtime/manifest.js is weft's own.
   cpSync(path.join(FIXTURE, "weft-stub"), path.join(tmp, "weft-stub"), { recursive: true });
-  transpile(ts6, ["runtime/manifest.ts", "runtime/errors.ts", "runtime/redact.ts"], path.join(tmp, "weft-stub/runtime"));
+  // The manifest warns through the logger, which reads the context.
+  transpile(ts6, ["runtime/manifest.ts", "runtime/errors.ts", "runtime/redact.ts", "runtime/log.ts", "runtime/context.ts", "runtime/duration.ts"], path.join(tmp, "weft-stub/runtime"));
   writeFileSync(
     path.join(tmp, "run.mjs"),
     `import { pathToFileURL } from "node:url";
