@@ -42,8 +42,6 @@ export const GOALS: Readonly<Record<string, Goal>> = {
   first_validated_call_ms: { op: "<=", target: 2, unit: "ms" },
   model_call_overhead_us: { op: "<=", target: 50, unit: "µs" },
   durable_node_overhead_us: { op: "<=", target: 50, unit: "µs" },
-  // weft's per-item stream overhead over Effect's Stream's, same pipeline, same run.
-  stream_overhead_vs_effect: { op: "<=", target: 1, unit: "× Effect" },
 };
 
 /** Every metric the issues ask results.json to hold, in the issues' order. */
