@@ -48,6 +48,11 @@ export { openaiCompatible, type OpenAICompatibleOptions } from "./runtime/models
 export { aiSdkProvider, type AiSdkProviderOptions, type AiSdkLanguageModel, type AiSdkEmbeddingModel } from "./runtime/models/ai-sdk.js";
 export { ProviderError, BudgetExceeded, type Budget } from "./runtime/models/errors.js";
 
+// Streams: pull-based pipelines with bounded buffers, loaders, dead letters and lineage.
+export { data, Stream, Loader, type Data, type StreamOptions, type StreamProgress, type StreamSummary, type StreamDeadLetter, type Traced, type Sink, type Source } from "./runtime/stream/index.js";
+export type { MapOptions, BatchStageOptions, BufferOptions, BufferStrategy, ThroughOptions, Many, CsvOptions, FilesOptions, FileEntry, ProgressBarOptions, ProgressOutput } from "./runtime/stream/index.js";
+export { MalformedRecord, StreamItemError } from "./runtime/stream/index.js";
+
 // Durable runs, result caches, dead letters and approvals.
 export { durable, type DurableOptions } from "./runtime/durable/index.js";
 export { configureDurable, closeDurable, type DurableSettings, type ApprovalPolicy, type ApprovalVerdict, type Clock } from "./runtime/durable/index.js";

@@ -19,6 +19,7 @@ const suites: Array<[string, () => Promise<{ run: Suite }>]> = [
   ["compile", () => import("./compile.bench.js")],
   ["validation", () => import("./validation.bench.js")],
   ["durable", () => import("./durable.bench.js")],
+  ["stream", () => import("./stream.bench.js")],
   ["models", () => import("./models.bench.js")],
   ["workers", () => import("./workers.bench.js")],
   ["bullmq", () => import("./bullmq.bench.js")],
