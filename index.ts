@@ -50,6 +50,11 @@ export { openaiCompatible, type OpenAICompatibleOptions } from "./runtime/models
 export { aiSdkProvider, type AiSdkProviderOptions, type AiSdkLanguageModel, type AiSdkEmbeddingModel } from "./runtime/models/ai-sdk.js";
 export { ProviderError, BudgetExceeded, type Budget } from "./runtime/models/errors.js";
 
+// Streams: pull-based pipelines with bounded buffers, loaders, dead letters and lineage.
+export { data, Stream, Loader, type Data, type StreamOptions, type StreamProgress, type StreamSummary, type StreamDeadLetter, type Traced, type Sink, type Source } from "./runtime/stream/index.js";
+export type { MapOptions, BatchStageOptions, BufferOptions, BufferStrategy, ThroughOptions, Many, CsvOptions, FilesOptions, FileEntry, ProgressBarOptions, ProgressOutput } from "./runtime/stream/index.js";
+export { MalformedRecord, StreamItemError } from "./runtime/stream/index.js";
+
 // Durable runs, result caches, dead letters and approvals.
 export { durable, type DurableOptions } from "./runtime/durable/index.js";
 export { configureDurable, closeDurable, type DurableSettings, type ApprovalPolicy, type ApprovalVerdict, type Clock } from "./runtime/durable/index.js";
@@ -58,6 +63,13 @@ export { cacheStats, clearCache, type CacheStats } from "./runtime/durable/index
 export { MemoryStore, SqliteStore, type DurableStore, type SqliteStoreOptions, type RunStatus, type ApprovalRecord } from "./runtime/durable/index.js";
 export { type Awaitable, type Acquired, type RunRecord, type JournalRecord, type DeadLetterRecord } from "./runtime/durable/index.js";
 export { UnstorableValue, RunLocked, LeaseLost, RunVersionMismatch, ApprovalDenied, ApprovalRequired } from "./runtime/durable/index.js";
+export { RedisStore, type RedisStoreOptions } from "./runtime/durable/redis.js";
+
+// Scale-out: steps as BullMQ jobs on Redis, served by `weft worker` processes.
+export { BullMQExecutor, type BullMQExecutorOptions, type RemoteWorkerInfo } from "./runtime/remote/executor.js";
+export { startWorker, type RemoteWorker, type RemoteWorkerOptions } from "./runtime/remote/worker.js";
+export { RemoteRefused } from "./runtime/remote/protocol.js";
+export type { RedisTarget } from "./runtime/remote/connection.js";
 
 // Errors.
 export { WeftError, OpError, ValidationError, DeadlineExceeded, Cancelled, WorkerCrashed, BatchItemError, type ValidationIssue } from "./runtime/errors.js";

@@ -45,6 +45,7 @@ export const GOALS: Readonly<Record<string, Goal>> = {
   import_ms: { op: "<=", target: 100, unit: "ms" },
   import_heap_mb: { op: "<=", target: 15, unit: "MB" },
   first_call_ms: { op: "<=", target: 5, unit: "ms" },
+  bullmq_throughput_ratio: { op: ">=", target: 0.8 },
 };
 
 /** Every metric the issues ask results.json to hold, in the issues' order. */
@@ -66,6 +67,8 @@ export const EXPECTED_METRICS: readonly string[] = [
   "validation_speedup_vs_zod",
   ...PEER_SIDES.flatMap((p) => [`${p.id}_step_overhead_ratio`, `${p.id}_fanout_overhead_ratio`, `${p.id}_batch_wall_ratio`]),
   "weft_batch_wall_over_pool",
+  "bullmq_throughput_ratio",
+  "bullmq_step_latency_us",
 ];
 
 /** Where and when results.json was measured (benchmarks/machine.json). */

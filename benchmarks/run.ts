@@ -20,8 +20,10 @@ const suites: Array<[string, () => Promise<{ run: Suite }>]> = [
   ["compile", () => import("./compile.bench.js")],
   ["validation", () => import("./validation.bench.js")],
   ["durable", () => import("./durable.bench.js")],
+  ["stream", () => import("./stream.bench.js")],
   ["models", () => import("./models.bench.js")],
   ["workers", () => import("./workers.bench.js")],
+  ["bullmq", () => import("./bullmq.bench.js")],
   ["peers", () => import("./peers.bench.js")],
 ];
 

@@ -14,8 +14,9 @@ import { inspect } from "./verbs/inspect.js";
 import { models } from "./verbs/models.js";
 import { runs } from "./verbs/runs.js";
 import { trace } from "./verbs/trace.js";
+import { worker } from "./verbs/worker.js";
 
-export const VERBS: readonly Verb[] = [configure, models, inspect, gen, clean, runs, approve, deny, dlq, cache, trace, health];
+export const VERBS: readonly Verb[] = [configure, models, inspect, gen, clean, runs, approve, deny, dlq, cache, trace, health, worker];
 
 /** The root of the verb tree: `weft --help` prints its summary and the verbs. */
 export const WEFT: Verb = {

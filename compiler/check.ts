@@ -194,7 +194,8 @@ function checkOp(n: OpNode, say: (msg: string) => void): void {
       say(`called with ${plural(argc, "argument")}, expected ${range}`);
     }
   }
-  if (n.placement === undefined) return;
+  // A remote engine runs any op (what cannot travel is refused when the call is made).
+  if (n.placement === undefined || n.placement.startsWith("remote:")) return;
   const allowed = allowedPlacements(n);
   if (!allowed.values.includes(n.placement)) {
     say(`placement "${n.placement}", expected ${allowed.values.map((p) => `"${p}"`).join(" or ")} (${allowed.why})`);

@@ -3,7 +3,7 @@
  * Mermaid (`flowchart TD`, renders on GitHub) and DOT. All deterministic: the same graph
  * always prints the same string.
  */
-import { formatLoc, isPlainObject, namedSubgraphs, unreachable, type Graph, type Node, type Template } from "./ir.js";
+import { formatLoc, isPlainObject, namedSubgraphs, unreachable, type Graph, type Node, type NodePlacement, type Template } from "./ir.js";
 import type { ChainLink } from "./expr.js";
 import { policyRefusal } from "./check.js";
 
@@ -285,7 +285,7 @@ function label(n: Node): string {
     case "const":
       return `${id} const ${showValue(n.value)}`;
     case "op":
-      return `${id} ${n.desc.name}${n.placement === "worker" ? " @worker" : ""}`;
+      return `${id} ${n.desc.name}${placedAway(n.placement)}`;
     case "get":
       return `${id} ${showAccess(n.key)}`;
     case "call":
@@ -293,7 +293,7 @@ function label(n: Node): string {
     case "expr":
       return `${id} ${n.op}`;
     case "fused":
-      return `${id} fused${n.placement === "worker" ? " @worker" : ""}`;
+      return `${id} fused${placedAway(n.placement)}`;
     case "pack":
     case "cond":
     case "try":
@@ -427,4 +427,9 @@ function dotShape(n: Node): string {
     default:
       return unreachable(n, "node kind");
   }
+}
+
+/** ` @worker` or ` @remote:NAME` for a node that leaves this thread to run, else nothing. */
+function placedAway(placement: NodePlacement | undefined): string {
+  return placement === "worker" || placement?.startsWith("remote:") ? ` @${placement}` : "";
 }

@@ -5,6 +5,8 @@
 import type { InjectedMeta, OpDescriptor, OpKind, OpOptions } from "./descriptor.js";
 
 const ASYNC_FUNCTION = Object.getPrototypeOf(async () => {}).constructor;
+/** An `async function*` body (a token stream) is async too: it is never fused, folded or sent to a worker. */
+const ASYNC_GENERATOR_FUNCTION = Object.getPrototypeOf(async function* () {}).constructor;
 
 let anonymous = 0;
 
@@ -23,7 +25,7 @@ export function buildDescriptor(
   meta: InjectedMeta | undefined,
 ): OpDescriptor {
   const name = options.name ?? meta?.name ?? (fallbackName || "anonymous");
-  const isAsync = impl instanceof ASYNC_FUNCTION;
+  const isAsync = impl instanceof ASYNC_FUNCTION || impl instanceof ASYNC_GENERATOR_FUNCTION;
   const kind: OpKind = options.kind ?? (isAsync ? "io" : "cpu");
   const locator = meta?.locator;
   const id = locator ? `${locator.module}#${locator.export}${locator.member ? `.${locator.member}` : ""}` : `${name}@${++anonymous}`;
@@ -35,6 +37,7 @@ export function buildDescriptor(
     async: isAsync,
     params: meta?.params ?? [],
     ...(meta?.returns !== undefined && { returns: meta.returns }),
+    ...(meta?.stream === true && { stream: true as const }),
     ...(meta?.defs !== undefined && { defs: meta.defs }),
     ...(meta?.checks !== undefined && { checks: meta.checks }),
     ...(meta?.doc !== undefined && { doc: meta.doc }),

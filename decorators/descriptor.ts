@@ -180,6 +180,8 @@ export interface InjectedMeta {
   readonly name?: string;
   readonly params?: readonly ParamInfo[];
   readonly returns?: JsonSchema;
+  /** The op returns an `AsyncIterable` (a token stream): `returns` describes each item it yields. */
+  readonly stream?: true;
   /** Shared definitions referenced by `$ref: "#/$defs/Name"` from params and returns. */
   readonly defs?: Readonly<Record<string, JsonSchema>>;
   /** The checks generated from these schemas at build time (transformers/checks.ts). */
@@ -225,6 +227,8 @@ export interface OpDescriptor {
   readonly async: boolean;
   readonly params: readonly ParamInfo[];
   readonly returns?: JsonSchema;
+  /** The op returns an `AsyncIterable`: `returns` describes each item, checked as it is yielded. */
+  readonly stream?: true;
   readonly defs?: Readonly<Record<string, JsonSchema>>;
   /** Generated checks of `params` and `returns`, when the build (or `weft gen`) wrote them. */
   readonly checks?: InjectedChecks;

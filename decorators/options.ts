@@ -58,7 +58,26 @@ export function callForm(kind: CallKind, arity: number, isFunction: (index: numb
 }
 
 /** The name of an options shape. */
-export type ShapeName = "op" | "retry" | "backoff" | "batch" | "cache" | "with" | "jit" | "vmap" | "configure" | "withContext";
+export type ShapeName =
+  | "op"
+  | "retry"
+  | "backoff"
+  | "batch"
+  | "cache"
+  | "with"
+  | "jit"
+  | "vmap"
+  | "configure"
+  | "withContext"
+  | "stream"
+  | "streamMap"
+  | "streamBatch"
+  | "streamBuffer"
+  | "streamThrough"
+  | "csv"
+  | "files"
+  | "register"
+  | "progressBar";
 
 /** An options object's keys; a key naming a shape holds a nested options object of that shape. */
 type Shape = Readonly<Record<string, ShapeName | null>>;
@@ -75,6 +94,15 @@ export const OPTION_SHAPES = {
   vmap: { inAxes: null, concurrency: null, chunkSize: null, onError: null, onProgress: null },
   configure: { concurrency: null, validate: null, random: null },
   withContext: { config: null, timeout: null, signal: null, tenant: null, user: null, values: null, placement: null, run: null },
+  stream: { chunk: null, onError: null, onDeadLetter: null, onProgress: null, signal: null, name: null },
+  streamMap: { concurrency: null, ordered: null },
+  streamBatch: { maxWaitMs: null },
+  streamBuffer: { strategy: null },
+  streamThrough: { concurrency: null },
+  csv: { header: null, delimiter: null },
+  files: { match: null, recursive: null },
+  register: { replace: null },
+  progressBar: { label: null, output: null, everyMs: null, redrawMs: null, now: null },
 } as const satisfies Record<ShapeName, Shape>;
 
 /**

@@ -11,6 +11,10 @@ import type { OpEntry } from "../runtime/invoke.js";
 import { currentFrame } from "../runtime/context.js";
 import { map, type Jit } from "../runtime/jit.js";
 import { JIT } from "./jit.js";
+import { BATCHED, type BatchedInfo } from "../runtime/stream/through.js";
+import { streamBatched } from "../runtime/stream/vmap.js";
+import type { Source } from "../runtime/stream/sources.js";
+import type { Stream, StreamOptions } from "../runtime/stream/stream.js";
 import { TraceError, callerLocation, containsTracer } from "../compiler/trace.js";
 
 // biome-ignore lint: any is needed for function-type variance
@@ -35,8 +39,14 @@ export type VmapResult<R, E extends "throw" | "collect", Err = unknown> = E exte
 /** What a failed item of a vmap over `F` holds: an op settles every failure as a `WeftError`. */
 export type ItemError<F> = F extends Op<AnyFn> ? WeftError : unknown;
 
-/** A function mapped over a batch. */
-export type VmappedFn<F extends AnyFn, A extends Axes | undefined = undefined, E extends "throw" | "collect" = "throw"> = (...args: Batched<Parameters<F>, A>) => Promise<VmapResult<ReturnType<F>, E, ItemError<F>>>;
+/**
+ * A function mapped over a batch. `.stream(items)` maps it over a source instead (an
+ * array, an iterable, an async iterable, a loader, a stream: each item is `F`'s first
+ * argument) and yields each item's result as it finishes, with its index.
+ */
+export type VmappedFn<F extends AnyFn, A extends Axes | undefined = undefined, E extends "throw" | "collect" = "throw"> = ((...args: Batched<Parameters<F>, A>) => Promise<VmapResult<ReturnType<F>, E, ItemError<F>>>) & {
+  stream(items: Source<Parameters<F>[0]>, options?: StreamOptions): Stream<ItemResult<Awaited<ReturnType<F>>, ItemError<F>>>;
+};
 
 function targetOf(f: AnyFn, meta: InjectedMeta | undefined): BatchTarget {
   const entry = (f as { [ENTRY]?: OpEntry })[ENTRY];
@@ -65,6 +75,10 @@ function batched(f: AnyFn, options: VmapOptions, meta: InjectedMeta | undefined,
     return unwrap ? results.map((r) => (r as { value: unknown }).value) : results;
   };
   Object.defineProperty(run, "name", { value: `vmap(${target.name})` });
+  // A stream's `.through(vmap(f))` runs its batches on the batch engine itself (per-item results).
+  const info: BatchedInfo = { target, options };
+  Object.defineProperty(run, BATCHED, { value: info });
+  Object.defineProperty(run, "stream", { value: (items: Source<unknown>, streamOptions?: StreamOptions) => streamBatched(target, options, items, streamOptions) });
   return run;
 }
 

@@ -29,6 +29,7 @@ import { settings, settingsVersion } from "./settings.js";
 import { effectApi } from "./effect.js";
 import { attemptFailed, endSpan, startSpan, withActiveSpan } from "./telemetry.js";
 import { validatorsFor, type Validators } from "./validate.js";
+import { checkedStream } from "./checked-stream.js";
 import { log } from "./log.js";
 
 type Config = Readonly<Record<string, unknown>>;
@@ -170,11 +171,11 @@ function callFast(entry: OpEntry, parent: Frame, thisArg: unknown, args: readonl
   } catch (error) {
     throw settleError(entry, stepId, span, 1, error, signal);
   }
-  if (!isThenable(out)) return settleValue(entry, validators, stepId, span, 1, out, signal);
+  if (!isThenable(out)) return settleValue(entry, validators, stepId, span, 1, out, signal, frame);
   // A body that ignores its signal is abandoned when the caller's fires: the call settles then.
   const settled = signal === NEVER_SIGNAL ? Promise.resolve(out) : raceAbort(Promise.resolve(out), signal, desc.name);
   return settled.then(
-    (value) => settleValue(entry, validators, stepId, span, 1, value, signal),
+    (value) => settleValue(entry, validators, stepId, span, 1, value, signal, frame),
     (error: unknown) => {
       throw settleError(entry, stepId, span, 1, error, signal);
     },
@@ -235,7 +236,8 @@ class PolicyCall {
     const desc = entry.desc;
     const timeoutMs = overrides?.timeout ?? entry.timeoutMs;
     this.retry = overrides?.retry ?? desc.policy.retry;
-    this.checksEachAttempt = this.retry?.retryOn !== undefined && validators.output !== undefined;
+    // A stream's items are checked as they are yielded, never its value in an attempt.
+    this.checksEachAttempt = this.retry?.retryOn !== undefined && validators.output !== undefined && desc.stream !== true;
     const own = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
     // A nested op's deadline is the earlier of its own and its caller's; only an earlier one
     // needs a timer and a signal of its own, since the caller's signal already fires at the caller's.
@@ -366,7 +368,7 @@ class PolicyCall {
 
   private succeed(value: unknown): unknown {
     this.release();
-    return settleValue(this.entry, this.checksEachAttempt ? NO_VALIDATORS : this.validators, this.stepId, this.span, this.attempts, value, this.signal);
+    return settleValue(this.entry, this.checksEachAttempt ? NO_VALIDATORS : this.validators, this.stepId, this.span, this.attempts, value, this.signal, this.frame);
   }
 
   private fail(error: unknown): unknown {
@@ -450,10 +452,17 @@ function runBody(entry: OpEntry, frame: Frame, thisArg: unknown, args: readonly 
   return out;
 }
 
-function settleValue(entry: OpEntry, validators: Validators, stepId: string, span: Span | undefined, attempts: number, value: unknown, signal: AbortSignal): unknown {
+function settleValue(entry: OpEntry, validators: Validators, stepId: string, span: Span | undefined, attempts: number, value: unknown, signal: AbortSignal, frame: Frame): unknown {
   // A call whose signal fired is cancelled, even if its body ignored the signal and finished.
   if (signal.aborted) throw settleError(entry, stepId, span, attempts, abortReason(signal, entry.desc.name), signal);
-  if (validators.output) {
+  if (entry.desc.stream === true) {
+    // A stream's items are checked as they are yielded, in the op's frame.
+    try {
+      value = checkedStream(entry.desc.name, value, frame, validators.output);
+    } catch (error) {
+      throw settleError(entry, stepId, span, attempts, error, signal);
+    }
+  } else if (validators.output) {
     try {
       validators.output(value);
     } catch (error) {

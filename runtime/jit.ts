@@ -211,6 +211,12 @@ export class Jit {
         const binding = this.bindings.get(desc);
         return binding ? placementNow(binding.entry) : placementOf(make.op(0, desc, []));
       },
+      // The op's own pin, else the block around this call (or around inspect()).
+      remote: (desc) => {
+        const pin = this.bindings.get(desc)?.entry.pinned ?? desc.policy.placement;
+        const placement = pin !== undefined && pin !== "auto" ? pin : currentFrame().placement;
+        return placement?.startsWith("remote:") ? (placement as `remote:${string}`) : undefined;
+      },
     };
   }
 

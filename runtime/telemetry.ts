@@ -56,7 +56,7 @@ function recordingPossible(): boolean {
 /** What a span is opened with. */
 export interface SpanStart {
   readonly name: string;
-  readonly kind: OpKind | "jit" | "vmap" | "node";
+  readonly kind: OpKind | "jit" | "vmap" | "node" | "stream";
   readonly stepId: string;
   readonly parent: Otel.Span | undefined;
   readonly attributes?: Otel.Attributes;

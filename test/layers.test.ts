@@ -46,6 +46,7 @@ const LAYERS: readonly (readonly [pattern: string, layer: Layer, why: string])[]
   ["compiler/", 2, "pure: graph in, graph or plan out"],
   ["runtime/workers/worker.ts", 6, "the worker thread's entry point: it loads user modules, like the CLI"],
   ["runtime/workers/", 3, "the worker pool executor"],
+  ["runtime/remote/", 3, "the remote executor (BullMQ) and the worker process runtime that serves it"],
   ["runtime/executors.ts", 3, "the Executor interface and the inline and async executors"],
   ["runtime/runtime.ts", 3, "the Runtime object: owns settings, the op table, the cost model, the executor table, the pool and listeners"],
   ["runtime/define.ts", 3, "registers an op, then the placement authority places it on an executor"],

@@ -17,6 +17,9 @@ import { contentHash, relativePath } from "./util.js";
 
 type Ts = typeof TS;
 
+/** The standard library's async iterable types an op may return as a stream of checked items. */
+const STREAM_TYPES = new Set(["AsyncIterable", "AsyncIterableIterator", "AsyncGenerator", "AsyncIteratorObject"]);
+
 /** Which weft entry point a site calls. `object` is a `models.object<T>()` call: it gets `T`'s schema. */
 export type SiteKind = "op" | "jit" | "vmap" | "object";
 
@@ -33,6 +36,8 @@ export interface SiteMeta {
   readonly name?: string;
   readonly params: readonly ParamInfo[];
   readonly returns?: JsonSchema;
+  /** The op returns an `AsyncIterable`; `returns` describes each item. */
+  readonly stream?: true;
   readonly defs?: Readonly<Record<string, JsonSchema>>;
   readonly doc?: string;
   readonly locator?: { readonly export: string; readonly member?: string };
@@ -312,13 +317,26 @@ export function findOpSites(ts: Ts, program: TS.Program, sourceFile: TS.SourceFi
         return { name: elementName, schema, ...(optional ? { optional: true } : {}), ...(rest ? { rest: true } : {}) };
       });
     }
+    /** The item type of the standard library's async iterables, else undefined. */
+    function streamItemType(type: TS.Type): TS.Type | undefined {
+      const symbol = type.getSymbol() ?? type.aliasSymbol;
+      if (symbol === undefined || !STREAM_TYPES.has(symbol.getName())) return undefined;
+      const fromLib = (symbol.getDeclarations() ?? []).every((d) => program.isSourceFileDefaultLibrary(d.getSourceFile()));
+      if (!fromLib) return undefined;
+      const args = checker.getTypeArguments(type as TS.TypeReference);
+      return args[0] ?? checker.getUnknownType();
+    }
     const returned = checker.getReturnTypeOfSignature(signature);
     // Awaiting a type parameter gives `Awaited<T>`; keep `T` so the error names it plainly.
     const generic = returned.flags & (ts.TypeFlags.TypeParameter | ts.TypeFlags.IndexedAccess | ts.TypeFlags.Conditional);
-    const awaited = generic ? returned : (checker.getAwaitedType(returned) ?? returned);
+    const resolved = generic ? returned : (checker.getAwaitedType(returned) ?? returned);
+    // An op that returns a stream (`AsyncIterable<T>`, an async generator): its items are
+    // what is described and checked, each as it is yielded.
+    const streamed = kind === "op" ? streamItemType(resolved) : undefined;
+    const awaited = streamed ?? resolved;
     // `void` / `undefined` results have nothing to check: no return schema at all.
     const returnDecl = signature.getDeclaration() as TS.SignatureDeclaration | undefined;
-    const returnSchema = awaited.flags & (ts.TypeFlags.Void | ts.TypeFlags.Undefined) ? undefined : extractor.schemaOf(awaited, "return", returnDecl ? { declaration: returnDecl.type ?? returnDecl } : {});
+    const returnSchema = awaited.flags & (ts.TypeFlags.Void | ts.TypeFlags.Undefined) ? undefined : extractor.schemaOf(awaited, "return", returnDecl && !streamed ? { declaration: returnDecl.type ?? returnDecl } : {});
     // jit and vmap sites validate nothing themselves (each op they call does), so a parameter
     // that is not JSON data (a Module, a client) is no build error there: it goes undescribed.
     const described = kind === "op" || extractor.issues.length === 0;
@@ -338,7 +356,7 @@ export function findOpSites(ts: Ts, program: TS.Program, sourceFile: TS.SourceFi
     const returns = described ? returnSchema : undefined;
     const defs = described ? extractor.defs() : {};
     const hasDefs = Object.keys(defs).length > 0;
-    const hash = contentHash({ params, returns, defs: hasDefs ? defs : undefined });
+    const hash = contentHash({ params, returns, defs: hasDefs ? defs : undefined, ...(streamed && { stream: true }) });
     const sf = at.getSourceFile();
     const pos = sf.getLineAndCharacterOfPosition(at.getStart(sf));
     const file = relativePath(options.root, sf.fileName);
@@ -348,6 +366,7 @@ export function findOpSites(ts: Ts, program: TS.Program, sourceFile: TS.SourceFi
       ...(name !== undefined ? { name } : {}),
       params,
       ...(returns !== undefined ? { returns } : {}),
+      ...(streamed ? { stream: true as const } : {}),
       ...(hasDefs ? { defs } : {}),
       ...(doc !== undefined ? { doc } : {}),
       ...(locator ? { locator } : {}),

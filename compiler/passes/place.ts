@@ -62,6 +62,11 @@ export interface PlaceOptions {
    * so the plan shows where the runtime will run it. Without it, the cost decides.
    */
   readonly placeOp?: (desc: OpDescriptor) => NodePlacement;
+  /**
+   * The remote executor a call of this op is sent to (its own `placement: "remote:NAME"`,
+   * or the enclosing `withContext` block's), which then wins: the plan shows the step remote.
+   */
+  readonly remote?: (desc: OpDescriptor) => `remote:${string}` | undefined;
 }
 
 /**
@@ -95,6 +100,8 @@ export function placementOf(n: Node): NodePlacement {
 }
 
 function placeOp(n: OpNode, options: PlaceOptions): NodePlacement {
+  const far = options.remote?.(n.desc);
+  if (far !== undefined) return far;
   const allowed = allowedPlacements(n).values;
   if (allowed.length === 1) return allowed[0]!;
   if (options.placeOp) return options.placeOp(n.desc);
@@ -110,6 +117,9 @@ function placeFused(n: FusedNode, options: PlaceOptions): NodePlacement {
     }
   };
   collect(n.body);
+  // A chain goes where its block's placement sends it, as one job.
+  const far = members[0] === undefined ? undefined : options.remote?.(members[0]);
+  if (far !== undefined) return far;
   return fusedPlacement(members, options.cost, options.roundTripMs);
 }
 

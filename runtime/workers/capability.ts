@@ -83,7 +83,7 @@ function computeStaticReason(entry: OpEntry): string | undefined {
 let entryUrl: string | null | undefined;
 
 /** The file URL of the script Node was started with (`node app.js`), symlinks resolved as Node resolves them. */
-function entryScript(): string | undefined {
+export function entryScript(): string | undefined {
   if (entryUrl === undefined) {
     const main = process.argv[1];
     try {

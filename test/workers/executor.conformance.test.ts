@@ -6,6 +6,11 @@
  * and a worker executor with a pool of its own. Op calls reach them the way users' calls
  * do: registered by name and chosen by the op's `placement: "remote:NAME"`.
  *
+ * The BullMQ executor runs it too, against a private Redis and a `weft worker` process:
+ * the cases whose body reports through shared memory (a probe) are skipped there, since
+ * shared memory cannot cross processes; test/remote/executor.test.ts runs those cases
+ * (cancel and deadline reaching a running body) with probes kept in Redis.
+ *
  * Worker tests run weft from its JavaScript build (see build.ts): the first test file to
  * run builds it (about a second when sources changed), and worker threads take a few
  * hundred milliseconds to start.
@@ -13,12 +18,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Executor, FusedChain } from "../../runtime/executors.js";
 import { loadWeft, newProbe, untilSet } from "./weft.js";
+import { redisSkip } from "../support/redis.js";
+import { startCluster, type Cluster } from "../remote/cluster.js";
 
 type Loaded = Awaited<ReturnType<typeof loadWeft>>;
 let w: Loaded;
 const executors = new Map<string, Executor>();
 const unregister: (() => void)[] = [];
 let previousPool: Parameters<Loaded["executors"]["configureWorkers"]>[0] | undefined;
+let cluster: Cluster | undefined;
 
 beforeAll(async () => {
   w = await loadWeft();
@@ -31,12 +39,17 @@ beforeAll(async () => {
   executors.set("own-pool", new w.executors.WorkerExecutor({ size: 2, graceMs: 10_000 }));
   executors.set("loopback-remote", loopback(w));
   for (const [name, ex] of executors) unregister.push(w.weft.registerExecutor(`conformance-${name}`, ex));
-});
+  if (!redisSkip) {
+    cluster = await startCluster({ workers: 1, queue: "conformance" });
+    executors.set("bullmq", cluster.executor("conformance-bullmq"));
+  }
+}, 60_000);
 
 afterAll(async () => {
   for (const off of unregister) off();
   for (const ex of executors.values()) await ex.close();
   if (previousPool) w.executors.configureWorkers(previousPool);
+  await cluster?.dispose();
 });
 
 /**
@@ -72,7 +85,9 @@ function loopback(weft: Loaded): Executor {
   };
 }
 
-describe.each(["inline", "async", "worker", "own-pool", "loopback-remote"])("the %s executor", (name) => {
+describe.each(["inline", "async", "worker", "own-pool", "loopback-remote", "bullmq"])("the %s executor", (name) => {
+  // Skipped, loudly (test/support/redis.ts), only where no redis-server can be installed.
+  if (name === "bullmq" && redisSkip) return void it.skip(`bullmq: ${redisSkip}`, () => undefined);
   const ex = () => executors.get(name)!;
   const entryOf = (fn: { descriptor: { id: string } }) => w.registry.lookup(fn.descriptor.id)!;
   const idOf = (fn: { descriptor: { id: string } }) => fn.descriptor.id;
@@ -104,6 +119,8 @@ describe.each(["inline", "async", "worker", "own-pool", "loopback-remote"])("the
   // hop) the loop blocks the very timer that would fire its deadline, and nothing can
   // preempt synchronous JavaScript on its own thread.
   const concurrentSync = name === "worker" || name === "own-pool";
+  // Probes are shared memory, which cannot reach another process (see the file comment).
+  const sharesMemory = name !== "bullmq";
 
   describe("results", () => {
     it("resolves to the body's value", async () => {
@@ -190,7 +207,7 @@ describe.each(["inline", "async", "worker", "own-pool", "loopback-remote"])("the
       expect(seen.stepId).toMatch(/^probeContext#\d+$/);
     });
 
-    it("shows the attempt number of a retried call", async () => {
+    it.skipIf(!sharesMemory)("shows the attempt number of a retried call", async () => {
       const probe = newProbe();
       const seen = await w.weft.withContext({ tenant: "acme" }, () => pinned(w.ops.flakyProbe, () => w.ops.flakyProbe(probe)));
       expect(seen).toEqual({ attempt: 2, config: {}, tenant: "acme" });
@@ -203,7 +220,7 @@ describe.each(["inline", "async", "worker", "own-pool", "loopback-remote"])("the
   });
 
   describe("cancellation", () => {
-    it("rejects at once with Cancelled, and the body's signal fires", async () => {
+    it.skipIf(!sharesMemory)("rejects at once with Cancelled, and the body's signal fires", async () => {
       const probe = newProbe();
       const ac = new AbortController();
       const running = w.weft.withContext({ signal: ac.signal }, () => ex().run({ kind: "call", entry: entryOf(w.ops.untilAborted), args: [probe] }, here()));
@@ -222,7 +239,7 @@ describe.each(["inline", "async", "worker", "own-pool", "loopback-remote"])("the
       expect(Atomics.load(probe, w.ops.STARTED)).toBe(0);
     });
 
-    it("cancels a chunk as a whole, not item by item", async () => {
+    it.skipIf(!sharesMemory)("cancels a chunk as a whole, not item by item", async () => {
       const probe = newProbe();
       const ac = new AbortController();
       const running = w.weft.withContext({ signal: ac.signal }, () => ex().runChunk(idOf(w.ops.untilAborted), [[probe], [probe]], here()));
@@ -235,7 +252,7 @@ describe.each(["inline", "async", "worker", "own-pool", "loopback-remote"])("the
   // Worker threads keep their own clocks, so these deadlines are real timers (integration):
   // they assert what was aborted and which error arrived, never how long it took.
   describe("deadlines (integration, real timers)", () => {
-    it("rejects with DeadlineExceeded naming the op whose budget ran out, and aborts the body", async () => {
+    it.skipIf(!sharesMemory)("rejects with DeadlineExceeded naming the op whose budget ran out, and aborts the body", async () => {
       const probe = newProbe();
       const error = await pinned(w.ops.untilAborted, () => w.ops.untilAborted.with({ timeout: "20ms" })(probe)).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(w.errors.DeadlineExceeded);
@@ -243,7 +260,7 @@ describe.each(["inline", "async", "worker", "own-pool", "loopback-remote"])("the
       await endedByDeadline(probe);
     });
 
-    it("applies a caller's deadline to a direct run", async () => {
+    it.skipIf(!sharesMemory)("applies a caller's deadline to a direct run", async () => {
       const probe = newProbe();
       const running = w.weft.withContext({ timeout: "20ms" }, () => ex().run({ kind: "call", entry: entryOf(w.ops.untilAborted), args: [probe] }, here()));
       await expect(running).rejects.toMatchObject({ _tag: "DeadlineExceeded", op: "withContext" });

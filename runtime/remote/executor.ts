@@ -1,0 +1,462 @@
+/**
+ * The BullMQ executor: the `Executor` that sends op bodies, fused chains and chunks of
+ * items as jobs to `weft worker` processes on any number of machines, over Redis.
+ *
+ * The coordinator keeps everything that decides a call: the kernel (`callOp`) validates,
+ * retries with the op's backoff (each attempt is its own job, so a retry may run on any
+ * worker), and keeps the deadline; the plan runner keeps the graph. A job is one step.
+ *
+ * - Job ids come from run, step and attempt inside a durable run (see `jobId`), so a
+ *   resumed coordinator that adds a step again gets the job it added before: a finished
+ *   job's reply is read back, a queued or running one is waited for; the body never
+ *   runs twice for it. Outside a run every call is its own job.
+ * - A worker that dies mid-job loses its lock; BullMQ's stall check hands the job to
+ *   another worker (`maxStalledCount`, default 1: at most one extra run). A job stalled
+ *   more often fails, which reaches the caller as `WorkerCrashed` (retryable).
+ * - The caller's signal firing (deadline or cancel) rejects at once with its reason, and
+ *   tells the workers: a queued job is removed or skipped, a running one's context signal
+ *   aborts with the same reason.
+ * - Completions arrive on one `QueueEvents` stream per executor; a sweep reads back any
+ *   job whose event was missed (a stream trimmed while the coordinator was away).
+ */
+import { randomUUID } from "node:crypto";
+import type * as BullMQ from "bullmq";
+import type { Redis } from "ioredis";
+import type { Frame } from "../context.js";
+import { NEVER_SIGNAL, abortReason } from "../context.js";
+import { WorkerCrashed } from "../errors.js";
+import type { Executor, FusedChain, ItemResult, Work } from "../executors.js";
+import { settings } from "../settings.js";
+import { decodeError, encodeContext, type ReplyMessage } from "../workers/protocol.js";
+import { chainOf, resolveChain, type ResolvedStep } from "../workers/run.js";
+import { connectionOptions, describeTarget, loadBullMQ, openRedis, type RedisTarget } from "./connection.js";
+import {
+  CANCEL_MARKER_TTL_S,
+  PROTOCOL_VERSION,
+  RemoteRefused,
+  decodeReply,
+  encodeValue,
+  jobId,
+  keys,
+  workHash,
+  refOf,
+  type CancelMessage,
+  type JobData,
+  type JobPayload,
+  type RemoteStep,
+} from "./protocol.js";
+import { whyNotRemote } from "./travel.js";
+
+/**
+ * Options of a BullMQ executor.
+ *
+ * @example
+ * ```ts
+ * const remote = new BullMQExecutor({ redis: "redis://10.0.0.5:6379", queue: "weft" });
+ * ```
+ */
+export interface BullMQExecutorOptions {
+  /** Where Redis is. Default `$WEFT_REDIS_URL`, else `redis://127.0.0.1:6379`. */
+  readonly redis?: RedisTarget;
+  /** The queue name: workers started with the same `--queue` serve it. Default `"weft"`. */
+  readonly queue?: string;
+  /**
+   * The app's root directory, against which op modules are named on the wire, so workers
+   * whose copy of the app lives elsewhere find the same ops. Default `process.cwd()`.
+   */
+  readonly root?: string;
+  /** How long finished jobs (and so their replies) are kept, in seconds. Default 86,400. */
+  readonly keepSeconds?: number;
+}
+
+const OPTION_KEYS = new Set(["redis", "queue", "root", "keepSeconds"]);
+const SWEEP_MS = 2000;
+
+interface Pending {
+  readonly op: string;
+  readonly resolve: (reply: ReplyMessage) => void;
+  readonly reject: (error: unknown) => void;
+  /** When it was added (for the sweep). */
+  readonly since: number;
+}
+
+interface Connected {
+  readonly bull: typeof BullMQ;
+  readonly queue: BullMQ.Queue;
+  readonly events: BullMQ.QueueEvents;
+  /** weft's side channel: cancels, markers, heartbeats read. */
+  readonly client: Redis;
+}
+
+/**
+ * Runs op bodies, fused chains and chunks as BullMQ jobs served by `weft worker`
+ * processes. Passes the executor conformance suite, like the in-process executors.
+ *
+ * @example
+ * ```ts
+ * import { BullMQExecutor } from "weft";
+ * const remote = new BullMQExecutor({ redis: "redis://127.0.0.1:6379", queue: "weft" });
+ * console.log(remote.describe(), (await remote.workers()).length, "workers");
+ * await remote.close();
+ * ```
+ */
+export class BullMQExecutor implements Executor {
+  readonly name = "bullmq";
+  readonly queueName: string;
+  readonly root: string;
+  readonly redis: RedisTarget;
+  /** Jobs added so far (for tests and benchmarks). */
+  jobs = 0;
+  private readonly keepSeconds: number;
+  private connecting: Promise<Connected> | undefined;
+  private readonly pending = new Map<string, Pending>();
+  private sweeper: NodeJS.Timeout | undefined;
+  /** Jobs waiting to be added together on the next tick. */
+  private batch: { data: JobData; id: string; name: string }[] = [];
+  private flushing: Promise<void> | undefined;
+  /** Durable steps' work sent so far, for `jobId`'s occurrence. */
+  private readonly seen = new Map<string, number>();
+
+  constructor(options: BullMQExecutorOptions = {}) {
+    for (const key of Object.keys(options)) if (!OPTION_KEYS.has(key)) throw new TypeError(`BullMQExecutor: unknown option ${JSON.stringify(key)} (expected ${[...OPTION_KEYS].join(", ")})`);
+    this.redis = options.redis ?? process.env.WEFT_REDIS_URL ?? "redis://127.0.0.1:6379";
+    connectionOptions(this.redis);
+    this.queueName = options.queue ?? "weft";
+    if (!/^[A-Za-z0-9_.-]{1,100}$/.test(this.queueName)) throw new TypeError(`BullMQExecutor: queue must be 1-100 letters, digits, _ . or -, received ${JSON.stringify(this.queueName)}`);
+    this.root = options.root ?? process.cwd();
+    this.keepSeconds = options.keepSeconds ?? 86_400;
+    if (!(this.keepSeconds > 0)) throw new RangeError(`BullMQExecutor: keepSeconds must be > 0, received ${this.keepSeconds}`);
+  }
+
+  /** Where this executor sends jobs, password removed: `bullmq redis://host:port queue weft`. */
+  describe(): string {
+    return `bullmq ${describeTarget(this.redis)} queue ${this.queueName}`;
+  }
+
+  run(work: Work, frame: Frame): Promise<unknown> {
+    if (work.kind === "call") {
+      const entry = work.entry;
+      const why = whyNotRemote(entry, work.thisArg, work.args);
+      if (why) return Promise.reject(new RemoteRefused(entry.desc.name, "cannot-travel", why));
+      const self = entry.desc.locator?.member === undefined ? undefined : { ...(work.thisArg as object) };
+      return this.send("call", [{ op: refOf(entry, this.root) }], entry.desc.name, self, work.args, frame).then(valueOf);
+    }
+    let steps: ResolvedStep[];
+    try {
+      steps = resolveChain(work.chain);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const name = steps[0]!.entry.desc.name;
+    const why = whyNotRemoteAll(steps, work.args);
+    if (why) return Promise.reject(new RemoteRefused(why.op, "cannot-travel", why.reason));
+    return this.send("chain", this.wireSteps(steps), name, undefined, work.args, frame).then(valueOf);
+  }
+
+  runChunk(target: string | FusedChain, items: readonly (readonly unknown[])[], frame: Frame): Promise<ItemResult[]> {
+    let steps: ResolvedStep[];
+    try {
+      steps = resolveChain(chainOf(target));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const why = whyNotRemoteAll(steps, items);
+    if (why) return Promise.reject(new RemoteRefused(why.op, "cannot-travel", why.reason));
+    return this.send("chunk", this.wireSteps(steps), steps[0]!.entry.desc.name, undefined, items, frame).then((reply) => {
+      if (reply.type === "error") throw decodeRemoteError(reply);
+      if (reply.type !== "items") throw new TypeError(`weft remote: expected items for a chunk, received ${reply.type}`);
+      const { values, failures } = reply.items;
+      const results = new Array<ItemResult>(values.length);
+      for (let i = 0; i < values.length; i++) results[i] = { ok: true, value: values[i] };
+      for (const [index, error] of failures) results[index] = { ok: false, error: decodeRemoteError({ type: "error", error, timings: [] }) };
+      return results;
+    });
+  }
+
+  private wireSteps(steps: readonly ResolvedStep[]): RemoteStep[] {
+    return steps.map((s) => (s.argsFrom === undefined ? { op: refOf(s.entry, this.root) } : { op: refOf(s.entry, this.root), argsFrom: s.argsFrom }));
+  }
+
+  /** Adds one job for this step and resolves to the worker's reply. */
+  private send(type: JobData["type"], steps: RemoteStep[], op: string, self: JobPayload["self"], args: JobPayload["args"], frame: Frame): Promise<ReplyMessage> {
+    const signal = frame.signal;
+    if (signal.aborted) return Promise.reject(abortReason(signal, op));
+    let data: JobData;
+    let work = "";
+    try {
+      const ctx = encodeContext(frame);
+      const payload: JobPayload = { ctx, self, args };
+      if (frame.run !== undefined) work = workHash(steps, encodeValue([self, args]));
+      data = {
+        v: PROTOCOL_VERSION,
+        type,
+        steps,
+        op,
+        attempt: frame.attempt,
+        deadline: frame.deadline,
+        tenant: frame.tenant,
+        traceparent: ctx.traceparent,
+        validate: settings.validate,
+        payload: encodeValue(payload),
+      };
+    } catch (error) {
+      return Promise.reject(new RemoteRefused(op, "cannot-travel", `its job cannot be encoded: ${error instanceof Error ? error.message : String(error)}`));
+    }
+    const known = frame.run !== undefined;
+    const occurrence = known ? this.occurrence(`${frame.run!.id}\0${frame.stepId}\0${frame.attempt}\0${type}\0${work}`) : 0;
+    const id = jobId({ run: frame.run?.id, step: frame.stepId, attempt: frame.attempt, type, work, occurrence, nonce: known ? undefined : randomUUID() });
+    if (this.pending.has(id)) return Promise.reject(new Error(`weft remote: job ${id} is already in flight from this process`));
+    return new Promise<ReplyMessage>((resolve, reject) => {
+      const onAbort = () => {
+        const reason = abortReason(signal, op);
+        this.settle(id, undefined);
+        reject(reason);
+        void this.cancel(id, op, reason);
+      };
+      const done = () => {
+        if (signal !== NEVER_SIGNAL) signal.removeEventListener("abort", onAbort);
+      };
+      this.pending.set(id, {
+        op,
+        since: Date.now(),
+        resolve: (reply) => {
+          done();
+          resolve(reply);
+        },
+        reject: (error) => {
+          done();
+          reject(error);
+        },
+      });
+      if (signal !== NEVER_SIGNAL) signal.addEventListener("abort", onAbort, { once: true });
+      this.jobs++;
+      this.enqueue({ data, id, name: op }, known);
+    });
+  }
+
+  /** How often this process has sent this step's work before (bounded memory: oldest forgotten). */
+  private occurrence(key: string): number {
+    const n = this.seen.get(key) ?? 0;
+    this.seen.delete(key);
+    this.seen.set(key, n + 1);
+    if (this.seen.size > 100_000) this.seen.delete(this.seen.keys().next().value!);
+    return n;
+  }
+
+  /** Queues a job for the next batched add; a durable step then checks for an earlier run's job. */
+  private enqueue(job: { data: JobData; id: string; name: string }, known: boolean): void {
+    this.batch.push(job);
+    this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
+    if (known) void this.flushing.then(() => this.readBack([job.id]));
+  }
+
+  private async flush(): Promise<void> {
+    const jobs = this.batch;
+    this.batch = [];
+    this.flushing = undefined;
+    let c: Connected;
+    try {
+      c = await this.connect();
+      const keep = { age: this.keepSeconds };
+      // One round trip for every step that became ready in the same tick.
+      await c.queue.addBulk(jobs.map((j) => ({ name: j.name, data: j.data, opts: { jobId: j.id, attempts: 1, removeOnComplete: keep, removeOnFail: keep } })));
+    } catch (error) {
+      for (const j of jobs) this.settle(j.id, error);
+      return;
+    }
+    this.armSweep();
+  }
+
+  /** Settles pending jobs from their stored state, for jobs that finished before we listened. */
+  private async readBack(ids: readonly string[]): Promise<void> {
+    const live = ids.filter((id) => this.pending.has(id));
+    if (live.length === 0) return;
+    let c: Connected;
+    try {
+      c = await this.connect();
+    } catch {
+      return;
+    }
+    await Promise.all(
+      live.map(async (id) => {
+        const job = await c.bull.Job.fromId(c.queue, id).catch(() => undefined);
+        if (!job?.finishedOn) return;
+        if (job.failedReason && !job.returnvalue) this.onFailed(id, job.failedReason);
+        else this.onCompleted(id, job.returnvalue);
+      }),
+    );
+  }
+
+  private armSweep(): void {
+    if (this.sweeper || this.pending.size === 0) return;
+    this.sweeper = setInterval(() => {
+      if (this.pending.size === 0) {
+        clearInterval(this.sweeper);
+        this.sweeper = undefined;
+        return;
+      }
+      const old = Date.now() - SWEEP_MS;
+      void this.readBack([...this.pending].filter(([, p]) => p.since < old).map(([id]) => id));
+    }, SWEEP_MS);
+    this.sweeper.unref();
+  }
+
+  private onCompleted(id: string, returnvalue: unknown): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    let reply: ReplyMessage;
+    try {
+      reply = decodeReply(returnvalue);
+    } catch (error) {
+      p.reject(error);
+      return;
+    }
+    p.resolve(reply);
+  }
+
+  private onFailed(id: string, failedReason: string): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    // Only BullMQ fails a weft job (bodies' failures are replies): its worker died too often.
+    p.reject(new WorkerCrashed(p.op, undefined, new Error(`remote job ${id}: ${failedReason}`)));
+  }
+
+  /** Removes `id` from the pending set, rejecting it with `error` when given. */
+  private settle(id: string, error: unknown): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    if (error !== undefined) p.reject(error);
+  }
+
+  /** Tells the workers a job's caller gave up: skip it if queued, abort it if running. */
+  private async cancel(id: string, op: string, reason: Error): Promise<void> {
+    try {
+      const c = await this.connect();
+      const client = c.client;
+      const message: CancelMessage = {
+        jobId: id,
+        reason: reason.name === "DeadlineExceeded" || (reason as { _tag?: string })._tag === "DeadlineExceeded" ? "deadline" : "cancelled",
+        op: (reason as { op?: string }).op ?? op,
+        budgetMs: (reason as { budgetMs?: number }).budgetMs,
+      };
+      await client.set(keys.cancelled(this.queueName, id), JSON.stringify(message), "EX", CANCEL_MARKER_TTL_S);
+      await client.publish(keys.cancel(this.queueName), JSON.stringify(message));
+      // A job still waiting is removed outright; an active one is locked and stays (its worker aborts it).
+      const job = await c.bull.Job.fromId(c.queue, id);
+      if (job && (await job.getState()) === "waiting") await job.remove().catch(() => undefined);
+    } catch {
+      // Best effort: the caller already has its answer, and a worker checks the marker before starting.
+    }
+  }
+
+  private connect(): Promise<Connected> {
+    this.connecting ??= (async () => {
+      const bull = await loadBullMQ();
+      const connection = connectionOptions(this.redis);
+      const queue = new bull.Queue(this.queueName, { connection, streams: { events: { maxLen: 100_000 } } });
+      const client = await openRedis(this.redis);
+      // Events from now on, by Redis's clock (the stream ids are its milliseconds).
+      const [seconds, micros] = (await client.time()) as [number | string, number | string];
+      const lastEventId = `${Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - 1}-0`;
+      const events = new bull.QueueEvents(this.queueName, { connection, lastEventId });
+      events.on("completed", ({ jobId: id, returnvalue }) => this.onCompleted(id, returnvalue));
+      events.on("failed", ({ jobId: id, failedReason }) => this.onFailed(id, failedReason));
+      // Connection errors are retried by ioredis; calls wait (bounded by their deadlines).
+      events.on("error", () => undefined);
+      queue.on("error", () => undefined);
+      await events.waitUntilReady();
+      return { bull, queue, events, client };
+    })();
+    this.connecting.catch(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  /**
+   * The workers serving this queue now (from their heartbeats): id, host, pid, concurrency
+   * and the ops they registered.
+   *
+   * @example
+   * ```ts
+   * import { BullMQExecutor } from "weft";
+   * const remote = new BullMQExecutor();
+   * for (const w of await remote.workers()) console.log(w.host, w.pid, w.concurrency);
+   * ```
+   */
+  async workers(): Promise<RemoteWorkerInfo[]> {
+    const c = await this.connect();
+    const client = c.client;
+    const found: RemoteWorkerInfo[] = [];
+    let cursor = "0";
+    do {
+      const [next, names] = (await client.scan(cursor, "MATCH", keys.workerPattern(this.queueName), "COUNT", 100)) as [string, string[]];
+      cursor = next;
+      for (const name of names) {
+        const text = await client.get(name);
+        if (text) found.push(JSON.parse(text) as RemoteWorkerInfo);
+      }
+    } while (cursor !== "0");
+    return found.sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  /** Closes the connections. Calls still waiting reject with `Cancelled`-like errors; it may be used again. */
+  async close(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = undefined;
+    await this.flushing;
+    const connecting = this.connecting;
+    this.connecting = undefined;
+    for (const [id, p] of this.pending) {
+      this.pending.delete(id);
+      p.reject(new WorkerCrashed(p.op, undefined, new Error("the BullMQ executor was closed while the job was in flight")));
+    }
+    if (!connecting) return;
+    const c = await connecting.catch(() => undefined);
+    if (!c) return;
+    await Promise.all([c.events.close(), c.queue.close(), c.client.quit().catch(() => c.client.disconnect())]);
+  }
+}
+
+/** What a worker's heartbeat says. @example `const w: RemoteWorkerInfo = { id, host: "box-2", pid: 4242, queue: "weft", concurrency: 8, ops: 12, startedAt, at }` */
+export interface RemoteWorkerInfo {
+  readonly id: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly queue: string;
+  readonly concurrency: number;
+  /** Ops registered in the worker (the only ones it runs). */
+  readonly ops: number;
+  readonly startedAt: number;
+  /** The last heartbeat, epoch ms. */
+  readonly at: number;
+}
+
+function decodeRemoteError(reply: Extract<ReplyMessage, { type: "error" }>): unknown {
+  const error = decodeError(reply.error);
+  // The worker protocol rebuilds weft's thread errors; a refusal of this protocol is rebuilt here.
+  if (reply.error.kind === "error" && reply.error.fields._tag === "RemoteRefused") {
+    const f = reply.error.fields as { op?: string; reason?: RemoteRefused["reason"]; detail?: string };
+    return new RemoteRefused(f.op ?? "op", f.reason ?? "not-registered", f.detail ?? reply.error.message);
+  }
+  return error;
+}
+
+function valueOf(reply: ReplyMessage): unknown {
+  if (reply.type === "value") return reply.value;
+  if (reply.type === "error") throw decodeRemoteError(reply);
+  throw new TypeError(`weft remote: expected a value, received ${reply.type}`);
+}
+
+function whyNotRemoteAll(steps: readonly ResolvedStep[], args: readonly unknown[]): { op: string; reason: string } | undefined {
+  for (const s of steps) {
+    const why = whyNotRemote(s.entry, undefined, undefined);
+    if (why) return { op: s.entry.desc.name, reason: why };
+  }
+  const why = whyNotRemote(steps[0]!.entry, undefined, args);
+  return why ? { op: steps[0]!.entry.desc.name, reason: why } : undefined;
+}
+

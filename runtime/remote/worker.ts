@@ -1,0 +1,386 @@
+/**
+ * The `weft worker` runtime: a process that serves a BullMQ queue, running the jobs the
+ * BullMQ executor adds (one op body, a fused chain, a chunk of items) in a context rebuilt
+ * from the job, and answering with the reply the coordinator decodes.
+ *
+ * - **Only registered ops run.** The worker imports the modules it was started with
+ *   (`--ops`), and then runs only ops those modules registered. Nothing a job says is ever
+ *   imported: a job naming any other op is refused (`RemoteRefused`, `not-registered`).
+ * - **Heartbeats.** BullMQ renews each running job's lock (`lockMs`); the worker also
+ *   keeps a heartbeat key (`weft:<queue>:worker:<id>`) so coordinators can list who serves.
+ * - **Stall detection.** A job whose worker died loses its lock; BullMQ's stall check
+ *   (every `stalledMs`, run by every worker) hands it to another worker, at most
+ *   `maxStalledCount` times.
+ * - **Cancellation and deadlines.** A job past its deadline never starts; a running job's
+ *   context signal aborts at its deadline, or when its coordinator publishes a cancel.
+ * - **Graceful shutdown.** `close()` takes no new jobs and resolves once the running ones
+ *   have finished and replied.
+ */
+import os from "node:os";
+import { randomUUID } from "node:crypto";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import type * as BullMQ from "bullmq";
+import type * as Otel from "@opentelemetry/api";
+import { createRequire } from "node:module";
+import { Frame, isThenable, raceAbort, store } from "../context.js";
+import { Cancelled, DeadlineExceeded } from "../errors.js";
+import type { OpEntry } from "../invoke.js";
+import { registeredOps, lookup } from "../registry.js";
+import { encodeError, notCloneable, parseTraceparent, type ReplyMessage, type WireContext, type WireError } from "../workers/protocol.js";
+import { runChain, runItems, type ResolvedStep } from "../workers/run.js";
+import { connectionOptions, describeTarget, loadBullMQ, openRedis, type RedisTarget } from "./connection.js";
+import {
+  PROTOCOL_VERSION,
+  RemoteRefused,
+  decodeValue,
+  encodeReply,
+  keys,
+  portableKey,
+  type CancelMessage,
+  type JobData,
+  type JobPayload,
+  type RemoteOpRef,
+} from "./protocol.js";
+import type { RemoteWorkerInfo } from "./executor.js";
+
+/**
+ * Options of a remote worker (the flags of `weft worker`).
+ *
+ * @example
+ * ```ts
+ * const worker = await startWorker({ redis: "redis://10.0.0.5:6379", queue: "weft", concurrency: 8, ops: ["./dist/ops.js"] });
+ * ```
+ */
+export interface RemoteWorkerOptions {
+  /** Default `$WEFT_REDIS_URL`, else `redis://127.0.0.1:6379`. */
+  readonly redis?: RedisTarget;
+  /** Default `"weft"`. */
+  readonly queue?: string;
+  /** Jobs run at once. Default 8 (io ops mostly wait; cpu ops want about one per core). */
+  readonly concurrency?: number;
+  /** The app's op modules to import (paths, relative to `root`, or file URLs). At least one. */
+  readonly ops: readonly string[];
+  /** The app's root directory, against which op modules are named (as the executor's `root`). Default `process.cwd()`. */
+  readonly root?: string;
+  /** A job's lock, renewed every half of it while the job runs. Default 30,000 ms. */
+  readonly lockMs?: number;
+  /** How often this worker checks for stalled jobs. Default 30,000 ms. */
+  readonly stalledMs?: number;
+  /** How often a job may be handed on after its worker died before it fails. Default 1. */
+  readonly maxStalledCount?: number;
+  /** The heartbeat period. Default 5,000 ms. */
+  readonly heartbeatMs?: number;
+}
+
+const OPTION_KEYS = new Set(["redis", "queue", "concurrency", "ops", "root", "lockMs", "stalledMs", "maxStalledCount", "heartbeatMs"]);
+/** Cancels heard for jobs not running here, kept in case the job arrives next. */
+const RECENT_CANCELS = 10_000;
+
+/**
+ * A running `weft worker`.
+ *
+ * @example
+ * ```ts
+ * const worker = await startWorker({ ops: ["./dist/ops.js"] });
+ * process.once("SIGTERM", () => void worker.close());
+ * ```
+ */
+export interface RemoteWorker {
+  readonly id: string;
+  readonly queue: string;
+  /** The ops this worker runs (registered by its modules). */
+  readonly ops: number;
+  /** Jobs finished so far (a reply sent). */
+  readonly processed: number;
+  /** Jobs running now. */
+  readonly running: number;
+  readonly concurrency: number;
+  /** Where it serves, for the start-up line: `queue weft on redis://127.0.0.1:6379`. */
+  describe(): string;
+  /** Takes no new jobs; resolves when the running ones have replied and connections closed. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a worker process's BullMQ worker: imports the op modules, then serves the queue.
+ *
+ * @example
+ * ```ts
+ * const worker = await startWorker({ queue: "weft", concurrency: 4, ops: ["dist/ops.js"] });
+ * await worker.close();
+ * ```
+ */
+export async function startWorker(options: RemoteWorkerOptions): Promise<RemoteWorker> {
+  for (const key of Object.keys(options)) if (!OPTION_KEYS.has(key)) throw new TypeError(`weft worker: unknown option ${JSON.stringify(key)} (expected ${[...OPTION_KEYS].join(", ")})`);
+  const redis = options.redis ?? process.env.WEFT_REDIS_URL ?? "redis://127.0.0.1:6379";
+  const queue = options.queue ?? "weft";
+  const concurrency = options.concurrency ?? 8;
+  const root = options.root ?? process.cwd();
+  const lockMs = options.lockMs ?? 30_000;
+  const stalledMs = options.stalledMs ?? 30_000;
+  const maxStalledCount = options.maxStalledCount ?? 1;
+  const heartbeatMs = options.heartbeatMs ?? 5000;
+  if (!(Number.isInteger(concurrency) && concurrency >= 1)) throw new RangeError(`weft worker: concurrency must be a whole number >= 1, received ${concurrency}`);
+  for (const [name, v] of [["lockMs", lockMs], ["stalledMs", stalledMs], ["heartbeatMs", heartbeatMs]] as const) {
+    if (!(Number.isFinite(v) && v >= 10)) throw new RangeError(`weft worker: ${name} must be a number of milliseconds >= 10, received ${v}`);
+  }
+  if (!(Number.isInteger(maxStalledCount) && maxStalledCount >= 0)) throw new RangeError(`weft worker: maxStalledCount must be a whole number >= 0, received ${maxStalledCount}`);
+  if (options.ops.length === 0) throw new TypeError("weft worker: name at least one op module to load (--ops ./dist/ops.js)");
+  const connection = connectionOptions(redis);
+  const bull = await loadBullMQ();
+
+  // The allowlist: what these modules register. Imported before any job is taken.
+  for (const spec of options.ops) {
+    const url = /^[a-z]+:/i.test(spec) ? spec : pathToFileURL(path.resolve(root, spec)).href;
+    await import(url);
+  }
+  const ops = new OpIndex(root);
+  if (ops.size === 0) throw new TypeError(`weft worker: the modules ${options.ops.join(", ")} registered no op`);
+
+  const id = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const running = new Map<string, AbortController>();
+  const recent = new Map<string, CancelMessage>();
+  let processed = 0;
+
+  const processor = async (job: BullMQ.Job<JobData, string>): Promise<string> => {
+    const controller = new AbortController();
+    const jobKey = job.id!;
+    running.set(jobKey, controller);
+    try {
+      const reply = await execute(job, controller, ops, async () => {
+        const heard = recent.get(jobKey);
+        if (heard) {
+          abortWith(controller, heard);
+          return true;
+        }
+        // Handed on after its worker died: the cancel may have been published before this worker listened.
+        if ((job.attemptsStarted ?? 1) > 1 || (job.stalledCounter ?? 0) > 0) {
+          const marker = await client.get(keys.cancelled(queue, jobKey));
+          if (marker) {
+            abortWith(controller, JSON.parse(marker) as CancelMessage);
+            return true;
+          }
+        }
+        return false;
+      });
+      processed++;
+      return encodeReply(reply);
+    } finally {
+      running.delete(jobKey);
+    }
+  };
+
+  const worker = new bull.Worker<JobData, string>(queue, processor, {
+    connection,
+    concurrency,
+    lockDuration: lockMs,
+    stalledInterval: stalledMs,
+    maxStalledCount,
+    name: id,
+    autorun: false,
+  });
+  worker.on("error", () => undefined);
+
+  // Cancels from coordinators: a running job's signal aborts; others are remembered briefly.
+  const client = await openRedis(redis);
+  const subscriber = await openRedis(redis);
+  await subscriber.subscribe(keys.cancel(queue));
+  subscriber.on("message", (_channel: string, text: string) => {
+    let message: CancelMessage;
+    try {
+      message = JSON.parse(text) as CancelMessage;
+    } catch {
+      return;
+    }
+    const controller = running.get(message.jobId);
+    if (controller) abortWith(controller, message);
+    recent.set(message.jobId, message);
+    if (recent.size > RECENT_CANCELS) recent.delete(recent.keys().next().value!);
+  });
+
+  const startedAt = Date.now();
+  const beat = async () => {
+    const info: RemoteWorkerInfo = { id, host: os.hostname(), pid: process.pid, queue, concurrency, ops: ops.size, startedAt, at: Date.now() };
+    await client.set(keys.worker(queue, id), JSON.stringify(info), "PX", heartbeatMs * 3).catch(() => undefined);
+  };
+  await beat();
+  const heartbeat = setInterval(() => void beat(), heartbeatMs);
+  heartbeat.unref();
+
+  void worker.run().catch(() => undefined);
+  await worker.waitUntilReady();
+
+  let closing: Promise<void> | undefined;
+  return {
+    id,
+    queue,
+    concurrency,
+    ops: ops.size,
+    get processed() {
+      return processed;
+    },
+    get running() {
+      return running.size;
+    },
+    describe: () => `queue ${queue} on ${describeTarget(redis)}`,
+    close() {
+      closing ??= (async () => {
+        clearInterval(heartbeat);
+        // Waits for the running jobs to reply; takes no new ones meanwhile.
+        await worker.close();
+        await client.del(keys.worker(queue, id)).catch(() => undefined);
+        await Promise.all([subscriber.quit().catch(() => subscriber.disconnect()), client.quit().catch(() => client.disconnect())]);
+      })();
+      return closing;
+    },
+  };
+}
+
+function abortWith(controller: AbortController, message: CancelMessage): void {
+  controller.abort(message.reason === "deadline" ? new DeadlineExceeded(message.op, message.budgetMs ?? 0) : new Cancelled(message.op, "cancelled by the caller"));
+}
+
+/** The registered ops a worker may run, by id and by install-independent key. */
+class OpIndex {
+  private readonly byKey = new Map<string, OpEntry>();
+  size = 0;
+  constructor(private readonly root: string) {
+    this.refresh();
+  }
+
+  private refresh(): void {
+    this.byKey.clear();
+    this.size = 0;
+    for (const entry of registeredOps()) {
+      this.size++;
+      const key = portableKey(entry.desc.locator, this.root);
+      if (key) this.byKey.set(key, entry);
+    }
+  }
+
+  /** The entry `ref` names, or a refusal: nothing outside the registry ever runs. */
+  find(ref: RemoteOpRef): OpEntry {
+    const found = lookup(ref.id) ?? this.byKey.get(ref.key);
+    if (found) return found;
+    // Ops registered since start (a module loaded lazily by another op's module).
+    this.refresh();
+    const late = this.byKey.get(ref.key);
+    if (late) return late;
+    throw new RemoteRefused(ref.name, "not-registered", `no op registered in this worker is ${ref.key}; start the worker with the module that defines it (--ops)`);
+  }
+}
+
+let otel: typeof Otel | null | undefined;
+function otelApi(): typeof Otel | null {
+  if (otel === undefined) {
+    try {
+      otel = createRequire(import.meta.url)("@opentelemetry/api") as typeof Otel;
+    } catch {
+      otel = null;
+    }
+  }
+  return otel;
+}
+
+/** The frame a job's body runs in: the coordinator's context, with a signal of this worker's own. */
+function frameFor(ctx: WireContext, signal: AbortSignal): Frame {
+  let span: Otel.Span | undefined;
+  if (ctx.traceparent) {
+    const api = otelApi();
+    const parsed = parseTraceparent(ctx.traceparent);
+    if (api && parsed) span = api.trace.wrapSpanContext({ ...parsed, isRemote: true });
+  }
+  return new Frame({
+    op: ctx.op,
+    config: ctx.config,
+    overrides: ctx.overrides,
+    deadline: ctx.deadline,
+    signal,
+    attempt: ctx.attempt,
+    stepId: ctx.stepId,
+    tenant: ctx.tenant,
+    user: ctx.user,
+    values: ctx.values,
+    span,
+    deadlineOwner: ctx.deadlineOwner,
+    // Nested calls here belong to the coordinator's call, which holds any global permit.
+    permitted: true,
+  });
+}
+
+/** Runs one job; every outcome, a refusal included, is a reply. */
+async function execute(job: BullMQ.Job<JobData, string>, controller: AbortController, ops: OpIndex, cancelled: () => Promise<boolean>): Promise<ReplyMessage> {
+  const data = job.data;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    if (data.v !== PROTOCOL_VERSION) throw new RemoteRefused(data.op ?? "op", "version", `the job is protocol version ${String(data.v)}, this worker speaks ${PROTOCOL_VERSION} (upgrade weft on one side)`);
+    const payload = decodeValue<JobPayload>(data.payload);
+    const ctx = payload.ctx;
+    const signal = controller.signal;
+    if (await cancelled()) signal.throwIfAborted();
+    if (signal.aborted) throw signal.reason;
+    if (ctx.deadline !== undefined) {
+      const left = ctx.deadline - Date.now();
+      const owner = ctx.deadlineOwner ?? data.op;
+      // A job that waited past its deadline never starts.
+      if (left <= 0) throw new DeadlineExceeded(owner, 0);
+      timer = setTimeout(() => controller.abort(new DeadlineExceeded(owner, left)), left);
+    }
+    const frame = frameFor(ctx, signal);
+    const steps: ResolvedStep[] = data.steps.map((s) => ({ entry: ops.find(s.op), argsFrom: s.argsFrom }));
+    switch (data.type) {
+      case "call": {
+        const entry = steps[0]!.entry;
+        const self = payload.self === undefined ? undefined : Object.assign(Object.create(await classPrototype(entry)) as object, payload.self);
+        let value: unknown = store.run(frame, Reflect.apply, entry.impl, self, payload.args);
+        if (isThenable(value)) value = await raceAbort(Promise.resolve(value), signal, data.op);
+        return valueReply(value, data);
+      }
+      case "chain": {
+        let value = runChain(steps, payload.args, frame, data.validate, undefined);
+        if (isThenable(value)) value = await raceAbort(Promise.resolve(value), signal, data.op);
+        return valueReply(value, data);
+      }
+      case "chunk": {
+        let results = runItems(steps, payload.args as readonly (readonly unknown[])[], frame, data.validate, undefined);
+        if (isThenable(results)) results = await raceAbort(Promise.resolve(results), signal, data.op);
+        const values = new Array<unknown>(results.length);
+        const failures: Array<[number, WireError]> = [];
+        results.forEach((r, i) => {
+          if (!r.ok) failures.push([i, encodeError(r.error)]);
+          else {
+            const why = notCloneable(r.value, `result[${i}]`);
+            if (why) failures.push([i, encodeError(new RemoteRefused(data.op, "cannot-travel", `its result holds ${why}, which cannot come back unchanged`))]);
+            else values[i] = r.value;
+          }
+        });
+        return { type: "items", items: { values, failures }, timings: [] };
+      }
+      default: {
+        const never: never = data.type;
+        throw new TypeError(`weft worker: unknown job type ${JSON.stringify(never)}`);
+      }
+    }
+  } catch (error) {
+    return { type: "error", error: encodeError(error), timings: [] };
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+}
+
+function valueReply(value: unknown, data: JobData): ReplyMessage {
+  const why = notCloneable(value, "result");
+  // The body ran; its result would arrive changed. Failing beats running it twice.
+  if (why) throw new RemoteRefused(data.op, "cannot-travel", `its result holds ${why}, which cannot come back unchanged`);
+  return { type: "value", value, timings: [] };
+}
+
+/** The prototype a method op's instance is rebuilt on: its exported class's (its module is loaded: it registered the op). */
+async function classPrototype(entry: OpEntry): Promise<object> {
+  const locator = entry.desc.locator!;
+  const ns = (await import(locator.module)) as Record<string, { prototype?: object } | undefined>;
+  const proto = ns[locator.export]?.prototype;
+  if (!proto) throw new RemoteRefused(entry.desc.name, "not-registered", `the export ${locator.export} of ${locator.module} is not a class`);
+  return proto;
+}
