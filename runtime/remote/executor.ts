@@ -19,7 +19,6 @@
  * - Completions arrive on one `QueueEvents` stream per executor; a sweep reads back any
  *   job whose event was missed (a stream trimmed while the coordinator was away).
  */
-import { randomUUID } from "node:crypto";
 import type * as BullMQ from "bullmq";
 import type { Redis } from "ioredis";
 import type { Frame } from "../context.js";
@@ -46,6 +45,9 @@ import {
   type RemoteStep,
 } from "./protocol.js";
 import { whyNotRemote } from "./travel.js";
+
+/** node:crypto, loaded at first use: importing weft should not pay for it. */
+const crypto = (): typeof import("node:crypto") => process.getBuiltinModule("node:crypto") as typeof import("node:crypto");
 
 /**
  * Options of a BullMQ executor.
@@ -204,7 +206,7 @@ export class BullMQExecutor implements Executor {
     }
     const known = frame.run !== undefined;
     const occurrence = known ? this.occurrence(`${frame.run!.id}\0${frame.stepId}\0${frame.attempt}\0${type}\0${work}`) : 0;
-    const id = jobId({ run: frame.run?.id, step: frame.stepId, attempt: frame.attempt, type, work, occurrence, nonce: known ? undefined : randomUUID() });
+    const id = jobId({ run: frame.run?.id, step: frame.stepId, attempt: frame.attempt, type, work, occurrence, nonce: known ? undefined : crypto().randomUUID() });
     if (this.pending.has(id)) return Promise.reject(new Error(`weft remote: job ${id} is already in flight from this process`));
     return new Promise<ReplyMessage>((resolve, reject) => {
       const onAbort = () => {

@@ -17,7 +17,6 @@
  * so Dates, typed arrays, Map, Set, bigint and `undefined` arrive as they left, exactly as
  * they would reach a worker thread. Errors travel as the worker protocol's `WireError`.
  */
-import { createHash } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { deserialize, serialize } from "node:v8";
@@ -26,6 +25,9 @@ import type { ArgSource } from "../../compiler/chain.js";
 import { WeftError } from "../errors.js";
 import type { OpEntry } from "../invoke.js";
 import type { ReplyMessage, WireContext } from "../workers/protocol.js";
+
+/** node:crypto, loaded at first use: importing weft should not pay for it. */
+const crypto = (): typeof import("node:crypto") => process.getBuiltinModule("node:crypto") as typeof import("node:crypto");
 
 /** Bumped when JobData changes shape; a worker refuses jobs of another version. */
 export const PROTOCOL_VERSION = 1;
@@ -186,7 +188,7 @@ export function jobId(parts: {
   readonly occurrence: number;
   readonly nonce?: string;
 }): string {
-  const h = createHash("sha256");
+  const h = crypto().createHash("sha256");
   h.update(parts.run === undefined ? `once\0${parts.nonce ?? ""}` : `run\0${parts.run}`);
   h.update(`\0${parts.step}\0${parts.attempt}\0${parts.type}\0${parts.work}\0${parts.occurrence}`);
   return `w-${h.digest("base64url").slice(0, 32)}`;
@@ -194,7 +196,7 @@ export function jobId(parts: {
 
 /** A short hash of a job's steps and encoded arguments, for `jobId`. @example `workHash(steps, encodeValue(args))` */
 export function workHash(steps: readonly RemoteStep[], encodedArgs: string): string {
-  const h = createHash("sha256");
+  const h = crypto().createHash("sha256");
   for (const s of steps) h.update(s.op.key).update("\0");
   return h.update(encodedArgs).digest("base64url").slice(0, 16);
 }

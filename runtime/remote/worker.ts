@@ -17,7 +17,6 @@
  *   have finished and replied.
  */
 import os from "node:os";
-import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type * as BullMQ from "bullmq";
@@ -43,6 +42,9 @@ import {
   type RemoteOpRef,
 } from "./protocol.js";
 import type { RemoteWorkerInfo } from "./executor.js";
+
+/** node:crypto, loaded at first use: importing weft should not pay for it. */
+const crypto = (): typeof import("node:crypto") => process.getBuiltinModule("node:crypto") as typeof import("node:crypto");
 
 /**
  * Options of a remote worker (the flags of `weft worker`).
@@ -138,7 +140,7 @@ export async function startWorker(options: RemoteWorkerOptions): Promise<RemoteW
   const ops = new OpIndex(root);
   if (ops.size === 0) throw new TypeError(`weft worker: the modules ${options.ops.join(", ")} registered no op`);
 
-  const id = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const id = `${os.hostname()}:${process.pid}:${crypto().randomUUID().slice(0, 8)}`;
   const running = new Map<string, AbortController>();
   const recent = new Map<string, CancelMessage>();
   let processed = 0;

@@ -6,10 +6,11 @@
  * `onError: "fail"`), reports progress and, inside a durable run, commits the source offset
  * everything before which is settled, so a resumed run reads on from there.
  */
-import { Effect } from "effect";
+import type * as Effect from "effect/Effect";
 import type { Span } from "@opentelemetry/api";
 import { abortReason, allowManyListeners, childStepId, currentFrame, isThenable, linkSignals, raceAbort, store, type Frame, type RunScope } from "../context.js";
 import { Cancelled } from "../errors.js";
+import { effectApi } from "../effect.js";
 import { checkOptions } from "../../decorators/options.js";
 import { endSpan, startSpan } from "../telemetry.js";
 import type { ItemResult } from "../batch.js";
@@ -301,7 +302,7 @@ export class Stream<T> implements AsyncIterable<T>, Openable<T> {
 
   /** An Effect that runs the stream and succeeds with its values; interrupting it stops the stream. */
   toEffect(): Effect.Effect<T[], unknown> {
-    return Effect.tryPromise({
+    return effectApi().Effect.tryPromise({
       try: (signal) => {
         const frame = currentFrame();
         const next = new Stream(this.build, { ...this.options, signal: this.options.signal ? AbortSignal.any([this.options.signal, signal]) : signal }, this.total);
