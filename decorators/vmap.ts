@@ -9,13 +9,12 @@ import type { WeftError } from "../runtime/errors.js";
 import { itemsOf, runBatch, type BatchProgress, type BatchTarget, type ItemResult } from "../runtime/batch.js";
 import type { OpEntry } from "../runtime/invoke.js";
 import { currentFrame } from "../runtime/context.js";
-import { map, type Jit } from "../runtime/jit.js";
+import { stageVmap, type Jit } from "../runtime/jit.js";
 import { JIT } from "./jit.js";
 import { BATCHED, type BatchedInfo } from "../runtime/stream/through.js";
 import { streamBatched } from "../runtime/stream/vmap.js";
 import type { Source } from "../runtime/stream/sources.js";
 import type { Stream, StreamOptions } from "../runtime/stream/stream.js";
-import { TraceError, callerLocation, containsTracer } from "../compiler/trace.js";
 
 // biome-ignore lint: any is needed for function-type variance
 type AnyFn = (...args: any[]) => any;
@@ -69,7 +68,7 @@ function batched(f: AnyFn, options: VmapOptions, meta: InjectedMeta | undefined,
   const run = async (...args: unknown[]) => {
     // Inside a jitted function's trace a vmap is staged (a map node, or its calls recorded
     // one by one over a constant array): running it would make real calls while tracing.
-    if (currentFrame().trace !== undefined) return staged(target.name, f, thisArg, args, options);
+    if (currentFrame().trace !== undefined) return stageVmap(target.name, f, thisArg, args, options);
     const results = await runBatch(target, itemsOf(target, args, options.inAxes), options);
     // Under "throw" every item succeeded (runBatch rejected otherwise).
     return unwrap ? results.map((r) => (r as { value: unknown }).value) : results;
@@ -80,21 +79,6 @@ function batched(f: AnyFn, options: VmapOptions, meta: InjectedMeta | undefined,
   Object.defineProperty(run, BATCHED, { value: info });
   Object.defineProperty(run, "stream", { value: (items: Source<unknown>, streamOptions?: StreamOptions) => streamBatched(target, options, items, streamOptions) });
   return run;
-}
-
-/** `BatchPolicy.concurrency`'s documented default, which eager vmap applies: a staged vmap keeps it. */
-const STAGED_CONCURRENCY = 16;
-
-function staged(name: string, f: AnyFn, thisArg: unknown, args: readonly unknown[], options: VmapOptions): Promise<unknown> {
-  if (options.onError === "collect") throw new TraceError(`vmap(${name}) with onError "collect" cannot be staged inside a jitted function`, callerLocation());
-  const mapped = args.flatMap((_, i) => (options.inAxes === undefined || options.inAxes[i] !== null ? [i] : []));
-  const lead = mapped[0];
-  if (lead === undefined) throw new TypeError(`vmap(${name}): no argument is mapped (every inAxes entry is null)`);
-  return map(
-    args[lead] as readonly unknown[],
-    (item, index) => f.apply(thisArg, args.map((a, i) => (i === lead ? item : mapped.includes(i) ? (a as { at(i: unknown): unknown }).at(index) : a))),
-    { concurrency: options.concurrency ?? STAGED_CONCURRENCY },
-  );
 }
 
 /**

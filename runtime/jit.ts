@@ -510,3 +510,23 @@ export async function map<T, R>(items: readonly T[], fn: (item: T, index: number
   const id = session.builder.map(session.gate(session.nodeOf(items)), body.sub.captures, body.graph, options.concurrency === undefined ? {} : { concurrency: options.concurrency });
   return session.tracer(id) as Awaited<R>[];
 }
+
+/** `BatchPolicy.concurrency`'s documented default, which eager vmap applies: a staged vmap keeps it. */
+const STAGED_CONCURRENCY = 16;
+
+/**
+ * A vmap met inside a jitted function's trace: staged as a map node (or its calls recorded
+ * one by one over a constant array), since running it would make real calls while tracing.
+ * The vmap front door calls this; staging is the jit driver's business, not the front door's.
+ */
+export function stageVmap(name: string, f: (...args: never[]) => unknown, thisArg: unknown, args: readonly unknown[], options: { readonly onError?: "throw" | "collect"; readonly inAxes?: readonly (0 | null)[]; readonly concurrency?: number }): Promise<unknown> {
+  if (options.onError === "collect") throw new TraceError(`vmap(${name}) with onError "collect" cannot be staged inside a jitted function`, callerLocation());
+  const mapped = args.flatMap((_, i) => (options.inAxes === undefined || options.inAxes[i] !== null ? [i] : []));
+  const lead = mapped[0];
+  if (lead === undefined) throw new TypeError(`vmap(${name}): no argument is mapped (every inAxes entry is null)`);
+  return map(
+    args[lead] as readonly unknown[],
+    (item, index) => (f as (...a: unknown[]) => unknown).apply(thisArg, args.map((a, i) => (i === lead ? item : mapped.includes(i) ? (a as { at(i: unknown): unknown }).at(index) : a))),
+    { concurrency: options.concurrency ?? STAGED_CONCURRENCY },
+  );
+}
