@@ -20,14 +20,13 @@ import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type * as BullMQ from "bullmq";
-import type * as Otel from "@opentelemetry/api";
-import { createRequire } from "node:module";
-import { Frame, isThenable, raceAbort, store } from "../context.js";
+import { isThenable, raceAbort, store } from "../context.js";
 import { Cancelled, DeadlineExceeded } from "../errors.js";
 import type { OpEntry } from "../invoke.js";
 import { registeredOps, lookup } from "../registry.js";
-import { encodeError, notCloneable, parseTraceparent, type ReplyMessage, type WireContext, type WireError } from "../workers/protocol.js";
+import { encodeError, notCloneable, type ReplyMessage, type WireError } from "../workers/protocol.js";
 import { runChain, runItems, type ResolvedStep } from "../workers/run.js";
+import { frameOf } from "../workers/serve.js";
 import { connectionOptions, describeTarget, loadBullMQ, openRedis, type RedisTarget } from "./connection.js";
 import {
   PROTOCOL_VERSION,
@@ -273,44 +272,6 @@ class OpIndex {
   }
 }
 
-let otel: typeof Otel | null | undefined;
-function otelApi(): typeof Otel | null {
-  if (otel === undefined) {
-    try {
-      otel = createRequire(import.meta.url)("@opentelemetry/api") as typeof Otel;
-    } catch {
-      otel = null;
-    }
-  }
-  return otel;
-}
-
-/** The frame a job's body runs in: the coordinator's context, with a signal of this worker's own. */
-function frameFor(ctx: WireContext, signal: AbortSignal): Frame {
-  let span: Otel.Span | undefined;
-  if (ctx.traceparent) {
-    const api = otelApi();
-    const parsed = parseTraceparent(ctx.traceparent);
-    if (api && parsed) span = api.trace.wrapSpanContext({ ...parsed, isRemote: true });
-  }
-  return new Frame({
-    op: ctx.op,
-    config: ctx.config,
-    overrides: ctx.overrides,
-    deadline: ctx.deadline,
-    signal,
-    attempt: ctx.attempt,
-    stepId: ctx.stepId,
-    tenant: ctx.tenant,
-    user: ctx.user,
-    values: ctx.values,
-    span,
-    deadlineOwner: ctx.deadlineOwner,
-    // Nested calls here belong to the coordinator's call, which holds any global permit.
-    permitted: true,
-  });
-}
-
 /** Runs one job; every outcome, a refusal included, is a reply. */
 async function execute(job: BullMQ.Job<JobData, string>, controller: AbortController, ops: OpIndex, cancelled: () => Promise<boolean>): Promise<ReplyMessage> {
   const data = job.data;
@@ -329,7 +290,7 @@ async function execute(job: BullMQ.Job<JobData, string>, controller: AbortContro
       if (left <= 0) throw new DeadlineExceeded(owner, 0);
       timer = setTimeout(() => controller.abort(new DeadlineExceeded(owner, left)), left);
     }
-    const frame = frameFor(ctx, signal);
+    const frame = frameOf(ctx, signal);
     const steps: ResolvedStep[] = data.steps.map((s) => ({ entry: ops.find(s.op), argsFrom: s.argsFrom }));
     switch (data.type) {
       case "call": {
