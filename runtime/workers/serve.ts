@@ -203,6 +203,9 @@ function sameLocator(entry: OpEntry, ref: OpRef): boolean {
   return a !== undefined && a.module === b.module && a.export === b.export && a.member === b.member;
 }
 
+/** How long after a task's deadline the serving side stops the body on its own (see serveTask). */
+const BACKSTOP_GRACE_MS = 25;
+
 let otel: typeof Otel | null | undefined;
 function otelApi(): typeof Otel | null {
   if (otel === undefined) {
@@ -368,8 +371,12 @@ export async function serveTask(task: RemoteTask, options: ServeOptions): Promis
   const { deadline, deadlineOwner, op } = task.ctx;
   let timer: NodeJS.Timeout | undefined;
   if (deadline !== undefined) {
+    // The caller's kernel enforces the deadline itself (its call settles on time whatever
+    // this side does) and, through the executor, aborts the body with its own error, which
+    // names the owner's whole budget. This timer is the far side's backstop, for a caller
+    // that is gone: it fires a little later, so it never races the caller's own report.
     const left = Math.max(0, deadline - Date.now());
-    timer = setTimeout(() => controller.abort(new DeadlineExceeded(deadlineOwner ?? op ?? "op", left)), left);
+    timer = setTimeout(() => controller.abort(new DeadlineExceeded(deadlineOwner ?? op ?? "op", left)), left + BACKSTOP_GRACE_MS);
   }
   try {
     return await execute(task, frameOf(task.ctx, controller.signal), options.allow, () => {}, sink);
