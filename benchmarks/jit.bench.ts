@@ -283,7 +283,7 @@ async function planShare(quick: boolean): Promise<Metric[]> {
   const first = inputs()[0]!;
   let planned = 0;
   for (const [, jf] of programs) if ((await jf.inspect(structuredClone(first))).fallback === undefined) planned++;
-  return [{ name: "jit_plan_share", value: round((100 * planned) / programs.length, 1), unit: "%", baseline: `${planned} of ${programs.length} generated programs (seed ${SHARE_SEED}) run as plans` }];
+  return [{ name: "jit_plan_share", value: round((100 * planned) / programs.length), unit: "%", baseline: `${planned} of ${programs.length} generated programs (seed ${SHARE_SEED}) run as plans` }];
 }
 
 export const run: Suite = async ({ quick }) => [...(await ioDag(quick)), ...(await planOverhead(quick)), ...(await traceCompile(quick)), ...(await planShare(quick))];
