@@ -17,6 +17,10 @@
  *       same per node of a 100-node run with its run costs spread over it, a bare SQLite
  *       append (one autocommit INSERT of a 60-byte key and a small blob, same pragmas) and
  *       the same runs in a MemoryStore (the durable layer without the disk).
+ *   (c) `durable_dbos_step_us` (full runs only): what one more step costs in a DBOS workflow
+ *       on PostgreSQL (see dbos.ts), workflows of 10 and of 30 steps, wall time, beside
+ *       weft's marginal node in wall time from (a). Not measured, with the reason printed,
+ *       where PostgreSQL is not installed or DBOS cannot start.
  *   (b) `resume_skipped_nodes`: the 100-node chain whose 71st op fails on the first start;
  *       the resume runs the rest. Reported: how many of the 70 finished nodes the resume
  *       skipped (each op counts its own runs), and what a skipped node costs.
@@ -26,6 +30,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { durable, jit, op, MemoryStore, SqliteStore } from "weft";
+import { launchDbos, startCluster } from "./dbos.js";
 import { interleaved, measure, median, pairedCpuOverUs, round, type Metric, type Suite } from "./harness.js";
 
 const NODES = 100;
@@ -98,6 +103,8 @@ export const run: Suite = async ({ quick }) => {
     const runOverhead = pairedCpuOverUs(cost.short!, cost.single!);
     const runWall = cost.short!.wallUs - cost.single!.wallUs;
     const times = { off: cost.off!.cpuUs, append: cost.append!.cpuUs };
+    const wallNode = (cost.on2!.wallUs - cost.off2!.wallUs - (cost.on!.wallUs - cost.off!.wallUs)) / NODES;
+    const peer = quick ? [] : await dbosStep(wallNode, path.join(dir, "full.db"));
 
     // (b) a run that fails part way, then its resume.
     runs = 0;
@@ -145,6 +152,7 @@ export const run: Suite = async ({ quick }) => {
         unit: "µs/node",
         baseline: "the same, journaled in a MemoryStore: the durable layer without the disk",
       },
+      ...peer,
       { name: "resume_skipped_nodes", value: skipped, unit: "nodes", baseline: `${FAIL_AT - 1} finished before the failure; ${ranOnResume} ran on resume` },
       { name: "resume_skipped_node_us", value: round(skipTimes.resume! / NODES), unit: "µs/node", baseline: `running it: ${round(skipTimes.off! / NODES)} µs/node` },
     ] satisfies Metric[];
@@ -153,3 +161,55 @@ export const run: Suite = async ({ quick }) => {
     rmSync(dir, { recursive: true, force: true });
   }
 };
+
+/** (c): DBOS's marginal step on a throwaway PostgreSQL cluster, or nothing (the reason printed). */
+async function dbosStep(weftWallNode: number, fullFile: string): Promise<Metric[]> {
+  const notMeasured = (why: string): Metric[] => {
+    process.stderr.write(`bench: durable_dbos_step_us not measured: ${why}\n`);
+    return [];
+  };
+  let cluster: Awaited<ReturnType<typeof startCluster>>;
+  try {
+    cluster = await startCluster();
+  } catch (error) {
+    return notMeasured(String((error as Error).message));
+  }
+  if ("missing" in cluster) return notMeasured(cluster.missing);
+  try {
+    const dbos = await launchDbos(cluster.url);
+    try {
+      if ((await dbos.workflow(3)) !== 3) throw new Error("a DBOS workflow of 3 steps did not return 3");
+      // weft with an fsync per append too (synchronous=FULL), for the same durability.
+      const full = new SqliteStore(fullFile, { synchronous: "FULL" });
+      let id = 0;
+      const cost = await interleaved(
+        {
+          short: () => dbos.workflow(10),
+          long: () => dbos.workflow(30),
+          off: () => chain(0),
+          off2: () => chain2(0),
+          full: () => durable({ run: `full-${id++}`, store: full }, () => chain(0)),
+          full2: () => durable({ run: `full-${id++}`, store: full }, () => chain2(0)),
+        },
+        { rounds: 7, sampleMs: 20 },
+      ).finally(() => full.close());
+      const step = (cost.long!.wallUs - cost.short!.wallUs) / 20;
+      const fullNode = (cost.full2!.wallUs - cost.off2!.wallUs - (cost.full!.wallUs - cost.off!.wallUs)) / NODES;
+      return [
+        {
+          name: "durable_dbos_step_us",
+          value: round(step),
+          unit: "µs/step",
+          baseline: `DBOS 5.3.0 on PostgreSQL (its defaults: an fsync per commit), wall; weft's node in the same run, wall: ${round(fullNode)} µs with an fsync per append (synchronous=FULL), ${round(weftWallNode)} µs by default (NORMAL)`,
+          ratio: round(step / fullNode),
+        },
+      ];
+    } finally {
+      await dbos.shutdown();
+    }
+  } catch (error) {
+    return notMeasured(String((error as Error).message).split("\n")[0]!);
+  } finally {
+    await cluster.stop();
+  }
+}
