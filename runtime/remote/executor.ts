@@ -25,6 +25,7 @@ import type { Frame } from "../context.js";
 import { NEVER_SIGNAL, abortReason } from "../context.js";
 import { WorkerCrashed } from "../errors.js";
 import type { Executor, FusedChain, ItemResult, Work } from "../executors.js";
+import type { OpEntry } from "../invoke.js";
 import { settings } from "../settings.js";
 import { decodeError, encodeContext, type ReplyMessage } from "../workers/protocol.js";
 import { chainOf, resolveChain, type ResolvedStep } from "../workers/run.js";
@@ -42,6 +43,7 @@ import {
   type CancelMessage,
   type JobData,
   type JobPayload,
+  type RemoteOpRef,
   type RemoteStep,
 } from "./protocol.js";
 import { whyNotRemote } from "./travel.js";
@@ -73,6 +75,7 @@ export interface BullMQExecutorOptions {
 
 const OPTION_KEYS = new Set(["redis", "queue", "root", "keepSeconds"]);
 const SWEEP_MS = 2000;
+const FULL_SWEEP_MS = 30_000;
 
 interface Pending {
   readonly op: string;
@@ -113,9 +116,16 @@ export class BullMQExecutor implements Executor {
   private connecting: Promise<Connected> | undefined;
   private readonly pending = new Map<string, Pending>();
   private sweeper: NodeJS.Timeout | undefined;
+  private sweeping = false;
+  private lastFullSweep = Date.now();
+  /** The id of the last event read from the events stream (see `sweep`). */
+  private lastEventId = "0-0";
   /** Jobs waiting to be added together on the next tick. */
   private batch: { data: JobData; id: string; name: string }[] = [];
   private flushing: Promise<void> | undefined;
+  private readonly refs = new WeakMap<OpEntry, RemoteOpRef>();
+  /** The jobs waiting on each caller signal (one abort listener per signal, see `watch`). */
+  private readonly watched = new WeakMap<AbortSignal, { readonly ids: Set<string>; readonly listener: () => void }>();
   /** Durable steps' work sent so far, for `jobId`'s occurrence. */
   private readonly seen = new Map<string, number>();
 
@@ -141,7 +151,7 @@ export class BullMQExecutor implements Executor {
       const why = whyNotRemote(entry, work.thisArg, work.args);
       if (why) return Promise.reject(new RemoteRefused(entry.desc.name, "cannot-travel", why));
       const self = entry.desc.locator?.member === undefined ? undefined : { ...(work.thisArg as object) };
-      return this.send("call", [{ op: refOf(entry, this.root) }], entry.desc.name, self, work.args, frame).then(valueOf);
+      return this.send("call", [{ op: this.refOf(entry) }], entry.desc.name, self, work.args, frame).then(valueOf);
     }
     let steps: ResolvedStep[];
     try {
@@ -176,7 +186,14 @@ export class BullMQExecutor implements Executor {
   }
 
   private wireSteps(steps: readonly ResolvedStep[]): RemoteStep[] {
-    return steps.map((s) => (s.argsFrom === undefined ? { op: refOf(s.entry, this.root) } : { op: refOf(s.entry, this.root), argsFrom: s.argsFrom }));
+    return steps.map((s) => (s.argsFrom === undefined ? { op: this.refOf(s.entry) } : { op: this.refOf(s.entry), argsFrom: s.argsFrom }));
+  }
+
+  /** An op's wire reference, computed once per op (naming its module costs a path walk). */
+  private refOf(entry: OpEntry): RemoteOpRef {
+    let ref = this.refs.get(entry);
+    if (!ref) this.refs.set(entry, (ref = refOf(entry, this.root)));
+    return ref;
   }
 
   /** Adds one job for this step and resolves to the worker's reply. */
@@ -209,31 +226,61 @@ export class BullMQExecutor implements Executor {
     const id = jobId({ run: frame.run?.id, step: frame.stepId, attempt: frame.attempt, type, work, occurrence, nonce: known ? undefined : crypto().randomUUID() });
     if (this.pending.has(id)) return Promise.reject(new Error(`weft remote: job ${id} is already in flight from this process`));
     return new Promise<ReplyMessage>((resolve, reject) => {
-      const onAbort = () => {
-        const reason = abortReason(signal, op);
-        this.settle(id, undefined);
-        reject(reason);
-        void this.cancel(id, op, reason);
-      };
-      const done = () => {
-        if (signal !== NEVER_SIGNAL) signal.removeEventListener("abort", onAbort);
-      };
+      const watched = signal !== NEVER_SIGNAL;
       this.pending.set(id, {
         op,
         since: Date.now(),
         resolve: (reply) => {
-          done();
+          if (watched) this.unwatch(signal, id);
           resolve(reply);
         },
         reject: (error) => {
-          done();
+          if (watched) this.unwatch(signal, id);
           reject(error);
         },
       });
-      if (signal !== NEVER_SIGNAL) signal.addEventListener("abort", onAbort, { once: true });
+      if (watched) this.watch(signal, id);
       this.jobs++;
       this.enqueue({ data, id, name: op }, known);
     });
+  }
+
+  /**
+   * Cancels the job `id` when `signal` fires. Every job waiting on one signal (the items of
+   * one vmap share it) is behind a single listener: an EventTarget checks each new
+   * listener against all it holds, so one listener per job costs quadratic time.
+   */
+  private watch(signal: AbortSignal, id: string): void {
+    let w = this.watched.get(signal);
+    if (!w) {
+      const ids = new Set<string>();
+      const listener = () => {
+        this.watched.delete(signal);
+        for (const jobId of ids) this.abandon(jobId, signal);
+      };
+      w = { ids, listener };
+      this.watched.set(signal, w);
+      signal.addEventListener("abort", listener, { once: true });
+    }
+    w.ids.add(id);
+  }
+
+  /** Stops watching `signal` for `id` (its reply came or it failed); the last job out removes the listener. */
+  private unwatch(signal: AbortSignal, id: string): void {
+    const w = this.watched.get(signal);
+    if (!w || !w.ids.delete(id) || w.ids.size > 0) return;
+    this.watched.delete(signal);
+    signal.removeEventListener("abort", w.listener);
+  }
+
+  /** The caller of `id` gave up (its signal fired): reject at once and tell the workers. */
+  private abandon(id: string, signal: AbortSignal): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    const reason = abortReason(signal, p.op);
+    p.reject(reason);
+    void this.cancel(id, p.op, reason);
   }
 
   /** How often this process has sent this step's work before (bounded memory: oldest forgotten). */
@@ -291,16 +338,53 @@ export class BullMQExecutor implements Executor {
 
   private armSweep(): void {
     if (this.sweeper || this.pending.size === 0) return;
-    this.sweeper = setInterval(() => {
-      if (this.pending.size === 0) {
-        clearInterval(this.sweeper);
-        this.sweeper = undefined;
-        return;
-      }
-      const old = Date.now() - SWEEP_MS;
-      void this.readBack([...this.pending].filter(([, p]) => p.since < old).map(([id]) => id));
-    }, SWEEP_MS);
+    this.sweeper = setInterval(() => void this.sweep(), SWEEP_MS);
     this.sweeper.unref();
+  }
+
+  /**
+   * Reads back jobs whose completion event may have been missed. Events are only lost when
+   * the events stream was trimmed past the last one this executor read (Redis reports the
+   * highest id it ever deleted), so a sweep is one command, and it reads jobs back only
+   * then; every `FULL_SWEEP_MS` it also reads back jobs waiting that long, as a safety net.
+   */
+  private async sweep(): Promise<void> {
+    if (this.pending.size === 0) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+      return;
+    }
+    if (this.sweeping) return;
+    this.sweeping = true;
+    try {
+      const c = await this.connect();
+      let olderThan = FULL_SWEEP_MS;
+      if (Date.now() - this.lastFullSweep >= FULL_SWEEP_MS) this.lastFullSweep = Date.now();
+      else olderThan = Infinity;
+      if ((await this.eventsTrimmedSince(c, this.lastEventId)) !== false) olderThan = SWEEP_MS;
+      if (olderThan === Infinity) return;
+      const before = Date.now() - olderThan;
+      await this.readBack([...this.pending].filter(([, p]) => p.since < before).map(([id]) => id));
+    } catch {
+      // Redis is away: the next sweep tries again.
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  /** Whether events after `id` were trimmed from the stream (`undefined`: this Redis cannot say). */
+  private async eventsTrimmedSince(c: Connected, id: string): Promise<boolean | undefined> {
+    let info: unknown[];
+    try {
+      info = (await c.client.call("XINFO", "STREAM", c.queue.keys.events ?? `bull:${this.queueName}:events`)) as unknown[];
+    } catch (error) {
+      // No stream yet: no event was ever written, so none was missed.
+      if (error instanceof Error && /no such key/i.test(error.message)) return false;
+      throw error;
+    }
+    const at = info.indexOf("max-deleted-entry-id");
+    if (at < 0) return undefined;
+    return compareStreamIds(String(info[at + 1]), id) > 0;
   }
 
   private onCompleted(id: string, returnvalue: unknown): void {
@@ -364,8 +448,15 @@ export class BullMQExecutor implements Executor {
       const [seconds, micros] = (await client.time()) as [number | string, number | string];
       const lastEventId = `${Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - 1}-0`;
       const events = new bull.QueueEvents(this.queueName, { connection, lastEventId });
-      events.on("completed", ({ jobId: id, returnvalue }) => this.onCompleted(id, returnvalue));
-      events.on("failed", ({ jobId: id, failedReason }) => this.onFailed(id, failedReason));
+      this.lastEventId = lastEventId;
+      events.on("completed", ({ jobId: id, returnvalue }, eventId) => {
+        this.lastEventId = eventId;
+        this.onCompleted(id, returnvalue);
+      });
+      events.on("failed", ({ jobId: id, failedReason }, eventId) => {
+        this.lastEventId = eventId;
+        this.onFailed(id, failedReason);
+      });
       // Connection errors are retried by ioredis; calls wait (bounded by their deadlines).
       events.on("error", () => undefined);
       queue.on("error", () => undefined);
@@ -435,6 +526,13 @@ export interface RemoteWorkerInfo {
   readonly startedAt: number;
   /** The last heartbeat, epoch ms. */
   readonly at: number;
+}
+
+/** Orders two stream ids (`<ms>-<seq>`). */
+function compareStreamIds(a: string, b: string): number {
+  const [am = 0, as = 0] = a.split("-").map(Number);
+  const [bm = 0, bs = 0] = b.split("-").map(Number);
+  return am - bm || as - bs;
 }
 
 function decodeRemoteError(reply: Extract<ReplyMessage, { type: "error" }>): unknown {
