@@ -35,16 +35,17 @@ import {
   PROTOCOL_VERSION,
   RemoteRefused,
   decodeReply,
-  encodeValue,
+  cloneWire,
   jobId,
+  jsonFaithful,
   keys,
+  wireKey,
   workHash,
-  refOf,
   type CancelMessage,
   type JobData,
   type JobPayload,
-  type RemoteOpRef,
   type RemoteStep,
+  type Wire,
 } from "./protocol.js";
 import { whyNotRemote } from "./travel.js";
 
@@ -123,7 +124,9 @@ export class BullMQExecutor implements Executor {
   /** Jobs waiting to be added together on the next tick. */
   private batch: { data: JobData; id: string; name: string }[] = [];
   private flushing: Promise<void> | undefined;
-  private readonly refs = new WeakMap<OpEntry, RemoteOpRef>();
+  private readonly wireKeys = new WeakMap<OpEntry, string>();
+  private idPrefix: string | undefined;
+  private sent = 0;
   /** The jobs waiting on each caller signal (one abort listener per signal, see `watch`). */
   private readonly watched = new WeakMap<AbortSignal, { readonly ids: Set<string>; readonly listener: () => void }>();
   /** Durable steps' work sent so far, for `jobId`'s occurrence. */
@@ -148,10 +151,11 @@ export class BullMQExecutor implements Executor {
   run(work: Work, frame: Frame): Promise<unknown> {
     if (work.kind === "call") {
       const entry = work.entry;
-      const why = whyNotRemote(entry, work.thisArg, work.args);
+      // The arguments are checked only when they do not go as JSON (see `send`).
+      const why = whyNotRemote(entry, work.thisArg, undefined);
       if (why) return Promise.reject(new RemoteRefused(entry.desc.name, "cannot-travel", why));
       const self = entry.desc.locator?.member === undefined ? undefined : { ...(work.thisArg as object) };
-      return this.send("call", [{ op: this.refOf(entry) }], entry.desc.name, self, work.args, frame).then(valueOf);
+      return this.send("call", [{ op: this.keyOf(entry) }], entry, self, work.args, frame).then(valueOf);
     }
     let steps: ResolvedStep[];
     try {
@@ -159,10 +163,9 @@ export class BullMQExecutor implements Executor {
     } catch (error) {
       return Promise.reject(error);
     }
-    const name = steps[0]!.entry.desc.name;
-    const why = whyNotRemoteAll(steps, work.args);
+    const why = whyNotRemoteAll(steps);
     if (why) return Promise.reject(new RemoteRefused(why.op, "cannot-travel", why.reason));
-    return this.send("chain", this.wireSteps(steps), name, undefined, work.args, frame).then(valueOf);
+    return this.send("chain", this.wireSteps(steps), steps[0]!.entry, undefined, work.args, frame).then(valueOf);
   }
 
   runChunk(target: string | FusedChain, items: readonly (readonly unknown[])[], frame: Frame): Promise<ItemResult[]> {
@@ -172,9 +175,9 @@ export class BullMQExecutor implements Executor {
     } catch (error) {
       return Promise.reject(error);
     }
-    const why = whyNotRemoteAll(steps, items);
+    const why = whyNotRemoteAll(steps);
     if (why) return Promise.reject(new RemoteRefused(why.op, "cannot-travel", why.reason));
-    return this.send("chunk", this.wireSteps(steps), steps[0]!.entry.desc.name, undefined, items, frame).then((reply) => {
+    return this.send("chunk", this.wireSteps(steps), steps[0]!.entry, undefined, items, frame).then((reply) => {
       if (reply.type === "error") throw decodeRemoteError(reply);
       if (reply.type !== "items") throw new TypeError(`weft remote: expected items for a chunk, received ${reply.type}`);
       const { values, failures } = reply.items;
@@ -186,44 +189,61 @@ export class BullMQExecutor implements Executor {
   }
 
   private wireSteps(steps: readonly ResolvedStep[]): RemoteStep[] {
-    return steps.map((s) => (s.argsFrom === undefined ? { op: this.refOf(s.entry) } : { op: this.refOf(s.entry), argsFrom: s.argsFrom }));
+    return steps.map((s) => (s.argsFrom === undefined ? { op: this.keyOf(s.entry) } : { op: this.keyOf(s.entry), argsFrom: s.argsFrom }));
   }
 
-  /** An op's wire reference, computed once per op (naming its module costs a path walk). */
-  private refOf(entry: OpEntry): RemoteOpRef {
-    let ref = this.refs.get(entry);
-    if (!ref) this.refs.set(entry, (ref = refOf(entry, this.root)));
-    return ref;
+  /** An op's wire name, computed once per op (naming its module costs a path walk). */
+  private keyOf(entry: OpEntry): string {
+    let key = this.wireKeys.get(entry);
+    if (key === undefined) this.wireKeys.set(entry, (key = wireKey(entry, this.root)));
+    return key;
   }
 
   /** Adds one job for this step and resolves to the worker's reply. */
-  private send(type: JobData["type"], steps: RemoteStep[], op: string, self: JobPayload["self"], args: JobPayload["args"], frame: Frame): Promise<ReplyMessage> {
+  private send(type: JobData["type"], steps: RemoteStep[], first: OpEntry, self: JobPayload["self"], args: JobPayload["args"], frame: Frame): Promise<ReplyMessage> {
+    const op = first.desc.name;
     const signal = frame.signal;
     if (signal.aborted) return Promise.reject(abortReason(signal, op));
     let data: JobData;
     let work = "";
     try {
       const ctx = encodeContext(frame);
-      const payload: JobPayload = { ctx, self, args };
-      if (frame.run !== undefined) work = workHash(steps, encodeValue([self, args]));
+      const payload: { -readonly [K in keyof JobPayload]: JobPayload[K] } = { args };
+      if (hasKeys(ctx.config)) payload.config = ctx.config;
+      if (hasKeys(ctx.overrides)) payload.overrides = ctx.overrides;
+      if (hasKeys(ctx.values)) payload.values = ctx.values;
+      if (self !== undefined) payload.self = self;
+      let wire: Wire;
+      if (jsonFaithful(payload)) wire = { json: payload };
+      else {
+        // Not plain JSON: refuse what structured clone would change, with the path.
+        const why = whyNotRemote(first, undefined, args);
+        if (why) return Promise.reject(new RemoteRefused(op, "cannot-travel", why));
+        wire = cloneWire(payload);
+      }
+      if (frame.run !== undefined) work = workHash(steps, [self, args]);
       data = {
         v: PROTOCOL_VERSION,
         type,
         steps,
         op,
-        attempt: frame.attempt,
-        deadline: frame.deadline,
-        tenant: frame.tenant,
+        caller: ctx.op,
+        stepId: ctx.stepId,
+        attempt: ctx.attempt,
+        deadline: ctx.deadline,
+        deadlineOwner: ctx.deadlineOwner,
+        tenant: ctx.tenant,
+        user: ctx.user,
         traceparent: ctx.traceparent,
         validate: settings.validate,
-        payload: encodeValue(payload),
+        payload: wire,
       };
     } catch (error) {
       return Promise.reject(new RemoteRefused(op, "cannot-travel", `its job cannot be encoded: ${error instanceof Error ? error.message : String(error)}`));
     }
     const known = frame.run !== undefined;
     const occurrence = known ? this.occurrence(`${frame.run!.id}\0${frame.stepId}\0${frame.attempt}\0${type}\0${work}`) : 0;
-    const id = jobId({ run: frame.run?.id, step: frame.stepId, attempt: frame.attempt, type, work, occurrence, nonce: known ? undefined : crypto().randomUUID() });
+    const id = known ? jobId({ run: frame.run!.id, step: frame.stepId, attempt: frame.attempt, type, work, occurrence }) : this.onceId();
     if (this.pending.has(id)) return Promise.reject(new Error(`weft remote: job ${id} is already in flight from this process`));
     return new Promise<ReplyMessage>((resolve, reject) => {
       const watched = signal !== NEVER_SIGNAL;
@@ -283,6 +303,16 @@ export class BullMQExecutor implements Executor {
     void this.cancel(id, p.op, reason);
   }
 
+  /**
+   * The id of a job outside a durable run, unique to this call: this executor's random
+   * prefix (72 bits) and a counter. Short, because every command and event about the job
+   * carries it.
+   */
+  private onceId(): string {
+    this.idPrefix ??= `w-${crypto().randomBytes(9).toString("base64url")}-`;
+    return this.idPrefix + (this.sent++).toString(36);
+  }
+
   /** How often this process has sent this step's work before (bounded memory: oldest forgotten). */
   private occurrence(key: string): number {
     const n = this.seen.get(key) ?? 0;
@@ -307,8 +337,9 @@ export class BullMQExecutor implements Executor {
     try {
       c = await this.connect();
       const keep = { age: this.keepSeconds };
-      // One round trip for every step that became ready in the same tick.
-      await c.queue.addBulk(jobs.map((j) => ({ name: j.name, data: j.data, opts: { jobId: j.id, attempts: 1, removeOnComplete: keep, removeOnFail: keep } })));
+      // One round trip for every step that became ready in the same tick. One attempt per
+      // job (BullMQ's default): the caller's kernel retries, each attempt a job of its own.
+      await c.queue.addBulk(jobs.map((j) => ({ name: j.name, data: j.data, opts: { jobId: j.id, removeOnComplete: keep, removeOnFail: keep } })));
     } catch (error) {
       for (const j of jobs) this.settle(j.id, error);
       return;
@@ -551,12 +582,16 @@ function valueOf(reply: ReplyMessage): unknown {
   throw new TypeError(`weft remote: expected a value, received ${reply.type}`);
 }
 
-function whyNotRemoteAll(steps: readonly ResolvedStep[], args: readonly unknown[]): { op: string; reason: string } | undefined {
+/** Why a chain's ops cannot run remotely (their arguments are checked in `send`). */
+function whyNotRemoteAll(steps: readonly ResolvedStep[]): { op: string; reason: string } | undefined {
   for (const s of steps) {
     const why = whyNotRemote(s.entry, undefined, undefined);
     if (why) return { op: s.entry.desc.name, reason: why };
   }
-  const why = whyNotRemote(steps[0]!.entry, undefined, args);
-  return why ? { op: steps[0]!.entry.desc.name, reason: why } : undefined;
+  return undefined;
 }
 
+function hasKeys(record: Readonly<Record<string, unknown>>): boolean {
+  for (const _ in record) return true;
+  return false;
+}
