@@ -10,6 +10,7 @@
 import { untraceableUses, type UntraceableUse } from "./jit-check.js";
 import type * as TS from "typescript";
 import type { JsonSchema, ParamInfo, SourceLocation } from "../decorators/descriptor.js";
+import type { SiteKind, SiteMeta } from "../decorators/manifest-format.js";
 import { callForm } from "../decorators/options.js";
 import { checksSource } from "./checks.js";
 import { acceptsUndefined, createSchemaExtractor, declaredType, type SchemaIssue } from "./schema.js";
@@ -20,32 +21,12 @@ type Ts = typeof TS;
 /** The standard library's async iterable types an op may return as a stream of checked items. */
 const STREAM_TYPES = new Set(["AsyncIterable", "AsyncIterableIterator", "AsyncGenerator", "AsyncIteratorObject"]);
 
-/** Which weft entry point a site calls. `object` is a `models.object<T>()` call: it gets `T`'s schema. */
-export type SiteKind = "op" | "jit" | "vmap" | "object";
-
 /**
  * How the site receives META:
  * `call` = `op(fn)` / `op(options, fn)` / `vmap(f, opts?)`, `decorator` = `@op`,
  * `decorator-call` = `@op(options)`.
  */
 export type SiteForm = "call" | "decorator" | "decorator-call";
-
-/** The injected metadata with the locator's module left out (see the file comment). */
-export interface SiteMeta {
-  readonly __weft: 1;
-  readonly name?: string;
-  readonly params: readonly ParamInfo[];
-  readonly returns?: JsonSchema;
-  /** The op returns an `AsyncIterable`; `returns` describes each item. */
-  readonly stream?: true;
-  readonly defs?: Readonly<Record<string, JsonSchema>>;
-  readonly doc?: string;
-  readonly locator?: { readonly export: string; readonly member?: string };
-  readonly hash: string;
-  readonly source: SourceLocation;
-  /** For a jit site: what the jit check found (transformers/jit-check.ts). */
-  readonly untraceable?: readonly UntraceableUse[];
-}
 
 /** One `op()` / `@op` / `jit()` / `@jit` / `vmap()` / `@vmap` site. */
 export interface OpSite {
