@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { redisSkip } from "../support/redis.js";
 import { startCluster, type Cluster } from "./cluster.js";
 
-type Client = { get(k: string): Promise<string | null>; mget(...k: string[]): Promise<(string | null)[]>; quit(): Promise<unknown> };
+type Client = { get(k: string): Promise<string | null>; set(k: string, v: string): Promise<unknown>; del(k: string): Promise<number>; mget(...k: string[]): Promise<(string | null)[]>; quit(): Promise<unknown> };
 let cluster: Cluster;
 let remote: ReturnType<Cluster["executor"]>;
 let probes: Client;
