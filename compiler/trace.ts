@@ -21,17 +21,9 @@ import type { JsonSchema, OpDescriptor, SourceLocation } from "../decorators/des
 import type { Sig } from "./cache.js";
 import type { ExprOp } from "./expr.js";
 import { GraphBuilder, isPlainObject, templateOf, type Graph, type NodeId, type Template } from "./ir.js";
+import { TraceError } from "./trace-error.js";
 
-/** Why a function could not be traced, and where. */
-export class TraceError extends Error {
-  override readonly name = "TraceError";
-  constructor(
-    readonly reason: string,
-    readonly loc: SourceLocation | undefined,
-  ) {
-    super(loc ? `${reason} (${loc.file}:${loc.line}:${loc.column})` : reason);
-  }
-}
+export { TraceError } from "./trace-error.js";
 
 const TRACER = Symbol("weft.tracer");
 /** Iterating a tracer yields this many items at most before it is called unbounded. */
