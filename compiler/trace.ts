@@ -103,8 +103,6 @@ export function internalDirs(moduleUrl: string): string[] {
 }
 const INTERNAL = internalDirs(import.meta.url);
 const FRAME = /\(?((?:file:\/\/)?[^()\s]+):(\d+):(\d+)\)?$/;
-/** Paths of the files seen in frames, by how the frame spells them (file URLs are slow to convert). */
-const paths = new Map<string, string>();
 
 /**
  * The user's source location of the current call: the first stack frame outside weft's own
@@ -117,8 +115,10 @@ export function callerLocation(): SourceLocation | undefined {
   if (sites !== undefined) {
     for (const site of sites) {
       const spelled = site.getFileName();
-      if (!spelled || spelled.startsWith("node:") || spelled.includes("/node_modules/") || INTERNAL.some((dir) => spelled.startsWith(dir))) continue;
-      return located(pathOf(spelled), site.getLineNumber() ?? 0, site.getColumnNumber() ?? 0);
+      if (!spelled) continue;
+      const file = fileOf(spelled);
+      if (file === undefined) continue;
+      return located(file, site.getLineNumber() ?? 0, site.getColumnNumber() ?? 0);
     }
     return undefined;
   }
@@ -132,9 +132,32 @@ export function callerLocation(): SourceLocation | undefined {
     if (frame.includes("node:") || frame.includes("/node_modules/") || INTERNAL.some((dir) => frame.includes(dir))) continue;
     const match = FRAME.exec(frame);
     if (!match) continue;
-    return located(pathOf(match[1]!), Number(match[2]), Number(match[3]));
+    const file = fileOf(match[1]!);
+    if (file === undefined) continue;
+    return located(file, Number(match[2]), Number(match[3]));
   }
   return undefined;
+}
+
+/** What a file seen in a frame is: weft's own (or Node's, or a dependency's), or the user's. */
+interface FrameFile {
+  /** `undefined` for weft's, Node's and dependencies' files: frames to skip. */
+  readonly path: string | undefined;
+}
+
+/** Per spelling of a file in a frame: classified once (every recorded node walks the same few files). */
+const frameFiles = new Map<string, FrameFile>();
+
+/** The user's file a frame spelled `spelled` is in, or `undefined` for a frame to skip. */
+function fileOf(spelled: string): string | undefined {
+  let known = frameFiles.get(spelled);
+  if (known === undefined) {
+    const skip = spelled.startsWith("node:") || spelled.includes("/node_modules/") || INTERNAL.some((dir) => spelled.startsWith(dir));
+    known = { path: skip ? undefined : spelled.startsWith("file://") ? fileURLToPath(spelled) : spelled };
+    if (frameFiles.size >= 1024) frameFiles.clear();
+    frameFiles.set(spelled, known);
+  }
+  return known.path;
 }
 
 /** Node's own stack formatter (Node 20 installs it as `Error.prepareStackTrace`), when it is the one in place at load. */
@@ -159,20 +182,11 @@ function callSites(): NodeJS.CallSite[] | undefined {
   }
 }
 
-function pathOf(spelled: string): string {
-  let path = paths.get(spelled);
-  if (path === undefined) {
-    if (paths.size >= 1024) paths.clear();
-    paths.set(spelled, (path = spelled.startsWith("file://") ? fileURLToPath(spelled) : spelled));
-  }
-  return path;
-}
-
 /** A location in the user's source: a compiled `.js` file with a source map names the TypeScript line. */
 function located(file: string, line: number, column: number): SourceLocation {
-  if (/\.[mc]?js$/.test(file)) {
-    const map = sourceMapOf(file);
-    const entry = map?.findEntry(line - 1, column - 1) as { originalSource?: string; originalLine?: number; originalColumn?: number } | undefined;
+  const map = /\.[mc]?js$/.test(file) ? sourceMapOf(file) : undefined;
+  if (map !== undefined) {
+    const entry = map.findEntry(line - 1, column - 1) as { originalSource?: string; originalLine?: number; originalColumn?: number } | undefined;
     if (entry?.originalSource !== undefined && entry.originalLine !== undefined) {
       const source = entry.originalSource.startsWith("file://") ? fileURLToPath(entry.originalSource) : path.resolve(path.dirname(file), entry.originalSource);
       return { file: relativeToCwd(source), line: entry.originalLine + 1, column: (entry.originalColumn ?? 0) + 1 };
@@ -288,7 +302,7 @@ export class TraceSession {
     if (info) return this.ownNode(info);
     if (typeof value === "object" && value instanceof Promise) {
       untraceable(
-        tracedPromises.has(value)
+        value instanceof TracedPromise
           ? "an op call's promise is used without await (kept in a value, returned inside an object or passed to a call) inside a jitted function: await it first"
           : "a promise is used as a value inside a jitted function (a plan would hand every run the same promise): await it, or create it inside an op",
       );
@@ -386,7 +400,7 @@ export class TraceSession {
       } else this.accessed(root, id);
     }
     this.unawaited.set(id, { name: call.desc.name, loc });
-    return tracedPromise(this, id, this.tracer(id));
+    return TracedPromise.of(this, id, this.tracer(id));
   }
 
   /**
@@ -568,56 +582,67 @@ export class TraceSession {
  * branch that returns it hands it on); any other value as it is.
  */
 export function awaitedTracer(value: unknown): unknown {
-  if (!isTracer(value) && value instanceof Promise && tracedPromises.has(value)) {
-    const entry = promisedTracers.get(value)!;
-    entry.session.awaitedOp(entry.id, true);
-    return entry.tracer;
-  }
-  return value;
+  return !isTracer(value) && value instanceof TracedPromise ? value.awaited() : value;
 }
-
-const promisedTracers = new WeakMap<Promise<unknown>, { session: TraceSession; id: NodeId; tracer: unknown }>();
-
-/** The `constructor` of traced promises: not `Promise`, with `Promise` as its species. */
-const TRACED_PROMISE = Object.defineProperty(function TracedPromise() {}, Symbol.species, { value: Promise });
-
-/** Promises of recorded op calls (see `tracedPromise`). */
-const tracedPromises = new WeakSet<Promise<unknown>>();
 
 /**
  * The promise an op call returns while tracing: resolved with the tracer, it tells its
  * session when the traced code awaits it (`then` is how `await`, `Promise.all` and
  * returning it reach it) and when that await resumed. `.catch()` and `.finally()` would
- * handle a failure the trace never sees, so they stop the trace.
+ * handle a failure the trace never sees, so they stop the trace. Its constructor is not
+ * `Promise` (so `await` and `Promise.resolve` adopt it through its `then`, which they skip
+ * for a plain native promise); its species is, so `then` hands back plain promises.
  */
-function tracedPromise(session: TraceSession, id: NodeId, tracer: unknown): Promise<unknown> {
-  const p = Promise.resolve(tracer);
-  const then = p.then;
-  Object.defineProperties(p, {
-    // Not Promise: `await` and `Promise.resolve` then adopt it through its `then`, which
-    // they would skip for a plain native promise.
-    constructor: { value: TRACED_PROMISE },
-    then: {
-      value(this: Promise<unknown>, onFulfilled?: (v: unknown) => unknown, onRejected?: (e: unknown) => unknown) {
-        session.awaitedOp(id, false);
-        return then.call(
-          this,
-          typeof onFulfilled === "function"
-            ? (v: unknown) => {
-                session.awaitedOp(id, true);
-                return onFulfilled(v);
-              }
-            : onFulfilled,
-          onRejected,
-        );
-      },
-    },
-    catch: { value: () => untraceable("`.catch()` on an op call inside a jitted function: its failure handling is not staged; use try/catch around an awaited call outside the jit, or move the handling into an op") },
-    finally: { value: () => untraceable("`.finally()` on an op call inside a jitted function: not staged; move it outside the jit or into an op") },
-  });
-  tracedPromises.add(p);
-  promisedTracers.set(p, { session, id, tracer });
-  return p;
+class TracedPromise extends Promise<unknown> {
+  static override get [Symbol.species](): PromiseConstructor {
+    return Promise;
+  }
+
+  // Private: a scan of a value for tracers (tracerHolder) must not find this one's. Set
+  // after super(): a Promise subclass's constructor takes the executor first.
+  #session!: TraceSession;
+  #id!: NodeId;
+  #tracer: unknown;
+
+  static of(session: TraceSession, id: NodeId, tracer: unknown): TracedPromise {
+    // The tracer is a Proxy over a function: resolving with it reads its `then`.
+    let resolve!: (v: unknown) => void;
+    const p = new TracedPromise((r) => (resolve = r as (v: unknown) => void));
+    p.#session = session;
+    p.#id = id;
+    p.#tracer = tracer;
+    resolve(tracer);
+    return p;
+  }
+
+  /** Its tracer, counting the promise as awaited. */
+  awaited(): unknown {
+    this.#session.awaitedOp(this.#id, true);
+    return this.#tracer;
+  }
+
+  override then<A = unknown, B = never>(onFulfilled?: ((v: unknown) => A | PromiseLike<A>) | null, onRejected?: ((e: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
+    const session = this.#session;
+    const id = this.#id;
+    session.awaitedOp(id, false);
+    return super.then(
+      typeof onFulfilled === "function"
+        ? (v: unknown) => {
+            session.awaitedOp(id, true);
+            return onFulfilled(v);
+          }
+        : onFulfilled,
+      onRejected,
+    );
+  }
+
+  override catch(): never {
+    return untraceable("`.catch()` on an op call inside a jitted function: its failure handling is not staged; use try/catch around an awaited call outside the jit, or move the handling into an op");
+  }
+
+  override finally(): never {
+    return untraceable("`.finally()` on an op call inside a jitted function: not staged; move it outside the jit or into an op");
+  }
 }
 
 /** True when op `desc` may mutate its argument `i`: io and cpu ops with an object-typed (or untyped) parameter. */
