@@ -28,7 +28,7 @@ import { createRequire, SourceMap } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { manifestChecksFile, type InjectedChecks, type InjectedMeta } from "../decorators/descriptor.js";
-import type { Manifest, ManifestEntry } from "../transformers/gen.js";
+import type { Manifest, ManifestEntry } from "../decorators/manifest-format.js";
 import { WeftError } from "./errors.js";
 import { log } from "./log.js";
 

@@ -14,35 +14,9 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import type * as TS from "typescript";
 import { manifestChecksFile } from "../decorators/descriptor.js";
-import { findOpSites, type SiteKind, type SiteMeta } from "./sites.js";
+import type { Manifest, ManifestEntry } from "../decorators/manifest-format.js";
+import { findOpSites } from "./sites.js";
 import { relativePath } from "./util.js";
-
-/** The manifest format, version 1. Paths are `/`-separated and relative to `root`. */
-export interface Manifest {
-  readonly weft: 1;
-  /** The project root (the tsconfig's directory), relative to the manifest file. */
-  readonly root: string;
-  /** `rootDir` and `outDir` of the build, relative to `root`: maps emitted files back to sources. */
-  readonly rootDir?: string;
-  readonly outDir?: string;
-  /** Content hash (sha256, 16 hex digits) of every file an entry depends on. */
-  readonly files: Readonly<Record<string, string>>;
-  readonly entries: readonly ManifestEntry[];
-}
-
-/** One op site. `meta` is the injected metadata minus the locator's module URL. */
-export interface ManifestEntry {
-  readonly kind: SiteKind;
-  /** The source file of the site, relative to `root`. */
-  readonly file: string;
-  /** First and last line of the site (1-based): the call, or the decorator through the method. */
-  readonly span: readonly [number, number];
-  /** For a method site: its class (name and lines) and the method's name. */
-  readonly owner?: { readonly name?: string; readonly member?: string; readonly span: readonly [number, number] };
-  readonly meta: SiteMeta;
-  /** Files (keys of `files`) whose declarations shaped this entry's schemas. */
-  readonly deps: readonly string[];
-}
 
 /** Options of `generateManifest`. */
 export interface GenerateOptions {

@@ -10,6 +10,7 @@
 import { untraceableUses, type UntraceableUse } from "./jit-check.js";
 import type * as TS from "typescript";
 import type { JsonSchema, ParamInfo, SourceLocation } from "../decorators/descriptor.js";
+import type { SiteKind, SiteMeta } from "../decorators/manifest-format.js";
 import { callForm } from "../decorators/options.js";
 import { checksSource } from "./checks.js";
 import { acceptsUndefined, createSchemaExtractor, declaredType, type SchemaIssue } from "./schema.js";
@@ -18,10 +19,9 @@ import { contentHash, relativePath } from "./util.js";
 type Ts = typeof TS;
 
 /** The standard library's async iterable types an op may return as a stream of checked items. */
-const STREAM_TYPES = new Set(["AsyncIterable", "AsyncIterableIterator", "AsyncGenerator", "AsyncIteratorObject"]);
-
-/** Which weft entry point a site calls. `object` is a `models.object<T>()` call: it gets `T`'s schema. */
-export type SiteKind = "op" | "jit" | "vmap" | "object";
+const STREAM_TYPES = new Set(["AsyncIterable", "AsyncIterableIterator", "AsyncGenerator", "AsyncIteratorObject", "ReadableStream"]);
+/** Where a stream type may be declared besides the default library: Node's types (its web `ReadableStream`). */
+const NODE_TYPES = /[\\/]node_modules[\\/]@types[\\/]node[\\/]/;
 
 /**
  * How the site receives META:
@@ -29,23 +29,6 @@ export type SiteKind = "op" | "jit" | "vmap" | "object";
  * `decorator-call` = `@op(options)`.
  */
 export type SiteForm = "call" | "decorator" | "decorator-call";
-
-/** The injected metadata with the locator's module left out (see the file comment). */
-export interface SiteMeta {
-  readonly __weft: 1;
-  readonly name?: string;
-  readonly params: readonly ParamInfo[];
-  readonly returns?: JsonSchema;
-  /** The op returns an `AsyncIterable`; `returns` describes each item. */
-  readonly stream?: true;
-  readonly defs?: Readonly<Record<string, JsonSchema>>;
-  readonly doc?: string;
-  readonly locator?: { readonly export: string; readonly member?: string };
-  readonly hash: string;
-  readonly source: SourceLocation;
-  /** For a jit site: what the jit check found (transformers/jit-check.ts). */
-  readonly untraceable?: readonly UntraceableUse[];
-}
 
 /** One `op()` / `@op` / `jit()` / `@jit` / `vmap()` / `@vmap` site. */
 export interface OpSite {
@@ -317,11 +300,14 @@ export function findOpSites(ts: Ts, program: TS.Program, sourceFile: TS.SourceFi
         return { name: elementName, schema, ...(optional ? { optional: true } : {}), ...(rest ? { rest: true } : {}) };
       });
     }
-    /** The item type of the standard library's async iterables, else undefined. */
+    /** The item type of the standard library's async iterables and web `ReadableStream`s (lib.dom's or Node's), else undefined. */
     function streamItemType(type: TS.Type): TS.Type | undefined {
       const symbol = type.getSymbol() ?? type.aliasSymbol;
       if (symbol === undefined || !STREAM_TYPES.has(symbol.getName())) return undefined;
-      const fromLib = (symbol.getDeclarations() ?? []).every((d) => program.isSourceFileDefaultLibrary(d.getSourceFile()));
+      const fromLib = (symbol.getDeclarations() ?? []).every((d) => {
+        const file = d.getSourceFile();
+        return program.isSourceFileDefaultLibrary(file) || NODE_TYPES.test(file.fileName);
+      });
       if (!fromLib) return undefined;
       const args = checker.getTypeArguments(type as TS.TypeReference);
       return args[0] ?? checker.getUnknownType();

@@ -9,7 +9,7 @@ import { pathToFileURL } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createHash } from "node:crypto";
 import { loadManifest, lookupManifest, parseStack, pickFrame, resetManifests, StaleManifestError } from "../../runtime/manifest.js";
-import type { Manifest, ManifestEntry } from "../../transformers/gen.js";
+import type { Manifest, ManifestEntry } from "../../decorators/manifest-format.js";
 
 const REPO = path.resolve(import.meta.dirname, "../..");
 let tmp: string;
