@@ -162,27 +162,11 @@ export class BullMQExecutor implements Executor {
       const self = entry.desc.locator?.member === undefined ? undefined : { ...(work.thisArg as object) };
       return this.send("call", [{ op: this.keyOf(entry) }], entry, self, work.args, frame).then(valueOf);
     }
-    let steps: ResolvedStep[];
-    try {
-      steps = resolveChain(work.chain);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const why = whyNotRemoteAll(steps);
-    if (why) return Promise.reject(new RemoteRefused(why.op, "cannot-travel", why.reason));
-    return this.send("chain", this.wireSteps(steps), steps[0]!.entry, undefined, work.args, frame).then(valueOf);
+    return this.sendChain("chain", work.chain, work.args, frame).then(valueOf);
   }
 
   runChunk(target: string | FusedChain, items: readonly (readonly unknown[])[], frame: Frame): Promise<ItemResult[]> {
-    let steps: ResolvedStep[];
-    try {
-      steps = resolveChain(chainOf(target));
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const why = whyNotRemoteAll(steps);
-    if (why) return Promise.reject(new RemoteRefused(why.op, "cannot-travel", why.reason));
-    return this.send("chunk", this.wireSteps(steps), steps[0]!.entry, undefined, items, frame).then((reply) => {
+    return this.sendChain("chunk", chainOf(target), items, frame).then((reply) => {
       if (reply.type === "error") throw decodeRemoteError(reply);
       if (reply.type !== "items") throw new TypeError(`weft remote: expected items for a chunk, received ${reply.type}`);
       const { values, failures } = reply.items;
@@ -191,6 +175,19 @@ export class BullMQExecutor implements Executor {
       for (const [index, error] of failures) results[index] = { ok: false, error: decodeRemoteError({ type: "error", error, timings: [] }) };
       return results;
     });
+  }
+
+  /** A chain (one op is a chain of one step) as one job: refused when one of its ops cannot travel. */
+  private sendChain(type: "chain" | "chunk", chain: FusedChain, args: JobPayload["args"], frame: Frame): Promise<ReplyMessage> {
+    let steps: ResolvedStep[];
+    try {
+      steps = resolveChain(chain);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const why = whyNotRemoteAll(steps);
+    if (why) return Promise.reject(new RemoteRefused(why.op, "cannot-travel", why.reason));
+    return this.send(type, this.wireSteps(steps), steps[0]!.entry, undefined, args, frame);
   }
 
   private wireSteps(steps: readonly ResolvedStep[]): RemoteStep[] {
