@@ -303,14 +303,15 @@ function geometricMean(values: readonly number[]): number {
 type TypiaChecks = (typeof import("./validation.typia.js"))["typiaIs"];
 
 /**
- * typia's checks, or undefined in quick mode when they are not generated (vitest loads the
- * bench without typia's transformer); a full run without them is an error.
+ * typia's checks; undefined in quick mode, which leaves typia out (`npm run bench:smoke`
+ * loads the bench through vitest, without typia's transformer, and loading typia there
+ * costs seconds). A full run without them is an error.
  */
 async function loadTypia(quick: boolean): Promise<TypiaChecks | undefined> {
+  if (quick) return undefined;
   try {
     return (await import("./validation.typia.js")).typiaIs;
   } catch (error) {
-    if (quick) return undefined;
     throw new Error("validation bench: typia's checks are not generated; build with `npm run build:run` (benchmarks/tsconfig.json loads typia's transformer)", { cause: error });
   }
 }

@@ -2,8 +2,8 @@
  * typia's `is` on the shapes of validation.bench.ts, for the ratio to typia in the same run.
  * typia generates these checks at build time with its own ts-patch transformer, which only
  * the benchmark build loads (benchmarks/tsconfig.json): a benchmark-only dev dependency.
- * Anywhere else (vitest's `npm run bench:smoke`), `createIs` is untransformed and throws at
- * load, and the benchmark leaves typia out (quick mode only).
+ * Anywhere else (vitest, say) `createIs` is untransformed and throws at load; quick mode
+ * (`npm run bench:smoke`) does not load this file.
  *
  * The types repeat the bench's, with the JSDoc constraints written as typia's type tags
  * (typia does not read `@integer`); the two lists must describe the same values.
