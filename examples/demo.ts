@@ -21,10 +21,9 @@ import { parseArgs } from "node:util";
 import { context, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { BasicTracerProvider, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
-import { Cancelled, DeadlineExceeded, SqliteStore, ValidationError, durable, models, subscribe, traceRecorder, vmap, withContext, type UsageReport } from "weft";
+import { Cancelled, DeadlineExceeded, SqliteStore, ValidationError, data, durable, models, subscribe, traceRecorder, vmap, withContext, type UsageReport } from "weft";
 import { answer, answerEager, crash, drafts, roles, searchService, useEndpoint, useLocal, type Answer, type Question } from "./desk.js";
 import { planWaves } from "./plan-view.js";
-import { progressBar } from "./progress.js";
 
 /** How the demo runs. */
 export interface DemoOptions {
@@ -225,7 +224,14 @@ async function sections(valid: readonly Question[], all: readonly Question[], li
     for (const q of valid) out.push(await answer(q));
     return out;
   });
-  const [mapped, vmapMs] = await timed(() => vmap(answer, { concurrency: 8, onProgress: progressBar("   jit + vmap") })(valid as Question[]));
+  // As a stream, so the bar (data.progressBar: in place on a terminal, plain lines in a log) sees each answer arrive.
+  const [mapped, vmapMs] = await timed(async () => {
+    const results = await vmap(answer, { concurrency: 8 }).stream(valid, { onProgress: data.progressBar({ label: "   jit + vmap" }) }).collect();
+    return results.sort((a, b) => a.index - b.index).map((r) => {
+      if (!r.ok) throw r.error;
+      return r.value;
+    });
+  });
   if (JSON.stringify(eager) !== JSON.stringify(jitted) || JSON.stringify(eager) !== JSON.stringify(mapped)) throw new Error("demo: eager, jit and jit + vmap disagree");
   const ways = [["eager", eagerMs], ["jit", jitMs], ["jit + vmap", vmapMs]] as const;
   const fastest = [...ways].sort((a, b) => a[1] - b[1])[0]![0];
