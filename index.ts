@@ -67,7 +67,8 @@ export { RedisStore, type RedisStoreOptions } from "./runtime/durable/redis.js";
 
 // Scale-out: steps as BullMQ jobs on Redis, served by `weft worker` processes.
 export { BullMQExecutor, type BullMQExecutorOptions, type RemoteWorkerInfo } from "./runtime/remote/executor.js";
-export { startWorker, type RemoteWorker, type RemoteWorkerOptions } from "./runtime/remote/worker.js";
+export { startWorker } from "./runtime/remote/start.js";
+export type { RemoteWorker, RemoteWorkerOptions } from "./runtime/remote/worker.js";
 export { RemoteRefused } from "./runtime/remote/protocol.js";
 export type { RedisTarget } from "./runtime/remote/connection.js";
 
