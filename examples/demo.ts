@@ -94,7 +94,7 @@ export async function demo(options: DemoOptions = {}): Promise<DemoReport> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "weft-demo-"));
   try {
     const config = endpoint ? {} : { prices: { [roles.writer]: PRICES, [roles.critic]: PRICES, [roles.judge]: PRICES } };
-    const tracked = await withContext({ config }, () => models.track(() => sections(valid, all, lines, recorder, dir)));
+    const tracked = await withContext({ config }, () => models.track(() => sections(valid, all, lines, recorder, dir, endpoint)));
     const report = { ...tracked.value, usage: tracked.usage };
     const u = tracked.usage;
     log(`\n9. Usage and cost of everything above, rolled up from every model call (models.track)`);
@@ -109,7 +109,7 @@ export async function demo(options: DemoOptions = {}): Promise<DemoReport> {
   }
 }
 
-async function sections(valid: readonly Question[], all: readonly Question[], lines: readonly string[], recorder: ReturnType<typeof traceRecorder>, dir: string): Promise<Omit<DemoReport, "usage">> {
+async function sections(valid: readonly Question[], all: readonly Question[], lines: readonly string[], recorder: ReturnType<typeof traceRecorder>, dir: string, endpoint: string | undefined): Promise<Omit<DemoReport, "usage">> {
   const first = valid[0]!;
 
   log(`\n1. The pipeline, jitted: one trace of answer() became this plan (a wave's calls start together)`);
@@ -157,6 +157,7 @@ async function sections(valid: readonly Question[], all: readonly Question[], li
   log(`   ${deadline?.name}: ${deadline?.message} (settled at ${ms(performance.now() - started)}); the search was abandoned and its signal fired, so nothing is left running`);
 
   log(`\n5. The file as one batch, per-item results: a bad line is rejected with its path, the rest answered`);
+  if (!endpoint) log(`   (the offline judge's verdicts are deterministic stand-ins, not judgements: approval and confidence are unrelated; --endpoint gives real ones)`);
   const results = await vmap(answer, { concurrency: 8, onError: "collect" })(all as Question[]);
   let rejected: ValidationError | undefined;
   for (const r of results) {
