@@ -236,7 +236,7 @@ export class Jit {
     let pending = inFlight.get(sig.key);
     if (!pending) {
       const done = inFlight;
-      pending = this.trace(thisArg, args)
+      pending = this.trace(thisArg, args, sig)
         .then((result) => cache.set(sig, result))
         // A failed compile (strict mode, say) is not remembered: the next call tries again.
         .finally(() => done.delete(sig.key));
@@ -246,13 +246,13 @@ export class Jit {
   }
 
   /** Phase 1 and 2: trace, then optimise and plan. */
-  private async trace(thisArg: unknown, args: readonly unknown[]): Promise<Compiled> {
+  private async trace(thisArg: unknown, args: readonly unknown[], sig: Signature): Promise<Compiled> {
     if (this.buildTimeReason) {
       if (this.options.strict) throw this.buildTimeReason;
       return { kind: "eager", reason: this.buildTimeReason };
     }
     const session = new TraceSession(args.length);
-    const inputs = session.inputs();
+    const inputs = session.inputs(sig.args);
     for (const i of this.options.static ?? []) inputs[i] = args[i];
     let closed = false;
     const root: { frame?: Frame } = {};
