@@ -46,8 +46,9 @@ export { health, registerHealthCheck, type HealthReport, type HealthCheck, type 
 export { models, type Models, type ModelInstance, type ModelResult, type ModelStreamEvent, type ModelCallOptions, type ObjectOptions, type EmbedOptions, type Prompt, type CallUsage, type Tracked, type Usage, type UsageReport } from "./runtime/models/models.js";
 export type { ModelProvider, Capabilities, Message, GenerateRequest, GenerateResponse, StreamEvent, EmbedRequest, EmbedResponse, TokenUsage, RateLimits, Price, ModelClock } from "./runtime/models/provider.js";
 export { localProvider, hashedEmbedding, type LocalOptions } from "./runtime/models/local.js";
-export { openaiCompatible, type OpenAICompatibleOptions } from "./runtime/models/openai.js";
-export { aiSdkProvider, type AiSdkProviderOptions, type AiSdkLanguageModel, type AiSdkEmbeddingModel } from "./runtime/models/ai-sdk.js";
+export { openaiCompatible, aiSdkProvider } from "./runtime/models/providers.js";
+export type { OpenAICompatibleOptions } from "./runtime/models/openai.js";
+export type { AiSdkProviderOptions, AiSdkLanguageModel, AiSdkEmbeddingModel } from "./runtime/models/ai-sdk.js";
 export { ProviderError, BudgetExceeded, type Budget } from "./runtime/models/errors.js";
 
 // Streams: pull-based pipelines with bounded buffers, loaders, dead letters and lineage.
@@ -67,7 +68,8 @@ export { RedisStore, type RedisStoreOptions } from "./runtime/durable/redis.js";
 
 // Scale-out: steps as BullMQ jobs on Redis, served by `weft worker` processes.
 export { BullMQExecutor, type BullMQExecutorOptions, type RemoteWorkerInfo } from "./runtime/remote/executor.js";
-export { startWorker, type RemoteWorker, type RemoteWorkerOptions } from "./runtime/remote/worker.js";
+export { startWorker } from "./runtime/remote/start.js";
+export type { RemoteWorker, RemoteWorkerOptions } from "./runtime/remote/worker.js";
 export { RemoteRefused } from "./runtime/remote/protocol.js";
 export type { RedisTarget } from "./runtime/remote/connection.js";
 

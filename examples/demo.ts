@@ -21,10 +21,9 @@ import { parseArgs } from "node:util";
 import { context, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { BasicTracerProvider, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
-import { Cancelled, DeadlineExceeded, SqliteStore, ValidationError, durable, models, subscribe, traceRecorder, vmap, withContext, type UsageReport } from "weft";
+import { Cancelled, DeadlineExceeded, SqliteStore, ValidationError, data, durable, models, subscribe, traceRecorder, vmap, withContext, type UsageReport } from "weft";
 import { answer, answerEager, crash, drafts, roles, searchService, useEndpoint, useLocal, type Answer, type Question } from "./desk.js";
 import { planWaves } from "./plan-view.js";
-import { progressBar } from "./progress.js";
 
 /** How the demo runs. */
 export interface DemoOptions {
@@ -95,7 +94,7 @@ export async function demo(options: DemoOptions = {}): Promise<DemoReport> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "weft-demo-"));
   try {
     const config = endpoint ? {} : { prices: { [roles.writer]: PRICES, [roles.critic]: PRICES, [roles.judge]: PRICES } };
-    const tracked = await withContext({ config }, () => models.track(() => sections(valid, all, lines, recorder, dir)));
+    const tracked = await withContext({ config }, () => models.track(() => sections(valid, all, lines, recorder, dir, endpoint)));
     const report = { ...tracked.value, usage: tracked.usage };
     const u = tracked.usage;
     log(`\n9. Usage and cost of everything above, rolled up from every model call (models.track)`);
@@ -110,7 +109,7 @@ export async function demo(options: DemoOptions = {}): Promise<DemoReport> {
   }
 }
 
-async function sections(valid: readonly Question[], all: readonly Question[], lines: readonly string[], recorder: ReturnType<typeof traceRecorder>, dir: string): Promise<Omit<DemoReport, "usage">> {
+async function sections(valid: readonly Question[], all: readonly Question[], lines: readonly string[], recorder: ReturnType<typeof traceRecorder>, dir: string, endpoint: string | undefined): Promise<Omit<DemoReport, "usage">> {
   const first = valid[0]!;
 
   log(`\n1. The pipeline, jitted: one trace of answer() became this plan (a wave's calls start together)`);
@@ -158,6 +157,7 @@ async function sections(valid: readonly Question[], all: readonly Question[], li
   log(`   ${deadline?.name}: ${deadline?.message} (settled at ${ms(performance.now() - started)}); the search was abandoned and its signal fired, so nothing is left running`);
 
   log(`\n5. The file as one batch, per-item results: a bad line is rejected with its path, the rest answered`);
+  if (!endpoint) log(`   (the offline judge's verdicts are deterministic stand-ins, not judgements: approval and confidence are unrelated; --endpoint gives real ones)`);
   const results = await vmap(answer, { concurrency: 8, onError: "collect" })(all as Question[]);
   let rejected: ValidationError | undefined;
   for (const r of results) {
@@ -225,7 +225,14 @@ async function sections(valid: readonly Question[], all: readonly Question[], li
     for (const q of valid) out.push(await answer(q));
     return out;
   });
-  const [mapped, vmapMs] = await timed(() => vmap(answer, { concurrency: 8, onProgress: progressBar("   jit + vmap") })(valid as Question[]));
+  // As a stream, so the bar (data.progressBar: in place on a terminal, plain lines in a log) sees each answer arrive.
+  const [mapped, vmapMs] = await timed(async () => {
+    const results = await vmap(answer, { concurrency: 8 }).stream(valid, { onProgress: data.progressBar({ label: "   jit + vmap" }) }).collect();
+    return results.sort((a, b) => a.index - b.index).map((r) => {
+      if (!r.ok) throw r.error;
+      return r.value;
+    });
+  });
   if (JSON.stringify(eager) !== JSON.stringify(jitted) || JSON.stringify(eager) !== JSON.stringify(mapped)) throw new Error("demo: eager, jit and jit + vmap disagree");
   const ways = [["eager", eagerMs], ["jit", jitMs], ["jit + vmap", vmapMs]] as const;
   const fastest = [...ways].sort((a, b) => a[1] - b[1])[0]![0];

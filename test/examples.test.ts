@@ -51,7 +51,8 @@ describe("examples/demo (quick mode)", () => {
     const { demo } = await import("../examples/demo.js");
     const lines: string[] = [];
     const log = vi.spyOn(console, "log").mockImplementation((...parts: unknown[]) => void lines.push(parts.join(" ")));
-    const err = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+    const drawn: string[] = [];
+    const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => drawn.push(String(chunk)) > 0);
     let report: Awaited<ReturnType<typeof demo>>;
     try {
       report = await demo({ quick: true });
@@ -92,5 +93,7 @@ describe("examples/demo (quick mode)", () => {
     expect(report.usage.costUsd).toBeGreaterThan(0);
     // 9. Speed: three figures on the same work, and which was fastest.
     expect(text).toMatch(/fastest: (eager|jit|jit \+ vmap); all three gave the same answers/);
+    // The jit + vmap run's progress, drawn by data.progressBar (plain lines off a terminal), ending complete.
+    expect(drawn.filter((l) => l.includes("jit + vmap [")).at(-1)).toMatch(/jit \+ vmap \[#+\] 100% 9\/9 · 9 out .*done\n$/);
   }, 60_000);
 });

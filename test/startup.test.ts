@@ -63,7 +63,7 @@ process.stdout.write(JSON.stringify(stages));
 `;
 
 // weft's own files that load on first use, not at import nor at a first op call.
-const LAZY = ["runtime/jit.js", "runtime/stage.js", "compiler/trace.js", "compiler/ir.js", "compiler/plan.js", "compiler/passes/place.js", "runtime/run-plan.js", "runtime/batch.js", "runtime/stream/stages.js", "runtime/stream/through.js", "runtime/models/registry.js"];
+const LAZY = ["runtime/jit.js", "runtime/stage.js", "compiler/trace.js", "compiler/ir.js", "compiler/plan.js", "compiler/passes/place.js", "runtime/run-plan.js", "runtime/batch.js", "runtime/stream/stages.js", "runtime/stream/through.js", "runtime/models/registry.js", "runtime/durable/run.js", "runtime/durable/gate.js", "runtime/remote/worker.js", "runtime/models/openai.js", "runtime/models/ai-sdk.js"];
 
 it("imports weft without Effect, piscina, the OpenTelemetry API, node:crypto or its own heavy parts, and loads each at its first use", () => {
   const lib = buildForWorkers().url("lib/index.js");

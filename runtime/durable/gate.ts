@@ -67,15 +67,7 @@ function count(name: string, hit: boolean): void {
   }
 }
 
-/**
- * The result cache's hit and miss counts.
- *
- * @example
- * ```ts
- * await embed("hello"); await embed("hello");
- * cacheStats().hits; // 1
- * ```
- */
+/** `cacheStats` (runtime/durable/index.ts documents it). */
 export function cacheStats(): CacheStats {
   return { hits: counts.hits, misses: counts.misses, ops: Object.fromEntries([...counts.ops].map(([k, v]) => [k, { ...v }])) };
 }
@@ -212,14 +204,7 @@ function cached(entry: OpEntry, parent: Frame, key: string, thisArg: unknown, ar
   return isThenable(hit) ? hit.then((h) => serve(reenter(parent, key), h)) : serve(parent, hit);
 }
 
-/**
- * Removes cached results: of one op, or all of them. Returns how many.
- *
- * @example
- * ```ts
- * clearCache(embed); // after changing the embedding model's deployment
- * ```
- */
+/** `clearCache` (runtime/durable/index.ts documents it). */
 export async function clearCache(target?: { readonly descriptor: { readonly id: string } } | string, options: { readonly store?: import("./store.js").DurableStore } = {}): Promise<number> {
   const store = options.store ?? durableSettings.store();
   const id = typeof target === "string" ? target : target?.descriptor.id;

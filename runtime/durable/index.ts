@@ -4,33 +4,42 @@
  */
 import { setRunDriver } from "../context.js";
 import { dispatch, setInterceptor } from "../invoke.js";
-import { decode } from "./codec.js";
-import { gate, needsGate } from "./gate.js";
-import { checkOptions, drive, interceptCall, type DurableOptions } from "./run.js";
+import { lazyModule } from "../lazy.js";
+import type * as Codec from "./codec.js";
+import type * as Gate from "./gate.js";
+import type * as Run from "./run.js";
+import type { CacheStats } from "./gate.js";
+import type { DurableOptions } from "./run.js";
 import { durableSettings } from "./settings.js";
 import type { ApprovalRecord, DurableStore, RunStatus } from "./store.js";
+
+// The run driver, the cache and approval gate and the value codec load with the first
+// durable run, cached or risky op call, or dead-letter read: not with weft.
+const runs = lazyModule<typeof Run>("./run.js", import.meta.url, () => import("./run.js"));
+const gates = lazyModule<typeof Gate>("./gate.js", import.meta.url, () => import("./gate.js"));
+const codec = lazyModule<typeof Codec>("./codec.js", import.meta.url, () => import("./codec.js"));
 
 setInterceptor((entry, parent, thisArg, args, overrides) => {
   // Outside a run only the approval gate and the cache apply; most intercepted ops are
   // `pure` ops with pure caching off, which go straight to the body.
   try {
-    if (parent.run === undefined && !needsGate(entry)) return dispatch(entry, parent, thisArg, args, overrides);
+    if (parent.run === undefined && !gates().needsGate(entry)) return dispatch(entry, parent, thisArg, args, overrides);
   } catch (error) {
     // A bad cache policy: the call fails, it never throws synchronously.
     return Promise.reject(error);
   }
-  return interceptCall(entry, parent, thisArg, args, overrides, gate);
+  return runs().interceptCall(entry, parent, thisArg, args, overrides, gates().gate);
 });
 
 // `withContext({ run })`: the same run driver as `durable({ run })`, on the configured store.
 setRunDriver((run, where, fn) => {
   const options: DurableOptions = { run };
   try {
-    checkOptions(where, options);
+    runs().checkOptions(where, options);
   } catch (error) {
     return Promise.reject(error);
   }
-  return drive(options, fn);
+  return runs().drive(options, fn);
 });
 
 /** Which store an inspection function reads (default: the configured one). */
@@ -112,7 +121,7 @@ export interface DeadLetter {
  */
 export async function deadLetters(options: StoreOption & { readonly run?: string } = {}): Promise<DeadLetter[]> {
   const store = options.store ?? durableSettings.store();
-  return (await store.deadLetters(options.run)).map((d) => ({ ...d, input: decode(d.input) as unknown[] }));
+  return (await store.deadLetters(options.run)).map((d) => ({ ...d, input: codec().decode(d.input) as unknown[] }));
 }
 
 /**
@@ -126,10 +135,10 @@ export async function deadLetters(options: StoreOption & { readonly run?: string
  * ```
  */
 export async function replayDeadLetters<T>(options: DurableOptions, fn: () => T | PromiseLike<T>): Promise<Awaited<T>> {
-  checkOptions("replayDeadLetters", options);
+  runs().checkOptions("replayDeadLetters", options);
   const store = options.store ?? durableSettings.store();
   await store.reopen(options.run, (options.clock ?? durableSettings.clock).now());
-  return drive(options, fn);
+  return runs().drive(options, fn);
 }
 
 /**
@@ -177,8 +186,52 @@ export async function decide(decision: Decision): Promise<boolean> {
   return store.decide(decision.run, decision.key, decision.decision === "approve" ? "approved" : "denied", decision.by, decision.reason, durableSettings.clock.now());
 }
 
-export { durable, type DurableOptions } from "./run.js";
-export { cacheStats, resetCacheStats, clearCache, type CacheStats } from "./gate.js";
+/**
+ * Runs `fn` as the durable run `options.run`. The first start runs it; a start after a
+ * crash (or after a failure) resumes it, skipping every journaled node; a start after it
+ * completed returns the stored result without running anything.
+ *
+ * @example
+ * ```ts
+ * const summary = await durable({ run: "nightly-2026-12-01" }, () => pipeline(questions));
+ * ```
+ */
+export function durable<T>(options: DurableOptions, fn: () => T | PromiseLike<T>): Promise<Awaited<T>> {
+  return runs().durable(options, fn);
+}
+
+/**
+ * The result cache's hit and miss counts.
+ *
+ * @example
+ * ```ts
+ * await embed("hello"); await embed("hello");
+ * cacheStats().hits; // 1
+ * ```
+ */
+export function cacheStats(): CacheStats {
+  return gates().cacheStats();
+}
+
+/** Zeroes the counts `cacheStats` reports. Internal: for tests. */
+export function resetCacheStats(): void {
+  gates().resetCacheStats();
+}
+
+/**
+ * Removes cached results: of one op, or all of them. Returns how many.
+ *
+ * @example
+ * ```ts
+ * clearCache(embed); // after changing the embedding model's deployment
+ * ```
+ */
+export function clearCache(target?: { readonly descriptor: { readonly id: string } } | string, options: { readonly store?: DurableStore } = {}): Promise<number> {
+  return gates().clearCache(target, options);
+}
+
+export type { DurableOptions } from "./run.js";
+export type { CacheStats } from "./gate.js";
 export { configureDurable, closeDurable, type DurableSettings, type ApprovalPolicy, type ApprovalVerdict, type Clock } from "./settings.js";
 export { MemoryStore, type Awaitable, type Acquired, type DurableStore, type RunRecord, type RunStatus, type JournalRecord, type DeadLetterRecord, type ApprovalRecord } from "./store.js";
 export { SqliteStore, type SqliteStoreOptions } from "./sqlite.js";

@@ -64,16 +64,7 @@ function newOwner(): string {
   return `${PROCESS}:${drives.toString(16).padStart(8, "0")}`;
 }
 
-/**
- * Runs `fn` as the durable run `options.run`. The first start runs it; a start after a
- * crash (or after a failure) resumes it, skipping every journaled node; a start after it
- * completed returns the stored result without running anything.
- *
- * @example
- * ```ts
- * const summary = await durable({ run: "nightly-2026-12-01" }, () => pipeline(questions));
- * ```
- */
+/** `durable` (runtime/durable/index.ts documents it): runs or resumes `fn` as the durable run `options.run`. */
 export function durable<T>(options: DurableOptions, fn: () => T | PromiseLike<T>): Promise<Awaited<T>> {
   try {
     checkOptions("durable", options);

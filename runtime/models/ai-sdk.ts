@@ -89,17 +89,7 @@ export interface AiSdkProviderOptions {
 
 const KNOWN = new Set(["name", "languageModel", "embeddingModel", "rateLimits", "prices", "jsonSchema", "clock", "secrets"]);
 
-/**
- * A weft provider backed by AI SDK models.
- *
- * @example
- * ```ts
- * import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
- * const gateway = createOpenAICompatible({ name: "gateway", baseURL: "http://127.0.0.1:4000/v1" });
- * models.register("gateway", aiSdkProvider({ name: "gateway", languageModel: (id) => gateway(id), embeddingModel: (id) => gateway.embeddingModel(id) }));
- * await models("gateway:llama-3.1-8b", "Say hi");
- * ```
- */
+/** `aiSdkProvider` (runtime/models/providers.ts documents it). */
 export function aiSdkProvider(options: AiSdkProviderOptions): ModelProvider {
   const unknown = Object.keys(options).filter((k) => !KNOWN.has(k));
   const name = options.name ?? "ai-sdk";

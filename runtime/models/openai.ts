@@ -36,15 +36,7 @@ export interface OpenAICompatibleOptions {
 const KNOWN = new Set(["name", "baseURL", "apiKey", "headers", "rateLimits", "prices", "jsonSchema", "maxEmbedBatch", "clock", "fetch"]);
 const ERROR_BODY_LIMIT = 4096;
 
-/**
- * An OpenAI-compatible provider.
- *
- * @example
- * ```ts
- * models.register("vllm", openaiCompatible({ name: "vllm", baseURL: "http://127.0.0.1:8000/v1", rateLimits: { concurrency: 8 } }));
- * const text = await models("vllm:qwen2.5-7b-instruct", "Say hi");
- * ```
- */
+/** `openaiCompatible` (runtime/models/providers.ts documents it). */
 export function openaiCompatible(options: OpenAICompatibleOptions): ModelProvider {
   const unknown = Object.keys(options).filter((k) => !KNOWN.has(k));
   const name = options.name ?? "openai";

@@ -109,15 +109,7 @@ export interface RemoteWorker {
   close(): Promise<void>;
 }
 
-/**
- * Starts a worker process's BullMQ worker: imports the op modules, then serves the queue.
- *
- * @example
- * ```ts
- * const worker = await startWorker({ queue: "weft", concurrency: 4, ops: ["dist/ops.js"] });
- * await worker.close();
- * ```
- */
+/** `startWorker` (runtime/remote/start.ts documents it): imports the op modules, then serves the queue. */
 export async function startWorker(options: RemoteWorkerOptions): Promise<RemoteWorker> {
   for (const key of Object.keys(options)) if (!OPTION_KEYS.has(key)) throw new TypeError(`weft worker: unknown option ${JSON.stringify(key)} (expected ${[...OPTION_KEYS].join(", ")})`);
   const redis = options.redis ?? process.env.WEFT_REDIS_URL ?? "redis://127.0.0.1:6379";

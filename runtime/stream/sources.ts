@@ -5,8 +5,14 @@
  * all; a Node `Readable` hands over everything it has buffered in one chunk; async
  * iterables and web streams give one item per read (their own promise per item).
  */
-import { Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import type { Build, Chunk, Exec, Lineage, Puller, Pulled } from "./core.js";
+
+/** A Node `Readable`, without loading node:stream for programs that never stream (it is loaded once one is seen). */
+function isReadable(source: object): boolean {
+  const stream = process.getBuiltinModule("node:stream") as typeof import("node:stream");
+  return source instanceof stream.Readable;
+}
 
 /** Something that can open itself as a stream source: a `Stream`, a loader. */
 export interface Openable<T> {
@@ -26,7 +32,7 @@ export function buildOf<T>(source: Source<T>, where: string): Build<T> {
   const s = source as unknown as Record<PropertyKey, unknown>;
   if (typeof s[OPEN] === "function") return s[OPEN] as Build<T>;
   if (Array.isArray(source)) return (exec) => new ArraySource(source as readonly T[], exec);
-  if (source instanceof Readable || (typeof s.read === "function" && typeof s.on === "function" && typeof s.destroy === "function")) return (exec) => new ReadableSource<T>(source as Readable, exec);
+  if (isReadable(source) || (typeof s.read === "function" && typeof s.on === "function" && typeof s.destroy === "function")) return (exec) => new ReadableSource<T>(source as Readable, exec);
   if (typeof s.getReader === "function") return (exec) => new WebSource<T>(source as ReadableStream<T>, exec);
   if (typeof s[Symbol.iterator] === "function" && typeof source !== "string") return (exec) => new IterableSource((source as Iterable<T>)[Symbol.iterator](), exec);
   if (typeof s[Symbol.asyncIterator] === "function") return (exec) => new AsyncIterableSource((source as AsyncIterable<T>)[Symbol.asyncIterator](), exec);
