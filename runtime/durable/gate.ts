@@ -6,6 +6,7 @@ import type { CachePolicy } from "../../decorators/descriptor.js";
 import { abortReason, type Frame } from "../context.js";
 import { toMillis } from "../duration.js";
 import { dispatch, mergeConfig, nextStepId, type CallOverrides, type OpEntry } from "../invoke.js";
+import { journaledStream, replayedStream } from "../checked-stream.js";
 import { endSpan, startSpan } from "../telemetry.js";
 import { preview } from "../validate.js";
 import { canonical, decode, digest, encode } from "./codec.js";
@@ -180,7 +181,22 @@ function cached(entry: OpEntry, parent: Frame, key: string, thisArg: unknown, ar
   for (const k of policy.configKeys) if (config[k] !== undefined) picked[k] = config[k];
   const v = opVersion(entry);
   const cacheKey = digest(`${desc.id}\0${v.body}${v.schema}${v.config}\0${canonical([thisArg ?? null, args])}\0${canonical(picked)}`);
+  const stream = desc.stream === true;
   const serve = (frame: Frame, hit: Uint8Array | undefined): Promise<unknown> => {
+    // A stream op's cached value is its stream's items (as in a run's journal); an entry
+    // that holds none (written before streams were kept this way) is a miss.
+    let value: unknown;
+    if (hit !== undefined) {
+      try {
+        value = decode(hit);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      if (stream) {
+        value = replayedStream(value);
+        if (value === undefined) hit = undefined;
+      }
+    }
     if (hit !== undefined) {
       count(desc.name, true);
       // The call takes its step id as a run would, and its span says it was served from the cache.
@@ -188,16 +204,16 @@ function cached(entry: OpEntry, parent: Frame, key: string, thisArg: unknown, ar
       frame.children++;
       const span = startSpan({ name: desc.name, kind: desc.kind, stepId, parent: frame.span, attributes: { "weft.cache": "hit" } });
       if (span) endSpan(span, 0);
-      try {
-        return Promise.resolve(decode(hit));
-      } catch (error) {
-        return Promise.reject(error);
-      }
+      return Promise.resolve(value);
     }
     count(desc.name, false);
-    return dispatch(entry, frame, thisArg, args, overrides).then((value) => {
-      const put = store.cachePut(cacheKey, desc.id, encode(value, `cache of ${desc.name}`), clock.now() + policy.ttlMs);
-      return isThenable(put) ? put.then(() => value) : value;
+    const put = (v: unknown): Promise<void> | void => store.cachePut(cacheKey, desc.id, encode(v, `cache of ${desc.name}`), clock.now() + policy.ttlMs);
+    return dispatch(entry, frame, thisArg, args, overrides).then((v) => {
+      // A stream is cached once it has ended (not failed, not closed early), before its
+      // consumer sees the end.
+      if (stream) return journaledStream(v as AsyncIterable<unknown>, async (items) => void (await put(items)));
+      const done = put(v);
+      return isThenable(done) ? done.then(() => v) : v;
     });
   };
   const hit = store.cacheGet(cacheKey, clock.now());

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { SpanStatusCode } from "@opentelemetry/api";
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { Cancelled, DeadlineExceeded, MemoryStore, OpError, SqliteStore, ValidationError, describeOp, durable, op, subscribe, withContext, type DurableStore, type RuntimeEvent } from "weft";
+import { Cancelled, DeadlineExceeded, MemoryStore, OpError, SqliteStore, ValidationError, configureDurable, describeOp, durable, op, subscribe, withContext, type DurableStore, type RuntimeEvent } from "weft";
 import { recordSpans } from "../support/spans.js";
 
 const exporter = recordSpans();
@@ -252,5 +252,31 @@ describe.each(stores)("stream ops inside durable() on the %s store", (_name, mak
     expect(await durable({ run: "r2", store }, body)).toEqual({ first: ["p"], got: [5, 6], failed: true });
     expect(ran).toEqual(["p q r", "p q r"]);
     store.close();
+  });
+});
+
+describe("a stream op with a result cache", () => {
+  /** The letters of `text`, one at a time; counts its runs. */
+  let runs = 0;
+  const spell = op({ name: "spell", cache: { ttl: "1m" } }, async function* (text: string): AsyncIterable<string> {
+    runs++;
+    for (const c of text) {
+      await new Promise<void>((r) => setImmediate(r));
+      yield c;
+    }
+  });
+
+  it("caches the items of a finished stream and replays them without running the body; a stream left early is not cached", async () => {
+    configureDurable({ store: new MemoryStore() });
+    // Left after its first item: not finished, so not cached.
+    for await (const _ of await spell("xyz")) break;
+    expect(runs).toBe(1);
+    expect(await drain(await spell("xyz"))).toEqual(["x", "y", "z"]);
+    expect(runs).toBe(2);
+    // Served from the cache: the same items, the body not run again (it cached `{}` and the
+    // second call's result was not iterable before).
+    expect(await drain(await spell("xyz"))).toEqual(["x", "y", "z"]);
+    expect(await drain(await spell("xyz"))).toEqual(["x", "y", "z"]);
+    expect(runs).toBe(2);
   });
 });
