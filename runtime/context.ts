@@ -107,6 +107,11 @@ export interface FrameFields {
   readonly span: Span | undefined;
   /** The op (or `withContext`) whose deadline is `deadline`, for the error when it passes. */
   readonly deadlineOwner: string | undefined;
+  /**
+   * The owner's whole budget (ms) that ends at `deadline`, for the error when it passes:
+   * travels with the deadline, so a far side reports the owner's budget, not what was left.
+   */
+  readonly deadlineBudgetMs: number | undefined;
   /** True when this frame (or an ancestor) holds a permit of the global concurrency limit. */
   readonly permitted: boolean;
   /** Set while a jitted function is being traced: op calls are recorded, not run. */
@@ -140,6 +145,7 @@ export class Frame implements OpContext {
   readonly values: Config;
   readonly span: Span | undefined;
   readonly deadlineOwner: string | undefined;
+  readonly deadlineBudgetMs: number | undefined;
   readonly permitted: boolean;
   readonly trace: TraceHook | undefined;
   readonly run: RunScope | undefined;
@@ -158,6 +164,7 @@ export class Frame implements OpContext {
     this.values = f.values;
     this.span = f.span;
     this.deadlineOwner = f.deadlineOwner;
+    this.deadlineBudgetMs = f.deadlineBudgetMs;
     this.permitted = f.permitted;
     this.trace = f.trace;
     this.run = f.run;
@@ -194,6 +201,7 @@ export class Frame implements OpContext {
       values: patch.values ?? this.values,
       span: patch.span ?? this.span,
       deadlineOwner: "deadlineOwner" in patch ? patch.deadlineOwner : this.deadlineOwner,
+      deadlineBudgetMs: "deadlineBudgetMs" in patch ? patch.deadlineBudgetMs : this.deadlineBudgetMs,
       permitted: patch.permitted ?? this.permitted,
       trace: patch.trace,
       run: "run" in patch ? patch.run : this.run,
@@ -207,6 +215,7 @@ export interface CallBudget {
   readonly deadline: number | undefined;
   readonly signal: AbortSignal;
   readonly deadlineOwner: string | undefined;
+  readonly deadlineBudgetMs: number | undefined;
   readonly permitted: boolean;
 }
 
@@ -237,6 +246,7 @@ export function callFrame(parent: Frame, op: string, config: Config, stepId: str
     values: parent.values,
     span: span ?? parent.span,
     deadlineOwner: budget === undefined ? parent.deadlineOwner : budget.deadlineOwner,
+    deadlineBudgetMs: budget === undefined ? parent.deadlineBudgetMs : budget.deadlineBudgetMs,
     permitted: budget === undefined ? parent.permitted : budget.permitted,
     run: parent.run,
     placement: parent.placement,
@@ -273,6 +283,7 @@ export const ROOT = new Frame({
   values: EMPTY,
   span: undefined,
   deadlineOwner: undefined,
+  deadlineBudgetMs: undefined,
   permitted: false,
 });
 
@@ -364,6 +375,7 @@ export function withContext<T>(options: ContextOptions, fn: () => T): T | Promis
   const config = options.config ? { ...parent.config, ...options.config } : parent.config;
   let deadline = parent.deadline;
   let deadlineOwner = parent.deadlineOwner;
+  let deadlineBudgetMs = parent.deadlineBudgetMs;
   let signal = parent.signal;
   let timer: NodeJS.Timeout | undefined;
   let cleanup: (() => void) | undefined;
@@ -378,6 +390,7 @@ export function withContext<T>(options: ContextOptions, fn: () => T): T | Promis
     if (own !== undefined && (deadline === undefined || own < deadline)) {
       deadline = own;
       deadlineOwner = "withContext";
+      deadlineBudgetMs = budget;
       // unref: a pending block deadline must never keep the process alive on its own.
       timer = setTimeout(() => controller.abort(new DeadlineExceeded("withContext", budget!)), budget).unref();
     }
@@ -393,6 +406,7 @@ export function withContext<T>(options: ContextOptions, fn: () => T): T | Promis
     ...(options.values !== undefined && { values: { ...parent.values, ...options.values } }),
     ...(options.placement !== undefined && { placement: options.placement === "auto" ? undefined : options.placement }),
     deadlineOwner,
+    deadlineBudgetMs,
     trace: parent.trace,
   });
   if (!cleanup) return store.run(frame, fn);

@@ -261,7 +261,15 @@ class PolicyCall {
       mergeConfig(entry, parent, overrides?.config),
       stepId,
       this.span,
-      ownIsEarlier || needsLimit ? { deadline: ownIsEarlier ? own : parent.deadline, signal, deadlineOwner: ownIsEarlier ? desc.name : parent.deadlineOwner, permitted: parent.permitted || needsLimit } : undefined,
+      ownIsEarlier || needsLimit
+        ? {
+            deadline: ownIsEarlier ? own : parent.deadline,
+            signal,
+            deadlineOwner: ownIsEarlier ? desc.name : parent.deadlineOwner,
+            deadlineBudgetMs: ownIsEarlier ? timeoutMs : parent.deadlineBudgetMs,
+            permitted: parent.permitted || needsLimit,
+          }
+        : undefined,
     );
   }
 
