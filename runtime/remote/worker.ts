@@ -26,7 +26,7 @@ import type { OpEntry } from "../invoke.js";
 import { registeredOps, lookup } from "../registry.js";
 import { encodeError, notCloneable, type ReplyMessage, type WireError } from "../workers/protocol.js";
 import { runChain, runItems, type ResolvedStep } from "../workers/run.js";
-import { frameOf } from "../workers/serve.js";
+import { armDeadline, frameOf } from "../workers/serve.js";
 import { connectionOptions, describeTarget, loadBullMQ, openRedis, type RedisTarget } from "./connection.js";
 import {
   PROTOCOL_VERSION,
@@ -283,13 +283,8 @@ async function execute(job: BullMQ.Job<JobData, string>, controller: AbortContro
     const signal = controller.signal;
     if (await cancelled()) signal.throwIfAborted();
     if (signal.aborted) throw signal.reason;
-    if (ctx.deadline !== undefined) {
-      const left = ctx.deadline - Date.now();
-      const owner = ctx.deadlineOwner ?? data.op;
-      // A job that waited past its deadline never starts.
-      if (left <= 0) throw new DeadlineExceeded(owner, 0);
-      timer = setTimeout(() => controller.abort(new DeadlineExceeded(owner, left)), left);
-    }
+    // A job that waited past its deadline never starts; one running at it reports the owner's budget.
+    timer = armDeadline(ctx, data.op, controller);
     const frame = frameOf(ctx, signal);
     const steps: ResolvedStep[] = data.steps.map((s) => ({ entry: ops.find(s.op), argsFrom: s.argsFrom }));
     switch (data.type) {
