@@ -91,8 +91,21 @@ export interface TraceHook {
   record(entry: unknown, thisArg: unknown, args: readonly unknown[], overrides: unknown): unknown;
 }
 
-/** Every field of a frame, by name: what `new Frame` takes and `derive` may replace. */
-export interface FrameFields {
+/**
+ * Every field of a frame, by name: what `new Frame` takes and `derive` may replace. The
+ * fields are declared once, on `Frame`; `trace`, `run` and `placement` may be left out.
+ */
+export type FrameFields = Omit<Pick<Frame, FrameField>, OptionalField> & Partial<Pick<Frame, OptionalField>>;
+type FrameField = Exclude<keyof Frame, "children" | "remainingMs" | "runId" | "idempotencyKey" | "derive">;
+type OptionalField = "trace" | "run" | "placement";
+
+/** Fields `Frame.derive` may replace. */
+export type FramePatch = Partial<FrameFields>;
+
+/** One frame of the context stack. Internal: user code sees it through `OpContext`. */
+export class Frame implements OpContext {
+  /** Children started so far, for step ids (see `childStepId`). */
+  children = 0;
   readonly op: string | undefined;
   readonly config: Config;
   /** `withContext` config: it wins over everything and flows to every nested op. */
@@ -115,40 +128,14 @@ export interface FrameFields {
   /** True when this frame (or an ancestor) holds a permit of the global concurrency limit. */
   readonly permitted: boolean;
   /** Set while a jitted function is being traced: op calls are recorded, not run. */
-  readonly trace?: TraceHook | undefined;
+  readonly trace: TraceHook | undefined;
   /** The durable run, inside `durable({ run })`. */
-  readonly run?: RunScope | undefined;
+  readonly run: RunScope | undefined;
   /**
    * `withContext({ placement })`: where op bodies in the block run unless their op pins a
    * placement (runtime/executor.ts). Not sent with a task: on a worker or remote machine
    * nested calls run there.
    */
-  readonly placement?: string | undefined;
-}
-
-/** Fields `Frame.derive` may replace. */
-export type FramePatch = Partial<FrameFields>;
-
-/** One frame of the context stack. Internal: user code sees it through `OpContext`. */
-export class Frame implements OpContext {
-  /** Children started so far, for step ids (see `childStepId`). */
-  children = 0;
-  readonly op: string | undefined;
-  readonly config: Config;
-  readonly overrides: Config;
-  readonly deadline: number | undefined;
-  readonly signal: AbortSignal;
-  readonly attempt: number;
-  readonly stepId: string;
-  readonly tenant: string | undefined;
-  readonly user: string | undefined;
-  readonly values: Config;
-  readonly span: Span | undefined;
-  readonly deadlineOwner: string | undefined;
-  readonly deadlineBudgetMs: number | undefined;
-  readonly permitted: boolean;
-  readonly trace: TraceHook | undefined;
-  readonly run: RunScope | undefined;
   readonly placement: string | undefined;
 
   constructor(f: FrameFields) {
