@@ -45,21 +45,13 @@ const NODE_FORMATTER = Error.prepareStackTrace?.name === "ErrorPrepareStackTrace
  */
 export function currentStack(below: Function, options: { readonly emitted?: boolean; readonly limit?: number } = {}): Stack {
   const limit = Error.stackTraceLimit;
-  const formatter = Error.prepareStackTrace;
   if (options.limit !== undefined) Error.stackTraceLimit = options.limit;
   try {
-    const plain = (formatter === undefined || formatter === NODE_FORMATTER) && !(process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled;
-    let frames: (StackFrame | undefined)[] | undefined;
-    if (!plain) {
-      // Read `.stack` at once: V8 formats it lazily, with whatever prepareStackTrace is set then.
-      const formatted: { stack?: string } = {};
-      Error.captureStackTrace(formatted, below);
-      frames = parseStack(formatted.stack ?? "");
-      if (!options.emitted) return { frames, emitted: [] };
-    }
+    const formatted = plainStacks() ? undefined : formattedFrames(below);
+    if (formatted && !options.emitted) return { frames: formatted, emitted: [] };
     const sites = callSites(below);
     const emitted = options.emitted ? sites.map((s) => s.getFileName() ?? undefined) : [];
-    frames ??= sites.map((s) => {
+    const frames = formatted ?? sites.map((s) => {
       const spelled = s.getFileName();
       return spelled ? { file: pathOf(spelled), line: s.getLineNumber() ?? 0, column: s.getColumnNumber() ?? 0 } : undefined;
     });
@@ -67,6 +59,40 @@ export function currentStack(below: Function, options: { readonly emitted?: bool
   } finally {
     Error.stackTraceLimit = limit;
   }
+}
+
+/**
+ * The innermost frame of the current stack below `below` whose file `accept`s, read as
+ * `currentStack` reads frames; only that frame's position is computed (V8 resolves a
+ * position per frame asked, which is most of a stack read's cost).
+ *
+ * @example
+ * ```ts
+ * const user = findFrame(callerLocation, (file) => !isWeftFile(file));
+ * ```
+ */
+export function findFrame(below: Function, accept: (file: string) => boolean): StackFrame | undefined {
+  if (!plainStacks()) return formattedFrames(below).find((f): f is StackFrame => f !== undefined && accept(f.file));
+  for (const site of callSites(below)) {
+    const spelled = site.getFileName();
+    if (!spelled) continue;
+    const file = pathOf(spelled);
+    if (accept(file)) return { file, line: site.getLineNumber() ?? 0, column: site.getColumnNumber() ?? 0 };
+  }
+  return undefined;
+}
+
+/** Whether formatted stacks say what raw call sites say: Node's own formatter in place and Node's source maps off. */
+function plainStacks(): boolean {
+  const formatter = Error.prepareStackTrace;
+  return (formatter === undefined || formatter === NODE_FORMATTER) && !(process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled;
+}
+
+function formattedFrames(below: Function): (StackFrame | undefined)[] {
+  // Read `.stack` at once: V8 formats it lazily, with whatever prepareStackTrace is set then.
+  const holder: { stack?: string } = {};
+  Error.captureStackTrace(holder, below);
+  return parseStack(holder.stack ?? "");
 }
 
 function callSites(below: Function): NodeJS.CallSite[] {
