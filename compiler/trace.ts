@@ -13,11 +13,8 @@
  * length, calling a traced value. What a Proxy cannot see (truthiness, `===`) is
  * catalogued in test/compiler/footguns.test.ts; `cond` and `map` stage such logic instead.
  */
-import { readFileSync } from "node:fs";
-import { SourceMap } from "node:module";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import type { JsonSchema, OpDescriptor, SourceLocation } from "../decorators/descriptor.js";
+import { findFrame, isWeftFile, toSource } from "../decorators/stack.js";
 import type { ExprOp } from "./expr.js";
 import { GraphBuilder, isPlainObject, templateOf, type Graph, type NodeId, type Template } from "./ir.js";
 
@@ -88,127 +85,15 @@ function tracerHolder(value: unknown, holder: string | undefined, budget: { left
 }
 
 /**
- * weft's own folders, whose frames `callerLocation` skips, as paths and as file URLs (frames
- * show either). Run from the build (`dist/`), frames can also name the source folders:
- * `node --enable-source-maps` maps dist/compiler/trace.js back to compiler/trace.ts.
- *
- * @example
- * ```ts
- * internalDirs("file:///app/node_modules/weft/dist/compiler/trace.js");
- * // [".../weft/dist/compiler/", ..., ".../weft/compiler/", ...] (URL and path of each)
- * ```
- */
-export function internalDirs(moduleUrl: string): string[] {
-  const root = new URL("../", moduleUrl);
-  const roots = root.pathname.endsWith("/dist/") ? [root, new URL("../", root)] : [root];
-  return roots.flatMap((r) =>
-    ["compiler", "runtime", "decorators"].flatMap((d) => {
-      const url = new URL(`${d}/`, r);
-      return [url.href, fileURLToPath(url)];
-    }),
-  );
-}
-const INTERNAL = internalDirs(import.meta.url);
-const FRAME = /\(?((?:file:\/\/)?[^()\s]+):(\d+):(\d+)\)?$/;
-/** Paths of the files seen in frames, by how the frame spells them (file URLs are slow to convert). */
-const paths = new Map<string, string>();
-
-/**
  * The user's source location of the current call: the first stack frame outside weft's own
- * folders, `node:` internals and node_modules. Trace time only; it runs once per recorded
- * node, so it scans the stack string in place and tests each frame with cheap substring
- * checks before any parsing.
+ * modules, `node:` internals and node_modules (the shared walker, decorators/stack.ts), with
+ * a compiled `.js` file mapped through its source map to the TypeScript line.
  */
 export function callerLocation(): SourceLocation | undefined {
-  const sites = callSites();
-  if (sites !== undefined) {
-    for (const site of sites) {
-      const spelled = site.getFileName();
-      if (!spelled || spelled.startsWith("node:") || spelled.includes("/node_modules/") || INTERNAL.some((dir) => spelled.startsWith(dir))) continue;
-      return located(pathOf(spelled), site.getLineNumber() ?? 0, site.getColumnNumber() ?? 0);
-    }
-    return undefined;
-  }
-  const stack = new Error().stack;
-  if (stack === undefined) return undefined;
-  let end = stack.indexOf("\n");
-  while (end !== -1) {
-    const start = end + 1;
-    end = stack.indexOf("\n", start);
-    const frame = stack.slice(start, end === -1 ? stack.length : end);
-    if (frame.includes("node:") || frame.includes("/node_modules/") || INTERNAL.some((dir) => frame.includes(dir))) continue;
-    const match = FRAME.exec(frame);
-    if (!match) continue;
-    return located(pathOf(match[1]!), Number(match[2]), Number(match[3]));
-  }
-  return undefined;
-}
-
-/** Node's own stack formatter (Node 20 installs it as `Error.prepareStackTrace`), when it is the one in place at load. */
-const NODE_FORMATTER = Error.prepareStackTrace?.name === "ErrorPrepareStackTrace" ? Error.prepareStackTrace : undefined;
-
-/**
- * The stack as structured call sites, skipping the string formatting, when nothing would
- * rewrite the formatted stack: Node's own formatter in place (no source-map support or test
- * runner hook) and Node's source maps off. Otherwise `undefined`: read `.stack`.
- */
-function callSites(): NodeJS.CallSite[] | undefined {
-  const formatter = Error.prepareStackTrace;
-  if ((formatter !== undefined && formatter !== NODE_FORMATTER) || (process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled) return undefined;
-  Error.prepareStackTrace = (_error, sites) => sites;
-  try {
-    const holder: { stack?: unknown } = {};
-    Error.captureStackTrace(holder, callerLocation);
-    // Read now: V8 formats (here: hands over the sites) lazily, with the hook set at that time.
-    return holder.stack as NodeJS.CallSite[];
-  } finally {
-    (Error as { prepareStackTrace?: unknown }).prepareStackTrace = formatter;
-  }
-}
-
-function pathOf(spelled: string): string {
-  let path = paths.get(spelled);
-  if (path === undefined) {
-    if (paths.size >= 1024) paths.clear();
-    paths.set(spelled, (path = spelled.startsWith("file://") ? fileURLToPath(spelled) : spelled));
-  }
-  return path;
-}
-
-/** A location in the user's source: a compiled `.js` file with a source map names the TypeScript line. */
-function located(file: string, line: number, column: number): SourceLocation {
-  if (/\.[mc]?js$/.test(file)) {
-    const map = sourceMapOf(file);
-    const entry = map?.findEntry(line - 1, column - 1) as { originalSource?: string; originalLine?: number; originalColumn?: number } | undefined;
-    if (entry?.originalSource !== undefined && entry.originalLine !== undefined) {
-      const source = entry.originalSource.startsWith("file://") ? fileURLToPath(entry.originalSource) : path.resolve(path.dirname(file), entry.originalSource);
-      return { file: relativeToCwd(source), line: entry.originalLine + 1, column: (entry.originalColumn ?? 0) + 1 };
-    }
-  }
+  const frame = findFrame(callerLocation, (file) => !file.startsWith("node:") && !file.includes("/node_modules/") && !isWeftFile(file));
+  if (frame === undefined) return undefined;
+  const { file, line, column } = /\.[mc]?js$/.test(frame.file) ? toSource(frame) : frame;
   return { file: relativeToCwd(file), line, column };
-}
-
-const sourceMaps = new Map<string, SourceMap | null>();
-
-/** The source map of a compiled file (inline or next to it), read once per file; `undefined` when there is none. */
-function sourceMapOf(file: string): SourceMap | undefined {
-  let map = sourceMaps.get(file);
-  if (map === undefined) {
-    map = null;
-    try {
-      const text = readFileSync(file, "utf8");
-      const url = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(text)?.[1];
-      if (url !== undefined) {
-        const payload = url.startsWith("data:") ? Buffer.from(url.slice(url.indexOf(",") + 1), "base64").toString("utf8") : readFileSync(path.resolve(path.dirname(file), url), "utf8");
-        map = new SourceMap(JSON.parse(payload) as ConstructorParameters<typeof SourceMap>[0]);
-      }
-    } catch {
-      map = null;
-    }
-    if (sourceMaps.size >= 256) sourceMaps.clear();
-    sourceMaps.set(file, map);
-  }
-  return map ?? undefined;
 }
 
 function relativeToCwd(file: string): string {
