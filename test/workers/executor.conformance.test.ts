@@ -19,26 +19,31 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Executor, FusedChain } from "../../runtime/executors.js";
 import { loadWeft, newProbe, untilSet } from "./weft.js";
 import { redisSkip } from "../support/redis.js";
+import { freshRuntimeAll } from "../support/runtime.js";
 import { startCluster, type Cluster } from "../remote/cluster.js";
 
 type Loaded = Awaited<ReturnType<typeof loadWeft>>;
 let w: Loaded;
 const executors = new Map<string, Executor>();
-const unregister: (() => void)[] = [];
-let previousPool: Parameters<Loaded["executors"]["configureWorkers"]>[0] | undefined;
 let cluster: Cluster | undefined;
 
 beforeAll(async () => {
   w = await loadWeft();
+}, 60_000);
+
+// The whole file runs in a runtime of its own: its pool settings and executors leave nothing behind.
+freshRuntimeAll(() => new w.runtime.Runtime());
+
+beforeAll(async () => {
   executors.set("inline", w.executors.inlineExecutor);
   executors.set("async", w.executors.asyncExecutor);
   // A generous grace period: a cooperative body must see its abort and stop on its own,
   // however long a loaded machine keeps its thread from a core (pool.test.ts checks the kill).
-  previousPool = w.executors.configureWorkers({ size: 2, graceMs: 10_000 });
+  w.executors.configureWorkers({ size: 2, graceMs: 10_000 });
   executors.set("worker", w.executors.workerExecutor);
   executors.set("own-pool", new w.executors.WorkerExecutor({ size: 2, graceMs: 10_000 }));
   executors.set("loopback-remote", loopback(w));
-  for (const [name, ex] of executors) unregister.push(w.weft.registerExecutor(`conformance-${name}`, ex));
+  for (const [name, ex] of executors) w.weft.registerExecutor(`conformance-${name}`, ex);
   if (!redisSkip) {
     cluster = await startCluster({ workers: 1, queue: "conformance" });
     executors.set("bullmq", cluster.executor("conformance-bullmq"));
@@ -46,9 +51,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const off of unregister) off();
   for (const ex of executors.values()) await ex.close();
-  if (previousPool) w.executors.configureWorkers(previousPool);
   await cluster?.dispose();
 });
 
