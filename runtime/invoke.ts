@@ -375,6 +375,8 @@ class PolicyCall {
   }
 
   private succeed(value: unknown): unknown {
+    // A stream's call lasts as long as its stream: its deadline and its caller's signal too.
+    if (this.entry.desc.stream === true) return settleValue(this.entry, this.validators, this.stepId, this.span, this.attempts, value, this.signal, this.frame, () => this.release());
     this.release();
     return settleValue(this.entry, this.checksEachAttempt ? NO_VALIDATORS : this.validators, this.stepId, this.span, this.attempts, value, this.signal, this.frame);
   }
@@ -460,17 +462,15 @@ function runBody(entry: OpEntry, frame: Frame, thisArg: unknown, args: readonly 
   return out;
 }
 
-function settleValue(entry: OpEntry, validators: Validators, stepId: string, span: Span | undefined, attempts: number, value: unknown, signal: AbortSignal, frame: Frame): unknown {
+function settleValue(entry: OpEntry, validators: Validators, stepId: string, span: Span | undefined, attempts: number, value: unknown, signal: AbortSignal, frame: Frame, release?: () => void): unknown {
   // A call whose signal fired is cancelled, even if its body ignored the signal and finished.
-  if (signal.aborted) throw settleError(entry, stepId, span, attempts, abortReason(signal, entry.desc.name), signal);
-  if (entry.desc.stream === true) {
-    // A stream's items are checked as they are yielded, in the op's frame.
-    try {
-      value = checkedStream(entry.desc.name, value, frame, validators.output);
-    } catch (error) {
-      throw settleError(entry, stepId, span, attempts, error, signal);
-    }
-  } else if (validators.output) {
+  if (signal.aborted) {
+    release?.();
+    throw settleError(entry, stepId, span, attempts, abortReason(signal, entry.desc.name), signal);
+  }
+  if (entry.desc.stream === true) return settleStream(entry, validators, stepId, span, attempts, value, frame, release);
+  release?.();
+  if (validators.output) {
     try {
       validators.output(value);
     } catch (error) {
@@ -480,6 +480,31 @@ function settleValue(entry: OpEntry, validators: Validators, stepId: string, spa
   if (span) endSpan(span, attempts);
   if (observed) emit({ type: "op:end", op: entry.desc.name, stepId, attempts });
   return value;
+}
+
+/**
+ * A stream's call settles when its stream does: its items are checked as they are yielded,
+ * in the op's frame; the span, `op:end` and the call's deadline timer (`release`) last until
+ * the stream ends, fails, is closed by its consumer or its signal fires.
+ */
+function settleStream(entry: OpEntry, validators: Validators, stepId: string, span: Span | undefined, attempts: number, value: unknown, frame: Frame, release: (() => void) | undefined): unknown {
+  const name = entry.desc.name;
+  const end = (error: unknown, items: number, closed: boolean): void => {
+    release?.();
+    if (span) {
+      span.setAttribute("weft.stream.items", items);
+      if (closed) span.setAttribute("weft.stream.closed", true);
+      endSpan(span, attempts, error);
+    }
+    if (observed) emit(error === undefined ? { type: "op:end", op: name, stepId, attempts } : { type: "op:end", op: name, stepId, attempts, error });
+  };
+  try {
+    return checkedStream(name, value, frame, validators.output, (error) => surfaceError(entry, attempts, error), end);
+  } catch (error) {
+    // Not a stream at all: the call fails here, as an invalid output would.
+    release?.();
+    throw settleError(entry, stepId, span, attempts, error, frame.signal);
+  }
 }
 
 /**

@@ -333,7 +333,9 @@ class Walker {
     if (body === undefined) throw new Error(`weft: no $defs entry "${name}"`);
     if (!this.recursive.has(name)) return this.walk(body, v, d);
     if (typeof v === "object" && v !== null) {
-      const back = this.ancestors.find((a) => a.value === v);
+      // An ancestor is a value further up the path: the same value met again at the same
+      // place (one recursive type naming another, `Node` -> `Pair`) is not a cycle.
+      const back = this.ancestors.find((a) => a.value === v && a.depth < this.path.length);
       if (back) return this.miss("cycle", `a value without cycles (${name} is recursive)`, `a reference back to ${formatPath(this.path.slice(0, back.depth))}`);
     }
     if (d + 1 > MAX_DEPTH) return this.miss("depth", `at most ${MAX_DEPTH} levels of nested ${name}`, v);

@@ -105,7 +105,11 @@ class Generator {
       if (this.recursive.has(name)) {
         this.lines.push(`function ${fn}(v, d) { if (++d > ${MAX_DEPTH}) return false; return ${this.expr(body, "v", "d")}; }`);
       } else {
-        this.lines.push(`function ${fn}(v, d) { return ${this.expr(body, "v", "d")}; }`);
+        const test = this.expr(body, "v", "d");
+        // A named type that is one object, array or union function is that function: no trampoline.
+        const direct = /^([A-Za-z_$][\w$]*)\(v, d\)$/.exec(test);
+        if (direct) this.defFns.set(name, (fn = direct[1]!));
+        else this.lines.push(`function ${fn}(v, d) { return ${test}; }`);
       }
     }
     return fn;
@@ -136,7 +140,9 @@ class Generator {
     // The type keyword, unless the keyword-specific function checks it anyway.
     const typeDoneByObject = objectish && types?.length === 1 && types[0] === "object";
     const typeDoneByArray = arrayish && types?.length === 1 && types[0] === "array";
-    if (types && !typeDoneByObject && !typeDoneByArray) parts.push(or(types.map((t) => typeTest(t, v))));
+    // A tagged union's function rejects non-objects itself.
+    const typeDoneByUnion = !typeDoneByObject && !objectish && types?.length === 1 && types[0] === "object" && Array.isArray(s.oneOf) && discriminatorOf(s) !== undefined;
+    if (types && !typeDoneByObject && !typeDoneByArray && !typeDoneByUnion) parts.push(or(types.map((t) => typeTest(t, v))));
     if (s.const !== undefined) parts.push(`${v} === ${literal(s.const)}`);
     if (Array.isArray(s.enum)) parts.push(this.enumTest(s.enum, v));
     if (typeof s.instanceof === "string") parts.push(`${v} instanceof ${instanceClass(s.instanceof)}`);
@@ -202,14 +208,26 @@ class Generator {
     const body: string[] = [];
     if (checkType) body.push(`if (typeof v !== "object" || v === null || Array.isArray(v)) return false;`);
     else body.push(`if (typeof v !== "object" || v === null || Array.isArray(v)) return true;`);
+    body.push("var x;", ...this.objectStatements(s), "return true;");
+    this.lines.push(`function ${fn}(v, d) { ${body.join(" ")} }`);
+    return fn;
+  }
+
+  /**
+   * The statements checking object `v` (already known to be a non-array object) against
+   * `s`'s object keywords, each returning false on a mismatch; `checked` names properties
+   * the caller has already checked (a union's tag). They assign `x`, which the caller declares.
+   */
+  private objectStatements(s: Schema, checked: ReadonlySet<string> = new Set()): string[] {
+    const body: string[] = [];
     if (s.plainObject === true) body.push(`if (!F.isPlainObject(v)) return false;`);
     const properties = (s.properties ?? {}) as Record<string, JsonSchema>;
     const required = new Set((s.required ?? []) as string[]);
-    body.push("var x;");
     for (const key of [...required]) {
-      if (!(key in properties)) body.push(`if (${member("v", key)} === undefined) return false;`);
+      if (!(key in properties) && !checked.has(key)) body.push(`if (${member("v", key)} === undefined) return false;`);
     }
     for (const [key, prop] of Object.entries(properties)) {
+      if (checked.has(key)) continue;
       const test = this.expr(prop, "x", "d");
       body.push(`x = ${member("v", key)};`);
       if (required.has(key)) {
@@ -238,14 +256,9 @@ class Generator {
         if (additional === false) loop.push(`${pre}return false;`);
         else loop.push(`${pre}x = v[k]; if (!(${this.expr(additional, "x", "d")})) return false;`);
       }
-      if (known.length > 0 && !checksAdditional) {
-        // Pattern keys only: the declared properties still go through the pattern test.
-      }
       body.push(`for (var k in v) { ${loop.join(" ")} }`);
     }
-    body.push("return true;");
-    this.lines.push(`function ${fn}(v, d) { ${body.join(" ")} }`);
-    return fn;
+    return body;
   }
 
   private arrayFunction(s: Schema, checkType: boolean): string {
@@ -280,17 +293,47 @@ class Generator {
       this.lines.push(`function ${fn}(v, d) { var c = 0; ${tests.map((t) => `if (${t}) c++;`).join(" ")} return c === 1; }`);
       return `${fn}(${v}, ${d})`;
     }
+    // The tag is read once and picks the branch; an object branch's checks are written into
+    // its case (no call per branch, the tag not tested again), anything else is called.
     const cases: string[] = [];
     for (const branch of branches) {
       const values = tagValues(branch, tag, this.defs);
       if (values.length === 0) throw new Error(`weft: a discriminated branch has no "${tag}" value`);
-      cases.push(`${values.map((x) => `case ${literal(x)}:`).join(" ")} return ${this.expr(branch, "v", "d")};`);
+      const labels = values.map((x) => `case ${literal(x)}:`).join(" ");
+      const body = this.inlineBranch(branch, tag, values.length);
+      cases.push(body === undefined ? `${labels} return ${this.expr(branch, "v", "d")};` : `${labels} { ${[...body, "return true;"].join(" ")} }`);
     }
     this.lines.push(
-      `function ${fn}(v, d) { if (typeof v !== "object" || v === null || Array.isArray(v)) return false; switch (${member("v", tag)}) { ${cases.join(" ")} default: return false; } }`,
+      `function ${fn}(v, d) { if (typeof v !== "object" || v === null || Array.isArray(v)) return false; var x; switch (${member("v", tag)}) { ${cases.join(" ")} default: return false; } }`,
     );
     return `${fn}(${v}, ${d})`;
   }
+
+  /**
+   * The statements of a tagged union's branch written into its case, when the branch is a
+   * plain object schema (inline, or a named type that is not recursive: those count depth
+   * in their own function); undefined otherwise. The case label already matched the tag.
+   */
+  private inlineBranch(branch: JsonSchema, tag: string, tags: number): string[] | undefined {
+    let body = branch;
+    if (typeof body === "object" && typeof body.$ref === "string" && Object.keys(body).every((k) => k === "$ref" || ANNOTATIONS.has(k))) {
+      const name = body.$ref.startsWith("#/$defs/") ? body.$ref.slice("#/$defs/".length) : undefined;
+      if (name === undefined || this.recursive.has(name) || this.defs[name] === undefined) return undefined;
+      body = this.defs[name]!;
+    }
+    if (typeof body !== "object") return undefined;
+    const s = body as Schema;
+    const objectKeys = ["type", "properties", "required", "additionalProperties", "patternProperties", "plainObject"];
+    if (s.type !== "object" || !Object.keys(s).every((k) => objectKeys.includes(k) || ANNOTATIONS.has(k))) return undefined;
+    // The tag's own schema is what the case labels say (its const, or an enum of exactly those values).
+    const prop = (s.properties as Record<string, Schema> | undefined)?.[tag];
+    const exact = prop !== undefined && Object.keys(prop).every((k) => ANNOTATIONS.has(k) || k === "const" || k === "enum") && (prop.const !== undefined ? prop.enum === undefined : Array.isArray(prop.enum) && prop.enum.length === tags);
+    return this.objectStatements(s, exact ? new Set([tag]) : new Set());
+  }
+}
+
+function discriminatorOf(s: Schema): string | undefined {
+  return (s.discriminator as { propertyName?: string } | undefined)?.propertyName;
 }
 
 /** The values a branch allows for its tag property. */

@@ -19,7 +19,9 @@ import { contentHash, relativePath } from "./util.js";
 type Ts = typeof TS;
 
 /** The standard library's async iterable types an op may return as a stream of checked items. */
-const STREAM_TYPES = new Set(["AsyncIterable", "AsyncIterableIterator", "AsyncGenerator", "AsyncIteratorObject"]);
+const STREAM_TYPES = new Set(["AsyncIterable", "AsyncIterableIterator", "AsyncGenerator", "AsyncIteratorObject", "ReadableStream"]);
+/** Where a stream type may be declared besides the default library: Node's types (its web `ReadableStream`). */
+const NODE_TYPES = /[\\/]node_modules[\\/]@types[\\/]node[\\/]/;
 
 /**
  * How the site receives META:
@@ -298,11 +300,14 @@ export function findOpSites(ts: Ts, program: TS.Program, sourceFile: TS.SourceFi
         return { name: elementName, schema, ...(optional ? { optional: true } : {}), ...(rest ? { rest: true } : {}) };
       });
     }
-    /** The item type of the standard library's async iterables, else undefined. */
+    /** The item type of the standard library's async iterables and web `ReadableStream`s (lib.dom's or Node's), else undefined. */
     function streamItemType(type: TS.Type): TS.Type | undefined {
       const symbol = type.getSymbol() ?? type.aliasSymbol;
       if (symbol === undefined || !STREAM_TYPES.has(symbol.getName())) return undefined;
-      const fromLib = (symbol.getDeclarations() ?? []).every((d) => program.isSourceFileDefaultLibrary(d.getSourceFile()));
+      const fromLib = (symbol.getDeclarations() ?? []).every((d) => {
+        const file = d.getSourceFile();
+        return program.isSourceFileDefaultLibrary(file) || NODE_TYPES.test(file.fileName);
+      });
       if (!fromLib) return undefined;
       const args = checker.getTypeArguments(type as TS.TypeReference);
       return args[0] ?? checker.getUnknownType();

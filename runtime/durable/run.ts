@@ -21,6 +21,7 @@ import { currentFrame, isThenable, linkSignals, store as contextStore, type Fram
 import { TraceError } from "../../compiler/trace.js";
 import { BatchItemError, OpError, WeftError } from "../errors.js";
 import { dispatch, nextStepId, validateOutput, type OpEntry } from "../invoke.js";
+import { journaledItems, journaledStream, replayedStream } from "../checked-stream.js";
 import { registeredOps } from "../registry.js";
 import { boundedText, messageOf, redactText } from "../redact.js";
 import { decode, digest, encode, inputHash } from "./codec.js";
@@ -249,10 +250,14 @@ export class DurableRun implements RunScope {
     // A node journaled with other inputs never finished with these: it runs (no stale value).
     if (record === undefined || record.inputHash !== inputHash(inputs)) return undefined;
     const value = decode(record.value);
+    // A stream op's record is its stream's items (one of an older version is none: run again).
+    const items = entry?.desc.stream === true ? journaledItems(value) : undefined;
+    if (entry?.desc.stream === true && items === undefined) return undefined;
     if (this.options.force && entry) {
       // Resumed over changed code: a journaled value the current schema refuses is run again.
       try {
-        validateOutput(entry, value);
+        if (items !== undefined) for (const item of items) validateOutput(entry, item);
+        else validateOutput(entry, value);
       } catch {
         return undefined;
       }
@@ -579,7 +584,8 @@ export function interceptCall(
       const hit = run.lookup(key, args, entry);
       if (hit !== undefined) {
         parent.children++;
-        return Promise.resolve(hit.value);
+        // A stream op's node is the items of its stream, yielded again.
+        return Promise.resolve(entry.desc.stream === true ? replayedStream(hit.value) : hit.value);
       }
     } catch (error) {
       return Promise.reject(error);
@@ -592,6 +598,8 @@ export function interceptCall(
     return Promise.reject(error);
   }
   if (run === undefined) return pending;
+  // A stream op's call is finished when its stream has ended: its items are the node.
+  if (entry.desc.stream === true) return pending.then((value) => journaledStream(value as AsyncIterable<unknown>, (items) => run.record(key, args, items)));
   return pending.then((value) => run.record(key, args, value).then(() => value));
 }
 

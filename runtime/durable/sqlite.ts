@@ -93,15 +93,19 @@ export class SqliteStore implements DurableStore {
     // warning only for programs that do.
     const { DatabaseSync: Database } = process.getBuiltinModule("node:sqlite") as typeof import("node:sqlite");
     this.db = new Database(file);
+    const busyMs = Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000));
     // Pragmas rather than constructor options: Node 22.13 (the floor) has no `timeout` option.
     // wal_autocheckpoint: SQLite copies the WAL back into the database (with an fsync) every
     // N pages written. The default 1,000 puts that fsync on every 1,000th append, and under
     // load it dominates the cost of a node; 10,000 pages (about 40 MB of WAL at most, cut back
     // to 16 MB after each checkpoint by journal_size_limit) makes it ten times rarer.
-    this.db.exec(
-      `PRAGMA busy_timeout=${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}; PRAGMA journal_mode=WAL; PRAGMA synchronous=${synchronous}; PRAGMA wal_autocheckpoint=${CHECKPOINT_PAGES}; PRAGMA journal_size_limit=${16 * 2 ** 20};`,
-    );
-    this.db.exec(SCHEMA);
+    this.db.exec(`PRAGMA busy_timeout=${busyMs}; PRAGMA synchronous=${synchronous}; PRAGMA wal_autocheckpoint=${CHECKPOINT_PAGES}; PRAGMA journal_size_limit=${16 * 2 ** 20};`);
+    // Switching a new file to WAL takes its write lock from inside a read, and there SQLite
+    // answers SQLITE_BUSY at once instead of waiting out busy_timeout (waiting could deadlock):
+    // two processes opening one new file at the same moment would see the later one fail
+    // with "database is locked". So the switch, and the schema after it, are tried again.
+    whileBusy(file, busyMs, () => this.db.exec("PRAGMA journal_mode=WAL"));
+    whileBusy(file, busyMs, () => this.db.exec(SCHEMA));
     const p = (sql: string) => this.db.prepare(sql);
     this.q = {
       getRun: p("SELECT * FROM runs WHERE id = ?"),
@@ -351,6 +355,32 @@ export class SqliteStore implements DurableStore {
     for (const log of this.logs.values()) log.close();
     this.logs.clear();
     this.db.close();
+  }
+}
+
+/** SQLITE_BUSY, or one of its extended codes (SQLITE_BUSY_SNAPSHOT, ...). */
+function isBusy(error: unknown): boolean {
+  const code = (error as { errcode?: unknown } | null)?.errcode;
+  return typeof code === "number" && (code & 0xff) === 5;
+}
+
+/**
+ * Runs `step`, again while SQLite answers SQLITE_BUSY without having waited, for up to
+ * `timeoutMs` (pauses of 1 ms doubling to 50 ms); past it, a busy error names the file.
+ * Only for steps that are safe to repeat and run while opening (the process has nothing
+ * else to do yet, so the pause blocks).
+ */
+function whileBusy(file: string, timeoutMs: number, step: () => void): void {
+  const deadline = Date.now() + timeoutMs;
+  for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
+    try {
+      step();
+      return;
+    } catch (error) {
+      if (!isBusy(error)) throw error;
+      if (Date.now() >= deadline) throw new Error(`SqliteStore: ${file} stayed locked by another connection for ${timeoutMs} ms (busyTimeoutMs) while opening`, { cause: error });
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, pause);
+    }
   }
 }
 

@@ -50,7 +50,8 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: Nod
   let stderr = "";
   child.stdout?.on("data", (d: Buffer) => (stdout += d.toString()));
   child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal, stdout, stderr })));
+  // "close", not "exit": a child's stdout may still be unread when "exit" is emitted.
+  return new Promise((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })));
 }
 
 /**

@@ -39,7 +39,8 @@ function start(mode: string, env: Record<string, string>): Child {
     }
   });
   child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-  const exit = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on("exit", (code) => resolve({ code, stdout, stderr })));
+  // "close", not "exit": a child's stdout may still be unread when "exit" is emitted.
+  const exit = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
   return {
     process: child,
     exit,
@@ -53,16 +54,15 @@ function start(mode: string, env: Record<string, string>): Child {
   };
 }
 
-// Skipped, with a defect open: since the SQLite store's per-run node log landed, the process
-// that loses the race sometimes exits with nothing on stdout instead of reporting
-// `locked <owner>` (seen on a quiet machine too). Until that is found, this test would fail
-// CI at random; the lease itself is still covered by the killed-process test below and by
-// the store conformance suite's racing-acquire cases.
-test.skip("two processes racing for one run: exactly one drives it; the other is refused until the lease is given up", async () => {
+// Both processes open one new SQLite file at the same moment: the later one's switch to WAL
+// used to fail at once with "database is locked" (before the store waited it out), and the
+// process exited with an error instead of reporting the lock. A refused process must always
+// print `locked <owner>`; anything else is reported with its exit code and stderr.
+test("two processes racing for one run: exactly one drives it; the other is refused until the lease is given up", async () => {
   const env = { DURABLE_DB: path.join(dir, "race.db"), DURABLE_RUN: "race" };
   const a = start("hold", env);
   const b = start("hold", env);
-  const outcomes = await Promise.all([a, b].map((c) => Promise.race([c.line(/^holding$/).then(() => "holding"), c.exit.then((e) => e.stdout.trim())])));
+  const outcomes = await Promise.all([a, b].map((c) => Promise.race([c.line(/^holding$/).then(() => "holding"), c.exit.then((e) => (e.code === 3 ? e.stdout.trim() : `exit ${e.code}: ${e.stdout}${e.stderr}`))])));
   expect([...outcomes].sort()).toEqual(["holding", expect.stringMatching(/^locked .+:\d+:[0-9a-f]{8}$/)]);
   const holder = outcomes[0] === "holding" ? a : b;
   const refused = holder === a ? b : a;

@@ -2,6 +2,8 @@
  * A durable stream killed with SIGKILL mid-run resumes after its last committed source
  * offset: committed items are neither read, run nor written again; items after the commit
  * run at most once more; malformed lines are dead letters in the run's store, once.
+ * A durable run killed in the middle of an op's token stream replays the streams that had
+ * finished from its journal and runs only the interrupted one, and those after it, again.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -90,4 +92,27 @@ test("a SIGKILLed durable stream resumes after its last committed offset without
   expect(letters.map((d) => d.index)).toEqual([...BAD]);
   expect(letters.every((d) => d.errorType === "MalformedRecord" && d.node.endsWith("/jsonl"))).toBe(true);
   expect(letters[0]!.error).toContain(`${input}:8: malformed jsonl record`);
+}, 60_000);
+
+test("a run SIGKILLed mid-way through an op's token stream replays finished streams and runs only the interrupted one again", async () => {
+  const build = buildDurableFixtures(path.resolve(import.meta.dirname, "../fixtures/stream"));
+  const script = build.script("tokens-child.js");
+  const db = path.join(dir, "tokens.db");
+  const out = path.join(dir, "tokens.tsv");
+  const KILL_AT = 12;
+
+  const killed = await exited([script, db, out], { TOKENS_KILL_AT: String(KILL_AT) });
+  expect(killed.signal, killed.stderr).toBe("SIGKILL");
+  // Killed after the second token of line 12: its stream had not finished.
+  const before = readFileSync(out, "utf8").trim().split("\n");
+  expect(before).toHaveLength(KILL_AT * 4 + 2);
+  expect(before.at(-1)).toBe(`${KILL_AT}\ta${KILL_AT}`);
+
+  const resumed = await exited([script, db, out], { TOKENS_SKEW_MS: String(3_600_000) });
+  expect(resumed.code, resumed.stderr).toBe(0);
+  const words = (i: number) => [`l${i}`, `a${i}`, `b${i}`, `c${i}`];
+  // Every line's tokens, the replayed ones as they were yielded.
+  expect(JSON.parse(resumed.stdout)).toEqual(Array.from({ length: 30 }, (_, i) => words(i)));
+  const bodies = counts(readFileSync(`${out}.bodies`, "utf8").trim().split("\n"));
+  for (let i = 0; i < 30; i++) expect(bodies.get(words(i).join(" ")), `line ${i}'s stream ran`).toBe(i === KILL_AT ? 2 : 1);
 }, 60_000);
