@@ -15,9 +15,9 @@
 export { op, type Op, type OpFailure, type WithOptions, type OpMethodDecorator } from "./decorators/op.js";
 export { Module, Sequential, type Step, type OpMethods } from "./decorators/module.js";
 export { describeOp } from "./runtime/registry.js";
-export { jit, type Jitted, type JitMethodDecorator, type JitWithOptions } from "./decorators/jit.js";
-export { cond, map, type JitOptions, type JitInspection } from "./runtime/jit.js";
-export { TraceError } from "./compiler/trace.js";
+export { jit, cond, map, type Jitted, type JitMethodDecorator, type JitWithOptions } from "./decorators/jit.js";
+export type { JitOptions, JitInspection } from "./runtime/jit.js";
+export { TraceError } from "./compiler/trace-error.js";
 export { vmap, type VmapOptions, type VmappedFn, type Batched, type VmapResult } from "./decorators/vmap.js";
 export type { ItemResult, BatchProgress } from "./runtime/batch.js";
 

@@ -22,7 +22,7 @@ export function weftConfig(include: string[], exclude: string[]) {
     test: {
       include,
       exclude: [...configDefaults.exclude, ...exclude],
-      setupFiles: ["test/support/quiet-warnings.ts"],
+      setupFiles: ["test/support/quiet-warnings.ts", "test/support/lazy-modules.ts"],
       // Type tests (`*.test-d.ts`, `expectTypeOf`) run through the compiler, with the suites.
       typecheck: { enabled: include !== BENCH_SMOKE, include: ["test/**/*.test-d.ts"], tsconfig: "./test/types/tsconfig.json" },
       testTimeout: 20_000,

@@ -15,19 +15,12 @@
  */
 import type { JsonSchema, OpDescriptor, SourceLocation } from "../decorators/descriptor.js";
 import { findFrame, isWeftFile, toSource } from "../decorators/stack.js";
+import type { Sig } from "./cache.js";
 import type { ExprOp } from "./expr.js";
 import { GraphBuilder, isPlainObject, templateOf, type Graph, type NodeId, type Template } from "./ir.js";
+import { TraceError } from "./trace-error.js";
 
-/** Why a function could not be traced, and where. */
-export class TraceError extends Error {
-  override readonly name = "TraceError";
-  constructor(
-    readonly reason: string,
-    readonly loc: SourceLocation | undefined,
-  ) {
-    super(loc ? `${reason} (${loc.file}:${loc.line}:${loc.column})` : reason);
-  }
-}
+export { TraceError } from "./trace-error.js";
 
 const TRACER = Symbol("weft.tracer");
 /** Iterating a tracer yields this many items at most before it is called unbounded. */
@@ -131,6 +124,11 @@ export class TraceSession {
   /** Arrays and plain objects already packed, by identity: one literal stays one object in the plan. */
   private readonly packs = new WeakMap<object, { readonly id: NodeId; readonly template: Template; readonly inputs: readonly NodeId[] }>();
   private readonly calls = new Set<NodeId>();
+  /**
+   * What is known of a node's value on every run of this plan (see `Shape`): a node known to
+   * be a primitive cannot be mutated by an op, so handing it to one orders nothing.
+   */
+  private readonly shapes = new Map<NodeId, Shape>();
   /** Parent node ids captured by this sub-session, in capture order. */
   readonly captures: NodeId[] = [];
   private readonly captured = new Map<NodeId, NodeId>();
@@ -152,9 +150,14 @@ export class TraceSession {
     this.declared = arity;
   }
 
-  /** The tracers for the function's arguments. */
-  inputs(): unknown[] {
-    return Array.from({ length: this.arity }, () => this.tracer(this.builder.input()));
+  /** The tracers for the function's arguments; `sigs`, the call's signature, tells what each input holds on every run. */
+  inputs(sigs?: readonly Sig[]): unknown[] {
+    return Array.from({ length: this.arity }, (_, i) => {
+      const id = this.builder.input();
+      const sig = sigs?.[i];
+      if (sig !== undefined) this.shapes.set(id, { kind: "sig", sig });
+      return this.tracer(id);
+    });
   }
 
   /** A tracer standing for node `id`. */
@@ -191,6 +194,7 @@ export class TraceSession {
     if (id === undefined) {
       id = this.builder.constant(value);
       this.consts.set(value, id);
+      if ((typeof value !== "object" && typeof value !== "function") || value === null) this.shapes.set(id, PRIM);
     }
     return id;
   }
@@ -235,6 +239,8 @@ export class TraceSession {
     let local = this.captured.get(parentId);
     if (local === undefined) {
       local = this.builder.input();
+      const shape = this.parent!.shapes.get(parentId);
+      if (shape !== undefined) this.shapes.set(local, shape);
       this.captured.set(parentId, local);
       this.captures.push(parentId);
     }
@@ -257,6 +263,7 @@ export class TraceSession {
       else if (this.barrier().length > 0) untraceable(`an op without arguments (${call.desc.name}) inside a staged try, after other work: it cannot be ordered after that work; give it an argument or move it first`);
     }
     const id = this.builder.op(call.desc, args, { ...(self !== undefined && { self }), ...(loc && { loc }) });
+    if (call.desc.typed && call.desc.returns !== undefined && !call.desc.stream) this.shapes.set(id, { kind: "schema", schema: call.desc.returns, defs: call.desc.defs });
     for (const { root, writes } of touched) {
       if (writes) {
         this.writers.set(root, id);
@@ -319,6 +326,8 @@ export class TraceSession {
     if (seq === undefined) {
       seq = this.builder.expr("seq", [id, ...after]);
       this.roots.set(seq, this.rootOf(id));
+      const shape = this.shapes.get(id);
+      if (shape !== undefined) this.shapes.set(seq, shape);
       this.seqs.set(key, seq);
     }
     return seq;
@@ -358,7 +367,8 @@ export class TraceSession {
   private rootsIn(value: unknown, into: Set<NodeId>, depth: number): void {
     const info = tracerInfo(value);
     if (info) {
-      into.add(this.rootOf(this.ownNode(info)));
+      const id = this.ownNode(info);
+      if (!isPrimitive(this.shapes.get(id))) into.add(this.rootOf(id));
       return;
     }
     if (typeof value !== "object" || value === null || depth > 16) return;
@@ -376,6 +386,8 @@ export class TraceSession {
     let t = this.gets.get(memo);
     if (t === undefined) {
       const id = this.builder.get(from, key);
+      const shape = childShape(this.shapes.get(of), key);
+      if (shape !== undefined) this.shapes.set(id, shape);
       this.roots.set(id, root);
       this.accessed(root, id);
       t = this.tracer(id, typeof key === "string" ? { on: of, key } : undefined);
@@ -409,7 +421,9 @@ export class TraceSession {
   recordExpr(op: ExprOp, values: readonly unknown[], arg?: unknown): unknown {
     const loc = callerLocation();
     const inputs = values.map((v) => this.read(this.nodeOf(v)));
-    return this.tracer(this.builder.expr(op, inputs, arg, loc));
+    const id = this.builder.expr(op, inputs, arg, loc);
+    if (op === "select" ? isPrimitive(this.shapes.get(inputs[1]!)) && isPrimitive(this.shapes.get(inputs[2]!)) : !NON_PRIMITIVE_EXPRS.has(op)) this.shapes.set(id, PRIM);
+    return this.tracer(id);
   }
 
   /** Ends the trace: `result` (a tracer, a constant, or a structure holding tracers) is the output. */
@@ -500,6 +514,80 @@ function mayMutate(desc: OpDescriptor, i: number): boolean {
 }
 
 const PRIMITIVE_TYPES = new Set(["string", "number", "integer", "boolean", "null"]);
+
+/**
+ * What the trace knows of a node's value on every run: a primitive (a primitive constant or
+ * operator result), the schema its op is typed to return (checked by the kernel), or an
+ * input's signature (the plan runs only for calls of that signature).
+ */
+type Shape = { readonly kind: "prim" } | { readonly kind: "schema"; readonly schema: JsonSchema; readonly defs: Readonly<Record<string, JsonSchema>> | undefined } | { readonly kind: "sig"; readonly sig: Sig };
+
+const PRIM: Shape = { kind: "prim" };
+
+/** Operators whose result may be an object (every other staged operator yields a primitive). */
+const NON_PRIMITIVE_EXPRS: ReadonlySet<ExprOp> = new Set<ExprOp>(["chain", "select", "seq", "appendAll", "concat"]);
+
+function isPrimitive(shape: Shape | undefined): boolean {
+  if (shape === undefined) return false;
+  switch (shape.kind) {
+    case "prim":
+      return true;
+    case "sig":
+      return shape.sig.kind === "prim";
+    case "schema":
+      return primitiveSchema(resolved(shape.schema, shape.defs));
+  }
+}
+
+/** A schema with a local `$ref` followed (once per level: a missing definition is unknown). */
+function resolved(schema: JsonSchema, defs: Readonly<Record<string, JsonSchema>> | undefined): JsonSchema | undefined {
+  if (typeof schema !== "object" || schema === null || typeof schema.$ref !== "string") return schema;
+  const name = /^#\/\$defs\/(.+)$/.exec(schema.$ref)?.[1];
+  return name === undefined ? undefined : defs?.[name];
+}
+
+/** What is known of `value[key]` from what is known of `value`. */
+function childShape(shape: Shape | undefined, key: string | number): Shape | undefined {
+  if (shape === undefined) return undefined;
+  const index = typeof key === "number";
+  switch (shape.kind) {
+    case "prim":
+      // A primitive's length or character; its other properties are methods.
+      return key === "length" || index ? PRIM : undefined;
+    case "sig": {
+      const sig = shape.sig;
+      if (sig.kind === "prim") return key === "length" || index ? PRIM : undefined;
+      if (sig.kind === "array") {
+        if (key === "length") return PRIM;
+        const item = index ? sig.items[key] : undefined;
+        return item === undefined ? undefined : { kind: "sig", sig: item };
+      }
+      if (sig.kind === "object" && !index) {
+        const entry = sig.entries.find(([k]) => k === key);
+        return entry === undefined ? undefined : { kind: "sig", sig: entry[1] };
+      }
+      return undefined;
+    }
+    case "schema": {
+      const schema = resolved(shape.schema, shape.defs);
+      if (schema === undefined || typeof schema !== "object" || schema === null) return undefined;
+      if (primitiveSchema(schema)) return key === "length" || index ? PRIM : undefined;
+      const sub = (s: unknown): Shape | undefined => (typeof s === "object" && s !== null ? { kind: "schema", schema: s as JsonSchema, defs: shape.defs } : undefined);
+      if (schema.type === "array") {
+        if (key === "length") return PRIM;
+        if (!index) return undefined;
+        const prefix = (schema as { prefixItems?: unknown }).prefixItems;
+        if (Array.isArray(prefix)) return key < prefix.length ? sub(prefix[key]) : sub((schema as { items?: unknown }).items);
+        return sub((schema as { items?: unknown }).items);
+      }
+      if (schema.type === "object" && !index) {
+        const props = (schema as { properties?: Record<string, unknown> }).properties;
+        return props !== undefined && Object.hasOwn(props, key) ? sub(props[key]) : undefined;
+      }
+      return undefined;
+    }
+  }
+}
 
 function primitiveSchema(schema: JsonSchema | undefined): boolean {
   if (schema === undefined || typeof schema === "boolean") return false;

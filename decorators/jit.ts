@@ -4,9 +4,11 @@
  * only builds the jitted function.
  */
 import { isInjectedMeta, type InjectedMeta } from "./descriptor.js";
-import { Jit, type JitInspection, type JitOptions } from "../runtime/jit.js";
+import type { Jit, JitInspection, JitOptions } from "../runtime/jit.js";
+import type * as JitDriver from "../runtime/jit.js";
+import type * as Staging from "../runtime/stage.js";
 import { withContext, type ContextOptions } from "../runtime/context.js";
-import { installStage } from "../runtime/stage.js";
+import { lazyModule } from "../runtime/lazy.js";
 import type { DurationInput } from "./descriptor.js";
 import { isLegacyTarget, isTc39Context } from "./op.js";
 import { callForm, checkOptions } from "./options.js";
@@ -37,6 +39,11 @@ export interface JitWithOptions {
 }
 
 const WITH_KEYS = new Set(["config", "timeout"]);
+
+// The jit driver and the compiler load at the first `jit(...)`, not with weft.
+/** The jit driver, loaded on first use. Internal. */
+export const jitDriver = lazyModule<typeof JitDriver>("../runtime/jit.js", import.meta.url, () => import("../runtime/jit.js"));
+const staging = lazyModule<typeof Staging>("../runtime/stage.js", import.meta.url, () => import("../runtime/stage.js"));
 
 /** The compiler behind a jitted function. Internal. */
 export const JIT = Symbol.for("weft.jit");
@@ -72,7 +79,7 @@ function mergeScope(name: string, scope: ContextOptions | undefined, options: Ji
 function decorator(options: JitOptions, meta: InjectedMeta | undefined) {
   return function (...d: unknown[]): unknown {
     if (isTc39Context(d[1])) {
-      const compiler = new Jit(d[0] as AnyFn, { name: meta?.name ?? String(d[1].name), ...options }, meta);
+      const compiler = new (jitDriver().Jit)(d[0] as AnyFn, { name: meta?.name ?? String(d[1].name), ...options }, meta);
       return function (this: unknown, ...args: unknown[]) {
         return compiler.call(this, args);
       };
@@ -80,7 +87,7 @@ function decorator(options: JitOptions, meta: InjectedMeta | undefined) {
     const [target, key, descriptor] = d as [object, string | symbol, PropertyDescriptor];
     if (typeof descriptor?.value !== "function") throw new TypeError(`@jit decorates methods, not ${String(key)}`);
     const owner = typeof target === "function" ? target.name : target.constructor.name;
-    const compiler = new Jit(descriptor.value as AnyFn, { name: meta?.name ?? `${owner}.${String(key)}`, ...options }, meta);
+    const compiler = new (jitDriver().Jit)(descriptor.value as AnyFn, { name: meta?.name ?? `${owner}.${String(key)}`, ...options }, meta);
     descriptor.value = function (this: unknown, ...args: unknown[]) {
       return compiler.call(this, args);
     };
@@ -122,7 +129,7 @@ export function jit<This, Args extends unknown[], R extends PromiseLike<unknown>
 ): (this: This, ...args: Args) => R;
 export function jit(...input: unknown[]): unknown {
   // Staged bodies (transformers/jit-stage.ts) call the helpers through a global.
-  installStage();
+  staging().installStage();
   const args = [...input];
   const meta = isInjectedMeta(args[args.length - 1]) ? (args.pop() as InjectedMeta) : undefined;
   if (typeof args[0] === "function" && isTc39Context(args[1])) return decorator({}, meta)(...args);
@@ -133,9 +140,42 @@ export function jit(...input: unknown[]): unknown {
     const fn = args[form.fn] as AnyFn;
     const options = ((form.options === undefined ? undefined : args[form.options]) as JitOptions | undefined) ?? {};
     checkOptions(`jit(${options.name ?? meta?.name ?? (fn.name || "anonymous")})`, "jit", options);
-    return jitted(new Jit(fn, { name: options.name ?? meta?.name ?? fn.name, ...options }, meta));
+    return jitted(new (jitDriver().Jit)(fn, { name: options.name ?? meta?.name ?? fn.name, ...options }, meta));
   }
   const options = (args[0] as JitOptions | undefined) ?? {};
   checkOptions(`@jit(${options.name ?? meta?.name ?? ""})`, "jit", options);
   return decorator(options, meta);
+}
+
+/**
+ * Staged conditional: inside a jitted function, keeps a data-dependent branch in the
+ * graph (both branches are traced; the plan runs the one the value picks). Outside a
+ * trace, or on a plain value, it simply calls the chosen branch.
+ *
+ * @example
+ * ```ts
+ * const answer = jit(async (q: string) => {
+ *   const verdict = await classify(q);
+ *   return cond(verdict.isMath, () => solve(q), () => chat(q));
+ * });
+ * ```
+ */
+export function cond<T, E>(pred: unknown, then: () => T | PromiseLike<T>, otherwise: () => E | PromiseLike<E>): Promise<Awaited<T> | Awaited<E>> {
+  return jitDriver().cond(pred, then, otherwise);
+}
+
+/**
+ * Staged map: inside a jitted function, maps `fn` over a traced array as one graph node
+ * (items run concurrently, results in order). Outside a trace it is `Promise.all(items.map(fn))`.
+ *
+ * @example
+ * ```ts
+ * const judgeAll = jit(async (q: string) => {
+ *   const drafts = await draftMany(q);
+ *   return map(drafts, (d) => judge.score(d));
+ * });
+ * ```
+ */
+export function map<T, R>(items: readonly T[], fn: (item: T, index: number) => R | PromiseLike<R>, options: { readonly concurrency?: number } = {}): Promise<Awaited<R>[]> {
+  return jitDriver().map(items, fn, options);
 }

@@ -6,15 +6,21 @@ import { isInjectedMeta, type BatchPolicy, type InjectedMeta } from "./descripto
 import { ENTRY, OVERRIDES, isLegacyTarget, isTc39Context, type Op } from "./op.js";
 import { callForm, checkOptions } from "./options.js";
 import type { WeftError } from "../runtime/errors.js";
-import { itemsOf, runBatch, type BatchProgress, type BatchTarget, type ItemResult } from "../runtime/batch.js";
+import type { BatchProgress, BatchTarget, ItemResult } from "../runtime/batch.js";
+import type * as BatchEngine from "../runtime/batch.js";
 import type { OpEntry } from "../runtime/invoke.js";
 import { currentFrame } from "../runtime/context.js";
-import { stageVmap, type Jit } from "../runtime/jit.js";
-import { JIT } from "./jit.js";
-import { BATCHED, type BatchedInfo } from "../runtime/stream/through.js";
-import { streamBatched } from "../runtime/stream/vmap.js";
+import type { Jit } from "../runtime/jit.js";
+import { JIT, jitDriver as driver } from "./jit.js";
+import { BATCHED, type BatchedInfo } from "../runtime/stream/batched.js";
+import type * as StreamVmap from "../runtime/stream/vmap.js";
+import { lazyModule } from "../runtime/lazy.js";
 import type { Source } from "../runtime/stream/sources.js";
 import type { Stream, StreamOptions } from "../runtime/stream/stream.js";
+
+// The batch engine and streams load at a vmap's first call (the jit driver is loaded when tracing).
+const engine = lazyModule<typeof BatchEngine>("../runtime/batch.js", import.meta.url, () => import("../runtime/batch.js"));
+const streams = lazyModule<typeof StreamVmap>("../runtime/stream/vmap.js", import.meta.url, () => import("../runtime/stream/vmap.js"));
 
 // biome-ignore lint: any is needed for function-type variance
 type AnyFn = (...args: any[]) => any;
@@ -68,7 +74,8 @@ function batched(f: AnyFn, options: VmapOptions, meta: InjectedMeta | undefined,
   const run = async (...args: unknown[]) => {
     // Inside a jitted function's trace a vmap is staged (a map node, or its calls recorded
     // one by one over a constant array): running it would make real calls while tracing.
-    if (currentFrame().trace !== undefined) return stageVmap(target.name, f, thisArg, args, options);
+    if (currentFrame().trace !== undefined) return driver().stageVmap(target.name, f, thisArg, args, options);
+    const { runBatch, itemsOf } = engine();
     const results = await runBatch(target, itemsOf(target, args, options.inAxes), options);
     // Under "throw" every item succeeded (runBatch rejected otherwise).
     return unwrap ? results.map((r) => (r as { value: unknown }).value) : results;
@@ -77,7 +84,7 @@ function batched(f: AnyFn, options: VmapOptions, meta: InjectedMeta | undefined,
   // A stream's `.through(vmap(f))` runs its batches on the batch engine itself (per-item results).
   const info: BatchedInfo = { target, options };
   Object.defineProperty(run, BATCHED, { value: info });
-  Object.defineProperty(run, "stream", { value: (items: Source<unknown>, streamOptions?: StreamOptions) => streamBatched(target, options, items, streamOptions) });
+  Object.defineProperty(run, "stream", { value: (items: Source<unknown>, streamOptions?: StreamOptions) => streams().streamBatched(target, options, items, streamOptions) });
   return run;
 }
 

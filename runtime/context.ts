@@ -449,9 +449,34 @@ export function allowManyListeners(signal: AbortSignal): void {
 }
 
 /**
+ * Per signal, the calls racing it: one listener on the signal rejects them all when it
+ * fires. Node's `addEventListener`/`removeEventListener` cost more than the trivial op call
+ * they guard (every step of a plan races the run's signal); a `Set` entry costs next to nothing.
+ */
+const racing = new WeakMap<AbortSignal, Set<() => void>>();
+
+function racersOf(signal: AbortSignal): Set<() => void> {
+  let racers = racing.get(signal);
+  if (racers === undefined) {
+    const mine = new Set<() => void>();
+    racers = mine;
+    racing.set(signal, mine);
+    signal.addEventListener(
+      "abort",
+      () => {
+        for (const reject of mine) reject();
+        mine.clear();
+      },
+      { once: true },
+    );
+  }
+  return racers;
+}
+
+/**
  * `promise`, unless `signal` fires first: then a rejection with the abort reason (as seen
- * by `op`), at once, whatever the promise is still doing. The listener is removed when
- * either happens, so nothing outlives the call. Internal.
+ * by `op`), at once, whatever the promise is still doing. The call leaves the signal's
+ * racers when either happens, so nothing outlives the call. Internal.
  *
  * @example
  * ```ts
@@ -461,18 +486,17 @@ export function allowManyListeners(signal: AbortSignal): void {
 export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, op: string): Promise<T> {
   if (signal === NEVER) return promise;
   if (signal.aborted) return Promise.reject(abortReason(signal, op));
-  // Every concurrent call under one caller listens here; each removes its listener.
-  allowManyListeners(signal);
+  const racers = racersOf(signal);
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(abortReason(signal, op));
-    signal.addEventListener("abort", onAbort, { once: true });
+    racers.add(onAbort);
     promise.then(
       (value) => {
-        signal.removeEventListener("abort", onAbort);
+        racers.delete(onAbort);
         resolve(value);
       },
       (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
+        racers.delete(onAbort);
         reject(error);
       },
     );

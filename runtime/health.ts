@@ -11,11 +11,16 @@ import type { DurationInput } from "../decorators/descriptor.js";
 import { toMillis } from "./duration.js";
 import { getConfig } from "./config/config.js";
 import { credentialsFile, readCredentialsFile } from "./config/credentials.js";
-import { configuredProviders } from "./models/registry.js";
-import { resolveModel } from "./models/registry.js";
-import { durableSettings } from "./durable/settings.js";
-import { SqliteStore } from "./durable/sqlite.js";
+import type * as Registry from "./models/registry.js";
+import type * as DurableSettings from "./durable/settings.js";
+import type * as Sqlite from "./durable/sqlite.js";
+import { lazyModule } from "./lazy.js";
 import { boundedText, messageOf } from "./redact.js";
+
+// What the checks look at loads when `health()` runs.
+const registry = lazyModule<typeof Registry>("./models/registry.js", import.meta.url, () => import("./models/registry.js"));
+const settings = lazyModule<typeof DurableSettings>("./durable/settings.js", import.meta.url, () => import("./durable/settings.js"));
+const sqlite = lazyModule<typeof Sqlite>("./durable/sqlite.js", import.meta.url, () => import("./durable/sqlite.js"));
 
 /** One check's outcome. */
 export interface HealthCheck {
@@ -84,14 +89,14 @@ function checkConfig(): string {
 }
 
 async function checkStore(): Promise<string> {
-  const configured = durableSettings.configuredStore();
+  const configured = settings().durableSettings.configuredStore();
   if (configured) {
     await configured.listRuns();
     return "configured store reads";
   }
-  const file = path.resolve(durableSettings.path ?? (getConfig("durable.path") as string | undefined) ?? path.join(".weft", "durable.db"));
+  const file = path.resolve(settings().durableSettings.path ?? (getConfig("durable.path") as string | undefined) ?? path.join(".weft", "durable.db"));
   if (!existsSync(file)) return `no store yet at ${file} (created by the first durable run)`;
-  const store = new SqliteStore(file);
+  const store = new (sqlite().SqliteStore)(file);
   try {
     return `${store.listRuns().length} runs in ${file}`;
   } finally {
@@ -101,7 +106,7 @@ async function checkStore(): Promise<string> {
 
 function checkProvider(name: string, model: string | undefined): Check {
   return async (signal) => {
-    const resolved = resolveModel(`${name}:${model ?? "health"}`, {});
+    const resolved = registry().resolveModel(`${name}:${model ?? "health"}`, {});
     const provider = resolved.provider;
     if (provider.listModels) {
       const models = await provider.listModels(signal);
@@ -130,7 +135,7 @@ export async function health(options: HealthOptions = {}): Promise<HealthReport>
   ];
   let providers: { name: string; model: string | undefined }[] = [];
   try {
-    providers = configuredProviders();
+    providers = registry().configuredProviders();
   } catch (error) {
     checks.push(["providers", () => Promise.reject(error)]);
   }

@@ -110,6 +110,17 @@ export function invoke(entry: OpEntry, thisArg: unknown, args: readonly unknown[
   return dispatch(entry, parent, thisArg, args, overrides);
 }
 
+/**
+ * `invoke` for a caller that settles synchronous outcomes itself (the plan runner): the
+ * value itself when the call completed synchronously (a sync op with no policy: no promise
+ * and no microtask per step), else a promise. A synchronous failure is thrown. Internal.
+ */
+export function invokeValue(entry: OpEntry, thisArg: unknown, args: readonly unknown[], overrides?: CallOverrides): unknown {
+  const parent = currentFrame();
+  if (parent.trace !== undefined || (interceptor !== undefined && (parent.run !== undefined || entry.intercepted))) return invoke(entry, thisArg, args, overrides);
+  return callOp(entry, parent, thisArg, args, overrides, undefined);
+}
+
 /** One call of an op in `parent` through the kernel (`callOp`), as a promise. Internal. */
 export function dispatch(entry: OpEntry, parent: Frame, thisArg: unknown, args: readonly unknown[], overrides?: CallOverrides): Promise<unknown> {
   let out: unknown;

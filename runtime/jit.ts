@@ -236,7 +236,7 @@ export class Jit {
     let pending = inFlight.get(sig.key);
     if (!pending) {
       const done = inFlight;
-      pending = this.trace(thisArg, args)
+      pending = this.trace(thisArg, args, sig)
         .then((result) => cache.set(sig, result))
         // A failed compile (strict mode, say) is not remembered: the next call tries again.
         .finally(() => done.delete(sig.key));
@@ -246,13 +246,13 @@ export class Jit {
   }
 
   /** Phase 1 and 2: trace, then optimise and plan. */
-  private async trace(thisArg: unknown, args: readonly unknown[]): Promise<Compiled> {
+  private async trace(thisArg: unknown, args: readonly unknown[], sig: Signature): Promise<Compiled> {
     if (this.buildTimeReason) {
       if (this.options.strict) throw this.buildTimeReason;
       return { kind: "eager", reason: this.buildTimeReason };
     }
     const session = new TraceSession(args.length);
-    const inputs = session.inputs();
+    const inputs = session.inputs(sig.args);
     for (const i of this.options.static ?? []) inputs[i] = args[i];
     let closed = false;
     const root: { frame?: Frame } = {};
@@ -428,19 +428,7 @@ export function condSync(session: TraceSession, pred: unknown, then: () => unkno
   return session.tracer(session.builder.cond(session.gate(session.nodeOf(pred)), shared, branches[0], branches[1], callerLocation()));
 }
 
-/**
- * Staged conditional: inside a jitted function, keeps a data-dependent branch in the
- * graph (both branches are traced; the plan runs the one the value picks). Outside a
- * trace, or on a plain value, it simply calls the chosen branch.
- *
- * @example
- * ```ts
- * const answer = jit(async (q: string) => {
- *   const verdict = await classify(q);
- *   return cond(verdict.isMath, () => solve(q), () => chat(q));
- * });
- * ```
- */
+/** `cond` (decorators/jit.ts, which documents it): staged inside a trace, else the chosen branch. */
 export async function cond<T, E>(pred: unknown, then: () => T | PromiseLike<T>, otherwise: () => E | PromiseLike<E>): Promise<Awaited<T> | Awaited<E>> {
   const session = activeSession();
   if (!session || !isTracer(pred)) return (pred ? await then() : await otherwise()) as Awaited<T> | Awaited<E>;
@@ -490,18 +478,7 @@ export async function forOfStaged(session: TraceSession, items: unknown, body: (
   return session.tracer(session.builder.map(session.gate(session.nodeOf(items)), traced.sub.captures, traced.graph, { concurrency: 1, loc: callerLocation() }));
 }
 
-/**
- * Staged map: inside a jitted function, maps `fn` over a traced array as one graph node
- * (items run concurrently, results in order). Outside a trace it is `Promise.all(items.map(fn))`.
- *
- * @example
- * ```ts
- * const judgeAll = jit(async (q: string) => {
- *   const drafts = await draftMany(q);
- *   return map(drafts, (d) => judge.score(d));
- * });
- * ```
- */
+/** `map` (decorators/jit.ts, which documents it): one map node inside a trace, else bounded `Promise.all`. */
 export async function map<T, R>(items: readonly T[], fn: (item: T, index: number) => R | PromiseLike<R>, options: { readonly concurrency?: number } = {}): Promise<Awaited<R>[]> {
   const session = activeSession();
   if (!session || !containsTracer(items)) return boundedAll(items.length, options.concurrency ?? Infinity, async (i) => fn(items[i]!, i)) as Promise<Awaited<R>[]>;

@@ -1,17 +1,16 @@
 /**
- * The op registry: every op weft knows, by id, with its descriptor stored as reflect-metadata
- * on the callable. Workers and the JIT find ops here; nothing outside it is ever run by id.
+ * The op registry: every op weft knows, by id, with its descriptor kept beside the callable
+ * (a weak map: no global polyfill to load, nothing left on the function). Workers and the JIT find ops here; nothing outside it is ever run by id.
  *
  * A table and nothing more: where a registered op's body runs is chosen by the placement
  * authority (runtime/workers/placement.ts), which `defineOp` (runtime/define.ts) consults
  * right after registering.
  */
-import "reflect-metadata";
 import type { NativeBatch, OpDescriptor } from "../decorators/descriptor.js";
 import { OpEntry } from "./invoke.js";
 
-/** The metadata key under which a callable's descriptor is stored. */
-export const DESCRIPTOR_KEY = "weft:op";
+/** Each op callable's descriptor. */
+const descriptors = new WeakMap<object, OpDescriptor>();
 
 let entries = new Map<string, OpEntry>();
 
@@ -75,7 +74,7 @@ export function registeredOps(): IterableIterator<OpEntry> {
 }
 
 /**
- * Records `desc` on `target` as reflect-metadata. Internal.
+ * Records `desc` as the descriptor of `target`. Internal.
  *
  * @example
  * ```ts
@@ -84,7 +83,7 @@ export function registeredOps(): IterableIterator<OpEntry> {
  * ```
  */
 export function attach(target: object, desc: OpDescriptor): void {
-  Reflect.defineMetadata(DESCRIPTOR_KEY, desc, target);
+  descriptors.set(target, desc);
 }
 
 /**
@@ -99,5 +98,10 @@ export function attach(target: object, desc: OpDescriptor): void {
  */
 export function describeOp(fn: unknown): OpDescriptor | undefined {
   if (typeof fn !== "function") return undefined;
-  return Reflect.getMetadata(DESCRIPTOR_KEY, fn) as OpDescriptor | undefined;
+  // Along the prototype chain, as metadata lookups went: a function made from an op inherits its descriptor.
+  for (let o: object | null = fn; o !== null; o = Object.getPrototypeOf(o) as object | null) {
+    const desc = descriptors.get(o);
+    if (desc !== undefined) return desc;
+  }
+  return undefined;
 }

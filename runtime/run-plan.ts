@@ -12,7 +12,7 @@ import type { OpNode } from "../compiler/ir.js";
 import { evalStructural, type Plan, type Step } from "../compiler/plan.js";
 import { abortReason, linkSignals, store, withContext, type ContextOptions, type Frame } from "./context.js";
 import { Cancelled, OpError } from "./errors.js";
-import { invoke, type CallOverrides, type OpEntry } from "./invoke.js";
+import { invokeValue, type CallOverrides, type OpEntry } from "./invoke.js";
 import { runFusedOnWorker } from "./fused.js";
 
 /** How an op node's descriptor maps back to the runtime: its entry and call overrides. */
@@ -144,6 +144,14 @@ class PlanRun {
   private resolve!: (value: unknown) => void;
   private reject!: (error: unknown) => void;
   private readonly limiter: Limiter;
+  /**
+   * Steps whose dependencies are all done, to begin in turn: a step that settles at once
+   * (glue, a sync op) queues its dependents here instead of beginning them inside its own
+   * frame, so a long chain of them runs in a loop, not a recursion as deep as the chain.
+   */
+  private readonly queue: number[] = [];
+  private head = 0;
+  private draining = false;
 
   constructor(
     private readonly plan: Plan,
@@ -171,8 +179,24 @@ class PlanRun {
       this.reject(abortReason(this.frame.signal, this.frame.op ?? "jit"));
       return done;
     }
-    for (const slot of this.plan.ready) this.begin(slot);
+    for (const slot of this.plan.ready) this.queue.push(slot);
+    this.drain();
     return done;
+  }
+
+  /** Step `slot` can begin: now, or after the steps queued before it when a drain is under way. */
+  private ready(slot: number): void {
+    this.queue.push(slot);
+    if (!this.draining) this.drain();
+  }
+
+  private drain(): void {
+    this.draining = true;
+    const queue = this.queue;
+    while (this.head < queue.length) this.begin(queue[this.head++]!);
+    queue.length = 0;
+    this.head = 0;
+    this.draining = false;
   }
 
   private begin(slot: number): void {
@@ -198,9 +222,22 @@ class PlanRun {
         if (node.kind === "call" && node.awaited && isThenable(value)) return this.track(slot, Promise.resolve(value));
         return this.finish(slot, value);
       }
-      case "op":
+      case "op": {
         // The op's place under the limit is freed once its outcome is recorded (see track).
-        return this.track(slot, this.callOp(step, node), this.limiter, node);
+        const wait = this.limiter.acquire();
+        if (wait !== undefined) return this.track(slot, wait.then(() => this.startOp(step, node)), this.limiter, node);
+        let out: unknown;
+        try {
+          out = this.startOp(step, node);
+        } catch (error) {
+          this.fail(slot, named(error, node));
+          return this.limiter.release();
+        }
+        if (isThenable(out)) return this.track(slot, out as Promise<unknown>, this.limiter, node);
+        // A sync op with no policy settled in the call: no promise, no microtask.
+        this.finish(slot, out);
+        return this.limiter.release();
+      }
       case "cond": {
         const xs = this.inputsOf(step);
         return this.track(slot, this.sub(step.plans[xs[0] ? 0 : 1]!, xs.slice(1), this.nodeFrame(node.id)));
@@ -241,27 +278,18 @@ class PlanRun {
     return out;
   }
 
-  /** Calls an op step once it holds a place under the limit; `track` gives the place back. */
-  private callOp(step: Step, node: OpNode): Promise<unknown> {
-    const wait = this.limiter.acquire();
-    return wait ? wait.then(() => this.startOp(step, node)) : this.startOp(step, node);
-  }
-
   /**
-   * The op call of a step that holds its place. No async function and no await of its own:
-   * on a plan of trivial ops, each promise per step is a measurable share of the run.
+   * The op call of a step that holds its place: its value when the call completed
+   * synchronously (a sync op with no policy), else a promise; a synchronous failure throws.
+   * No async function and no await of its own: on a plan of trivial ops, each promise per
+   * step is a measurable share of the run.
    */
-  private startOp(step: Step, node: OpNode): Promise<unknown> {
+  private startOp(step: Step, node: OpNode): unknown {
     // A step that waited for its place starts nothing once a sibling has failed (either mode).
-    if (this.failure && step.slot > this.failure.slot) return Promise.reject(new Cancelled(node.desc.name, "a sibling step failed"));
-    if (this.frame.signal.aborted) return Promise.reject(abortReason(this.frame.signal, node.desc.name));
+    if (this.failure && step.slot > this.failure.slot) throw new Cancelled(node.desc.name, "a sibling step failed");
+    if (this.frame.signal.aborted) throw abortReason(this.frame.signal, node.desc.name);
     const xs = this.inputsOf(step);
-    let binding: Binding;
-    try {
-      binding = this.bindings(node.desc);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    const binding = this.bindings(node.desc);
     const onStep = this.options.onStep;
     onStep?.({ type: "start", node });
     const self = node.self ? xs.shift() : undefined;
@@ -269,15 +297,24 @@ class PlanRun {
     // drives the executor from elsewhere. In a durable run each op step gets a frame named by
     // its node id, so its journal key does not depend on the order steps happened to start in.
     // A call made inside a withContext of the jitted function gets that context again.
-    const call =
-      binding.scope !== undefined
-        ? store.run(this.nodeFrame(node.id), () => withContext(binding.scope!, () => invoke(binding.entry, self, xs, binding.overrides)))
-        : this.frame.run !== undefined
-          ? store.run(this.nodeFrame(node.id), invoke, binding.entry, self, xs, binding.overrides)
-        : store.getStore() === this.frame
-          ? invoke(binding.entry, self, xs, binding.overrides)
-          : store.run(this.frame, invoke, binding.entry, self, xs, binding.overrides);
-    return onStep ? call.finally(() => onStep({ type: "end", node })) : call;
+    let call: unknown;
+    try {
+      call =
+        binding.scope !== undefined
+          ? store.run(this.nodeFrame(node.id), () => withContext(binding.scope!, () => invokeValue(binding.entry, self, xs, binding.overrides)))
+          : this.frame.run !== undefined
+            ? store.run(this.nodeFrame(node.id), invokeValue, binding.entry, self, xs, binding.overrides)
+            : store.getStore() === this.frame
+              ? invokeValue(binding.entry, self, xs, binding.overrides)
+              : store.run(this.frame, invokeValue, binding.entry, self, xs, binding.overrides);
+    } catch (error) {
+      onStep?.({ type: "end", node });
+      throw error;
+    }
+    if (onStep === undefined) return call;
+    if (isThenable(call)) return Promise.resolve(call).finally(() => onStep({ type: "end", node }));
+    onStep({ type: "end", node });
+    return call;
   }
 
   private sub(plan: Plan, args: readonly unknown[], frame = this.frame): Promise<unknown> {
@@ -314,7 +351,7 @@ class PlanRun {
     this.values[slot] = value;
     this.settle(slot);
     for (const next of this.plan.steps[slot]!.dependents) {
-      if (--this.pending[next]! === 0) this.begin(next);
+      if (--this.pending[next]! === 0) this.ready(next);
     }
     // Resolve when every step is done, not when the output is: an op whose result is unused
     // (kept because eager code would have called it) must finish, and may still fail.
@@ -326,7 +363,7 @@ class PlanRun {
   private skip(slot: number): void {
     this.settle(slot);
     for (const next of this.plan.steps[slot]!.dependents) {
-      if (--this.pending[next]! === 0) this.begin(next);
+      if (--this.pending[next]! === 0) this.ready(next);
     }
     this.reportIfDone();
   }

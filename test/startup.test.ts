@@ -1,7 +1,10 @@
 /**
  * A fresh process that imports weft loads only what every program needs: Effect, piscina,
  * the OpenTelemetry API and node:crypto load when a call first needs them (a retry, a
- * worker pool, a registered tracer provider, a durable run). Importing weft used to cost
+ * worker pool, a registered tracer provider, a durable run), and so do weft's own heavy
+ * parts (runtime/lazy.ts): the jit driver and compiler at the first `jit(...)`, the batch
+ * engine at a vmap's first call, stream stages when a stream opens, the provider table
+ * (config, credentials, the built-in providers) at the first model call. Importing weft used to cost
  * about 300 ms and 17 MB of heap here, 200 ms and 13 MB of them Effect's barrel. What the
  * import costs in time is measured by benchmarks/startup.bench.ts, never asserted here;
  * this asserts which modules load, in a real `node` process on weft's JavaScript build.
@@ -23,12 +26,14 @@ import { registerHooks } from "node:module";
 const loaded = [];
 registerHooks({ load(url, context, next) { loaded.push(url); return next(url, context); } });
 const stages = {};
+const lib = new URL(".", process.argv[2]).href;
 const mark = (stage) => {
   const names = new Set();
   for (const url of loaded) {
     const pkg = /\\/node_modules\\/((?:@[^/]+\\/)?[^/.][^/]*)\\//.exec(url);
     if (pkg) names.add(pkg[1]);
     else if (url.startsWith("node:")) names.add(url);
+    else if (url.startsWith(lib)) names.add(url.slice(lib.length));
   }
   stages[stage] = [...names].sort();
 };
@@ -46,19 +51,39 @@ const flaky = weft.op({ name: "flaky", retry: { times: 2, backoff: { initial: "1
 });
 if ((await flaky(3)) !== 3 || failures !== 2) throw new Error("flaky was not retried once");
 mark("retry");
+const twice = weft.jit(async (x) => plain(await plain(x)));
+if ((await twice(1)) !== 4) throw new Error("the jitted function is wrong");
+mark("jit");
+if ((await weft.vmap(plain)([1, 2])).join() !== "2,4") throw new Error("the vmap is wrong");
+if ((await weft.data.stream([1, 2, 3]).map((x) => x + 1).collect()).join() !== "2,3,4") throw new Error("the stream is wrong");
+mark("vmap and stream");
+await weft.models("local:chat", "hello");
+mark("model call");
 process.stdout.write(JSON.stringify(stages));
 `;
 
-it("imports weft without Effect, piscina, the OpenTelemetry API or node:crypto, and loads Effect at the first retry", () => {
+// weft's own files that load on first use, not at import nor at a first op call.
+const LAZY = ["runtime/jit.js", "runtime/stage.js", "compiler/trace.js", "compiler/ir.js", "compiler/plan.js", "compiler/passes/place.js", "runtime/run-plan.js", "runtime/batch.js", "runtime/stream/stages.js", "runtime/stream/through.js", "runtime/models/registry.js"];
+
+it("imports weft without Effect, piscina, the OpenTelemetry API, node:crypto or its own heavy parts, and loads each at its first use", () => {
   const lib = buildForWorkers().url("lib/index.js");
   const script = path.join(dir, "child.mjs");
   writeFileSync(script, CHILD);
   const out = execFileSync(process.execPath, [script, lib], { encoding: "utf8", env: { ...process.env, NODE_OPTIONS: "" }, stdio: ["ignore", "pipe", "ignore"] });
-  const stages = JSON.parse(out) as Record<"import" | "first calls" | "retry", string[]>;
+  const stages = JSON.parse(out) as Record<"import" | "first calls" | "retry" | "jit" | "vmap and stream" | "model call", string[]>;
   const deferred = ["effect", "piscina", "@opentelemetry/api", "node:crypto", "node:sqlite"];
   for (const name of deferred) expect(stages.import, `${name} loads with weft`).not.toContain(name);
   // A call with a retry policy that succeeds at once runs in plain JS.
   for (const name of deferred) expect(stages["first calls"], `${name} loads at a first call`).not.toContain(name);
   expect(stages.retry).toContain("effect");
   for (const name of ["piscina", "@opentelemetry/api", "node:sqlite"]) expect(stages.retry).not.toContain(name);
+  expect(stages.import).toContain("decorators/op.js");
+  for (const file of LAZY) expect(stages.import, `${file} loads with weft`).not.toContain(file);
+  for (const file of LAZY) expect(stages.retry, `${file} loads at a first call`).not.toContain(file);
+  // Each part loads when first used, and only then.
+  expect(stages.jit).toEqual(expect.arrayContaining(["runtime/jit.js", "compiler/trace.js", "compiler/plan.js", "runtime/run-plan.js"]));
+  for (const file of ["runtime/batch.js", "runtime/stream/stages.js", "runtime/models/registry.js"]) expect(stages.jit).not.toContain(file);
+  expect(stages["vmap and stream"]).toEqual(expect.arrayContaining(["runtime/batch.js", "runtime/stream/stages.js"]));
+  expect(stages["vmap and stream"]).not.toContain("runtime/models/registry.js");
+  expect(stages["model call"]).toContain("runtime/models/registry.js");
 }, 60_000);

@@ -18,7 +18,7 @@ import { hostname } from "node:os";
 import type { OpDescriptor } from "../../decorators/descriptor.js";
 import type { Graph, Node } from "../../compiler/ir.js";
 import { currentFrame, isThenable, linkSignals, store as contextStore, type Frame, type RunScope } from "../context.js";
-import { TraceError } from "../../compiler/trace.js";
+import { TraceError } from "../../compiler/trace-error.js";
 import { BatchItemError, OpError, WeftError } from "../errors.js";
 import { dispatch, nextStepId, validateOutput, type OpEntry } from "../invoke.js";
 import { journaledItems, journaledStream, replayedStream } from "../checked-stream.js";

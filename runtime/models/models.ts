@@ -18,13 +18,20 @@ import { toMillis } from "../duration.js";
 import { invoke, type CallOverrides, type OpEntry } from "../invoke.js";
 import { validatorsFor } from "../validate.js";
 import { ValidationError } from "../errors.js";
-import { TraceError, callerLocation } from "../../compiler/trace.js";
+import { TraceError } from "../../compiler/trace-error.js";
+import type * as Tracer from "../../compiler/trace.js";
+import { lazyModule } from "../lazy.js";
 import { BudgetExceeded, ProviderError, type Budget } from "./errors.js";
 import type { Price, TokenUsage, EmbedResponse, GenerateRequest, GenerateResponse, Message, ModelProvider, StreamEvent } from "./provider.js";
-import { resolveModel, registerProvider, type Resolved } from "./registry.js";
+import type { Resolved } from "./registry.js";
+import type * as Registry from "./registry.js";
 import { countMessageTokens, countTokens } from "./tokens.js";
 import { costOf, currentLedger, ledgers, resetGlobal, track, type Ledger, type Usage, type UsageReport } from "./usage.js";
 import { recordModelUsage } from "../metrics.js";
+
+// The provider table (with config, credentials and the built-in providers) loads at the first model call.
+const registry = lazyModule<typeof Registry>("./registry.js", import.meta.url, () => import("./registry.js"));
+const tracer = lazyModule<typeof Tracer>("../../compiler/trace.js", import.meta.url, () => import("../../compiler/trace.js"));
 
 /** A prompt: a user message, or a whole conversation. */
 export type Prompt = string | readonly Message[];
@@ -304,7 +311,7 @@ function toResult(resolved: Resolved, response: GenerateResponse, usage: CallUsa
 
 async function chatBody(model: string, prompt: Prompt, options?: ChatOptions): Promise<ModelResult> {
   const frame = currentFrame();
-  const resolved = resolveModel(model, frame.config);
+  const resolved = registry().resolveModel(model, frame.config);
   const provider = need(resolved, "chat");
   const request = chatRequest(resolved, prompt, options, frame.signal);
   const { value, usage } = await metered<GenerateResponse>(frame, resolved, "chat", () => countMessageTokens(request.messages), options?.maxTokens, options ?? {}, (signal) =>
@@ -402,7 +409,7 @@ async function objectBody(model: string, prompt: Prompt, options: ObjectBodyOpti
   const frame = currentFrame();
   let messages = frame.attempt > 1 ? conversation.messages : undefined;
   if (messages === undefined) {
-    const supports = resolveModel(model, frame.config).provider.capabilities.jsonSchema;
+    const supports = registry().resolveModel(model, frame.config).provider.capabilities.jsonSchema;
     messages = [...messagesOf(prompt, chat.system)];
     if (!supports) messages = [...messages, { role: "system", content: `Reply with JSON only, matching this JSON Schema: ${JSON.stringify(wire)}` }];
   }
@@ -442,7 +449,7 @@ type Sink = (event: StreamEvent) => Promise<void>;
 
 async function streamBody(model: string, prompt: Prompt, options: ChatOptions | undefined, sink: Sink): Promise<ModelResult> {
   const frame = currentFrame();
-  const resolved = resolveModel(model, frame.config);
+  const resolved = registry().resolveModel(model, frame.config);
   const provider = need(resolved, "stream");
   const request = chatRequest(resolved, prompt, options, frame.signal);
   let emitted = false;
@@ -540,7 +547,7 @@ function streamOf(model: string, prompt: Prompt, options: ChatOptions | undefine
 
 async function embedMany(model: string, texts: readonly string[], options: { readonly dimensions?: number } | undefined): Promise<(readonly number[])[]> {
   const frame = currentFrame();
-  const resolved = resolveModel(model, frame.config);
+  const resolved = registry().resolveModel(model, frame.config);
   const provider = need(resolved, "embed");
   const max = provider.capabilities.maxEmbedBatch ?? Infinity;
   const out: (readonly number[])[] = [];
@@ -648,7 +655,8 @@ function stream(model: string, prompt: Prompt, options?: ModelCallOptions): Asyn
   if (currentFrame().trace !== undefined) {
     throw new TraceError(
       "models.stream inside a jitted function: its deltas reach the code as they arrive, which a plan cannot stage; call it outside the jitted function, or use models() for the whole reply",
-      callerLocation(),
+      // Tracing, so the tracer is loaded.
+      tracer().callerLocation(),
     );
   }
   const [body, overrides] = split(options, "models.stream");
@@ -746,7 +754,7 @@ export const models: Models = Object.assign(text, {
   stream,
   embed,
   instance,
-  register: registerProvider,
+  register: (name: string, provider: ModelProvider) => registry().registerProvider(name, provider),
   track: <T>(fn: () => T | PromiseLike<T>, options: { readonly budget?: Budget } = {}) => {
     const unknown = Object.keys(options).filter((k) => k !== "budget");
     if (unknown.length > 0) throw new TypeError(`models.track: unknown option ${unknown.map((k) => `"${k}"`).join(", ")} (expected budget)`);

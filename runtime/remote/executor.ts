@@ -25,6 +25,7 @@ import type { Frame } from "../context.js";
 import { NEVER_SIGNAL, abortReason } from "../context.js";
 import { WorkerCrashed } from "../errors.js";
 import type { Executor, FusedChain, ItemResult, Work } from "../executors.js";
+import type { OpEntry } from "../invoke.js";
 import { settings } from "../settings.js";
 import { decodeError, encodeContext, type ReplyMessage } from "../workers/protocol.js";
 import { chainOf, resolveChain, type ResolvedStep } from "../workers/run.js";
@@ -34,15 +35,17 @@ import {
   PROTOCOL_VERSION,
   RemoteRefused,
   decodeReply,
-  encodeValue,
+  cloneWire,
   jobId,
+  jsonFaithful,
   keys,
+  wireKey,
   workHash,
-  refOf,
   type CancelMessage,
   type JobData,
   type JobPayload,
   type RemoteStep,
+  type Wire,
 } from "./protocol.js";
 import { whyNotRemote } from "./travel.js";
 
@@ -73,6 +76,7 @@ export interface BullMQExecutorOptions {
 
 const OPTION_KEYS = new Set(["redis", "queue", "root", "keepSeconds"]);
 const SWEEP_MS = 2000;
+const FULL_SWEEP_MS = 30_000;
 
 interface Pending {
   readonly op: string;
@@ -113,9 +117,18 @@ export class BullMQExecutor implements Executor {
   private connecting: Promise<Connected> | undefined;
   private readonly pending = new Map<string, Pending>();
   private sweeper: NodeJS.Timeout | undefined;
+  private sweeping = false;
+  private lastFullSweep = Date.now();
+  /** The id of the last event read from the events stream (see `sweep`). */
+  private lastEventId = "0-0";
   /** Jobs waiting to be added together on the next tick. */
   private batch: { data: JobData; id: string; name: string }[] = [];
   private flushing: Promise<void> | undefined;
+  private readonly wireKeys = new WeakMap<OpEntry, string>();
+  private idPrefix: string | undefined;
+  private sent = 0;
+  /** The jobs waiting on each caller signal (one abort listener per signal, see `watch`). */
+  private readonly watched = new WeakMap<AbortSignal, { readonly ids: Set<string>; readonly listener: () => void }>();
   /** Durable steps' work sent so far, for `jobId`'s occurrence. */
   private readonly seen = new Map<string, number>();
 
@@ -138,10 +151,11 @@ export class BullMQExecutor implements Executor {
   run(work: Work, frame: Frame): Promise<unknown> {
     if (work.kind === "call") {
       const entry = work.entry;
-      const why = whyNotRemote(entry, work.thisArg, work.args);
+      // The arguments are checked only when they do not go as JSON (see `send`).
+      const why = whyNotRemote(entry, work.thisArg, undefined);
       if (why) return Promise.reject(new RemoteRefused(entry.desc.name, "cannot-travel", why));
       const self = entry.desc.locator?.member === undefined ? undefined : { ...(work.thisArg as object) };
-      return this.send("call", [{ op: refOf(entry, this.root) }], entry.desc.name, self, work.args, frame).then(valueOf);
+      return this.send("call", [{ op: this.keyOf(entry) }], entry, self, work.args, frame).then(valueOf);
     }
     let steps: ResolvedStep[];
     try {
@@ -149,10 +163,9 @@ export class BullMQExecutor implements Executor {
     } catch (error) {
       return Promise.reject(error);
     }
-    const name = steps[0]!.entry.desc.name;
-    const why = whyNotRemoteAll(steps, work.args);
+    const why = whyNotRemoteAll(steps);
     if (why) return Promise.reject(new RemoteRefused(why.op, "cannot-travel", why.reason));
-    return this.send("chain", this.wireSteps(steps), name, undefined, work.args, frame).then(valueOf);
+    return this.send("chain", this.wireSteps(steps), steps[0]!.entry, undefined, work.args, frame).then(valueOf);
   }
 
   runChunk(target: string | FusedChain, items: readonly (readonly unknown[])[], frame: Frame): Promise<ItemResult[]> {
@@ -162,9 +175,9 @@ export class BullMQExecutor implements Executor {
     } catch (error) {
       return Promise.reject(error);
     }
-    const why = whyNotRemoteAll(steps, items);
+    const why = whyNotRemoteAll(steps);
     if (why) return Promise.reject(new RemoteRefused(why.op, "cannot-travel", why.reason));
-    return this.send("chunk", this.wireSteps(steps), steps[0]!.entry.desc.name, undefined, items, frame).then((reply) => {
+    return this.send("chunk", this.wireSteps(steps), steps[0]!.entry, undefined, items, frame).then((reply) => {
       if (reply.type === "error") throw decodeRemoteError(reply);
       if (reply.type !== "items") throw new TypeError(`weft remote: expected items for a chunk, received ${reply.type}`);
       const { values, failures } = reply.items;
@@ -176,64 +189,129 @@ export class BullMQExecutor implements Executor {
   }
 
   private wireSteps(steps: readonly ResolvedStep[]): RemoteStep[] {
-    return steps.map((s) => (s.argsFrom === undefined ? { op: refOf(s.entry, this.root) } : { op: refOf(s.entry, this.root), argsFrom: s.argsFrom }));
+    return steps.map((s) => (s.argsFrom === undefined ? { op: this.keyOf(s.entry) } : { op: this.keyOf(s.entry), argsFrom: s.argsFrom }));
+  }
+
+  /** An op's wire name, computed once per op (naming its module costs a path walk). */
+  private keyOf(entry: OpEntry): string {
+    let key = this.wireKeys.get(entry);
+    if (key === undefined) this.wireKeys.set(entry, (key = wireKey(entry, this.root)));
+    return key;
   }
 
   /** Adds one job for this step and resolves to the worker's reply. */
-  private send(type: JobData["type"], steps: RemoteStep[], op: string, self: JobPayload["self"], args: JobPayload["args"], frame: Frame): Promise<ReplyMessage> {
+  private send(type: JobData["type"], steps: RemoteStep[], first: OpEntry, self: JobPayload["self"], args: JobPayload["args"], frame: Frame): Promise<ReplyMessage> {
+    const op = first.desc.name;
     const signal = frame.signal;
     if (signal.aborted) return Promise.reject(abortReason(signal, op));
     let data: JobData;
     let work = "";
     try {
       const ctx = encodeContext(frame);
-      const payload: JobPayload = { ctx, self, args };
-      if (frame.run !== undefined) work = workHash(steps, encodeValue([self, args]));
+      const payload: { -readonly [K in keyof JobPayload]: JobPayload[K] } = { args };
+      if (hasKeys(ctx.config)) payload.config = ctx.config;
+      if (hasKeys(ctx.overrides)) payload.overrides = ctx.overrides;
+      if (hasKeys(ctx.values)) payload.values = ctx.values;
+      if (self !== undefined) payload.self = self;
+      let wire: Wire;
+      if (jsonFaithful(payload)) wire = { json: payload };
+      else {
+        // Not plain JSON: refuse what structured clone would change, with the path.
+        const why = whyNotRemote(first, undefined, args);
+        if (why) return Promise.reject(new RemoteRefused(op, "cannot-travel", why));
+        wire = cloneWire(payload);
+      }
+      if (frame.run !== undefined) work = workHash(steps, [self, args]);
       data = {
         v: PROTOCOL_VERSION,
         type,
         steps,
         op,
-        attempt: frame.attempt,
-        deadline: frame.deadline,
-        tenant: frame.tenant,
+        caller: ctx.op,
+        stepId: ctx.stepId,
+        attempt: ctx.attempt,
+        deadline: ctx.deadline,
+        deadlineOwner: ctx.deadlineOwner,
+        deadlineBudgetMs: ctx.deadlineBudgetMs,
+        tenant: ctx.tenant,
+        user: ctx.user,
         traceparent: ctx.traceparent,
         validate: settings.validate,
-        payload: encodeValue(payload),
+        payload: wire,
       };
     } catch (error) {
       return Promise.reject(new RemoteRefused(op, "cannot-travel", `its job cannot be encoded: ${error instanceof Error ? error.message : String(error)}`));
     }
     const known = frame.run !== undefined;
     const occurrence = known ? this.occurrence(`${frame.run!.id}\0${frame.stepId}\0${frame.attempt}\0${type}\0${work}`) : 0;
-    const id = jobId({ run: frame.run?.id, step: frame.stepId, attempt: frame.attempt, type, work, occurrence, nonce: known ? undefined : crypto().randomUUID() });
+    const id = known ? jobId({ run: frame.run!.id, step: frame.stepId, attempt: frame.attempt, type, work, occurrence }) : this.onceId();
     if (this.pending.has(id)) return Promise.reject(new Error(`weft remote: job ${id} is already in flight from this process`));
     return new Promise<ReplyMessage>((resolve, reject) => {
-      const onAbort = () => {
-        const reason = abortReason(signal, op);
-        this.settle(id, undefined);
-        reject(reason);
-        void this.cancel(id, op, reason);
-      };
-      const done = () => {
-        if (signal !== NEVER_SIGNAL) signal.removeEventListener("abort", onAbort);
-      };
+      const watched = signal !== NEVER_SIGNAL;
       this.pending.set(id, {
         op,
         since: Date.now(),
         resolve: (reply) => {
-          done();
+          if (watched) this.unwatch(signal, id);
           resolve(reply);
         },
         reject: (error) => {
-          done();
+          if (watched) this.unwatch(signal, id);
           reject(error);
         },
       });
-      if (signal !== NEVER_SIGNAL) signal.addEventListener("abort", onAbort, { once: true });
+      if (watched) this.watch(signal, id);
       this.jobs++;
       this.enqueue({ data, id, name: op }, known);
     });
+  }
+
+  /**
+   * Cancels the job `id` when `signal` fires. Every job waiting on one signal (the items of
+   * one vmap share it) is behind a single listener: an EventTarget checks each new
+   * listener against all it holds, so one listener per job costs quadratic time.
+   */
+  private watch(signal: AbortSignal, id: string): void {
+    let w = this.watched.get(signal);
+    if (!w) {
+      const ids = new Set<string>();
+      const listener = () => {
+        this.watched.delete(signal);
+        for (const jobId of ids) this.abandon(jobId, signal);
+      };
+      w = { ids, listener };
+      this.watched.set(signal, w);
+      signal.addEventListener("abort", listener, { once: true });
+    }
+    w.ids.add(id);
+  }
+
+  /** Stops watching `signal` for `id` (its reply came or it failed); the last job out removes the listener. */
+  private unwatch(signal: AbortSignal, id: string): void {
+    const w = this.watched.get(signal);
+    if (!w || !w.ids.delete(id) || w.ids.size > 0) return;
+    this.watched.delete(signal);
+    signal.removeEventListener("abort", w.listener);
+  }
+
+  /** The caller of `id` gave up (its signal fired): reject at once and tell the workers. */
+  private abandon(id: string, signal: AbortSignal): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    const reason = abortReason(signal, p.op);
+    p.reject(reason);
+    void this.cancel(id, p.op, reason);
+  }
+
+  /**
+   * The id of a job outside a durable run, unique to this call: this executor's random
+   * prefix (72 bits) and a counter. Short, because every command and event about the job
+   * carries it.
+   */
+  private onceId(): string {
+    this.idPrefix ??= `w-${crypto().randomBytes(9).toString("base64url")}-`;
+    return this.idPrefix + (this.sent++).toString(36);
   }
 
   /** How often this process has sent this step's work before (bounded memory: oldest forgotten). */
@@ -260,8 +338,9 @@ export class BullMQExecutor implements Executor {
     try {
       c = await this.connect();
       const keep = { age: this.keepSeconds };
-      // One round trip for every step that became ready in the same tick.
-      await c.queue.addBulk(jobs.map((j) => ({ name: j.name, data: j.data, opts: { jobId: j.id, attempts: 1, removeOnComplete: keep, removeOnFail: keep } })));
+      // One round trip for every step that became ready in the same tick. One attempt per
+      // job (BullMQ's default): the caller's kernel retries, each attempt a job of its own.
+      await c.queue.addBulk(jobs.map((j) => ({ name: j.name, data: j.data, opts: { jobId: j.id, removeOnComplete: keep, removeOnFail: keep } })));
     } catch (error) {
       for (const j of jobs) this.settle(j.id, error);
       return;
@@ -291,16 +370,53 @@ export class BullMQExecutor implements Executor {
 
   private armSweep(): void {
     if (this.sweeper || this.pending.size === 0) return;
-    this.sweeper = setInterval(() => {
-      if (this.pending.size === 0) {
-        clearInterval(this.sweeper);
-        this.sweeper = undefined;
-        return;
-      }
-      const old = Date.now() - SWEEP_MS;
-      void this.readBack([...this.pending].filter(([, p]) => p.since < old).map(([id]) => id));
-    }, SWEEP_MS);
+    this.sweeper = setInterval(() => void this.sweep(), SWEEP_MS);
     this.sweeper.unref();
+  }
+
+  /**
+   * Reads back jobs whose completion event may have been missed. Events are only lost when
+   * the events stream was trimmed past the last one this executor read (Redis reports the
+   * highest id it ever deleted), so a sweep is one command, and it reads jobs back only
+   * then; every `FULL_SWEEP_MS` it also reads back jobs waiting that long, as a safety net.
+   */
+  private async sweep(): Promise<void> {
+    if (this.pending.size === 0) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+      return;
+    }
+    if (this.sweeping) return;
+    this.sweeping = true;
+    try {
+      const c = await this.connect();
+      let olderThan = FULL_SWEEP_MS;
+      if (Date.now() - this.lastFullSweep >= FULL_SWEEP_MS) this.lastFullSweep = Date.now();
+      else olderThan = Infinity;
+      if ((await this.eventsTrimmedSince(c, this.lastEventId)) !== false) olderThan = SWEEP_MS;
+      if (olderThan === Infinity) return;
+      const before = Date.now() - olderThan;
+      await this.readBack([...this.pending].filter(([, p]) => p.since < before).map(([id]) => id));
+    } catch {
+      // Redis is away: the next sweep tries again.
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  /** Whether events after `id` were trimmed from the stream (`undefined`: this Redis cannot say). */
+  private async eventsTrimmedSince(c: Connected, id: string): Promise<boolean | undefined> {
+    let info: unknown[];
+    try {
+      info = (await c.client.call("XINFO", "STREAM", c.queue.keys.events ?? `bull:${this.queueName}:events`)) as unknown[];
+    } catch (error) {
+      // No stream yet: no event was ever written, so none was missed.
+      if (error instanceof Error && /no such key/i.test(error.message)) return false;
+      throw error;
+    }
+    const at = info.indexOf("max-deleted-entry-id");
+    if (at < 0) return undefined;
+    return compareStreamIds(String(info[at + 1]), id) > 0;
   }
 
   private onCompleted(id: string, returnvalue: unknown): void {
@@ -364,8 +480,15 @@ export class BullMQExecutor implements Executor {
       const [seconds, micros] = (await client.time()) as [number | string, number | string];
       const lastEventId = `${Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - 1}-0`;
       const events = new bull.QueueEvents(this.queueName, { connection, lastEventId });
-      events.on("completed", ({ jobId: id, returnvalue }) => this.onCompleted(id, returnvalue));
-      events.on("failed", ({ jobId: id, failedReason }) => this.onFailed(id, failedReason));
+      this.lastEventId = lastEventId;
+      events.on("completed", ({ jobId: id, returnvalue }, eventId) => {
+        this.lastEventId = eventId;
+        this.onCompleted(id, returnvalue);
+      });
+      events.on("failed", ({ jobId: id, failedReason }, eventId) => {
+        this.lastEventId = eventId;
+        this.onFailed(id, failedReason);
+      });
       // Connection errors are retried by ioredis; calls wait (bounded by their deadlines).
       events.on("error", () => undefined);
       queue.on("error", () => undefined);
@@ -437,6 +560,13 @@ export interface RemoteWorkerInfo {
   readonly at: number;
 }
 
+/** Orders two stream ids (`<ms>-<seq>`). */
+function compareStreamIds(a: string, b: string): number {
+  const [am = 0, as = 0] = a.split("-").map(Number);
+  const [bm = 0, bs = 0] = b.split("-").map(Number);
+  return am - bm || as - bs;
+}
+
 function decodeRemoteError(reply: Extract<ReplyMessage, { type: "error" }>): unknown {
   const error = decodeError(reply.error);
   // The worker protocol rebuilds weft's thread errors; a refusal of this protocol is rebuilt here.
@@ -453,12 +583,16 @@ function valueOf(reply: ReplyMessage): unknown {
   throw new TypeError(`weft remote: expected a value, received ${reply.type}`);
 }
 
-function whyNotRemoteAll(steps: readonly ResolvedStep[], args: readonly unknown[]): { op: string; reason: string } | undefined {
+/** Why a chain's ops cannot run remotely (their arguments are checked in `send`). */
+function whyNotRemoteAll(steps: readonly ResolvedStep[]): { op: string; reason: string } | undefined {
   for (const s of steps) {
     const why = whyNotRemote(s.entry, undefined, undefined);
     if (why) return { op: s.entry.desc.name, reason: why };
   }
-  const why = whyNotRemote(steps[0]!.entry, undefined, args);
-  return why ? { op: steps[0]!.entry.desc.name, reason: why } : undefined;
+  return undefined;
 }
 
+function hasKeys(record: Readonly<Record<string, unknown>>): boolean {
+  for (const _ in record) return true;
+  return false;
+}

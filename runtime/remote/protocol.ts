@@ -24,43 +24,37 @@ import type { OpLocator } from "../../decorators/descriptor.js";
 import type { ArgSource } from "../../compiler/chain.js";
 import { WeftError } from "../errors.js";
 import type { OpEntry } from "../invoke.js";
-import type { ReplyMessage, WireContext } from "../workers/protocol.js";
+import type { ReplyMessage } from "../workers/protocol.js";
 
 /** node:crypto, loaded at first use: importing weft should not pay for it. */
 const crypto = (): typeof import("node:crypto") => process.getBuiltinModule("node:crypto") as typeof import("node:crypto");
 
 /** Bumped when JobData changes shape; a worker refuses jobs of another version. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /**
- * An op as a remote worker finds it: its registry id, and a key that does not depend on
- * where the app is installed (the module's path relative to the app root, export and
- * member), for workers whose copy of the app lives in another directory.
+ * One step of a chain on the wire: its op by install-independent key (the module's path
+ * relative to the app root, export and member; see `portableKey`), so workers whose copy
+ * of the app lives elsewhere find the same op.
  *
  * @example
  * ```ts
- * const ref: RemoteOpRef = { id: "file:///app/dist/ops.js#score", key: "dist/ops.js#score", name: "score" };
+ * const step: RemoteStep = { op: "dist/ops.js#score", argsFrom: [{ from: "step", index: 0 }] };
  * ```
  */
-export interface RemoteOpRef {
-  readonly id: string;
-  readonly key: string;
-  readonly name: string;
-}
-
-/** One step of a chain on the wire. @example `const step: RemoteStep = { op: ref, argsFrom: [{ from: "step", index: 0 }] }` */
 export interface RemoteStep {
-  readonly op: RemoteOpRef;
+  readonly op: string;
   readonly argsFrom?: readonly ArgSource[];
 }
 
 /**
- * The data of one job: plain JSON for what a dashboard or a worker reads before decoding
- * (op, attempt, deadline, tenant, traceparent), the rest structured-clone encoded.
+ * The data of one job, plain JSON that a dashboard or a worker reads before decoding (op,
+ * attempt, step, deadline, tenant, traceparent), with the values (`payload`) as JSON when
+ * JSON carries them exactly, else structured clone.
  *
  * @example
  * ```ts
- * const data: JobData = { v: 1, type: "call", steps: [{ op: ref }], op: "score", attempt: 1, deadline: undefined, tenant: "acme", traceparent: undefined, validate: true, payload };
+ * const data: JobData = { v: 2, type: "call", steps: [{ op: "dist/ops.js#score" }], op: "score", caller: "score", stepId: "score#0", attempt: 1, deadline: undefined, deadlineOwner: undefined, tenant: "acme", user: undefined, traceparent: undefined, validate: true, payload: toWire({ args: [5] }) };
  * ```
  */
 export interface JobData {
@@ -70,26 +64,123 @@ export interface JobData {
   readonly steps: readonly RemoteStep[];
   /** Display name of the first step's op. */
   readonly op: string;
+  /** The op the caller's frame names (the context's `op` on the worker). */
+  readonly caller: string | undefined;
+  /** The caller's step id. */
+  readonly stepId: string;
   /** The kernel's attempt number this job is (each attempt is its own job). */
   readonly attempt: number;
   /** Absolute deadline (epoch ms), or none: a worker never starts a job past it. */
   readonly deadline: number | undefined;
+  /** The op or `withContext` whose deadline it is. */
+  readonly deadlineOwner: string | undefined;
+  /** The owner's whole budget (ms): the worker's `DeadlineExceeded` reports it, not what was left when the job started. */
+  readonly deadlineBudgetMs?: number | undefined;
   readonly tenant: string | undefined;
+  readonly user: string | undefined;
   /** W3C traceparent of the caller's span. */
   readonly traceparent: string | undefined;
   /** The coordinator's `configure({ validate })`: chain steps and chunk items validate when true. */
   readonly validate: boolean;
-  /** base64 of `serialize(JobPayload)`. */
-  readonly payload: string;
+  /** A `JobPayload`. */
+  readonly payload: Wire;
 }
 
-/** The structured-clone part of a job. @example `const p: JobPayload = { ctx, self: undefined, args: [5] }` */
+/**
+ * The values of a job: the cloneable config, overrides and context values (each left out
+ * when empty), a method op's instance fields, and the arguments.
+ *
+ * @example
+ * ```ts
+ * const p: JobPayload = { args: [5], values: { region: "eu" } };
+ * ```
+ */
 export interface JobPayload {
-  readonly ctx: WireContext;
+  readonly config?: Readonly<Record<string, unknown>>;
+  readonly overrides?: Readonly<Record<string, unknown>>;
+  readonly values?: Readonly<Record<string, unknown>>;
   /** A method op's instance fields, rebuilt on the exported class's prototype. */
-  readonly self: Readonly<Record<string, unknown>> | undefined;
+  readonly self?: Readonly<Record<string, unknown>>;
   /** `call` and `chain`: one argument list; `chunk`: one per item. */
   readonly args: readonly unknown[] | readonly (readonly unknown[])[];
+}
+
+/**
+ * A value on the wire: itself, when JSON carries it exactly as structured clone would
+ * (plain objects, arrays, strings, finite numbers, booleans, null: most arguments and
+ * results), since BullMQ stores job data and return values as JSON anyway; else its V8
+ * structured clone in base64, so Dates, typed arrays, Map, Set, bigint, `undefined` and
+ * shared references arrive as they left, exactly as they would reach a worker thread.
+ *
+ * @example
+ * ```ts
+ * toWire([1, "a"]); // { json: [1, "a"] }
+ * toWire([new Date(0)]); // { v8: "/w1BBA..." }
+ * ```
+ */
+export type Wire = { readonly json: unknown } | { readonly v8: string };
+
+/** `value` on the wire (see `Wire`). @example `fromWire(toWire(new Map([[1, 2]])))` */
+export function toWire(value: unknown): Wire {
+  return jsonFaithful(value) ? { json: value } : cloneWire(value);
+}
+
+/** `value` on the wire as structured clone, whatever it is. @example `cloneWire(new Date(0))` */
+export function cloneWire(value: unknown): Wire {
+  return { v8: serialize(value).toString("base64") };
+}
+
+/** The inverse of `toWire`. Throws `TypeError` on anything else. @example `fromWire<number[]>(data.payload)` */
+export function fromWire<T = unknown>(wire: Wire): T {
+  if (wire !== null && typeof wire === "object") {
+    if ("json" in wire) return wire.json as T;
+    if (typeof wire.v8 === "string") return deserialize(Buffer.from(wire.v8, "base64")) as T;
+  }
+  throw new TypeError("weft remote: not a weft wire value");
+}
+
+/** Past this many values a walk stops and structured clone is used (it is fast on big values). */
+const JSON_WALK_LIMIT = 2000;
+
+/**
+ * Whether `JSON.parse(JSON.stringify(value))` gives what structured clone would: only
+ * plain objects and arrays (no holes, no extra keys, no shared or cyclic references),
+ * strings, booleans, null and finite numbers other than -0. Small values only (see
+ * `JSON_WALK_LIMIT`).
+ */
+export function jsonFaithful(value: unknown): boolean {
+  const seen = new Set<object>();
+  let budget = JSON_WALK_LIMIT;
+  const walk = (v: unknown): boolean => {
+    if (--budget < 0) return false;
+    switch (typeof v) {
+      case "string":
+      case "boolean":
+        return true;
+      case "number":
+        return Number.isFinite(v) && !Object.is(v, -0);
+      case "object": {
+        if (v === null) return true;
+        if (seen.has(v)) return false;
+        seen.add(v);
+        const proto = Object.getPrototypeOf(v) as unknown;
+        if (proto === Array.prototype) {
+          const a = v as unknown[];
+          if (Object.keys(a).length !== a.length) return false;
+          for (let i = 0; i < a.length; i++) if (!walk(a[i])) return false;
+          return true;
+        }
+        if (proto !== Object.prototype && proto !== null) return false;
+        for (const key in v) {
+          if (key === "__proto__" || !walk((v as Record<string, unknown>)[key])) return false;
+        }
+        return true;
+      }
+      default:
+        return false;
+    }
+  };
+  return walk(value);
 }
 
 /**
@@ -159,18 +250,19 @@ export function portableKey(locator: OpLocator | undefined, root: string): strin
   return `${rel}#${locator.export}${locator.member === undefined ? "" : `.${locator.member}`}`;
 }
 
-/** The wire reference of a registered op. @example `refOf(entry, process.cwd())` */
-export function refOf(entry: OpEntry, root: string): RemoteOpRef {
-  return { id: entry.desc.id, key: portableKey(entry.desc.locator, root) ?? entry.desc.id, name: entry.desc.name };
+/** The wire name of a registered op (its id when it has no file locator). @example `wireKey(entry, process.cwd())` */
+export function wireKey(entry: OpEntry, root: string): string {
+  return portableKey(entry.desc.locator, root) ?? entry.desc.id;
 }
 
 /**
- * The id of a job: derived from run, node and item (and the kernel's attempt), so a
- * coordinator that adds the same step again (a resumed run) finds the job it added
- * before, finished or not, instead of running the body twice. The step id names a node or
- * an item; `work` (a hash of the steps and arguments) tells apart the chunks of one batch,
- * which share their batch's step id, and `occurrence` the same work sent twice by one step.
- * Outside a durable run a step has no stable name, so the id is unique per call (`nonce`).
+ * The id of a job in a durable run: derived from run, node and item (and the kernel's
+ * attempt), so a coordinator that adds the same step again (a resumed run) finds the job
+ * it added before, finished or not, instead of running the body twice. The step id names
+ * a node or an item; `work` (a hash of the steps and arguments) tells apart the chunks of
+ * one batch, which share their batch's step id, and `occurrence` the same work sent twice
+ * by one step. (Outside a durable run a step has no stable name: the executor gives each
+ * call an id of its own.)
  *
  * BullMQ ids must not look like integers nor contain `:`; a hash is neither, and bounded.
  *
@@ -180,44 +272,50 @@ export function refOf(entry: OpEntry, root: string): RemoteOpRef {
  * ```
  */
 export function jobId(parts: {
-  readonly run: string | undefined;
+  readonly run: string;
   readonly step: string;
   readonly attempt: number;
   readonly type: JobData["type"];
   readonly work: string;
   readonly occurrence: number;
-  readonly nonce?: string;
 }): string {
   const h = crypto().createHash("sha256");
-  h.update(parts.run === undefined ? `once\0${parts.nonce ?? ""}` : `run\0${parts.run}`);
+  h.update(`run\0${parts.run}`);
   h.update(`\0${parts.step}\0${parts.attempt}\0${parts.type}\0${parts.work}\0${parts.occurrence}`);
   return `w-${h.digest("base64url").slice(0, 32)}`;
 }
 
-/** A short hash of a job's steps and encoded arguments, for `jobId`. @example `workHash(steps, encodeValue(args))` */
-export function workHash(steps: readonly RemoteStep[], encodedArgs: string): string {
+/** A short hash of a job's steps and arguments, for `jobId`. @example `workHash(steps, [self, args])` */
+export function workHash(steps: readonly RemoteStep[], args: unknown): string {
   const h = crypto().createHash("sha256");
-  for (const s of steps) h.update(s.op.key).update("\0");
-  return h.update(encodedArgs).digest("base64url").slice(0, 16);
+  for (const s of steps) h.update(s.op).update("\0");
+  const wire = toWire(args);
+  return h.update("json" in wire ? `j${JSON.stringify(wire.json)}` : `v${wire.v8}`).digest("base64url").slice(0, 16);
 }
 
-/** Structured clone to base64. @example `decodeValue(encodeValue(new Date(0)))` */
-export function encodeValue(value: unknown): string {
-  return serialize(value).toString("base64");
+/**
+ * A reply as a job's return value (BullMQ stores it as JSON).
+ *
+ * @example
+ * ```ts
+ * return encodeReply({ type: "value", value: 42, timings: [] });
+ * ```
+ */
+export function encodeReply(reply: ReplyMessage): ReplyValue {
+  return { weft: PROTOCOL_VERSION, reply: toWire(reply) };
 }
 
-/** The inverse of `encodeValue`. @example `decodeValue<Map<string, number>>(text).get("a")` */
-export function decodeValue<T = unknown>(text: string): T {
-  return deserialize(Buffer.from(text, "base64")) as T;
-}
-
-/** A reply as a job's return value. @example `return encodeReply({ type: "value", value: 42, timings: [] })` */
-export function encodeReply(reply: ReplyMessage): string {
-  return encodeValue(reply);
+/** What a weft job returns. @example `const r: ReplyValue = encodeReply({ type: "value", value: 1, timings: [] })` */
+export interface ReplyValue {
+  readonly weft: typeof PROTOCOL_VERSION;
+  readonly reply: Wire;
 }
 
 /** The reply a job returned. Throws `TypeError` on a value no weft worker returns. @example `decodeReply(job.returnvalue)` */
 export function decodeReply(returnvalue: unknown): ReplyMessage {
-  if (typeof returnvalue !== "string") throw new TypeError(`weft remote: a job returned ${typeof returnvalue}, not a weft reply (is a non-weft worker consuming this queue?)`);
-  return decodeValue<ReplyMessage>(returnvalue);
+  const r = returnvalue as Partial<ReplyValue> | null;
+  if (r === null || typeof r !== "object" || r.weft !== PROTOCOL_VERSION || r.reply === undefined) {
+    throw new TypeError(`weft remote: a job returned ${r === null ? "null" : typeof r}${typeof r === "object" && r !== null && typeof r.weft === "number" ? ` of protocol version ${r.weft}` : ""}, not a weft reply of version ${PROTOCOL_VERSION} (is another program or another weft version serving this queue?)`);
+  }
+  return fromWire<ReplyMessage>(r.reply);
 }

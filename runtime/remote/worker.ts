@@ -20,25 +20,26 @@ import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type * as BullMQ from "bullmq";
-import { isThenable, raceAbort, store } from "../context.js";
+import { EMPTY_CONFIG, isThenable, raceAbort, store } from "../context.js";
 import { Cancelled, DeadlineExceeded } from "../errors.js";
 import type { OpEntry } from "../invoke.js";
 import { registeredOps, lookup } from "../registry.js";
-import { encodeError, notCloneable, type ReplyMessage, type WireError } from "../workers/protocol.js";
+import { encodeError, notCloneable, type ReplyMessage, type WireContext, type WireError } from "../workers/protocol.js";
 import { runChain, runItems, type ResolvedStep } from "../workers/run.js";
 import { armDeadline, frameOf } from "../workers/serve.js";
 import { connectionOptions, describeTarget, loadBullMQ, openRedis, type RedisTarget } from "./connection.js";
 import {
   PROTOCOL_VERSION,
   RemoteRefused,
-  decodeValue,
   encodeReply,
+  fromWire,
+  jsonFaithful,
   keys,
   portableKey,
   type CancelMessage,
   type JobData,
   type JobPayload,
-  type RemoteOpRef,
+  type ReplyValue,
 } from "./protocol.js";
 import type { RemoteWorkerInfo } from "./executor.js";
 
@@ -144,12 +145,12 @@ export async function startWorker(options: RemoteWorkerOptions): Promise<RemoteW
   const recent = new Map<string, CancelMessage>();
   let processed = 0;
 
-  const processor = async (job: BullMQ.Job<JobData, string>): Promise<string> => {
+  const processor = async (job: BullMQ.Job<JobData, ReplyValue>): Promise<ReplyValue> => {
     const controller = new AbortController();
     const jobKey = job.id!;
     running.set(jobKey, controller);
     try {
-      const reply = await execute(job, controller, ops, async () => {
+      const reply = await execute(job, controller, ops, () => {
         const heard = recent.get(jobKey);
         if (heard) {
           abortWith(controller, heard);
@@ -157,22 +158,22 @@ export async function startWorker(options: RemoteWorkerOptions): Promise<RemoteW
         }
         // Handed on after its worker died: the cancel may have been published before this worker listened.
         if ((job.attemptsStarted ?? 1) > 1 || (job.stalledCounter ?? 0) > 0) {
-          const marker = await client.get(keys.cancelled(queue, jobKey));
-          if (marker) {
+          return client.get(keys.cancelled(queue, jobKey)).then((marker) => {
+            if (!marker) return false;
             abortWith(controller, JSON.parse(marker) as CancelMessage);
             return true;
-          }
+          });
         }
         return false;
       });
       processed++;
-      return encodeReply(reply);
+      return replyValue(reply, job.data.op);
     } finally {
       running.delete(jobKey);
     }
   };
 
-  const worker = new bull.Worker<JobData, string>(queue, processor, {
+  const worker = new bull.Worker<JobData, ReplyValue>(queue, processor, {
     connection,
     concurrency,
     lockDuration: lockMs,
@@ -260,59 +261,72 @@ class OpIndex {
     }
   }
 
-  /** The entry `ref` names, or a refusal: nothing outside the registry ever runs. */
-  find(ref: RemoteOpRef): OpEntry {
-    const found = lookup(ref.id) ?? this.byKey.get(ref.key);
+  /** The entry the wire name `key` names, or a refusal: nothing outside the registry ever runs. */
+  find(key: string, op: string): OpEntry {
+    const found = this.byKey.get(key) ?? lookup(key);
     if (found) return found;
     // Ops registered since start (a module loaded lazily by another op's module).
     this.refresh();
-    const late = this.byKey.get(ref.key);
+    const late = this.byKey.get(key);
     if (late) return late;
-    throw new RemoteRefused(ref.name, "not-registered", `no op registered in this worker is ${ref.key}; start the worker with the module that defines it (--ops)`);
+    throw new RemoteRefused(op, "not-registered", `no op registered in this worker is ${key}; start the worker with the module that defines it (--ops)`);
   }
 }
 
 /** Runs one job; every outcome, a refusal included, is a reply. */
-async function execute(job: BullMQ.Job<JobData, string>, controller: AbortController, ops: OpIndex, cancelled: () => Promise<boolean>): Promise<ReplyMessage> {
+async function execute(job: BullMQ.Job<JobData, ReplyValue>, controller: AbortController, ops: OpIndex, cancelled: () => boolean | Promise<boolean>): Promise<ReplyMessage> {
   const data = job.data;
   let timer: NodeJS.Timeout | undefined;
   try {
     if (data.v !== PROTOCOL_VERSION) throw new RemoteRefused(data.op ?? "op", "version", `the job is protocol version ${String(data.v)}, this worker speaks ${PROTOCOL_VERSION} (upgrade weft on one side)`);
-    const payload = decodeValue<JobPayload>(data.payload);
-    const ctx = payload.ctx;
+    const payload = fromWire<JobPayload>(data.payload);
     const signal = controller.signal;
-    if (await cancelled()) signal.throwIfAborted();
+    const heard = cancelled();
+    if (heard === true || (heard !== false && (await heard))) signal.throwIfAborted();
     if (signal.aborted) throw signal.reason;
+    const ctx: WireContext = {
+      op: data.caller,
+      config: payload.config ?? EMPTY_CONFIG,
+      overrides: payload.overrides ?? EMPTY_CONFIG,
+      deadline: data.deadline,
+      deadlineOwner: data.deadlineOwner,
+      deadlineBudgetMs: data.deadlineBudgetMs,
+      attempt: data.attempt,
+      stepId: data.stepId,
+      tenant: data.tenant,
+      user: data.user,
+      values: payload.values ?? EMPTY_CONFIG,
+      traceparent: data.traceparent,
+    };
     // A job that waited past its deadline never starts; one running at it reports the owner's budget.
     timer = armDeadline(ctx, data.op, controller);
     const frame = frameOf(ctx, signal);
-    const steps: ResolvedStep[] = data.steps.map((s) => ({ entry: ops.find(s.op), argsFrom: s.argsFrom }));
+    const steps: ResolvedStep[] = data.steps.map((s) => ({ entry: ops.find(s.op, data.op), argsFrom: s.argsFrom }));
     switch (data.type) {
       case "call": {
         const entry = steps[0]!.entry;
         const self = payload.self === undefined ? undefined : Object.assign(Object.create(await classPrototype(entry)) as object, payload.self);
         let value: unknown = store.run(frame, Reflect.apply, entry.impl, self, payload.args);
         if (isThenable(value)) value = await raceAbort(Promise.resolve(value), signal, data.op);
-        return valueReply(value, data);
+        return { type: "value", value, timings: [] };
       }
+      // Each step of a chain or an item is a kernel call, which already settles when the
+      // signal fires: no race of its own around them.
       case "chain": {
         let value = runChain(steps, payload.args, frame, data.validate, undefined);
-        if (isThenable(value)) value = await raceAbort(Promise.resolve(value), signal, data.op);
-        return valueReply(value, data);
+        if (isThenable(value)) value = await value;
+        return { type: "value", value, timings: [] };
       }
       case "chunk": {
         let results = runItems(steps, payload.args as readonly (readonly unknown[])[], frame, data.validate, undefined);
-        if (isThenable(results)) results = await raceAbort(Promise.resolve(results), signal, data.op);
+        if (isThenable(results)) results = await results;
         const values = new Array<unknown>(results.length);
         const failures: Array<[number, WireError]> = [];
-        results.forEach((r, i) => {
-          if (!r.ok) failures.push([i, encodeError(r.error)]);
-          else {
-            const why = notCloneable(r.value, `result[${i}]`);
-            if (why) failures.push([i, encodeError(new RemoteRefused(data.op, "cannot-travel", `its result holds ${why}, which cannot come back unchanged`))]);
-            else values[i] = r.value;
-          }
-        });
+        for (let i = 0; i < results.length; i++) {
+          const r = results[i]!;
+          if (r.ok) values[i] = r.value;
+          else failures.push([i, encodeError(r.error)]);
+        }
         return { type: "items", items: { values, failures }, timings: [] };
       }
       default: {
@@ -327,11 +341,31 @@ async function execute(job: BullMQ.Job<JobData, string>, controller: AbortContro
   }
 }
 
-function valueReply(value: unknown, data: JobData): ReplyMessage {
-  const why = notCloneable(value, "result");
-  // The body ran; its result would arrive changed. Failing beats running it twice.
-  if (why) throw new RemoteRefused(data.op, "cannot-travel", `its result holds ${why}, which cannot come back unchanged`);
-  return { type: "value", value, timings: [] };
+/**
+ * The reply as the job's return value. Plain JSON goes as it is; anything else is checked
+ * first: a result structured clone would change (a class instance, a function) is refused
+ * (the body ran: failing beats running it twice), an item's refusal failing that item only.
+ */
+function replyValue(reply: ReplyMessage, op: string): ReplyValue {
+  if (jsonFaithful(reply)) return { weft: PROTOCOL_VERSION, reply: { json: reply } };
+  const refused = (why: string) => new RemoteRefused(op, "cannot-travel", `its result holds ${why}, which cannot come back unchanged`);
+  if (reply.type === "value") {
+    const why = notCloneable(reply.value, "result");
+    if (why) return encodeReply({ type: "error", error: encodeError(refused(why)), timings: [] });
+  } else if (reply.type === "items") {
+    const { values, failures } = reply.items;
+    const kept = new Array<unknown>(values.length);
+    const failed = [...failures];
+    const failedAt = new Set(failures.map(([i]) => i));
+    for (let i = 0; i < values.length; i++) {
+      if (failedAt.has(i)) continue;
+      const why = notCloneable(values[i], `result[${i}]`);
+      if (why) failed.push([i, encodeError(refused(why))]);
+      else kept[i] = values[i];
+    }
+    if (failed.length > failures.length) return encodeReply({ type: "items", items: { values: kept, failures: failed }, timings: [] });
+  }
+  return encodeReply(reply);
 }
 
 /** The prototype a method op's instance is rebuilt on: its exported class's (its module is loaded: it registered the op). */

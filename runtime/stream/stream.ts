@@ -17,8 +17,15 @@ import type { ItemResult } from "../batch.js";
 import { minOffset, offsetsOf, firstOffset, type Build, type Chunk, type Counters, type Exec, type Lineage, type Puller } from "./core.js";
 import { StreamItemError } from "./errors.js";
 import { OPEN, buildOf, type Openable, type Source } from "./sources.js";
-import { BatchStage, BufferStage, ChunkStage, FilterStage, FlatMapStage, MapStage, TakeStage, type BatchStageOptions, type BufferOptions, type MapOptions, type Many } from "./stages.js";
-import { throughFn, type ThroughOptions } from "./through.js";
+import type { BatchStageOptions, BufferOptions, MapOptions, Many } from "./stages.js";
+import type * as Stages from "./stages.js";
+import type { ThroughOptions } from "./through.js";
+import type * as Through from "./through.js";
+import { lazyModule } from "../lazy.js";
+
+// Stages load when a stream first opens, and `through` with its first use: defining no stream costs nothing.
+const stages = lazyModule<typeof Stages>("./stages.js", import.meta.url, () => import("./stages.js"));
+const batches = lazyModule<typeof Through>("./through.js", import.meta.url, () => import("./through.js"));
 
 /** Options of `data.stream`. */
 export interface StreamOptions {
@@ -129,7 +136,7 @@ export class Stream<T> implements AsyncIterable<T>, Openable<T> {
   filter(keep: (value: T) => boolean | PromiseLike<boolean>): Stream<T>;
   filter(keep: (value: T) => boolean | PromiseLike<boolean>): Stream<T> {
     fnArg("filter", keep);
-    return this.next((up, exec) => new FilterStage(up, keep, exec));
+    return this.next((up, exec) => new (stages().FilterStage)(up, keep, exec));
   }
 
   /**
@@ -140,19 +147,19 @@ export class Stream<T> implements AsyncIterable<T>, Openable<T> {
   map<R>(fn: (value: T) => R | PromiseLike<R>, options: MapOptions = {}): Stream<Awaited<R>> {
     fnArg("map", fn);
     checkOptions("stream map", "streamMap", options);
-    return this.next((up, exec) => new MapStage(up, fn as (value: T) => Awaited<R>, options, exec));
+    return this.next((up, exec) => new (stages().MapStage)(up, fn as (value: T) => Awaited<R>, options, exec));
   }
 
   /** Replaces each value with the items of what `fn` returns: an array, an iterable, an async iterable (a token stream), a loader or a stream. */
   flatMap<R>(fn: (value: T) => Many<R> | PromiseLike<Many<R>>): Stream<R> {
     fnArg("flatMap", fn);
-    return this.next((up, exec) => new FlatMapStage(up, fn, exec));
+    return this.next((up, exec) => new (stages().FlatMapStage)(up, fn, exec));
   }
 
   /** Groups values into arrays of `size`; with `maxWaitMs`, a partial batch goes once its first item waited that long. */
   batch(size: number, options: BatchStageOptions = {}): Stream<T[]> {
     checkOptions("stream batch", "streamBatch", options);
-    return this.next((up, exec) => new BatchStage(up, size, options, exec));
+    return this.next((up, exec) => new (stages().BatchStage)(up, size, options, exec));
   }
 
   /**
@@ -165,22 +172,22 @@ export class Stream<T> implements AsyncIterable<T>, Openable<T> {
   through<I, R>(this: Stream<readonly I[]>, f: (batch: readonly I[]) => Promise<readonly unknown[]>, options: ThroughOptions = {}): Stream<R> {
     fnArg("through", f);
     checkOptions("stream through", "streamThrough", options);
-    const { call, name } = throughFn(f);
+    const { call, name } = batches().throughFn(f);
     return this.next((up, exec) => {
-      const mapped = new MapStage(up, (batch: readonly I[], lineage?: Lineage) => call(batch, lineage!), { concurrency: options.concurrency ?? 1 }, exec, `through(${name})`, true);
-      return new ChunkStage<readonly ItemResult<unknown, unknown>[], R>(mapped, (c) => spread(c, mapped.name));
+      const mapped = new (stages().MapStage)(up, (batch: readonly I[], lineage?: Lineage) => call(batch, lineage!), { concurrency: options.concurrency ?? 1 }, exec, `through(${name})`, true);
+      return new (stages().ChunkStage)<readonly ItemResult<unknown, unknown>[], R>(mapped, (c) => spread(c, mapped.name));
     }) as unknown as Stream<R>;
   }
 
   /** Reads ahead up to `size` items; a full buffer suspends the source (default), drops new items (`dropping`) or the oldest (`sliding`). */
   buffer(size: number, options: BufferOptions = {}): Stream<T> {
     checkOptions("stream buffer", "streamBuffer", options);
-    return this.next((up, exec) => new BufferStage(up, size, options, exec));
+    return this.next((up, exec) => new (stages().BufferStage)(up, size, options, exec));
   }
 
   /** The first `n` values; the source is closed as soon as they are read. */
   take(n: number): Stream<T> {
-    return this.next((up, exec) => new TakeStage(up, n, exec));
+    return this.next((up, exec) => new (stages().TakeStage)(up, n, exec));
   }
 
   /** Calls `fn` on each value (awaiting it when async) and passes the value on. */
@@ -190,7 +197,7 @@ export class Stream<T> implements AsyncIterable<T>, Openable<T> {
       const r = fn(value);
       return isThenable(r) ? Promise.resolve(r).then(() => value) : value;
     };
-    return this.next((up, exec) => new MapStage(up, through, {}, exec, "tap"));
+    return this.next((up, exec) => new (stages().MapStage)(up, through, {}, exec, "tap"));
   }
 
   /**
@@ -201,7 +208,7 @@ export class Stream<T> implements AsyncIterable<T>, Openable<T> {
   results(): Stream<ItemResult<T, unknown>> {
     return this.next(
       (up, exec) =>
-        new ChunkStage<T, ItemResult<T, unknown>>(up, (c) => {
+        new (stages().ChunkStage)<T, ItemResult<T, unknown>>(up, (c) => {
           if (c.failures !== undefined) exec.counters.failed += c.failures.length;
           return asResults(c);
         }),
@@ -212,7 +219,7 @@ export class Stream<T> implements AsyncIterable<T>, Openable<T> {
   lineage(): Stream<Traced<T>> {
     return this.next(
       (up, exec) =>
-        new ChunkStage<T, Traced<T>>(up, (c) => {
+        new (stages().ChunkStage)<T, Traced<T>>(up, (c) => {
           const run = exec.run?.id;
           const node = exec.frame.stepId;
           const values = c.values.map((value, i): Traced<T> => (run === undefined ? { value, sources: offsetsOf(c.lineage[i]!) } : { value, sources: offsetsOf(c.lineage[i]!), run, node }));

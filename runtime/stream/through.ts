@@ -10,21 +10,15 @@ import { OpError } from "../errors.js";
 import { currentFrame, store } from "../context.js";
 import { endSpan, startSpan } from "../telemetry.js";
 import { offsetsOf, type Lineage } from "./core.js";
+import { BATCHED, type BatchedInfo } from "./batched.js";
+
+export { BATCHED, type BatchedInfo } from "./batched.js";
 
 /** `through` options. */
 export interface ThroughOptions {
   /** Batches in flight at once (each batch has its own concurrency inside). Default 1. */
   readonly concurrency?: number;
 }
-
-/** What `vmap` leaves on a batched function, so a stream can run its batches itself. Internal. */
-export interface BatchedInfo {
-  readonly target: BatchTarget;
-  readonly options: BatchOptions & { readonly inAxes?: readonly (0 | null)[] };
-}
-
-/** The key of `BatchedInfo` on a vmapped function. Internal. */
-export const BATCHED: unique symbol = Symbol("weft.vmap.batched");
 
 /** A through call with its span: `through(name)`, carrying the batch's source offsets, parent of the batch's calls. */
 export function throughFn(f: (batch: readonly never[]) => Promise<readonly unknown[]>): { call: (batch: readonly unknown[], lineage: Lineage) => Promise<ItemResult<unknown, unknown>[]>; name: string } {

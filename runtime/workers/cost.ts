@@ -7,10 +7,10 @@
  * inside the worker once an op has moved, so a moved op can move back.
  */
 import type { OpDescriptor } from "../../decorators/descriptor.js";
-import { ROUND_TRIP_MS, WORKER_FACTOR } from "../../compiler/passes/place.js";
+import { ROUND_TRIP_MS, WORKER_FACTOR } from "../../compiler/costs.js";
 
 // The thresholds are the compiler's place pass's: one rule for every placement decision.
-export { ROUND_TRIP_MS, WORKER_FACTOR } from "../../compiler/passes/place.js";
+export { ROUND_TRIP_MS, WORKER_FACTOR } from "../../compiler/costs.js";
 
 // Weight of the newest run: about the last ten runs matter.
 const ALPHA = 0.2;

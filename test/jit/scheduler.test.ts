@@ -115,6 +115,79 @@ describe("start-when-ready scheduling", () => {
   });
 });
 
+describe("primitive values inside fresh arrays order nothing (the io DAG benchmark's shape)", () => {
+  /** A gated io op taking a fresh array of earlier answers, as benchmarks/jit.bench.ts's DAG does. */
+  const visit = op({ name: "visit", kind: "io" }, async (name: string, inputs: string[]): Promise<string> => {
+    await g.enter(name, getContext().signal);
+    return `${name}<${inputs.join(",")}>`;
+  });
+  const reply = op({ name: "reply", kind: "io" }, async (x: string): Promise<{ text: string; tags: string[] }> => {
+    await g.enter("reply", getContext().signal);
+    return { text: `r(${x})`, tags: [x] };
+  });
+
+  it("ops handed the same input string, or the same string answer, in new arrays start together", async () => {
+    const f = async (x: string) => {
+      const a = await visit("a", [x]);
+      const b = await visit("b", [x]);
+      const c = await visit("c", [a]);
+      const d = await visit("d", [a, b]);
+      const e = await visit("e", [a]);
+      return [c, d, e];
+    };
+    const run = jit(f, { strict: true })("q");
+    await flush();
+    // A string cannot be changed by the op it was handed to: a and b overlap.
+    expect(g.waiting).toEqual(["a", "b"]);
+    g.open("a");
+    await flush();
+    // c and e need only a; neither waits for the other, nor for b.
+    expect(g.waiting).toEqual(["b", "c", "e"]);
+    g.open("b");
+    await flush();
+    expect(g.waiting).toEqual(["c", "d", "e"]);
+    expect(g.finished).toEqual(["a", "b"]);
+    for (const name of ["e", "d", "c"]) g.open(name);
+    const jitted = await run;
+    g = gates();
+    const eager = f("q");
+    for (const name of ["a", "b", "c", "d", "e"]) {
+      await flush();
+      g.open(name);
+    }
+    expect(jitted).toEqual(await eager);
+  });
+
+  it("string fields of a typed object answer overlap too; the object itself stays ordered", async () => {
+    const f = async (x: string) => {
+      const r = await reply(x);
+      const a = await visit("a", [r.text]);
+      const b = await visit("b", [r.text]);
+      // The answer's array field may be changed by the op it is handed to: the next one waits.
+      const c = await visit("c", r.tags);
+      const d = await visit("d", r.tags);
+      return [a, b, c, d];
+    };
+    const run = jit(f, { strict: true })("q");
+    await flush();
+    g.open("reply");
+    await flush();
+    expect(g.waiting).toEqual(["a", "b", "c"]);
+    g.open("c");
+    await flush();
+    expect(g.waiting).toEqual(["a", "b", "d"]);
+    for (const name of ["d", "b", "a"]) g.open(name);
+    const jitted = await run;
+    g = gates();
+    const eager = f("q");
+    for (const name of ["reply", "a", "b", "c", "d"]) {
+      await flush();
+      g.open(name);
+    }
+    expect(jitted).toEqual(await eager);
+  });
+});
+
 describe("failures", () => {
   const broken = new Error("upstream is down");
 

@@ -3,6 +3,7 @@
  * results, typed errors, context, cancellation and deadlines reaching a running job,
  * refusals. Real processes, real Redis, real timers (structure asserted, never durations).
  */
+import { EventEmitter } from "node:events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { redisSkip } from "../support/redis.js";
 import { startCluster, type Cluster } from "./cluster.js";
@@ -58,6 +59,37 @@ describe.skipIf(redisSkip !== undefined)("the BullMQ executor with two worker pr
     expect(odd).toBeInstanceOf(w().errors.OpError);
     expect((odd as Error).cause).toBeInstanceOf(TypeError);
     expect((odd as Error).cause).toMatchObject({ message: "odd: 3", code: "E_ODD" });
+  });
+
+  it("values JSON would change arrive as structured clone leaves them; plain ones too", async () => {
+    const shared = { n: 1 };
+    const awkward = [new Date(0), new Map([[1, { a: 1 }]]), new Set(["x"]), -0, NaN, Infinity, undefined, [1, , 3], { a: shared, b: shared }, 10n, new Uint8Array([1, 2]), { u: undefined }];
+    const call = (x: unknown) => remote.run({ kind: "call", entry: entryOf(w().remote.echo), args: [x] }, here());
+    for (const value of awkward) {
+      const back = await call(value);
+      expect(back).toStrictEqual(value);
+      expect(Object.is(back, -0)).toBe(Object.is(value, -0));
+    }
+    const pair = (await call({ a: shared, b: shared })) as { a: object; b: object };
+    expect(pair.a).toBe(pair.b);
+    const plain = { s: "é\ud800", n: [1, 2.5, -3], nested: { t: true, z: null }, empty: {} };
+    await expect(call(plain)).resolves.toStrictEqual(plain);
+  });
+
+  it("jobs waiting on one caller signal share one abort listener; its abort rejects them all and removes it", async () => {
+    // A queue nobody serves: the jobs wait until the caller gives up.
+    const idle = cluster.executor("idle", "nobody-serves");
+    const ac = new AbortController();
+    await w().weft.withContext({ signal: ac.signal }, async () => {
+      const frame = here();
+      const before = EventEmitter.getEventListeners(frame.signal, "abort").length;
+      const calls = Array.from({ length: 200 }, (_, i) => idle.runChunk(entryOf(w().remote.echo).desc.id, [[i]], frame).catch((e: unknown) => e));
+      expect(EventEmitter.getEventListeners(frame.signal, "abort").length - before).toBe(1);
+      ac.abort("stop");
+      const errors = await Promise.all(calls);
+      expect(errors.every((e) => e instanceof w().errors.Cancelled)).toBe(true);
+      expect(EventEmitter.getEventListeners(frame.signal, "abort").length).toBe(before);
+    });
   });
 
   it("brings the body's error back with its class and fields, surfaced by the caller's kernel", async () => {
