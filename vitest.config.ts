@@ -26,6 +26,9 @@ export function weftConfig(include: string[], exclude: string[]) {
       // Type tests (`*.test-d.ts`, `expectTypeOf`) run through the compiler, with the suites.
       typecheck: { enabled: include !== BENCH_SMOKE, include: ["test/**/*.test-d.ts"], tsconfig: "./test/types/tsconfig.json" },
       testTimeout: 20_000,
+      // Hooks start worker pools, Redis servers and child builds: under a loaded machine (the
+      // no-eval suite reruns some files beside the main run) 10 s is too tight.
+      hookTimeout: 60_000,
       pool: "forks",
     },
   });

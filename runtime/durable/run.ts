@@ -54,6 +54,16 @@ const OPTION_KEYS = new Set(["run", "store", "force", "approvals", "leaseMs", "h
 /** This process, as a lease owner. */
 const PROCESS = `${hostname()}:${process.pid}`;
 
+/** Drives started in this process, after a random start (one `randomBytes` per process, not per run). */
+let drives: number | undefined;
+
+/** A new lease owner: this process and 8 hex digits, different for each drive started here. */
+function newOwner(): string {
+  drives ??= (process.getBuiltinModule("node:crypto") as typeof import("node:crypto")).randomBytes(4).readUInt32LE(0);
+  drives = (drives + 1) >>> 0;
+  return `${PROCESS}:${drives.toString(16).padStart(8, "0")}`;
+}
+
 /**
  * Runs `fn` as the durable run `options.run`. The first start runs it; a start after a
  * crash (or after a failure) resumes it, skipping every journaled node; a start after it
@@ -86,7 +96,7 @@ export async function drive<T>(options: DurableOptions, fn: () => T | PromiseLik
   const store = options.store ?? durableSettings.store();
   const clock = options.clock ?? durableSettings.clock;
   const leaseMs = options.leaseMs ?? durableSettings.leaseMs;
-  const owner = `${PROCESS}:${(process.getBuiltinModule("node:crypto") as typeof import("node:crypto")).randomBytes(4).toString("hex")}`;
+  const owner = newOwner();
   const got = await store.acquire(id, owner, clock.now(), leaseMs);
   if (!got.ok) throw new RunLocked(id, got.owner, got.until);
   if (got.run.status === "completed") {

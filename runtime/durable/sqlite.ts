@@ -74,6 +74,13 @@ export class SqliteStore implements DurableStore {
   private readonly logDir: string | undefined;
   /** The node logs this store appends to, by run: the runs driven here. */
   private readonly logs = new Map<string, NodeLog>();
+  /**
+   * The runs driven through this store (acquired, not settled), with what their drive has
+   * not stored yet: version records, written with the run's next append or its settling
+   * (they describe the nodes that follow them, so they need to be stored no later than
+   * those), and whether the drive has appended (its first append goes to the table).
+   */
+  private readonly driven = new Map<string, { versions: Map<string, string>; appended: boolean }>();
   private readonly syncEach: boolean;
   private inTransaction = false;
 
@@ -150,6 +157,7 @@ export class SqliteStore implements DurableStore {
       // earlier one here) is stored in the table before the new owner reads the journal.
       this.logs.get(run)?.close();
       this.logs.delete(run);
+      this.driven.delete(run);
       // (A run never seen before has no log: only a known one may have been driven.)
       if (old !== undefined && this.logDir !== undefined) {
         taken = takeLogs(this.logDir, run);
@@ -157,9 +165,14 @@ export class SqliteStore implements DurableStore {
       }
       if (old) this.q.takeRun!.run(owner, now + leaseMs, now, run);
       else this.q.insertRun!.run(run, owner, now + leaseMs, now, now);
-      return { ok: true, run: toRun(this.q.getRun!.get(run) as Row), created: old === undefined };
+      const record: RunRecord =
+        old === undefined
+          ? { id: run, status: "running", owner, leaseUntil: now + leaseMs, createdAt: now, updatedAt: now, result: undefined, error: undefined }
+          : toRun(this.q.getRun!.get(run) as Row);
+      return { ok: true, run: record, created: old === undefined };
     });
     taken?.remove();
+    if (got.ok) this.driven.set(run, { versions: new Map(), appended: false });
     return got;
   }
 
@@ -191,14 +204,17 @@ export class SqliteStore implements DurableStore {
 
   settle(run: string, owner: string, status: RunStatus, now: number, result?: Uint8Array, error?: string): boolean {
     const log = this.logs.get(run);
+    const drive = this.driven.get(run);
     const settled = this.transaction(() => {
       const row = this.q.getRun!.get(run) as Row | undefined;
       if (row?.owner !== owner) return false;
-      // The drive ends: its node log goes into the table, in the same transaction.
+      // The drive ends: its node log and its version records go into the table, in the same transaction.
+      if (drive) this.storeVersions(run, drive.versions);
       if (log) this.insert(run, log.records());
       this.q.settle!.run(status, now, result ?? null, error ?? null, run, owner);
       return true;
     });
+    if (settled) this.driven.delete(run);
     if (settled && log) {
       this.logs.delete(run);
       log.close();
@@ -225,11 +241,23 @@ export class SqliteStore implements DurableStore {
   }
 
   versions(run: string): Map<string, string> {
-    return new Map((this.q.versions!.all(run) as Row[]).map((r) => [String(r.subject), String(r.hash)]));
+    const stored = new Map((this.q.versions!.all(run) as Row[]).map((r) => [String(r.subject), String(r.hash)]));
+    for (const [subject, hash] of this.driven.get(run)?.versions ?? []) stored.set(subject, hash);
+    return stored;
   }
 
   recordVersion(run: string, subject: string, hash: string): void {
-    this.q.recordVersion!.run(run, subject, hash);
+    // A run driven here: stored with its next append or its settling, in that transaction
+    // (a commit saved per record; a crash before then has stored no node they describe).
+    const drive = this.driven.get(run);
+    if (drive) drive.versions.set(subject, hash);
+    else this.q.recordVersion!.run(run, subject, hash);
+  }
+
+  /** Writes a drive's pending version records (inside a transaction). */
+  private storeVersions(run: string, versions: Map<string, string>): void {
+    for (const [subject, hash] of versions) this.q.recordVersion!.run(run, subject, hash);
+    versions.clear();
   }
 
   journal(run: string): JournalRecord[] {
@@ -244,9 +272,17 @@ export class SqliteStore implements DurableStore {
 
   append(run: string, records: readonly JournalRecord[]): void {
     if (records.length === 0) return;
-    if (this.logDir === undefined) {
-      this.insert(run, records);
-      return;
+    const drive = this.driven.get(run);
+    // A drive's first append, or one that comes with version records, goes to the table in
+    // one transaction with them: a short run then never creates a log file (opening and
+    // removing one costs about two table commits; each later append to it, a tenth of one).
+    if (this.logDir === undefined || drive === undefined || !drive.appended || drive.versions.size > 0) {
+      if (drive) drive.appended = true;
+      if (drive === undefined || drive.versions.size === 0) return this.insert(run, records);
+      return this.transaction(() => {
+        this.storeVersions(run, drive.versions);
+        this.insert(run, records);
+      });
     }
     let log = this.logs.get(run);
     if (log === undefined) {
@@ -354,6 +390,7 @@ export class SqliteStore implements DurableStore {
     // A run still driven keeps its log: the next owner stores it in the table.
     for (const log of this.logs.values()) log.close();
     this.logs.clear();
+    this.driven.clear();
     this.db.close();
   }
 }

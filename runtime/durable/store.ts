@@ -103,7 +103,10 @@ export type Awaitable<T> = T | Promise<T>;
  * - `append` is atomic: all its records are stored, or none (and then it throws or rejects).
  *   A node counts as finished once its `append` has resolved, so it must be durable by then
  *   at least across a crash of this process.
- * - Reads after a resolved write (from any process) see it.
+ * - Reads after a resolved write (from any process) see it. One relaxation: a store may keep
+ *   `recordVersion` for a run it is driving until that drive's next `append` or its `settle`,
+ *   and store it in the same write (a version record describes the nodes after it, so it is
+ *   never stored later than they are); its own `versions` sees it at once.
  * - Stored bytes come back equal; the store may keep the caller's buffer or a copy, and
  *   callers never mutate a buffer after handing it over.
  * - `close` releases what the store holds (files, connections, timers); nothing is left.

@@ -48,21 +48,22 @@ test("a node log appends whole batches and reads back through its own descriptor
   again.close();
 });
 
-test("appends are in the log until the run settles, visible to other connections, then in the table with the log gone", () => {
+test("appends after a drive's first are in the log until the run settles, visible to other connections, then in the table with the log gone", () => {
   const file = path.join(dir, `s${n++}.db`);
   const store = new SqliteStore(file);
   const reader = new SqliteStore(file);
   store.acquire("r", "me", 0, 1000);
+  store.append("r", [rec("first", 0)]);
   store.append("r", [rec("a", 1), rec("b", 2)]);
   store.append("r", [rec("a", 3)]);
   const log = logPath(`${file}.nodes`, "r");
   expect(readLog(log).length).toBe(3);
-  expect(sorted(reader.journal("r") as JournalRecord[])).toEqual([rec("a", 3), rec("b", 2)]);
-  expect(reader.countNodes("r")).toBe(2);
+  expect(sorted(reader.journal("r") as JournalRecord[])).toEqual([rec("a", 3), rec("b", 2), rec("first", 0)]);
+  expect(reader.countNodes("r")).toBe(3);
   expect(store.settle("r", "me", "completed", 1)).toBe(true);
   expect(existsSync(log)).toBe(false);
-  expect(sorted(reader.journal("r") as JournalRecord[])).toEqual([rec("a", 3), rec("b", 2)]);
-  expect(reader.countNodes("r")).toBe(2);
+  expect(sorted(reader.journal("r") as JournalRecord[])).toEqual([rec("a", 3), rec("b", 2), rec("first", 0)]);
+  expect(reader.countNodes("r")).toBe(3);
   store.close();
   reader.close();
 });
@@ -71,7 +72,9 @@ test("a run taken over from a dead owner gets the dead owner's log into the tabl
   const file = path.join(dir, `s${n++}.db`);
   const dead = new SqliteStore(file);
   dead.acquire("r", "dead", 0, 100);
+  dead.append("r", [rec("first", 0)]);
   dead.append("r", [rec("a", 1)]);
+  expect(readLog(logPath(`${file}.nodes`, "r"))).toEqual([rec("a", 1)]);
   const next = new SqliteStore(file);
   expect(next.acquire("r", "next", 50, 100)).toMatchObject({ ok: false });
   expect(next.acquire("r", "next", 200, 100)).toMatchObject({ ok: true });
@@ -79,10 +82,10 @@ test("a run taken over from a dead owner gets the dead owner's log into the tabl
   // The old owner, stalled rather than dead, writes on: to the file the new owner took away.
   dead.append("r", [rec("late", 9)]);
   next.append("r", [rec("b", 2)]);
-  expect(sorted(next.journal("r") as JournalRecord[])).toEqual([rec("a", 1), rec("b", 2)]);
+  expect(sorted(next.journal("r") as JournalRecord[])).toEqual([rec("a", 1), rec("b", 2), rec("first", 0)]);
   expect(dead.settle("r", "dead", "failed", 300)).toBe(false);
   expect(next.settle("r", "next", "completed", 300)).toBe(true);
-  expect(sorted(next.journal("r") as JournalRecord[])).toEqual([rec("a", 1), rec("b", 2)]);
+  expect(sorted(next.journal("r") as JournalRecord[])).toEqual([rec("a", 1), rec("b", 2), rec("first", 0)]);
   dead.close();
   next.close();
 });
@@ -107,6 +110,33 @@ test("a log taken but not stored (a crash between) is stored by the next owner, 
   expect(readdirSync(logs)).toEqual([]);
   expect(sorted(next.journal("r") as JournalRecord[])).toEqual([rec("a", 2), rec("b", 1)]);
   next.close();
+});
+
+test("a short run creates no log: its first append goes to the table, in one transaction with its version records", () => {
+  const file = path.join(dir, `s${n++}.db`);
+  const store = new SqliteStore(file);
+  const reader = new SqliteStore(file);
+  store.acquire("r", "me", 0, 1000);
+  store.recordVersion("r", "op x", "1");
+  // Stored with the drive's next write; this store sees it at once.
+  expect([...(store.versions("r") as Map<string, string>)]).toEqual([["op x", "1"]]);
+  expect((reader.versions("r") as Map<string, string>).size).toBe(0);
+  store.append("r", [rec("a", 1)]);
+  expect([...(reader.versions("r") as Map<string, string>)]).toEqual([["op x", "1"]]);
+  expect(existsSync(`${file}.nodes`)).toBe(false);
+  // A version recorded once the log is in use goes to the table with the batch after it.
+  store.append("r", [rec("b", 2)]);
+  store.recordVersion("r", "op y", "2");
+  store.append("r", [rec("c", 3)]);
+  expect(readLog(logPath(`${file}.nodes`, "r"))).toEqual([rec("b", 2)]);
+  expect([...(reader.versions("r") as Map<string, string>)].sort()).toEqual([["op x", "1"], ["op y", "2"]]);
+  // A version recorded after the last append is stored when the run settles.
+  store.recordVersion("r", "plan p", "3");
+  expect(store.settle("r", "me", "completed", 1)).toBe(true);
+  expect((reader.versions("r") as Map<string, string>).get("plan p")).toBe("3");
+  expect(sorted(reader.journal("r") as JournalRecord[])).toEqual([rec("a", 1), rec("b", 2), rec("c", 3)]);
+  store.close();
+  reader.close();
 });
 
 test("SqliteStore on :memory: journals straight into the table", () => {

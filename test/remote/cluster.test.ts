@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { redisSkip } from "../support/redis.js";
 import { startCluster, type Cluster } from "./cluster.js";
 
-type Client = { get(k: string): Promise<string | null>; mget(...k: string[]): Promise<(string | null)[]>; quit(): Promise<unknown> };
+type Client = { get(k: string): Promise<string | null>; set(k: string, v: string): Promise<unknown>; del(k: string): Promise<number>; mget(...k: string[]): Promise<(string | null)[]>; quit(): Promise<unknown> };
 let cluster: Cluster;
 let remote: ReturnType<Cluster["executor"]>;
 let probes: Client;
@@ -110,6 +110,9 @@ describe.skipIf(redisSkip !== undefined)("scale-out across worker processes", ()
       child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
       return { child, exited: once(child, "exit"), out: () => out };
     };
+    // Items from 40 on wait until the hold is lifted, so the kill lands mid-batch however
+    // fast the machine is; items 0-39 run (8 at a time) meanwhile.
+    await probes.set(`${probe}:hold`, "40");
     const first = start();
     // Kill it once a good part of the batch has run (but not all of it).
     await until(async () => {
@@ -120,6 +123,9 @@ describe.skipIf(redisSkip !== undefined)("scale-out across worker processes", ()
     await first.exited;
     const doneBefore = (await runsOf(probe, n)).filter((r) => r > 0).length;
     expect(doneBefore).toBeLessThan(n);
+    // The jobs of the killed coordinator still waiting on the workers finish once the hold is
+    // lifted; the second coordinator finds them by their ids.
+    await probes.del(`${probe}:hold`);
     const second = start();
     const [code] = await second.exited;
     expect(code, second.out()).toBe(0);

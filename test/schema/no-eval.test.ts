@@ -18,6 +18,19 @@ const run = promisify(execFile);
 const REPO = path.resolve(import.meta.dirname, "../..");
 const probe = process.env.WEFT_NO_EVAL_PROBE === "1";
 
+/** The failed files and tests named in the nested run's JSON report, or undefined without one. */
+function failuresIn(report: string): string | undefined {
+  try {
+    const r = JSON.parse(readFileSync(report, "utf8")) as { testResults: { name: string; status: string; message?: string; assertionResults: { status: string; fullName: string; failureMessages: string[] }[] }[] };
+    const lines = r.testResults
+      .filter((f) => f.status !== "passed")
+      .flatMap((f) => [`${path.relative(REPO, f.name)}: ${f.message ?? f.status}`, ...f.assertionResults.filter((a) => a.status === "failed").map((a) => `  ${a.fullName}: ${a.failureMessages.join("\n").slice(0, 1000)}`)]);
+    return lines.length > 0 ? lines.join("\n").slice(0, 8000) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 describe.runIf(probe)("inside the no-eval run", () => {
   it("cannot compile code from strings", () => {
     expect(() => new Function("return 1")).toThrow(EvalError);
@@ -34,7 +47,7 @@ describe.skipIf(probe)("no eval on the run path", () => {
       env: { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --disallow-code-generation-from-strings`.trim(), WEFT_NO_EVAL_PROBE: "1" },
       maxBuffer: 64 * 1024 * 1024,
     }).catch((error: { stdout?: string; stderr?: string }) => {
-      throw new Error(`the no-eval run failed:\n${(error.stdout ?? "").slice(-4000)}\n${(error.stderr ?? "").slice(-4000)}`);
+      throw new Error(`the no-eval run failed:\n${failuresIn(out) ?? `${(error.stdout ?? "").slice(-4000)}\n${(error.stderr ?? "").slice(-4000)}`}`);
     });
     const report = JSON.parse(readFileSync(out, "utf8")) as { numFailedTests: number; numPassedTests: number; testResults: { name: string }[] };
     expect(report.numFailedTests).toBe(0);
