@@ -97,8 +97,10 @@ export function itemsOf(target: BatchTarget, args: readonly unknown[], inAxes: r
 /**
  * Maps `target` over `items`. Under `"collect"` every item settles; under `"throw"` the
  * first failure aborts the rest (none starts after it) and rejects with its index.
+ * `onItem` receives each item's result as it settles (a stream hands it on at once); items
+ * the batch's stop cuts short are only in the answer.
  */
-export async function runBatch(target: BatchTarget, items: readonly (readonly unknown[])[], options: BatchOptions): Promise<ItemResult<unknown>[]> {
+export async function runBatch(target: BatchTarget, items: readonly (readonly unknown[])[], options: BatchOptions, onItem?: (result: ItemResult<unknown>) => void): Promise<ItemResult<unknown>[]> {
   const parent = currentFrame();
   const total = items.length;
   const collect = options.onError === "collect";
@@ -140,13 +142,19 @@ export async function runBatch(target: BatchTarget, items: readonly (readonly un
     }
     done++;
     report();
+    onItem?.(results[index]!);
   };
 
   try {
     const work =
       run === undefined
         ? store.run(frame, () => dispatch(target, items, options, frame, settle))
-        : store.run(frame, () => dispatchDurable(run, stepId, target, items, options, frame, settle, results, () => done++));
+        : store.run(frame, () =>
+            dispatchDurable(run, stepId, target, items, options, frame, settle, results, (index) => {
+              done++;
+              onItem?.(results[index]!);
+            }),
+          );
     // The batch ends when its signal fires, even while items still run (they are abandoned,
     // their signal fired); whatever they settle with later is ignored.
     work.catch(() => undefined);
@@ -189,7 +197,7 @@ function dispatchDurable(
   frame: Frame,
   settle: (index: number, ok: boolean, valueOrError: unknown) => void,
   results: ItemResult<unknown>[],
-  countDone: () => void,
+  countDone: (index: number) => void,
 ): Promise<void> {
   const pending: number[] = [];
   for (let i = 0; i < items.length; i++) {
@@ -198,7 +206,7 @@ function dispatchDurable(
     if (hit === undefined) pending.push(i);
     else {
       results[i] = { ok: true, index: i, value: hit.value };
-      countDone();
+      countDone(i);
     }
   }
   if (pending.length === 0) return Promise.resolve();

@@ -49,8 +49,11 @@ export function progressBar(options: ProgressBarOptions = {}): (progress: Stream
     const t = now();
     if (!p.done && t - last < gap) return;
     last = t;
-    const line = describe(label, p, tty ? (out.columns ?? 80) : 0);
+    const columns = out.columns ?? 80;
+    let line = describe(label, p, tty ? columns : 0);
     if (tty) {
+      // Within one row, or the terminal wraps it and `\r` redraws only the last row.
+      if (line.length > columns - 1) line = `${line.slice(0, Math.max(1, columns - 2))}…`;
       // Pad over a longer previous line; the last draw ends the line.
       out.write(`\r${line}${" ".repeat(Math.max(0, width - line.length))}${p.done ? "\n" : ""}`);
       width = line.length;

@@ -17,6 +17,41 @@ function callIn<A, R>(exec: Exec, stage: string, fn: (value: A, lineage?: Lineag
   return lineageArg ? store.run(frame, fn, value, lineage) : store.run(frame, fn, value);
 }
 
+/** A stage that reads its upstream in the background while it works (`map`, `vmap`'s batches). */
+export interface UpReader<A> {
+  /** True while a pull of the upstream is under way. */
+  upPending: boolean;
+  /** The upstream's failure, thrown at the next pull. */
+  upError: { error: unknown } | undefined;
+  /** Takes an upstream chunk (`null`: the end). */
+  setInput(chunk: Chunk<A> | null): void;
+  /** Wakes the stage's waiting pull. */
+  signal(): void;
+}
+
+/** Pulls `up` once for `stage`: true when it answered at once (already given to `setInput`), false when its answer comes later. */
+export function pullUp<A>(up: Puller<A>, stage: UpReader<A>): boolean {
+  const got = up.pull();
+  if (!isThenable(got)) {
+    stage.setInput(got);
+    return true;
+  }
+  stage.upPending = true;
+  got.then(
+    (c) => {
+      stage.upPending = false;
+      stage.setInput(c);
+      stage.signal();
+    },
+    (error: unknown) => {
+      stage.upPending = false;
+      stage.upError = { error };
+      stage.signal();
+    },
+  );
+  return false;
+}
+
 // ---- filter ---------------------------------------------------------------------------------
 
 /** A sync step that produced nothing to hand on. */
@@ -124,8 +159,8 @@ export class MapStage<A, B> implements Puller<B> {
   private input: Chunk<A> | null = null;
   private pos = 0;
   private upDone = false;
-  private upPending = false;
-  private upError: { error: unknown } | undefined;
+  upPending = false;
+  upError: { error: unknown } | undefined;
   private started = 0;
   private emittedSeq = 0;
   private running = 0;
@@ -184,24 +219,7 @@ export class MapStage<A, B> implements Puller<B> {
         if (this.upDone || this.upPending || this.upError) return;
         // Hand on what is ready before reading further: the producer advances only when pulled.
         if (this.outV.length > 0 || this.failures !== undefined) return;
-        const got = this.up.pull();
-        if (isThenable(got)) {
-          this.upPending = true;
-          got.then(
-            (c) => {
-              this.upPending = false;
-              this.setInput(c);
-              this.signal();
-            },
-            (error: unknown) => {
-              this.upPending = false;
-              this.upError = { error };
-              this.signal();
-            },
-          );
-          return;
-        }
-        this.setInput(got);
+        if (!pullUp(this.up, this)) return;
         continue;
       }
       if (this.inFlight() === 0 && this.runSync()) continue;
@@ -305,7 +323,7 @@ export class MapStage<A, B> implements Puller<B> {
     } else this.startAsync(this.started, pending!, values[i]!, lineage[i]!);
   }
 
-  private setInput(chunk: Chunk<A> | null): void {
+  setInput(chunk: Chunk<A> | null): void {
     if (chunk === null) {
       this.upDone = true;
       this.input = null;
@@ -384,7 +402,7 @@ export class MapStage<A, B> implements Puller<B> {
     return c;
   }
 
-  private signal(): void {
+  signal(): void {
     const w = this.wake;
     this.wake = undefined;
     w?.();

@@ -368,6 +368,16 @@ export function streamOf<T>(source: Source<T>, options: StreamOptions = {}): Str
   return new Stream(build, options, Array.isArray(source) ? source.length : undefined);
 }
 
+/**
+ * `source` opened as a stream whose first stage `stage` builds (per run, over the source's
+ * puller). Internal: for stages other modules make (`vmap(f).stream`).
+ */
+export function streamThrough<T, R>(source: Source<T>, options: StreamOptions, stage: (up: Puller<T>, exec: Exec) => Puller<R>): Stream<R> {
+  const opened = streamOf(source, options);
+  const build = opened[OPEN];
+  return new Stream<R>((exec) => stage(build(exec), exec), options, Array.isArray(source) ? source.length : undefined);
+}
+
 /** What a durable stream journals: the source offset before which every item is settled. */
 interface Committed {
   readonly next: number;

@@ -9,13 +9,20 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, expect, test } from "vitest";
+import { afterAll, beforeAll, expect, test } from "vitest";
 import { SqliteStore } from "weft";
 import { decode } from "../../runtime/durable/codec.js";
 import { buildDurableFixtures } from "../durable/build.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "weft-stream-crash-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+// Compiling the fixtures (and weft's build, when a source changed) is slow on a loaded
+// machine: it gets its own time, not the first test's.
+let build: ReturnType<typeof buildDurableFixtures>;
+beforeAll(() => {
+  build = buildDurableFixtures(path.resolve(import.meta.dirname, "../fixtures/stream"));
+}, 180_000);
 
 const LINES = 400;
 const BAD = new Set([7, 120, 333]);
@@ -36,7 +43,6 @@ const counts = (lines: string[]) => {
 };
 
 test("a SIGKILLed durable stream resumes after its last committed offset without reprocessing committed items", async () => {
-  const build = buildDurableFixtures(path.resolve(import.meta.dirname, "../fixtures/stream"));
   const script = build.script("child.js");
   const input = path.join(dir, "in.jsonl");
   const text = (i: number) => `t${i}-${"x".repeat(i % 7)}`;
@@ -95,7 +101,6 @@ test("a SIGKILLed durable stream resumes after its last committed offset without
 }, 60_000);
 
 test("a run SIGKILLed mid-way through an op's token stream replays finished streams and runs only the interrupted one again", async () => {
-  const build = buildDurableFixtures(path.resolve(import.meta.dirname, "../fixtures/stream"));
   const script = build.script("tokens-child.js");
   const db = path.join(dir, "tokens.db");
   const out = path.join(dir, "tokens.tsv");

@@ -9,8 +9,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { SpanStatusCode } from "@opentelemetry/api";
-import { afterAll, describe, expect, it } from "vitest";
-import { Cancelled, MemoryStore, OpError, SqliteStore, ValidationError, describeOp, durable, op, subscribe, withContext, type DurableStore, type RuntimeEvent } from "weft";
+import { afterAll, describe, expect, it, vi } from "vitest";
+import { Cancelled, DeadlineExceeded, MemoryStore, OpError, SqliteStore, ValidationError, describeOp, durable, op, subscribe, withContext, type DurableStore, type RuntimeEvent } from "weft";
 import { recordSpans } from "../support/spans.js";
 
 const exporter = recordSpans();
@@ -144,6 +144,38 @@ describe("a stream op's span and op:end", () => {
     expect(span!.attributes["weft.outcome"]).toBe("Cancelled");
     await new Promise<void>((r) => setImmediate(r));
     expect(closed).toEqual(["a b c"]);
+  });
+});
+
+describe("a stream op's timeout", () => {
+  it("covers the stream's life: a stream still going at its deadline fails with DeadlineExceeded, its body closed", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      let release: () => void = () => undefined;
+      let finished = false;
+      const stalls = op({ timeout: 50 }, async function* (): AsyncIterable<number> {
+        try {
+          yield 1;
+          await new Promise<void>((r) => (release = r));
+          yield 2;
+        } finally {
+          finished = true;
+        }
+      });
+      const it = (await stalls())[Symbol.asyncIterator]();
+      expect((await it.next()).value).toBe(1);
+      const next = it.next().catch((e: unknown) => e);
+      await vi.advanceTimersByTimeAsync(60);
+      const error = await next;
+      expect(error).toBeInstanceOf(DeadlineExceeded);
+      const [span] = spansOf("stalls");
+      expect(span!.attributes["weft.outcome"]).toBe("DeadlineExceeded");
+      release();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(finished).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

@@ -1,7 +1,10 @@
 /** Sinks and reporting: run(sink), toEffect, the progress bar on a TTY and in a log, spans linking outputs to inputs. */
 import { Effect, Fiber } from "effect";
-import { describe, expect, it } from "vitest";
+import { spawn, spawnSync } from "node:child_process";
+import path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
 import { data, op, vmap, Cancelled, type StreamProgress } from "weft";
+import { buildDurableFixtures } from "../durable/build.js";
 import { recordSpans } from "../support/spans.js";
 
 describe("sinks", () => {
@@ -105,6 +108,20 @@ describe("data.progressBar", () => {
     expect(out[out.length - 1]).toMatch(/^rows \[#{20}\] 100% 5,000\/5,000 · 4,500 out · 500 dropped · ([\d,]+\/s · )?done\n$/);
   });
 
+  it("keeps each draw within the terminal's width, so a redraw stays on one row, and starts no timer", () => {
+    const out: string[] = [];
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+    const before = timers();
+    const bar = data.progressBar({ label: "a label that is far too long for this terminal", output: { isTTY: true, columns: 40, write: (t) => out.push(t) }, redrawMs: 0 });
+    bar(progress({ pulled: 10, emitted: 10, total: 40, elapsedMs: 1000 }));
+    bar(progress({ pulled: 40, emitted: 40, total: 40, elapsedMs: 2000, done: true }));
+    expect(timers()).toBe(before);
+    expect(out).toHaveLength(2);
+    for (const w of out) expect(w.replace(/^\r/, "").replace(/\n$/, "").trimEnd().length).toBeLessThanOrEqual(39);
+    expect(out[0]).toMatch(/^\ra label that is far too long for this …$/);
+    expect(out[1]).toMatch(/…\n$/);
+  });
+
   it("refuses unknown options", () => {
     expect(() => data.progressBar({ lable: "x" } as never)).toThrow(/unknown option "lable"; did you mean "label"\?/);
   });
@@ -127,5 +144,49 @@ describe("spans", () => {
     const batchIds = new Set(batches.map((b) => b.spanContext().spanId));
     const vmaps = spans.filter((s) => s.name === "vmap(spanLen)");
     for (const v of vmaps) expect(batchIds.has(v.parentSpanContext!.spanId)).toBe(true);
+  });
+});
+
+describe("data.progressBar in a real process", () => {
+  // `script` (util-linux) runs the child under a pseudo-terminal, so its stderr is a TTY.
+  const hasScript = spawnSync("script", ["--version"]).status === 0;
+  let child: string;
+  beforeAll(() => {
+    child = buildDurableFixtures(path.resolve(import.meta.dirname, "../fixtures/stream")).script("progress-child.js");
+  }, 180_000);
+
+  const run = (command: string, args: string[]) =>
+    new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+      const p = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      let err = "";
+      p.stdout.on("data", (d: Buffer) => (out += d.toString()));
+      p.stderr.on("data", (d: Buffer) => (err += d.toString()));
+      p.on("close", (code) => resolve({ code, out, err }));
+    });
+
+  it.skipIf(!hasScript)("draws in place on a terminal (run under `script`), each draw within its width, and the process exits on its own", async () => {
+    const quoted = `'${process.execPath}' '${child}'`;
+    const { code, out } = await run("script", ["-qec", `stty cols 60 rows 20; ${quoted}`, "/dev/null"]);
+    expect(code, out).toBe(0);
+    // The terminal turns the final newline into \r\n; the bar's own output is \r-led redraws.
+    const bar = out.slice(0, out.indexOf("emitted"));
+    const draws = bar.replace(/\r\n$/, "").split("\r").slice(1);
+    expect(draws.length).toBeGreaterThan(10);
+    expect(bar.replace(/\r\n$/, "")).not.toContain("\n");
+    for (const d of draws) expect(d.length, d).toBeLessThanOrEqual(59);
+    expect(draws.at(-1)!.trimEnd()).toMatch(/^a label long enough to overflow a narrow terminal \[.*…$|done$/);
+    expect(out).toContain("emitted 2000");
+  });
+
+  it("writes plain lines when stderr is not a terminal", async () => {
+    const { code, out, err } = await run(process.execPath, [child]);
+    expect(code, err).toBe(0);
+    expect(out).toBe("emitted 2000\n");
+    const lines = err.split("\n");
+    expect(lines.at(-1)).toBe("");
+    expect(err).not.toContain("\r");
+    expect(lines.length - 1).toBeGreaterThan(10);
+    expect(lines.at(-2)).toMatch(/^a label long enough to overflow a narrow terminal \[#{20}\] 100% 2,000\/2,000 · 2,000 out · .*done$/);
   });
 });
