@@ -13,8 +13,11 @@
  * length, calling a traced value. What a Proxy cannot see (truthiness, `===`) is
  * catalogued in test/compiler/footguns.test.ts; `cond` and `map` stage such logic instead.
  */
+import { readFileSync } from "node:fs";
+import { SourceMap } from "node:module";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import type { JsonSchema, OpDescriptor, SourceLocation } from "../decorators/descriptor.js";
-import { findFrame, isWeftFile, toSource } from "../decorators/stack.js";
 import type { Sig } from "./cache.js";
 import type { ExprOp } from "./expr.js";
 import { GraphBuilder, isPlainObject, templateOf, type Graph, type NodeId, type Template } from "./ir.js";
@@ -78,15 +81,141 @@ function tracerHolder(value: unknown, holder: string | undefined, budget: { left
 }
 
 /**
+ * weft's own folders, whose frames `callerLocation` skips, as paths and as file URLs (frames
+ * show either). Run from the build (`dist/`), frames can also name the source folders:
+ * `node --enable-source-maps` maps dist/compiler/trace.js back to compiler/trace.ts.
+ *
+ * @example
+ * ```ts
+ * internalDirs("file:///app/node_modules/weft/dist/compiler/trace.js");
+ * // [".../weft/dist/compiler/", ..., ".../weft/compiler/", ...] (URL and path of each)
+ * ```
+ */
+export function internalDirs(moduleUrl: string): string[] {
+  const root = new URL("../", moduleUrl);
+  const roots = root.pathname.endsWith("/dist/") ? [root, new URL("../", root)] : [root];
+  return roots.flatMap((r) =>
+    ["compiler", "runtime", "decorators"].flatMap((d) => {
+      const url = new URL(`${d}/`, r);
+      return [url.href, fileURLToPath(url)];
+    }),
+  );
+}
+const INTERNAL = internalDirs(import.meta.url);
+const FRAME = /\(?((?:file:\/\/)?[^()\s]+):(\d+):(\d+)\)?$/;
+
+/**
  * The user's source location of the current call: the first stack frame outside weft's own
- * modules, `node:` internals and node_modules (the shared walker, decorators/stack.ts), with
- * a compiled `.js` file mapped through its source map to the TypeScript line.
+ * folders, `node:` internals and node_modules. Trace time only; it runs once per recorded
+ * node, so it scans the stack string in place and tests each frame with cheap substring
+ * checks before any parsing.
  */
 export function callerLocation(): SourceLocation | undefined {
-  const frame = findFrame(callerLocation, (file) => !file.startsWith("node:") && !file.includes("/node_modules/") && !isWeftFile(file));
-  if (frame === undefined) return undefined;
-  const { file, line, column } = /\.[mc]?js$/.test(frame.file) ? toSource(frame) : frame;
+  const sites = callSites();
+  if (sites !== undefined) {
+    for (const site of sites) {
+      const spelled = site.getFileName();
+      if (!spelled) continue;
+      const file = fileOf(spelled);
+      if (file === undefined) continue;
+      return located(file, site.getLineNumber() ?? 0, site.getColumnNumber() ?? 0);
+    }
+    return undefined;
+  }
+  const stack = new Error().stack;
+  if (stack === undefined) return undefined;
+  let end = stack.indexOf("\n");
+  while (end !== -1) {
+    const start = end + 1;
+    end = stack.indexOf("\n", start);
+    const frame = stack.slice(start, end === -1 ? stack.length : end);
+    if (frame.includes("node:") || frame.includes("/node_modules/") || INTERNAL.some((dir) => frame.includes(dir))) continue;
+    const match = FRAME.exec(frame);
+    if (!match) continue;
+    const file = fileOf(match[1]!);
+    if (file === undefined) continue;
+    return located(file, Number(match[2]), Number(match[3]));
+  }
+  return undefined;
+}
+
+/** What a file seen in a frame is: weft's own (or Node's, or a dependency's), or the user's. */
+interface FrameFile {
+  /** `undefined` for weft's, Node's and dependencies' files: frames to skip. */
+  readonly path: string | undefined;
+}
+
+/** Per spelling of a file in a frame: classified once (every recorded node walks the same few files). */
+const frameFiles = new Map<string, FrameFile>();
+
+/** The user's file a frame spelled `spelled` is in, or `undefined` for a frame to skip. */
+function fileOf(spelled: string): string | undefined {
+  let known = frameFiles.get(spelled);
+  if (known === undefined) {
+    const skip = spelled.startsWith("node:") || spelled.includes("/node_modules/") || INTERNAL.some((dir) => spelled.startsWith(dir));
+    known = { path: skip ? undefined : spelled.startsWith("file://") ? fileURLToPath(spelled) : spelled };
+    if (frameFiles.size >= 1024) frameFiles.clear();
+    frameFiles.set(spelled, known);
+  }
+  return known.path;
+}
+
+/** Node's own stack formatter (Node 20 installs it as `Error.prepareStackTrace`), when it is the one in place at load. */
+const NODE_FORMATTER = Error.prepareStackTrace?.name === "ErrorPrepareStackTrace" ? Error.prepareStackTrace : undefined;
+
+/**
+ * The stack as structured call sites, skipping the string formatting, when nothing would
+ * rewrite the formatted stack: Node's own formatter in place (no source-map support or test
+ * runner hook) and Node's source maps off. Otherwise `undefined`: read `.stack`.
+ */
+function callSites(): NodeJS.CallSite[] | undefined {
+  const formatter = Error.prepareStackTrace;
+  if ((formatter !== undefined && formatter !== NODE_FORMATTER) || (process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled) return undefined;
+  Error.prepareStackTrace = (_error, sites) => sites;
+  try {
+    const holder: { stack?: unknown } = {};
+    Error.captureStackTrace(holder, callerLocation);
+    // Read now: V8 formats (here: hands over the sites) lazily, with the hook set at that time.
+    return holder.stack as NodeJS.CallSite[];
+  } finally {
+    (Error as { prepareStackTrace?: unknown }).prepareStackTrace = formatter;
+  }
+}
+
+/** A location in the user's source: a compiled `.js` file with a source map names the TypeScript line. */
+function located(file: string, line: number, column: number): SourceLocation {
+  const map = /\.[mc]?js$/.test(file) ? sourceMapOf(file) : undefined;
+  if (map !== undefined) {
+    const entry = map.findEntry(line - 1, column - 1) as { originalSource?: string; originalLine?: number; originalColumn?: number } | undefined;
+    if (entry?.originalSource !== undefined && entry.originalLine !== undefined) {
+      const source = entry.originalSource.startsWith("file://") ? fileURLToPath(entry.originalSource) : path.resolve(path.dirname(file), entry.originalSource);
+      return { file: relativeToCwd(source), line: entry.originalLine + 1, column: (entry.originalColumn ?? 0) + 1 };
+    }
+  }
   return { file: relativeToCwd(file), line, column };
+}
+
+const sourceMaps = new Map<string, SourceMap | null>();
+
+/** The source map of a compiled file (inline or next to it), read once per file; `undefined` when there is none. */
+function sourceMapOf(file: string): SourceMap | undefined {
+  let map = sourceMaps.get(file);
+  if (map === undefined) {
+    map = null;
+    try {
+      const text = readFileSync(file, "utf8");
+      const url = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(text)?.[1];
+      if (url !== undefined) {
+        const payload = url.startsWith("data:") ? Buffer.from(url.slice(url.indexOf(",") + 1), "base64").toString("utf8") : readFileSync(path.resolve(path.dirname(file), url), "utf8");
+        map = new SourceMap(JSON.parse(payload) as ConstructorParameters<typeof SourceMap>[0]);
+      }
+    } catch {
+      map = null;
+    }
+    if (sourceMaps.size >= 256) sourceMaps.clear();
+    sourceMaps.set(file, map);
+  }
+  return map ?? undefined;
 }
 
 function relativeToCwd(file: string): string {
@@ -173,7 +302,7 @@ export class TraceSession {
     if (info) return this.ownNode(info);
     if (typeof value === "object" && value instanceof Promise) {
       untraceable(
-        tracedPromises.has(value)
+        value instanceof TracedPromise
           ? "an op call's promise is used without await (kept in a value, returned inside an object or passed to a call) inside a jitted function: await it first"
           : "a promise is used as a value inside a jitted function (a plan would hand every run the same promise): await it, or create it inside an op",
       );
@@ -271,7 +400,7 @@ export class TraceSession {
       } else this.accessed(root, id);
     }
     this.unawaited.set(id, { name: call.desc.name, loc });
-    return tracedPromise(this, id, this.tracer(id));
+    return TracedPromise.of(this, id, this.tracer(id));
   }
 
   /**
@@ -453,56 +582,67 @@ export class TraceSession {
  * branch that returns it hands it on); any other value as it is.
  */
 export function awaitedTracer(value: unknown): unknown {
-  if (!isTracer(value) && value instanceof Promise && tracedPromises.has(value)) {
-    const entry = promisedTracers.get(value)!;
-    entry.session.awaitedOp(entry.id, true);
-    return entry.tracer;
-  }
-  return value;
+  return !isTracer(value) && value instanceof TracedPromise ? value.awaited() : value;
 }
-
-const promisedTracers = new WeakMap<Promise<unknown>, { session: TraceSession; id: NodeId; tracer: unknown }>();
-
-/** The `constructor` of traced promises: not `Promise`, with `Promise` as its species. */
-const TRACED_PROMISE = Object.defineProperty(function TracedPromise() {}, Symbol.species, { value: Promise });
-
-/** Promises of recorded op calls (see `tracedPromise`). */
-const tracedPromises = new WeakSet<Promise<unknown>>();
 
 /**
  * The promise an op call returns while tracing: resolved with the tracer, it tells its
  * session when the traced code awaits it (`then` is how `await`, `Promise.all` and
  * returning it reach it) and when that await resumed. `.catch()` and `.finally()` would
- * handle a failure the trace never sees, so they stop the trace.
+ * handle a failure the trace never sees, so they stop the trace. Its constructor is not
+ * `Promise` (so `await` and `Promise.resolve` adopt it through its `then`, which they skip
+ * for a plain native promise); its species is, so `then` hands back plain promises.
  */
-function tracedPromise(session: TraceSession, id: NodeId, tracer: unknown): Promise<unknown> {
-  const p = Promise.resolve(tracer);
-  const then = p.then;
-  Object.defineProperties(p, {
-    // Not Promise: `await` and `Promise.resolve` then adopt it through its `then`, which
-    // they would skip for a plain native promise.
-    constructor: { value: TRACED_PROMISE },
-    then: {
-      value(this: Promise<unknown>, onFulfilled?: (v: unknown) => unknown, onRejected?: (e: unknown) => unknown) {
-        session.awaitedOp(id, false);
-        return then.call(
-          this,
-          typeof onFulfilled === "function"
-            ? (v: unknown) => {
-                session.awaitedOp(id, true);
-                return onFulfilled(v);
-              }
-            : onFulfilled,
-          onRejected,
-        );
-      },
-    },
-    catch: { value: () => untraceable("`.catch()` on an op call inside a jitted function: its failure handling is not staged; use try/catch around an awaited call outside the jit, or move the handling into an op") },
-    finally: { value: () => untraceable("`.finally()` on an op call inside a jitted function: not staged; move it outside the jit or into an op") },
-  });
-  tracedPromises.add(p);
-  promisedTracers.set(p, { session, id, tracer });
-  return p;
+class TracedPromise extends Promise<unknown> {
+  static override get [Symbol.species](): PromiseConstructor {
+    return Promise;
+  }
+
+  // Private: a scan of a value for tracers (tracerHolder) must not find this one's. Set
+  // after super(): a Promise subclass's constructor takes the executor first.
+  #session!: TraceSession;
+  #id!: NodeId;
+  #tracer: unknown;
+
+  static of(session: TraceSession, id: NodeId, tracer: unknown): TracedPromise {
+    // The tracer is a Proxy over a function: resolving with it reads its `then`.
+    let resolve!: (v: unknown) => void;
+    const p = new TracedPromise((r) => (resolve = r as (v: unknown) => void));
+    p.#session = session;
+    p.#id = id;
+    p.#tracer = tracer;
+    resolve(tracer);
+    return p;
+  }
+
+  /** Its tracer, counting the promise as awaited. */
+  awaited(): unknown {
+    this.#session.awaitedOp(this.#id, true);
+    return this.#tracer;
+  }
+
+  override then<A = unknown, B = never>(onFulfilled?: ((v: unknown) => A | PromiseLike<A>) | null, onRejected?: ((e: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
+    const session = this.#session;
+    const id = this.#id;
+    session.awaitedOp(id, false);
+    return super.then(
+      typeof onFulfilled === "function"
+        ? (v: unknown) => {
+            session.awaitedOp(id, true);
+            return onFulfilled(v);
+          }
+        : onFulfilled,
+      onRejected,
+    );
+  }
+
+  override catch(): never {
+    return untraceable("`.catch()` on an op call inside a jitted function: its failure handling is not staged; use try/catch around an awaited call outside the jit, or move the handling into an op");
+  }
+
+  override finally(): never {
+    return untraceable("`.finally()` on an op call inside a jitted function: not staged; move it outside the jit or into an op");
+  }
 }
 
 /** True when op `desc` may mutate its argument `i`: io and cpu ops with an object-typed (or untyped) parameter. */

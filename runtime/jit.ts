@@ -209,12 +209,18 @@ export class Jit {
       roundTripMs: currentRoundTripMs(),
       placeOp: (desc) => {
         const binding = this.bindings.get(desc);
+        const call = binding?.overrides?.placement;
+        if (call === "worker" || call === "inline") return call;
         return binding ? placementNow(binding.entry) : placementOf(make.op(0, desc, []));
       },
-      // The op's own pin, else the block around this call (or around inspect()).
+      // As the runtime decides (runtime/invoke.ts): the call's `.with({ placement })`, the
+      // op's own pin, a withContext inside the function, the block around this call (or
+      // around inspect()).
       remote: (desc) => {
-        const pin = this.bindings.get(desc)?.entry.pinned ?? desc.policy.placement;
-        const placement = pin !== undefined && pin !== "auto" ? pin : currentFrame().placement;
+        const binding = this.bindings.get(desc);
+        const pin = binding?.entry.pinned ?? desc.policy.placement;
+        const call = binding?.overrides?.placement;
+        const placement = call ?? (pin !== undefined && pin !== "auto" ? pin : (binding?.scope?.placement ?? currentFrame().placement));
         return placement?.startsWith("remote:") ? (placement as `remote:${string}`) : undefined;
       },
     };

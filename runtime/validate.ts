@@ -248,6 +248,8 @@ class Walker {
   private readonly regexes = new Map<string, RegExp>();
   private readonly path: Segment[] = [];
   private readonly ancestors: { value: object; depth: number }[] = [];
+  /** True while `explain` runs (a walker is not re-entrant). */
+  busy = false;
 
   constructor(private readonly defs: Readonly<Record<string, JsonSchema>>) {
     this.recursive = recursiveDefs(defs);
@@ -262,7 +264,12 @@ class Walker {
   explain(schema: JsonSchema, value: unknown): Mismatch | undefined {
     this.path.length = 0;
     this.ancestors.length = 0;
-    return this.walk(schema, value, 0);
+    this.busy = true;
+    try {
+      return this.walk(schema, value, 0);
+    } finally {
+      this.busy = false;
+    }
   }
 
   private miss(keyword: string, expected: string, received: unknown, extra?: Segment): Mismatch {
@@ -280,8 +287,13 @@ class Walker {
     if (schema === true) return undefined;
     if (schema === false) return this.miss("false schema", "nothing (no value is allowed here)", v);
     const s = schema as Schema;
-    const types = s.type === undefined ? undefined : Array.isArray(s.type) ? (s.type as string[]) : [s.type as string];
-    if (types && !types.some((t) => hasType(t, v))) return this.miss("type", types.join(" | "), v);
+    // The walk allocates nothing on a matching node: it runs on every failure, over the whole value up to the mismatch.
+    const type = s.type;
+    if (typeof type === "string") {
+      if (!hasType(type, v)) return this.miss("type", type, v);
+    } else if (Array.isArray(type) && !(type as string[]).some((t) => hasType(t, v))) {
+      return this.miss("type", type.join(" | "), v);
+    }
     if (s.const !== undefined && v !== s.const) return this.miss("const", JSON.stringify(s.const), v);
     if (Array.isArray(s.enum) && !s.enum.includes(v)) return this.miss("enum", `one of ${s.enum.map((x) => JSON.stringify(x)).join(" | ")}`, v);
     if (typeof s.instanceof === "string") {
@@ -356,7 +368,7 @@ class Walker {
         if (v[key] === undefined) return this.miss("required", describeSchema(properties[key] ?? true, this.defs), undefined, key);
       }
     }
-    for (const key of Object.keys(properties)) {
+    for (const key in properties) {
       const x = v[key];
       if (x === undefined) continue;
       const found = this.at(key, properties[key]!, x, d);
@@ -386,7 +398,7 @@ class Walker {
   private array(s: Schema, v: unknown[], d: number): Mismatch | undefined {
     if (typeof s.minItems === "number" && v.length < s.minItems) return this.miss("minItems", `at least ${s.minItems} items`, v);
     if (typeof s.maxItems === "number" && v.length > s.maxItems) return this.miss("maxItems", `at most ${s.maxItems} items`, v);
-    const prefix = (s.prefixItems ?? []) as JsonSchema[];
+    const prefix = (s.prefixItems ?? EMPTY) as readonly JsonSchema[];
     for (let i = 0; i < prefix.length && i < v.length; i++) {
       const found = this.at(i, prefix[i]!, v[i], d);
       if (found) return found;
@@ -478,8 +490,21 @@ function tagsOf(branch: JsonSchema, tag: string, defs: Readonly<Record<string, J
 // A failed check is an expected outcome, not a crash: a short stack is enough to find the caller.
 const STACK_FRAMES = 8;
 
+const walkers = new WeakMap<OpDescriptor, Walker>();
+
+/** The descriptor's error walker, kept between failures (its regexes compiled once). */
+function walkerOf(desc: OpDescriptor): Walker {
+  let walker = walkers.get(desc);
+  // A walk in progress (a getter on the failing value that failed a check itself) keeps its own.
+  if (walker === undefined || walker.busy) {
+    walker = new Walker(desc.defs ?? {});
+    if (!walkers.has(desc)) walkers.set(desc, walker);
+  }
+  return walker;
+}
+
 function failure(desc: OpDescriptor, direction: "input" | "output", parameter: string, value: unknown, schema: JsonSchema): ValidationError {
-  const found = new Walker(desc.defs ?? {}).explain(schema, value);
+  const found = walkerOf(desc).explain(schema, value);
   const issue: ValidationIssue = found
     ? toIssue(found, direction, parameter)
     : { direction, parameter, path: "$", expected: "a valid value", received: preview(value, secretName(parameter)), keyword: "unknown" };

@@ -7,7 +7,7 @@
  * with a build in the working tree.
  */
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -82,4 +82,54 @@ describe("npm pack", () => {
     const broken = links.map((l) => clean(l.split("#")[0]!)).filter((l) => !files.includes(l) && !files.some((f) => f.startsWith(`${l.replace(/\/$/, "")}/`)));
     expect(broken).toEqual([]);
   });
+});
+
+describe("a user project built with tspc against the package", () => {
+  it("a jitted run's op failure and a fallback warning name the TypeScript line (the project's source maps), not dist/*.js", () => {
+    const app = path.join(tmp, "app");
+    mkdirSync(path.join(app, "src"), { recursive: true });
+    mkdirSync(path.join(app, "node_modules"));
+    symlinkSync(copy, path.join(app, "node_modules/weft"), "dir");
+    symlinkSync(path.join(root, "node_modules/@types"), path.join(app, "node_modules/@types"), "dir");
+    writeFileSync(path.join(app, "package.json"), JSON.stringify({ type: "module" }));
+    const compilerOptions = { target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", strict: true, skipLibCheck: true, sourceMap: true, rootDir: "src", outDir: "dist", types: ["node"], plugins: [{ transform: "weft/transformer" }] };
+    writeFileSync(path.join(app, "tsconfig.json"), JSON.stringify({ compilerOptions, include: ["src"] }));
+    const lines = [
+      'import { jit, op } from "weft";',
+      "",
+      'export const fetchPage = op({ kind: "io" }, async (q: string): Promise<string> => {',
+      '  if (q.startsWith("bad")) throw new Error(`no page ${q}`);',
+      "  return `page(${q})`;",
+      "});",
+      "",
+      "export const pipeline = jit(async (q: string) => {",
+      "  const first = await fetchPage(q);",
+      "  return [first, await fetchPage(`bad-${q}`)];", // line 10: the failing call
+      "});",
+      "",
+      "export const keys = jit(async (q: string) => {",
+      "  const page = await fetchPage(q);",
+      "  return Object.keys(page);", // line 15: falls back (listing keys)
+      "});",
+      "",
+      'const plan = (await pipeline.inspect("x")).fallback ?? "plan";',
+      'const error = (await pipeline("x").catch((e: unknown) => e)) as Error;',
+      "const warnings: string[] = [];",
+      'process.on("warning", (w) => warnings.push(w.message));',
+      'await keys("y");',
+      "await new Promise((r) => setImmediate(r));",
+      "console.log(JSON.stringify({ plan, error: error.message, warnings }));",
+    ];
+    writeFileSync(path.join(app, "src/app.ts"), lines.join("\n"));
+    execFileSync(process.execPath, [path.join(root, "node_modules/ts-patch/bin/tspc.js"), "-p", "tsconfig.json"], { cwd: app, stdio: "pipe" });
+    const out = execFileSync(process.execPath, ["dist/app.js"], { cwd: app, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    const report = JSON.parse(out.trim().split("\n").at(-1)!) as { plan: string; error: string; warnings: string[] };
+    expect(report.plan).toBe("plan");
+    expect(report.error).toContain("no page bad-x");
+    expect(report.error).toMatch(/src\/app\.ts:10\b/);
+    expect(report.error).not.toContain("dist/app.js");
+    const fallback = report.warnings.find((w) => w.includes("jit(keys)"));
+    expect(fallback).toMatch(/src\/app\.ts:15\b/);
+    expect(fallback).not.toContain("dist/app.js");
+  }, 180_000);
 });

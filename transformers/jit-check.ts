@@ -46,8 +46,19 @@ export function tracedNames(ts: typeof TS, fn: TS.FunctionLikeDeclaration, stati
       if (ts.isBinaryExpression(node) && isAssignment(ts, node.operatorToken.kind) && ts.isIdentifier(node.left) && isTracedBy(ts, traced, node.right)) traced.add(node.left.text);
       // What a branch on a traced value assigns is traced after it (a staged if threads it through its cond).
       if (ts.isIfStatement(node) && isTracedBy(ts, traced, node.expression)) assignedIn(ts, node, traced);
+      // So does what a try around op calls assigns (a staged try threads it through its node).
+      if (ts.isTryStatement(node) && isTracedBy(ts, traced, node.tryBlock)) assignedIn(ts, node, traced);
       // A for...of over a traced array binds traced items.
-      if (ts.isForOfStatement(node) && isTracedBy(ts, traced, node.expression) && ts.isVariableDeclarationList(node.initializer)) for (const d of node.initializer.declarations) bindNames(ts, d.name, traced);
+      if (ts.isForOfStatement(node) && isTracedBy(ts, traced, node.expression) && ts.isVariableDeclarationList(node.initializer)) {
+        for (const d of node.initializer.declarations) bindNames(ts, d.name, traced);
+        // The arrays a staged loop pushes onto hold its node's result after it.
+        const pushed = (n: TS.Node): void => {
+          if (ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression) && n.expression.name.text === "push" && ts.isIdentifier(n.expression.expression)) traced.add(n.expression.expression.text);
+          if (!ts.isFunctionLike(n)) ts.forEachChild(n, pushed);
+        };
+        pushed(node.statement);
+        assignedIn(ts, node.statement, traced);
+      }
       // A catch variable holds an op's error, a traced value in a staged try's handler.
       if (ts.isCatchClause(node) && node.variableDeclaration) bindNames(ts, node.variableDeclaration.name, traced);
       if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === "map") {
@@ -309,14 +320,48 @@ export function catchName(ts: typeof TS, s: TS.TryStatement): string | undefined
 }
 
 /**
+ * The variables a `finally` block assigns when it is inert glue: only statements that assign
+ * plain variables (`=`, `+=`, `++`, `--`) from literals, variables, template literals and `+`
+ * of those (no call, no await, no property read: nothing that acts or that can fail on a
+ * value from an op); `undefined` otherwise.
+ *
+ * @example
+ * ```ts
+ * inertFinally(ts, finallyBlock); // ["label"] for `finally { label += "!"; }`
+ * ```
+ */
+export function inertFinally(ts: typeof TS, block: TS.Block): string[] | undefined {
+  const inert = (e: TS.Expression): boolean => {
+    if (ts.isParenthesizedExpression(e)) return inert(e.expression);
+    if (ts.isStringLiteral(e) || ts.isNumericLiteral(e) || ts.isNoSubstitutionTemplateLiteral(e) || ts.isIdentifier(e)) return true;
+    if (e.kind === ts.SyntaxKind.TrueKeyword || e.kind === ts.SyntaxKind.FalseKeyword || e.kind === ts.SyntaxKind.NullKeyword) return true;
+    if (ts.isTemplateExpression(e)) return e.templateSpans.every((span) => inert(span.expression));
+    if (ts.isBinaryExpression(e) && e.operatorToken.kind === ts.SyntaxKind.PlusToken) return inert(e.left) && inert(e.right);
+    return false;
+  };
+  const assigned: string[] = [];
+  for (const st of block.statements) {
+    if (!ts.isExpressionStatement(st)) return undefined;
+    const e = st.expression;
+    if (ts.isBinaryExpression(e) && (e.operatorToken.kind === ts.SyntaxKind.EqualsToken || e.operatorToken.kind === ts.SyntaxKind.PlusEqualsToken) && ts.isIdentifier(e.left) && inert(e.right)) assigned.push(e.left.text);
+    else if ((ts.isPrefixUnaryExpression(e) || ts.isPostfixUnaryExpression(e)) && (e.operator === ts.SyntaxKind.PlusPlusToken || e.operator === ts.SyntaxKind.MinusMinusToken) && ts.isIdentifier(e.operand)) assigned.push(e.operand.text);
+    else return undefined;
+  }
+  return assigned;
+}
+
+/**
  * The `if` statements on a traced condition and the `try`/`catch` statements around op
  * calls in `fn` that the staging transform lowers to staged nodes, and how. The jit check
  * does not flag these; every other one it still flags. A statement is staged when what
  * moves into its branches neither `break`s/`continue`s out, nor `throw`s, nor declares
  * `var`s, functions or classes, nor mutates an object declared outside it (both branches
  * run while tracing), nor assigns an outer variable that a function written outside it
- * reads. A `try` is staged without `finally`, with a plain catch variable, when its
- * returns return an awaited value (eager `try { return op(x) }` does not catch).
+ * reads. A `try` is staged with a `catch` (a plain catch variable) when its returns return
+ * an awaited value (eager `try { return op(x) }` does not catch); a `finally` with it only
+ * when it returns nothing and the `finally` is inert glue (see `inertFinally`), which then
+ * runs after the staged try: when the handler itself fails, eager code runs that glue and
+ * fails anyway, so skipping it changes nothing anyone can see.
  *
  * @example
  * ```ts
@@ -419,7 +464,13 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
 
   const decideTry = (s: TS.TryStatement, rest: readonly TS.Statement[] | undefined): StagedStatement | undefined => {
     const handler = s.catchClause;
-    if (s.finallyBlock !== undefined || handler === undefined) return undefined;
+    if (handler === undefined) return undefined;
+    if (s.finallyBlock !== undefined) {
+      const assigned = inertFinally(ts, s.finallyBlock);
+      if (assigned === undefined || containsReturn(ts, s.tryBlock) || containsReturn(ts, handler.block)) return undefined;
+      const closures = closureNames(new Set());
+      if (assigned.some((a) => closures.has(a))) return undefined;
+    }
     // The lowering awaits the body: only a body that awaits is in an async function.
     const awaitsIn = (n: TS.Node): boolean => ts.isAwaitExpression(n) || (!ts.isFunctionLike(n) && ts.forEachChild(n, awaitsIn) === true);
     if (!awaitsIn(s.tryBlock)) return undefined;
@@ -540,6 +591,7 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
       }
       scanList(s.tryBlock.statements, decision.returns);
       scanList(s.catchClause!.block.statements, decision.returns);
+      if (s.finallyBlock) scanList(s.finallyBlock.statements, false);
       return;
     }
     scanNode(s.expression);

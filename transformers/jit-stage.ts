@@ -185,7 +185,9 @@ export function stageFunction<F extends TS.FunctionLikeDeclaration>(ts: typeof T
     const result = d.assigned.length > 0 && !d.returns ? [factory.createReturnStatement(factory.createObjectLiteralExpression(d.assigned.map((a) => factory.createShorthandPropertyAssignment(a))))] : [];
     const body = threaded(d.assigned, [...stageStatements(s.tryBlock.statements, d.returns), ...result], true);
     const handler = threaded(d.assigned, [...stageStatements(s.catchClause!.block.statements, d.returns), ...result], true, catchName(ts, s) ?? "__weft_error");
-    return finish(d, factory.createAwaitExpression(call("tryA", [body, handler])));
+    const staged = finish(d, factory.createAwaitExpression(call("tryA", [body, handler])));
+    // An inert `finally` (jit-check.ts inertFinally) runs after the staged try, as glue.
+    return s.finallyBlock === undefined ? staged : factory.createBlock([staged, ...stageStatements(s.finallyBlock.statements, false)], true);
   };
   /** The arrays staged loops append to: declared `let` so the loop's result can replace them. */
   const collected = new Set<string>([...ifs.values()].flatMap((d) => d.collects ?? []));

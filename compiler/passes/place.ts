@@ -12,7 +12,6 @@
 import type { OpDescriptor } from "../../decorators/descriptor.js";
 import { allowedPlacements } from "../check.js";
 import { mapSubgraphs, update, type FusedNode, type Graph, type Node, type NodePlacement, type OpNode } from "../ir.js";
-import { rewrite, type Rule } from "./rewrite.js";
 import { ROUND_TRIP_MS, WORKER_FACTOR, type CostModel } from "../costs.js";
 
 export { ROUND_TRIP_MS, WORKER_FACTOR, type CostModel } from "../costs.js";
@@ -141,14 +140,19 @@ export function worthAWorker(meanMs: number, roundTripMs = ROUND_TRIP_MS): boole
  * ```
  */
 export function place(g: Graph, options: PlaceOptions = {}): Graph {
-  const tag: Rule = (n) => {
+  // One decision per node, in place: placement changes no id and no input, so this is a map
+  // over the nodes, not a rewrite (which would price each tagged node a second time).
+  let nodes: Node[] | undefined;
+  for (let i = 0; i < g.nodes.length; i++) {
+    const n = g.nodes[i]!;
+    let next: Node = n;
     if (n.kind === "op" || n.kind === "fused") {
       const placement = placementFor(n, options);
-      return n.placement === placement ? n : update<OpNode | FusedNode>(n, { placement });
+      if (n.placement !== placement) next = update<OpNode | FusedNode>(n, { placement });
     }
     // Members of a fused body run in its task, wherever the fused node goes.
-    if (n.kind === "cond" || n.kind === "try" || n.kind === "map") return mapSubgraphs(n, (s) => place(s, options));
-    return undefined;
-  };
-  return rewrite(g, [tag]);
+    else if (n.kind === "cond" || n.kind === "try" || n.kind === "map") next = mapSubgraphs(n, (s) => place(s, options));
+    if (next !== n) (nodes ??= g.nodes.slice())[i] = next;
+  }
+  return nodes === undefined ? g : { nodes, output: g.output, arity: g.arity };
 }

@@ -3,9 +3,9 @@
  * run leases, versions, result cache, dead letters and approvals in one shared place, so a
  * coordinator that dies can be resumed from another machine without repeating finished nodes.
  *
- * Same interface and conformance suite as the embedded stores. The interface is
- * synchronous, so commands go through `SyncRedis` (a helper thread holding the connection;
- * about one Redis round trip per store call). Lease changes and approval decisions are Lua
+ * Same interface and conformance suite as the embedded stores. Every method answers with a
+ * promise, on one ioredis connection opened at first use (one Redis round trip per store
+ * call, pipelined when several are in flight). Lease changes and approval decisions are Lua
  * scripts, atomic across processes. Durability is Redis's: run it with `appendonly yes`
  * (the README's commands do) so an acknowledged append survives a Redis restart.
  *
@@ -24,8 +24,8 @@
  * | `<p>:appr:<id>` / `<p>:apprruns` | hash / set | approval records (JSON) per run / runs with some |
  */
 import { serialize, deserialize } from "node:v8";
-import type { RedisTarget } from "../remote/connection.js";
-import { SyncRedis, text, type Command, type Reply } from "../remote/sync-redis.js";
+import type { Redis } from "ioredis";
+import { openRedis, type RedisTarget } from "../remote/connection.js";
 import { byRunNodeIndex, type Acquired, type ApprovalRecord, type DeadLetterRecord, type DurableStore, type JournalRecord, type RunRecord, type RunStatus } from "./store.js";
 
 /**
@@ -119,6 +119,23 @@ return n
 `;
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** One Redis command: its name and arguments. */
+type Command = readonly [name: string, ...args: (string | number | Uint8Array)[]];
+
+/** A reply: bytes for bulk strings, numbers for integers, arrays, or null. */
+type Reply = Uint8Array | number | null | Reply[];
+
+/** A bulk reply as text (`undefined` for null). */
+function text(reply: Reply | undefined): string | undefined {
+  if (reply === null || reply === undefined) return undefined;
+  if (reply instanceof Uint8Array) return decoder.decode(reply);
+  return String(reply);
+}
+
+const wire = (args: readonly (string | number | Uint8Array)[]): (string | number | Buffer)[] =>
+  args.map((a) => (a instanceof Uint8Array ? Buffer.from(a.buffer, a.byteOffset, a.byteLength) : a));
 
 /**
  * A durable store on Redis.
@@ -127,112 +144,150 @@ const encoder = new TextEncoder();
  * ```ts
  * const store = new RedisStore({ redis: "redis://127.0.0.1:6379" });
  * await durable({ run: "nightly", store }, () => pipeline(question));
- * store.close();
+ * await store.close();
  * ```
  */
 export class RedisStore implements DurableStore {
-  private readonly redis: SyncRedis;
+  private readonly target: RedisTarget;
+  private readonly timeoutMs: number;
   private readonly p: string;
+  private client: Promise<Redis> | undefined;
+  private closed = false;
 
   constructor(options: RedisStoreOptions = {}) {
     for (const key of Object.keys(options)) if (!OPTION_KEYS.has(key)) throw new TypeError(`RedisStore: unknown option ${JSON.stringify(key)} (expected ${[...OPTION_KEYS].join(", ")})`);
     this.p = options.prefix ?? "weft:durable";
-    this.redis = new SyncRedis(options.redis ?? process.env.WEFT_REDIS_URL ?? "redis://127.0.0.1:6379", options.timeoutMs ?? 30_000);
+    this.target = options.redis ?? process.env.WEFT_REDIS_URL ?? "redis://127.0.0.1:6379";
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    if (!(this.timeoutMs > 0)) throw new RangeError(`RedisStore: timeoutMs must be > 0, received ${this.timeoutMs}`);
   }
 
   private k(...parts: string[]): string {
     return [this.p, ...parts].join(":");
   }
 
-  acquire(run: string, owner: string, now: number, leaseMs: number): Acquired {
-    const reply = this.redis.call(["EVAL", ACQUIRE, 2, this.k("run", run), this.k("runs"), run, owner, now, leaseMs]) as Reply[];
+  private connection(): Promise<Redis> {
+    if (this.closed) return Promise.reject(new Error("weft: the Redis store was closed"));
+    this.client ??= openRedis(this.target, { commandTimeout: this.timeoutMs });
+    return this.client;
+  }
+
+  /** Runs one command; bulk replies as bytes. */
+  private async call(command: Command): Promise<Reply> {
+    const [name, ...args] = command;
+    const client = await this.connection();
+    return (await client.callBuffer(name, ...wire(args)).catch(failed)) as Reply;
+  }
+
+  /** Runs commands in one hop (a pipeline, or a MULTI/EXEC transaction: all or none). */
+  private async batch(commands: readonly Command[], transaction: boolean): Promise<Reply[]> {
+    if (commands.length === 0) return [];
+    const client = await this.connection();
+    const batch = transaction ? client.multi() : client.pipeline();
+    for (const [name, ...args] of commands) batch.callBuffer(name, ...wire(args));
+    const out = (await batch.exec().catch(failed)) ?? [];
+    if (transaction && out.length === 0) throw new Error("weft: Redis: the transaction was aborted");
+    return out.map(([error, value]) => {
+      if (error) failed(error);
+      return value as Reply;
+    });
+  }
+
+  async acquire(run: string, owner: string, now: number, leaseMs: number): Promise<Acquired> {
+    const reply = (await this.call(["EVAL", ACQUIRE, 2, this.k("run", run), this.k("runs"), run, owner, now, leaseMs])) as Reply[];
     if (reply[0] === 0) return { ok: false, owner: text(reply[1])!, until: Number(reply[2]) };
     return { ok: true, created: reply[1] === 1, run: runOf(run, reply[2] as Reply[]) };
   }
 
-  renew(run: string, owner: string, until: number): boolean {
-    return this.redis.call(["EVAL", IF_OWNER, 1, this.k("run", run), owner, "leaseUntil", until]) === 1;
+  async renew(run: string, owner: string, until: number): Promise<boolean> {
+    return (await this.call(["EVAL", IF_OWNER, 1, this.k("run", run), owner, "leaseUntil", until])) === 1;
   }
 
-  settle(run: string, owner: string, status: RunStatus, now: number, result?: Uint8Array, error?: string): boolean {
+  async settle(run: string, owner: string, status: RunStatus, now: number, result?: Uint8Array, error?: string): Promise<boolean> {
     const args: Command = ["EVAL", SETTLE, 1, this.k("run", run), owner, status, now, result ? "1" : "0", result ?? "", error !== undefined ? "1" : "0", error ?? ""];
-    return this.redis.call(args) === 1;
+    return (await this.call(args)) === 1;
   }
 
-  setStatus(run: string, owner: string, status: "running" | "suspended", now: number): boolean {
-    return this.redis.call(["EVAL", IF_OWNER, 1, this.k("run", run), owner, "status", status, "updatedAt", now]) === 1;
+  async setStatus(run: string, owner: string, status: "running" | "suspended", now: number): Promise<boolean> {
+    return (await this.call(["EVAL", IF_OWNER, 1, this.k("run", run), owner, "status", status, "updatedAt", now])) === 1;
   }
 
-  reopen(run: string, now: number): void {
+  async reopen(run: string, now: number): Promise<void> {
     const key = this.k("run", run);
-    if (this.redis.call(["EXISTS", key]) !== 1) return;
-    this.redis.transaction([
-      ["HSET", key, "status", "failed", "updatedAt", now],
-      ["HDEL", key, "result"],
-    ]);
+    if ((await this.call(["EXISTS", key])) !== 1) return;
+    await this.batch(
+      [
+        ["HSET", key, "status", "failed", "updatedAt", now],
+        ["HDEL", key, "result"],
+      ],
+      true,
+    );
   }
 
-  getRun(run: string): RunRecord | undefined {
-    const fields = this.redis.call(["HGETALL", this.k("run", run)]) as Reply[];
+  async getRun(run: string): Promise<RunRecord | undefined> {
+    const fields = (await this.call(["HGETALL", this.k("run", run)])) as Reply[];
     return fields.length === 0 ? undefined : runOf(run, fields);
   }
 
-  listRuns(): RunRecord[] {
-    const ids = (this.redis.call(["ZRANGE", this.k("runs"), 0, -1]) as Reply[]).map((r) => text(r)!);
-    const all = this.redis.pipeline(ids.map((id) => ["HGETALL", this.k("run", id)] as const));
+  async listRuns(): Promise<RunRecord[]> {
+    const ids = ((await this.call(["ZRANGE", this.k("runs"), 0, -1])) as Reply[]).map((r) => text(r)!);
+    const all = await this.batch(
+      ids.map((id) => ["HGETALL", this.k("run", id)] as const),
+      false,
+    );
     return ids.map((id, i) => runOf(id, all[i] as Reply[])).sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
   }
 
-  versions(run: string): Map<string, string> {
+  async versions(run: string): Promise<Map<string, string>> {
     const out = new Map<string, string>();
-    const fields = this.redis.call(["HGETALL", this.k("ver", run)]) as Reply[];
+    const fields = (await this.call(["HGETALL", this.k("ver", run)])) as Reply[];
     for (let i = 0; i < fields.length; i += 2) out.set(text(fields[i])!, text(fields[i + 1])!);
     return out;
   }
 
-  recordVersion(run: string, subject: string, hash: string): void {
-    this.redis.call(["HSET", this.k("ver", run), subject, hash]);
+  async recordVersion(run: string, subject: string, hash: string): Promise<void> {
+    await this.call(["HSET", this.k("ver", run), subject, hash]);
   }
 
-  journal(run: string): JournalRecord[] {
-    const fields = this.redis.call(["HGETALL", this.k("journal", run)]) as Reply[];
+  async journal(run: string): Promise<JournalRecord[]> {
+    const fields = (await this.call(["HGETALL", this.k("journal", run)])) as Reply[];
     const out: JournalRecord[] = [];
     for (let i = 0; i < fields.length; i += 2) out.push({ key: text(fields[i])!, ...unpackNode(fields[i + 1] as Uint8Array) });
     return out;
   }
 
-  append(run: string, records: readonly JournalRecord[]): void {
+  async append(run: string, records: readonly JournalRecord[]): Promise<void> {
     if (records.length === 0) return;
     // One HSET: all the records are stored, or none.
-    this.redis.call(["HSET", this.k("journal", run), ...records.flatMap((r) => [r.key, packNode(r.inputHash, r.value)])]);
+    await this.call(["HSET", this.k("journal", run), ...records.flatMap((r) => [r.key, packNode(r.inputHash, r.value)])]);
   }
 
-  commitOffset(run: string, stream: string, offset: number): void {
-    this.redis.call(["EVAL", COMMIT_OFFSET, 1, this.k("off", run), stream, offset]);
+  async commitOffset(run: string, stream: string, offset: number): Promise<void> {
+    await this.call(["EVAL", COMMIT_OFFSET, 1, this.k("off", run), stream, offset]);
   }
 
-  offsets(run: string): Map<string, number> {
+  async offsets(run: string): Promise<Map<string, number>> {
     const out = new Map<string, number>();
-    const fields = this.redis.call(["HGETALL", this.k("off", run)]) as Reply[];
+    const fields = (await this.call(["HGETALL", this.k("off", run)])) as Reply[];
     for (let i = 0; i < fields.length; i += 2) out.set(text(fields[i])!, Number(text(fields[i + 1])));
     return out;
   }
 
-  countNodes(run: string): number {
-    return this.redis.call(["HLEN", this.k("journal", run)]) as number;
+  async countNodes(run: string): Promise<number> {
+    return (await this.call(["HLEN", this.k("journal", run)])) as number;
   }
 
-  cacheGet(key: string, now: number): Uint8Array | undefined {
-    const [value, expiresAt] = this.redis.call(["HMGET", this.k("cache", key), "value", "expiresAt"]) as Reply[];
+  async cacheGet(key: string, now: number): Promise<Uint8Array | undefined> {
+    const [value, expiresAt] = (await this.call(["HMGET", this.k("cache", key), "value", "expiresAt"])) as Reply[];
     if (value === null || value === undefined) return undefined;
     if (Number(text(expiresAt)) <= now) {
-      this.redis.call(["DEL", this.k("cache", key)]);
+      await this.call(["DEL", this.k("cache", key)]);
       return undefined;
     }
     return copy(value as Uint8Array);
   }
 
-  cachePut(key: string, op: string, value: Uint8Array, expiresAt: number): void {
+  async cachePut(key: string, op: string, value: Uint8Array, expiresAt: number): Promise<void> {
     const k = this.k("cache", key);
     const cmds: Command[] = [
       ["DEL", k],
@@ -242,61 +297,82 @@ export class RedisStore implements DurableStore {
     ];
     // Entries expiring in real time also leave Redis then, rather than wait for a read.
     if (expiresAt > Date.now()) cmds.push(["PEXPIREAT", k, Math.ceil(expiresAt)]);
-    this.redis.transaction(cmds);
+    await this.batch(cmds, true);
   }
 
-  cacheClear(op?: string): number {
-    return this.redis.call(["EVAL", CACHE_CLEAR, 1, this.k("cacheops"), this.p, op ?? ""]) as number;
+  async cacheClear(op?: string): Promise<number> {
+    return (await this.call(["EVAL", CACHE_CLEAR, 1, this.k("cacheops"), this.p, op ?? ""])) as number;
   }
 
-  putDeadLetter(record: DeadLetterRecord): void {
-    this.redis.transaction([
-      ["HSET", this.k("dead", record.run), `${record.node}\0${record.index}`, serialize(record)],
-      ["SADD", this.k("deadruns"), record.run],
-    ]);
+  async putDeadLetter(record: DeadLetterRecord): Promise<void> {
+    await this.batch(
+      [
+        ["HSET", this.k("dead", record.run), `${record.node}\0${record.index}`, serialize(record)],
+        ["SADD", this.k("deadruns"), record.run],
+      ],
+      true,
+    );
   }
 
-  deadLetters(run?: string): DeadLetterRecord[] {
-    const runs = run === undefined ? (this.redis.call(["SMEMBERS", this.k("deadruns")]) as Reply[]).map((r) => text(r)!) : [run];
-    const all = this.redis.pipeline(runs.map((r) => ["HVALS", this.k("dead", r)] as const));
+  async deadLetters(run?: string): Promise<DeadLetterRecord[]> {
+    const runs = run === undefined ? ((await this.call(["SMEMBERS", this.k("deadruns")])) as Reply[]).map((r) => text(r)!) : [run];
+    const all = await this.batch(
+      runs.map((r) => ["HVALS", this.k("dead", r)] as const),
+      false,
+    );
     return all.flatMap((values) => (values as Reply[]).map((v) => deserialize(v as Uint8Array) as DeadLetterRecord)).sort(byRunNodeIndex);
   }
 
-  markReplayed(run: string, node: string, index: number): void {
+  async markReplayed(run: string, node: string, index: number): Promise<void> {
     const field = `${node}\0${index}`;
-    const raw = this.redis.call(["HGET", this.k("dead", run), field]);
+    const raw = await this.call(["HGET", this.k("dead", run), field]);
     if (!(raw instanceof Uint8Array)) return;
     const record = deserialize(raw) as DeadLetterRecord;
-    this.redis.call(["HSET", this.k("dead", run), field, serialize({ ...record, status: "replayed" })]);
+    await this.call(["HSET", this.k("dead", run), field, serialize({ ...record, status: "replayed" })]);
   }
 
-  putApproval(record: ApprovalRecord): void {
-    this.redis.transaction([
-      ["HSET", this.k("appr", record.run), record.key, JSON.stringify(record)],
-      ["SADD", this.k("apprruns"), record.run],
-    ]);
+  async putApproval(record: ApprovalRecord): Promise<void> {
+    await this.batch(
+      [
+        ["HSET", this.k("appr", record.run), record.key, JSON.stringify(record)],
+        ["SADD", this.k("apprruns"), record.run],
+      ],
+      true,
+    );
   }
 
-  approval(run: string, key: string): ApprovalRecord | undefined {
-    const raw = text(this.redis.call(["HGET", this.k("appr", run), key]) as Reply);
+  async approval(run: string, key: string): Promise<ApprovalRecord | undefined> {
+    const raw = text((await this.call(["HGET", this.k("appr", run), key])) as Reply);
     return raw === undefined ? undefined : approvalOf(raw);
   }
 
-  approvals(run?: string): ApprovalRecord[] {
-    const runs = run === undefined ? (this.redis.call(["SMEMBERS", this.k("apprruns")]) as Reply[]).map((r) => text(r)!) : [run];
-    const all = this.redis.pipeline(runs.map((r) => ["HVALS", this.k("appr", r)] as const));
+  async approvals(run?: string): Promise<ApprovalRecord[]> {
+    const runs = run === undefined ? ((await this.call(["SMEMBERS", this.k("apprruns")])) as Reply[]).map((r) => text(r)!) : [run];
+    const all = await this.batch(
+      runs.map((r) => ["HVALS", this.k("appr", r)] as const),
+      false,
+    );
     return all
       .flatMap((values) => (values as Reply[]).map((v) => approvalOf(text(v)!)))
       .sort((a, b) => a.requestedAt - b.requestedAt || a.key.localeCompare(b.key));
   }
 
-  decide(run: string, key: string, status: "approved" | "denied", by: string, why: string | undefined, at: number): boolean {
-    return this.redis.call(["EVAL", DECIDE, 1, this.k("appr", run), key, status, by, why ?? "", why === undefined ? "0" : "1", at]) === 1;
+  async decide(run: string, key: string, status: "approved" | "denied", by: string, why: string | undefined, at: number): Promise<boolean> {
+    return (await this.call(["EVAL", DECIDE, 1, this.k("appr", run), key, status, by, why ?? "", why === undefined ? "0" : "1", at])) === 1;
   }
 
-  close(): void {
-    this.redis.close();
+  /** Closes the connection (after the commands in flight are answered). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const client = await this.client?.catch(() => undefined);
+    if (client) await client.quit().catch(() => client.disconnect());
   }
+}
+
+/** A Redis error as the store reports it. */
+function failed(error: unknown): never {
+  throw new Error(`weft: Redis: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
 }
 
 function runOf(id: string, fields: readonly Reply[]): RunRecord {

@@ -4,8 +4,9 @@
  * (AI SDK 7) and v3 (AI SDK 6) structurally, so `ai` and `@ai-sdk/provider` stay
  * optional: weft imports neither.
  */
+import { NEVER_SIGNAL } from "../context.js";
 import { ProviderError } from "./errors.js";
-import { NO_USAGE, type EmbedResponse, type GenerateRequest, type GenerateResponse, type ModelClock, type ModelProvider, type Price, type RateLimits, type StreamEvent, type TokenUsage } from "./provider.js";
+import { NO_USAGE, sharesNeverSignal, type EmbedResponse, type GenerateRequest, type GenerateResponse, type ModelClock, type ModelProvider, type Price, type RateLimits, type StreamEvent, type TokenUsage } from "./provider.js";
 
 /** The parts of an AI SDK language model (spec v3 or v4) weft calls. */
 export interface AiSdkLanguageModel {
@@ -213,7 +214,7 @@ export function aiSdkProvider(options: AiSdkProviderOptions): ModelProvider {
       const model = embedding(request.model);
       let result: Awaited<ReturnType<AiSdkEmbeddingModel["doEmbed"]>>;
       try {
-        result = await model.doEmbed({ values: [...request.texts], abortSignal: request.signal, ...(request.dimensions !== undefined && { dimensions: request.dimensions }) });
+        result = await model.doEmbed({ values: [...request.texts], ...(request.signal !== NEVER_SIGNAL && { abortSignal: request.signal }), ...(request.dimensions !== undefined && { dimensions: request.dimensions }) });
       } catch (error) {
         return fail(error, request.model, request.signal);
       }
@@ -221,6 +222,7 @@ export function aiSdkProvider(options: AiSdkProviderOptions): ModelProvider {
       return { vectors: result.embeddings, usage: { ...NO_USAGE, inputTokens: result.usage?.tokens ?? 0 }, ...(requestId && { requestId }) };
     },
   };
+  sharesNeverSignal.add(provider);
   return provider;
 }
 
@@ -234,7 +236,8 @@ function checkSpec(model: { specificationVersion?: unknown } | undefined, name: 
 function callOptions(request: GenerateRequest, jsonSchema: boolean): AiSdkCallOptions {
   return {
     prompt: request.messages.map((m) => (m.role === "system" ? { role: "system", content: m.content } : { role: m.role, content: [{ type: "text", text: m.content }] })),
-    abortSignal: request.signal,
+    // A signal that can never fire stays away from the model's fetch (see sharesNeverSignal).
+    ...(request.signal !== NEVER_SIGNAL && { abortSignal: request.signal }),
     ...(request.maxTokens !== undefined && { maxOutputTokens: request.maxTokens }),
     ...(request.temperature !== undefined && { temperature: request.temperature }),
     ...(request.topP !== undefined && { topP: request.topP }),

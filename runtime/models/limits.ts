@@ -80,6 +80,19 @@ export class RateLimiter {
     this.pausedUntil = Math.max(this.pausedUntil, until);
   }
 
+  /**
+   * A permit at once when nothing limits this request (no buckets, no pause, no queue, a
+   * free slot), else undefined: `acquire` then waits. Most providers have no limits, and
+   * their calls should not pay for a promise here.
+   */
+  tryAcquire(signal: AbortSignal): Permit | undefined {
+    if (this.requests || this.tokens || this.queued !== 0 || this.active >= this.concurrency) return undefined;
+    if (this.pausedUntil !== 0 && this.pausedUntil > this.clock.now()) return undefined;
+    if (signal.aborted) throw signal.reason;
+    this.active++;
+    return this.permit(0);
+  }
+
   /** Waits for a slot, a request and `estimatedTokens` tokens; rejects with the signal's reason if it fires first. */
   async acquire(estimatedTokens: number, signal: AbortSignal): Promise<Permit> {
     await this.slot(signal);

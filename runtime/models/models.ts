@@ -22,7 +22,7 @@ import { TraceError } from "../../compiler/trace-error.js";
 import type * as Tracer from "../../compiler/trace.js";
 import { lazyModule } from "../lazy.js";
 import { BudgetExceeded, ProviderError, type Budget } from "./errors.js";
-import type { Price, TokenUsage, EmbedResponse, GenerateRequest, GenerateResponse, Message, ModelProvider, StreamEvent } from "./provider.js";
+import { sharesNeverSignal, type Price, type TokenUsage, type EmbedResponse, type GenerateRequest, type GenerateResponse, type Message, type ModelProvider, type StreamEvent } from "./provider.js";
 import type { Resolved } from "./registry.js";
 import type * as Registry from "./registry.js";
 import { countMessageTokens, countTokens } from "./tokens.js";
@@ -208,14 +208,15 @@ async function metered<T extends { readonly usage: TokenUsage; readonly requestI
   if (span) requestAttributes(span, resolved, operation, request as Readonly<Record<string, unknown>>);
   // A call with no deadline or canceller shares the root's never-firing signal. fetch (undici)
   // adds a listener to the signal it gets and drops it only when the request is collected,
-  // so listeners would pile up on that one shared signal and make every add slower: give
-  // such a call a signal of its own, which dies with it.
-  const signal = frame.signal === NEVER_SIGNAL ? new AbortController().signal : frame.signal;
+  // so listeners would pile up on that one shared signal and make every add slower: a
+  // provider that might hand it to fetch gets a signal of its own, which dies with the call.
+  // The built-in ones keep it away from fetch (nothing can abort such a call anyway).
+  const signal = frame.signal === NEVER_SIGNAL && !sharesNeverSignal.has(resolved.provider) ? new AbortController().signal : frame.signal;
   const clock = resolved.provider.clock;
   let permitTokens: number | undefined;
   let permit: { release(actual?: number): void } | undefined;
   try {
-    permit = await resolved.limiter.acquire(reserveTokens, signal);
+    permit = resolved.limiter.tryAcquire(signal) ?? (await resolved.limiter.acquire(reserveTokens, signal));
     let value: T;
     try {
       value = await send(signal);
@@ -282,19 +283,16 @@ function messagesOf(prompt: Prompt, system: string | undefined): readonly Messag
   return system === undefined ? messages : [{ role: "system", content: system }, ...messages];
 }
 
-function chatRequest(resolved: Resolved, prompt: Prompt, options: ChatOptions | undefined, signal: AbortSignal): GenerateRequest {
-  const o = options ?? {};
-  return {
-    model: resolved.model,
-    messages: messagesOf(prompt, o.system),
-    signal,
-    ...(o.temperature !== undefined && { temperature: o.temperature }),
-    ...(o.maxTokens !== undefined && { maxTokens: o.maxTokens }),
-    ...(o.topP !== undefined && { topP: o.topP }),
-    ...(o.stop !== undefined && { stop: o.stop }),
-    ...(o.seed !== undefined && { seed: o.seed }),
-    ...(o.schema !== undefined && { schema: o.schema }),
-  };
+function chatRequest(resolved: Resolved, messages: readonly Message[], options: ChatOptions | undefined, signal: AbortSignal): GenerateRequest {
+  if (options === undefined) return { model: resolved.model, messages, signal };
+  const request: { -readonly [K in keyof GenerateRequest]: GenerateRequest[K] } = { model: resolved.model, messages, signal };
+  if (options.temperature !== undefined) request.temperature = options.temperature;
+  if (options.maxTokens !== undefined) request.maxTokens = options.maxTokens;
+  if (options.topP !== undefined) request.topP = options.topP;
+  if (options.stop !== undefined) request.stop = options.stop;
+  if (options.seed !== undefined) request.seed = options.seed;
+  if (options.schema !== undefined) request.schema = options.schema;
+  return request;
 }
 
 function need(resolved: Resolved, what: "chat" | "stream" | "embed"): ModelProvider {
@@ -313,13 +311,15 @@ async function chatBody(model: string, prompt: Prompt, options?: ChatOptions): P
   const frame = currentFrame();
   const resolved = registry().resolveModel(model, frame.config);
   const provider = need(resolved, "chat");
-  const request = chatRequest(resolved, prompt, options, frame.signal);
-  const { value, usage } = await metered<GenerateResponse>(frame, resolved, "chat", () => countMessageTokens(request.messages), options?.maxTokens, options ?? {}, (signal) =>
-    provider.generate(signal === request.signal ? request : { ...request, signal }),
+  const messages = messagesOf(prompt, options?.system);
+  const { value, usage } = await metered<GenerateResponse>(frame, resolved, "chat", () => countMessageTokens(messages), options?.maxTokens, options ?? NO_OPTIONS, (signal) =>
+    provider.generate(chatRequest(resolved, messages, options, signal)),
   );
-  responseAttributes(frame.span, value);
+  if (frame.span) responseAttributes(frame.span, value);
   return toResult(resolved, value, usage);
 }
+
+const NO_OPTIONS: ChatOptions = Object.freeze({});
 
 const RESULT: JsonSchema = {
   type: "object",
@@ -451,11 +451,11 @@ async function streamBody(model: string, prompt: Prompt, options: ChatOptions | 
   const frame = currentFrame();
   const resolved = registry().resolveModel(model, frame.config);
   const provider = need(resolved, "stream");
-  const request = chatRequest(resolved, prompt, options, frame.signal);
+  const messages = messagesOf(prompt, options?.system);
   let emitted = false;
-  const { value, usage } = await metered<GenerateResponse>(frame, resolved, "chat", () => countMessageTokens(request.messages), options?.maxTokens, options ?? {}, async (signal) => {
+  const { value, usage } = await metered<GenerateResponse>(frame, resolved, "chat", () => countMessageTokens(messages), options?.maxTokens, options ?? NO_OPTIONS, async (signal) => {
     try {
-      for await (const event of provider.stream!({ ...request, signal })) {
+      for await (const event of provider.stream!(chatRequest(resolved, messages, options, signal))) {
         if (event.type === "end") return event;
         emitted = true;
         await sink(event);

@@ -8,8 +8,9 @@
  * (the server stops generating, and billing). The API key lives in a closure: it is sent
  * in the `Authorization` header and nowhere else, and is cut from every error message.
  */
+import { NEVER_SIGNAL } from "../context.js";
 import { ProviderError } from "./errors.js";
-import { NO_USAGE, type ModelClock, type EmbedResponse, type GenerateRequest, type GenerateResponse, type ModelProvider, type Price, type RateLimits, type StreamEvent, type TokenUsage } from "./provider.js";
+import { NO_USAGE, sharesNeverSignal, type ModelClock, type EmbedResponse, type GenerateRequest, type GenerateResponse, type ModelProvider, type Price, type RateLimits, type StreamEvent, type TokenUsage } from "./provider.js";
 
 /** Options of an OpenAI-compatible provider. */
 export interface OpenAICompatibleOptions {
@@ -58,10 +59,16 @@ export function openaiCompatible(options: OpenAICompatibleOptions): ModelProvide
   const headers: Record<string, string> = { "content-type": "application/json", ...options.headers };
   if (apiKey) headers.authorization = `Bearer ${apiKey}`;
 
-  async function post(path: string, model: string, body: unknown, signal: AbortSignal): Promise<Response> {
+  const chatURL = `${base}/chat/completions`;
+  const embeddingsURL = `${base}/embeddings`;
+
+  async function post(url: string, model: string, body: unknown, signal: AbortSignal): Promise<Response> {
     let response: Response;
     try {
-      response = await doFetch(`${base}${path}`, { method: "POST", headers, body: JSON.stringify(body), signal });
+      // A signal that can never fire is not given to fetch: undici would listen to it (a
+      // listener, a weak reference and a finalizer per request) for nothing.
+      const init: RequestInit = signal === NEVER_SIGNAL ? { method: "POST", headers, body: JSON.stringify(body) } : { method: "POST", headers, body: JSON.stringify(body), signal };
+      response = await doFetch(url, init);
     } catch (error) {
       // The caller's cancel or deadline: report it as that, not as a network failure.
       if (signal.aborted) throw signal.reason;
@@ -71,22 +78,25 @@ export function openaiCompatible(options: OpenAICompatibleOptions): ModelProvide
     return response;
   }
 
-  const chatBody = (request: GenerateRequest, stream: boolean) => ({
-    model: request.model,
-    messages: request.messages,
-    ...(request.temperature !== undefined && { temperature: request.temperature }),
-    ...(request.maxTokens !== undefined && { max_tokens: request.maxTokens }),
-    ...(request.topP !== undefined && { top_p: request.topP }),
-    ...(request.stop !== undefined && { stop: request.stop }),
-    ...(request.seed !== undefined && { seed: request.seed }),
-    ...(request.schema !== undefined && {
-      response_format:
-        options.jsonSchema === false ? { type: "json_object" } : { type: "json_schema", json_schema: { name: request.schema.name, schema: request.schema.schema, strict: false } },
-    }),
-    ...(stream && { stream: true, stream_options: { include_usage: true } }),
-  });
+  const chatBody = (request: GenerateRequest, stream: boolean): Record<string, unknown> => {
+    const body: Record<string, unknown> = { model: request.model, messages: request.messages };
+    if (request.temperature !== undefined) body.temperature = request.temperature;
+    if (request.maxTokens !== undefined) body.max_tokens = request.maxTokens;
+    if (request.topP !== undefined) body.top_p = request.topP;
+    if (request.stop !== undefined) body.stop = request.stop;
+    if (request.seed !== undefined) body.seed = request.seed;
+    if (request.schema !== undefined) {
+      body.response_format =
+        options.jsonSchema === false ? { type: "json_object" } : { type: "json_schema", json_schema: { name: request.schema.name, schema: request.schema.schema, strict: false } };
+    }
+    if (stream) {
+      body.stream = true;
+      body.stream_options = { include_usage: true };
+    }
+    return body;
+  };
 
-  return {
+  const provider: ModelProvider = {
     name,
     capabilities: { chat: true, stream: true, embed: true, jsonSchema: options.jsonSchema !== false, maxEmbedBatch: options.maxEmbedBatch ?? 2048 },
     ...(options.rateLimits && { rateLimits: options.rateLimits }),
@@ -95,21 +105,18 @@ export function openaiCompatible(options: OpenAICompatibleOptions): ModelProvide
     secrets,
 
     async generate(request): Promise<GenerateResponse> {
-      const response = await post("/chat/completions", request.model, chatBody(request, false), request.signal);
+      const response = await post(chatURL, request.model, chatBody(request, false), request.signal);
       const json = (await readJson(response, name, request.model, secrets, request.signal)) as ChatCompletion;
       const choice = json.choices?.[0];
       const requestId = response.headers.get("x-request-id") ?? json.id;
-      return {
-        text: choice?.message?.content ?? "",
-        usage: usageOf(json.usage),
-        finishReason: choice?.finish_reason ?? "stop",
-        ...(requestId && { requestId }),
-        ...(json.model && { responseModel: json.model }),
-      };
+      const reply: { -readonly [K in keyof GenerateResponse]: GenerateResponse[K] } = { text: choice?.message?.content ?? "", usage: usageOf(json.usage), finishReason: choice?.finish_reason ?? "stop" };
+      if (requestId) reply.requestId = requestId;
+      if (json.model) reply.responseModel = json.model;
+      return reply;
     },
 
     async *stream(request): AsyncIterable<StreamEvent> {
-      const response = await post("/chat/completions", request.model, chatBody(request, true), request.signal);
+      const response = await post(chatURL, request.model, chatBody(request, true), request.signal);
       const requestId = response.headers.get("x-request-id") ?? undefined;
       let text = "";
       let usage: TokenUsage = NO_USAGE;
@@ -158,7 +165,7 @@ export function openaiCompatible(options: OpenAICompatibleOptions): ModelProvide
 
     async embed(request): Promise<EmbedResponse> {
       const body = { model: request.model, input: request.texts, ...(request.dimensions !== undefined && { dimensions: request.dimensions }) };
-      const response = await post("/embeddings", request.model, body, request.signal);
+      const response = await post(embeddingsURL, request.model, body, request.signal);
       const json = (await readJson(response, name, request.model, secrets, request.signal)) as EmbeddingsResponse;
       const data = [...(json.data ?? [])].sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
       if (data.length !== request.texts.length) {
@@ -168,6 +175,8 @@ export function openaiCompatible(options: OpenAICompatibleOptions): ModelProvide
       return { vectors: data.map((d) => d.embedding), usage: { ...NO_USAGE, inputTokens: json.usage?.prompt_tokens ?? 0 }, ...(requestId && { requestId }) };
     },
   };
+  sharesNeverSignal.add(provider);
+  return provider;
 }
 
 interface WireUsage {

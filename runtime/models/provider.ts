@@ -30,6 +30,14 @@ export interface GenerateRequest {
   readonly signal: AbortSignal;
 }
 
+/**
+ * The providers that may be handed the runtime's shared never-firing signal (a call with no
+ * deadline and no canceller) because they never give it to `fetch`, which would add a
+ * listener to it per request. Any other provider gets a fresh signal per call. Internal:
+ * the built-in providers add themselves.
+ */
+export const sharesNeverSignal = new WeakSet<ModelProvider>();
+
 /** Token counts of one call. Unknown counts are 0. */
 export interface TokenUsage {
   readonly inputTokens: number;

@@ -139,6 +139,7 @@ const NO_OPS: readonly string[] = Object.freeze([]);
 
 /** The process-wide ledger: every call since start (or since `resetGlobal`). */
 let global = new Ledger(undefined, undefined);
+let globalOnly: readonly Ledger[] = [global];
 const scopes = new AsyncLocalStorage<Ledger>();
 
 /** The innermost ledger of the current async context, the global one outside any. Internal. */
@@ -147,9 +148,12 @@ export function currentLedger(): Ledger {
 }
 
 /** Every ledger a call made here records into, innermost first, the global one last. Internal. */
-export function ledgers(): Ledger[] {
+export function ledgers(): readonly Ledger[] {
+  const inner = scopes.getStore();
+  // Outside any scope (most calls): the one global ledger, no array to build.
+  if (inner === undefined) return globalOnly;
   const out: Ledger[] = [];
-  for (let l: Ledger | undefined = scopes.getStore(); l !== undefined; l = l.parent) out.push(l);
+  for (let l: Ledger | undefined = inner; l !== undefined; l = l.parent) out.push(l);
   out.push(global);
   return out;
 }
@@ -165,6 +169,7 @@ export async function track<T>(fn: () => T | PromiseLike<T>, budget: Budget | un
 export function resetGlobal(): UsageReport {
   const old = global.report();
   global = new Ledger(undefined, undefined);
+  globalOnly = [global];
   return old;
 }
 

@@ -30,7 +30,8 @@ let ioredis: Promise<{ readonly Redis: typeof Redis }> | undefined;
 
 /**
  * A plain Redis connection (ioredis) for weft's own side channels: cancels, heartbeats,
- * markers, and the Redis store. Same reconnect behaviour as BullMQ's connections.
+ * markers, and the Redis store. Same reconnect behaviour as BullMQ's connections; with
+ * `commandTimeout`, a command still unanswered after that many ms (Redis away) rejects.
  *
  * @example
  * ```ts
@@ -38,13 +39,13 @@ let ioredis: Promise<{ readonly Redis: typeof Redis }> | undefined;
  * await client.quit();
  * ```
  */
-export async function openRedis(target: RedisTarget): Promise<Redis> {
+export async function openRedis(target: RedisTarget, options: { readonly commandTimeout?: number } = {}): Promise<Redis> {
   ioredis ??= (import("ioredis") as Promise<{ readonly Redis: typeof Redis }>).catch((error: unknown) => {
     ioredis = undefined;
     throw new Error("weft: scaling out needs the ioredis package (npm install bullmq ioredis)", { cause: error });
   });
   const { Redis: Client } = await ioredis;
-  const client = new Client(connectionOptions(target) as import("ioredis").RedisOptions);
+  const client = new Client({ ...(connectionOptions(target) as import("ioredis").RedisOptions), ...options });
   // Connection errors are retried; commands wait for the reconnect.
   client.on("error", () => undefined);
   return client;

@@ -70,7 +70,10 @@ export interface BullMQExecutorOptions {
    * whose copy of the app lives elsewhere find the same ops. Default `process.cwd()`.
    */
   readonly root?: string;
-  /** How long finished jobs (and so their replies) are kept, in seconds. Default 86,400. */
+  /**
+   * How long finished jobs (and so their replies) are kept, in seconds. Default: what the
+   * serving worker keeps (`startWorker`'s `keepSeconds`, 86,400 for `weft worker`).
+   */
   readonly keepSeconds?: number;
 }
 
@@ -113,7 +116,8 @@ export class BullMQExecutor implements Executor {
   readonly redis: RedisTarget;
   /** Jobs added so far (for tests and benchmarks). */
   jobs = 0;
-  private readonly keepSeconds: number;
+  /** Retention sent with each job, when set here (else the worker's applies: less to send). */
+  private readonly keep: { readonly age: number } | undefined;
   private connecting: Promise<Connected> | undefined;
   private readonly pending = new Map<string, Pending>();
   private sweeper: NodeJS.Timeout | undefined;
@@ -139,8 +143,9 @@ export class BullMQExecutor implements Executor {
     this.queueName = options.queue ?? "weft";
     if (!/^[A-Za-z0-9_.-]{1,100}$/.test(this.queueName)) throw new TypeError(`BullMQExecutor: queue must be 1-100 letters, digits, _ . or -, received ${JSON.stringify(this.queueName)}`);
     this.root = options.root ?? process.cwd();
-    this.keepSeconds = options.keepSeconds ?? 86_400;
-    if (!(this.keepSeconds > 0)) throw new RangeError(`BullMQExecutor: keepSeconds must be > 0, received ${this.keepSeconds}`);
+    const keepSeconds = options.keepSeconds;
+    if (keepSeconds !== undefined && !(keepSeconds > 0)) throw new RangeError(`BullMQExecutor: keepSeconds must be > 0, received ${keepSeconds}`);
+    this.keep = keepSeconds === undefined ? undefined : { age: keepSeconds };
   }
 
   /** Where this executor sends jobs, password removed: `bullmq redis://host:port queue weft`. */
@@ -157,27 +162,11 @@ export class BullMQExecutor implements Executor {
       const self = entry.desc.locator?.member === undefined ? undefined : { ...(work.thisArg as object) };
       return this.send("call", [{ op: this.keyOf(entry) }], entry, self, work.args, frame).then(valueOf);
     }
-    let steps: ResolvedStep[];
-    try {
-      steps = resolveChain(work.chain);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const why = whyNotRemoteAll(steps);
-    if (why) return Promise.reject(new RemoteRefused(why.op, "cannot-travel", why.reason));
-    return this.send("chain", this.wireSteps(steps), steps[0]!.entry, undefined, work.args, frame).then(valueOf);
+    return this.sendChain("chain", work.chain, work.args, frame).then(valueOf);
   }
 
   runChunk(target: string | FusedChain, items: readonly (readonly unknown[])[], frame: Frame): Promise<ItemResult[]> {
-    let steps: ResolvedStep[];
-    try {
-      steps = resolveChain(chainOf(target));
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const why = whyNotRemoteAll(steps);
-    if (why) return Promise.reject(new RemoteRefused(why.op, "cannot-travel", why.reason));
-    return this.send("chunk", this.wireSteps(steps), steps[0]!.entry, undefined, items, frame).then((reply) => {
+    return this.sendChain("chunk", chainOf(target), items, frame).then((reply) => {
       if (reply.type === "error") throw decodeRemoteError(reply);
       if (reply.type !== "items") throw new TypeError(`weft remote: expected items for a chunk, received ${reply.type}`);
       const { values, failures } = reply.items;
@@ -186,6 +175,19 @@ export class BullMQExecutor implements Executor {
       for (const [index, error] of failures) results[index] = { ok: false, error: decodeRemoteError({ type: "error", error, timings: [] }) };
       return results;
     });
+  }
+
+  /** A chain (one op is a chain of one step) as one job: refused when one of its ops cannot travel. */
+  private sendChain(type: "chain" | "chunk", chain: FusedChain, args: JobPayload["args"], frame: Frame): Promise<ReplyMessage> {
+    let steps: ResolvedStep[];
+    try {
+      steps = resolveChain(chain);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const why = whyNotRemoteAll(steps);
+    if (why) return Promise.reject(new RemoteRefused(why.op, "cannot-travel", why.reason));
+    return this.send(type, this.wireSteps(steps), steps[0]!.entry, undefined, args, frame);
   }
 
   private wireSteps(steps: readonly ResolvedStep[]): RemoteStep[] {
@@ -337,10 +339,10 @@ export class BullMQExecutor implements Executor {
     let c: Connected;
     try {
       c = await this.connect();
-      const keep = { age: this.keepSeconds };
+      const keep = this.keep;
       // One round trip for every step that became ready in the same tick. One attempt per
       // job (BullMQ's default): the caller's kernel retries, each attempt a job of its own.
-      await c.queue.addBulk(jobs.map((j) => ({ name: j.name, data: j.data, opts: { jobId: j.id, removeOnComplete: keep, removeOnFail: keep } })));
+      await c.queue.addBulk(jobs.map((j) => ({ name: j.name, data: j.data, opts: keep ? { jobId: j.id, removeOnComplete: keep, removeOnFail: keep } : { jobId: j.id } })));
     } catch (error) {
       for (const j of jobs) this.settle(j.id, error);
       return;

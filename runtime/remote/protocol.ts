@@ -305,17 +305,27 @@ export function encodeReply(reply: ReplyMessage): ReplyValue {
   return { weft: PROTOCOL_VERSION, reply: toWire(reply) };
 }
 
-/** What a weft job returns. @example `const r: ReplyValue = encodeReply({ type: "value", value: 1, timings: [] })` */
-export interface ReplyValue {
-  readonly weft: typeof PROTOCOL_VERSION;
-  readonly reply: Wire;
-}
+/**
+ * What a weft job returns: a value or every item's value (plain JSON, the common cases
+ * in short), or any reply on the wire.
+ *
+ * @example
+ * ```ts
+ * const r: ReplyValue = { weft: 2, items: [1, 2, 3] };
+ * ```
+ */
+export type ReplyValue =
+  | { readonly weft: typeof PROTOCOL_VERSION; readonly value: unknown }
+  | { readonly weft: typeof PROTOCOL_VERSION; readonly items: readonly unknown[] }
+  | { readonly weft: typeof PROTOCOL_VERSION; readonly reply: Wire };
 
 /** The reply a job returned. Throws `TypeError` on a value no weft worker returns. @example `decodeReply(job.returnvalue)` */
 export function decodeReply(returnvalue: unknown): ReplyMessage {
-  const r = returnvalue as Partial<ReplyValue> | null;
-  if (r === null || typeof r !== "object" || r.weft !== PROTOCOL_VERSION || r.reply === undefined) {
-    throw new TypeError(`weft remote: a job returned ${r === null ? "null" : typeof r}${typeof r === "object" && r !== null && typeof r.weft === "number" ? ` of protocol version ${r.weft}` : ""}, not a weft reply of version ${PROTOCOL_VERSION} (is another program or another weft version serving this queue?)`);
+  const r = returnvalue as { weft?: unknown; value?: unknown; items?: unknown; reply?: Wire } | null;
+  if (r !== null && typeof r === "object" && r.weft === PROTOCOL_VERSION) {
+    if ("value" in r) return { type: "value", value: r.value, timings: [] };
+    if (Array.isArray(r.items)) return { type: "items", items: { values: r.items, failures: [] }, timings: [] };
+    if (r.reply !== undefined) return fromWire<ReplyMessage>(r.reply);
   }
-  return fromWire<ReplyMessage>(r.reply);
+  throw new TypeError(`weft remote: a job returned ${r === null ? "null" : typeof r}${typeof r === "object" && r !== null && typeof r.weft === "number" ? ` of protocol version ${r.weft}` : ""}, not a weft reply of version ${PROTOCOL_VERSION} (is another program or another weft version serving this queue?)`);
 }

@@ -6,8 +6,7 @@
  * arguments (and a method's `this`) that clone unchanged. What cannot travel is refused with the reason, never run elsewhere.
  */
 import type { OpEntry } from "../invoke.js";
-import { entryScript } from "../workers/capability.js";
-import { notCloneable } from "../workers/protocol.js";
+import { NO_THIS, entryScript, whyNotSendable } from "../workers/capability.js";
 
 /**
  * Why `entry` (called with `thisArg` and `args`, when given) cannot run on a remote
@@ -27,16 +26,6 @@ export function whyNotRemote(entry: OpEntry, thisArg: unknown, args: readonly un
   if (locator.module === entryScript()) {
     return `it is defined in the program's entry script (${locator.module}), which a worker would have to import, re-running its top level; define remote ops in a module of their own`;
   }
-  if (locator.member !== undefined && thisArg !== undefined) {
-    if (thisArg === null || typeof thisArg !== "object") return "it is a method called without its instance";
-    const ctor = (thisArg as { constructor?: { name?: unknown } }).constructor;
-    if (ctor?.name !== locator.export) return `its instance is a ${String(ctor?.name)}, not the exported class ${locator.export} a worker would rebuild it from`;
-    const why = notCloneable({ ...thisArg }, "this");
-    if (why) return `its \`this\` holds ${why}, which cannot be sent in a job (keep the instance's fields plain data)`;
-  }
-  if (args !== undefined) {
-    const why = notCloneable(args, "args");
-    if (why) return `its arguments hold ${why}, which cannot be sent in a job`;
-  }
-  return undefined;
+  // Chains and chunks have no instance; a call's is checked when it is a method's.
+  return whyNotSendable(locator, locator.member !== undefined && thisArg !== undefined ? thisArg : NO_THIS, args, "sent in a job");
 }

@@ -73,9 +73,14 @@ export interface RemoteWorkerOptions {
   readonly maxStalledCount?: number;
   /** The heartbeat period. Default 5,000 ms. */
   readonly heartbeatMs?: number;
+  /**
+   * How long finished jobs (and so their replies, which a resumed coordinator reads back)
+   * are kept, in seconds, unless the coordinator's executor set its own. Default 86,400.
+   */
+  readonly keepSeconds?: number;
 }
 
-const OPTION_KEYS = new Set(["redis", "queue", "concurrency", "ops", "root", "lockMs", "stalledMs", "maxStalledCount", "heartbeatMs"]);
+const OPTION_KEYS = new Set(["redis", "queue", "concurrency", "ops", "root", "lockMs", "stalledMs", "maxStalledCount", "heartbeatMs", "keepSeconds"]);
 /** Cancels heard for jobs not running here, kept in case the job arrives next. */
 const RECENT_CANCELS = 10_000;
 
@@ -123,6 +128,8 @@ export async function startWorker(options: RemoteWorkerOptions): Promise<RemoteW
   const stalledMs = options.stalledMs ?? 30_000;
   const maxStalledCount = options.maxStalledCount ?? 1;
   const heartbeatMs = options.heartbeatMs ?? 5000;
+  const keepSeconds = options.keepSeconds ?? 86_400;
+  if (!(keepSeconds > 0)) throw new RangeError(`weft worker: keepSeconds must be > 0, received ${keepSeconds}`);
   if (!(Number.isInteger(concurrency) && concurrency >= 1)) throw new RangeError(`weft worker: concurrency must be a whole number >= 1, received ${concurrency}`);
   for (const [name, v] of [["lockMs", lockMs], ["stalledMs", stalledMs], ["heartbeatMs", heartbeatMs]] as const) {
     if (!(Number.isFinite(v) && v >= 10)) throw new RangeError(`weft worker: ${name} must be a number of milliseconds >= 10, received ${v}`);
@@ -179,6 +186,8 @@ export async function startWorker(options: RemoteWorkerOptions): Promise<RemoteW
     lockDuration: lockMs,
     stalledInterval: stalledMs,
     maxStalledCount,
+    removeOnComplete: { age: keepSeconds },
+    removeOnFail: { age: keepSeconds },
     name: id,
     autorun: false,
   });
@@ -347,7 +356,9 @@ async function execute(job: BullMQ.Job<JobData, ReplyValue>, controller: AbortCo
  * (the body ran: failing beats running it twice), an item's refusal failing that item only.
  */
 function replyValue(reply: ReplyMessage, op: string): ReplyValue {
-  if (jsonFaithful(reply)) return { weft: PROTOCOL_VERSION, reply: { json: reply } };
+  // The common replies in their short forms: a value, or every item's value.
+  if (reply.type === "value" && jsonFaithful(reply.value)) return { weft: PROTOCOL_VERSION, value: reply.value };
+  if (reply.type === "items" && reply.items.failures.length === 0 && jsonFaithful(reply.items.values)) return { weft: PROTOCOL_VERSION, items: reply.items.values };
   const refused = (why: string) => new RemoteRefused(op, "cannot-travel", `its result holds ${why}, which cannot come back unchanged`);
   if (reply.type === "value") {
     const why = notCloneable(reply.value, "result");

@@ -11,6 +11,7 @@
 import { existsSync, realpathSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { workerData } from "node:worker_threads";
+import type { OpLocator } from "../../decorators/descriptor.js";
 import type { OpEntry } from "../invoke.js";
 import { WORKER_MARK } from "./keys.js";
 import { notCloneable } from "./protocol.js";
@@ -108,18 +109,36 @@ export function whyNotWorker(entry: OpEntry, thisArg: unknown, args: readonly un
   const fixed = staticReason(entry);
   if (fixed) return fixed;
   const locator = entry.desc.locator!;
-  if (locator.member !== undefined) {
+  return whyNotSendable(locator, locator.member === undefined ? NO_THIS : thisArg, args, "cloned to a worker");
+}
+
+/** Passed as `thisArg` to `whyNotSendable`: the call has no instance to check. */
+export const NO_THIS: unique symbol = Symbol("no this");
+
+/**
+ * Why a call's instance (a method op's `this`) or arguments cannot be sent where it is to
+ * run, or `undefined`: a worker thread or a remote worker rebuilds the instance on the
+ * exported class's prototype from its cloned fields, and the arguments by structured
+ * clone. `sent` ends the reason (`"cloned to a worker"`, `"sent in a job"`).
+ *
+ * @example
+ * ```ts
+ * whyNotSendable(locator, NO_THIS, [() => 1], "sent in a job"); // "its arguments hold a function at args[0], which cannot be sent in a job"
+ * ```
+ */
+export function whyNotSendable(locator: OpLocator, thisArg: unknown, args: readonly unknown[] | undefined, sent: string): string | undefined {
+  if (thisArg !== NO_THIS) {
     if (thisArg === null || typeof thisArg !== "object") return "it is a method called without its instance";
     const ctor = (thisArg as { constructor?: { name?: unknown } }).constructor;
     if (ctor?.name !== locator.export) {
       return `its instance is a ${String(ctor?.name)}, not the exported class ${locator.export} a worker would rebuild it from`;
     }
     const why = notCloneable({ ...thisArg }, "this");
-    if (why) return `its \`this\` holds ${why}, which cannot be cloned to a worker (keep the instance's fields plain data)`;
+    if (why) return `its \`this\` holds ${why}, which cannot be ${sent} (keep the instance's fields plain data)`;
   }
   if (args !== undefined) {
     const why = notCloneable(args, "args");
-    if (why) return `its arguments hold ${why}, which cannot be cloned to a worker`;
+    if (why) return `its arguments hold ${why}, which cannot be ${sent}`;
   }
   return undefined;
 }

@@ -15,7 +15,7 @@
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { op, jit, cond, map, TraceError } from "weft";
-import { fallbackWarnings } from "./harness.js";
+import { fallbackWarnings, flush, gates } from "./harness.js";
 
 /** Hands a function over without its source being visible at the `jit(...)` call. */
 function opaque<F>(f: F): F {
@@ -194,6 +194,43 @@ describe("what a Proxy cannot see (documented limits), and the staged fix", () =
       return map(await words(x), (w) => stamp(w, tail));
     }, { strict: true });
     expect(await staged("a b")).toEqual(["a@A B!", "b@A B!"]);
+  });
+});
+
+describe("what ordering effects costs", () => {
+  it("io ops handed the same object run one after the other (either may change it); handed its string field, they overlap", async () => {
+    const g = gates();
+    const look = op({ name: "look", kind: "io" }, async (q: { text: string }) => (await g.enter("look"), q.text));
+    const lookText = op({ name: "lookText", kind: "io" }, async (text: string) => (await g.enter("lookText"), text));
+    const whole = jit(
+      async (x: string) => {
+        const q = { text: x };
+        return [await look(q), await look(q)];
+      },
+      { strict: true },
+    );
+    const run = whole("p");
+    await flush();
+    expect(g.waiting).toEqual(["look"]); // the second waits for the first
+    g.open("look");
+    await flush();
+    expect(g.waiting).toEqual(["look"]);
+    g.open("look");
+    expect(await run).toEqual(["p", "p"]);
+
+    const fields = jit(
+      async (x: string) => {
+        const q = { text: x };
+        return [await lookText(q.text), await lookText(q.text)];
+      },
+      { strict: true },
+    );
+    const both = fields("p");
+    await flush();
+    expect(g.waiting).toEqual(["lookText", "lookText"]); // a string cannot be changed: both start
+    g.open("lookText");
+    g.open("lookText");
+    expect(await both).toEqual(["p", "p"]);
   });
 });
 

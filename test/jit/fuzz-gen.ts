@@ -148,14 +148,14 @@ function statement(g: Gen): void {
       g.vars.get("N")!.push(q);
     },
   ];
+  // Staged try/catch with an inert finally (it runs after the try, as glue).
+  const finallyTry = () => {
+    const name = `v${g.next++}`;
+    g.lines.push(`  let ${name} = "caught";`, `  try {`, `    ${name} = await fail(${S()});`, `  } catch {`, `    ${name} = "caught";`, `  } finally {`, `    ${name} += "";`, `  }`);
+    g.vars.get("S")!.push(name);
+  };
   // Constructs that cannot be staged (the program must fall back and still match eager).
   const fallbacks: (() => void)[] = [
-    () => {
-      // A try the staging refuses (finally): the program falls back.
-      const name = `v${g.next++}`;
-      g.lines.push(`  let ${name} = "caught";`, `  try {`, `    ${name} = await fail(${S()});`, `  } catch {`, `    ${name} = "caught";`, `  } finally {`, `    ${name} += "";`, `  }`);
-      g.vars.get("S")!.push(name);
-    },
     () => {
       // An if the staging refuses: both branches would write one outer object while tracing.
       const name = `v${g.next++}`;
@@ -165,7 +165,10 @@ function statement(g: Gen): void {
     () => bind(g, "S", `await innerBranchy(${S()})`),
     () => bind(g, "L", `Object.keys({ ...x.o })`),
   ];
-  if (roll < 0.03) pick(g, fallbacks)();
+  // Each fallback construct is picked for 0.75% of statements (try/catch/finally was one of
+  // four until its inert form was staged; it moved to the staged choices at that rate).
+  if (roll < 0.0075 * fallbacks.length) pick(g, fallbacks)();
+  else if (roll < 0.03) finallyTry();
   else pick(g, choices)();
 }
 

@@ -285,6 +285,25 @@ describe("try/catch around op calls is a staged try: the handler runs only on fa
     await expectLikeEager(f, [["ab"], ["abcd"], ["ab!c"], ["abcdefgh"]], jit(f, strict));
   });
 
+  it("try/catch with an inert finally (glue assigning variables) is staged: the finally runs after it, as eagerly", async () => {
+    const f = async (x: string) => {
+      let v = "init";
+      let steps = 0;
+      try {
+        v = await flaky(x);
+        steps++;
+      } catch (e) {
+        v = await echo(`caught ${(e as Error).message}`);
+      } finally {
+        v += "|done";
+        steps++;
+      }
+      return { v, steps };
+    };
+    const jf = await expectLikeEager(f, [["ok"], ["bad!"], ["ok"], ["bad!"]], jit(f, strict));
+    expect((await jf.inspect("ok")).fallback).toBeUndefined();
+  });
+
   it("a try the transform cannot stage still falls back loudly (finally, an unawaited return)", async () => {
     const withFinally = async (x: string) => {
       try {
@@ -312,6 +331,17 @@ describe("for...of over a traced array is a staged map, one item at a time", () 
     note("check", "io", x);
     if (x.includes("!")) throw new Error(`bad ${x}`);
     return `ok(${x})`;
+  });
+
+  it("an array a loop pushed onto is traced after it: a staged builtin on it sees the loop's result (the generator found Array.isArray frozen to false)", async () => {
+    const f = async (x: string) => {
+      const out: string[] = [];
+      for (const it of await lines(x)) out.push(await check(it));
+      const seen = Array.isArray(out) ? out : [];
+      return { out, seen };
+    };
+    const jf = await expectLikeEager(f, [["a,b"], [""], ["a,b,c"]], jit(f, strict));
+    expect((await jf.inspect("a,b")).fallback).toBeUndefined();
   });
 
   it("collects with push, as eagerly, for arrays of every length", async () => {

@@ -133,6 +133,32 @@ describe("OpenAI-compatible provider over HTTP", () => {
     expect(mock.requests[0]!.completed).toBe(false);
   });
 
+  it("fetch gets the call's signal when something can abort it, and none for a call nothing can abort", async () => {
+    const signals: (AbortSignal | undefined)[] = [];
+    const spy: typeof fetch = (input, init) => {
+      signals.push(init?.signal ?? undefined);
+      return fetch(input, init);
+    };
+    const p = use({ fetch: spy });
+    await models(`${p}:gpt-test`, "plain");
+    await models(`${p}:gpt-test`, "with a timeout", { timeout: "30s" });
+    const controller = new AbortController();
+    await withContext({ signal: controller.signal }, () => models(`${p}:gpt-test`, "cancellable"));
+    expect(signals[0]).toBeUndefined();
+    expect(signals[1]).toBeInstanceOf(AbortSignal);
+    expect(signals[2]).toBeInstanceOf(AbortSignal);
+    // A provider not built in gets a signal of its own even when nothing can abort the call (it may hand it to fetch).
+    const seen: AbortSignal[] = [];
+    models.register(`${p}x`, { name: "plain", capabilities: { chat: true, stream: false, embed: false, jsonSchema: false }, generate: async (request) => {
+      seen.push(request.signal);
+      return { text: "ok", finishReason: "stop", usage: { inputTokens: 1, outputTokens: 1, cachedInputTokens: 0, reasoningTokens: 0 } };
+    } });
+    await models(`${p}x:m`, "a");
+    await models(`${p}x:m`, "b");
+    expect(seen[0]).toBeInstanceOf(AbortSignal);
+    expect(seen[0]).not.toBe(seen[1]);
+  });
+
   it("a deadline reaches the socket, mid-stream too", async () => {
     const p = use();
     mock.enqueue({ text: "a b c d e f g h", chunkDelayMs: 400 });

@@ -160,14 +160,14 @@ describe.skipIf(redisSkip !== undefined)("scale-out across worker processes", ()
       expect(results.map((r) => r.ok)).toEqual([false, false]);
       // Three attempts each (retry: { times: 2 }), every one a job on some worker.
       expect(Number(await probes.get(`${probe}:runs`))).toBe(6);
-      const dead = store.deadLetters("poisoned");
+      const dead = await store.deadLetters("poisoned");
       expect(dead.map((d) => [d.index, d.attempts, d.errorType])).toEqual([
         [0, 3, "OpError"],
         [1, 3, "OpError"],
       ]);
       expect(dead[0]!.error).toContain("poisoned item 1");
     } finally {
-      store.close();
+      await store.close();
     }
   });
 });

@@ -186,6 +186,21 @@ describe.skipIf(redisSkip !== undefined)("the BullMQ executor with two worker pr
     expect(cluster.workers.map((p) => p.pid)).toContain(out.pid);
   });
 
+  it("inspect() shows a call placed remote with .with({ placement }), and only that call", async () => {
+    const { jit } = w().weft;
+    const { echo, whoRuns } = w().remote;
+    const plan = jit(async (x: number) => whoRuns(await echo.with({ placement: "remote:exec" })(x)));
+    const shown = await plan.inspect(1);
+    expect(shown.text).toMatch(/echo.*# io remote:exec/);
+    expect(shown.text).not.toMatch(/whoRuns.*remote:/);
+    expect(shown.mermaid).toContain("echo @remote:exec");
+    // The run goes where inspect() said: echo went away (one job), whoRuns ran here.
+    const before = remote.jobs;
+    const out = await plan(5);
+    expect(remote.jobs - before).toBe(1);
+    expect(out).toEqual({ x: 5, pid: process.pid });
+  });
+
   it("lists the live workers from their heartbeats", async () => {
     const live = await remote.workers();
     expect(live.map((x) => x.pid).sort()).toEqual(cluster.workers.slice(0, 2).map((p) => p.pid).sort());

@@ -45,6 +45,8 @@ describe("remote wire values", () => {
   it("a reply survives BullMQ's JSON round trip; anything else is refused by name", () => {
     const reply = { type: "items", items: { values: [1, new Date(5)], failures: [] }, timings: [] } as const;
     expect(decodeReply(JSON.parse(JSON.stringify(encodeReply(reply))))).toStrictEqual(structuredClone(reply));
+    expect(decodeReply({ weft: 2, value: { a: 1 } })).toEqual({ type: "value", value: { a: 1 }, timings: [] });
+    expect(decodeReply({ weft: 2, items: [1, 2] })).toEqual({ type: "items", items: { values: [1, 2], failures: [] }, timings: [] });
     expect(() => decodeReply("42")).toThrow(/not a weft reply of version 2/);
     expect(() => decodeReply({ weft: 1, reply: { json: 1 } })).toThrow(/of protocol version 1/);
   });
