@@ -91,8 +91,21 @@ export interface TraceHook {
   record(entry: unknown, thisArg: unknown, args: readonly unknown[], overrides: unknown): unknown;
 }
 
-/** Every field of a frame, by name: what `new Frame` takes and `derive` may replace. */
-export interface FrameFields {
+/**
+ * Every field of a frame, by name: what `new Frame` takes and `derive` may replace. The
+ * fields are declared once, on `Frame`; `trace`, `run` and `placement` may be left out.
+ */
+export type FrameFields = Omit<Pick<Frame, FrameField>, OptionalField> & Partial<Pick<Frame, OptionalField>>;
+type FrameField = Exclude<keyof Frame, "children" | "remainingMs" | "runId" | "idempotencyKey" | "derive">;
+type OptionalField = "trace" | "run" | "placement";
+
+/** Fields `Frame.derive` may replace. */
+export type FramePatch = Partial<FrameFields>;
+
+/** One frame of the context stack. Internal: user code sees it through `OpContext`. */
+export class Frame implements OpContext {
+  /** Children started so far, for step ids (see `childStepId`). */
+  children = 0;
   readonly op: string | undefined;
   readonly config: Config;
   /** `withContext` config: it wins over everything and flows to every nested op. */
@@ -107,42 +120,22 @@ export interface FrameFields {
   readonly span: Span | undefined;
   /** The op (or `withContext`) whose deadline is `deadline`, for the error when it passes. */
   readonly deadlineOwner: string | undefined;
+  /**
+   * The owner's whole budget (ms) that ends at `deadline`, for the error when it passes:
+   * travels with the deadline, so a far side reports the owner's budget, not what was left.
+   */
+  readonly deadlineBudgetMs: number | undefined;
   /** True when this frame (or an ancestor) holds a permit of the global concurrency limit. */
   readonly permitted: boolean;
   /** Set while a jitted function is being traced: op calls are recorded, not run. */
-  readonly trace?: TraceHook | undefined;
+  readonly trace: TraceHook | undefined;
   /** The durable run, inside `durable({ run })`. */
-  readonly run?: RunScope | undefined;
+  readonly run: RunScope | undefined;
   /**
    * `withContext({ placement })`: where op bodies in the block run unless their op pins a
    * placement (runtime/executor.ts). Not sent with a task: on a worker or remote machine
    * nested calls run there.
    */
-  readonly placement?: string | undefined;
-}
-
-/** Fields `Frame.derive` may replace. */
-export type FramePatch = Partial<FrameFields>;
-
-/** One frame of the context stack. Internal: user code sees it through `OpContext`. */
-export class Frame implements OpContext {
-  /** Children started so far, for step ids (see `childStepId`). */
-  children = 0;
-  readonly op: string | undefined;
-  readonly config: Config;
-  readonly overrides: Config;
-  readonly deadline: number | undefined;
-  readonly signal: AbortSignal;
-  readonly attempt: number;
-  readonly stepId: string;
-  readonly tenant: string | undefined;
-  readonly user: string | undefined;
-  readonly values: Config;
-  readonly span: Span | undefined;
-  readonly deadlineOwner: string | undefined;
-  readonly permitted: boolean;
-  readonly trace: TraceHook | undefined;
-  readonly run: RunScope | undefined;
   readonly placement: string | undefined;
 
   constructor(f: FrameFields) {
@@ -158,6 +151,7 @@ export class Frame implements OpContext {
     this.values = f.values;
     this.span = f.span;
     this.deadlineOwner = f.deadlineOwner;
+    this.deadlineBudgetMs = f.deadlineBudgetMs;
     this.permitted = f.permitted;
     this.trace = f.trace;
     this.run = f.run;
@@ -194,6 +188,7 @@ export class Frame implements OpContext {
       values: patch.values ?? this.values,
       span: patch.span ?? this.span,
       deadlineOwner: "deadlineOwner" in patch ? patch.deadlineOwner : this.deadlineOwner,
+      deadlineBudgetMs: "deadlineBudgetMs" in patch ? patch.deadlineBudgetMs : this.deadlineBudgetMs,
       permitted: patch.permitted ?? this.permitted,
       trace: patch.trace,
       run: "run" in patch ? patch.run : this.run,
@@ -207,6 +202,7 @@ export interface CallBudget {
   readonly deadline: number | undefined;
   readonly signal: AbortSignal;
   readonly deadlineOwner: string | undefined;
+  readonly deadlineBudgetMs: number | undefined;
   readonly permitted: boolean;
 }
 
@@ -237,6 +233,7 @@ export function callFrame(parent: Frame, op: string, config: Config, stepId: str
     values: parent.values,
     span: span ?? parent.span,
     deadlineOwner: budget === undefined ? parent.deadlineOwner : budget.deadlineOwner,
+    deadlineBudgetMs: budget === undefined ? parent.deadlineBudgetMs : budget.deadlineBudgetMs,
     permitted: budget === undefined ? parent.permitted : budget.permitted,
     run: parent.run,
     placement: parent.placement,
@@ -273,6 +270,7 @@ export const ROOT = new Frame({
   values: EMPTY,
   span: undefined,
   deadlineOwner: undefined,
+  deadlineBudgetMs: undefined,
   permitted: false,
 });
 
@@ -364,6 +362,7 @@ export function withContext<T>(options: ContextOptions, fn: () => T): T | Promis
   const config = options.config ? { ...parent.config, ...options.config } : parent.config;
   let deadline = parent.deadline;
   let deadlineOwner = parent.deadlineOwner;
+  let deadlineBudgetMs = parent.deadlineBudgetMs;
   let signal = parent.signal;
   let timer: NodeJS.Timeout | undefined;
   let cleanup: (() => void) | undefined;
@@ -378,6 +377,7 @@ export function withContext<T>(options: ContextOptions, fn: () => T): T | Promis
     if (own !== undefined && (deadline === undefined || own < deadline)) {
       deadline = own;
       deadlineOwner = "withContext";
+      deadlineBudgetMs = budget;
       // unref: a pending block deadline must never keep the process alive on its own.
       timer = setTimeout(() => controller.abort(new DeadlineExceeded("withContext", budget!)), budget).unref();
     }
@@ -393,6 +393,7 @@ export function withContext<T>(options: ContextOptions, fn: () => T): T | Promis
     ...(options.values !== undefined && { values: { ...parent.values, ...options.values } }),
     ...(options.placement !== undefined && { placement: options.placement === "auto" ? undefined : options.placement }),
     deadlineOwner,
+    deadlineBudgetMs,
     trace: parent.trace,
   });
   if (!cleanup) return store.run(frame, fn);

@@ -27,7 +27,7 @@ import { redactError } from "./redact.js";
 import { backoffOf, isTransient, neverRetried, retryAfterOf, retryDelay } from "./retry.js";
 import { settings, settingsVersion } from "./settings.js";
 import { effectApi } from "./effect.js";
-import { attemptFailed, endSpan, startSpan, withActiveSpan } from "./telemetry.js";
+import { attemptFailed, endSpan, startSpan, tracingRegistered, withActiveSpan } from "./telemetry.js";
 import { validatorsFor, type Validators } from "./validate.js";
 import { checkedStream } from "./checked-stream.js";
 import { log } from "./log.js";
@@ -171,7 +171,7 @@ function callFast(entry: OpEntry, parent: Frame, thisArg: unknown, args: readonl
   if (signal.aborted) throw abortReason(signal, desc.name);
   const validators = validatorsOf(entry, site);
   const stepId = childStepId(parent, desc.name);
-  const span = startSpan({ name: desc.name, kind: desc.kind, stepId, parent: parent.span });
+  const span = tracingRegistered() ? startSpan({ name: desc.name, kind: desc.kind, stepId, parent: parent.span }) : undefined;
   if (observed) emit({ type: "op:start", op: desc.name, stepId });
   if (validators.input !== undefined) checkInput(entry, validators, args, stepId, span, signal);
   const frame = callFrame(parent, desc.name, mergeConfig(entry, parent, withConfig), stepId, span, undefined);
@@ -207,7 +207,7 @@ function callWithPolicy(
   if (parent.signal.aborted) return Promise.reject(abortReason(parent.signal, desc.name));
   const validators = validatorsOf(entry, site);
   const stepId = childStepId(parent, desc.name);
-  const span = startSpan({ name: desc.name, kind: desc.kind, stepId, parent: parent.span });
+  const span = tracingRegistered() ? startSpan({ name: desc.name, kind: desc.kind, stepId, parent: parent.span }) : undefined;
   if (observed) emit({ type: "op:start", op: desc.name, stepId });
   if (validators.input !== undefined) {
     try {
@@ -272,7 +272,15 @@ class PolicyCall {
       mergeConfig(entry, parent, overrides?.config),
       stepId,
       this.span,
-      ownIsEarlier || needsLimit ? { deadline: ownIsEarlier ? own : parent.deadline, signal, deadlineOwner: ownIsEarlier ? desc.name : parent.deadlineOwner, permitted: parent.permitted || needsLimit } : undefined,
+      ownIsEarlier || needsLimit
+        ? {
+            deadline: ownIsEarlier ? own : parent.deadline,
+            signal,
+            deadlineOwner: ownIsEarlier ? desc.name : parent.deadlineOwner,
+            deadlineBudgetMs: ownIsEarlier ? timeoutMs : parent.deadlineBudgetMs,
+            permitted: parent.permitted || needsLimit,
+          }
+        : undefined,
     );
   }
 

@@ -24,10 +24,11 @@
  * Free of Effect and of the transformer: plain synchronous Node, called at registration.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { createRequire, SourceMap } from "node:module";
+import { createRequire } from "node:module";
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import { manifestChecksFile, type InjectedChecks, type InjectedMeta } from "../decorators/descriptor.js";
+import { currentStack, isWeftFile, pathOf, toSource, type StackFrame } from "../decorators/stack.js";
 import type { Manifest, ManifestEntry } from "../decorators/manifest-format.js";
 import { WeftError } from "./errors.js";
 import { log } from "./log.js";
@@ -120,7 +121,7 @@ export function loadManifest(file: string, options: { readonly verify?: boolean 
  * ```
  */
 export function lookupManifest(site: ManifestSite = {}): InjectedMeta | undefined {
-  const where = site.file !== undefined ? { file: toPath(site.file), lines: site.lines ?? [], module: site.module } : callerSite();
+  const where = site.file !== undefined ? { file: pathOf(site.file), lines: site.lines ?? [], module: site.module } : callerSite();
   if (!where) return undefined;
   let consulted: Loaded | undefined;
   for (const manifest of manifestsFor(where.file)) {
@@ -322,19 +323,14 @@ export interface CallerSite {
   readonly module?: string;
 }
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const WEFT_ROOTS = [path.dirname(HERE), ...(path.basename(path.dirname(HERE)) === "dist" ? [path.dirname(path.dirname(HERE))] : [])];
-const INTERNAL_DIRS = WEFT_ROOTS.flatMap((root) => ["decorators", "runtime", "compiler"].map((d) => path.join(root, d) + path.sep));
-const INTERNAL_FILES = new Set(WEFT_ROOTS.flatMap((root) => ["index", "effect"].flatMap((f) => [".ts", ".js"].map((x) => path.join(root, f + x)))));
-
 function isInternal(file: string): boolean {
-  return INTERNAL_DIRS.some((d) => file.startsWith(d)) || INTERNAL_FILES.has(file) || file.includes(`${path.sep}node_modules${path.sep}tslib${path.sep}`);
+  return isWeftFile(file) || file.includes(`${path.sep}node_modules${path.sep}tslib${path.sep}`);
 }
 
 /**
  * Where the current registration happens: the first stack frame outside weft's own
- * modules. The source position comes from the formatted stack (mapped to sources when the
- * environment maps stacks); the emitted module from V8's raw call sites.
+ * modules (the shared walker, decorators/stack.ts, gives source positions, mapped when the
+ * environment maps stacks, and each frame's emitted file).
  *
  * @example
  * ```ts
@@ -342,50 +338,8 @@ function isInternal(file: string): boolean {
  * ```
  */
 export function callerSite(): CallerSite | undefined {
-  const limit = Error.stackTraceLimit;
-  const prepare = Error.prepareStackTrace;
-  Error.stackTraceLimit = 50;
-  try {
-    // Read `.stack` at once: V8 formats it lazily, with whatever prepareStackTrace is set then.
-    const formatted: { stack?: string } = {};
-    Error.captureStackTrace(formatted, callerSite);
-    const text = formatted.stack ?? "";
-    // Raw call sites name the emitted file, whatever source maps say.
-    Error.prepareStackTrace = (_error, sites) => sites;
-    const holder: { stack?: unknown } = {};
-    Error.captureStackTrace(holder, callerSite);
-    const raw = (holder.stack as NodeJS.CallSite[] | undefined) ?? [];
-    return pickFrame(parseStack(text), raw.map((s) => s.getFileName() ?? undefined));
-  } finally {
-    Error.prepareStackTrace = prepare;
-    Error.stackTraceLimit = limit;
-  }
-}
-
-/** One frame of a formatted stack. */
-export interface StackFrame {
-  readonly file: string;
-  readonly line: number;
-  readonly column: number;
-}
-
-/**
- * The frames of a V8-formatted stack (`    at fn (file:///a.ts:3:5)`), as paths; frames
- * without a file position (native, eval) are kept as undefined so indices match call sites.
- *
- * @example
- * ```ts
- * parseStack("Error\n    at f (file:///app/a.ts:3:5)"); // [{ file: "/app/a.ts", line: 3, column: 5 }]
- * ```
- */
-export function parseStack(stack: string): (StackFrame | undefined)[] {
-  const frames: (StackFrame | undefined)[] = [];
-  for (const line of stack.split("\n")) {
-    if (!/^\s+at /.test(line)) continue;
-    const match = /\(?((?:file:\/\/|\/|[A-Za-z]:[\\/])[^()]*?):(\d+):(\d+)\)?\s*$/.exec(line);
-    frames.push(match ? { file: toPath(match[1]!), line: Number(match[2]), column: Number(match[3]) } : undefined);
-  }
-  return frames;
+  const { frames, emitted } = currentStack(callerSite, { emitted: true, limit: 50 });
+  return pickFrame(frames, emitted);
 }
 
 /**
@@ -406,63 +360,17 @@ export function pickFrame(frames: readonly (StackFrame | undefined)[], emitted: 
     const frame = frames[i];
     if (!frame || frame.file.startsWith("node:") || isInternal(frame.file)) continue;
     const raw = aligned ? emitted[i] : undefined;
-    const rawPath = raw !== undefined && /^(?:file:\/\/|\/|[A-Za-z]:[\\/])/.test(raw) ? toPath(raw) : undefined;
+    const rawPath = raw !== undefined && /^(?:file:\/\/|\/|[A-Za-z]:[\\/])/.test(raw) ? pathOf(raw) : undefined;
     if (rawPath !== undefined && isInternal(rawPath)) continue;
-    let group = rawPath === undefined ? [frame] : frames.filter((f, j): f is StackFrame => f !== undefined && emitted[j] !== undefined && toPath(emitted[j]!) === rawPath);
+    let group = rawPath === undefined ? [frame] : frames.filter((f, j): f is StackFrame => f !== undefined && emitted[j] !== undefined && pathOf(emitted[j]!) === rawPath);
     // Stacks not mapped by the environment (no --enable-source-maps): map them with the file's own source map.
-    if (group.every((f) => f.file === (rawPath ?? frame.file))) group = mapFrames(group);
+    if (group.every((f) => f.file === (rawPath ?? frame.file))) group = group.map(toSource);
     // Prefer a mapped source over the emitted file itself.
     const source = group.find((f) => f.file !== rawPath)?.file ?? group[0]?.file ?? frame.file;
     const lines = group.filter((f) => f.file === source).map((f) => f.line);
     return { file: source, lines, ...(rawPath !== undefined ? { module: pathToFileURL(rawPath).href } : {}) };
   }
   return undefined;
-}
-
-interface LoadedMap {
-  readonly map: SourceMap;
-  /** What relative `sources` are resolved against: the map file's directory plus `sourceRoot`. */
-  readonly base: string;
-}
-
-const sourceMaps = new Map<string, LoadedMap | null>();
-
-/** Frames of one emitted file, mapped to their sources through its `//# sourceMappingURL`, when it has one. */
-function mapFrames(frames: readonly StackFrame[]): StackFrame[] {
-  return frames.map((frame) => {
-    const loadedMap = sourceMapOf(frame.file);
-    if (!loadedMap) return frame;
-    const entry = loadedMap.map.findEntry(frame.line - 1, frame.column - 1) as { originalSource?: string; originalLine?: number; originalColumn?: number };
-    if (entry.originalSource === undefined || entry.originalLine === undefined) return frame;
-    const file = entry.originalSource.startsWith("file:") ? fileURLToPath(entry.originalSource) : path.resolve(loadedMap.base, entry.originalSource);
-    return { file, line: entry.originalLine + 1, column: (entry.originalColumn ?? 0) + 1 };
-  });
-}
-
-function sourceMapOf(file: string): LoadedMap | undefined {
-  let loadedMap = sourceMaps.get(file);
-  if (loadedMap === undefined) {
-    loadedMap = null;
-    try {
-      const text = readFileSync(file, "utf8");
-      const url = /\/\/[#@] sourceMappingURL=(\S+)\s*$/.exec(text)?.[1];
-      if (url) {
-        const inline = url.startsWith("data:");
-        const mapFile = inline ? file : path.resolve(path.dirname(file), decodeURIComponent(url));
-        const json = inline ? Buffer.from(url.slice(url.indexOf(",") + 1), url.includes(";base64,") ? "base64" : "utf8").toString("utf8") : readFileSync(mapFile, "utf8");
-        const payload = JSON.parse(json) as ConstructorParameters<typeof SourceMap>[0] & { sourceRoot?: string };
-        loadedMap = { map: new SourceMap(payload), base: path.resolve(path.dirname(mapFile), payload.sourceRoot ?? "") };
-      }
-    } catch {
-      loadedMap = null;
-    }
-    sourceMaps.set(file, loadedMap);
-  }
-  return loadedMap ?? undefined;
-}
-
-function toPath(file: string): string {
-  return file.startsWith("file:") ? fileURLToPath(file) : file;
 }
 
 function toSlash(p: string): string {

@@ -23,7 +23,7 @@ import { installListeners, type Listener } from "./events.js";
 import { registeredOps, installOps } from "./registry.js";
 import { installSettings, newSettings, type Settings } from "./settings.js";
 import { installCostModel, newCostModel, type CostModel } from "./workers/cost.js";
-import { installSharedPool, type SharedPool } from "./workers/pool.js";
+import { installSharedPool, sharedPoolInForce, type SharedPool } from "./workers/pool.js";
 
 /**
  * A runtime's state, swapped in and out as one. Internal.
@@ -43,12 +43,23 @@ export class Runtime {
   readonly pool: SharedPool;
   readonly listeners: Set<Listener>;
 
-  constructor() {
+  /** Whether this runtime's closing stops its pool's threads (not when it shares the pool in force). */
+  private readonly ownsPool: boolean;
+
+  /**
+   * `pool: "shared"` shares the worker pool in force (its options and threads) instead of
+   * starting from a pool of its own: tests that want fresh state without restarting threads.
+   */
+  constructor(options: { readonly pool?: "own" | "shared" } = {}) {
+    const unknown = Object.keys(options).find((k) => k !== "pool");
+    if (unknown !== undefined) throw new TypeError(`Runtime: unknown option "${unknown}"`);
+    if (options.pool !== undefined && options.pool !== "own" && options.pool !== "shared") throw new TypeError(`Runtime: pool must be "own" or "shared", received ${JSON.stringify(options.pool)}`);
+    this.ownsPool = options.pool !== "shared";
     this.settings = newSettings();
     this.ops = new Map([...registeredOps()].map((entry) => [entry.desc.id, entry]));
     this.costs = newCostModel();
     this.executors = builtinExecutors();
-    this.pool = { options: {}, pool: undefined };
+    this.pool = this.ownsPool ? { options: {}, pool: undefined } : sharedPoolInForce();
     this.listeners = new Set();
   }
 
@@ -60,8 +71,9 @@ export class Runtime {
     };
   }
 
-  /** Stops this runtime's worker threads (if it started any). */
+  /** Stops this runtime's worker threads (if it started any; a shared pool is left running). */
   async close(): Promise<void> {
+    if (!this.ownsPool) return;
     const pool = this.pool.pool;
     this.pool.pool = undefined;
     await pool?.close();

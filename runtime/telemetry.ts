@@ -45,8 +45,16 @@ export function otelApi(): Api | undefined {
   return api;
 }
 
+/**
+ * False while no OpenTelemetry tracer provider was ever registered in this process: then no
+ * span can record, and a hot path skips even building its `startSpan` argument. Internal.
+ */
+export function tracingRegistered(): boolean {
+  return registry[REGISTRY]?.trace !== undefined;
+}
+
 function recordingPossible(): boolean {
-  if (registry[REGISTRY]?.trace === undefined) return false;
+  if (!tracingRegistered()) return false;
   if (!loaded) load();
   if (api === undefined) return false;
   const provider = api.trace.getTracerProvider();

@@ -41,6 +41,7 @@ const LAYERS: readonly (readonly [pattern: string, layer: Layer, why: string])[]
   ["decorators/options.ts", 1, "the one option parser: call forms and option keys, pure data the transformer shares"],
   ["decorators/formats.ts", 1, "the vetted format table and the pure helpers generated checks call"],
   ["decorators/manifest-format.ts", 1, "the weft gen manifest format: types the generator writes and the runtime's loader reads"],
+  ["decorators/stack.ts", 1, "the one stack walker: frames as source positions, weft's own files, source maps; shared by the tracer and the manifest loader"],
   ["runtime/duration.ts", 1, "the pure duration parser, shareable with the transformer"],
   ["decorators/", 5, "front doors: parse arguments, register, wrap"],
   ["compiler/", 2, "pure: graph in, graph or plan out"],

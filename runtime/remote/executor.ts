@@ -234,6 +234,7 @@ export class BullMQExecutor implements Executor {
         attempt: ctx.attempt,
         deadline: ctx.deadline,
         deadlineOwner: ctx.deadlineOwner,
+        deadlineBudgetMs: ctx.deadlineBudgetMs,
         tenant: ctx.tenant,
         user: ctx.user,
         traceparent: ctx.traceparent,

@@ -74,6 +74,8 @@ export interface JobData {
   readonly deadline: number | undefined;
   /** The op or `withContext` whose deadline it is. */
   readonly deadlineOwner: string | undefined;
+  /** The owner's whole budget (ms): the worker's `DeadlineExceeded` reports it, not what was left when the job started. */
+  readonly deadlineBudgetMs?: number | undefined;
   readonly tenant: string | undefined;
   readonly user: string | undefined;
   /** W3C traceparent of the caller's span. */

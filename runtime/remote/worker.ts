@@ -26,7 +26,7 @@ import type { OpEntry } from "../invoke.js";
 import { registeredOps, lookup } from "../registry.js";
 import { encodeError, notCloneable, type ReplyMessage, type WireContext, type WireError } from "../workers/protocol.js";
 import { runChain, runItems, type ResolvedStep } from "../workers/run.js";
-import { frameOf } from "../workers/serve.js";
+import { armDeadline, frameOf } from "../workers/serve.js";
 import { connectionOptions, describeTarget, loadBullMQ, openRedis, type RedisTarget } from "./connection.js";
 import {
   PROTOCOL_VERSION,
@@ -285,19 +285,13 @@ async function execute(job: BullMQ.Job<JobData, ReplyValue>, controller: AbortCo
     const heard = cancelled();
     if (heard === true || (heard !== false && (await heard))) signal.throwIfAborted();
     if (signal.aborted) throw signal.reason;
-    if (data.deadline !== undefined) {
-      const left = data.deadline - Date.now();
-      const owner = data.deadlineOwner ?? data.op;
-      // A job that waited past its deadline never starts.
-      if (left <= 0) throw new DeadlineExceeded(owner, 0);
-      timer = setTimeout(() => controller.abort(new DeadlineExceeded(owner, left)), left);
-    }
     const ctx: WireContext = {
       op: data.caller,
       config: payload.config ?? EMPTY_CONFIG,
       overrides: payload.overrides ?? EMPTY_CONFIG,
       deadline: data.deadline,
       deadlineOwner: data.deadlineOwner,
+      deadlineBudgetMs: data.deadlineBudgetMs,
       attempt: data.attempt,
       stepId: data.stepId,
       tenant: data.tenant,
@@ -305,6 +299,8 @@ async function execute(job: BullMQ.Job<JobData, ReplyValue>, controller: AbortCo
       values: payload.values ?? EMPTY_CONFIG,
       traceparent: data.traceparent,
     };
+    // A job that waited past its deadline never starts; one running at it reports the owner's budget.
+    timer = armDeadline(ctx, data.op, controller);
     const frame = frameOf(ctx, signal);
     const steps: ResolvedStep[] = data.steps.map((s) => ({ entry: ops.find(s.op, data.op), argsFrom: s.argsFrom }));
     switch (data.type) {

@@ -146,15 +146,3 @@ export function setRoundTripMs(ms: number): void {
   if (!(ms > 0) || !Number.isFinite(ms)) throw new RangeError(`weft workers: roundTripMs must be a positive number, received ${ms}`);
   model.roundTripMs = ms;
 }
-
-/**
- * Forgets every measurement (tests, or after a workload changes shape).
- *
- * @example
- * ```ts
- * afterEach(() => resetCostModel());
- * ```
- */
-export function resetCostModel(): void {
-  stats.clear();
-}

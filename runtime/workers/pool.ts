@@ -433,6 +433,11 @@ export interface SharedPool {
 
 let state: SharedPool = { options: {}, pool: undefined };
 
+/** The shared pool in force. Internal: a `Runtime` may share it. */
+export function sharedPoolInForce(): SharedPool {
+  return state;
+}
+
 /** Makes `next` the shared pool in force; returns the previous one. Internal: `Runtime` swaps it. */
 export function installSharedPool(next: SharedPool): SharedPool {
   const previous = state;

@@ -80,6 +80,8 @@ export interface WireContext {
   readonly overrides: Readonly<Record<string, unknown>>;
   readonly deadline: number | undefined;
   readonly deadlineOwner: string | undefined;
+  /** The owner's whole budget (ms): a far side's `DeadlineExceeded` reports it, not what was left on arrival. */
+  readonly deadlineBudgetMs: number | undefined;
   readonly attempt: number;
   readonly stepId: string;
   readonly tenant: string | undefined;
@@ -364,6 +366,7 @@ export function encodeContext(frame: Frame): WireContext {
     overrides: cloneableSubset(frame.overrides),
     deadline: frame.deadline,
     deadlineOwner: frame.deadlineOwner,
+    deadlineBudgetMs: frame.deadlineBudgetMs,
     attempt: frame.attempt,
     stepId: frame.stepId,
     tenant: frame.tenant,

@@ -203,9 +203,6 @@ function sameLocator(entry: OpEntry, ref: OpRef): boolean {
   return a !== undefined && a.module === b.module && a.export === b.export && a.member === b.member;
 }
 
-/** How long after a task's deadline the serving side stops the body on its own (see serveTask). */
-const BACKSTOP_GRACE_MS = 25;
-
 let otel: typeof Otel | null | undefined;
 function otelApi(): typeof Otel | null {
   if (otel === undefined) {
@@ -246,6 +243,7 @@ export function frameOf(ctx: WireContext, signal: AbortSignal): Frame {
     values: ctx.values,
     span,
     deadlineOwner: ctx.deadlineOwner,
+    deadlineBudgetMs: ctx.deadlineBudgetMs,
     // Nested calls here are part of the caller's call, which holds any global permit.
     permitted: true,
   });
@@ -338,6 +336,29 @@ async function resolveSteps(steps: readonly WireStep[], allow: (module: string) 
   return out;
 }
 
+/**
+ * The serving side's deadline for a task: at `ctx.deadline` (on this machine's clock)
+ * `controller` aborts with `DeadlineExceeded` naming the deadline's owner and the owner's
+ * whole budget, the error the caller's kernel reports for the same deadline, so whichever
+ * side's timer fires first the caller sees one answer. Throws that error when the deadline
+ * passed before the task arrived (the body never starts). Returns the timer to clear when
+ * the task ends. Internal: `serveTask` and the BullMQ worker share it.
+ *
+ * @example
+ * ```ts
+ * const timer = armDeadline(task.ctx, "score", controller);
+ * try { await run(); } finally { clearTimeout(timer); }
+ * ```
+ */
+export function armDeadline(ctx: WireContext, op: string, controller: AbortController): NodeJS.Timeout | undefined {
+  if (ctx.deadline === undefined) return undefined;
+  const left = ctx.deadline - Date.now();
+  // A wire from before budgets travelled: what was left is all this side knows.
+  const error = new DeadlineExceeded(ctx.deadlineOwner ?? op, ctx.deadlineBudgetMs ?? Math.max(0, left));
+  if (left <= 0) throw error;
+  return setTimeout(() => controller.abort(error), left);
+}
+
 /** Options of `serveTask`. */
 export interface ServeOptions {
   /** Fires when the caller cancels (the job was removed, the caller's signal fired). */
@@ -352,7 +373,8 @@ export interface ServeOptions {
 /**
  * Runs a task from the wire here and answers; never rejects (a failure is an error
  * reply). The body's signal fires when `options.signal` does, and at the task's deadline
- * (measured on this machine's clock) with `DeadlineExceeded` naming the deadline's owner.
+ * (measured on this machine's clock) with `DeadlineExceeded` naming the deadline's owner
+ * and its whole budget (`armDeadline`).
  *
  * @example
  * ```ts
@@ -368,17 +390,9 @@ export async function serveTask(task: RemoteTask, options: ServeOptions): Promis
     if (outer.aborted) controller.abort(outer.reason);
     else outer.addEventListener("abort", onAbort, { once: true });
   }
-  const { deadline, deadlineOwner, op } = task.ctx;
   let timer: NodeJS.Timeout | undefined;
-  if (deadline !== undefined) {
-    // The caller's kernel enforces the deadline itself (its call settles on time whatever
-    // this side does) and, through the executor, aborts the body with its own error, which
-    // names the owner's whole budget. This timer is the far side's backstop, for a caller
-    // that is gone: it fires a little later, so it never races the caller's own report.
-    const left = Math.max(0, deadline - Date.now());
-    timer = setTimeout(() => controller.abort(new DeadlineExceeded(deadlineOwner ?? op ?? "op", left)), left + BACKSTOP_GRACE_MS);
-  }
   try {
+    timer = armDeadline(task.ctx, task.ctx.op ?? "op", controller);
     return await execute(task, frameOf(task.ctx, controller.signal), options.allow, () => {}, sink);
   } catch (error) {
     return { type: "error", error: encodeError(error), timings: timingsOf(sink) };

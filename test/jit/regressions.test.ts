@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { op, jit, cond, map, vmap, TraceError } from "weft";
-import { internalDirs } from "../../compiler/trace.js";
+import { weftDirs } from "../../decorators/stack.js";
 import { gates, flush } from "./harness.js";
 
 const collect = op({ kind: "io" }, async (into: string[], x: string) => into.push(x));
@@ -189,7 +189,7 @@ describe("settle with a staged map", () => {
 
 describe("source locations when run from the build with source maps", () => {
   it("treats the source folders that dist frames map back to as weft's own", () => {
-    const dirs = internalDirs("file:///app/node_modules/weft/dist/compiler/trace.js");
+    const dirs = weftDirs("file:///app/node_modules/weft/dist/compiler/trace.js");
     for (const d of ["compiler", "runtime", "decorators"]) {
       expect(dirs).toContain(`/app/node_modules/weft/dist/${d}/`);
       // `node --enable-source-maps` reports dist/compiler/trace.js as compiler/trace.ts.
@@ -198,8 +198,8 @@ describe("source locations when run from the build with source maps", () => {
   });
 
   it("adds no folder outside the package when run from source", () => {
-    const dirs = internalDirs("file:///repo/compiler/trace.ts");
-    expect(dirs.filter((d) => !d.startsWith("file:"))).toEqual(["/repo/compiler/", "/repo/runtime/", "/repo/decorators/"]);
+    const dirs = weftDirs("file:///repo/compiler/trace.ts");
+    expect(dirs).toEqual(["/repo/compiler/", "/repo/runtime/", "/repo/decorators/"]);
   });
 });
 

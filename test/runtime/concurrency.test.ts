@@ -1,5 +1,6 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { op, configure } from "weft";
+import { freshRuntimeEach } from "../support/runtime.js";
 
 /** A body that waits until the test opens its gate: concurrency is observed, not timed. */
 function gated() {
@@ -30,11 +31,8 @@ const flush = async () => {
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
 };
 
-let restore: ReturnType<typeof configure> | undefined;
-afterEach(() => {
-  if (restore) configure(restore);
-  restore = undefined;
-});
+// Each test runs in a fresh runtime: what one configures never reaches the next.
+freshRuntimeEach();
 
 describe("concurrency limits", () => {
   it("runs at most `concurrency` calls of one op at a time, starting the next as one ends", async () => {
@@ -53,7 +51,7 @@ describe("concurrency limits", () => {
   });
 
   it("bounds concurrent top-level calls globally", async () => {
-    restore = configure({ concurrency: 3 });
+    configure({ concurrency: 3 });
     const gate = gated();
     const a = op({ name: "a" }, () => gate.enter());
     const b = op({ name: "b" }, () => gate.enter());
@@ -69,7 +67,7 @@ describe("concurrency limits", () => {
   });
 
   it("runs nested calls under their caller's permit, so a global limit of 1 cannot deadlock", async () => {
-    restore = configure({ concurrency: 1 });
+    configure({ concurrency: 1 });
     const leaf = op({ name: "leaf" }, async (x: number) => x + 1);
     const middle = op({ name: "middle" }, async (x: number) => Promise.all([leaf(x), leaf(x + 10)]));
     const root = op({ name: "root" }, async (x: number) => middle(x));

@@ -1,6 +1,7 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { op, configure, subscribe, OpError, Cancelled, ValidationError, withContext, type RuntimeEvent } from "weft";
 import { useFakeClock } from "../support/clock.js";
+import { freshRuntimeEach } from "../support/runtime.js";
 
 // Backoff waits on a fake clock: `clock.run` moves time from timer to timer, so no test
 // sleeps, and the delays are checked on the clock itself.
@@ -17,11 +18,8 @@ function record() {
   return { events, stop };
 }
 
-let restore: ReturnType<typeof configure> | undefined;
-afterEach(() => {
-  if (restore) configure(restore);
-  restore = undefined;
-});
+// Each test runs in a fresh runtime: what one configures never reaches the next.
+freshRuntimeEach();
 
 describe("retries", () => {
   it("retries a failed op three times, then surfaces the last error with the attempt count", async () => {
@@ -79,7 +77,7 @@ describe("retries", () => {
   });
 
   it("applies jitter as a fraction of each delay, from the configured random source", async () => {
-    restore = configure({ random: () => 0.5 });
+    configure({ random: () => 0.5 });
     const { events, stop } = record();
     const fails = op({ name: "jitter", retry: { times: 3, backoff: { initial: 4, factor: 2, jitter: 0.5 } } }, () => {
       throw Object.assign(new Error("x"), { status: 503 });

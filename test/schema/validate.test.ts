@@ -2,12 +2,13 @@
  * Runtime validators: compiled once per descriptor, nothing to check means no function,
  * and failures that name the op, parameter, JSON path, expected and received values.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { JsonSchema, OpDescriptor, ParamInfo } from "../../decorators/descriptor.js";
 import { ValidationError } from "../../runtime/errors.js";
 import { redactText, secretName } from "../../runtime/redact.js";
 import { describeSchema, preview, validatorsFor } from "../../runtime/validate.js";
 import { configure } from "../../runtime/settings.js";
+import { freshRuntimeEach } from "../support/runtime.js";
 
 function descriptor(params: ParamInfo[], returns?: JsonSchema, defs?: Record<string, JsonSchema>, validate?: boolean): OpDescriptor {
   return {
@@ -44,7 +45,8 @@ const batch = descriptor(
   { Item: item },
 );
 
-afterEach(() => configure({ validate: true }));
+// Each test runs in a fresh runtime: a validation switch turned off never reaches the next.
+freshRuntimeEach();
 
 describe("validatorsFor", () => {
   it("returns the same compiled validators for the same descriptor", () => {

@@ -92,7 +92,7 @@ beforeAll(async () => {
     tsp: JSON.parse(readFileSync(path.join(REPO, "package.json"), "utf8")).tsp,
   });
   transpile(ts6, ["decorators/formats.ts", "decorators/descriptor.ts", "decorators/options.ts"], path.join(tmp, "weft/decorators"));
-  transpile(ts6, ["decorators/descriptor.ts", "decorators/options.ts"], path.join(tmp, "weft-stub/decorators"));
+  transpile(ts6, ["decorators/descriptor.ts", "decorators/options.ts", "decorators/stack.ts"], path.join(tmp, "weft-stub/decorators"));
   // A stand-in weft package whose runtime/manifest.js is weft's own.
   cpSync(path.join(FIXTURE, "weft-stub"), path.join(tmp, "weft-stub"), { recursive: true });
   // The manifest warns through the logger, which reads the context.

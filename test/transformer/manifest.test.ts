@@ -8,7 +8,8 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createHash } from "node:crypto";
-import { loadManifest, lookupManifest, parseStack, pickFrame, resetManifests, StaleManifestError } from "../../runtime/manifest.js";
+import { parseStack } from "../../decorators/stack.js";
+import { loadManifest, lookupManifest, pickFrame, resetManifests, StaleManifestError } from "../../runtime/manifest.js";
 import type { Manifest, ManifestEntry } from "../../decorators/manifest-format.js";
 
 const REPO = path.resolve(import.meta.dirname, "../..");

@@ -15,30 +15,35 @@
  * run builds it (about a second when sources changed), and worker threads take a few
  * hundred milliseconds to start.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Executor, FusedChain } from "../../runtime/executors.js";
 import { loadWeft, newProbe, untilSet } from "./weft.js";
 import { redisSkip } from "../support/redis.js";
+import { freshRuntimeAll } from "../support/runtime.js";
 import { startCluster, type Cluster } from "../remote/cluster.js";
 
 type Loaded = Awaited<ReturnType<typeof loadWeft>>;
 let w: Loaded;
 const executors = new Map<string, Executor>();
-const unregister: (() => void)[] = [];
-let previousPool: Parameters<Loaded["executors"]["configureWorkers"]>[0] | undefined;
 let cluster: Cluster | undefined;
 
 beforeAll(async () => {
   w = await loadWeft();
+}, 60_000);
+
+// The whole file runs in a runtime of its own: its pool settings and executors leave nothing behind.
+freshRuntimeAll(() => new w.runtime.Runtime());
+
+beforeAll(async () => {
   executors.set("inline", w.executors.inlineExecutor);
   executors.set("async", w.executors.asyncExecutor);
   // A generous grace period: a cooperative body must see its abort and stop on its own,
   // however long a loaded machine keeps its thread from a core (pool.test.ts checks the kill).
-  previousPool = w.executors.configureWorkers({ size: 2, graceMs: 10_000 });
+  w.executors.configureWorkers({ size: 2, graceMs: 10_000 });
   executors.set("worker", w.executors.workerExecutor);
   executors.set("own-pool", new w.executors.WorkerExecutor({ size: 2, graceMs: 10_000 }));
   executors.set("loopback-remote", loopback(w));
-  for (const [name, ex] of executors) unregister.push(w.weft.registerExecutor(`conformance-${name}`, ex));
+  for (const [name, ex] of executors) w.weft.registerExecutor(`conformance-${name}`, ex);
   if (!redisSkip) {
     cluster = await startCluster({ workers: 1, queue: "conformance" });
     executors.set("bullmq", cluster.executor("conformance-bullmq"));
@@ -46,9 +51,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const off of unregister) off();
   for (const ex of executors.values()) await ex.close();
-  if (previousPool) w.executors.configureWorkers(previousPool);
   await cluster?.dispose();
 });
 
@@ -278,5 +281,60 @@ describe.each(["inline", "async", "worker", "own-pool", "loopback-remote", "bull
   it("can be used again after close", async () => {
     await ex().close();
     await expect(ex().run({ kind: "call", entry: entryOf(w.ops.inc), args: [1] }, here())).resolves.toBe(2);
+  });
+});
+
+/**
+ * The serving side of a remote executor keeps a timer of its own for the task's deadline
+ * (for a caller that is gone). When it fires before the caller's, its error must be the
+ * one the caller's kernel would report: the deadline's owner and the owner's whole budget,
+ * not what was left when the task arrived. A fake clock makes the serving side's timer the
+ * only one: the task is encoded under a 50 ms budget and arrives 30 ms later.
+ */
+describe("a served task's deadline (fake clock)", () => {
+  const thrown = (f: () => unknown): unknown => {
+    try {
+      f();
+    } catch (error) {
+      return error;
+    }
+    throw new Error("expected a throw");
+  };
+
+  it("reports the owner's whole budget when the serving side's timer fires first", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    try {
+      const entry = w.registry.lookup(w.ops.untilAborted.descriptor.id)!;
+      const probe = newProbe();
+      const task = w.weft.withContext({ timeout: 50 }, () => w.serve.encodeTask({ kind: "call", entry, args: [probe] }, w.context.currentFrame()));
+      await vi.advanceTimersByTimeAsync(30);
+      const served = w.serve.serveTask(structuredClone(task), { allow: (module) => module.startsWith("file:") });
+      await untilSet(probe, w.ops.STARTED);
+      await vi.advanceTimersByTimeAsync(100);
+      const reply = await served;
+      expect(Atomics.load(probe, w.ops.SAW_ABORT)).toBe(1);
+      const error = thrown(() => w.serve.readValue(reply));
+      expect(error).toBeInstanceOf(w.errors.DeadlineExceeded);
+      expect(error).toMatchObject({ op: "withContext", budgetMs: 50 });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("refuses a task that arrives past its deadline, naming the owner's budget, without starting the body", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    try {
+      const entry = w.registry.lookup(w.ops.untilAborted.descriptor.id)!;
+      const probe = newProbe();
+      const encoded = w.weft.withContext({ timeout: 40 }, () => w.serve.encodeTask({ kind: "call", entry, args: [probe] }, w.context.currentFrame()));
+      await vi.advanceTimersByTimeAsync(60);
+      const reply = await w.serve.serveTask(structuredClone(encoded), { allow: (module) => module.startsWith("file:") });
+      const error = thrown(() => w.serve.readValue(reply));
+      expect(error).toBeInstanceOf(w.errors.DeadlineExceeded);
+      expect(error).toMatchObject({ op: "withContext", budgetMs: 40 });
+      expect(Atomics.load(probe, w.ops.STARTED)).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

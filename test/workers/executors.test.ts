@@ -3,6 +3,7 @@
  * process-wide pool's settings.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freshRuntimeEach } from "../support/runtime.js";
 import { loadWeft, newProbe, untilSet } from "./weft.js";
 
 type Loaded = Awaited<ReturnType<typeof loadWeft>>;
@@ -55,24 +56,21 @@ describe("inline and async executors", () => {
 });
 
 describe("the process-wide pool", () => {
+  // A fresh runtime with a pool of its own: configureWorkers and closeWorkers act on it only.
+  freshRuntimeEach(() => new w.runtime.Runtime());
+
   it("takes its size from configureWorkers, and starts again after closeWorkers", async () => {
+    w.pool.configureWorkers({ size: 1 });
+    const pool = w.pool.defaultPool();
+    expect(pool.size).toBe(1);
+    await expect(w.pool.runChunk(w.ops.inc.descriptor.id, [[1], [2]], here())).resolves.toEqual([
+      { ok: true, value: 2 },
+      { ok: true, value: 3 },
+    ]);
+    expect(pool.threads).toBe(1);
     await w.pool.closeWorkers();
-    const previous = w.pool.configureWorkers({ size: 1 });
-    try {
-      const pool = w.pool.defaultPool();
-      expect(pool.size).toBe(1);
-      await expect(w.pool.runChunk(w.ops.inc.descriptor.id, [[1], [2]], here())).resolves.toEqual([
-        { ok: true, value: 2 },
-        { ok: true, value: 3 },
-      ]);
-      expect(pool.threads).toBe(1);
-      await w.pool.closeWorkers();
-      expect(pool.started).toBe(false);
-      expect(w.pool.defaultPool()).not.toBe(pool);
-    } finally {
-      w.pool.configureWorkers(previous);
-      await w.pool.closeWorkers();
-    }
+    expect(pool.started).toBe(false);
+    expect(w.pool.defaultPool()).not.toBe(pool);
   });
 
   it("rejects a size that is not a whole number of threads", () => {

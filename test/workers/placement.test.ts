@@ -2,7 +2,8 @@
  * One placement authority: what `inspect()` prints for a jitted function's steps is where
  * the runtime sends them. Real worker threads, compiled weft.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freshRuntimeEach } from "../support/runtime.js";
 import { loadWeft } from "./weft.js";
 
 type Loaded = Awaited<ReturnType<typeof loadWeft>>;
@@ -12,7 +13,8 @@ beforeAll(async () => {
   w = await loadWeft();
 });
 
-afterEach(() => w.cost.resetCostModel());
+// Each test measures from scratch: a fresh runtime (settings, cost model, listeners) sharing the threads.
+freshRuntimeEach(() => new w.runtime.Runtime({ pool: "shared" }));
 
 afterAll(async () => {
   await w.pool.closeWorkers();

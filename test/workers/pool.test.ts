@@ -7,9 +7,10 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { WorkerPool } from "../../runtime/workers/pool.js";
 import type { TaskMessage } from "../../runtime/workers/protocol.js";
+import { freshRuntimeEach } from "../support/runtime.js";
 import { loadWeft, newProbe, untilSet } from "./weft.js";
 
 type Loaded = Awaited<ReturnType<typeof loadWeft>>;
@@ -324,7 +325,7 @@ describe("context in the worker", () => {
 });
 
 describe("what cannot run in a worker runs inline, with one warning", () => {
-  afterEach(() => w.cost.resetCostModel());
+  freshRuntimeEach(() => new w.runtime.Runtime({ pool: "shared" }));
 
   it("an op without a locator", async () => {
     const local = w.weft.op({ kind: "cpu", placement: "worker", name: "localOp" }, (x: number) => x + 1);
@@ -370,21 +371,18 @@ describe("what cannot run in a worker runs inline, with one warning", () => {
 });
 
 describe("placement", () => {
-  afterEach(() => w.cost.resetCostModel());
+  freshRuntimeEach(() => new w.runtime.Runtime({ pool: "shared" }));
 
   // The round trip the model weighs against is pinned far from the bodies' real cost (a
   // heavy body takes milliseconds, a tiny one microseconds), so the decision under test does
-  // not depend on how fast this machine happens to be; no test reads a duration.
-  const pinRoundTrip = (ms: number) => {
-    const was = w.cost.currentRoundTripMs();
-    w.cost.setRoundTripMs(ms);
-    return () => w.cost.setRoundTripMs(was);
-  };
+  // not depend on how fast this machine happens to be; no test reads a duration. Each test's
+  // fresh runtime has a cost model of its own, so the pin ends with the test.
+  const pinRoundTrip = (ms: number) => w.cost.setRoundTripMs(ms);
 
   it("moves a cpu op to the default pool once its measured mean is well above a round trip", async () => {
     const entry = entryOf(w.ops.heavy);
     const before = entry.runBody;
-    const restore = pinRoundTrip(0.001);
+    pinRoundTrip(0.001);
     expect(w.placement.enableWorkerPlacement(entry)).toBe(true);
     try {
       const shared = w.pool.defaultPool();
@@ -396,14 +394,13 @@ describe("placement", () => {
       expect(shared.tasks).toBe(start + 1);
     } finally {
       entry.runBody = before;
-      restore();
     }
   });
 
   it("keeps a tiny cpu op inline, however often it runs", async () => {
     const entry = entryOf(w.ops.inc);
     const before = entry.runBody;
-    const restore = pinRoundTrip(1_000);
+    pinRoundTrip(1_000);
     w.placement.enableWorkerPlacement(entry);
     try {
       const shared = w.pool.defaultPool();
@@ -413,7 +410,6 @@ describe("placement", () => {
       expect(w.cost.meanMs(idOf(w.ops.inc))).toBeDefined();
     } finally {
       entry.runBody = before;
-      restore();
     }
   });
 

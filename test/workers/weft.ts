@@ -18,6 +18,7 @@ type Modules = {
   context: typeof import("../../runtime/context.js");
   registry: typeof import("../../runtime/registry.js");
   errors: typeof import("../../runtime/errors.js");
+  runtime: typeof import("../../runtime/runtime.js");
   build: ReturnType<typeof buildForWorkers>;
 };
 
@@ -31,7 +32,7 @@ type Modules = {
  */
 export async function loadWeft(): Promise<Modules> {
   const build = buildForWorkers();
-  const [weft, ops, executors, pool, placement, cost, protocol, keys, context, registry, errors, serve] = await Promise.all([
+  const [weft, ops, executors, pool, placement, cost, protocol, keys, context, registry, errors, serve, runtime] = await Promise.all([
     build.load<Modules["weft"]>("lib/index.js"),
     build.load<Modules["ops"]>("fixtures/ops.js"),
     build.load<Modules["executors"]>("lib/runtime/executors.js"),
@@ -44,8 +45,9 @@ export async function loadWeft(): Promise<Modules> {
     build.load<Modules["registry"]>("lib/runtime/registry.js"),
     build.load<Modules["errors"]>("lib/runtime/errors.js"),
     build.load<Modules["serve"]>("lib/runtime/workers/serve.js"),
+    build.load<Modules["runtime"]>("lib/runtime/runtime.js"),
   ]);
-  return { weft, ops, executors, pool, placement, cost, protocol, keys, context, registry, errors, serve, build };
+  return { weft, ops, executors, pool, placement, cost, protocol, keys, context, registry, errors, serve, runtime, build };
 }
 
 /**
