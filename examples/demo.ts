@@ -14,7 +14,7 @@
  * (`OPENAI_BASE_URL` / `OPENAI_API_KEY` / `OPENAI_MODEL` work too).
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -295,8 +295,8 @@ async function crashAndResume(setup: DeskSetup, file: string, dir: string) {
   };
 }
 
-// Run when executed (npm run demo), not when imported.
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+// Run when executed (npm run demo), not when imported; Node runs a script by its real path.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
   const { values } = parseArgs({ options: { quick: { type: "boolean" }, endpoint: { type: "string" }, model: { type: "string" }, questions: { type: "string" } }, strict: true });
   const endpoint = values.endpoint ?? process.env.OPENAI_BASE_URL ?? (process.env.OPENAI_API_KEY ? "https://api.openai.com/v1" : undefined);
   await demo({ quick: values.quick === true || process.env.WEFT_DEMO_QUICK === "1", endpoint, model: values.model ?? process.env.OPENAI_MODEL, questions: values.questions });
