@@ -36,6 +36,11 @@ export interface DemoOptions {
   readonly model?: string | undefined;
   /** The questions, one JSON object a line. Default examples/data/questions.jsonl. */
   readonly questions?: string | undefined;
+  /**
+   * The JavaScript of examples/desk-run.ts, the batch's process in section 7. Default:
+   * desk-run.js beside this file (a test running this file from its TypeScript source gives a build).
+   */
+  readonly runner?: string | undefined;
 }
 
 const log = (line = "") => console.log(line);
@@ -53,7 +58,9 @@ function questionsFile(): string {
 
 /** Runs the demo, printing each section. */
 export async function demo(options: DemoOptions = {}): Promise<void> {
-  const setup: DeskSetup = { quick: options.quick ?? false, endpoint: options.endpoint, model: options.model };
+  const env = process.env;
+  const endpoint = options.endpoint ?? (env.OPENAI_BASE_URL || undefined) ?? (env.OPENAI_API_KEY ? "https://api.openai.com/v1" : undefined);
+  const setup: DeskSetup = { quick: options.quick ?? false, endpoint, model: options.model ?? (env.OPENAI_MODEL || undefined) };
   const config = setUp(setup);
   const file = options.questions ?? questionsFile();
   const { lines, all, valid } = readQuestions(file, setup.quick);
@@ -69,7 +76,7 @@ export async function demo(options: DemoOptions = {}): Promise<void> {
   trace.setGlobalTracerProvider(provider);
   const dir = mkdtempSync(path.join(os.tmpdir(), "weft-demo-"));
   try {
-    const { usage: u } = await withContext({ config }, () => models.track(() => sections({ setup, file, lines, all, valid, recorder, dir })));
+    const { usage: u } = await withContext({ config }, () => models.track(() => sections({ setup, file, lines, all, valid, recorder, dir, runner: options.runner ?? fileURLToPath(new URL("./desk-run.js", import.meta.url)) })));
     log(`\n9. Usage and cost, rolled up from every model call this process made above (models.track; section 7's ran in its child processes)`);
     const cost = u.unpricedCalls > 0 ? `cost unknown for ${u.unpricedCalls} calls (set config.prices)` : `$${u.costUsd.toFixed(4)}${setup.endpoint ? "" : " at $0.15 / $0.60 per million tokens"}`;
     log(`   ${u.calls} model calls, ${u.inputTokens.toLocaleString("en-US")} input + ${u.outputTokens.toLocaleString("en-US")} output tokens, ${cost}`);
@@ -89,9 +96,10 @@ interface Sections {
   readonly valid: readonly Question[];
   readonly recorder: ReturnType<typeof traceRecorder>;
   readonly dir: string;
+  readonly runner: string;
 }
 
-async function sections({ setup, file, lines, all, valid, recorder, dir }: Sections): Promise<void> {
+async function sections({ setup, file, lines, all, valid, recorder, dir, runner }: Sections): Promise<void> {
   const first = valid[0]!;
 
   log(`\n1. The pipeline, jitted: one trace of answer() became this plan (a wave's calls start together)`);
@@ -161,7 +169,7 @@ async function sections({ setup, file, lines, all, valid, recorder, dir }: Secti
   log(`   kept ${kept.length} answers (${kept.map((r) => valid[r.index]!.id).join(", ")}), ${cancelledItems.length} items Cancelled, ${partial.length} results for ${valid.length} items: none lost`);
 
   log(`\n7. A crash mid-batch, resumed: a child process runs the batch under durable() (a SQLite journal); once ${STOP_AT} answers are journaled it says so, the demo kills it (SIGKILL) and a fresh process resumes the run`);
-  const { killed, finished, inFlight, fresh } = await crashAndResume(setup, file, dir);
+  const { killed, finished, inFlight, fresh } = await crashAndResume(runner, setup, file, dir);
   const ids = (items: readonly number[]) => items.map((i) => valid[i]!.id).join(", ") || "none";
   log(`   killed:    pid ${killed.pid} by ${killed.signal} with ${finished.length} answers journaled (${ids(finished)}) and ${killed.journaledCalls} op calls; ${inFlight.length} answers in flight (${ids(inFlight)})`);
   log(`   resumed:   pid ${fresh.pid}, once the dead process's lease expired (${ms(fresh.waitedMs)}): ${fresh.fromJournal.length} answers from the journal, ${fresh.computed.length} computed (${ids(fresh.computed)}), ${fresh.answers.length} answers in all`);
@@ -215,11 +223,10 @@ interface Child {
 }
 
 /**
- * Runs the desk's batch in a process of its own (desk-run.js beside this file); with
- * `stopAt`, kills it with SIGKILL as soon as it reports that many answers journaled.
+ * Runs the desk's batch in a process of its own (`script`: desk-run.js); with `stopAt`,
+ * kills it with SIGKILL as soon as it reports that many answers journaled.
  */
-function deskRun(setup: DeskSetup, args: readonly string[], stopAt?: number): Promise<Child> {
-  const script = fileURLToPath(new URL("./desk-run.js", import.meta.url));
+function deskRun(script: string, setup: DeskSetup, args: readonly string[], stopAt?: number): Promise<Child> {
   const endpoint = setup.endpoint ? ["--endpoint", setup.endpoint, ...(setup.model ? ["--model", setup.model] : [])] : [];
   const child = spawn(process.execPath, [script, ...args, ...(setup.quick ? ["--quick"] : []), ...(stopAt === undefined ? [] : ["--stop-at", String(stopAt)]), ...endpoint], { stdio: ["ignore", "pipe", "pipe"] });
   const stdout: string[] = [];
@@ -246,11 +253,11 @@ function deskRun(setup: DeskSetup, args: readonly string[], stopAt?: number): Pr
  * `STOP_AT` answers are journaled; a fresh process resumes the run. What finished before the
  * kill is read from the journal; what ran where, from the op bodies both processes logged.
  */
-async function crashAndResume(setup: DeskSetup, file: string, dir: string) {
+async function crashAndResume(runner: string, setup: DeskSetup, file: string, dir: string) {
   const db = path.join(dir, "desk.db");
   const bodies = path.join(dir, "bodies.log");
   const args = ["--db", db, "--run", "desk-batch", "--questions", file, "--log", bodies];
-  const killed = await deskRun(setup, args, STOP_AT);
+  const killed = await deskRun(runner, setup, args, STOP_AT);
   if (killed.signal !== "SIGKILL") throw new Error(`demo: the batch's process was to be killed at ${STOP_AT} answers, but it ended with code ${killed.code}: ${killed.stderr.trim()}`);
 
   // What the killed process finished: its journal, read before anything resumes.
@@ -265,7 +272,7 @@ async function crashAndResume(setup: DeskSetup, file: string, dir: string) {
   const journaled = new Set(journal.map((r) => r.key));
   const finished = journal.flatMap((r) => (itemOf(r.key)?.whole ? [itemOf(r.key)!.index] : [])).sort((a, b) => a - b);
 
-  const resumer = await deskRun(setup, args);
+  const resumer = await deskRun(runner, setup, args);
   if (resumer.code !== 0) throw new Error(`demo: resuming the batch failed (code ${resumer.code}): ${resumer.stderr.trim()}`);
   const { answers, waitedMs } = JSON.parse(resumer.stdout.at(-1) ?? "{}") as { answers: Answer[]; waitedMs: number };
 
@@ -298,6 +305,5 @@ async function crashAndResume(setup: DeskSetup, file: string, dir: string) {
 // Run when executed (npm run demo), not when imported; Node runs a script by its real path.
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
   const { values } = parseArgs({ options: { quick: { type: "boolean" }, endpoint: { type: "string" }, model: { type: "string" }, questions: { type: "string" } }, strict: true });
-  const endpoint = values.endpoint ?? process.env.OPENAI_BASE_URL ?? (process.env.OPENAI_API_KEY ? "https://api.openai.com/v1" : undefined);
-  await demo({ quick: values.quick === true || process.env.WEFT_DEMO_QUICK === "1", endpoint, model: values.model ?? process.env.OPENAI_MODEL, questions: values.questions });
+  await demo({ quick: values.quick === true || process.env.WEFT_DEMO_QUICK === "1", endpoint: values.endpoint, model: values.model, questions: values.questions });
 }
