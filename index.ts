@@ -35,9 +35,10 @@ export type { TraceRecorder, ExportedSpan } from "./runtime/trace/recorder.js";
 export type { TraceSpan, TraceEvent, RecordedTrace, WaterfallOptions } from "./runtime/trace/view.js";
 
 // Config, credentials, logs, metrics and health.
-export { getConfig, setConfig, unsetConfig, ConfigError, type ConfigKey, type ConfigValue, type ConfigLayer } from "./runtime/config/config.js";
+export { getConfig, setConfig, unsetConfig, ConfigError, credential, setCredential } from "./runtime/deferred.js";
+export type { ConfigKey, ConfigValue, ConfigLayer } from "./runtime/config/config.js";
 export type { WeftConfig, ModelsConfig, ProviderConfig, DurableConfig, LogConfig, MetricsConfig } from "./runtime/config/types.js";
-export { credential, setCredential, type CredentialSource } from "./runtime/config/credentials.js";
+export type { CredentialSource } from "./runtime/config/credentials.js";
 export { Secret } from "./runtime/config/secret.js";
 export { log, configureLog, type LogLevel, type LogRecord, type LogSink, type LogSettings } from "./runtime/log.js";
 export { enableMetrics, disableMetrics, prometheusMetrics, type MetricsOptions, type PrometheusMetrics } from "./runtime/metrics.js";

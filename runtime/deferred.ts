@@ -1,6 +1,6 @@
 /**
- * The public values whose modules load at their first use, not at `import("weft")`: the
- * trace recorder and view, health checks, the local provider, streams and loaders, the
+ * The public values whose modules load at their first use, not at `import("weft")`: config
+ * and credentials, the trace recorder and view, health checks, the local provider, streams and loaders, the
  * SQLite and Redis stores, the BullMQ executor and the remote worker. Each is a thin front
  * over a lazy module (runtime/lazy.ts): a function that forwards its call, or a class
  * (`lazyClass`) that loads its module when first constructed. A program pays for these
@@ -10,6 +10,8 @@
  * that each module stays unloaded at import and loads at its first use.
  */
 import { lazyClass, lazyModule, type LazyModule } from "./lazy.js";
+import type * as Config from "./config/config.js";
+import type * as Credentials from "./config/credentials.js";
 import type * as Recorder from "./trace/recorder.js";
 import type * as View from "./trace/view.js";
 import type * as Health from "./health.js";
@@ -20,6 +22,8 @@ import type * as Redis from "./durable/redis.js";
 import type * as Remote from "./remote/executor.js";
 import type * as Start from "./remote/start.js";
 
+const config = lazyModule<typeof Config>("./config/config.js", import.meta.url, () => import("./config/config.js"));
+const credentials = lazyModule<typeof Credentials>("./config/credentials.js", import.meta.url, () => import("./config/credentials.js"));
 const recorder = lazyModule<typeof Recorder>("./trace/recorder.js", import.meta.url, () => import("./trace/recorder.js"));
 const view = lazyModule<typeof View>("./trace/view.js", import.meta.url, () => import("./trace/view.js"));
 const healthChecks = lazyModule<typeof Health>("./health.js", import.meta.url, () => import("./health.js"));
@@ -36,6 +40,20 @@ function forward<M, K extends keyof M & string>(get: (() => M) | LazyModule<M>, 
   Object.defineProperty(fn, "name", { value: key });
   return fn as M[K];
 }
+
+/** The value in force for a config key (runtime/config/config.ts). */
+export const getConfig: typeof Config.getConfig = forward(config, "getConfig");
+/** Sets a config key for this process (runtime/config/config.ts). */
+export const setConfig: typeof Config.setConfig = forward(config, "setConfig");
+/** Removes a key set by `setConfig` (runtime/config/config.ts). */
+export const unsetConfig: typeof Config.unsetConfig = forward(config, "unsetConfig");
+/** A config file or value that does not fit `WeftConfig` (runtime/config/config.ts). */
+export const ConfigError = lazyClass("ConfigError", config, (m) => m.ConfigError);
+export type ConfigError = Config.ConfigError;
+/** A credential, as a `Secret` (runtime/config/credentials.ts). */
+export const credential: typeof Credentials.credential = forward(credentials, "credential");
+/** Sets a credential for this process (runtime/config/credentials.ts). */
+export const setCredential: typeof Credentials.setCredential = forward(credentials, "setCredential");
 
 /** Collects a run's OpenTelemetry spans and draws them as a waterfall (runtime/trace/recorder.ts). */
 export const traceRecorder: typeof Recorder.traceRecorder = forward(recorder, "traceRecorder");

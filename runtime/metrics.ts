@@ -22,7 +22,8 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type * as Otel from "@opentelemetry/api";
-import { getConfig } from "./config/config.js";
+import type * as Config from "./config/config.js";
+import { lazyModule } from "./lazy.js";
 import { subscribe, type RuntimeEvent } from "./events.js";
 import { otelApi } from "./telemetry.js";
 
@@ -306,9 +307,12 @@ export function prometheusMetrics(): PrometheusMetrics {
   };
 }
 
+// Config files are read when metrics first ask (weft's config loads at its first use).
+const config = lazyModule<typeof Config>("./config/config.js", import.meta.url, () => import("./config/config.js"));
+
 function configEnabled(): boolean {
   try {
-    return getConfig("metrics.enabled") !== false;
+    return config().getConfig("metrics.enabled") !== false;
   } catch {
     return true; // a bad config file is reported where config is read, not here
   }

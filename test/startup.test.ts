@@ -5,7 +5,7 @@
  * parts (runtime/lazy.ts): the jit driver and compiler at the first `jit(...)`, the batch
  * engine at a vmap's first call, stream stages when a stream opens, the provider table
  * (config, credentials, the built-in providers) at the first model call, and the public values
- * of runtime/deferred.ts (the trace view, health checks, the local provider, streams and
+ * of runtime/deferred.ts (config and credentials, the trace view, health checks, the local provider, streams and
  * loaders, the SQLite and Redis stores, the BullMQ executor, the remote worker) at their
  * first call or construction. Importing weft used to cost
  * about 300 ms and 17 MB of heap here, 200 ms and 13 MB of them Effect's barrel. What the
@@ -54,6 +54,9 @@ const flaky = weft.op({ name: "flaky", retry: { times: 2, backoff: { initial: "1
 });
 if ((await flaky(3)) !== 3 || failures !== 2) throw new Error("flaky was not retried once");
 mark("retry");
+weft.getConfig("durable.path");
+weft.credential("openai.apiKey");
+mark("config");
 const twice = weft.jit(async (x) => plain(await plain(x)));
 if ((await twice(1)) !== 4) throw new Error("the jitted function is wrong");
 mark("jit");
@@ -79,11 +82,12 @@ mark("remote worker");
 process.stdout.write(JSON.stringify(stages));
 `;
 
-type Stage = "import" | "first calls" | "retry" | "jit" | "vmap and stream" | "model call" | "trace" | "health" | "sqlite store" | "redis store" | "bullmq executor" | "remote worker";
+type Stage = "import" | "first calls" | "retry" | "config" | "jit" | "vmap and stream" | "model call" | "trace" | "health" | "sqlite store" | "redis store" | "bullmq executor" | "remote worker";
 
 // Each deferred part of weft (runtime/deferred.ts, runtime/lazy.ts): the stage of CHILD
 // whose use loads it, and the files it loads then and not before.
 const DEFERRED: ReadonlyArray<readonly [Stage, readonly string[]]> = [
+  ["config", ["runtime/config/config.js", "runtime/config/schema.generated.js", "runtime/config/credentials.js"]],
   ["jit", ["runtime/jit.js", "runtime/stage.js", "compiler/trace.js", "compiler/ir.js", "compiler/plan.js", "runtime/run-plan.js"]],
   ["vmap and stream", ["runtime/batch.js", "runtime/stream/index.js", "runtime/stream/stream.js", "runtime/stream/loaders.js", "runtime/stream/stages.js"]],
   ["model call", ["runtime/models/registry.js", "runtime/models/local.js"]],
@@ -94,7 +98,7 @@ const DEFERRED: ReadonlyArray<readonly [Stage, readonly string[]]> = [
   ["bullmq executor", ["runtime/remote/executor.js"]],
   ["remote worker", ["runtime/remote/start.js", "runtime/remote/worker.js"]],
 ];
-const STAGES: readonly Stage[] = ["import", "first calls", "retry", "jit", "vmap and stream", "model call", "trace", "health", "sqlite store", "redis store", "bullmq executor", "remote worker"];
+const STAGES: readonly Stage[] = ["import", "first calls", "retry", "config", "jit", "vmap and stream", "model call", "trace", "health", "sqlite store", "redis store", "bullmq executor", "remote worker"];
 // weft's own files that load on first use, not at import nor at a first op call.
 const LAZY = [...DEFERRED.flatMap(([, files]) => files), "compiler/passes/place.js", "runtime/stream/through.js", "runtime/durable/run.js", "runtime/durable/gate.js", "runtime/models/openai.js", "runtime/models/ai-sdk.js"];
 

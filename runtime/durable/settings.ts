@@ -9,11 +9,13 @@ import { lazyModule } from "../lazy.js";
 import type * as Sqlite from "./sqlite.js";
 import type { SqliteStore } from "./sqlite.js";
 import type { DurableStore } from "./store.js";
-import { getConfig } from "../config/config.js";
+import type * as Config from "../config/config.js";
 import { registerGauge } from "../metrics.js";
 
 // The SQLite store loads when the default store is first opened.
 const sqlite = lazyModule<typeof Sqlite>("./sqlite.js", import.meta.url, () => import("./sqlite.js"));
+// Config files are read when the default store is first opened.
+const config = lazyModule<typeof Config>("../config/config.js", import.meta.url, () => import("../config/config.js"));
 
 /** A source of time, injectable for lease and TTL tests. */
 export interface Clock {
@@ -73,6 +75,7 @@ export const durableSettings = {
   store(): DurableStore {
     if (configured) return configured;
     if (opened) return opened;
+    const { getConfig } = config();
     const file = this.path ?? (getConfig("durable.path") as string | undefined) ?? path.join(process.cwd(), ".weft", "durable.db");
     const synchronous = this.synchronousSet ? this.synchronous : ((getConfig("durable.synchronous") as "NORMAL" | "FULL" | undefined) ?? this.synchronous);
     opened = new (sqlite().SqliteStore)(file, { synchronous });
