@@ -9,7 +9,8 @@
  * and a policy path for retries, timeouts and concurrency limits. Both settle at the
  * caller's deadline or abort with `DeadlineExceeded` / `Cancelled` even when the body
  * ignores its signal (the body is abandoned; its signal has fired). On the policy path the
- * first attempt runs in plain JS (a timer and an AbortController); a failure worth retrying
+ * first attempt runs in plain JS (an AbortController, and a deadline timer armed at the end
+ * of the event loop's turn for a call still running then); a failure worth retrying
  * and any concurrency limit hand over to Effect, whose interruption stops a backoff sleep
  * or a permit wait the moment the call's signal fires and leaves nothing running.
  */
@@ -18,7 +19,7 @@ import type * as Effect from "effect/Effect";
 import type * as Semaphore from "effect/Semaphore";
 import type { Span } from "@opentelemetry/api";
 import type { OpDescriptor, RetryPolicy } from "../decorators/descriptor.js";
-import { EMPTY_CONFIG, Frame, NEVER_SIGNAL, abortReason, callFrame, childStepId, currentFrame, isThenable, nextStepId, raceAbort, store } from "./context.js";
+import { EMPTY_CONFIG, Frame, NEVER_SIGNAL, abortReason, callFrame, childStepId, currentFrame, isThenable, nextStepId, raceAbort, runIn, unwatchAbort, watchAbort } from "./context.js";
 import { OpEntry } from "./entry.js";
 import { executorFor } from "./executor.js";
 import { Cancelled, DeadlineExceeded, OpError, ValidationError, WeftError, WorkerCrashed } from "./errors.js";
@@ -229,8 +230,21 @@ class PolicyCall {
   private readonly retry: RetryPolicy | undefined;
   /** The output is checked inside each attempt, so `retryOn` can retry an invalid one. */
   private readonly checksEachAttempt: boolean;
+  /** The call's own deadline timer: see `awaitArming`. */
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private unlink: (() => void) | undefined;
+  private timerState = TIMER_NONE;
+  private readonly timeoutMs: number | undefined;
+  /**
+   * The call's own signal's controller, when its deadline is earlier than its caller's.
+   * Only this call aborts it (`abort`), so it races its attempts itself (`race`), with no
+   * listener on a signal made for one call.
+   */
+  private controller: AbortController | undefined;
+  /** Rejects the attempt in flight when the call's own signal fires. */
+  private racer: ((reason: unknown) => void) | undefined;
+  /** The caller's signal and this call's watcher of it, while the call has a signal of its own. */
+  private outer: AbortSignal | undefined;
+  private onOuterAbort: (() => void) | undefined;
 
   constructor(
     readonly entry: OpEntry,
@@ -256,15 +270,19 @@ class PolicyCall {
     let signal = parent.signal;
     if (ownIsEarlier) {
       const controller = new AbortController();
+      this.controller = controller;
       signal = controller.signal;
       const outer = parent.signal;
       if (outer !== NEVER_SIGNAL) {
-        const onAbort = () => controller.abort(abortReason(outer, desc.name));
-        outer.addEventListener("abort", onAbort, { once: true });
-        this.unlink = () => outer.removeEventListener("abort", onAbort);
+        const onOuterAbort = () => this.abort(abortReason(outer, desc.name));
+        this.outer = outer;
+        this.onOuterAbort = onOuterAbort;
+        watchAbort(outer, onOuterAbort);
       }
-      this.timer = setTimeout(() => controller.abort(new DeadlineExceeded(desc.name, timeoutMs!)), timeoutMs);
+      this.timerState = TIMER_WAITING;
+      awaitArming(this);
     }
+    this.timeoutMs = timeoutMs;
     this.signal = signal;
     this.frame = callFrame(
       parent,
@@ -317,13 +335,49 @@ class PolicyCall {
       return Promise.reject(error);
     }
     const settled = Promise.resolve(out);
-    const raced = this.signal === NEVER_SIGNAL ? settled : raceAbort(settled, this.signal, desc.name);
+    const raced = this.controller !== undefined ? this.race(settled) : this.signal === NEVER_SIGNAL ? settled : raceAbort(settled, this.signal, desc.name);
     if (!this.checksEachAttempt) return raced;
     const output = this.validators.output!;
     return raced.then((value) => {
       output(value);
       return value;
     });
+  }
+
+  /** Arms the call's deadline timer for what is left of its budget (`awaitArming`): fires now when nothing is. */
+  arm(): void {
+    if (this.timerState !== TIMER_WAITING) return;
+    this.timerState = TIMER_ARMED;
+    const expired = () => this.abort(new DeadlineExceeded(this.entry.desc.name, this.timeoutMs!));
+    const left = this.frame.deadline! - Date.now();
+    if (left <= 0) expired();
+    else this.timer = setTimeout(expired, left);
+  }
+
+  /** `settled`, unless the call's own signal fires first (`abort`): `raceAbort` for a signal only this call fires. */
+  private race(settled: Promise<unknown>): Promise<unknown> {
+    if (this.signal.aborted) return Promise.reject(abortReason(this.signal, this.entry.desc.name));
+    return new Promise((resolve, reject) => {
+      this.racer = reject;
+      settled.then(
+        (value) => {
+          this.racer = undefined;
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.racer = undefined;
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /** The call's own deadline passed or its caller's signal fired: its signal fires, its attempt in flight settles now. */
+  private abort(reason: Cancelled | DeadlineExceeded): void {
+    this.controller!.abort(reason);
+    const racer = this.racer;
+    this.racer = undefined;
+    racer?.(reason);
   }
 
   private attemptEffect(): Effect.Effect<unknown, unknown> {
@@ -398,9 +452,53 @@ class PolicyCall {
   }
 
   private release(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.unlink?.();
+    if (this.timerState === TIMER_WAITING) armingDone();
+    else if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timerState = TIMER_NONE;
+    if (this.outer !== undefined) unwatchAbort(this.outer, this.onOuterAbort!);
   }
+}
+
+const TIMER_NONE = 0;
+const TIMER_WAITING = 1;
+const TIMER_ARMED = 2;
+
+/**
+ * Calls with a deadline of their own whose timer is not armed yet. Most timed calls settle
+ * within the turn of the event loop they started in (a cache hit, a fast body): a Node timer
+ * set and cleared per call cost more than the rest of the policy path together. So a call
+ * waits here, and one `setImmediate` arms, at the end of the turn, a timer for what is left of
+ * the budget of each call still running (or fires its deadline now when nothing is left); the
+ * immediate is cleared when the last waiting call settles, so nothing outlives the calls.
+ * A deadline fires no later than a timer armed at the call's start would let it: timers cannot
+ * fire before the turn ends.
+ */
+let unarmed: PolicyCall[] = [];
+/** Calls in `unarmed` that have not settled. */
+let waiting = 0;
+let armer: ReturnType<typeof setImmediate> | undefined;
+
+function awaitArming(call: PolicyCall): void {
+  if (waiting === 0 && unarmed.length > 0) unarmed = [];
+  unarmed.push(call);
+  waiting++;
+  armer ??= setImmediate(armWaiting);
+}
+
+/** A waiting call settled before its timer was armed. */
+function armingDone(): void {
+  if (--waiting > 0) return;
+  if (armer !== undefined) clearImmediate(armer);
+  armer = undefined;
+  unarmed = [];
+}
+
+function armWaiting(): void {
+  const calls = unarmed;
+  unarmed = [];
+  waiting = 0;
+  armer = undefined;
+  for (const call of calls) call.arm();
 }
 
 /** Checks one call's arguments against the op's input schema, as a call would. Internal. */
@@ -468,7 +566,7 @@ function runBody(entry: OpEntry, frame: Frame, thisArg: unknown, args: readonly 
   }
   const timing = site?.timing;
   const start = timing === undefined ? 0 : performance.now();
-  const out = span ? withActiveSpan(span, () => store.run(frame, Reflect.apply, entry.impl, thisArg, args)) : store.run(frame, Reflect.apply, entry.impl, thisArg, args);
+  const out = span ? withActiveSpan(span, () => runIn(frame, entry.impl, thisArg, args)) : runIn(frame, entry.impl, thisArg, args);
   if (timing !== undefined && !isThenable(out)) timing(entry, performance.now() - start);
   return out;
 }
