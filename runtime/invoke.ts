@@ -19,7 +19,7 @@ import type * as Effect from "effect/Effect";
 import type * as Semaphore from "effect/Semaphore";
 import type { Span } from "@opentelemetry/api";
 import type { OpDescriptor, RetryPolicy } from "../decorators/descriptor.js";
-import { EMPTY_CONFIG, Frame, NEVER_SIGNAL, abortReason, callFrame, childStepId, currentFrame, isThenable, nextStepId, raceAbort, runIn, unwatchAbort, watchAbort } from "./context.js";
+import { EMPTY_CONFIG, Frame, NEVER_SIGNAL, abortReason, callFrame, childStepId, currentFrame, isThenable, nextStepId, raceAbort, runIn, stepIdOf, unwatchAbort, watchAbort } from "./context.js";
 import { OpEntry } from "./entry.js";
 import { executorFor } from "./executor.js";
 import { Cancelled, DeadlineExceeded, OpError, ValidationError, WeftError, WorkerCrashed } from "./errors.js";
@@ -171,25 +171,25 @@ function callFast(entry: OpEntry, parent: Frame, thisArg: unknown, args: readonl
   const signal = parent.signal;
   if (signal.aborted) throw abortReason(signal, desc.name);
   const validators = validatorsOf(entry, site);
-  const stepId = childStepId(parent, desc.name);
-  const span = tracingRegistered() ? startSpan({ name: desc.name, kind: desc.kind, stepId, parent: parent.span }) : undefined;
-  if (observed) emit({ type: "op:start", op: desc.name, stepId });
-  if (validators.input !== undefined) checkInput(entry, validators, args, stepId, span, signal);
-  const frame = callFrame(parent, desc.name, mergeConfig(entry, parent, withConfig), stepId, span, undefined);
-  if (observed) emit({ type: "op:attempt", op: desc.name, stepId, attempt: 1 });
+  const index = parent.children++;
+  const span = tracingRegistered() ? startSpan({ name: desc.name, kind: desc.kind, stepId: stepIdOf(parent.stepId, desc.name, index), parent: parent.span }) : undefined;
+  const frame = callFrame(parent, desc.name, mergeConfig(entry, parent, withConfig), index, span, undefined);
+  if (observed) emit({ type: "op:start", op: desc.name, stepId: frame.stepId });
+  if (validators.input !== undefined) checkInput(entry, validators, args, frame, span, signal);
+  if (observed) emit({ type: "op:attempt", op: desc.name, stepId: frame.stepId, attempt: 1 });
   let out: unknown;
   try {
     out = runBody(entry, frame, thisArg, args, span, site);
   } catch (error) {
-    throw settleError(entry, stepId, span, 1, error, signal);
+    throw settleError(entry, frame, span, 1, error, signal);
   }
-  if (!isThenable(out)) return settleValue(entry, validators, stepId, span, 1, out, signal, frame);
+  if (!isThenable(out)) return settleValue(entry, validators, span, 1, out, signal, frame);
   // A body that ignores its signal is abandoned when the caller's fires: the call settles then.
   const settled = signal === NEVER_SIGNAL ? Promise.resolve(out) : raceAbort(Promise.resolve(out), signal, desc.name);
   return settled.then(
-    (value) => settleValue(entry, validators, stepId, span, 1, value, signal, frame),
+    (value) => settleValue(entry, validators, span, 1, value, signal, frame),
     (error: unknown) => {
-      throw settleError(entry, stepId, span, 1, error, signal);
+      throw settleError(entry, frame, span, 1, error, signal);
     },
   );
 }
@@ -207,17 +207,17 @@ function callWithPolicy(
   const desc = entry.desc;
   if (parent.signal.aborted) return Promise.reject(abortReason(parent.signal, desc.name));
   const validators = validatorsOf(entry, site);
-  const stepId = childStepId(parent, desc.name);
-  const span = tracingRegistered() ? startSpan({ name: desc.name, kind: desc.kind, stepId, parent: parent.span }) : undefined;
-  if (observed) emit({ type: "op:start", op: desc.name, stepId });
+  const index = parent.children++;
+  const span = tracingRegistered() ? startSpan({ name: desc.name, kind: desc.kind, stepId: stepIdOf(parent.stepId, desc.name, index), parent: parent.span }) : undefined;
+  const call = new PolicyCall(entry, parent, thisArg, args, overrides, site, validators, index, span, needsLimit);
+  if (observed) emit({ type: "op:start", op: desc.name, stepId: call.frame.stepId });
   if (validators.input !== undefined) {
     try {
-      checkInput(entry, validators, args, stepId, span, parent.signal);
+      checkInput(entry, validators, args, call.frame, span, parent.signal);
     } catch (error) {
       return Promise.reject(error);
     }
   }
-  const call = new PolicyCall(entry, parent, thisArg, args, overrides, site, validators, stepId, span, needsLimit);
   return call.run();
 }
 
@@ -254,7 +254,7 @@ class PolicyCall {
     overrides: CallOverrides | undefined,
     readonly site: CallSite | undefined,
     readonly validators: Validators,
-    readonly stepId: string,
+    index: number,
     readonly span: Span | undefined,
     readonly needsLimit: boolean,
   ) {
@@ -273,14 +273,7 @@ class PolicyCall {
       this.controller = controller;
       signal = controller.signal;
       const outer = parent.signal;
-      if (outer !== NEVER_SIGNAL) {
-        const onOuterAbort = () => this.abort(abortReason(outer, desc.name));
-        this.outer = outer;
-        this.onOuterAbort = onOuterAbort;
-        watchAbort(outer, onOuterAbort);
-      }
-      this.timerState = TIMER_WAITING;
-      awaitArming(this);
+      if (outer !== NEVER_SIGNAL) this.outer = outer;
     }
     this.timeoutMs = timeoutMs;
     this.signal = signal;
@@ -288,7 +281,7 @@ class PolicyCall {
       parent,
       desc.name,
       mergeConfig(entry, parent, overrides?.config),
-      stepId,
+      index,
       this.span,
       ownIsEarlier || needsLimit
         ? {
@@ -302,7 +295,18 @@ class PolicyCall {
     );
   }
 
+  /** Runs the call (its inputs are valid): its own deadline and its caller's signal end it from now on. */
   run(): Promise<unknown> {
+    if (this.controller !== undefined) {
+      const outer = this.outer;
+      if (outer !== undefined) {
+        const onOuterAbort = () => this.abort(abortReason(outer, this.entry.desc.name));
+        this.onOuterAbort = onOuterAbort;
+        watchAbort(outer, onOuterAbort);
+      }
+      this.timerState = TIMER_WAITING;
+      awaitArming(this);
+    }
     if (this.entry.limit === undefined && !this.needsLimit) {
       // Plain JS for the first attempt: most calls succeed and never touch Effect.
       return this.attempt().then(
@@ -326,7 +330,7 @@ class PolicyCall {
   private attempt(): Promise<unknown> {
     const n = ++this.attempts;
     const desc = this.entry.desc;
-    if (observed) emit({ type: "op:attempt", op: desc.name, stepId: this.stepId, attempt: n });
+    if (observed) emit({ type: "op:attempt", op: desc.name, stepId: this.frame.stepId, attempt: n });
     const frame = n === 1 ? this.frame : this.frame.derive({ attempt: n });
     let out: unknown;
     try {
@@ -408,7 +412,7 @@ class PolicyCall {
       return Effect.fail(error);
     }
     if (this.span) attemptFailed(this.span, n, error, delayMs);
-    if (observed) emit({ type: "op:retry", op: desc.name, stepId: this.stepId, attempt: n, delayMs, error: redactError(error) });
+    if (observed) emit({ type: "op:retry", op: desc.name, stepId: this.frame.stepId, attempt: n, delayMs, error: redactError(error) });
     return Effect.andThen(
       Effect.sleep(delayMs),
       Effect.catch(
@@ -441,14 +445,14 @@ class PolicyCall {
 
   private succeed(value: unknown): unknown {
     // A stream's call lasts as long as its stream: its deadline and its caller's signal too.
-    if (this.entry.desc.stream === true) return settleValue(this.entry, this.validators, this.stepId, this.span, this.attempts, value, this.signal, this.frame, () => this.release());
+    if (this.entry.desc.stream === true) return settleValue(this.entry, this.validators, this.span, this.attempts, value, this.signal, this.frame, () => this.release());
     this.release();
-    return settleValue(this.entry, this.checksEachAttempt ? NO_VALIDATORS : this.validators, this.stepId, this.span, this.attempts, value, this.signal, this.frame);
+    return settleValue(this.entry, this.checksEachAttempt ? NO_VALIDATORS : this.validators, this.span, this.attempts, value, this.signal, this.frame);
   }
 
   private fail(error: unknown): unknown {
     this.release();
-    return settleError(this.entry, this.stepId, this.span, Math.max(this.attempts, 1), error, this.signal);
+    return settleError(this.entry, this.frame, this.span, Math.max(this.attempts, 1), error, this.signal);
   }
 
   private release(): void {
@@ -542,11 +546,11 @@ function warnUntyped(desc: OpDescriptor): void {
 const NO_VALIDATORS: Validators = {};
 
 /** Nothing runs on bad input: the call ends here, with its span and `op:end` carrying the error. */
-function checkInput(entry: OpEntry, validators: Validators, args: readonly unknown[], stepId: string, span: Span | undefined, signal: AbortSignal): void {
+function checkInput(entry: OpEntry, validators: Validators, args: readonly unknown[], frame: Frame, span: Span | undefined, signal: AbortSignal): void {
   try {
     validators.input!(args);
   } catch (error) {
-    throw settleError(entry, stepId, span, 0, error, signal);
+    throw settleError(entry, frame, span, 0, error, signal);
   }
 }
 
@@ -571,23 +575,23 @@ function runBody(entry: OpEntry, frame: Frame, thisArg: unknown, args: readonly 
   return out;
 }
 
-function settleValue(entry: OpEntry, validators: Validators, stepId: string, span: Span | undefined, attempts: number, value: unknown, signal: AbortSignal, frame: Frame, release?: () => void): unknown {
+function settleValue(entry: OpEntry, validators: Validators, span: Span | undefined, attempts: number, value: unknown, signal: AbortSignal, frame: Frame, release?: () => void): unknown {
   // A call whose signal fired is cancelled, even if its body ignored the signal and finished.
   if (signal.aborted) {
     release?.();
-    throw settleError(entry, stepId, span, attempts, abortReason(signal, entry.desc.name), signal);
+    throw settleError(entry, frame, span, attempts, abortReason(signal, entry.desc.name), signal);
   }
-  if (entry.desc.stream === true) return settleStream(entry, validators, stepId, span, attempts, value, frame, release);
+  if (entry.desc.stream === true) return settleStream(entry, validators, span, attempts, value, frame, release);
   release?.();
   if (validators.output) {
     try {
       validators.output(value);
     } catch (error) {
-      throw settleError(entry, stepId, span, attempts, error, signal);
+      throw settleError(entry, frame, span, attempts, error, signal);
     }
   }
   if (span) endSpan(span, attempts);
-  if (observed) emit({ type: "op:end", op: entry.desc.name, stepId, attempts });
+  if (observed) emit({ type: "op:end", op: entry.desc.name, stepId: frame.stepId, attempts });
   return value;
 }
 
@@ -596,7 +600,7 @@ function settleValue(entry: OpEntry, validators: Validators, stepId: string, spa
  * in the op's frame; the span, `op:end` and the call's deadline timer (`release`) last until
  * the stream ends, fails, is closed by its consumer or its signal fires.
  */
-function settleStream(entry: OpEntry, validators: Validators, stepId: string, span: Span | undefined, attempts: number, value: unknown, frame: Frame, release: (() => void) | undefined): unknown {
+function settleStream(entry: OpEntry, validators: Validators, span: Span | undefined, attempts: number, value: unknown, frame: Frame, release: (() => void) | undefined): unknown {
   const name = entry.desc.name;
   const end = (error: unknown, items: number, closed: boolean): void => {
     release?.();
@@ -605,14 +609,14 @@ function settleStream(entry: OpEntry, validators: Validators, stepId: string, sp
       if (closed) span.setAttribute("weft.stream.closed", true);
       endSpan(span, attempts, error);
     }
-    if (observed) emit(error === undefined ? { type: "op:end", op: name, stepId, attempts } : { type: "op:end", op: name, stepId, attempts, error });
+    if (observed) emit(error === undefined ? { type: "op:end", op: name, stepId: frame.stepId, attempts } : { type: "op:end", op: name, stepId: frame.stepId, attempts, error });
   };
   try {
     return checkedStream(name, value, frame, validators.output, (error) => surfaceError(entry, attempts, error), end);
   } catch (error) {
     // Not a stream at all: the call fails here, as an invalid output would.
     release?.();
-    throw settleError(entry, stepId, span, attempts, error, frame.signal);
+    throw settleError(entry, frame, span, attempts, error, frame.signal);
   }
 }
 
@@ -629,12 +633,12 @@ export function surfaceError(entry: OpEntry, attempts: number, error: unknown): 
     : new OpError(desc.name, attempts, error, desc.source);
 }
 
-function settleError(entry: OpEntry, stepId: string, span: Span | undefined, attempts: number, error: unknown, signal: AbortSignal): unknown {
+function settleError(entry: OpEntry, frame: Frame, span: Span | undefined, attempts: number, error: unknown, signal: AbortSignal): unknown {
   // A body that failed because the call's signal fired (`fetch` rejecting with an
   // AbortError) failed of that deadline or cancellation, not of its own.
   const surfaced = signal.aborted && !(error instanceof DeadlineExceeded || error instanceof Cancelled) ? abortReason(signal, entry.desc.name) : surfaceError(entry, attempts, error);
   if (span) endSpan(span, attempts, surfaced);
-  if (observed) emit({ type: "op:end", op: entry.desc.name, stepId, attempts, error: surfaced });
+  if (observed) emit({ type: "op:end", op: entry.desc.name, stepId: frame.stepId, attempts, error: surfaced });
   return surfaced;
 }
 
