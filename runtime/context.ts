@@ -575,6 +575,62 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, op: strin
   });
 }
 
+/**
+ * `promise.then(onValue, onError)`, unless `signal` fires first: then `onError` gets the
+ * abort reason (as seen by `op`), a microtask later, whatever the promise is still doing.
+ * What `raceAbort(promise, signal, op).then(onValue, onError)` does, with one promise and
+ * one hop fewer: every call made under a signal (a block's, a batch's, a run's) settles
+ * through it. Internal.
+ *
+ * @example
+ * ```ts
+ * return raceAbortThen(body(), frame.signal, "fetchPage", (value) => check(value), (error) => { throw surface(error); });
+ * ```
+ */
+export function raceAbortThen<T, U>(promise: PromiseLike<T>, signal: AbortSignal, op: string, onValue: (value: T) => U, onError: (error: unknown) => U): Promise<U> {
+  if (signal === NEVER) return Promise.resolve(promise).then(onValue, onError);
+  if (signal.aborted) return Promise.reject(abortReason(signal, op)).then(undefined, onError);
+  const racers = racersOf(signal);
+  return new Promise<U>((resolve, reject) => {
+    let settled = false;
+    const onAbort = () => {
+      if (settled) return;
+      settled = true;
+      const reason = abortReason(signal, op);
+      queueMicrotask(() => {
+        try {
+          resolve(onError(reason));
+        } catch (error) {
+          reject(error);
+        }
+      });
+    };
+    racers.add(onAbort);
+    Promise.resolve(promise).then(
+      (value) => {
+        if (settled) return;
+        settled = true;
+        racers.delete(onAbort);
+        try {
+          resolve(onValue(value));
+        } catch (error) {
+          reject(error);
+        }
+      },
+      (error: unknown) => {
+        if (settled) return;
+        settled = true;
+        racers.delete(onAbort);
+        try {
+          resolve(onError(error));
+        } catch (thrown) {
+          reject(thrown);
+        }
+      },
+    );
+  });
+}
+
 /** The weft error a fired signal stands for, as seen by `op`. */
 export function abortReason(signal: AbortSignal, op: string): Cancelled | DeadlineExceeded {
   const reason: unknown = signal.reason;

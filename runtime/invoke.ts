@@ -19,7 +19,7 @@ import type * as Effect from "effect/Effect";
 import type * as Semaphore from "effect/Semaphore";
 import type { Span } from "@opentelemetry/api";
 import type { OpDescriptor, RetryPolicy } from "../decorators/descriptor.js";
-import { EMPTY_CONFIG, Frame, NEVER_SIGNAL, abortReason, callFrame, childStepId, currentFrame, isThenable, nextStepId, raceAbort, runIn, stepIdOf, unwatchAbort, watchAbort } from "./context.js";
+import { EMPTY_CONFIG, Frame, NEVER_SIGNAL, abortReason, callFrame, childStepId, currentFrame, isThenable, nextStepId, raceAbort, raceAbortThen, runIn, stepIdOf, unwatchAbort, watchAbort } from "./context.js";
 import { OpEntry } from "./entry.js";
 import { executorFor } from "./executor.js";
 import { Cancelled, DeadlineExceeded, OpError, ValidationError, WeftError, WorkerCrashed } from "./errors.js";
@@ -185,8 +185,10 @@ function callFast(entry: OpEntry, parent: Frame, thisArg: unknown, args: readonl
   }
   if (!isThenable(out)) return settleValue(entry, validators, span, 1, out, signal, frame);
   // A body that ignores its signal is abandoned when the caller's fires: the call settles then.
-  const settled = signal === NEVER_SIGNAL ? Promise.resolve(out) : raceAbort(Promise.resolve(out), signal, desc.name);
-  return settled.then(
+  return raceAbortThen(
+    out,
+    signal,
+    desc.name,
     (value) => settleValue(entry, validators, span, 1, value, signal, frame),
     (error: unknown) => {
       throw settleError(entry, frame, span, 1, error, signal);
