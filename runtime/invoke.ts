@@ -600,15 +600,17 @@ function settleValue(entry: OpEntry, validators: Validators, span: Span | undefi
 /**
  * A stream's call settles when its stream does: its items are checked as they are yielded,
  * in the op's frame; the span, `op:end` and the call's deadline timer (`release`) last until
- * the stream ends, fails, is closed by its consumer or its signal fires.
+ * the stream ends, fails, is closed by its consumer or its signal fires, or the caller drops
+ * it unfinished (seen when it is garbage-collected).
  */
 function settleStream(entry: OpEntry, validators: Validators, span: Span | undefined, attempts: number, value: unknown, frame: Frame, release: (() => void) | undefined): unknown {
   const name = entry.desc.name;
-  const end = (error: unknown, items: number, closed: boolean): void => {
+  const end = (error: unknown, items: number, closed: boolean, abandoned?: true): void => {
     release?.();
     if (span) {
       span.setAttribute("weft.stream.items", items);
       if (closed) span.setAttribute("weft.stream.closed", true);
+      if (abandoned) span.setAttribute("weft.stream.abandoned", true);
       endSpan(span, attempts, error);
     }
     if (observed) emit(error === undefined ? { type: "op:end", op: name, stepId: frame.stepId, attempts } : { type: "op:end", op: name, stepId: frame.stepId, attempts, error });
