@@ -240,15 +240,20 @@ export class BullMQExecutor implements Executor {
     const last = this.head;
     if (last !== undefined && last.frame === frame && last.head.validate === settings.validate) return last.head;
     const ctx = encodeContext(frame);
-    const fields: Record<string, unknown> = { stepId: ctx.stepId, attempt: ctx.attempt };
-    if (ctx.op !== undefined) fields.caller = ctx.op;
-    if (ctx.deadline !== undefined) fields.deadline = ctx.deadline;
-    if (ctx.deadlineOwner !== undefined) fields.deadlineOwner = ctx.deadlineOwner;
-    if (ctx.deadlineBudgetMs !== undefined) fields.deadlineBudgetMs = ctx.deadlineBudgetMs;
-    if (ctx.tenant !== undefined) fields.tenant = ctx.tenant;
-    if (ctx.user !== undefined) fields.user = ctx.user;
-    if (ctx.traceparent !== undefined) fields.traceparent = ctx.traceparent;
-    if (!settings.validate) fields.validate = false;
+    // Only the fields that are set are spread into each job.
+    const all = {
+      caller: ctx.op,
+      stepId: ctx.stepId,
+      attempt: ctx.attempt,
+      deadline: ctx.deadline,
+      deadlineOwner: ctx.deadlineOwner,
+      deadlineBudgetMs: ctx.deadlineBudgetMs,
+      tenant: ctx.tenant,
+      user: ctx.user,
+      traceparent: ctx.traceparent,
+      validate: settings.validate ? undefined : (false as const),
+    };
+    const fields = Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined));
     let values: Record<string, unknown> | undefined;
     if (hasKeys(ctx.config)) (values ??= {}).config = ctx.config;
     if (hasKeys(ctx.overrides)) (values ??= {}).overrides = ctx.overrides;
