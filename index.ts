@@ -30,8 +30,9 @@ export { WorkerRefused } from "./runtime/workers/protocol.js";
 export { registerExecutor, type Executor, type Work as ExecutorWork, type ChunkResult } from "./runtime/executor.js";
 export { inlineExecutor } from "./runtime/executors.js";
 export { subscribe, type RuntimeEvent } from "./runtime/events.js";
-export { traceRecorder, type TraceRecorder, type ExportedSpan } from "./runtime/trace/recorder.js";
-export { renderWaterfall, type TraceSpan, type TraceEvent, type RecordedTrace, type WaterfallOptions } from "./runtime/trace/view.js";
+export { traceRecorder, renderWaterfall } from "./runtime/deferred.js";
+export type { TraceRecorder, ExportedSpan } from "./runtime/trace/recorder.js";
+export type { TraceSpan, TraceEvent, RecordedTrace, WaterfallOptions } from "./runtime/trace/view.js";
 
 // Config, credentials, logs, metrics and health.
 export { getConfig, setConfig, unsetConfig, ConfigError, type ConfigKey, type ConfigValue, type ConfigLayer } from "./runtime/config/config.js";
@@ -40,35 +41,40 @@ export { credential, setCredential, type CredentialSource } from "./runtime/conf
 export { Secret } from "./runtime/config/secret.js";
 export { log, configureLog, type LogLevel, type LogRecord, type LogSink, type LogSettings } from "./runtime/log.js";
 export { enableMetrics, disableMetrics, prometheusMetrics, type MetricsOptions, type PrometheusMetrics } from "./runtime/metrics.js";
-export { health, registerHealthCheck, type HealthReport, type HealthCheck, type HealthOptions } from "./runtime/health.js";
+export { health, registerHealthCheck } from "./runtime/deferred.js";
+export type { HealthReport, HealthCheck, HealthOptions } from "./runtime/health.js";
 
 // Model calls: providers, usage and cost, rate limits.
 export { models, type Models, type ModelInstance, type ModelResult, type ModelStreamEvent, type ModelCallOptions, type ObjectOptions, type EmbedOptions, type Prompt, type CallUsage, type Tracked, type Usage, type UsageReport } from "./runtime/models/models.js";
 export type { ModelProvider, Capabilities, Message, GenerateRequest, GenerateResponse, StreamEvent, EmbedRequest, EmbedResponse, TokenUsage, RateLimits, Price, ModelClock } from "./runtime/models/provider.js";
-export { localProvider, hashedEmbedding, type LocalOptions } from "./runtime/models/local.js";
+export { localProvider, hashedEmbedding } from "./runtime/deferred.js";
+export type { LocalOptions } from "./runtime/models/local.js";
 export { openaiCompatible, aiSdkProvider } from "./runtime/models/providers.js";
 export type { OpenAICompatibleOptions } from "./runtime/models/openai.js";
 export type { AiSdkProviderOptions, AiSdkLanguageModel, AiSdkEmbeddingModel } from "./runtime/models/ai-sdk.js";
 export { ProviderError, BudgetExceeded, type Budget } from "./runtime/models/errors.js";
 
 // Streams: pull-based pipelines with bounded buffers, loaders, dead letters and lineage.
-export { data, Stream, Loader, type Data, type StreamOptions, type StreamProgress, type StreamSummary, type StreamDeadLetter, type Traced, type Sink, type Source } from "./runtime/stream/index.js";
+export { data, Stream, Loader } from "./runtime/deferred.js";
+export type { Data, StreamOptions, StreamProgress, StreamSummary, StreamDeadLetter, Traced, Sink, Source } from "./runtime/stream/index.js";
 export type { MapOptions, BatchStageOptions, BufferOptions, BufferStrategy, ThroughOptions, Many, CsvOptions, FilesOptions, FileEntry, ProgressBarOptions, ProgressOutput } from "./runtime/stream/index.js";
-export { MalformedRecord, StreamItemError } from "./runtime/stream/index.js";
+export { MalformedRecord, StreamItemError } from "./runtime/stream/errors.js";
 
 // Durable runs, result caches, dead letters and approvals.
 export { durable, type DurableOptions } from "./runtime/durable/index.js";
 export { configureDurable, closeDurable, type DurableSettings, type ApprovalPolicy, type ApprovalVerdict, type Clock } from "./runtime/durable/index.js";
 export { listRuns, deadLetters, replayDeadLetters, approvals, decide, type RunSummary, type DeadLetter, type Decision } from "./runtime/durable/index.js";
 export { cacheStats, clearCache, type CacheStats } from "./runtime/durable/index.js";
-export { MemoryStore, SqliteStore, type DurableStore, type SqliteStoreOptions, type RunStatus, type ApprovalRecord } from "./runtime/durable/index.js";
+export { MemoryStore, type DurableStore, type RunStatus, type ApprovalRecord } from "./runtime/durable/index.js";
+export { SqliteStore, RedisStore } from "./runtime/deferred.js";
+export type { SqliteStoreOptions } from "./runtime/durable/sqlite.js";
 export { type Awaitable, type Acquired, type RunRecord, type JournalRecord, type DeadLetterRecord } from "./runtime/durable/index.js";
 export { UnstorableValue, RunLocked, LeaseLost, RunVersionMismatch, ApprovalDenied, ApprovalRequired } from "./runtime/durable/index.js";
-export { RedisStore, type RedisStoreOptions } from "./runtime/durable/redis.js";
+export type { RedisStoreOptions } from "./runtime/durable/redis.js";
 
 // Scale-out: steps as BullMQ jobs on Redis, served by `weft worker` processes.
-export { BullMQExecutor, type BullMQExecutorOptions, type RemoteWorkerInfo } from "./runtime/remote/executor.js";
-export { startWorker } from "./runtime/remote/start.js";
+export { BullMQExecutor, startWorker } from "./runtime/deferred.js";
+export type { BullMQExecutorOptions, RemoteWorkerInfo } from "./runtime/remote/executor.js";
 export type { RemoteWorker, RemoteWorkerOptions } from "./runtime/remote/worker.js";
 export { RemoteRefused } from "./runtime/remote/protocol.js";
 export type { RedisTarget } from "./runtime/remote/connection.js";

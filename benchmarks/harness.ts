@@ -82,6 +82,21 @@ export interface InterleaveOptions {
   readonly rounds: number;
   /** Target length of one sample; a task slower than this takes one call per sample. */
   readonly sampleMs: number;
+  /**
+   * Splits each sample into this many runs, visited in turn with the other tasks' runs
+   * (default 1: one run per sample). A round then alternates the tasks every
+   * `sampleMs / slices`, so a change in the host's load within the round lands on every task
+   * alike. With slices the heap is collected once per round only, not before each run: a
+   * task's garbage is collected during whichever run fills the young generation, so each
+   * task pays for collections in proportion to what it allocates, inside its own samples.
+   */
+  readonly slices?: number;
+  /**
+   * What a sample's length is measured in when `calls` is calibrated: `"wall"` (default) or
+   * `"cpu"`. CPU time suits tasks that wait on another process: on a busy host their wall
+   * time grows with the host's load, so a wall-calibrated sample would hold only a few calls.
+   */
+  readonly calibrate?: "wall" | "cpu";
 }
 
 const gc = (globalThis as { gc?: (options?: { type: "minor" | "major" }) => void }).gc;
@@ -93,9 +108,9 @@ const gc = (globalThis as { gc?: (options?: { type: "minor" | "major" }) => void
  * `process.cpuUsage()` around them. When `gc` is exposed, the young generation is collected
  * before each sample and the whole heap before each round, so one task's garbage is not
  * collected on another's time (a full collection per sample would cost more than the
- * samples: a few hundred ms each with every framework loaded, on a busy host). Warm-up runs each
- * task for two sample lengths (which also calibrates `calls`). Returns each task's median
- * cost per call.
+ * samples: a few hundred ms each with every framework loaded, on a busy host); with
+ * `slices`, see there. Warm-up runs each task for two sample lengths (which also calibrates
+ * `calls`). Returns each task's median cost per call.
  *
  * CPU time is the figure to compare on a shared machine: wall time also counts the time
  * the host gave other processes, CPU time only this process's work.
@@ -109,35 +124,49 @@ const gc = (globalThis as { gc?: (options?: { type: "minor" | "major" }) => void
 export async function interleaved(tasks: Readonly<Record<string, (i: number) => Promise<unknown>>>, options: InterleaveOptions): Promise<Record<string, CallCost>> {
   const names = Object.keys(tasks);
   const calls: Record<string, number> = {};
+  const slices = Math.max(1, Math.floor(options.slices ?? 1));
+  const cpuMs = () => {
+    const used = process.cpuUsage();
+    return (used.user + used.system) / 1000;
+  };
+  const clock = options.calibrate === "cpu" ? cpuMs : () => performance.now();
   for (const name of names) {
     const task = tasks[name]!;
     let perCallMs = 0;
     for (let pass = 0; pass < 2; pass++) {
       let n = 0;
-      const start = performance.now();
+      const start = clock();
       do await task(n++);
-      while (performance.now() - start < options.sampleMs);
-      perCallMs = (performance.now() - start) / n;
+      while (clock() - start < options.sampleMs);
+      perCallMs = (clock() - start) / n;
     }
-    calls[name] = Math.max(1, Math.min(100_000, Math.round(options.sampleMs / perCallMs)));
+    calls[name] = Math.max(1, Math.min(100_000, Math.round(options.sampleMs / slices / perCallMs)));
   }
   const wall: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   const cpu: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   for (let round = 0; round < options.rounds; round++) {
     gc?.();
-    for (let k = 0; k < names.length; k++) {
-      const name = names[(round + k) % names.length]!;
-      const task = tasks[name]!;
-      const n = calls[name]!;
-      gc?.({ type: "minor" });
-      const cpu0 = process.cpuUsage();
-      const wall0 = performance.now();
-      for (let i = 0; i < n; i++) await task(i);
-      const wallUs = (performance.now() - wall0) * 1000;
-      const used = process.cpuUsage(cpu0);
-      wall[name]!.push(wallUs / n);
-      cpu[name]!.push((used.user + used.system) / n);
+    const wallSum: Record<string, number> = {};
+    const cpuSum: Record<string, number> = {};
+    for (const name of names) wallSum[name] = cpuSum[name] = 0;
+    for (let slice = 0; slice < slices; slice++) {
+      for (let k = 0; k < names.length; k++) {
+        const name = names[(round + slice + k) % names.length]!;
+        const task = tasks[name]!;
+        const n = calls[name]!;
+        if (slices === 1) gc?.({ type: "minor" });
+        const cpu0 = process.cpuUsage();
+        const wall0 = performance.now();
+        for (let i = 0; i < n; i++) await task(i);
+        wallSum[name]! += (performance.now() - wall0) * 1000;
+        const used = process.cpuUsage(cpu0);
+        cpuSum[name]! += used.user + used.system;
+      }
+    }
+    for (const name of names) {
+      wall[name]!.push(wallSum[name]! / (calls[name]! * slices));
+      cpu[name]!.push(cpuSum[name]! / (calls[name]! * slices));
     }
   }
-  return Object.fromEntries(names.map((n) => [n, { wallUs: median(wall[n]!), cpuUs: median(cpu[n]!), calls: calls[n]!, rounds: options.rounds, cpuSamples: cpu[n]! }]));
+  return Object.fromEntries(names.map((n) => [n, { wallUs: median(wall[n]!), cpuUs: median(cpu[n]!), calls: calls[n]! * slices, rounds: options.rounds, cpuSamples: cpu[n]! }]));
 }

@@ -211,6 +211,18 @@ export function stringOption(input: VerbInput, name: string): string | undefined
   return typeof value === "string" ? value : undefined;
 }
 
+/**
+ * Prints a listing the one way every verb does: with `--json` the `json` value (the items
+ * themselves unless given), otherwise `empty` when there are none, otherwise a table of one
+ * row per item. Returns the exit code.
+ */
+export function printListing<T>(input: VerbInput, items: readonly T[], listing: { readonly headers: readonly string[]; readonly row: (item: T) => readonly string[]; readonly empty?: string; readonly json?: unknown }): 0 {
+  if (input.values.json) input.io.out(JSON.stringify(listing.json ?? items, null, 2));
+  else if (items.length === 0 && listing.empty !== undefined) input.io.out(listing.empty);
+  else input.io.out(table(listing.headers, items.map(listing.row)));
+  return 0;
+}
+
 /** Prints `rows` as aligned columns (the text form of a listing). */
 export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));

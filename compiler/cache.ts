@@ -84,9 +84,39 @@ function symbolTag(s: symbol): string {
  * ```
  */
 export function signatureOf(args: readonly unknown[], staticArgnums: readonly number[] = []): Signature {
+  if (staticArgnums.length === 0) {
+    const prims = primitiveSignature(args);
+    if (prims !== undefined) return prims;
+  }
   const statics = new Set(staticArgnums);
   const sigs = args.map((a, i) => (statics.has(i) ? { kind: "static" as const, repr: staticRepr(a) } : sigOf(a, [])));
   return { key: showArgs(sigs), args: sigs };
+}
+
+/** One shared signature per primitive type. */
+const PRIM_SIGS = new Map<string, Sig>();
+
+function primSig(type: PrimType): Sig {
+  let sig = PRIM_SIGS.get(type);
+  if (sig === undefined) PRIM_SIGS.set(type, (sig = Object.freeze({ kind: "prim", type })));
+  return sig;
+}
+
+/**
+ * The signature of arguments that are all primitives (most calls), built without the
+ * general walk: the same key and signatures `sigOf` gives; `undefined` otherwise.
+ */
+function primitiveSignature(args: readonly unknown[]): Signature | undefined {
+  const sigs: Sig[] = [];
+  let key = "[";
+  for (let i = 0; i < args.length; i++) {
+    const v = args[i];
+    const type = v === null ? "null" : typeof v;
+    if (type === "object" || type === "function") return undefined;
+    sigs.push(primSig(type as PrimType));
+    key += i === 0 ? type : `, ${type}`;
+  }
+  return { key: `${key}]`, args: sigs };
 }
 
 function sigOf(v: unknown, open: unknown[]): Sig {
@@ -254,6 +284,8 @@ export class PlanCache<V> {
   readonly #entries = new Map<string, { readonly sig: Signature; readonly value: V }>();
   // Remembers what was evicted (bounded too), so a miss can say "evicted" rather than "never seen".
   readonly #evicted = new Set<string>();
+  /** The most recently used key: a hit on it needs no reordering. */
+  #newest: string | undefined;
   #hits = 0;
   #misses = 0;
   #evictions = 0;
@@ -277,8 +309,11 @@ export class PlanCache<V> {
       return undefined;
     }
     this.#hits++;
-    this.#entries.delete(sig.key);
-    this.#entries.set(sig.key, entry);
+    if (this.#newest !== sig.key) {
+      this.#entries.delete(sig.key);
+      this.#entries.set(sig.key, entry);
+      this.#newest = sig.key;
+    }
     return entry.value;
   }
 
@@ -286,6 +321,7 @@ export class PlanCache<V> {
   set(sig: Signature, value: V): V {
     this.#entries.delete(sig.key);
     this.#entries.set(sig.key, { sig, value });
+    this.#newest = sig.key;
     this.#evicted.delete(sig.key);
     while (this.#entries.size > this.max) {
       const oldest = this.#entries.keys().next().value as string;
@@ -315,6 +351,7 @@ export class PlanCache<V> {
   /** Drops every entry and resets the counters. */
   clear(): void {
     this.#entries.clear();
+    this.#newest = undefined;
     this.#evicted.clear();
     this.#hits = this.#misses = this.#evictions = 0;
   }

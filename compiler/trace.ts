@@ -105,15 +105,53 @@ const INTERNAL = internalDirs(import.meta.url);
 const FRAME = /\(?((?:file:\/\/)?[^()\s]+):(\d+):(\d+)\)?$/;
 
 /**
+ * Frames read first when the caller names the weft function the user's code called
+ * (`callerLocation(through)`): that function's own caller (an op's callable) and the user's frame.
+ */
+const NEAR_FRAMES = 2;
+
+/**
  * The user's source location of the current call: the first stack frame outside weft's own
  * folders, `node:` internals and node_modules. Trace time only; it runs once per recorded
- * node, so it scans the stack string in place and tests each frame with cheap substring
- * checks before any parsing.
+ * node. Capturing the stack is most of its cost, and V8 pays per frame it walks: `through`,
+ * a weft function on the stack that the user's code reached directly or through one
+ * wrapper (runtime/invoke.ts `invoke` for an op call), lets it capture just the two frames
+ * above that function; when neither is the user's (or `through` is not on the stack), it
+ * reads the whole stack, as without `through`. Both find the same frame: every frame below
+ * `through` is weft's own.
  */
-export function callerLocation(): SourceLocation | undefined {
-  const sites = callSites();
-  if (sites !== undefined) {
-    for (const site of sites) {
+export function callerLocation(through?: Function): SourceLocation | undefined {
+  if (through !== undefined) {
+    const near = userFrame(through, NEAR_FRAMES);
+    if (near !== undefined) return near;
+  }
+  return userFrame(callerLocation, undefined);
+}
+
+/** The first user frame of the stack above `below` (at most `limit` frames of it, else `Error.stackTraceLimit`). */
+function userFrame(below: Function, limit: number | undefined): SourceLocation | undefined {
+  const max = Error.stackTraceLimit;
+  const narrowed = limit !== undefined && typeof max === "number" && max > limit;
+  if (narrowed) Error.stackTraceLimit = limit;
+  try {
+    const sites = callSites(below);
+    if (sites !== undefined) return locationIn(sites);
+    const holder: { stack?: string } = {};
+    Error.captureStackTrace(holder, below);
+    return holder.stack === undefined ? undefined : locationIn(holder.stack);
+  } finally {
+    if (narrowed) Error.stackTraceLimit = max;
+  }
+}
+
+/**
+ * The user's location in a read stack (raw call sites, or a formatted stack where something
+ * maps stacks, as `decorators/stack.ts` `noteCaller` keeps them): its first frame outside
+ * weft's own folders, `node:` internals and node_modules.
+ */
+export function locationIn(stack: NodeJS.CallSite[] | string): SourceLocation | undefined {
+  if (typeof stack !== "string") {
+    for (const site of stack) {
       const spelled = site.getFileName();
       if (!spelled) continue;
       const file = fileOf(spelled);
@@ -122,8 +160,6 @@ export function callerLocation(): SourceLocation | undefined {
     }
     return undefined;
   }
-  const stack = new Error().stack;
-  if (stack === undefined) return undefined;
   let end = stack.indexOf("\n");
   while (end !== -1) {
     const start = end + 1;
@@ -163,18 +199,20 @@ function fileOf(spelled: string): string | undefined {
 /** Node's own stack formatter (Node 20 installs it as `Error.prepareStackTrace`), when it is the one in place at load. */
 const NODE_FORMATTER = Error.prepareStackTrace?.name === "ErrorPrepareStackTrace" ? Error.prepareStackTrace : undefined;
 
+const RAW_SITES = (_error: Error, sites: NodeJS.CallSite[]): NodeJS.CallSite[] => sites;
+
 /**
- * The stack as structured call sites, skipping the string formatting, when nothing would
+ * The stack above `below` as structured call sites, skipping the string formatting, when nothing would
  * rewrite the formatted stack: Node's own formatter in place (no source-map support or test
  * runner hook) and Node's source maps off. Otherwise `undefined`: read `.stack`.
  */
-function callSites(): NodeJS.CallSite[] | undefined {
+function callSites(below: Function): NodeJS.CallSite[] | undefined {
   const formatter = Error.prepareStackTrace;
   if ((formatter !== undefined && formatter !== NODE_FORMATTER) || (process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled) return undefined;
-  Error.prepareStackTrace = (_error, sites) => sites;
+  Error.prepareStackTrace = RAW_SITES;
   try {
     const holder: { stack?: unknown } = {};
-    Error.captureStackTrace(holder, callerLocation);
+    Error.captureStackTrace(holder, below);
     // Read now: V8 formats (here: hands over the sites) lazily, with the hook set at that time.
     return holder.stack as NodeJS.CallSite[];
   } finally {
@@ -229,6 +267,11 @@ export interface RecordedCall {
   /** `this` of a method op (a Module instance), `undefined` for a function op. */
   readonly self: unknown;
   readonly args: readonly unknown[];
+  /**
+   * Where the user's code made the call, when the caller read it already (the jit driver
+   * reads it before it calls `recordOp`, nearer the user's frame: see `callerLocation`).
+   */
+  readonly loc?: SourceLocation;
 }
 
 /**
@@ -382,7 +425,7 @@ export class TraceSession {
    * in eager code (its failure does not fail the function), which a plan cannot express.
    */
   recordOp(call: RecordedCall): Promise<unknown> {
-    const loc = callerLocation();
+    const loc = "loc" in call ? call.loc : callerLocation();
     const touched: { root: NodeId; writes: boolean }[] = [];
     const args = call.args.map((a, i) => this.orderedArg(a, mayMutate(call.desc, i), touched));
     let self = call.self === undefined ? undefined : this.nodeOf(call.self);

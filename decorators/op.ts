@@ -14,6 +14,7 @@ import { withContext } from "../runtime/context.js";
 import { effectApi } from "../runtime/effect.js";
 import type { Cancelled, DeadlineExceeded, OpError, ValidationError, WorkerCrashed } from "../runtime/errors.js";
 import { lookupManifest } from "../runtime/manifest.js";
+import { callerNotes, noteCaller } from "./stack.js";
 
 // biome-ignore lint: any is needed for function-type variance in generic bounds
 type AnyFn = (...args: any[]) => any;
@@ -73,11 +74,15 @@ export function effectOf(entry: OpEntry, thisArg: unknown, args: readonly unknow
 }
 
 function makeOp<F extends AnyFn>(entry: OpEntry, overrides: CallOverrides | undefined): Op<F> {
+  // While a jitted function is traced, each callable notes its caller's line for the tracer
+  // (decorators/stack.ts `noteCaller`): read here, the stack read is cheapest.
   const call = overrides
-    ? function (this: unknown, ...args: unknown[]) {
+    ? function configured(this: unknown, ...args: unknown[]) {
+        if (callerNotes.tracing > 0) noteCaller(configured, args);
         return invoke(entry, this, args, overrides);
       }
-    : function (this: unknown, ...args: unknown[]) {
+    : function plain(this: unknown, ...args: unknown[]) {
+        if (callerNotes.tracing > 0) noteCaller(plain, args);
         return invoke(entry, this, args);
       };
   Object.defineProperty(call, "name", { value: entry.desc.name });
@@ -100,6 +105,7 @@ function wrapMethod(method: AnyFn, fallbackName: string, options: OpOptions, met
   const desc = buildDescriptor(method, fallbackName, options, meta ?? lookupManifest({ name: fallbackName }));
   const entry = defineOp(desc, method, options.batch);
   const wrapper = function (this: { [OVERRIDES]?: CallOverrides } | undefined, ...args: unknown[]) {
+    if (callerNotes.tracing > 0) noteCaller(wrapper, args);
     return invoke(entry, this, args, this?.[OVERRIDES]);
   };
   Object.defineProperty(wrapper, "name", { value: method.name });
@@ -116,6 +122,7 @@ function wrapMethod(method: AnyFn, fallbackName: string, options: OpOptions, met
 function boundTo(wrapper: AnyFn, instance: unknown): AnyFn {
   const entry = (wrapper as unknown as { [ENTRY]: OpEntry })[ENTRY];
   const bound = function (...args: unknown[]) {
+    if (callerNotes.tracing > 0) noteCaller(bound, args);
     return invoke(entry, instance, args, (instance as { [OVERRIDES]?: CallOverrides } | undefined)?.[OVERRIDES]);
   };
   Object.defineProperty(bound, "name", { value: wrapper.name });

@@ -82,6 +82,49 @@ export function findFrame(below: Function, accept: (file: string) => boolean): S
   return undefined;
 }
 
+/**
+ * Traces in progress in this process (the jit driver counts them). While there is one, an
+ * op's callable notes where it was called from (`noteCaller`) before it calls the kernel.
+ * Internal.
+ */
+export const callerNotes = { tracing: 0 };
+
+/** What an op call made during a trace noted of its caller: raw call sites, or the formatted stack where something maps stacks. */
+export type CallerNote = NodeJS.CallSite[] | string;
+
+let noted: { readonly call: object; readonly stack: CallerNote } | undefined;
+
+/**
+ * Notes the frame that called `callee` (an op's callable, which calls this first), for the
+ * tracer to take when it records the call whose argument list is `call`. Reading the stack
+ * costs per frame V8 walks, so it is read here, one frame above the user's, and only that
+ * frame: a read from where the tracer records the call walks the kernel's frames too.
+ * Internal.
+ */
+export function noteCaller(callee: Function, call: object): void {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 1;
+  try {
+    let stack: CallerNote;
+    if (plainStacks()) stack = callSites(callee);
+    else {
+      const holder: { stack?: string } = {};
+      Error.captureStackTrace(holder, callee);
+      stack = holder.stack ?? "";
+    }
+    noted = { call, stack };
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+/** The note of the call whose argument list is `call`, once (`undefined` when that call noted nothing). Internal. */
+export function takeCaller(call: object): CallerNote | undefined {
+  const note = noted;
+  noted = undefined;
+  return note !== undefined && note.call === call ? note.stack : undefined;
+}
+
 /** Whether formatted stacks say what raw call sites say: Node's own formatter in place and Node's source maps off. */
 function plainStacks(): boolean {
   const formatter = Error.prepareStackTrace;

@@ -13,7 +13,8 @@
  * `--endpoint URL [--model NAME]` runs the same demo against an OpenAI-compatible server
  * (`OPENAI_BASE_URL` / `OPENAI_API_KEY` / `OPENAI_MODEL` work too).
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -21,8 +22,8 @@ import { parseArgs } from "node:util";
 import { context, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { BasicTracerProvider, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
-import { Cancelled, DeadlineExceeded, SqliteStore, ValidationError, data, durable, models, subscribe, traceRecorder, vmap, withContext, type UsageReport } from "weft";
-import { answer, answerEager, crash, drafts, roles, searchService, useEndpoint, useLocal, type Answer, type Question } from "./desk.js";
+import { Cancelled, DeadlineExceeded, SqliteStore, ValidationError, data, models, subscribe, traceRecorder, vmap, withContext, type JournalRecord } from "weft";
+import { answer, answerEager, itemOf, readQuestions, roles, searchService, setUp, type Answer, type DeskSetup, type Question } from "./desk.js";
 import { planWaves } from "./plan-view.js";
 
 /** How the demo runs. */
@@ -30,59 +31,41 @@ export interface DemoOptions {
   /** A small batch and short latencies. */
   readonly quick?: boolean;
   /** An OpenAI-compatible base URL (up to `/v1`); the local provider when absent. */
-  readonly endpoint?: string;
+  readonly endpoint?: string | undefined;
   /** The model the endpoint serves. */
-  readonly model?: string;
+  readonly model?: string | undefined;
+  /** The questions, one JSON object a line. Default examples/data/questions.jsonl. */
+  readonly questions?: string | undefined;
+  /**
+   * The JavaScript of examples/desk-run.ts, the batch's process in section 7. Default:
+   * desk-run.js beside this file (a test running this file from its TypeScript source gives a build).
+   */
+  readonly runner?: string | undefined;
 }
-
-/** What the demo showed, for the test that checks each promise was kept. */
-export interface DemoReport {
-  readonly plan: readonly (readonly string[])[];
-  readonly overlapped: boolean;
-  readonly retries: readonly { readonly attempt: number; readonly delayMs: number }[];
-  readonly deadline: DeadlineExceeded | undefined;
-  readonly rejected: ValidationError | undefined;
-  readonly answered: number;
-  readonly cancelled: { readonly kept: number; readonly cancelled: number; readonly total: number };
-  readonly resumed: { readonly crashedAfter: number; readonly fromJournal: number; readonly computed: number; readonly repeated: number };
-  readonly usage: UsageReport;
-  readonly speed: { readonly eagerMs: number; readonly jitMs: number; readonly vmapMs: number; readonly fastest: string };
-}
-
-// Prices per million tokens for the offline models, so the cost line has something to add up.
-const PRICES = { input: 0.15, output: 0.6 };
 
 const log = (line = "") => console.log(line);
 const ms = (x: number) => `${Math.round(x).toLocaleString("en-US")} ms`;
 
-/** The questions file, beside this file's source (also when run from the build). */
+/** examples/data/questions.jsonl, beside this file's source (also when run from the build). */
 function questionsFile(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
   for (const dir of [here, path.resolve(here, "../../examples")]) {
     const file = path.join(dir, "data/questions.jsonl");
-    try {
-      readFileSync(file);
-      return file;
-    } catch {}
+    if (existsSync(file)) return file;
   }
-  throw new Error("demo: examples/data/questions.jsonl not found");
+  throw new Error("demo: examples/data/questions.jsonl not found; pass --questions FILE");
 }
 
-/** Runs the demo and returns what it showed. */
-export async function demo(options: DemoOptions = {}): Promise<DemoReport> {
-  const quick = options.quick ?? false;
+/** Runs the demo, printing each section. */
+export async function demo(options: DemoOptions = {}): Promise<void> {
   const env = process.env;
-  const endpoint = options.endpoint ?? env.OPENAI_BASE_URL ?? (env.OPENAI_API_KEY ? "https://api.openai.com/v1" : undefined);
-  if (endpoint) useEndpoint(endpoint, options.model ?? env.OPENAI_MODEL ?? "gpt-4o-mini");
-  else useLocal(quick ? 0.2 : 1);
-  searchService.latencyMs = quick ? 5 : 30;
-  const file = questionsFile();
-  const lines = readFileSync(file, "utf8").split("\n").filter((l) => l.trim() !== "");
-  const records = lines.map((l) => JSON.parse(l) as Question);
-  const all = quick ? records.slice(0, 10) : records;
-  const valid = all.filter((q) => typeof q.text === "string");
+  const endpoint = options.endpoint ?? (env.OPENAI_BASE_URL || undefined) ?? (env.OPENAI_API_KEY ? "https://api.openai.com/v1" : undefined);
+  const setup: DeskSetup = { quick: options.quick ?? false, endpoint, model: options.model ?? (env.OPENAI_MODEL || undefined) };
+  const config = setUp(setup);
+  const file = options.questions ?? questionsFile();
+  const { lines, all, valid } = readQuestions(file, setup.quick);
 
-  const where = endpoint ? `${endpoint} (${roles.writer.slice("desk:".length)})` : `the offline local provider (${quick ? "12–28" : "60–140"} ms a call)`;
+  const where = setup.endpoint ? `${setup.endpoint} (${roles.writer.slice("desk:".length)})` : `the offline local provider (${setup.quick ? "12–28" : "60–140"} ms a call)`;
   log(`weft demo: a support desk answering ${all.length} questions from ${path.relative(process.cwd(), file) || file}`);
   log(`models on ${where}; ${os.cpus()[0]?.model.trim() ?? "this machine"}, ${os.availableParallelism()} cores, Node ${process.version}`);
 
@@ -93,14 +76,10 @@ export async function demo(options: DemoOptions = {}): Promise<DemoReport> {
   trace.setGlobalTracerProvider(provider);
   const dir = mkdtempSync(path.join(os.tmpdir(), "weft-demo-"));
   try {
-    const config = endpoint ? {} : { prices: { [roles.writer]: PRICES, [roles.critic]: PRICES, [roles.judge]: PRICES } };
-    const tracked = await withContext({ config }, () => models.track(() => sections(valid, all, lines, recorder, dir, endpoint)));
-    const report = { ...tracked.value, usage: tracked.usage };
-    const u = tracked.usage;
-    log(`\n9. Usage and cost of everything above, rolled up from every model call (models.track)`);
-    const cost = u.unpricedCalls > 0 ? `cost unknown for ${u.unpricedCalls} calls (set config.prices)` : `$${u.costUsd.toFixed(4)}${endpoint ? "" : " at $0.15 / $0.60 per million tokens"}`;
+    const { usage: u } = await withContext({ config }, () => models.track(() => sections({ setup, file, lines, all, valid, recorder, dir, runner: options.runner ?? fileURLToPath(new URL("./desk-run.js", import.meta.url)) })));
+    log(`\n9. Usage and cost, rolled up from every model call this process made above (models.track; section 7's ran in its child processes)`);
+    const cost = u.unpricedCalls > 0 ? `cost unknown for ${u.unpricedCalls} calls (set config.prices)` : `$${u.costUsd.toFixed(4)}${setup.endpoint ? "" : " at $0.15 / $0.60 per million tokens"}`;
     log(`   ${u.calls} model calls, ${u.inputTokens.toLocaleString("en-US")} input + ${u.outputTokens.toLocaleString("en-US")} output tokens, ${cost}`);
-    return report;
   } finally {
     await provider.shutdown();
     trace.disable();
@@ -109,13 +88,23 @@ export async function demo(options: DemoOptions = {}): Promise<DemoReport> {
   }
 }
 
-async function sections(valid: readonly Question[], all: readonly Question[], lines: readonly string[], recorder: ReturnType<typeof traceRecorder>, dir: string, endpoint: string | undefined): Promise<Omit<DemoReport, "usage">> {
+interface Sections {
+  readonly setup: DeskSetup;
+  readonly file: string;
+  readonly lines: readonly string[];
+  readonly all: readonly Question[];
+  readonly valid: readonly Question[];
+  readonly recorder: ReturnType<typeof traceRecorder>;
+  readonly dir: string;
+  readonly runner: string;
+}
+
+async function sections({ setup, file, lines, all, valid, recorder, dir, runner }: Sections): Promise<void> {
   const first = valid[0]!;
 
   log(`\n1. The pipeline, jitted: one trace of answer() became this plan (a wave's calls start together)`);
   const view = await answer.inspect(first);
-  const plan = planWaves(view.json ?? "{}");
-  plan.forEach((wave, i) => log(`   wave ${i + 1}  ${wave.join(" ‖ ")}`));
+  planWaves(view.json ?? "{}").forEach((wave, i) => log(`   wave ${i + 1}  ${wave.join(" ‖ ")}`));
 
   log(`\n2. One question, traced: OpenTelemetry spans as a waterfall (draft and critique overlap)`);
   recorder.clear();
@@ -125,7 +114,8 @@ async function sections(valid: readonly Question[], all: readonly Question[], li
   const span = (name: string) => spans.find((s) => s.name === name);
   const d = span("draft");
   const c = span("critique");
-  const overlapped = d !== undefined && c !== undefined && d.startMs < c.endMs && c.startMs < d.endMs;
+  const overlap = d !== undefined && c !== undefined ? Math.min(d.endMs, c.endMs) - Math.max(d.startMs, c.startMs) : 0;
+  log(overlap > 0 ? `   draft ‖ critique: their spans overlap for ${ms(overlap)}` : `   draft ‖ critique: their spans did not overlap`);
 
   log(`\n3. A transient failure, retried with backoff: the search service answers 503 twice`);
   const retries: Array<{ attempt: number; delayMs: number }> = [];
@@ -145,31 +135,29 @@ async function sections(valid: readonly Question[], all: readonly Question[], li
   log(`\n4. A deadline cuts a slow call: this search takes 5 s, the request allows 300 ms`);
   searchService.slowMs = 5000;
   const started = performance.now();
-  let deadline: DeadlineExceeded | undefined;
   try {
     await withContext({ timeout: "300ms" }, () => answer(valid[2]!));
+    log(`   no deadline error: the slow search finished within 300 ms`);
   } catch (error) {
-    if (error instanceof DeadlineExceeded) deadline = error;
-    else throw error;
+    if (!(error instanceof DeadlineExceeded)) throw error;
+    log(`   ${error.name}: ${error.message} (settled at ${ms(performance.now() - started)}); the search was abandoned and its signal fired, so nothing is left running`);
   } finally {
     searchService.slowMs = 0;
   }
-  log(`   ${deadline?.name}: ${deadline?.message} (settled at ${ms(performance.now() - started)}); the search was abandoned and its signal fired, so nothing is left running`);
 
   log(`\n5. The file as one batch, per-item results: a bad line is rejected with its path, the rest answered`);
-  if (!endpoint) log(`   (the offline judge's verdicts are deterministic stand-ins, not judgements: approval and confidence are unrelated; --endpoint gives real ones)`);
+  if (!setup.endpoint) log(`   (the offline judge's verdicts are deterministic stand-ins, not judgements: approval and confidence are unrelated; --endpoint gives real ones)`);
   const results = await vmap(answer, { concurrency: 8, onError: "collect" })(all as Question[]);
-  let rejected: ValidationError | undefined;
   for (const r of results) {
     const q = all[r.index]!;
     if (r.ok) log(`   ${q.id.padEnd(4)} ${q.topic.padEnd(8)} ${r.value.verdict.approved ? "✓ approved" : "✗ needs work"} (confidence ${r.value.verdict.confidence.toFixed(2)})`);
     else {
       const cause = r.error instanceof ValidationError ? r.error : (r.error as { cause?: unknown }).cause;
-      if (cause instanceof ValidationError) rejected = cause;
       log(`   ${q.id.padEnd(4)} line ${lines.findIndex((l) => l.includes(`"id":"${q.id}"`)) + 1}: ${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(r.error)}`);
     }
   }
-  const answered = results.filter((r) => r.ok).length;
+  const failed = results.filter((r) => !r.ok).length;
+  log(`   ${results.length - failed} answered, ${failed} rejected`);
 
   log(`\n6. A cancelled batch keeps its finished items: the caller cancels once 3 answers are in`);
   const controller = new AbortController();
@@ -180,34 +168,12 @@ async function sections(valid: readonly Question[], all: readonly Question[], li
   const cancelledItems = partial.filter((r) => !r.ok && r.error instanceof Cancelled);
   log(`   kept ${kept.length} answers (${kept.map((r) => valid[r.index]!.id).join(", ")}), ${cancelledItems.length} items Cancelled, ${partial.length} results for ${valid.length} items: none lost`);
 
-  log(`\n7. A crash mid-batch, resumed: each finished node is journaled (SQLite), so a restart repeats none`);
-  const store = new SqliteStore(path.join(dir, "desk.db"));
-  const run = `desk-${process.pid}`;
-  const crashAt = valid[Math.min(5, valid.length - 1)]!.id;
-  const batch = () => durable({ run, store }, () => vmap(answer, { concurrency: 2 })(valid as Question[]));
-  drafts.started.clear();
-  drafts.finished.clear();
-  crash.finished.clear();
-  crash.at = crashAt;
-  let crashed = false;
-  try {
-    await batch();
-  } catch {
-    crashed = true;
-  }
-  crash.at = undefined;
-  const draftsFirst = new Set(drafts.finished);
-  const finishedFirst = new Set(crash.finished);
-  drafts.started.clear();
-  crash.finished.clear();
-  const resumed = await batch();
-  const computed = valid.filter((q) => crash.finished.has(q.id)).map((q) => q.id);
-  const repeated = computed.filter((id) => finishedFirst.has(id)).length;
-  // Only finished work counts: the calls in flight at the crash run again (at-least-once for them).
-  const redrafted = [...drafts.started].filter((id) => draftsFirst.has(id)).length;
-  store.close();
-  log(`   first run: ${crashed ? "crashed" : "did not crash"} at ${crashAt} (simulated: the judge's process dies), ${finishedFirst.size} answers and ${draftsFirst.size} drafts finished`);
-  log(`   resumed:   ${valid.length - computed.length} answers from the journal, ${computed.length} computed (${computed.join(", ")}); repeated: ${repeated} answers, ${redrafted} drafts; ${resumed.length} answers in all`);
+  log(`\n7. A crash mid-batch, resumed: a child process runs the batch under durable() (a SQLite journal); once ${STOP_AT} answers are journaled it says so, the demo kills it (SIGKILL) and a fresh process resumes the run`);
+  const { killed, finished, inFlight, fresh } = await crashAndResume(runner, setup, file, dir);
+  const ids = (items: readonly number[]) => items.map((i) => valid[i]!.id).join(", ") || "none";
+  log(`   killed:    pid ${killed.pid} by ${killed.signal} with ${finished.length} answers journaled (${ids(finished)}) and ${killed.journaledCalls} op calls; ${inFlight.length} answers in flight (${ids(inFlight)})`);
+  log(`   resumed:   pid ${fresh.pid}, once the dead process's lease expired (${ms(fresh.waitedMs)}): ${fresh.fromJournal.length} answers from the journal, ${fresh.computed.length} computed (${ids(fresh.computed)}), ${fresh.answers.length} answers in all`);
+  log(`   repeated:  ${fresh.repeatedAnswers} finished answers and ${fresh.repeatedCalls} journaled op calls ran again; ${fresh.inFlightAgain} op calls in flight at the kill ran again (counted from both processes' op:attempt events)`);
 
   log(`\n8. Speed, like with like: the same ${valid.length} questions, three ways`);
   const timed = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
@@ -233,19 +199,111 @@ async function sections(valid: readonly Question[], all: readonly Question[], li
       return r.value;
     });
   });
-  if (JSON.stringify(eager) !== JSON.stringify(jitted) || JSON.stringify(eager) !== JSON.stringify(mapped)) throw new Error("demo: eager, jit and jit + vmap disagree");
+  const same = (x: readonly Answer[]) => JSON.stringify(x) === JSON.stringify(eager);
+  if (!same(jitted) || !same(mapped)) throw new Error("demo: eager, jit and jit + vmap disagree");
+  if (!setup.endpoint && !same(fresh.answers)) throw new Error("demo: the resumed run of section 7 disagrees with the uninterrupted runs");
   const ways = [["eager", eagerMs], ["jit", jitMs], ["jit + vmap", vmapMs]] as const;
   const fastest = [...ways].sort((a, b) => a[1] - b[1])[0]![0];
   log(`   eager (plain sequential code)     ${ms(eagerMs).padStart(9)}`);
   log(`   jit (draft ‖ critique)            ${ms(jitMs).padStart(9)}   ${(eagerMs / jitMs).toFixed(1)}× eager`);
   log(`   jit + vmap (8 questions at once)  ${ms(vmapMs).padStart(9)}   ${(eagerMs / vmapMs).toFixed(1)}× eager, ${(jitMs / vmapMs).toFixed(1)}× jit`);
-  log(`   fastest: ${fastest}; all three gave the same answers`);
-  return { plan, overlapped, retries, deadline, rejected, answered, cancelled: { kept: kept.length, cancelled: cancelledItems.length, total: partial.length }, resumed: { crashedAfter: finishedFirst.size, fromJournal: valid.length - computed.length, computed: computed.length, repeated: repeated + redrafted }, speed: { eagerMs, jitMs, vmapMs, fastest } };
+  log(`   fastest: ${fastest}; all three gave the same answers${setup.endpoint ? "" : ", as did the resumed run of section 7"}`);
 }
 
-// Run when executed (npm run demo), not when imported (the test imports it).
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const { values } = parseArgs({ options: { quick: { type: "boolean" }, endpoint: { type: "string" }, model: { type: "string" } }, strict: true });
-  const endpoint = values.endpoint ?? process.env.OPENAI_BASE_URL ?? (process.env.OPENAI_API_KEY ? "https://api.openai.com/v1" : undefined);
-  await demo({ quick: values.quick === true || process.env.WEFT_DEMO_QUICK === "1", endpoint, model: values.model ?? process.env.OPENAI_MODEL });
+/** Section 7 kills the batch's process once this many answers are journaled. */
+const STOP_AT = 4;
+
+/** One run of examples/desk-run.ts: its pid, how it ended, its stdout lines and stderr. */
+interface Child {
+  readonly pid: number;
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string[];
+  readonly stderr: string;
+}
+
+/**
+ * Runs the desk's batch in a process of its own (`script`: desk-run.js); with `stopAt`,
+ * kills it with SIGKILL as soon as it reports that many answers journaled.
+ */
+function deskRun(script: string, setup: DeskSetup, args: readonly string[], stopAt?: number): Promise<Child> {
+  const endpoint = setup.endpoint ? ["--endpoint", setup.endpoint, ...(setup.model ? ["--model", setup.model] : [])] : [];
+  const child = spawn(process.execPath, [script, ...args, ...(setup.quick ? ["--quick"] : []), ...(stopAt === undefined ? [] : ["--stop-at", String(stopAt)]), ...endpoint], { stdio: ["ignore", "pipe", "pipe"] });
+  const stdout: string[] = [];
+  let stderr = "";
+  let rest = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    const parts = (rest + chunk.toString()).split("\n");
+    rest = parts.pop()!;
+    for (const line of parts) {
+      stdout.push(line);
+      // The child stops still after this line, so the kill lands exactly at that journal state.
+      if (stopAt !== undefined && line.startsWith("journaled ")) child.kill("SIGKILL");
+    }
+  });
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve({ pid: child.pid!, code, signal, stdout, stderr }));
+  });
+}
+
+/**
+ * Section 7: the batch runs under durable() in a child process, killed with SIGKILL once
+ * `STOP_AT` answers are journaled; a fresh process resumes the run. What finished before the
+ * kill is read from the journal; what ran where, from the op bodies both processes logged.
+ */
+async function crashAndResume(runner: string, setup: DeskSetup, file: string, dir: string) {
+  const db = path.join(dir, "desk.db");
+  const bodies = path.join(dir, "bodies.log");
+  const args = ["--db", db, "--run", "desk-batch", "--questions", file, "--log", bodies];
+  const killed = await deskRun(runner, setup, args, STOP_AT);
+  if (killed.signal !== "SIGKILL") throw new Error(`demo: the batch's process was to be killed at ${STOP_AT} answers, but it ended with code ${killed.code}: ${killed.stderr.trim()}`);
+
+  // What the killed process finished: its journal, read before anything resumes.
+  const store = new SqliteStore(db);
+  let journal: JournalRecord[];
+  try {
+    // The SQLite store answers synchronously.
+    journal = store.journal("desk-batch") as JournalRecord[];
+  } finally {
+    store.close();
+  }
+  const journaled = new Set(journal.map((r) => r.key));
+  const finished = journal.flatMap((r) => (itemOf(r.key)?.whole ? [itemOf(r.key)!.index] : [])).sort((a, b) => a - b);
+
+  const resumer = await deskRun(runner, setup, args);
+  if (resumer.code !== 0) throw new Error(`demo: resuming the batch failed (code ${resumer.code}): ${resumer.stderr.trim()}`);
+  const { answers, waitedMs } = JSON.parse(resumer.stdout.at(-1) ?? "{}") as { answers: Answer[]; waitedMs: number };
+
+  // Each line: pid, op, step id (the node's journal key once it finished).
+  const ran = readFileSync(bodies, "utf8").split("\n").filter(Boolean).map((l) => l.split("\t") as [string, string, string]);
+  const by = (pid: number) => ran.filter(([p]) => p === String(pid)).map(([, , step]) => step);
+  const before = by(killed.pid);
+  const after = by(resumer.pid);
+  const items = (steps: readonly string[]) => [...new Set(steps.flatMap((s) => (itemOf(s) ? [itemOf(s)!.index] : [])))].sort((a, b) => a - b);
+  const computed = items(after);
+  const done = new Set(finished);
+  const earlier = new Set(before);
+  return {
+    killed: { pid: killed.pid, signal: killed.signal, journaledCalls: journal.length - finished.length },
+    finished,
+    inFlight: items(before).filter((i) => !done.has(i)),
+    fresh: {
+      pid: resumer.pid,
+      waitedMs,
+      answers,
+      computed,
+      fromJournal: answers.map((_, i) => i).filter((i) => !computed.includes(i)),
+      repeatedAnswers: computed.filter((i) => done.has(i)).length,
+      repeatedCalls: after.filter((s) => journaled.has(s)).length,
+      inFlightAgain: after.filter((s) => earlier.has(s) && !journaled.has(s)).length,
+    },
+  };
+}
+
+// Run when executed (npm run demo), not when imported; Node runs a script by its real path.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+  const { values } = parseArgs({ options: { quick: { type: "boolean" }, endpoint: { type: "string" }, model: { type: "string" }, questions: { type: "string" } }, strict: true });
+  await demo({ quick: values.quick === true || process.env.WEFT_DEMO_QUICK === "1", endpoint: values.endpoint, model: values.model, questions: values.questions });
 }

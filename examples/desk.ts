@@ -8,6 +8,7 @@
  * Offline, the models are the deterministic `local` provider with realistic latency
  * (`desk:*`); `useEndpoint()` points the same pipeline at any OpenAI-compatible server.
  */
+import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { getContext, jit, localProvider, models, op, openaiCompatible } from "weft";
 
@@ -59,6 +60,38 @@ export function useEndpoint(baseURL: string, model: string, apiKey = process.env
   Object.assign(roles, { writer: `desk:${model}`, critic: `desk:${model}`, judge: `desk:${model}` });
 }
 
+/** Where the desk's models run: an OpenAI-compatible endpoint, or the local provider (`quick`: short latencies). */
+export interface DeskSetup {
+  readonly quick: boolean;
+  readonly endpoint?: string | undefined;
+  readonly model?: string | undefined;
+}
+
+/** Prices per million tokens for the offline models, so the cost line has something to add up. */
+export const PRICES = { input: 0.15, output: 0.6 };
+
+/**
+ * Points the desk at its models and sets the search service's latency; returns the config
+ * its calls run with (the offline models' prices).
+ */
+export function setUp(setup: DeskSetup): Readonly<Record<string, unknown>> {
+  if (setup.endpoint) useEndpoint(setup.endpoint, setup.model ?? "gpt-4o-mini");
+  else useLocal(setup.quick ? 0.2 : 1);
+  searchService.latencyMs = setup.quick ? 5 : 30;
+  return setup.endpoint ? {} : { prices: { [roles.writer]: PRICES, [roles.critic]: PRICES, [roles.judge]: PRICES } };
+}
+
+/**
+ * The questions of a JSONL file (`quick`: the first 10 lines), with the lines as read:
+ * `all` as parsed (a bad line stays in, for the batch to reject), `valid` those with a text.
+ */
+export function readQuestions(file: string, quick: boolean): { lines: string[]; all: Question[]; valid: Question[] } {
+  const lines = readFileSync(file, "utf8").split("\n").filter((l) => l.trim() !== "");
+  const records = lines.map((l) => JSON.parse(l) as Question);
+  const all = quick ? records.slice(0, 10) : records;
+  return { lines, all, valid: all.filter((q) => typeof q.text === "string") };
+}
+
 /**
  * The knowledge base's search service, with the faults a real one has: `busy` makes the
  * next calls fail with a 503 (a transient failure, retried), `slowMs` makes a lookup that
@@ -98,35 +131,20 @@ export const retrieve = op({ retry: { times: 3, backoff: { initial: "40ms", fact
   return ARTICLES[question.topic].map((p) => `[${p.source}] ${p.text}`).join("\n");
 });
 
-/** The drafts started and finished, by question id: a resumed run starts none that finished. */
-export const drafts = { started: new Set<string>(), finished: new Set<string>() };
-
 /** The writer drafts a reply from the passages. */
-export const draft = op(async (id: string, question: string, passages: string): Promise<string> => {
-  drafts.started.add(id);
-  const reply = await models(roles.writer, `Answer the customer in three sentences, citing the passages.\n${passages}\n\nCustomer: ${question}`, { temperature: 0.3, seed: 7, maxTokens: 160 });
-  drafts.finished.add(id);
-  return reply;
-});
+export const draft = op(async (id: string, question: string, passages: string): Promise<string> =>
+  models(roles.writer, `Ticket ${id}. Answer the customer in three sentences, citing the passages.\n${passages}\n\nCustomer: ${question}`, { temperature: 0.3, seed: 7, maxTokens: 160 }),
+);
 
 /** The critic lists what a good reply must cover. */
 export const critique = op(async (question: string, passages: string): Promise<string> =>
   models(roles.critic, `List the facts a correct reply to this customer must state.\n${passages}\n\nCustomer: ${question}`, { temperature: 0, maxTokens: 120 }),
 );
 
-/**
- * A simulated crash for the resume section: the judge's process "dies" at question `at`;
- * `finished` lists the questions judged until then.
- */
-export const crash: { at: string | undefined; readonly finished: Set<string> } = { at: undefined, finished: new Set() };
-
 /** The judge checks the draft against the critique; its return type is the structured output. */
-export const judge = op(async (id: string, question: string, reply: string, checklist: string): Promise<Verdict> => {
-  if (crash.at === id) throw new Error(`the process running the judge died at ${id}`);
-  const verdict = await models.object<Verdict>(roles.judge, `Customer: ${question}\n\nDraft reply:\n${reply}\n\nChecklist:\n${checklist}\n\nCan the draft be sent as it is?`, { temperature: 0 });
-  crash.finished.add(id);
-  return verdict;
-});
+export const judge = op(async (id: string, question: string, reply: string, checklist: string): Promise<Verdict> =>
+  models.object<Verdict>(roles.judge, `Ticket ${id}. Customer: ${question}\n\nDraft reply:\n${reply}\n\nChecklist:\n${checklist}\n\nCan the draft be sent as it is?`, { temperature: 0 }),
+);
 
 /** One question through the desk, written as plain sequential code. */
 export async function answerEager(question: Question): Promise<Answer> {
@@ -139,3 +157,13 @@ export async function answerEager(question: Question): Promise<Answer> {
 
 /** The same function, jitted: the trace shows draft and critique are independent, so they run together. */
 export const answer = jit(answerEager);
+
+/**
+ * The batch item a step id or journal key of a durable `vmap(answer)` belongs to:
+ * `run(r)/vmap(answer)#0[3]/jit(answer)#0/n1/retrieve#0` is item 3; the item's own record
+ * (its answer, journaled when it finished) is the key ending at `[3]`.
+ */
+export function itemOf(key: string): { readonly index: number; readonly whole: boolean } | undefined {
+  const match = /\/vmap\(answer\)#\d+\[(\d+)\](.*)$/.exec(key);
+  return match ? { index: Number(match[1]), whole: match[2] === "" } : undefined;
+}

@@ -8,7 +8,9 @@
  * The call lasts as long as its stream: the kernel wraps the value at the point it would
  * check an ordinary result and hands `end` the rest of the call (ending its span, emitting
  * `op:end`, clearing its deadline timer), which runs once, when the stream finishes, fails,
- * is closed by its consumer (`return()`, leaving a `for await`) or its signal fires.
+ * is closed by its consumer (`return()`, leaving a `for await`) or its signal fires; a
+ * stream its caller drops without finishing (never iterated, or left mid-way without
+ * `return()`) ends its call as closed when it is garbage-collected.
  *
  * In a durable run, `journaledStream` records the items of a stream that finished, so a
  * resumed run replays them (`replayedStream`) instead of running the body again.
@@ -19,9 +21,16 @@ import { ValidationError } from "./errors.js";
 /**
  * How a stream's call ended: `error` when it failed (a body error, an item that broke the
  * declared type, the call's deadline or cancellation), `items` yielded, `closed` when its
- * consumer stopped before the end.
+ * consumer stopped before the end, `abandoned` when it did so by dropping the stream (found
+ * when the stream was garbage-collected).
  */
-export type StreamEnd = (error: unknown, items: number, closed: boolean) => void;
+export type StreamEnd = (error: unknown, items: number, closed: boolean, abandoned?: true) => void;
+
+/**
+ * Ends the call of a stream that was garbage-collected before it ended: what it holds is the
+ * call's `finish`, never the stream itself.
+ */
+const abandoned = new FinalizationRegistry<(error: unknown, closed: boolean, dropped?: true) => void>((finish) => finish(undefined, true, true));
 
 /**
  * Wraps an op's returned stream; a value that is no async iterable (nor web `ReadableStream`)
@@ -45,7 +54,7 @@ export function checkedStream(
   let index = 0;
   let finished = false;
   // Once: the first of the end, a failure, the consumer closing and the signal firing.
-  const finish = (error: unknown, closed: boolean): void => {
+  const finish = (error: unknown, closed: boolean, dropped?: true): void => {
     if (finished) return;
     finished = true;
     if (signal !== NEVER_SIGNAL) signal.removeEventListener("abort", onAbort);
@@ -54,7 +63,8 @@ export function checkedStream(
       const open = it;
       if (open?.return) Promise.resolve(store.run(frame, () => open.return!())).catch(() => undefined);
     }
-    end(error, index, closed);
+    if (dropped) end(error, index, closed, dropped);
+    else end(error, index, closed);
   };
   const onAbort = (): void => finish(abortReason(signal, op), false);
   if (signal !== NEVER_SIGNAL) {
@@ -108,6 +118,9 @@ export function checkedStream(
       return { done: true, value: undefined };
     },
   };
+  // Whatever reads the stream holds `iterator` (the iterable, a web stream's pull, a caller's
+  // own reference to it): once nothing does, the call is over.
+  if (!finished) abandoned.register(iterator, finish);
   // One call, one stream: iterating it again continues where it is (as a generator does).
   return sameKind(source, iterator);
 }

@@ -5,7 +5,7 @@
  * It lives in one AsyncLocalStorage, so it flows across `await`, into nested ops and into
  * parallel branches, and concurrent calls never see each other's values.
  */
-import { AsyncLocalStorage } from "node:async_hooks";
+import { AsyncLocalStorage, AsyncResource } from "node:async_hooks";
 import { setMaxListeners } from "node:events";
 import type { Span } from "@opentelemetry/api";
 import type { DurationInput, Placement } from "../decorators/descriptor.js";
@@ -97,6 +97,9 @@ export interface TraceHook {
  */
 export type FrameFields = Omit<Pick<Frame, FrameField>, OptionalField> & Partial<Pick<Frame, OptionalField>>;
 type FrameField = Exclude<keyof Frame, "children" | "remainingMs" | "runId" | "idempotencyKey" | "derive">;
+
+/** `FrameFields` of a call's frame, whose step id `callFrame` has made from its caller's at first read. */
+type CallFrameFields = Omit<FrameFields, "stepId">;
 type OptionalField = "trace" | "run" | "placement";
 
 /** Fields `Frame.derive` may replace. */
@@ -113,7 +116,6 @@ export class Frame implements OpContext {
   readonly deadline: number | undefined;
   readonly signal: AbortSignal;
   readonly attempt: number;
-  readonly stepId: string;
   readonly tenant: string | undefined;
   readonly user: string | undefined;
   readonly values: Config;
@@ -138,14 +140,25 @@ export class Frame implements OpContext {
    */
   readonly placement: string | undefined;
 
-  constructor(f: FrameFields) {
+  /** The step id, once known (see `stepId`). */
+  private step: string | undefined;
+  /** For a call's frame until its step id is read: the caller's frame and the call's index among its children. */
+  private stepParent: Frame | undefined;
+  private readonly stepIndex: number;
+
+  constructor(f: FrameFields);
+  /** A call's frame (`callFrame`): its step id is made from `stepParent`'s, its op and `stepIndex` when first read. */
+  constructor(f: CallFrameFields, stepParent: Frame, stepIndex: number);
+  constructor(f: FrameFields | CallFrameFields, stepParent?: Frame, stepIndex = 0) {
+    this.step = stepParent === undefined ? (f as FrameFields).stepId : undefined;
+    this.stepParent = stepParent;
+    this.stepIndex = stepIndex;
     this.op = f.op;
     this.config = f.config;
     this.overrides = f.overrides;
     this.deadline = f.deadline;
     this.signal = f.signal;
     this.attempt = f.attempt;
-    this.stepId = f.stepId;
     this.tenant = f.tenant;
     this.user = f.user;
     this.values = f.values;
@@ -156,6 +169,19 @@ export class Frame implements OpContext {
     this.trace = f.trace;
     this.run = f.run;
     this.placement = f.placement;
+  }
+
+  /**
+   * A stable id of this call within its call tree, e.g. `pipeline#0/score#1` (`stepIdOf`).
+   * A call's frame makes it at first read: most calls are never asked (no span, no event
+   * listener, no nested call), and building it cost more than the rest of the frame.
+   */
+  get stepId(): string {
+    if (this.step === undefined) {
+      this.step = stepIdOf(this.stepParent!.stepId, this.op!, this.stepIndex);
+      this.stepParent = undefined;
+    }
+    return this.step;
   }
 
   get remainingMs(): number {
@@ -211,33 +237,38 @@ export interface CallBudget {
  * (its fast and policy paths, and through them chain steps, chunk items and the plan's op
  * steps). A call sets its op, config, first attempt, step id and span; `budget` is an
  * earlier deadline the call brings (its own timeout) with the signal that fires at it, and
- * whether it holds a global permit. Everything else is inherited. Positional, so the fast
- * path allocates the frame and nothing else. Internal.
+ * whether it holds a global permit. Everything else is inherited. The call is `parent`'s
+ * child number `index` (`parent.children++`): its step id is made from them when first read.
+ * Positional, so the fast path allocates the frame and nothing else. Internal.
  *
  * @example
  * ```ts
- * const frame = callFrame(parent, "score", mergeConfig(entry, parent, undefined), childStepId(parent, "score"), span, undefined);
+ * const frame = callFrame(parent, "score", mergeConfig(entry, parent, undefined), parent.children++, span, undefined);
+ * frame.stepId; // "pipeline#0/score#1"
  * ```
  */
-export function callFrame(parent: Frame, op: string, config: Config, stepId: string, span: Span | undefined, budget: CallBudget | undefined): Frame {
-  return new Frame({
-    op,
-    config,
-    overrides: parent.overrides,
-    deadline: budget === undefined ? parent.deadline : budget.deadline,
-    signal: budget === undefined ? parent.signal : budget.signal,
-    attempt: 1,
-    stepId,
-    tenant: parent.tenant,
-    user: parent.user,
-    values: parent.values,
-    span: span ?? parent.span,
-    deadlineOwner: budget === undefined ? parent.deadlineOwner : budget.deadlineOwner,
-    deadlineBudgetMs: budget === undefined ? parent.deadlineBudgetMs : budget.deadlineBudgetMs,
-    permitted: budget === undefined ? parent.permitted : budget.permitted,
-    run: parent.run,
-    placement: parent.placement,
-  });
+export function callFrame(parent: Frame, op: string, config: Config, index: number, span: Span | undefined, budget: CallBudget | undefined): Frame {
+  return new Frame(
+    {
+      op,
+      config,
+      overrides: parent.overrides,
+      deadline: budget === undefined ? parent.deadline : budget.deadline,
+      signal: budget === undefined ? parent.signal : budget.signal,
+      attempt: 1,
+      tenant: parent.tenant,
+      user: parent.user,
+      values: parent.values,
+      span: span ?? parent.span,
+      deadlineOwner: budget === undefined ? parent.deadlineOwner : budget.deadlineOwner,
+      deadlineBudgetMs: budget === undefined ? parent.deadlineBudgetMs : budget.deadlineBudgetMs,
+      permitted: budget === undefined ? parent.permitted : budget.permitted,
+      run: parent.run,
+      placement: parent.placement,
+    },
+    parent,
+    index,
+  );
 }
 
 /**
@@ -252,8 +283,12 @@ export function childStepId(parent: Frame, name: string): string {
 
 /** The step id the next child of `parent` named `name` will get, without taking it. Internal. */
 export function nextStepId(parent: Frame, name: string): string {
-  const index = parent.children;
-  return parent.stepId === "" ? `${name}#${index}` : `${parent.stepId}/${name}#${index}`;
+  return stepIdOf(parent.stepId, name, parent.children);
+}
+
+/** THE step id recipe: child number `index` named `name` of the step `parentStepId` (`""` at the root). Internal. */
+export function stepIdOf(parentStepId: string, name: string, index: number): string {
+  return parentStepId === "" ? `${name}#${index}` : `${parentStepId}/${name}#${index}`;
 }
 
 /** The frame seen outside any op or `withContext` block. */
@@ -276,6 +311,29 @@ export const ROOT = new Frame({
 
 /** The one store behind `getContext()`. Internal. */
 export const store = new AsyncLocalStorage<Frame>();
+
+/**
+ * `fn.apply(thisArg, args)` with `frame` as the current context, as
+ * `store.run(frame, Reflect.apply, fn, thisArg, args)` would, for about a quarter less: on
+ * Node 24 `store.run` copies the context map twice (entering, then again to restore the
+ * caller's), while an `AsyncResource` scope puts the caller's back as it was, so only
+ * entering copies.
+ * What `fn` starts (promises, timers) sees `frame`, as under `store.run`. The op-call
+ * kernel and the executors run every op body through it. Internal.
+ *
+ * @example
+ * ```ts
+ * const out = runIn(frame, entry.impl, thisArg, args);
+ * ```
+ */
+export function runIn(frame: Frame, fn: (...args: never[]) => unknown, thisArg: unknown, args: readonly unknown[]): unknown {
+  return new AsyncResource("weft.op").runInAsyncScope(enterAndApply, undefined, frame, fn, thisArg, args);
+}
+
+function enterAndApply(frame: Frame, fn: (...args: never[]) => unknown, thisArg: unknown, args: readonly unknown[]): unknown {
+  store.enterWith(frame);
+  return Reflect.apply(fn, thisArg, args);
+}
 
 /** The current frame (the root outside any op). Internal fast accessor. */
 export function currentFrame(): Frame {
@@ -474,6 +532,20 @@ function racersOf(signal: AbortSignal): Set<() => void> {
 }
 
 /**
+ * Calls `listener` (once) when `signal` fires, through the signal's shared listener, until
+ * `unwatchAbort` removes it: a long-lived signal watched by many short calls (a block's, a
+ * run's) gets one EventTarget listener, not one per call. Internal.
+ */
+export function watchAbort(signal: AbortSignal, listener: () => void): void {
+  racersOf(signal).add(listener);
+}
+
+/** Stops `watchAbort`'s `listener` being called. Internal. */
+export function unwatchAbort(signal: AbortSignal, listener: () => void): void {
+  racing.get(signal)?.delete(listener);
+}
+
+/**
  * `promise`, unless `signal` fires first: then a rejection with the abort reason (as seen
  * by `op`), at once, whatever the promise is still doing. The call leaves the signal's
  * racers when either happens, so nothing outlives the call. Internal.
@@ -498,6 +570,62 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, op: strin
       (error: unknown) => {
         racers.delete(onAbort);
         reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * `promise.then(onValue, onError)`, unless `signal` fires first: then `onError` gets the
+ * abort reason (as seen by `op`), a microtask later, whatever the promise is still doing.
+ * What `raceAbort(promise, signal, op).then(onValue, onError)` does, with one promise and
+ * one hop fewer: every call made under a signal (a block's, a batch's, a run's) settles
+ * through it. Internal.
+ *
+ * @example
+ * ```ts
+ * return raceAbortThen(body(), frame.signal, "fetchPage", (value) => check(value), (error) => { throw surface(error); });
+ * ```
+ */
+export function raceAbortThen<T, U>(promise: PromiseLike<T>, signal: AbortSignal, op: string, onValue: (value: T) => U, onError: (error: unknown) => U): Promise<U> {
+  if (signal === NEVER) return Promise.resolve(promise).then(onValue, onError);
+  if (signal.aborted) return Promise.reject(abortReason(signal, op)).then(undefined, onError);
+  const racers = racersOf(signal);
+  return new Promise<U>((resolve, reject) => {
+    let settled = false;
+    const onAbort = () => {
+      if (settled) return;
+      settled = true;
+      const reason = abortReason(signal, op);
+      queueMicrotask(() => {
+        try {
+          resolve(onError(reason));
+        } catch (error) {
+          reject(error);
+        }
+      });
+    };
+    racers.add(onAbort);
+    Promise.resolve(promise).then(
+      (value) => {
+        if (settled) return;
+        settled = true;
+        racers.delete(onAbort);
+        try {
+          resolve(onValue(value));
+        } catch (error) {
+          reject(error);
+        }
+      },
+      (error: unknown) => {
+        if (settled) return;
+        settled = true;
+        racers.delete(onAbort);
+        try {
+          resolve(onError(error));
+        } catch (thrown) {
+          reject(thrown);
+        }
       },
     );
   });

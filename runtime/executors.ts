@@ -15,7 +15,7 @@
  * already surfaced as a call of the failing op would surface them.
  */
 import type { Frame } from "./context.js";
-import { NEVER_SIGNAL, abortReason, store } from "./context.js";
+import { NEVER_SIGNAL, abortReason, runIn } from "./context.js";
 import { settings } from "./settings.js";
 import { lookup } from "./registry.js";
 import type { FusedChain } from "../compiler/chain.js";
@@ -40,7 +40,7 @@ function nameOf(work: Work): string {
 }
 
 function runHere(work: Work, frame: Frame): unknown {
-  if (work.kind === "call") return store.run(frame, Reflect.apply, work.entry.impl, work.thisArg, work.args);
+  if (work.kind === "call") return runIn(frame, work.entry.impl, work.thisArg, work.args);
   return runChain(resolveChain(work.chain), work.args, frame, settings.validate, undefined);
 }
 

@@ -9,7 +9,8 @@
  * and a policy path for retries, timeouts and concurrency limits. Both settle at the
  * caller's deadline or abort with `DeadlineExceeded` / `Cancelled` even when the body
  * ignores its signal (the body is abandoned; its signal has fired). On the policy path the
- * first attempt runs in plain JS (a timer and an AbortController); a failure worth retrying
+ * first attempt runs in plain JS (an AbortController, and a deadline timer armed at the end
+ * of the event loop's turn for a call still running then); a failure worth retrying
  * and any concurrency limit hand over to Effect, whose interruption stops a backoff sleep
  * or a permit wait the moment the call's signal fires and leaves nothing running.
  */
@@ -18,7 +19,7 @@ import type * as Effect from "effect/Effect";
 import type * as Semaphore from "effect/Semaphore";
 import type { Span } from "@opentelemetry/api";
 import type { OpDescriptor, RetryPolicy } from "../decorators/descriptor.js";
-import { EMPTY_CONFIG, Frame, NEVER_SIGNAL, abortReason, callFrame, childStepId, currentFrame, isThenable, nextStepId, raceAbort, store } from "./context.js";
+import { EMPTY_CONFIG, Frame, NEVER_SIGNAL, abortReason, callFrame, childStepId, currentFrame, isThenable, nextStepId, raceAbort, raceAbortThen, runIn, stepIdOf, unwatchAbort, watchAbort } from "./context.js";
 import { OpEntry } from "./entry.js";
 import { executorFor } from "./executor.js";
 import { Cancelled, DeadlineExceeded, OpError, ValidationError, WeftError, WorkerCrashed } from "./errors.js";
@@ -170,25 +171,27 @@ function callFast(entry: OpEntry, parent: Frame, thisArg: unknown, args: readonl
   const signal = parent.signal;
   if (signal.aborted) throw abortReason(signal, desc.name);
   const validators = validatorsOf(entry, site);
-  const stepId = childStepId(parent, desc.name);
-  const span = tracingRegistered() ? startSpan({ name: desc.name, kind: desc.kind, stepId, parent: parent.span }) : undefined;
-  if (observed) emit({ type: "op:start", op: desc.name, stepId });
-  if (validators.input !== undefined) checkInput(entry, validators, args, stepId, span, signal);
-  const frame = callFrame(parent, desc.name, mergeConfig(entry, parent, withConfig), stepId, span, undefined);
-  if (observed) emit({ type: "op:attempt", op: desc.name, stepId, attempt: 1 });
+  const index = parent.children++;
+  const span = tracingRegistered() ? startSpan({ name: desc.name, kind: desc.kind, stepId: stepIdOf(parent.stepId, desc.name, index), parent: parent.span }) : undefined;
+  const frame = callFrame(parent, desc.name, mergeConfig(entry, parent, withConfig), index, span, undefined);
+  if (observed) emit({ type: "op:start", op: desc.name, stepId: frame.stepId });
+  if (validators.input !== undefined) checkInput(entry, validators, args, frame, span, signal);
+  if (observed) emit({ type: "op:attempt", op: desc.name, stepId: frame.stepId, attempt: 1 });
   let out: unknown;
   try {
     out = runBody(entry, frame, thisArg, args, span, site);
   } catch (error) {
-    throw settleError(entry, stepId, span, 1, error, signal);
+    throw settleError(entry, frame, span, 1, error, signal);
   }
-  if (!isThenable(out)) return settleValue(entry, validators, stepId, span, 1, out, signal, frame);
+  if (!isThenable(out)) return settleValue(entry, validators, span, 1, out, signal, frame);
   // A body that ignores its signal is abandoned when the caller's fires: the call settles then.
-  const settled = signal === NEVER_SIGNAL ? Promise.resolve(out) : raceAbort(Promise.resolve(out), signal, desc.name);
-  return settled.then(
-    (value) => settleValue(entry, validators, stepId, span, 1, value, signal, frame),
+  return raceAbortThen(
+    out,
+    signal,
+    desc.name,
+    (value) => settleValue(entry, validators, span, 1, value, signal, frame),
     (error: unknown) => {
-      throw settleError(entry, stepId, span, 1, error, signal);
+      throw settleError(entry, frame, span, 1, error, signal);
     },
   );
 }
@@ -206,17 +209,17 @@ function callWithPolicy(
   const desc = entry.desc;
   if (parent.signal.aborted) return Promise.reject(abortReason(parent.signal, desc.name));
   const validators = validatorsOf(entry, site);
-  const stepId = childStepId(parent, desc.name);
-  const span = tracingRegistered() ? startSpan({ name: desc.name, kind: desc.kind, stepId, parent: parent.span }) : undefined;
-  if (observed) emit({ type: "op:start", op: desc.name, stepId });
+  const index = parent.children++;
+  const span = tracingRegistered() ? startSpan({ name: desc.name, kind: desc.kind, stepId: stepIdOf(parent.stepId, desc.name, index), parent: parent.span }) : undefined;
+  const call = new PolicyCall(entry, parent, thisArg, args, overrides, site, validators, index, span, needsLimit);
+  if (observed) emit({ type: "op:start", op: desc.name, stepId: call.frame.stepId });
   if (validators.input !== undefined) {
     try {
-      checkInput(entry, validators, args, stepId, span, parent.signal);
+      checkInput(entry, validators, args, call.frame, span, parent.signal);
     } catch (error) {
       return Promise.reject(error);
     }
   }
-  const call = new PolicyCall(entry, parent, thisArg, args, overrides, site, validators, stepId, span, needsLimit);
   return call.run();
 }
 
@@ -229,8 +232,21 @@ class PolicyCall {
   private readonly retry: RetryPolicy | undefined;
   /** The output is checked inside each attempt, so `retryOn` can retry an invalid one. */
   private readonly checksEachAttempt: boolean;
+  /** The call's own deadline timer: see `awaitArming`. */
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private unlink: (() => void) | undefined;
+  private timerState = TIMER_NONE;
+  private readonly timeoutMs: number | undefined;
+  /**
+   * The call's own signal's controller, when its deadline is earlier than its caller's.
+   * Only this call aborts it (`abort`), so it races its attempts itself (`race`), with no
+   * listener on a signal made for one call.
+   */
+  private controller: AbortController | undefined;
+  /** Rejects the attempt in flight when the call's own signal fires. */
+  private racer: ((reason: unknown) => void) | undefined;
+  /** The caller's signal and this call's watcher of it, while the call has a signal of its own. */
+  private outer: AbortSignal | undefined;
+  private onOuterAbort: (() => void) | undefined;
 
   constructor(
     readonly entry: OpEntry,
@@ -240,7 +256,7 @@ class PolicyCall {
     overrides: CallOverrides | undefined,
     readonly site: CallSite | undefined,
     readonly validators: Validators,
-    readonly stepId: string,
+    index: number,
     readonly span: Span | undefined,
     readonly needsLimit: boolean,
   ) {
@@ -256,21 +272,18 @@ class PolicyCall {
     let signal = parent.signal;
     if (ownIsEarlier) {
       const controller = new AbortController();
+      this.controller = controller;
       signal = controller.signal;
       const outer = parent.signal;
-      if (outer !== NEVER_SIGNAL) {
-        const onAbort = () => controller.abort(abortReason(outer, desc.name));
-        outer.addEventListener("abort", onAbort, { once: true });
-        this.unlink = () => outer.removeEventListener("abort", onAbort);
-      }
-      this.timer = setTimeout(() => controller.abort(new DeadlineExceeded(desc.name, timeoutMs!)), timeoutMs);
+      if (outer !== NEVER_SIGNAL) this.outer = outer;
     }
+    this.timeoutMs = timeoutMs;
     this.signal = signal;
     this.frame = callFrame(
       parent,
       desc.name,
       mergeConfig(entry, parent, overrides?.config),
-      stepId,
+      index,
       this.span,
       ownIsEarlier || needsLimit
         ? {
@@ -284,7 +297,18 @@ class PolicyCall {
     );
   }
 
+  /** Runs the call (its inputs are valid): its own deadline and its caller's signal end it from now on. */
   run(): Promise<unknown> {
+    if (this.controller !== undefined) {
+      const outer = this.outer;
+      if (outer !== undefined) {
+        const onOuterAbort = () => this.abort(abortReason(outer, this.entry.desc.name));
+        this.onOuterAbort = onOuterAbort;
+        watchAbort(outer, onOuterAbort);
+      }
+      this.timerState = TIMER_WAITING;
+      awaitArming(this);
+    }
     if (this.entry.limit === undefined && !this.needsLimit) {
       // Plain JS for the first attempt: most calls succeed and never touch Effect.
       return this.attempt().then(
@@ -308,7 +332,7 @@ class PolicyCall {
   private attempt(): Promise<unknown> {
     const n = ++this.attempts;
     const desc = this.entry.desc;
-    if (observed) emit({ type: "op:attempt", op: desc.name, stepId: this.stepId, attempt: n });
+    if (observed) emit({ type: "op:attempt", op: desc.name, stepId: this.frame.stepId, attempt: n });
     const frame = n === 1 ? this.frame : this.frame.derive({ attempt: n });
     let out: unknown;
     try {
@@ -317,13 +341,49 @@ class PolicyCall {
       return Promise.reject(error);
     }
     const settled = Promise.resolve(out);
-    const raced = this.signal === NEVER_SIGNAL ? settled : raceAbort(settled, this.signal, desc.name);
+    const raced = this.controller !== undefined ? this.race(settled) : this.signal === NEVER_SIGNAL ? settled : raceAbort(settled, this.signal, desc.name);
     if (!this.checksEachAttempt) return raced;
     const output = this.validators.output!;
     return raced.then((value) => {
       output(value);
       return value;
     });
+  }
+
+  /** Arms the call's deadline timer for what is left of its budget (`awaitArming`): fires now when nothing is. */
+  arm(): void {
+    if (this.timerState !== TIMER_WAITING) return;
+    this.timerState = TIMER_ARMED;
+    const expired = () => this.abort(new DeadlineExceeded(this.entry.desc.name, this.timeoutMs!));
+    const left = this.frame.deadline! - Date.now();
+    if (left <= 0) expired();
+    else this.timer = setTimeout(expired, left);
+  }
+
+  /** `settled`, unless the call's own signal fires first (`abort`): `raceAbort` for a signal only this call fires. */
+  private race(settled: Promise<unknown>): Promise<unknown> {
+    if (this.signal.aborted) return Promise.reject(abortReason(this.signal, this.entry.desc.name));
+    return new Promise((resolve, reject) => {
+      this.racer = reject;
+      settled.then(
+        (value) => {
+          this.racer = undefined;
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.racer = undefined;
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /** The call's own deadline passed or its caller's signal fired: its signal fires, its attempt in flight settles now. */
+  private abort(reason: Cancelled | DeadlineExceeded): void {
+    this.controller!.abort(reason);
+    const racer = this.racer;
+    this.racer = undefined;
+    racer?.(reason);
   }
 
   private attemptEffect(): Effect.Effect<unknown, unknown> {
@@ -354,7 +414,7 @@ class PolicyCall {
       return Effect.fail(error);
     }
     if (this.span) attemptFailed(this.span, n, error, delayMs);
-    if (observed) emit({ type: "op:retry", op: desc.name, stepId: this.stepId, attempt: n, delayMs, error: redactError(error) });
+    if (observed) emit({ type: "op:retry", op: desc.name, stepId: this.frame.stepId, attempt: n, delayMs, error: redactError(error) });
     return Effect.andThen(
       Effect.sleep(delayMs),
       Effect.catch(
@@ -387,20 +447,64 @@ class PolicyCall {
 
   private succeed(value: unknown): unknown {
     // A stream's call lasts as long as its stream: its deadline and its caller's signal too.
-    if (this.entry.desc.stream === true) return settleValue(this.entry, this.validators, this.stepId, this.span, this.attempts, value, this.signal, this.frame, () => this.release());
+    if (this.entry.desc.stream === true) return settleValue(this.entry, this.validators, this.span, this.attempts, value, this.signal, this.frame, () => this.release());
     this.release();
-    return settleValue(this.entry, this.checksEachAttempt ? NO_VALIDATORS : this.validators, this.stepId, this.span, this.attempts, value, this.signal, this.frame);
+    return settleValue(this.entry, this.checksEachAttempt ? NO_VALIDATORS : this.validators, this.span, this.attempts, value, this.signal, this.frame);
   }
 
   private fail(error: unknown): unknown {
     this.release();
-    return settleError(this.entry, this.stepId, this.span, Math.max(this.attempts, 1), error, this.signal);
+    return settleError(this.entry, this.frame, this.span, Math.max(this.attempts, 1), error, this.signal);
   }
 
   private release(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.unlink?.();
+    if (this.timerState === TIMER_WAITING) armingDone();
+    else if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timerState = TIMER_NONE;
+    if (this.outer !== undefined) unwatchAbort(this.outer, this.onOuterAbort!);
   }
+}
+
+const TIMER_NONE = 0;
+const TIMER_WAITING = 1;
+const TIMER_ARMED = 2;
+
+/**
+ * Calls with a deadline of their own whose timer is not armed yet. Most timed calls settle
+ * within the turn of the event loop they started in (a cache hit, a fast body): a Node timer
+ * set and cleared per call cost more than the rest of the policy path together. So a call
+ * waits here, and one `setImmediate` arms, at the end of the turn, a timer for what is left of
+ * the budget of each call still running (or fires its deadline now when nothing is left); the
+ * immediate is cleared when the last waiting call settles, so nothing outlives the calls.
+ * A deadline fires no later than a timer armed at the call's start would let it: timers cannot
+ * fire before the turn ends.
+ */
+let unarmed: PolicyCall[] = [];
+/** Calls in `unarmed` that have not settled. */
+let waiting = 0;
+let armer: ReturnType<typeof setImmediate> | undefined;
+
+function awaitArming(call: PolicyCall): void {
+  if (waiting === 0 && unarmed.length > 0) unarmed = [];
+  unarmed.push(call);
+  waiting++;
+  armer ??= setImmediate(armWaiting);
+}
+
+/** A waiting call settled before its timer was armed. */
+function armingDone(): void {
+  if (--waiting > 0) return;
+  if (armer !== undefined) clearImmediate(armer);
+  armer = undefined;
+  unarmed = [];
+}
+
+function armWaiting(): void {
+  const calls = unarmed;
+  unarmed = [];
+  waiting = 0;
+  armer = undefined;
+  for (const call of calls) call.arm();
 }
 
 /** Checks one call's arguments against the op's input schema, as a call would. Internal. */
@@ -444,11 +548,11 @@ function warnUntyped(desc: OpDescriptor): void {
 const NO_VALIDATORS: Validators = {};
 
 /** Nothing runs on bad input: the call ends here, with its span and `op:end` carrying the error. */
-function checkInput(entry: OpEntry, validators: Validators, args: readonly unknown[], stepId: string, span: Span | undefined, signal: AbortSignal): void {
+function checkInput(entry: OpEntry, validators: Validators, args: readonly unknown[], frame: Frame, span: Span | undefined, signal: AbortSignal): void {
   try {
     validators.input!(args);
   } catch (error) {
-    throw settleError(entry, stepId, span, 0, error, signal);
+    throw settleError(entry, frame, span, 0, error, signal);
   }
 }
 
@@ -468,53 +572,55 @@ function runBody(entry: OpEntry, frame: Frame, thisArg: unknown, args: readonly 
   }
   const timing = site?.timing;
   const start = timing === undefined ? 0 : performance.now();
-  const out = span ? withActiveSpan(span, () => store.run(frame, Reflect.apply, entry.impl, thisArg, args)) : store.run(frame, Reflect.apply, entry.impl, thisArg, args);
+  const out = span ? withActiveSpan(span, () => runIn(frame, entry.impl, thisArg, args)) : runIn(frame, entry.impl, thisArg, args);
   if (timing !== undefined && !isThenable(out)) timing(entry, performance.now() - start);
   return out;
 }
 
-function settleValue(entry: OpEntry, validators: Validators, stepId: string, span: Span | undefined, attempts: number, value: unknown, signal: AbortSignal, frame: Frame, release?: () => void): unknown {
+function settleValue(entry: OpEntry, validators: Validators, span: Span | undefined, attempts: number, value: unknown, signal: AbortSignal, frame: Frame, release?: () => void): unknown {
   // A call whose signal fired is cancelled, even if its body ignored the signal and finished.
   if (signal.aborted) {
     release?.();
-    throw settleError(entry, stepId, span, attempts, abortReason(signal, entry.desc.name), signal);
+    throw settleError(entry, frame, span, attempts, abortReason(signal, entry.desc.name), signal);
   }
-  if (entry.desc.stream === true) return settleStream(entry, validators, stepId, span, attempts, value, frame, release);
+  if (entry.desc.stream === true) return settleStream(entry, validators, span, attempts, value, frame, release);
   release?.();
   if (validators.output) {
     try {
       validators.output(value);
     } catch (error) {
-      throw settleError(entry, stepId, span, attempts, error, signal);
+      throw settleError(entry, frame, span, attempts, error, signal);
     }
   }
   if (span) endSpan(span, attempts);
-  if (observed) emit({ type: "op:end", op: entry.desc.name, stepId, attempts });
+  if (observed) emit({ type: "op:end", op: entry.desc.name, stepId: frame.stepId, attempts });
   return value;
 }
 
 /**
  * A stream's call settles when its stream does: its items are checked as they are yielded,
  * in the op's frame; the span, `op:end` and the call's deadline timer (`release`) last until
- * the stream ends, fails, is closed by its consumer or its signal fires.
+ * the stream ends, fails, is closed by its consumer or its signal fires, or the caller drops
+ * it unfinished (seen when it is garbage-collected).
  */
-function settleStream(entry: OpEntry, validators: Validators, stepId: string, span: Span | undefined, attempts: number, value: unknown, frame: Frame, release: (() => void) | undefined): unknown {
+function settleStream(entry: OpEntry, validators: Validators, span: Span | undefined, attempts: number, value: unknown, frame: Frame, release: (() => void) | undefined): unknown {
   const name = entry.desc.name;
-  const end = (error: unknown, items: number, closed: boolean): void => {
+  const end = (error: unknown, items: number, closed: boolean, abandoned?: true): void => {
     release?.();
     if (span) {
       span.setAttribute("weft.stream.items", items);
       if (closed) span.setAttribute("weft.stream.closed", true);
+      if (abandoned) span.setAttribute("weft.stream.abandoned", true);
       endSpan(span, attempts, error);
     }
-    if (observed) emit(error === undefined ? { type: "op:end", op: name, stepId, attempts } : { type: "op:end", op: name, stepId, attempts, error });
+    if (observed) emit(error === undefined ? { type: "op:end", op: name, stepId: frame.stepId, attempts } : { type: "op:end", op: name, stepId: frame.stepId, attempts, error });
   };
   try {
     return checkedStream(name, value, frame, validators.output, (error) => surfaceError(entry, attempts, error), end);
   } catch (error) {
     // Not a stream at all: the call fails here, as an invalid output would.
     release?.();
-    throw settleError(entry, stepId, span, attempts, error, frame.signal);
+    throw settleError(entry, frame, span, attempts, error, frame.signal);
   }
 }
 
@@ -531,12 +637,12 @@ export function surfaceError(entry: OpEntry, attempts: number, error: unknown): 
     : new OpError(desc.name, attempts, error, desc.source);
 }
 
-function settleError(entry: OpEntry, stepId: string, span: Span | undefined, attempts: number, error: unknown, signal: AbortSignal): unknown {
+function settleError(entry: OpEntry, frame: Frame, span: Span | undefined, attempts: number, error: unknown, signal: AbortSignal): unknown {
   // A body that failed because the call's signal fired (`fetch` rejecting with an
   // AbortError) failed of that deadline or cancellation, not of its own.
   const surfaced = signal.aborted && !(error instanceof DeadlineExceeded || error instanceof Cancelled) ? abortReason(signal, entry.desc.name) : surfaceError(entry, attempts, error);
   if (span) endSpan(span, attempts, surfaced);
-  if (observed) emit({ type: "op:end", op: entry.desc.name, stepId, attempts, error: surfaced });
+  if (observed) emit({ type: "op:end", op: entry.desc.name, stepId: frame.stepId, attempts, error: surfaced });
   return surfaced;
 }
 

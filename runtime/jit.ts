@@ -19,12 +19,13 @@ import { placementNow } from "./workers/placement.js";
 import { plan as makePlan, type Plan } from "../compiler/plan.js";
 import { PlanCache, signatureOf, type Signature } from "../compiler/cache.js";
 import { printDot, printJSON, printMermaid, printText } from "../compiler/print.js";
-import { TraceError, TraceSession, awaitedTracer, callerLocation, containsTracer, isTracer, setActiveSessionResolver } from "../compiler/trace.js";
+import { TraceError, TraceSession, awaitedTracer, callerLocation, containsTracer, isTracer, locationIn, setActiveSessionResolver } from "../compiler/trace.js";
+import { callerNotes, takeCaller } from "../decorators/stack.js";
 import { childStepId, currentFrame, store, type ContextOptions, type Frame, type TraceHook } from "./context.js";
-import type { CallOverrides, OpEntry } from "./invoke.js";
-import { boundedAll, runPlan, type Binding } from "./run-plan.js";
+import { invoke, type CallOverrides, type OpEntry } from "./invoke.js";
+import { boundedAll, runPlan, type Binding, type RunOptions } from "./run-plan.js";
 import { chainOf, type ChainPlan } from "./fused.js";
-import { endSpan, startSpan } from "./telemetry.js";
+import { endSpan, startSpan, tracingRegistered } from "./telemetry.js";
 import { log } from "./log.js";
 
 /** Options of `jit`. */
@@ -74,7 +75,13 @@ function hookFor(session: TraceSession, bind: Bind, root: { frame?: Frame }): Se
     [SESSION]: session,
     bind,
     root,
-    record: (entry, self, args, overrides) => session.recordOp({ desc: bind(entry as OpEntry, overrides as CallOverrides | undefined, scopeOf(root.frame)), self, args }),
+    // The op's callable noted its caller (decorators/stack.ts `noteCaller`); else (a call
+    // through some other weft function) the user's line is read above `invoke`, or anywhere.
+    record: (entry, self, args, overrides) => {
+      const note = takeCaller(args);
+      const loc = (note === undefined ? undefined : locationIn(note)) ?? callerLocation(invoke);
+      return session.recordOp({ desc: bind(entry as OpEntry, overrides as CallOverrides | undefined, scopeOf(root.frame)), self, args, loc });
+    },
   };
 }
 
@@ -128,6 +135,8 @@ export class Jit {
     meta?: InjectedMeta,
   ) {
     this.name = options.name ?? (fn.name || "anonymous");
+    this.runName = `jit(${this.name})`;
+    this.runOptions = options.onError ? { onError: options.onError } : {};
     this.shared = new PlanCache({ max: options.cacheSize ?? 64 });
     this.defined = meta?.source ?? callerLocation();
     const first = meta?.untraceable?.[0];
@@ -146,15 +155,16 @@ export class Jit {
     // Inside another function's trace a jitted function inlines: its ops record there. One
     // that runs eagerly by its own build-time decision must not be traced by the caller:
     // the caller falls back too (a tracer would take one branch of its logic for all inputs).
-    if (currentFrame().trace !== undefined) {
+    const parent = currentFrame();
+    if (parent.trace !== undefined) {
       if (this.buildTimeReason) throw new TraceError(`calls jit(${this.name}), which runs eagerly: ${this.buildTimeReason.message}`, callerLocation());
       return Promise.resolve(this.fn.apply(thisArg, args as unknown[]));
     }
     const sig = signatureOf(args, this.options.static ?? []);
     const cache = this.cacheFor(thisArg);
     const compiled = cache.get(sig);
-    if (compiled) return this.execute(compiled, thisArg, args);
-    return this.compile(thisArg, args, sig, cache).then((c) => this.execute(c, thisArg, args));
+    if (compiled) return this.execute(compiled, thisArg, args, parent);
+    return this.compile(thisArg, args, sig, cache).then((c) => this.execute(c, thisArg, args, parent));
   }
 
   /** The input signature key of a call, as the plan cache sees it. */
@@ -274,7 +284,13 @@ export class Jit {
     // Fresh overrides: what a withContext inside the function adds shows as a difference.
     const frame = parent.derive({ trace: hook, overrides: {} });
     root.frame = frame;
-    const outcome = await withinMicrotasks(store.run(frame, () => Promise.resolve().then(() => this.fn.apply(thisArg, inputs))));
+    let outcome: Outcome;
+    callerNotes.tracing++;
+    try {
+      outcome = await withinMicrotasks(store.run(frame, () => Promise.resolve().then(() => this.fn.apply(thisArg, inputs))));
+    } finally {
+      callerNotes.tracing--;
+    }
     closed = true;
     try {
       if (outcome.kind === "late") {
@@ -293,6 +309,17 @@ export class Jit {
     }
   }
 
+  /** What runs and spans of this function are named. */
+  private readonly runName: string;
+  private readonly runOptions: RunOptions;
+
+  /** How a plan of this function finds an op descriptor's runtime entry. */
+  private readonly binding = (desc: OpDescriptor): Binding => {
+    const found = this.bindings.get(desc);
+    if (!found) throw new Error(`jit(${this.name}): no runtime entry for op ${desc.name} (${desc.id})`);
+    return found;
+  };
+
   /** The descriptor recorded for a call, and how the plan finds its entry again. */
   private bind(entry: OpEntry, overrides: CallOverrides | undefined, scope?: ContextOptions): OpDescriptor {
     if (overrides === undefined && scope === undefined) {
@@ -307,7 +334,7 @@ export class Jit {
   }
 
   /** Phase 3: run the plan (or the function, for an eager signature). */
-  private execute(compiled: Compiled, thisArg: unknown, args: readonly unknown[]): Promise<unknown> {
+  private execute(compiled: Compiled, thisArg: unknown, args: readonly unknown[], parent: Frame): Promise<unknown> {
     if (compiled.kind === "eager") {
       if (!this.warned.has(compiled.reason.message)) {
         this.warned.add(compiled.reason.message);
@@ -315,17 +342,11 @@ export class Jit {
       }
       return Promise.resolve(this.fn.apply(thisArg, args as unknown[]));
     }
-    const parent = currentFrame();
     // The one step-id recipe, as for op calls and vmap batches.
-    const stepId = childStepId(parent, `jit(${this.name})`);
-    const span = startSpan({ name: `jit(${this.name})`, kind: "jit", stepId, parent: parent.span, attributes: { "weft.plan.steps": compiled.plan.steps.length } });
-    const frame = parent.derive({ stepId, ...(span && { span }) });
-    const bindings = (desc: OpDescriptor): Binding => {
-      const found = this.bindings.get(desc);
-      if (!found) throw new Error(`jit(${this.name}): no runtime entry for op ${desc.name} (${desc.id})`);
-      return found;
-    };
-    const run = runPlan(compiled.plan, args, frame, bindings, this.options.onError ? { onError: this.options.onError } : {});
+    const stepId = childStepId(parent, this.runName);
+    const span = tracingRegistered() ? startSpan({ name: this.runName, kind: "jit", stepId, parent: parent.span, attributes: { "weft.plan.steps": compiled.plan.steps.length } }) : undefined;
+    const frame = parent.derive(span ? { stepId, span } : { stepId });
+    const run = runPlan(compiled.plan, args, frame, this.binding, this.runOptions);
     if (!span) return run;
     return run.then(
       (value) => (endSpan(span, 1), value),

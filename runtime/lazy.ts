@@ -50,6 +50,45 @@ export function lazyModule<M>(specifier: string, from: string, load: () => Promi
   return get;
 }
 
+/**
+ * A class of a lazy module, usable before the module loads: `new`, `extends` and
+ * `instanceof` behave as with the real class. Constructing it (or a subclass) loads the
+ * module and links this front to the real class, prototype and statics, so a subclass of
+ * the front inherits the real methods; `new Front()` returns an instance of the real class
+ * itself. `instanceof Front` asks the real class (once loaded; nothing is an instance
+ * before). Internal.
+ *
+ * @example
+ * ```ts
+ * const sqlite = lazyModule<typeof Sqlite>("./durable/sqlite.js", import.meta.url, () => import("./durable/sqlite.js"));
+ * export const SqliteStore = lazyClass("SqliteStore", sqlite, (m) => m.SqliteStore);
+ * ```
+ */
+export function lazyClass<M, C extends abstract new (...args: never[]) => object>(name: string, mod: LazyModule<M>, pick: (m: M) => C): C {
+  let real: (new (...args: unknown[]) => object) | undefined;
+  const link = () => {
+    if (real !== undefined) return real;
+    real = pick(mod()) as unknown as new (...args: unknown[]) => object;
+    Object.setPrototypeOf(Front.prototype, real.prototype);
+    Object.setPrototypeOf(Front, real);
+    return real;
+  };
+  function Front(this: unknown, ...args: unknown[]): object {
+    if (new.target === undefined) throw new TypeError(`Class constructor ${name} cannot be invoked without 'new'`);
+    const Real = link();
+    return Reflect.construct(Real, args, new.target === Front ? Real : new.target);
+  }
+  Object.defineProperty(Front, "name", { value: name });
+  Object.defineProperty(Front, Symbol.hasInstance, {
+    value(this: unknown, value: unknown): boolean {
+      // A subclass of the front: the ordinary prototype-chain test.
+      if (this !== Front) return Function.prototype[Symbol.hasInstance].call(this, value);
+      return mod.loaded() && value instanceof (pick(mod()) as unknown as new () => object);
+    },
+  });
+  return Front as unknown as C;
+}
+
 /** Loads every lazy module with `import`, including those the loaded ones declare. Internal. */
 export async function preloadLazyModules(): Promise<void> {
   for (let i = 0; i < all.length; i++) await all[i]!.load();

@@ -41,12 +41,59 @@ export function runPlan(plan: Plan, args: readonly unknown[], frame: Frame, bind
       return Promise.reject(error);
     }
   }
+  const limit = plan.concurrency.global ?? Infinity;
+  // A serial plan has no sibling in flight for a failure to cancel: its steps see the
+  // caller's signal, as eager code's calls do, and the run needs no signal of its own.
+  if (serial(plan)) {
+    const run = new PlanRun(plan, args, frame, undefined, bindings, options, limit);
+    // Started inside the run's frame, every step (and every promise callback) runs in it.
+    return store.getStore() === frame ? run.start() : store.run(frame, () => run.start());
+  }
   const controller = new AbortController();
   const unlink = linkSignals(controller, [frame.signal], frame.op ?? "jit");
   const runFrame = frame.derive({ signal: controller.signal });
-  const run = new PlanRun(plan, args, runFrame, controller, bindings, options, plan.concurrency.global ?? Infinity);
-  // Started inside the run's frame, every step (and every promise callback) runs in it.
+  const run = new PlanRun(plan, args, runFrame, controller, bindings, options, limit);
   return store.run(runFrame, () => run.start()).finally(unlink);
+}
+
+/** True for a step that may still be running after it starts: an op, a staged branch, try or map, a fused group, an awaited method call. */
+function mayWait(step: Step): boolean {
+  const n = step.node;
+  return n.kind === "op" || n.kind === "cond" || n.kind === "try" || n.kind === "map" || n.kind === "fused" || (n.kind === "call" && n.awaited === true);
+}
+
+const serialPlans = new WeakMap<Plan, boolean>();
+
+/**
+ * True when no two steps of `plan` can ever be in flight at once: every step that may wait
+ * depends (directly or through glue) on the one before it, and its own subplans are serial
+ * too (a map's items run one at a time). Such a plan is a chain: when a step fails, nothing
+ * else is running to be cancelled. Computed once per plan, in one pass over the steps.
+ */
+function serial(plan: Plan): boolean {
+  let known = serialPlans.get(plan);
+  if (known === undefined) serialPlans.set(plan, (known = isSerial(plan)));
+  return known;
+}
+
+function isSerial(plan: Plan): boolean {
+  const steps = plan.steps;
+  // Per slot: the latest step that may wait among it and what it depends on (-1: none).
+  const latest = new Int32Array(steps.length);
+  let previous = -1;
+  for (const step of steps) {
+    let before = -1;
+    for (const d of step.deps) before = Math.max(before, latest[d]!);
+    if (!mayWait(step)) {
+      latest[step.slot] = before;
+      continue;
+    }
+    if (before !== previous) return false;
+    if (step.node.kind === "map" && (step.node.concurrency ?? Infinity) > 1) return false;
+    if (!step.plans.every(serial)) return false;
+    latest[step.slot] = previous = step.slot;
+  }
+  return true;
 }
 
 /**
@@ -131,6 +178,9 @@ class Limiter {
   }
 }
 
+/** One limiter for every run without a global limit: no step ever waits on it, so runs need not have their own. */
+const UNLIMITED = new Limiter(Infinity);
+
 class PlanRun {
   private readonly values: unknown[];
   private readonly pending: Int32Array;
@@ -157,7 +207,8 @@ class PlanRun {
     private readonly plan: Plan,
     private readonly args: readonly unknown[],
     private readonly frame: Frame,
-    private readonly controller: AbortController,
+    /** Aborts the run's own signal on a failure; `undefined` for a serial plan (see `serial`). */
+    private readonly controller: AbortController | undefined,
     private readonly bindings: (desc: OpDescriptor) => Binding,
     private readonly options: RunOptions,
     limit: number | Limiter,
@@ -167,7 +218,7 @@ class PlanRun {
     this.pending = initialPending(plan);
     this.remaining = plan.steps.length;
     this.done = new Uint8Array(plan.steps.length);
-    this.limiter = typeof limit === "number" ? new Limiter(limit) : limit;
+    this.limiter = typeof limit !== "number" ? limit : limit === Infinity ? UNLIMITED : new Limiter(limit);
   }
 
   start(): Promise<unknown> {
@@ -398,7 +449,7 @@ class PlanRun {
     this.reported = true;
     // Only the outermost run cancels: a subplan's failure is its parent step's failure,
     // which the parent orders against its own earlier steps first.
-    if (this.root && this.options.onError !== "settle") this.controller.abort(new Cancelled(this.frame.op ?? "jit", "a sibling step failed"));
+    if (this.root && this.options.onError !== "settle") this.controller?.abort(new Cancelled(this.frame.op ?? "jit", "a sibling step failed"));
     this.reject(this.failure.error);
   }
 }

@@ -44,6 +44,7 @@ const LAYERS: readonly (readonly [pattern: string, layer: Layer, why: string])[]
   ["decorators/stack.ts", 1, "the one stack walker: frames as source positions, weft's own files, source maps; shared by the tracer and the manifest loader"],
   ["runtime/duration.ts", 1, "the pure duration parser, shareable with the transformer"],
   ["decorators/", 5, "front doors: parse arguments, register, wrap"],
+  ["runtime/deferred.ts", 5, "public values whose modules load at first use: fronts over drivers and executors, for index.ts"],
   ["compiler/", 2, "pure: graph in, graph or plan out"],
   ["runtime/workers/worker.ts", 6, "the worker thread's entry point: it loads user modules, like the CLI"],
   ["runtime/workers/", 3, "the worker pool executor"],

@@ -1,5 +1,5 @@
 /** `weft dlq list|replay`: batch items that failed for good in durable runs. */
-import { CliError, table, type Verb } from "../command.js";
+import { CliError, printListing, type Verb } from "../command.js";
 import { STORE_OPTION, openStore, when, withStore } from "../store.js";
 import { ENTRY_OPTIONS, loadEntry } from "../entry.js";
 
@@ -21,21 +21,12 @@ const list: Verb = {
     const run = input.positionals[0];
     const { deadLetters } = await durableApi();
     const letters = (await withStore(input, (store) => deadLetters({ store, ...(run !== undefined && { run }) }))).filter((d) => input.values.all || d.status === "open");
-    if (input.values.json) {
-      input.io.out(JSON.stringify(letters.map((d) => ({ ...d, input: preview(d.input, false, 200) })), null, 2));
-      return 0;
-    }
-    if (letters.length === 0) {
-      input.io.out("no dead letters");
-      return 0;
-    }
-    input.io.out(
-      table(
-        ["run", "node", "index", "status", "attempts", "at", "error"],
-        letters.map((d) => [d.run, d.node, String(d.index), d.status, String(d.attempts), when(d.at), `${d.errorType}: ${d.error}`]),
-      ),
-    );
-    return 0;
+    return printListing(input, letters, {
+      json: letters.map((d) => ({ ...d, input: preview(d.input, false, 200) })),
+      empty: "no dead letters",
+      headers: ["run", "node", "index", "status", "attempts", "at", "error"],
+      row: (d) => [d.run, d.node, String(d.index), d.status, String(d.attempts), when(d.at), `${d.errorType}: ${d.error}`],
+    });
   },
 };
 

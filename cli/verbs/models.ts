@@ -1,5 +1,5 @@
 /** `weft models list|test [id]`: the configured model providers, and one real call. */
-import { CliError, table, type Verb } from "../command.js";
+import { CliError, printListing, type Verb } from "../command.js";
 import { configuredProviders, resolveModel } from "../../runtime/models/registry.js";
 import { getConfig } from "../../runtime/config/config.js";
 
@@ -27,12 +27,7 @@ const list: Verb = {
       }
       for (const model of names) rows.push({ provider: p.name, model: `${p.name}:${model}`, default: `${p.name}:${model}` === fallback, source });
     }
-    if (input.values.json) {
-      input.io.out(JSON.stringify({ default: fallback, models: rows }, null, 2));
-      return 0;
-    }
-    input.io.out(table(["model", "default", "from"], rows.map((r) => [r.model, r.default ? "*" : "", r.source])));
-    return 0;
+    return printListing(input, rows, { json: { default: fallback, models: rows }, headers: ["model", "default", "from"], row: (r) => [r.model, r.default ? "*" : "", r.source] });
   },
 };
 

@@ -1,5 +1,5 @@
 /** `weft runs list|show|resume`: durable runs in the store. */
-import { CliError, table, type Verb } from "../command.js";
+import { CliError, printListing, type Verb } from "../command.js";
 import { STORE_OPTION, openStore, when, withStore } from "../store.js";
 import { decode } from "../../runtime/durable/codec.js";
 import { preview } from "../../runtime/validate.js";
@@ -18,21 +18,11 @@ const list: Verb = {
   async run(input) {
     const { listRuns } = await durableApi();
     const runs = await withStore(input, (store) => listRuns({ store }));
-    if (input.values.json) {
-      input.io.out(JSON.stringify(runs, null, 2));
-      return 0;
-    }
-    if (runs.length === 0) {
-      input.io.out("no runs");
-      return 0;
-    }
-    input.io.out(
-      table(
-        ["run", "status", "nodes", "dead letters", "approvals", "updated", "error"],
-        runs.map((r) => [r.id, r.live ? `${r.status} (live)` : r.status, String(r.nodesDone), String(r.deadLetters), String(r.pendingApprovals), when(r.updatedAt), r.error ?? ""]),
-      ),
-    );
-    return 0;
+    return printListing(input, runs, {
+      empty: "no runs",
+      headers: ["run", "status", "nodes", "dead letters", "approvals", "updated", "error"],
+      row: (r) => [r.id, r.live ? `${r.status} (live)` : r.status, String(r.nodesDone), String(r.deadLetters), String(r.pendingApprovals), when(r.updatedAt), r.error ?? ""],
+    });
   },
 };
 

@@ -234,5 +234,4 @@ export type { DurableOptions } from "./run.js";
 export type { CacheStats } from "./gate.js";
 export { configureDurable, closeDurable, type DurableSettings, type ApprovalPolicy, type ApprovalVerdict, type Clock } from "./settings.js";
 export { MemoryStore, type Awaitable, type Acquired, type DurableStore, type RunRecord, type RunStatus, type JournalRecord, type DeadLetterRecord, type ApprovalRecord } from "./store.js";
-export { SqliteStore, type SqliteStoreOptions } from "./sqlite.js";
 export { UnstorableValue, RunLocked, LeaseLost, RunVersionMismatch, ApprovalDenied, ApprovalRequired } from "./errors.js";

@@ -5,10 +5,15 @@
 import path from "node:path";
 import type { OpDescriptor } from "../../decorators/descriptor.js";
 import type { OpContext } from "../context.js";
-import { SqliteStore } from "./sqlite.js";
+import { lazyModule } from "../lazy.js";
+import type * as Sqlite from "./sqlite.js";
+import type { SqliteStore } from "./sqlite.js";
 import type { DurableStore } from "./store.js";
 import { getConfig } from "../config/config.js";
 import { registerGauge } from "../metrics.js";
+
+// The SQLite store loads when the default store is first opened.
+const sqlite = lazyModule<typeof Sqlite>("./sqlite.js", import.meta.url, () => import("./sqlite.js"));
 
 /** A source of time, injectable for lease and TTL tests. */
 export interface Clock {
@@ -70,7 +75,7 @@ export const durableSettings = {
     if (opened) return opened;
     const file = this.path ?? (getConfig("durable.path") as string | undefined) ?? path.join(process.cwd(), ".weft", "durable.db");
     const synchronous = this.synchronousSet ? this.synchronous : ((getConfig("durable.synchronous") as "NORMAL" | "FULL" | undefined) ?? this.synchronous);
-    opened = new SqliteStore(file, { synchronous });
+    opened = new (sqlite().SqliteStore)(file, { synchronous });
     return opened;
   },
   /** True once `configureDurable` set `synchronous` (it then wins over the config files). */

@@ -10,7 +10,7 @@
  * and onto the span under the OpenTelemetry GenAI names.
  */
 import type { Span } from "@opentelemetry/api";
-import type { DurationInput, InjectedMeta, JsonSchema, OpDescriptor, RetryPolicy } from "../../decorators/descriptor.js";
+import type { DurationInput, InjectedChecks, InjectedMeta, JsonSchema, OpDescriptor, RetryPolicy } from "../../decorators/descriptor.js";
 import { isInjectedMeta } from "../../decorators/descriptor.js";
 import { defineOp as registerOp } from "../define.js";
 import { NEVER_SIGNAL, currentFrame, withContext, type Frame } from "../context.js";
@@ -23,8 +23,11 @@ import type * as Tracer from "../../compiler/trace.js";
 import { lazyModule } from "../lazy.js";
 import { BudgetExceeded, ProviderError, type Budget } from "./errors.js";
 import { sharesNeverSignal, type Price, type TokenUsage, type EmbedResponse, type GenerateRequest, type GenerateResponse, type Message, type ModelProvider, type StreamEvent } from "./provider.js";
+import type { Permit } from "./limits.js";
 import type { Resolved } from "./registry.js";
 import type * as Registry from "./registry.js";
+import { MODEL_CHECKS } from "./checks.generated.js";
+import { MODEL_OPS, type ModelOpName, type ModelOpSignature } from "./schemas.js";
 import { countMessageTokens, countTokens } from "./tokens.js";
 import { costOf, currentLedger, ledgers, resetGlobal, track, type Ledger, type Usage, type UsageReport } from "./usage.js";
 import { recordModelUsage } from "../metrics.js";
@@ -104,46 +107,12 @@ function retryOn(error: unknown): boolean {
 /** The default retry policy of model calls. */
 export const MODEL_RETRY: RetryPolicy = Object.freeze({ times: 2, backoff: Object.freeze({ initial: 250, factor: 2, max: 8_000, jitter: 0.5 }), retryOn });
 
-// ---- schemas of the ops' parameters (they are checked on every call, like any op's) ----
-
-const MESSAGE: JsonSchema = {
-  type: "object",
-  properties: { role: { enum: ["system", "user", "assistant"] }, content: { type: "string" } },
-  required: ["role", "content"],
-  additionalProperties: false,
-};
-const PROMPT: JsonSchema = { anyOf: [{ type: "string" }, { type: "array", items: MESSAGE }] };
-const MODEL_ID: JsonSchema = { type: "string", minLength: 1 };
-const CHAT_OPTIONS: JsonSchema = {
-  type: "object",
-  properties: {
-    temperature: { type: "number", minimum: 0 },
-    maxTokens: { type: "integer", minimum: 1 },
-    topP: { type: "number", minimum: 0, maximum: 1 },
-    stop: { type: "array", items: { type: "string" } },
-    seed: { type: "integer" },
-    system: { type: "string" },
-    // Internal to models.object: the schema the reply must match.
-    schema: { type: "object", properties: { name: { type: "string" }, schema: { type: ["object", "boolean"] } }, required: ["name", "schema"], additionalProperties: false },
-  },
-  additionalProperties: false,
-};
-const OBJECT_OPTIONS: JsonSchema = {
-  type: "object",
-  properties: {
-    ...(CHAT_OPTIONS as { properties: Record<string, unknown> }).properties,
-    schema: { type: ["object", "boolean"] },
-    schemaName: { type: "string", pattern: "^[A-Za-z0-9_-]{1,64}$" },
-    defs: { type: "object" },
-  },
-  additionalProperties: false,
-};
-const EMBED_OPTIONS: JsonSchema = { type: "object", properties: { dimensions: { type: "integer", minimum: 1 } }, additionalProperties: false };
-const EMBED_INPUT: JsonSchema = { anyOf: [{ type: "string" }, { type: "array", items: { type: "string" } }] };
-const VECTOR: JsonSchema = { type: "array", items: { type: "number" } };
-
-/** A descriptor written here, as the transformer would have: the model ops are typed by construction. */
-function descriptor(name: string, params: readonly [string, JsonSchema, boolean?][], returns: JsonSchema | undefined, policy: OpDescriptor["policy"]): OpDescriptor {
+/**
+ * A descriptor written here, as the transformer would have: the model ops are typed by
+ * construction (runtime/models/schemas.ts), and checked by the checks generated from their
+ * schemas (checks.generated.ts), not by the schema interpreter.
+ */
+function descriptor(name: string, params: ModelOpSignature["params"], returns: JsonSchema | undefined, policy: OpDescriptor["policy"], checks?: InjectedChecks): OpDescriptor {
   return Object.freeze({
     id: `weft:${name}`,
     name,
@@ -154,19 +123,16 @@ function descriptor(name: string, params: readonly [string, JsonSchema, boolean?
     policy,
     config: Object.freeze({}),
     typed: true,
+    ...(checks !== undefined && { checks }),
   });
 }
 
-function defineOp(name: string, params: readonly [string, JsonSchema, boolean?][], returns: JsonSchema | undefined, body: (...args: never[]) => unknown, batch?: { run: (items: readonly (readonly unknown[])[]) => Promise<readonly unknown[]> }): OpEntry {
-  return registerOp(descriptor(name, params, returns, Object.freeze({ retry: MODEL_RETRY })), body, batch as never);
+function defineOp(name: ModelOpName, body: (...args: never[]) => unknown, batch?: { run: (items: readonly (readonly unknown[])[]) => Promise<readonly unknown[]> }): OpEntry {
+  const { params, returns } = MODEL_OPS[name] as ModelOpSignature;
+  return registerOp(descriptor(name, params, returns, Object.freeze({ retry: MODEL_RETRY }), MODEL_CHECKS[name]), body, batch as never);
 }
 
 // ---- the metered request: budget, rate limit, send, usage --------------------------------
-
-interface Metered<T> {
-  readonly value: T;
-  readonly usage: CallUsage;
-}
 
 function priceOf(resolved: Resolved, config: Readonly<Record<string, unknown>>): Price | undefined {
   const table = config.prices as Readonly<Record<string, Price>> | undefined;
@@ -174,7 +140,16 @@ function priceOf(resolved: Resolved, config: Readonly<Record<string, unknown>>):
   return table?.[resolved.id] ?? own?.[resolved.model] ?? own?.["*"];
 }
 
-async function metered<T extends { readonly usage: TokenUsage; readonly requestId?: string }>(
+const NO_LEDGERS: readonly Ledger[] = Object.freeze([]);
+
+/**
+ * One metered provider request: the run's budget (refused before sending), the provider's
+ * rate limits, the request, then usage and cost into every enclosing ledger and onto the
+ * span; `finish` builds the call's value from the reply and its usage. Promise chains, not
+ * async functions: this is every model call's path, and most calls (no budget, no limits)
+ * take no wait but the request's own.
+ */
+function metered<T extends { readonly usage: TokenUsage; readonly requestId?: string }, R>(
   frame: Frame,
   resolved: Resolved,
   operation: "chat" | "embeddings",
@@ -183,26 +158,30 @@ async function metered<T extends { readonly usage: TokenUsage; readonly requestI
   maxOutput: number | undefined,
   request: object,
   send: (signal: AbortSignal) => Promise<T>,
-): Promise<Metered<T>> {
+  finish: (value: T, usage: CallUsage) => R,
+): Promise<R> {
   const price = priceOf(resolved, frame.config);
   const chain = ledgers();
+  const limiter = resolved.limiter;
   let budgeted = false;
-  for (const ledger of chain) if (ledger.budget !== undefined) budgeted = true;
+  for (let i = 0; i < chain.length; i++) if (chain[i]!.budget !== undefined) budgeted = true;
   // Most calls have no budget and no token bucket: nothing to estimate, nothing to reserve.
-  const inputEstimate = budgeted || resolved.limiter.countsTokens ? estimateInput() : 0;
+  const inputEstimate = budgeted || limiter.countsTokens ? estimateInput() : 0;
   const reserveTokens = inputEstimate + (maxOutput ?? 0);
   const reserveCost = budgeted && price ? costOf({ inputTokens: inputEstimate, outputTokens: maxOutput ?? 0, cachedInputTokens: 0, reasoningTokens: 0 }, price) : undefined;
-  const reserved: Ledger[] = [];
+  let reserved = NO_LEDGERS;
   if (budgeted) {
+    const taken: Ledger[] = [];
     try {
       for (const ledger of chain) {
         ledger.reserve(resolved.id, reserveTokens, reserveCost);
-        reserved.push(ledger);
+        taken.push(ledger);
       }
     } catch (error) {
-      for (const ledger of reserved) ledger.release(reserveTokens, reserveCost);
-      throw error;
+      for (const ledger of taken) ledger.release(reserveTokens, reserveCost);
+      return Promise.reject(error);
     }
+    reserved = taken;
   }
   const span = frame.span;
   if (span) requestAttributes(span, resolved, operation, request as Readonly<Record<string, unknown>>);
@@ -212,31 +191,52 @@ async function metered<T extends { readonly usage: TokenUsage; readonly requestI
   // provider that might hand it to fetch gets a signal of its own, which dies with the call.
   // The built-in ones keep it away from fetch (nothing can abort such a call anyway).
   const signal = frame.signal === NEVER_SIGNAL && !sharesNeverSignal.has(resolved.provider) ? new AbortController().signal : frame.signal;
-  const clock = resolved.provider.clock;
-  let permitTokens: number | undefined;
-  let permit: { release(actual?: number): void } | undefined;
-  try {
-    permit = resolved.limiter.tryAcquire(signal) ?? (await resolved.limiter.acquire(reserveTokens, signal));
-    let value: T;
-    try {
-      value = await send(signal);
-    } catch (error) {
-      // A 429/503 with Retry-After pauses every request to this provider, the retry included.
-      if (error instanceof ProviderError && error.retryAfterMs !== undefined) resolved.limiter.pause((clock?.now() ?? Date.now()) + error.retryAfterMs);
-      throw error;
-    }
+  let permit: Permit | undefined;
+  const settle = (actualTokens: number | undefined): void => {
+    permit?.release(actualTokens);
+    for (let i = 0; i < reserved.length; i++) reserved[i]!.release(reserveTokens, reserveCost);
+  };
+  const sent = (value: T): R => {
     const usage = value.usage;
-    permitTokens = usage.inputTokens + usage.outputTokens;
-    const costUsd = price ? costOf(usage, price) : undefined;
-    const record = { model: resolved.id, tenant: frame.tenant, stepId: frame.stepId, usage, costUsd };
-    for (const ledger of chain) ledger.record(record);
-    recordModelUsage(resolved.id, resolved.providerName, usage, costUsd);
-    if (span) usageAttributes(span, usage, costUsd, value.requestId);
-    return { value, usage: { ...usage, totalTokens: usage.inputTokens + usage.outputTokens, costUsd } };
-  } finally {
-    permit?.release(permitTokens);
-    for (const ledger of reserved) ledger.release(reserveTokens, reserveCost);
+    try {
+      const costUsd = price ? costOf(usage, price) : undefined;
+      const record = { model: resolved.id, tenant: frame.tenant, stepId: frame.stepId, usage, costUsd };
+      for (let i = 0; i < chain.length; i++) chain[i]!.record(record);
+      recordModelUsage(resolved.id, resolved.providerName, usage, costUsd);
+      if (span) usageAttributes(span, usage, costUsd, value.requestId);
+      return finish(value, { ...usage, totalTokens: usage.inputTokens + usage.outputTokens, costUsd });
+    } finally {
+      settle(usage.inputTokens + usage.outputTokens);
+    }
+  };
+  const failed = (error: unknown): never => {
+    // A 429/503 with Retry-After pauses every request to this provider, the retry included.
+    if (error instanceof ProviderError && error.retryAfterMs !== undefined) limiter.pause((resolved.provider.clock?.now() ?? Date.now()) + error.retryAfterMs);
+    settle(undefined);
+    throw error;
+  };
+  const start = (granted: Permit): Promise<R> => {
+    permit = granted;
+    let reply: Promise<T>;
+    try {
+      reply = send(signal);
+    } catch (error) {
+      reply = Promise.reject(error);
+    }
+    return reply.then(sent, failed);
+  };
+  let now: Permit | undefined;
+  try {
+    now = limiter.tryAcquire(signal);
+  } catch (error) {
+    settle(undefined);
+    return Promise.reject(error);
   }
+  if (now !== undefined) return start(now);
+  return limiter.acquire(reserveTokens, signal).then(start, (error: unknown) => {
+    settle(undefined);
+    throw error;
+  });
 }
 
 function requestAttributes(span: Span, resolved: Resolved, operation: string, request: Readonly<Record<string, unknown>>): void {
@@ -307,27 +307,29 @@ function toResult(resolved: Resolved, response: GenerateResponse, usage: CallUsa
   return { text: response.text, model: resolved.id, usage, finishReason: response.finishReason, ...(response.requestId && { requestId: response.requestId }) };
 }
 
-async function chatBody(model: string, prompt: Prompt, options?: ChatOptions): Promise<ModelResult> {
+function chatBody(model: string, prompt: Prompt, options?: ChatOptions): Promise<ModelResult> {
   const frame = currentFrame();
   const resolved = registry().resolveModel(model, frame.config);
   const provider = need(resolved, "chat");
   const messages = messagesOf(prompt, options?.system);
-  const { value, usage } = await metered<GenerateResponse>(frame, resolved, "chat", () => countMessageTokens(messages), options?.maxTokens, options ?? NO_OPTIONS, (signal) =>
-    provider.generate(chatRequest(resolved, messages, options, signal)),
+  return metered(
+    frame,
+    resolved,
+    "chat",
+    () => countMessageTokens(messages),
+    options?.maxTokens,
+    options ?? NO_OPTIONS,
+    (signal) => provider.generate(chatRequest(resolved, messages, options, signal)),
+    (value: GenerateResponse, usage) => {
+      responseAttributes(frame.span, value);
+      return toResult(resolved, value, usage);
+    },
   );
-  if (frame.span) responseAttributes(frame.span, value);
-  return toResult(resolved, value, usage);
 }
 
 const NO_OPTIONS: ChatOptions = Object.freeze({});
 
-const RESULT: JsonSchema = {
-  type: "object",
-  properties: { text: { type: "string" }, model: { type: "string" }, usage: { type: "object" }, finishReason: { type: "string" }, requestId: { type: "string" } },
-  required: ["text", "model", "usage", "finishReason"],
-};
-
-const chatEntry = defineOp("models.chat", [["model", MODEL_ID], ["prompt", PROMPT], ["options", CHAT_OPTIONS, true]], RESULT, chatBody as never);
+const chatEntry = defineOp("models.chat", chatBody as never);
 
 // ---- structured output ------------------------------------------------------------------
 
@@ -441,7 +443,7 @@ async function objectBody(model: string, prompt: Prompt, options: ObjectBodyOpti
   throw invalid;
 }
 
-const objectEntry = defineOp("models.object", [["model", MODEL_ID], ["prompt", PROMPT], ["options", OBJECT_OPTIONS], ["conversation", {}]], undefined, objectBody as never);
+const objectEntry = defineOp("models.object", objectBody as never);
 
 // ---- streaming ----------------------------------------------------------------------------
 
@@ -453,7 +455,7 @@ async function streamBody(model: string, prompt: Prompt, options: ChatOptions | 
   const provider = need(resolved, "stream");
   const messages = messagesOf(prompt, options?.system);
   let emitted = false;
-  const { value, usage } = await metered<GenerateResponse>(frame, resolved, "chat", () => countMessageTokens(messages), options?.maxTokens, options ?? NO_OPTIONS, async (signal) => {
+  const { value, usage } = await metered(frame, resolved, "chat", () => countMessageTokens(messages), options?.maxTokens, options ?? NO_OPTIONS, async (signal): Promise<GenerateResponse> => {
     try {
       for await (const event of provider.stream!(chatRequest(resolved, messages, options, signal))) {
         if (event.type === "end") return event;
@@ -466,12 +468,12 @@ async function streamBody(model: string, prompt: Prompt, options: ChatOptions | 
       throw error;
     }
     throw new ProviderError({ provider: resolved.providerName, model: resolved.model, status: undefined, detail: "the stream ended without a final event" });
-  });
+  }, (value, usage) => ({ value, usage }));
   responseAttributes(frame.span, value);
   return toResult(resolved, value, usage);
 }
 
-const streamEntry = defineOp("models.stream", [["model", MODEL_ID], ["prompt", PROMPT], ["options", CHAT_OPTIONS, true], ["sink", {}]], RESULT, streamBody as never);
+const streamEntry = defineOp("models.stream", streamBody as never);
 
 /** An async iterable over one streamed call; the call starts on the first `next()`. */
 function streamOf(model: string, prompt: Prompt, options: ChatOptions | undefined, overrides: CallOverrides | undefined): AsyncIterable<ModelStreamEvent> {
@@ -558,8 +560,15 @@ async function embedMany(model: string, texts: readonly string[], options: { rea
       for (const t of chunk) n += countTokens(t);
       return n;
     };
-    const { value } = await metered(frame, resolved, "embeddings", estimate, undefined, options ?? {}, (signal): Promise<EmbedResponse> =>
-      provider.embed!({ model: resolved.model, texts: chunk, signal, ...(options?.dimensions !== undefined && { dimensions: options.dimensions }) }),
+    const value = await metered(
+      frame,
+      resolved,
+      "embeddings",
+      estimate,
+      undefined,
+      options ?? {},
+      (signal): Promise<EmbedResponse> => provider.embed!({ model: resolved.model, texts: chunk, signal, ...(options?.dimensions !== undefined && { dimensions: options.dimensions }) }),
+      (reply) => reply,
     );
     if (value.vectors.length !== chunk.length) throw new ProviderError({ provider: resolved.providerName, model: resolved.model, status: undefined, detail: `expected ${chunk.length} vectors, received ${value.vectors.length}` });
     out.push(...value.vectors);
@@ -605,14 +614,14 @@ async function embedBatch(items: readonly (readonly unknown[])[]): Promise<reado
   return out;
 }
 
-const embedEntry = defineOp("models.embed", [["model", MODEL_ID], ["input", EMBED_INPUT], ["options", EMBED_OPTIONS, true]], { anyOf: [VECTOR, { type: "array", items: VECTOR }] }, embedBody as never, {
-  run: embedBatch,
-});
+const embedEntry = defineOp("models.embed", embedBody as never, { run: embedBatch });
 
 // ---- the public functions -----------------------------------------------------------------
 
+const NOTHING_TO_SPLIT: [undefined, undefined] = [undefined, undefined];
+
 function split<O extends { readonly timeout?: DurationInput; readonly retry?: RetryPolicy }>(options: O | undefined, what: string): [Omit<O, "timeout" | "retry"> | undefined, CallOverrides | undefined] {
-  if (options === undefined) return [undefined, undefined];
+  if (options === undefined) return NOTHING_TO_SPLIT;
   if (typeof options !== "object" || options === null) throw new TypeError(`${what}: options must be an object`);
   const { timeout, retry, ...rest } = options;
   if (timeout === undefined && retry === undefined) return [options, undefined];

@@ -54,20 +54,29 @@ export function openaiCompatible(options: OpenAICompatibleOptions): ModelProvide
   const chatURL = `${base}/chat/completions`;
   const embeddingsURL = `${base}/embeddings`;
 
-  async function post(url: string, model: string, body: unknown, signal: AbortSignal): Promise<Response> {
-    let response: Response;
+  /**
+   * POSTs `body` as JSON: the response when it is 2xx, else the provider's error. Promise
+   * chains rather than async functions, here and in `generate`: this is every model call's
+   * path, and each async layer costs a promise and a microtask hop per call.
+   */
+  function post(url: string, model: string, body: unknown, signal: AbortSignal): Promise<Response> {
+    let sent: Promise<Response>;
     try {
       // A signal that can never fire is not given to fetch: undici would listen to it (a
       // listener, a weak reference and a finalizer per request) for nothing.
       const init: RequestInit = signal === NEVER_SIGNAL ? { method: "POST", headers, body: JSON.stringify(body) } : { method: "POST", headers, body: JSON.stringify(body), signal };
-      response = await doFetch(url, init);
+      sent = doFetch(url, init);
     } catch (error) {
-      // The caller's cancel or deadline: report it as that, not as a network failure.
-      if (signal.aborted) throw signal.reason;
-      throw new ProviderError({ provider: name, model, status: undefined, detail: describe(error), secrets, cause: scrubCause(error, secrets) });
+      sent = Promise.reject(error);
     }
-    if (!response.ok) throw await httpError(response, name, model, secrets, signal);
-    return response;
+    return sent.then(
+      (response) => (response.ok ? response : httpError(response, name, model, secrets, signal).then(throwIt)),
+      (error: unknown) => {
+        // The caller's cancel or deadline: report it as that, not as a network failure.
+        if (signal.aborted) throw signal.reason;
+        throw new ProviderError({ provider: name, model, status: undefined, detail: describe(error), secrets, cause: scrubCause(error, secrets) });
+      },
+    );
   }
 
   const chatBody = (request: GenerateRequest, stream: boolean): Record<string, unknown> => {
@@ -96,15 +105,19 @@ export function openaiCompatible(options: OpenAICompatibleOptions): ModelProvide
     ...(options.clock && { clock: options.clock }),
     secrets,
 
-    async generate(request): Promise<GenerateResponse> {
-      const response = await post(chatURL, request.model, chatBody(request, false), request.signal);
-      const json = (await readJson(response, name, request.model, secrets, request.signal)) as ChatCompletion;
-      const choice = json.choices?.[0];
-      const requestId = response.headers.get("x-request-id") ?? json.id;
-      const reply: { -readonly [K in keyof GenerateResponse]: GenerateResponse[K] } = { text: choice?.message?.content ?? "", usage: usageOf(json.usage), finishReason: choice?.finish_reason ?? "stop" };
-      if (requestId) reply.requestId = requestId;
-      if (json.model) reply.responseModel = json.model;
-      return reply;
+    generate(request): Promise<GenerateResponse> {
+      const { model, signal } = request;
+      return post(chatURL, model, chatBody(request, false), signal).then((response) =>
+        readJson(response, name, model, secrets, signal).then((json) => {
+          const { choices, usage, id, model: responseModel } = json as ChatCompletion;
+          const choice = choices?.[0];
+          const requestId = response.headers.get("x-request-id") ?? id;
+          const reply: { -readonly [K in keyof GenerateResponse]: GenerateResponse[K] } = { text: choice?.message?.content ?? "", usage: usageOf(usage), finishReason: choice?.finish_reason ?? "stop" };
+          if (requestId) reply.requestId = requestId;
+          if (responseModel) reply.responseModel = responseModel;
+          return reply;
+        }),
+      );
     },
 
     async *stream(request): AsyncIterable<StreamEvent> {
@@ -204,13 +217,15 @@ function usageOf(usage: WireUsage | null | undefined): TokenUsage {
   };
 }
 
-async function readJson(response: Response, provider: string, model: string, secrets: readonly string[], signal: AbortSignal): Promise<unknown> {
-  try {
-    return await response.json();
-  } catch (error) {
+function readJson(response: Response, provider: string, model: string, secrets: readonly string[], signal: AbortSignal): Promise<unknown> {
+  return response.json().then(undefined, (error: unknown) => {
     if (signal.aborted) throw signal.reason;
     throw new ProviderError({ provider, model, status: response.status, detail: `unreadable reply: ${describe(error)}`, secrets, cause: scrubCause(error, secrets) });
-  }
+  });
+}
+
+function throwIt(error: unknown): never {
+  throw error;
 }
 
 async function httpError(response: Response, provider: string, model: string, secrets: readonly string[], signal: AbortSignal): Promise<ProviderError> {

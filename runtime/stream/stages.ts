@@ -149,12 +149,47 @@ interface Slot<B> {
 }
 
 /**
+ * The output side of a stage with work in flight (a map's window, a vmap's batches): the
+ * values, lineage and failures gathered for the next pull, and the waiting pull a finished
+ * item wakes.
+ */
+export abstract class Gathering<B> {
+  protected outV: B[] = [];
+  protected outL: Lineage[] = [];
+  protected failures: Failure[] | undefined;
+  protected wake: (() => void) | undefined;
+
+  protected hasOutput(): boolean {
+    return this.outV.length > 0 || this.failures !== undefined;
+  }
+
+  protected take(): Chunk<B> {
+    const c = chunkOf(this.outV, this.outL, this.failures);
+    this.outV = [];
+    this.outL = [];
+    this.failures = undefined;
+    return c;
+  }
+
+  /** Resolves at the next `signal()`. */
+  protected sleep(): Promise<void> {
+    return new Promise<void>((resolve) => (this.wake = resolve));
+  }
+
+  signal(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+}
+
+/**
  * Maps each value, with up to `concurrency` items in flight. Ordered, the window counts
  * items started but not yet handed on (a slow item holds back at most `concurrency - 1`
  * finished ones); unordered, it counts items running. Sync results of an ordered map go
  * straight out: no slot, no promise.
  */
-export class MapStage<A, B> implements Puller<B> {
+export class MapStage<A, B> extends Gathering<B> implements Puller<B> {
   readonly name: string;
   private input: Chunk<A> | null = null;
   private pos = 0;
@@ -165,10 +200,6 @@ export class MapStage<A, B> implements Puller<B> {
   private emittedSeq = 0;
   private running = 0;
   private readonly slots = new Map<number, Slot<B>>();
-  private outV: B[] = [];
-  private outL: Lineage[] = [];
-  private failures: Failure[] | undefined;
-  private wake: (() => void) | undefined;
   private closed = false;
   private readonly concurrency: number;
   private readonly ordered: boolean;
@@ -182,6 +213,7 @@ export class MapStage<A, B> implements Puller<B> {
     /** Pass each item's lineage as a second argument (internal stages only: a user's function gets one argument). */
     private readonly lineageArg = false,
   ) {
+    super();
     this.name = `${label}#${exec.nextStage()}`;
     const c = options.concurrency ?? 1;
     if (!(Number.isInteger(c) && c >= 1)) throw new RangeError(`stream ${this.name}: concurrency must be a whole number >= 1, received ${String(c)}`);
@@ -193,7 +225,7 @@ export class MapStage<A, B> implements Puller<B> {
   pull(): Pulled<B> {
     for (;;) {
       this.fill();
-      if (this.outV.length > 0 || this.failures !== undefined) return this.take();
+      if (this.hasOutput()) return this.take();
       if (this.upError) {
         const { error } = this.upError;
         this.upError = undefined;
@@ -201,7 +233,7 @@ export class MapStage<A, B> implements Puller<B> {
       }
       if (this.upDone && this.inFlight() === 0 && !this.hasInput()) return null;
       if (this.closed) return null;
-      return new Promise<void>((resolve) => (this.wake = resolve)).then(() => this.pull());
+      return this.sleep().then(() => this.pull());
     }
   }
 
@@ -218,7 +250,7 @@ export class MapStage<A, B> implements Puller<B> {
       if (!this.hasInput()) {
         if (this.upDone || this.upPending || this.upError) return;
         // Hand on what is ready before reading further: the producer advances only when pulled.
-        if (this.outV.length > 0 || this.failures !== undefined) return;
+        if (this.hasOutput()) return;
         if (!pullUp(this.up, this)) return;
         continue;
       }
@@ -392,20 +424,6 @@ export class MapStage<A, B> implements Puller<B> {
     } else {
       (this.failures ??= []).push({ lineage, error: value, input, stage: this.name });
     }
-  }
-
-  private take(): Chunk<B> {
-    const c = chunkOf(this.outV, this.outL, this.failures);
-    this.outV = [];
-    this.outL = [];
-    this.failures = undefined;
-    return c;
-  }
-
-  signal(): void {
-    const w = this.wake;
-    this.wake = undefined;
-    w?.();
   }
 
   close(): void | Promise<void> {

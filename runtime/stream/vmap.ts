@@ -12,9 +12,9 @@ import { runBatch, type BatchOptions, type BatchTarget, type ItemResult } from "
 import { Cancelled } from "../errors.js";
 import { linkSignals, store, type Frame } from "../context.js";
 import { REMOTE } from "../../decorators/options.js";
-import { chunkOf, type Chunk, type Exec, type Failure, type Lineage, type Puller, type Pulled } from "./core.js";
+import { type Chunk, type Exec, type Lineage, type Puller, type Pulled } from "./core.js";
 import type { Source } from "./sources.js";
-import { MapStage, pullUp, type UpReader } from "./stages.js";
+import { Gathering, MapStage, pullUp, type UpReader } from "./stages.js";
 import { streamThrough, type Stream, type StreamOptions } from "./stream.js";
 import type { BatchedInfo } from "./through.js";
 
@@ -68,7 +68,7 @@ function usesBatches(target: BatchTarget, frame: Frame): boolean {
  * failure) as the engine settles it. A batch is what the source has ready, up to `size`;
  * while two batches run, the next one gathers up to `size` items and no more is read.
  */
-export class BatchedStage<A> implements Puller<unknown>, UpReader<A> {
+export class BatchedStage<A> extends Gathering<unknown> implements Puller<unknown>, UpReader<A> {
   readonly name: string;
   private waitingV: A[] = [];
   private waitingL: Lineage[] = [];
@@ -76,10 +76,6 @@ export class BatchedStage<A> implements Puller<unknown>, UpReader<A> {
   upPending = false;
   upError: { error: unknown } | undefined;
   private running = 0;
-  private outV: unknown[] = [];
-  private outL: Lineage[] = [];
-  private failures: Failure[] | undefined;
-  private wake: (() => void) | undefined;
   private closed = false;
   /** Fires when the stream stops or this stage is closed (a later `take` had enough): in-flight batches stop. */
   private readonly controller = new AbortController();
@@ -92,6 +88,7 @@ export class BatchedStage<A> implements Puller<unknown>, UpReader<A> {
     private readonly size: number,
     exec: Exec,
   ) {
+    super();
     this.name = `vmap#${exec.nextStage()}`;
     this.unlink = linkSignals(this.controller, [exec.signal], this.name);
     this.frame = exec.frame.derive({ signal: this.controller.signal });
@@ -99,14 +96,14 @@ export class BatchedStage<A> implements Puller<unknown>, UpReader<A> {
 
   pull(): Pulled<unknown> {
     this.fill();
-    if (this.outV.length > 0 || this.failures !== undefined) return this.take();
+    if (this.hasOutput()) return this.take();
     if (this.upError) {
       const { error } = this.upError;
       this.upError = undefined;
       throw error;
     }
     if (this.closed || (this.upDone && this.running === 0 && this.waitingV.length === 0)) return null;
-    return new Promise<void>((resolve) => (this.wake = resolve)).then(() => this.pull());
+    return this.sleep().then(() => this.pull());
   }
 
   private fill(): void {
@@ -114,7 +111,7 @@ export class BatchedStage<A> implements Puller<unknown>, UpReader<A> {
       while (this.running < BATCHES_IN_FLIGHT && this.waitingV.length > 0) this.start();
       if (this.waitingV.length >= this.size || this.upDone || this.upPending || this.upError) return;
       // Hand on what is ready before reading further: the producer advances only when pulled.
-      if (this.outV.length > 0 || this.failures !== undefined) return;
+      if (this.hasOutput()) return;
       if (!pullUp(this.up, this)) return;
     }
   }
@@ -161,20 +158,6 @@ export class BatchedStage<A> implements Puller<unknown>, UpReader<A> {
         this.signal();
       },
     );
-  }
-
-  private take(): Chunk<unknown> {
-    const c = chunkOf(this.outV, this.outL, this.failures);
-    this.outV = [];
-    this.outL = [];
-    this.failures = undefined;
-    return c;
-  }
-
-  signal(): void {
-    const w = this.wake;
-    this.wake = undefined;
-    w?.();
   }
 
   close(): void | Promise<void> {

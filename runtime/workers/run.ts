@@ -9,7 +9,7 @@
  * any call surfaces them (an `OpError` naming the op, or a deadline, cancellation or the
  * op's own validation error as it is).
  */
-import { Frame, abortReason, isThenable, raceAbort, store } from "../context.js";
+import { Frame, abortReason, isThenable, raceAbort, runIn } from "../context.js";
 import { callOp, type CallSite, type OpEntry } from "../invoke.js";
 import { withActiveSpan } from "../telemetry.js";
 import type { ArgSource, FusedChain } from "../../compiler/chain.js";
@@ -60,8 +60,8 @@ export function runInline(entry: OpEntry, frame: Frame, thisArg: unknown, args: 
   entry.calls++;
   const start = timed ? performance.now() : 0;
   const out = frame.span
-    ? withActiveSpan(frame.span, () => store.run(frame, Reflect.apply, entry.impl, thisArg, args))
-    : store.run(frame, Reflect.apply, entry.impl, thisArg, args);
+    ? withActiveSpan(frame.span, () => runIn(frame, entry.impl, thisArg, args))
+    : runIn(frame, entry.impl, thisArg, args);
   // Only synchronous bodies are CPU work worth weighing; an async one mostly waits.
   if (timed && !isThenable(out)) recordDuration(entry.desc.id, performance.now() - start);
   return out;

@@ -21,7 +21,7 @@
 import { createRequire } from "node:module";
 import type * as Otel from "@opentelemetry/api";
 import type { FusedChain } from "../../compiler/chain.js";
-import { Frame, isThenable, store } from "../context.js";
+import { Frame, isThenable, runIn } from "../context.js";
 import { DeadlineExceeded } from "../errors.js";
 import type { OpEntry } from "../entry.js";
 import type { ChunkResult, Work } from "../executor.js";
@@ -281,7 +281,7 @@ export async function execute(task: RemoteTask, frame: Frame, allow: (module: st
       const self =
         task.self === undefined ? undefined : Object.assign(Object.create((exported as { prototype: object }).prototype) as object, task.self.fields);
       const start = performance.now();
-      let value: unknown = store.run(frame, Reflect.apply, entry.impl, self, task.args);
+      let value: unknown = runIn(frame, entry.impl, self, task.args);
       if (isThenable(value)) {
         onAsync();
         value = await value;

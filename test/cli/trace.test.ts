@@ -5,25 +5,13 @@
  */
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { context, trace } from "@opentelemetry/api";
-import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import { BasicTracerProvider, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { op, traceRecorder } from "weft";
 import { sandbox } from "./run.js";
+import { exportSpansTo } from "../support/spans.js";
 
 const cli = sandbox();
-const recorder = traceRecorder();
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(recorder)] });
-beforeAll(() => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  trace.setGlobalTracerProvider(provider);
-});
-afterAll(async () => {
-  await provider.shutdown();
-  trace.disable();
-  context.disable();
-});
+const recorder = exportSpansTo(traceRecorder());
 
 describe("weft trace", () => {
   test("prints a saved run as its waterfall, failed attempts under their span", async () => {

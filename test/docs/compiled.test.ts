@@ -86,7 +86,17 @@ function jsdocBlocks(program: ts.Program): Block[] {
   if (first) take(first, "index");
   for (const exported of checker.getExportsOfModule(checker.getSymbolAtLocation(index)!)) {
     const target = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
+    const decls = [...(target.declarations ?? [])];
+    // A front of runtime/deferred.ts (a value whose module loads at first use) is typed as
+    // the real binding (`typeof Real`): the real declaration carries the docs and examples.
     for (const decl of target.declarations ?? []) {
+      if (!ts.isVariableDeclaration(decl) || path.relative(root, decl.getSourceFile().fileName) !== "runtime/deferred.ts") continue;
+      // `const f: typeof Module.f = ...`: the binding named; a class front: its type's class.
+      const named = decl.type && ts.isTypeQueryNode(decl.type) ? checker.getSymbolAtLocation(decl.type.exprName) : undefined;
+      const real = named ? (named.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(named) : named) : checker.getTypeAtLocation(decl.name).getSymbol();
+      if (real?.valueDeclaration) decls.push(real.valueDeclaration);
+    }
+    for (const decl of decls) {
       take(decl, exported.name);
       // A `const x = ...` carries its JSDoc on the statement.
       if (ts.isVariableDeclaration(decl)) take(decl.parent.parent, exported.name);

@@ -308,6 +308,52 @@ describe("context inside a plan", () => {
     await flush();
     expect(g.running).toBe(0);
   });
+
+  it("a chain (no two ops ever in flight at once) runs its ops under the caller's signal, as eager code does; an abort still cancels the op in flight", async () => {
+    const seen: AbortSignal[] = [];
+    const step = (name: string) =>
+      op({ name, kind: "io" }, async (x: string) => {
+        seen.push(getContext().signal);
+        await g.enter(name, getContext().signal);
+        return `${name}(${x})`;
+      });
+    const [P, Q, R] = [step("P"), step("Q"), step("R")];
+    const f = async (x: string) => R(await Q(await P(x)));
+    const jf = jit(f, { strict: true });
+    const controller = new AbortController();
+    let caller: AbortSignal | undefined;
+    const run = withContext({ signal: controller.signal }, () => {
+      caller = getContext().signal;
+      return jf("q");
+    }).catch((e: unknown) => e);
+    await flush();
+    expect(g.waiting).toEqual(["P"]);
+    g.open("P");
+    await flush();
+    expect(g.waiting).toEqual(["Q"]);
+    controller.abort("user pressed stop");
+    expect(await run).toBeInstanceOf(Cancelled);
+    await flush();
+    expect(g.started).toEqual(["P", "Q"]); // R never started
+    expect(g.running).toBe(0);
+    expect(seen).toEqual([caller, caller]);
+
+    // Eagerly: the same calls, under the same signal.
+    g = gates();
+    seen.length = 0;
+    const again = new AbortController();
+    const eager = withContext({ signal: again.signal }, () => {
+      caller = getContext().signal;
+      return f("q");
+    }).catch((e: unknown) => e);
+    await flush();
+    g.open("P");
+    await flush();
+    again.abort("user pressed stop");
+    expect(await eager).toBeInstanceOf(Cancelled);
+    expect(g.started).toEqual(["P", "Q"]);
+    expect(seen).toEqual([caller, caller]);
+  });
 });
 
 describe("spans", () => {

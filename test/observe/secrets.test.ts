@@ -5,11 +5,13 @@
  * status, events), runtime events, log records and error messages. The CLI's verbs that
  * touch credentials are run as processes with the same key, and print none of it either.
  */
+import path from "node:path";
 import { afterAll, beforeAll, expect, test, vi } from "vitest";
 import { configureLog, credential, op, subscribe, type LogRecord, type RuntimeEvent } from "weft";
 import { startMockOpenAI, type MockOpenAI } from "weft/testing";
 import { recordSpans } from "../support/spans.js";
 import { sandbox } from "../cli/run.js";
+import { buildDurableFixtures } from "../durable/build.js";
 
 const PLANTED = "sk-plantedSecret0123456789abcdefXYZ";
 const exporter = recordSpans();
@@ -39,7 +41,8 @@ test("a planted key is absent from every output of a full demo run, and of the C
   const errors: string[] = [];
   try {
     const { demo } = await import("../../examples/demo.js");
-    await demo({ quick: true });
+    // Section 7's batch runs in child processes, from the examples' transformer build.
+    await demo({ quick: true, runner: buildDurableFixtures(path.resolve(import.meta.dirname, "../../examples")).script("desk-run.js") });
     // The key reached the server: the demo really ran against it.
     expect(mock.requests.some((r) => r.headers.authorization === `Bearer ${PLANTED}`)).toBe(true);
     // A body that quotes the key in its error, and the key as a value printed by user code.

@@ -86,3 +86,48 @@ describe("a policy-free op under its caller's deadline", () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 });
+
+describe("timed calls started in one turn", () => {
+  it("each fail at their own budget, in budget order, not a millisecond early, leaving no timer", async () => {
+    const failedAt: Array<[string, number]> = [];
+    const start = Date.now();
+    const make = (name: string, timeout: number) => op({ name, timeout }, async () => never());
+    const calls = [make("slow30", 30), make("slow10", 10), make("slow20", 20)].map((f) =>
+      f().catch((e: unknown) => {
+        failedAt.push([(e as DeadlineExceeded).op, Date.now() - start]);
+      }),
+    );
+    await vi.advanceTimersByTimeAsync(9);
+    expect(failedAt).toEqual([]);
+    await vi.advanceTimersByTimeAsync(21);
+    await Promise.all(calls);
+    expect(failedAt).toEqual([
+      ["slow10", 10],
+      ["slow20", 20],
+      ["slow30", 30],
+    ]);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("clear their timers when they settle after the turn they started in", async () => {
+    const later = op({ name: "later", timeout: "1s" }, async (ms: number) => {
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      return ms;
+    });
+    const outcome = later(5);
+    await vi.advanceTimersByTimeAsync(5);
+    expect(await outcome).toBe(5);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("end at their caller's abort, however many share the caller's signal", async () => {
+    const controller = new AbortController();
+    const timed = op({ name: "timed", timeout: "1s" }, async () => never());
+    const outcome = withContext({ signal: controller.signal }, () => Promise.all(Array.from({ length: 50 }, () => timed().catch((e: unknown) => e))));
+    await vi.advanceTimersByTimeAsync(1);
+    controller.abort("stop");
+    const errors = await outcome;
+    expect(errors.every((e) => e instanceof Cancelled)).toBe(true);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});

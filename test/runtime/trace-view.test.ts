@@ -3,24 +3,13 @@
  * calls run in parallel, a retried call, a model call with usage), recorded by
  * `traceRecorder()` and printed as a waterfall; and a saved trace read back.
  */
-import { context, trace } from "@opentelemetry/api";
-import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import { BasicTracerProvider, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { trace } from "@opentelemetry/api";
+import { describe, expect, it, vi } from "vitest";
 import { jit, models, op, renderWaterfall, traceRecorder, type TraceSpan } from "weft";
 import { parseRecordedTrace } from "../../runtime/trace/view.js";
+import { exportSpansTo } from "../support/spans.js";
 
-const recorder = traceRecorder();
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(recorder)] });
-beforeAll(() => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  trace.setGlobalTracerProvider(provider);
-});
-afterAll(async () => {
-  await provider.shutdown();
-  trace.disable();
-  context.disable();
-});
+const recorder = exportSpansTo(traceRecorder());
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 

@@ -1,5 +1,6 @@
 /**
- * The generated checks and the JSON Schemas agree, on every golden fixture (golden-cases.ts),
+ * The generated checks and the JSON Schemas agree, on every golden fixture (golden-cases.ts)
+ * and every schema fixture of the gap tests (gap-cases.ts),
  * through every way a build gets them: the transformer under TypeScript 6.0 and 5.9, with
  * TC39 and legacy decorators (an op per fixture as a function and as a decorated method),
  * and `weft gen` (the manifest and its checks module, under both compilers and both modes).
@@ -21,10 +22,15 @@ import { ValidationError } from "../../runtime/errors.js";
 import { validatorsFor } from "../../runtime/validate.js";
 import { generateManifest } from "../../transformers/gen.js";
 import { emit, runCommonJs, WEFT_STUB } from "../transformer/support.js";
-import { CASES, SOURCE } from "./golden-cases.js";
+import { CASES as GOLDEN, SOURCE as GOLDEN_SOURCE } from "./golden-cases.js";
+import { GAP_SAMPLES, GAP_SOURCE, type Samples } from "./gap-cases.js";
 import { createAjv, createProgram, ts59, ts6 } from "./support.js";
 
-/** One op per golden fixture, as a function and as a decorated method. */
+/** The fixtures: each type's name and the values it must accept and reject. */
+const CASES: readonly Samples[] = [...GOLDEN, ...Object.values(GAP_SAMPLES)];
+const SOURCE = `${GOLDEN_SOURCE}\n${GAP_SOURCE}`;
+
+/** One op per fixture, as a function and as a decorated method. */
 const OPS = [
   `import { op } from "weft";`,
   `import type { ${CASES.map((c) => c.name).join(", ")} } from "./types.js";`,

@@ -8,6 +8,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { SpanStatusCode } from "@opentelemetry/api";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { Cancelled, DeadlineExceeded, MemoryStore, OpError, SqliteStore, ValidationError, configureDurable, describeOp, durable, op, subscribe, withContext, type DurableStore, type RuntimeEvent } from "weft";
@@ -54,6 +56,12 @@ export const letters = op(async (text: string): Promise<ReadableStream<string>> 
 
 /** A web stream declared to carry strings, carrying a number. */
 export const webLiar = op(async (): Promise<ReadableStream<string>> => ReadableStream.from(["x", 1 as unknown as string]));
+
+/** A full garbage collection (the flag is set for this process only; `gc` is read from a new context). */
+function collectGarbage(): void {
+  setFlagsFromString("--expose-gc");
+  (runInNewContext("gc") as () => void)();
+}
 
 async function drain<T>(stream: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
@@ -125,6 +133,40 @@ describe("a stream op's span and op:end", () => {
     expect(span!.attributes["weft.stream.closed"]).toBe(true);
     expect(span!.attributes["weft.stream.items"]).toBe(1);
     expect(span!.status.code).toBe(SpanStatusCode.OK);
+  });
+
+  it("end when the caller drops the stream unfinished: never read, or left mid-way without closing it", async () => {
+    ran.length = 0;
+    closed.length = 0;
+    const ends: RuntimeEvent[] = [];
+    const off = subscribe((e) => {
+      if (e.type === "op:end" && e.op === "words") ends.push(e);
+    });
+    try {
+      // Each stream lives only inside its function: once it returns, nothing holds it.
+      await (async () => void (await words("never read")))();
+      await (async () => {
+        const it = (await words("left mid way"))[Symbol.asyncIterator]();
+        await it.next();
+      })();
+      for (let i = 0; i < 20 && spansOf("words").length < 2; i++) {
+        collectGarbage();
+        await new Promise<void>((r) => setImmediate(r));
+      }
+      const spans = spansOf("words");
+      expect(spans).toHaveLength(2);
+      for (const span of spans) {
+        expect(span.attributes["weft.stream.closed"]).toBe(true);
+        expect(span.attributes["weft.stream.abandoned"]).toBe(true);
+        expect(span.status.code).toBe(SpanStatusCode.OK);
+      }
+      expect(spans.map((s) => s.attributes["weft.stream.items"]).sort()).toEqual([0, 1]);
+      expect(ends).toHaveLength(2);
+      // The stream that had started is closed: its body's `finally` ran.
+      await vi.waitFor(() => expect(closed).toEqual(["left mid way"]));
+    } finally {
+      off();
+    }
   });
 
   it("end with the cancellation when the caller's signal fires between reads, and the body is closed", async () => {

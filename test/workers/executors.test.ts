@@ -2,17 +2,11 @@
  * What sets the executors apart (the conformance suite covers what they share), and the
  * process-wide pool's settings.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { freshRuntimeEach } from "../support/runtime.js";
-import { loadWeft, newProbe, untilSet } from "./weft.js";
+import { useWeft, newProbe, untilSet } from "./weft.js";
 
-type Loaded = Awaited<ReturnType<typeof loadWeft>>;
-let w: Loaded;
-
-beforeAll(async () => {
-  w = await loadWeft();
-});
-afterAll(() => w.pool.closeWorkers());
+const w = useWeft();
 
 const entryOf = (fn: { descriptor: { id: string } }) => w.registry.lookup(fn.descriptor.id)!;
 const here = () => w.context.currentFrame();

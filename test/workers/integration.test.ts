@@ -3,24 +3,10 @@
  * chunk, not per item), and a jitted chain of CPU ops runs as one task per call, once the
  * cost model has measured them as worth a round trip. Real worker threads, compiled weft.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadWeft } from "./weft.js";
+import { describe, expect, it } from "vitest";
+import { pretendMeasured, useWeft } from "./weft.js";
 
-type Loaded = Awaited<ReturnType<typeof loadWeft>>;
-let w: Loaded;
-
-beforeAll(async () => {
-  w = await loadWeft();
-});
-
-afterAll(async () => {
-  await w.pool.closeWorkers();
-});
-
-/** Makes the cost model believe `ops` take `ms` each (as if measured inline). */
-function pretendMeasured(ops: Array<{ descriptor: { id: string } }>, ms: number): void {
-  for (const fn of ops) w.cost.recordDuration(fn.descriptor.id, ms * 10, 10);
-}
+const w = useWeft();
 
 describe("vmap over a CPU op", () => {
   it("sends chunks of items to the workers, keeping order and every result", async () => {
@@ -29,7 +15,7 @@ describe("vmap over a CPU op", () => {
     const pool = w.pool.defaultPool();
     const items = Array.from({ length: 64 }, (_, i) => 1000 + i);
     // Measured as heavy right before the batch: no call in between moves the average.
-    pretendMeasured([heavy], 2);
+    pretendMeasured(w, [heavy], 2);
     const start = pool.tasks;
     const got = await vmap(heavy)(items);
     const tasks = pool.tasks - start;
@@ -42,7 +28,7 @@ describe("vmap over a CPU op", () => {
   it("reports a failing item at its index under collect, the others intact", async () => {
     const { vmap } = w.weft;
     const { fail } = w.ops;
-    pretendMeasured([fail], 2);
+    pretendMeasured(w, [fail], 2);
     const input = Array.from({ length: 40 }, (_, i) => (i === 17 ? -2 : 2 * i));
     const results = await vmap(fail, { onError: "collect" })(input);
     expect(results.flatMap((r) => (r.ok ? [] : [r.index]))).toEqual([17]);
@@ -59,7 +45,7 @@ describe("a jitted chain of CPU ops", () => {
     const jf = jit(async (x: number) => square(await inc(await double(x))));
     expect(await jf(3)).toBe(49);
     // Measured as heavy right before the calls; nothing else runs these ops in between.
-    pretendMeasured([double, inc, square], 1);
+    pretendMeasured(w, [double, inc, square], 1);
     const pool = w.pool.defaultPool();
     const before = pool.tasks;
     const got = [await jf(1), await jf(2), await jf(5)];
@@ -74,7 +60,7 @@ describe("vmap of a jitted chain of CPU ops", () => {
     const { jit, vmap } = w.weft;
     const { double, inc, square } = w.ops;
     const f = async (x: number) => square(await inc(await double(x)));
-    pretendMeasured([double, inc, square], 1);
+    pretendMeasured(w, [double, inc, square], 1);
     const pool = w.pool.defaultPool();
     const items = Array.from({ length: 48 }, (_, i) => i);
     const start = pool.tasks;

@@ -4,24 +4,10 @@
  * plain calls), so it runs as its own call, on a worker when placement says so, with its
  * policy honoured. Real worker threads, compiled weft.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadWeft } from "./weft.js";
+import { describe, expect, it } from "vitest";
+import { pretendMeasured, useWeft } from "./weft.js";
 
-type Loaded = Awaited<ReturnType<typeof loadWeft>>;
-let w: Loaded;
-
-beforeAll(async () => {
-  w = await loadWeft();
-});
-
-afterAll(async () => {
-  await w.pool.closeWorkers();
-});
-
-/** Makes the cost model believe `ops` take `ms` each (as if measured inline): worth a worker. */
-function pretendMeasured(ops: Array<{ descriptor: { id: string } }>, ms: number): void {
-  for (const fn of ops) w.cost.recordDuration(fn.descriptor.id, ms * 10, 10);
-}
+const w = useWeft();
 
 /** Op starts and attempts per op name while `run` runs. */
 async function counting<T>(run: () => Promise<T>): Promise<{ value: T; starts: Record<string, number>; attempts: Record<string, number> }> {
@@ -48,7 +34,7 @@ describe("a jitted chain with a retrying member", () => {
     const jf = jit(f);
     expect(await jf(1)).toBe(3);
     // Measured as heavy: a fusable chain of these would move to a worker as one task.
-    pretendMeasured([flakyInc, inc], 1);
+    pretendMeasured(w, [flakyInc, inc], 1);
     const jitted = await counting(() => jf(23));
     expect(jitted.value).toBe(25);
     expect(jitted.starts).toEqual(eager.starts);
@@ -71,7 +57,7 @@ describe("vmap over an op with a policy, measured as worth the workers", () => {
   it("retries every item as eager calls would (nothing lost to a chunk without retries)", async () => {
     const { vmap } = w.weft;
     const { flakyInc } = w.ops;
-    pretendMeasured([flakyInc], 2);
+    pretendMeasured(w, [flakyInc], 2);
     const items = Array.from({ length: 32 }, (_, i) => i);
     const results = await vmap(flakyInc, { onError: "collect" })(items);
     expect(results.filter((r) => !r.ok)).toEqual([]);
@@ -81,7 +67,7 @@ describe("vmap over an op with a policy, measured as worth the workers", () => {
   it("keeps a .with() retry: a configured op is never chunked (a chunk would drop the override)", async () => {
     const { vmap } = w.weft;
     const { flakyBare } = w.ops;
-    pretendMeasured([flakyBare], 2);
+    pretendMeasured(w, [flakyBare], 2);
     const items = Array.from({ length: 32 }, (_, i) => i);
     const retrying = flakyBare.with({ retry: { times: 2, backoff: { initial: 1, jitter: 0 } } });
     const results = await vmap(retrying, { onError: "collect" })(items);
@@ -92,7 +78,7 @@ describe("vmap over an op with a policy, measured as worth the workers", () => {
   it("holds each item to the op's timeout", { timeout: 30_000 }, async () => {
     const { vmap } = w.weft;
     const { spinsPastTimeout } = w.ops;
-    pretendMeasured([spinsPastTimeout], 2);
+    pretendMeasured(w, [spinsPastTimeout], 2);
     // Each item would spin for 2 s; its 50 ms timeout ends it long before (wide margin).
     const results = await vmap(spinsPastTimeout, { onError: "collect" })([2000, 2000, 2000, 2000]);
     for (const r of results) {

@@ -6,19 +6,10 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadWeft, newProbe } from "./weft.js";
+import { describe, expect, it } from "vitest";
+import { useWeft, newProbe } from "./weft.js";
 
-type Loaded = Awaited<ReturnType<typeof loadWeft>>;
-let w: Loaded;
-
-beforeAll(async () => {
-  w = await loadWeft();
-});
-
-afterAll(async () => {
-  await w.pool.closeWorkers();
-});
+const w = useWeft();
 
 /** Collects process warnings emitted while `f` runs. */
 async function warningsDuring<T>(f: () => Promise<T>): Promise<{ value: T; warnings: string[] }> {

@@ -3,6 +3,7 @@
  * their sources. Every worker test goes through this, so all of them share one registry
  * with the worker threads.
  */
+import { afterAll, beforeAll } from "vitest";
 import { buildForWorkers } from "./build.js";
 
 type Modules = {
@@ -48,6 +49,37 @@ export async function loadWeft(): Promise<Modules> {
     build.load<Modules["runtime"]>("lib/runtime/runtime.js"),
   ]);
   return { weft, ops, executors, pool, placement, cost, protocol, keys, context, registry, errors, serve, runtime, build };
+}
+
+/**
+ * For the enclosing suite: loads weft before its tests and closes the worker threads after
+ * them. The returned object is filled in by the time the first test (or a later hook) runs.
+ *
+ * @example
+ * ```ts
+ * const w = useWeft();
+ * it("...", async () => { await w.ops.square(3); });
+ * ```
+ */
+export function useWeft(): Modules {
+  const w = {} as Modules;
+  beforeAll(async () => {
+    Object.assign(w, await loadWeft());
+  });
+  afterAll(() => w.pool?.closeWorkers());
+  return w;
+}
+
+/**
+ * Makes the cost model believe `ops` take `ms` each (as if measured inline): worth a worker.
+ *
+ * @example
+ * ```ts
+ * pretendMeasured(w, [w.ops.square], 5);
+ * ```
+ */
+export function pretendMeasured(w: Modules, ops: Array<{ descriptor: { id: string } }>, ms: number): void {
+  for (const fn of ops) w.cost.recordDuration(fn.descriptor.id, ms * 10, 10);
 }
 
 /**
