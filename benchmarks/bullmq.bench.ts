@@ -4,9 +4,9 @@
  *   (a) `bullmq_throughput_ratio`: a vmap of 5,000 trivial io items (all in flight, one
  *       item per job) placed on the BullMQ executor, against raw BullMQ adding the same 5,000 jobs in bulk
  *       and waiting for their completions. Both sides are served by one worker in this
- *       process with the same concurrency (weft's `startWorker`, a raw BullMQ `Worker`
- *       whose processor returns its input), and both learn of completions from a
- *       `QueueEvents` stream. Rounds alternate; the ratio is raw ms ÷ weft ms over the
+ *       process with the same concurrency and job retention (weft's `startWorker`, a raw
+ *       BullMQ `Worker` whose processor returns its input), both queues keep the same
+ *       events stream length, and both learn of completions from a `QueueEvents` stream. Rounds alternate; the ratio is raw ms ÷ weft ms over the
  *       medians (1.0: weft's jobs flow as fast as BullMQ's own).
  *   (b) `bullmq_step_latency_us`: one call at a time through the executor, against a raw
  *       round trip (`add`, then `waitUntilFinished`), alternating; ratio weft ÷ raw.
@@ -21,6 +21,9 @@ import { OPS_MODULE, echo } from "./bullmq.ops.js";
 import { redisSkip, startRedis, type TestRedis } from "../test/support/redis.js";
 
 const CONCURRENCY = 64;
+/** What weft's side uses: the executor's events stream length, `startWorker`'s default retention. */
+const EVENTS_MAX_LEN = 100_000;
+const KEEP_SECONDS = 86_400;
 
 export const run: Suite = async ({ quick }) => {
   let own: TestRedis | undefined;
@@ -45,10 +48,14 @@ export const run: Suite = async ({ quick }) => {
   const onRemote = <T>(f: () => Promise<T>) => withContext({ placement: "remote:bench" }, f);
   const served = await startWorker({ redis: url, queue: `bench-weft-${tag}`, concurrency: CONCURRENCY, ops: [OPS_MODULE] });
 
+  // Raw BullMQ with the settings weft's side runs with, so the ratio is what weft adds:
+  // the same events stream length as the executor's queue, and finished jobs kept as long
+  // as `startWorker` keeps them (a resumed coordinator reads replies back), removed by age.
   const rawName = `bench-raw-${tag}`;
-  const queue = new Queue(rawName, { connection });
+  const queue = new Queue(rawName, { connection, streams: { events: { maxLen: EVENTS_MAX_LEN } } });
   const events = new QueueEvents(rawName, { connection });
-  const worker = new Worker(rawName, async (job) => (job.data as { x: number }).x, { connection, concurrency: CONCURRENCY });
+  const keep = { age: KEEP_SECONDS };
+  const worker = new Worker(rawName, async (job) => (job.data as { x: number }).x, { connection, concurrency: CONCURRENCY, removeOnComplete: keep, removeOnFail: keep });
   await Promise.all([events.waitUntilReady(), worker.waitUntilReady()]);
 
   const items = Array.from({ length: n }, (_, i) => i);

@@ -19,6 +19,7 @@
  * - Completions arrive on one `QueueEvents` stream per executor; a sweep reads back any
  *   job whose event was missed (a stream trimmed while the coordinator was away).
  */
+import { serialize } from "node:v8";
 import type * as BullMQ from "bullmq";
 import type { Redis } from "ioredis";
 import type { Frame } from "../context.js";
@@ -35,7 +36,6 @@ import {
   PROTOCOL_VERSION,
   RemoteRefused,
   decodeReply,
-  cloneWire,
   jobId,
   jsonFaithful,
   keys,
@@ -44,8 +44,7 @@ import {
   type CancelMessage,
   type JobData,
   type JobPayload,
-  type RemoteStep,
-  type Wire,
+  type WireStep,
 } from "./protocol.js";
 import { whyNotRemote } from "./travel.js";
 
@@ -83,10 +82,36 @@ const FULL_SWEEP_MS = 30_000;
 
 interface Pending {
   readonly op: string;
-  readonly resolve: (reply: ReplyMessage) => void;
+  /** Settles the caller with the job's return value (decoded by the caller's kind of work). */
+  readonly resolve: (returnvalue: unknown) => void;
   readonly reject: (error: unknown) => void;
+  /** The caller's signal, watched while the job is in flight (see `watch`). */
+  readonly signal: AbortSignal | undefined;
   /** When it was added (for the sweep). */
   readonly since: number;
+}
+
+/**
+ * What every job sent from one frame shares, encoded once per frame: the context fields
+ * and the cloneable config, overrides and context values (the items of a vmap, one job
+ * each, share their batch's frame).
+ */
+interface Head {
+  /** The JobData fields that come from the frame (only those that are set). */
+  readonly fields: Readonly<Record<string, unknown>>;
+  /** The config, overrides and values that travel (only those that are not empty). */
+  readonly values: Readonly<Record<string, unknown>> | undefined;
+  /** Whether `values` goes as JSON, exactly. */
+  readonly valuesJson: boolean;
+  /** `settings.validate` when it was encoded. */
+  readonly validate: boolean;
+}
+
+/** A chain resolved for sending (one op is a chain of one step), with why it cannot travel. */
+interface Sendable {
+  readonly steps: readonly WireStep[];
+  readonly first: OpEntry;
+  readonly why: { readonly op: string; readonly reason: string } | undefined;
 }
 
 interface Connected {
@@ -135,6 +160,14 @@ export class BullMQExecutor implements Executor {
   private readonly watched = new WeakMap<AbortSignal, { readonly ids: Set<string>; readonly listener: () => void }>();
   /** Durable steps' work sent so far, for `jobId`'s occurrence. */
   private readonly seen = new Map<string, number>();
+  /**
+   * The last frame's encoded context (see `Head`) and the last target resolved: the jobs
+   * of one batch come from one frame and target in a row. One entry each, dropped at the
+   * next flush, so nothing outlives its batch (a weak map would cost more per one-off call
+   * frame than it saves).
+   */
+  private head: { readonly frame: Frame; readonly head: Head } | undefined;
+  private sendable: { readonly target: string | FusedChain; readonly sendable: Sendable } | undefined;
 
   constructor(options: BullMQExecutorOptions = {}) {
     for (const key of Object.keys(options)) if (!OPTION_KEYS.has(key)) throw new TypeError(`BullMQExecutor: unknown option ${JSON.stringify(key)} (expected ${[...OPTION_KEYS].join(", ")})`);
@@ -160,38 +193,39 @@ export class BullMQExecutor implements Executor {
       const why = whyNotRemote(entry, work.thisArg, undefined);
       if (why) return Promise.reject(new RemoteRefused(entry.desc.name, "cannot-travel", why));
       const self = entry.desc.locator?.member === undefined ? undefined : { ...(work.thisArg as object) };
-      return this.send("call", [{ op: this.keyOf(entry) }], entry, self, work.args, frame).then(valueOf);
+      return this.send("call", [this.keyOf(entry)], entry, self, work.args, frame, valueOf);
     }
-    return this.sendChain("chain", work.chain, work.args, frame).then(valueOf);
+    return this.sendChain("chain", work.chain, work.args, frame, valueOf);
   }
 
   runChunk(target: string | FusedChain, items: readonly (readonly unknown[])[], frame: Frame): Promise<ItemResult[]> {
-    return this.sendChain("chunk", chainOf(target), items, frame).then((reply) => {
-      if (reply.type === "error") throw decodeRemoteError(reply);
-      if (reply.type !== "items") throw new TypeError(`weft remote: expected items for a chunk, received ${reply.type}`);
-      const { values, failures } = reply.items;
-      const results = new Array<ItemResult>(values.length);
-      for (let i = 0; i < values.length; i++) results[i] = { ok: true, value: values[i] };
-      for (const [index, error] of failures) results[index] = { ok: false, error: decodeRemoteError({ type: "error", error, timings: [] }) };
-      return results;
-    });
+    return this.sendChain("chunk", target, items, frame, itemsOf);
   }
 
-  /** A chain (one op is a chain of one step) as one job: refused when one of its ops cannot travel. */
-  private sendChain(type: "chain" | "chunk", chain: FusedChain, args: JobPayload["args"], frame: Frame): Promise<ReplyMessage> {
-    let steps: ResolvedStep[];
+  /** A chain (an op id is a chain of one step) as one job: refused when one of its ops cannot travel. */
+  private sendChain<T>(type: "chain" | "chunk", target: string | FusedChain, args: JobPayload["args"], frame: Frame, decode: (returnvalue: unknown) => T): Promise<T> {
+    let sendable: Sendable;
     try {
-      steps = resolveChain(chain);
+      sendable = this.sendableOf(target);
     } catch (error) {
       return Promise.reject(error);
     }
-    const why = whyNotRemoteAll(steps);
-    if (why) return Promise.reject(new RemoteRefused(why.op, "cannot-travel", why.reason));
-    return this.send(type, this.wireSteps(steps), steps[0]!.entry, undefined, args, frame);
+    if (sendable.why) return Promise.reject(new RemoteRefused(sendable.why.op, "cannot-travel", sendable.why.reason));
+    return this.send(type, sendable.steps, sendable.first, undefined, args, frame, decode);
   }
 
-  private wireSteps(steps: readonly ResolvedStep[]): RemoteStep[] {
-    return steps.map((s) => (s.argsFrom === undefined ? { op: this.keyOf(s.entry) } : { op: this.keyOf(s.entry), argsFrom: s.argsFrom }));
+  /** `target` resolved for sending (the last one is kept until the next flush). */
+  private sendableOf(target: string | FusedChain): Sendable {
+    const last = this.sendable;
+    if (last !== undefined && last.target === target) return last.sendable;
+    const steps = resolveChain(chainOf(target));
+    const sendable: Sendable = { steps: this.wireSteps(steps), first: steps[0]!.entry, why: whyNotRemoteAll(steps) };
+    this.sendable = { target, sendable };
+    return sendable;
+  }
+
+  private wireSteps(steps: readonly ResolvedStep[]): WireStep[] {
+    return steps.map((s) => (s.argsFrom === undefined ? this.keyOf(s.entry) : { op: this.keyOf(s.entry), argsFrom: s.argsFrom }));
   }
 
   /** An op's wire name, computed once per op (naming its module costs a path walk). */
@@ -201,46 +235,53 @@ export class BullMQExecutor implements Executor {
     return key;
   }
 
-  /** Adds one job for this step and resolves to the worker's reply. */
-  private send(type: JobData["type"], steps: RemoteStep[], first: OpEntry, self: JobPayload["self"], args: JobPayload["args"], frame: Frame): Promise<ReplyMessage> {
+  /** The context fields of `frame`'s jobs, encoded once per frame. */
+  private headOf(frame: Frame): Head {
+    const last = this.head;
+    if (last !== undefined && last.frame === frame && last.head.validate === settings.validate) return last.head;
+    const ctx = encodeContext(frame);
+    // Only the fields that are set are spread into each job.
+    const all = {
+      caller: ctx.op,
+      stepId: ctx.stepId,
+      attempt: ctx.attempt,
+      deadline: ctx.deadline,
+      deadlineOwner: ctx.deadlineOwner,
+      deadlineBudgetMs: ctx.deadlineBudgetMs,
+      tenant: ctx.tenant,
+      user: ctx.user,
+      traceparent: ctx.traceparent,
+      validate: settings.validate ? undefined : (false as const),
+    };
+    const fields = Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined));
+    let values: Record<string, unknown> | undefined;
+    if (hasKeys(ctx.config)) (values ??= {}).config = ctx.config;
+    if (hasKeys(ctx.overrides)) (values ??= {}).overrides = ctx.overrides;
+    if (hasKeys(ctx.values)) (values ??= {}).values = ctx.values;
+    const head: Head = { fields, values, valuesJson: values === undefined || jsonFaithful(values), validate: settings.validate };
+    this.head = { frame, head };
+    return head;
+  }
+
+  /** Adds one job for this step and resolves to its decoded return value. */
+  private send<T>(type: JobData["type"], steps: readonly WireStep[], first: OpEntry, self: JobPayload["self"], args: JobPayload["args"], frame: Frame, decode: (returnvalue: unknown) => T): Promise<T> {
     const op = first.desc.name;
     const signal = frame.signal;
     if (signal.aborted) return Promise.reject(abortReason(signal, op));
     let data: JobData;
     let work = "";
     try {
-      const ctx = encodeContext(frame);
-      const payload: { -readonly [K in keyof JobPayload]: JobPayload[K] } = { args };
-      if (hasKeys(ctx.config)) payload.config = ctx.config;
-      if (hasKeys(ctx.overrides)) payload.overrides = ctx.overrides;
-      if (hasKeys(ctx.values)) payload.values = ctx.values;
-      if (self !== undefined) payload.self = self;
-      let wire: Wire;
-      if (jsonFaithful(payload)) wire = { json: payload };
-      else {
+      const head = this.headOf(frame);
+      if (head.valuesJson && jsonFaithful(args) && (self === undefined || jsonFaithful(self))) {
+        data = { v: PROTOCOL_VERSION, type, steps, ...head.fields, ...head.values, ...(self !== undefined && { self }), args } as JobData;
+      } else {
         // Not plain JSON: refuse what structured clone would change, with the path.
         const why = whyNotRemote(first, undefined, args);
         if (why) return Promise.reject(new RemoteRefused(op, "cannot-travel", why));
-        wire = cloneWire(payload);
+        const payload: JobPayload = { ...head.values, ...(self !== undefined && { self }), args };
+        data = { v: PROTOCOL_VERSION, type, steps, ...head.fields, clone: serialize(payload).toString("base64") } as JobData;
       }
       if (frame.run !== undefined) work = workHash(steps, [self, args]);
-      data = {
-        v: PROTOCOL_VERSION,
-        type,
-        steps,
-        op,
-        caller: ctx.op,
-        stepId: ctx.stepId,
-        attempt: ctx.attempt,
-        deadline: ctx.deadline,
-        deadlineOwner: ctx.deadlineOwner,
-        deadlineBudgetMs: ctx.deadlineBudgetMs,
-        tenant: ctx.tenant,
-        user: ctx.user,
-        traceparent: ctx.traceparent,
-        validate: settings.validate,
-        payload: wire,
-      };
     } catch (error) {
       return Promise.reject(new RemoteRefused(op, "cannot-travel", `its job cannot be encoded: ${error instanceof Error ? error.message : String(error)}`));
     }
@@ -248,21 +289,26 @@ export class BullMQExecutor implements Executor {
     const occurrence = known ? this.occurrence(`${frame.run!.id}\0${frame.stepId}\0${frame.attempt}\0${type}\0${work}`) : 0;
     const id = known ? jobId({ run: frame.run!.id, step: frame.stepId, attempt: frame.attempt, type, work, occurrence }) : this.onceId();
     if (this.pending.has(id)) return Promise.reject(new Error(`weft remote: job ${id} is already in flight from this process`));
-    return new Promise<ReplyMessage>((resolve, reject) => {
-      const watched = signal !== NEVER_SIGNAL;
+    const watched = signal !== NEVER_SIGNAL ? signal : undefined;
+    return new Promise<T>((resolve, reject) => {
       this.pending.set(id, {
         op,
         since: Date.now(),
-        resolve: (reply) => {
-          if (watched) this.unwatch(signal, id);
-          resolve(reply);
+        resolve: (returnvalue) => {
+          // A reply this coordinator cannot read (another weft version, another program) rejects.
+          let value: T;
+          try {
+            value = decode(returnvalue);
+          } catch (error) {
+            reject(error);
+            return;
+          }
+          resolve(value);
         },
-        reject: (error) => {
-          if (watched) this.unwatch(signal, id);
-          reject(error);
-        },
+        reject,
+        signal: watched,
       });
-      if (watched) this.watch(signal, id);
+      if (watched) this.watch(watched, id);
       this.jobs++;
       this.enqueue({ data, id, name: op }, known);
     });
@@ -300,6 +346,7 @@ export class BullMQExecutor implements Executor {
   private abandon(id: string, signal: AbortSignal): void {
     const p = this.pending.get(id);
     if (!p) return;
+    // The signal's listener is going: nothing to unwatch.
     this.pending.delete(id);
     const reason = abortReason(signal, p.op);
     p.reject(reason);
@@ -336,6 +383,8 @@ export class BullMQExecutor implements Executor {
     const jobs = this.batch;
     this.batch = [];
     this.flushing = undefined;
+    this.head = undefined;
+    this.sendable = undefined;
     let c: Connected;
     try {
       c = await this.connect();
@@ -422,33 +471,30 @@ export class BullMQExecutor implements Executor {
   }
 
   private onCompleted(id: string, returnvalue: unknown): void {
+    const p = this.take(id);
+    if (p) p.resolve(returnvalue);
+  }
+
+  /** Removes `id` from the pending set and from its signal's watch, returning it if it was there. */
+  private take(id: string): Pending | undefined {
     const p = this.pending.get(id);
-    if (!p) return;
+    if (!p) return undefined;
     this.pending.delete(id);
-    let reply: ReplyMessage;
-    try {
-      reply = decodeReply(returnvalue);
-    } catch (error) {
-      p.reject(error);
-      return;
-    }
-    p.resolve(reply);
+    if (p.signal) this.unwatch(p.signal, id);
+    return p;
   }
 
   private onFailed(id: string, failedReason: string): void {
-    const p = this.pending.get(id);
+    const p = this.take(id);
     if (!p) return;
-    this.pending.delete(id);
     // Only BullMQ fails a weft job (bodies' failures are replies): its worker died too often.
     p.reject(new WorkerCrashed(p.op, undefined, new Error(`remote job ${id}: ${failedReason}`)));
   }
 
   /** Removes `id` from the pending set, rejecting it with `error` when given. */
   private settle(id: string, error: unknown): void {
-    const p = this.pending.get(id);
-    if (!p) return;
-    this.pending.delete(id);
-    if (error !== undefined) p.reject(error);
+    const p = this.take(id);
+    if (p && error !== undefined) p.reject(error);
   }
 
   /** Tells the workers a job's caller gave up: skip it if queued, abort it if running. */
@@ -537,8 +583,8 @@ export class BullMQExecutor implements Executor {
     await this.flushing;
     const connecting = this.connecting;
     this.connecting = undefined;
-    for (const [id, p] of this.pending) {
-      this.pending.delete(id);
+    for (const id of [...this.pending.keys()]) {
+      const p = this.take(id)!;
       p.reject(new WorkerCrashed(p.op, undefined, new Error("the BullMQ executor was closed while the job was in flight")));
     }
     if (!connecting) return;
@@ -579,10 +625,24 @@ function decodeRemoteError(reply: Extract<ReplyMessage, { type: "error" }>): unk
   return error;
 }
 
-function valueOf(reply: ReplyMessage): unknown {
+/** A call's or chain's result from its job's return value (a failure throws, as it did there). */
+function valueOf(returnvalue: unknown): unknown {
+  const reply = decodeReply(returnvalue);
   if (reply.type === "value") return reply.value;
   if (reply.type === "error") throw decodeRemoteError(reply);
   throw new TypeError(`weft remote: expected a value, received ${reply.type}`);
+}
+
+/** A chunk's per-item results from its job's return value. */
+function itemsOf(returnvalue: unknown): ItemResult[] {
+  const reply = decodeReply(returnvalue);
+  if (reply.type === "error") throw decodeRemoteError(reply);
+  if (reply.type !== "items") throw new TypeError(`weft remote: expected items for a chunk, received ${reply.type}`);
+  const { values, failures } = reply.items;
+  const results = new Array<ItemResult>(values.length);
+  for (let i = 0; i < values.length; i++) results[i] = { ok: true, value: values[i] };
+  for (const [index, error] of failures) results[index] = { ok: false, error: decodeRemoteError({ type: "error", error, timings: [] }) };
+  return results;
 }
 
 /** Why a chain's ops cannot run remotely (their arguments are checked in `send`). */

@@ -30,60 +30,67 @@ import type { ReplyMessage } from "../workers/protocol.js";
 const crypto = (): typeof import("node:crypto") => process.getBuiltinModule("node:crypto") as typeof import("node:crypto");
 
 /** Bumped when JobData changes shape; a worker refuses jobs of another version. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /**
  * One step of a chain on the wire: its op by install-independent key (the module's path
  * relative to the app root, export and member; see `portableKey`), so workers whose copy
- * of the app lives elsewhere find the same op.
+ * of the app lives elsewhere find the same op. A step that takes its arguments as they
+ * come (most steps, every one-op job) is the key alone.
  *
  * @example
  * ```ts
- * const step: RemoteStep = { op: "dist/ops.js#score", argsFrom: [{ from: "step", index: 0 }] };
+ * const steps: WireStep[] = ["dist/ops.js#tokenize", { op: "dist/ops.js#score", argsFrom: [{ from: "step", index: 0 }] }];
  * ```
  */
+export type WireStep = string | RemoteStep;
+
+/** A step that reads its arguments from the job's inputs or earlier steps (`argsFrom`). @example `const step: RemoteStep = { op: "dist/ops.js#score", argsFrom: [{ from: "step", index: 0 }] }` */
 export interface RemoteStep {
   readonly op: string;
   readonly argsFrom?: readonly ArgSource[];
 }
 
 /**
- * The data of one job, plain JSON that a dashboard or a worker reads before decoding (op,
- * attempt, step, deadline, tenant, traceparent), with the values (`payload`) as JSON when
- * JSON carries them exactly, else structured clone.
+ * The data of one job: plain JSON that a dashboard or a worker reads before decoding.
+ * Fields that are empty are left out (BullMQ stores the data as JSON, and every job's
+ * bytes are written, read back and parsed: 5,000 small jobs are mostly their headers),
+ * and the op's display name is the job's name, not a field.
+ *
+ * The values (`args`, the cloneable `config`, `overrides` and context `values`, a method
+ * op's instance fields `self`) are fields of their own when JSON carries them exactly;
+ * otherwise all of them travel together as structured clone in `clone` (a `JobPayload`).
  *
  * @example
  * ```ts
- * const data: JobData = { v: 2, type: "call", steps: [{ op: "dist/ops.js#score" }], op: "score", caller: "score", stepId: "score#0", attempt: 1, deadline: undefined, deadlineOwner: undefined, tenant: "acme", user: undefined, traceparent: undefined, validate: true, payload: toWire({ args: [5] }) };
+ * const data: JobData = { v: 3, type: "chunk", steps: ["dist/ops.js#score"], stepId: "vmap(score)#0", attempt: 0, tenant: "acme", args: [[5]] };
  * ```
  */
-export interface JobData {
+export interface JobData extends Partial<JobPayload> {
   readonly v: typeof PROTOCOL_VERSION;
   /** One attempt of one op body, a fused chain run once, or an op or chain over many items. */
   readonly type: "call" | "chain" | "chunk";
-  readonly steps: readonly RemoteStep[];
-  /** Display name of the first step's op. */
-  readonly op: string;
+  readonly steps: readonly WireStep[];
   /** The op the caller's frame names (the context's `op` on the worker). */
-  readonly caller: string | undefined;
+  readonly caller?: string;
   /** The caller's step id. */
   readonly stepId: string;
   /** The kernel's attempt number this job is (each attempt is its own job). */
   readonly attempt: number;
-  /** Absolute deadline (epoch ms), or none: a worker never starts a job past it. */
-  readonly deadline: number | undefined;
+  /** Absolute deadline (epoch ms): a worker never starts a job past it. */
+  readonly deadline?: number;
   /** The op or `withContext` whose deadline it is. */
-  readonly deadlineOwner: string | undefined;
+  readonly deadlineOwner?: string;
   /** The owner's whole budget (ms): the worker's `DeadlineExceeded` reports it, not what was left when the job started. */
-  readonly deadlineBudgetMs?: number | undefined;
-  readonly tenant: string | undefined;
-  readonly user: string | undefined;
+  readonly deadlineBudgetMs?: number;
+  readonly tenant?: string;
+  readonly user?: string;
   /** W3C traceparent of the caller's span. */
-  readonly traceparent: string | undefined;
-  /** The coordinator's `configure({ validate })`: chain steps and chunk items validate when true. */
-  readonly validate: boolean;
-  /** A `JobPayload`. */
-  readonly payload: Wire;
+  readonly traceparent?: string;
+  /** `false` when the coordinator runs with `configure({ validate: false })`: chain steps and chunk items then skip their checks. */
+  readonly validate?: false;
+  /** The values as structured clone (base64 of a `JobPayload`), when JSON would change them. */
+  readonly clone?: string;
 }
 
 /**
@@ -103,6 +110,18 @@ export interface JobPayload {
   readonly self?: Readonly<Record<string, unknown>>;
   /** `call` and `chain`: one argument list; `chunk`: one per item. */
   readonly args: readonly unknown[] | readonly (readonly unknown[])[];
+}
+
+/** A job's values, from its fields or its structured clone. Throws `TypeError` on a malformed job. @example `const { args } = payloadOf(job.data)` */
+export function payloadOf(data: JobData): JobPayload {
+  if (typeof data.clone === "string") return deserialize(Buffer.from(data.clone, "base64")) as JobPayload;
+  if (!Array.isArray(data.args)) throw new TypeError("weft remote: the job carries no arguments");
+  return data as JobPayload;
+}
+
+/** A step on the wire as the worker reads it: op key and wiring. @example `stepOf("dist/ops.js#score").op` */
+export function stepOf(step: WireStep): RemoteStep {
+  return typeof step === "string" ? { op: step } : step;
 }
 
 /**
@@ -149,38 +168,50 @@ const JSON_WALK_LIMIT = 2000;
  * `JSON_WALK_LIMIT`).
  */
 export function jsonFaithful(value: unknown): boolean {
-  const seen = new Set<object>();
-  let budget = JSON_WALK_LIMIT;
-  const walk = (v: unknown): boolean => {
-    if (--budget < 0) return false;
-    switch (typeof v) {
-      case "string":
-      case "boolean":
-        return true;
-      case "number":
-        return Number.isFinite(v) && !Object.is(v, -0);
-      case "object": {
-        if (v === null) return true;
-        if (seen.has(v)) return false;
-        seen.add(v);
-        const proto = Object.getPrototypeOf(v) as unknown;
-        if (proto === Array.prototype) {
-          const a = v as unknown[];
-          if (Object.keys(a).length !== a.length) return false;
-          for (let i = 0; i < a.length; i++) if (!walk(a[i])) return false;
-          return true;
-        }
-        if (proto !== Object.prototype && proto !== null) return false;
-        for (const key in v) {
-          if (key === "__proto__" || !walk((v as Record<string, unknown>)[key])) return false;
-        }
+  // Nothing is allocated for the common small values: a walk state only for objects, a
+  // set of the objects seen only from the second one on.
+  return faithful(value, { budget: JSON_WALK_LIMIT, first: undefined, seen: undefined });
+}
+
+interface Walk {
+  budget: number;
+  first: object | undefined;
+  seen: Set<object> | undefined;
+}
+
+function faithful(v: unknown, w: Walk): boolean {
+  if (--w.budget < 0) return false;
+  switch (typeof v) {
+    case "string":
+    case "boolean":
+      return true;
+    case "number":
+      return Number.isFinite(v) && !Object.is(v, -0);
+    case "object": {
+      if (v === null) return true;
+      if (w.first === undefined) w.first = v;
+      else {
+        if (v === w.first) return false;
+        w.seen ??= new Set<object>();
+        if (w.seen.has(v)) return false;
+        w.seen.add(v);
+      }
+      const proto = Object.getPrototypeOf(v) as unknown;
+      if (proto === Array.prototype) {
+        const a = v as unknown[];
+        if (Object.keys(a).length !== a.length) return false;
+        for (let i = 0; i < a.length; i++) if (!faithful(a[i], w)) return false;
         return true;
       }
-      default:
-        return false;
+      if (proto !== Object.prototype && proto !== null) return false;
+      for (const key in v) {
+        if (key === "__proto__" || !faithful((v as Record<string, unknown>)[key], w)) return false;
+      }
+      return true;
     }
-  };
-  return walk(value);
+    default:
+      return false;
+  }
 }
 
 /**
@@ -286,9 +317,9 @@ export function jobId(parts: {
 }
 
 /** A short hash of a job's steps and arguments, for `jobId`. @example `workHash(steps, [self, args])` */
-export function workHash(steps: readonly RemoteStep[], args: unknown): string {
+export function workHash(steps: readonly WireStep[], args: unknown): string {
   const h = crypto().createHash("sha256");
-  for (const s of steps) h.update(s.op).update("\0");
+  for (const s of steps) h.update(stepOf(s).op).update("\0");
   const wire = toWire(args);
   return h.update("json" in wire ? `j${JSON.stringify(wire.json)}` : `v${wire.v8}`).digest("base64url").slice(0, 16);
 }
@@ -311,7 +342,7 @@ export function encodeReply(reply: ReplyMessage): ReplyValue {
  *
  * @example
  * ```ts
- * const r: ReplyValue = { weft: 2, items: [1, 2, 3] };
+ * const r: ReplyValue = { weft: 3, items: [1, 2, 3] };
  * ```
  */
 export type ReplyValue =

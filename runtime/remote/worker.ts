@@ -32,14 +32,15 @@ import {
   PROTOCOL_VERSION,
   RemoteRefused,
   encodeReply,
-  fromWire,
   jsonFaithful,
   keys,
+  payloadOf,
   portableKey,
+  stepOf,
   type CancelMessage,
   type JobData,
-  type JobPayload,
   type ReplyValue,
+  type WireStep,
 } from "./protocol.js";
 import type { RemoteWorkerInfo } from "./executor.js";
 
@@ -166,7 +167,7 @@ export async function startWorker(options: RemoteWorkerOptions): Promise<RemoteW
         return false;
       });
       processed++;
-      return replyValue(reply, job.data.op);
+      return replyValue(reply, job.name);
     } finally {
       running.delete(jobKey);
     }
@@ -247,6 +248,8 @@ function abortWith(controller: AbortController, message: CancelMessage): void {
 /** The registered ops a worker may run, by id and by install-independent key. */
 class OpIndex {
   private readonly byKey = new Map<string, OpEntry>();
+  /** One-op jobs' steps, resolved once per op key (most jobs are one op). */
+  private readonly single = new Map<string, readonly ResolvedStep[]>();
   size = 0;
   constructor(private readonly root: string) {
     this.refresh();
@@ -272,15 +275,32 @@ class OpIndex {
     if (late) return late;
     throw new RemoteRefused(op, "not-registered", `no op registered in this worker is ${key}; start the worker with the module that defines it (--ops)`);
   }
+
+  /** A job's steps resolved to registered ops (a refusal when one is not registered here). */
+  steps(steps: readonly WireStep[], op: string): readonly ResolvedStep[] {
+    if (!Array.isArray(steps) || steps.length === 0) throw new TypeError("weft worker: the job names no step");
+    const only = steps.length === 1 ? steps[0] : undefined;
+    if (typeof only === "string") {
+      let resolved = this.single.get(only);
+      if (resolved === undefined) this.single.set(only, (resolved = [{ entry: this.find(only, op), argsFrom: undefined }]));
+      return resolved;
+    }
+    return steps.map((s) => {
+      const step = stepOf(s);
+      return { entry: this.find(step.op, op), argsFrom: step.argsFrom };
+    });
+  }
 }
 
 /** Runs one job; every outcome, a refusal included, is a reply. */
 async function execute(job: BullMQ.Job<JobData, ReplyValue>, controller: AbortController, ops: OpIndex, cancelled: () => boolean | Promise<boolean>): Promise<ReplyMessage> {
   const data = job.data;
+  // The op's display name is the job's name.
+  const op = job.name;
   let timer: NodeJS.Timeout | undefined;
   try {
-    if (data.v !== PROTOCOL_VERSION) throw new RemoteRefused(data.op ?? "op", "version", `the job is protocol version ${String(data.v)}, this worker speaks ${PROTOCOL_VERSION} (upgrade weft on one side)`);
-    const payload = fromWire<JobPayload>(data.payload);
+    if (data.v !== PROTOCOL_VERSION) throw new RemoteRefused(op, "version", `the job is protocol version ${String(data.v)}, this worker speaks ${PROTOCOL_VERSION} (upgrade weft on one side)`);
+    const payload = payloadOf(data);
     const signal = controller.signal;
     const heard = cancelled();
     if (heard === true || (heard !== false && (await heard))) signal.throwIfAborted();
@@ -300,35 +320,36 @@ async function execute(job: BullMQ.Job<JobData, ReplyValue>, controller: AbortCo
       traceparent: data.traceparent,
     };
     // A job that waited past its deadline never starts; one running at it reports the owner's budget.
-    timer = armDeadline(ctx, data.op, controller);
+    timer = armDeadline(ctx, op, controller);
     const frame = frameOf(ctx, signal);
-    const steps: ResolvedStep[] = data.steps.map((s) => ({ entry: ops.find(s.op, data.op), argsFrom: s.argsFrom }));
+    const steps = ops.steps(data.steps, op);
+    const validate = data.validate !== false;
     switch (data.type) {
       case "call": {
         const entry = steps[0]!.entry;
         const self = payload.self === undefined ? undefined : Object.assign(Object.create(await classPrototype(entry)) as object, payload.self);
         let value: unknown = store.run(frame, Reflect.apply, entry.impl, self, payload.args);
-        if (isThenable(value)) value = await raceAbort(Promise.resolve(value), signal, data.op);
+        if (isThenable(value)) value = await raceAbort(Promise.resolve(value), signal, op);
         return { type: "value", value, timings: [] };
       }
       // Each step of a chain or an item is a kernel call, which already settles when the
       // signal fires: no race of its own around them.
       case "chain": {
-        let value = runChain(steps, payload.args, frame, data.validate, undefined);
+        let value = runChain(steps, payload.args, frame, validate, undefined);
         if (isThenable(value)) value = await value;
         return { type: "value", value, timings: [] };
       }
       case "chunk": {
-        let results = runItems(steps, payload.args as readonly (readonly unknown[])[], frame, data.validate, undefined);
+        let results = runItems(steps, payload.args as readonly (readonly unknown[])[], frame, validate, undefined);
         if (isThenable(results)) results = await results;
         const values = new Array<unknown>(results.length);
-        const failures: Array<[number, WireError]> = [];
+        let failures: Array<[number, WireError]> | undefined;
         for (let i = 0; i < results.length; i++) {
           const r = results[i]!;
           if (r.ok) values[i] = r.value;
-          else failures.push([i, encodeError(r.error)]);
+          else (failures ??= []).push([i, encodeError(r.error)]);
         }
-        return { type: "items", items: { values, failures }, timings: [] };
+        return { type: "items", items: { values, failures: failures ?? NO_FAILURES }, timings: [] };
       }
       default: {
         const never: never = data.type;
@@ -341,6 +362,8 @@ async function execute(job: BullMQ.Job<JobData, ReplyValue>, controller: AbortCo
     if (timer) clearTimeout(timer);
   }
 }
+
+const NO_FAILURES: readonly [number, WireError][] = Object.freeze([]);
 
 /**
  * The reply as the job's return value. Plain JSON goes as it is; anything else is checked

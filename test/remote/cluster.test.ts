@@ -12,7 +12,7 @@ import { once } from "node:events";
 import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { redisSkip } from "../support/redis.js";
-import { startCluster, type Cluster } from "./cluster.js";
+import { disposeClusters, startCluster, type Cluster } from "./cluster.js";
 
 type Client = { get(k: string): Promise<string | null>; set(k: string, v: string): Promise<unknown>; del(k: string): Promise<number>; mget(...k: string[]): Promise<(string | null)[]>; quit(): Promise<unknown> };
 let cluster: Cluster;
@@ -38,7 +38,7 @@ describe.skipIf(redisSkip !== undefined)("scale-out across worker processes", ()
   }, 60_000);
   afterAll(async () => {
     await probes?.quit();
-    await cluster?.dispose();
+    await disposeClusters();
   });
 
   const w = () => cluster.w;

@@ -6,7 +6,7 @@
 import { EventEmitter } from "node:events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { redisSkip } from "../support/redis.js";
-import { startCluster, type Cluster } from "./cluster.js";
+import { disposeClusters, startCluster, type Cluster } from "./cluster.js";
 
 let cluster: Cluster;
 let remote: ReturnType<Cluster["executor"]>;
@@ -32,7 +32,7 @@ describe.skipIf(redisSkip !== undefined)("the BullMQ executor with two worker pr
     cluster = await startCluster({ workers: 2, queue: "exec" });
     remote = cluster.executor("exec");
   }, 60_000);
-  afterAll(() => cluster?.dispose());
+  afterAll(() => disposeClusters());
 
   const w = () => cluster.w;
   const entryOf = (fn: { descriptor: { id: string } }) => w().registry.lookup(fn.descriptor.id)!;
@@ -153,6 +153,51 @@ describe.skipIf(redisSkip !== undefined)("the BullMQ executor with two worker pr
       async (x: number) => x,
     );
     await expect(remote.run({ kind: "call", entry: forged, args: [1] }, here())).rejects.toMatchObject({ _tag: "RemoteRefused", reason: "not-registered" });
+  });
+
+  it("a job carries its frame's context, leaves empty fields out, and is named after its op", async () => {
+    // A queue nobody serves, so the job stays to be read.
+    const idle = cluster.executor("wire", "wire-idle");
+    const { Queue } = await import("bullmq");
+    const queue = new Queue("wire-idle", { connection: { url: cluster.redis.url } });
+    try {
+      const echo = w().remote.echo;
+      const sent = w().weft.withContext({ tenant: "acme", config: { model: "small" } }, () => idle.runChunk(echo.descriptor.id, [[7], [8]], here()));
+      const failed = sent.catch((e: unknown) => e);
+      let jobs: Awaited<ReturnType<typeof queue.getWaiting>> = [];
+      while (jobs.length === 0) {
+        jobs = await queue.getWaiting();
+        if (jobs.length === 0) await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(jobs.map((j) => j.name)).toEqual(["echo"]);
+      expect(Object.keys(jobs[0]!.data).sort()).toEqual(["args", "attempt", "config", "overrides", "stepId", "steps", "tenant", "type", "v"]);
+      expect(jobs[0]!.data).toMatchObject({ v: w().protocol.PROTOCOL_VERSION, type: "chunk", steps: ["fixtures/remote.js#echo"], tenant: "acme", overrides: { model: "small" }, args: [[7], [8]] });
+      await idle.close();
+      expect(await failed).toBeInstanceOf(w().errors.WorkerCrashed);
+    } finally {
+      await queue.obliterate({ force: true });
+      await queue.close();
+    }
+  });
+
+  it("a worker refuses a job of another protocol version, naming both versions", async () => {
+    const { Queue, QueueEvents } = await import("bullmq");
+    const connection = { url: cluster.redis.url };
+    const queue = new Queue("exec", { connection });
+    const events = new QueueEvents("exec", { connection });
+    try {
+      await events.waitUntilReady();
+      const old = w().protocol.PROTOCOL_VERSION - 1;
+      const job = await queue.add("echo", { v: old, type: "call", steps: [{ op: "fixtures/remote.js#echo" }], op: "echo", stepId: "echo#0", attempt: 1, payload: { json: { args: [1] } } });
+      const reply = w().protocol.decodeReply(await job.waitUntilFinished(events));
+      expect(reply.type).toBe("error");
+      const error = (reply as { error: { message: string; fields: Record<string, unknown> } }).error;
+      expect(error.fields).toMatchObject({ _tag: "RemoteRefused", reason: "version" });
+      expect(error.message).toContain(`protocol version ${old}, this worker speaks ${w().protocol.PROTOCOL_VERSION}`);
+    } finally {
+      await events.close();
+      await queue.close();
+    }
   });
 
   it("SIGTERM: the worker finishes its running job, takes no new one, and exits 0", async () => {

@@ -3,7 +3,7 @@
  * structured clone would, else structured clone, so every value arrives as it left.
  */
 import { describe, expect, it } from "vitest";
-import { decodeReply, encodeReply, fromWire, jsonFaithful, toWire } from "../../runtime/remote/protocol.js";
+import { PROTOCOL_VERSION, decodeReply, encodeReply, fromWire, jsonFaithful, toWire } from "../../runtime/remote/protocol.js";
 
 class Point {
   constructor(readonly x: number) {}
@@ -45,9 +45,9 @@ describe("remote wire values", () => {
   it("a reply survives BullMQ's JSON round trip; anything else is refused by name", () => {
     const reply = { type: "items", items: { values: [1, new Date(5)], failures: [] }, timings: [] } as const;
     expect(decodeReply(JSON.parse(JSON.stringify(encodeReply(reply))))).toStrictEqual(structuredClone(reply));
-    expect(decodeReply({ weft: 2, value: { a: 1 } })).toEqual({ type: "value", value: { a: 1 }, timings: [] });
-    expect(decodeReply({ weft: 2, items: [1, 2] })).toEqual({ type: "items", items: { values: [1, 2], failures: [] }, timings: [] });
-    expect(() => decodeReply("42")).toThrow(/not a weft reply of version 2/);
-    expect(() => decodeReply({ weft: 1, reply: { json: 1 } })).toThrow(/of protocol version 1/);
+    expect(decodeReply({ weft: PROTOCOL_VERSION, value: { a: 1 } })).toEqual({ type: "value", value: { a: 1 }, timings: [] });
+    expect(decodeReply({ weft: PROTOCOL_VERSION, items: [1, 2] })).toEqual({ type: "items", items: { values: [1, 2], failures: [] }, timings: [] });
+    expect(() => decodeReply("42")).toThrow(new RegExp(`not a weft reply of version ${PROTOCOL_VERSION}`));
+    expect(() => decodeReply({ weft: PROTOCOL_VERSION - 1, value: 1 })).toThrow(new RegExp(`of protocol version ${PROTOCOL_VERSION - 1}`));
   });
 });

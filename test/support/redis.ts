@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { kill, track } from "./children.js";
 
 /** The redis-server binary, or why there is none. */
 export const REDIS_SERVER: { readonly bin: string } | { readonly missing: string } = (() => {
@@ -83,21 +84,32 @@ export async function startRedis(): Promise<TestRedis> {
   const port = await freePort();
   let child: ChildProcess | undefined;
   const start = async () => {
-    const c = spawn(bin, ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "yes", "--appendfsync", "everysec", "--daemonize", "no", "--loglevel", "warning"], {
-      stdio: "ignore",
-    });
+    const c = track(
+      spawn(bin, ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "yes", "--appendfsync", "everysec", "--daemonize", "no", "--loglevel", "warning"], {
+        stdio: "ignore",
+      }),
+    );
     child = c;
-    await ready(port, c);
+    try {
+      await ready(port, c);
+    } catch (error) {
+      // A server that never answered is not left running.
+      child = undefined;
+      await kill(c);
+      throw error;
+    }
   };
   const stop = async () => {
     const c = child;
     child = undefined;
-    if (!c || c.exitCode !== null) return;
-    const exited = new Promise((r) => c.once("exit", r));
-    c.kill("SIGTERM");
-    await exited;
+    if (c) await kill(c, "SIGTERM");
   };
-  await start();
+  try {
+    await start();
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   return {
     port,
     url: `redis://127.0.0.1:${port}`,

@@ -20,7 +20,7 @@ import type { Executor, FusedChain } from "../../runtime/executors.js";
 import { loadWeft, newProbe, untilSet } from "./weft.js";
 import { redisSkip } from "../support/redis.js";
 import { freshRuntimeAll } from "../support/runtime.js";
-import { startCluster, type Cluster } from "../remote/cluster.js";
+import { disposeClusters, startCluster, type Cluster } from "../remote/cluster.js";
 
 type Loaded = Awaited<ReturnType<typeof loadWeft>>;
 let w: Loaded;
@@ -52,7 +52,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const ex of executors.values()) await ex.close();
-  await cluster?.dispose();
+  await disposeClusters();
 });
 
 /**
