@@ -6,11 +6,20 @@
  */
 
 /** Binary operators, evaluated as written. */
-export const BINARY = ["+", "-", "*", "/", "%", "**", "<", ">", "<=", ">=", "==", "!=", "===", "!==", "&", "|", "^", "<<", ">>", ">>>"] as const;
+export const BINARY = ["+", "-", "*", "/", "%", "**", "<", ">", "<=", ">=", "==", "!=", "===", "!==", "&", "|", "^", "<<", ">>", ">>>", "in"] as const;
 /** Unary operators (`neg` is `-x`, `pos` is `+x`). */
 export const UNARY = ["!", "neg", "pos", "~", "typeof"] as const;
 /** Builtins staged as calls on traced values. */
-export const BUILTINS = ["Array.isArray", "Number.isInteger", "Number.isNaN", "Number.isFinite", "Number.isSafeInteger", "Object.is", "Boolean", "String", "Number", "concat"] as const;
+export const BUILTINS = ["Array.isArray", "Number.isInteger", "Number.isNaN", "Number.isFinite", "Number.isSafeInteger", "Object.is", "Object.keys", "Object.values", "Object.entries", "Boolean", "String", "Number", "concat"] as const;
+
+/**
+ * The operations whose result is a new object on every evaluation (eager code gets a fresh
+ * one from each call or literal): never merged by CSE nor folded into a shared constant.
+ */
+export const FRESH: ReadonlySet<string> = new Set(["concat", "appendAll", "Object.keys", "Object.values", "Object.entries", "object", "array"]);
+
+/** One part of an `object` literal: a property (`key`, or the key is the next input when `computed`), or a spread of the next input. */
+export type ObjectPart = { readonly key: string } | { readonly computed: true } | { readonly spread: true };
 
 /**
  * One `expr` node's operation.
@@ -23,14 +32,17 @@ export const BUILTINS = ["Array.isArray", "Number.isInteger", "Number.isNaN", "N
  * - `seq`: `inputs[0]`, once `inputs[1..]` have run: orders a read after the ops that may
  *   have mutated the value;
  * - `appendAll`: `inputs[0]` (an array) with `p[arg]` of every item `p` of `inputs[1]`
- *   appended, in order: what a staged `for...of` pushed.
+ *   appended, in order: what a staged `for...of` pushed;
+ * - `object`: an object literal with spreads, `arg` its parts (`ObjectPart[]`), inputs the
+ *   values (a computed key, then its value) in order;
+ * - `array`: an array literal with spreads, `arg` one boolean per input (true: spread it).
  *
  * @example
  * ```ts
  * evalExpr("template", [name], ["Hello, ", "!"]); // `Hello, ${name}!`
  * ```
  */
-export type ExprOp = (typeof BINARY)[number] | (typeof UNARY)[number] | (typeof BUILTINS)[number] | "template" | "chain" | "nullish" | "select" | "seq" | "appendAll";
+export type ExprOp = (typeof BINARY)[number] | (typeof UNARY)[number] | (typeof BUILTINS)[number] | "template" | "chain" | "nullish" | "select" | "seq" | "appendAll" | "object" | "array";
 
 /** One link of a `chain`: `?.key` when `optional`, else `.key`. */
 export interface ChainLink {
@@ -39,7 +51,7 @@ export interface ChainLink {
   readonly key?: string | number;
 }
 
-const KNOWN: ReadonlySet<string> = new Set<string>([...BINARY, ...UNARY, ...BUILTINS, "template", "chain", "nullish", "select", "seq", "appendAll"]);
+const KNOWN: ReadonlySet<string> = new Set<string>([...BINARY, ...UNARY, ...BUILTINS, "template", "chain", "nullish", "select", "seq", "appendAll", "object", "array"]);
 
 /**
  * True for a known `ExprOp`.
@@ -108,6 +120,8 @@ export function evalExpr(op: ExprOp, v: readonly unknown[], arg?: unknown): unkn
       return a >> b;
     case ">>>":
       return a >>> b;
+    case "in":
+      return a in b;
     case "!":
       return !a;
     case "neg":
@@ -130,6 +144,12 @@ export function evalExpr(op: ExprOp, v: readonly unknown[], arg?: unknown): unkn
       return Number.isSafeInteger(a);
     case "Object.is":
       return Object.is(a, b);
+    case "Object.keys":
+      return Object.keys(a);
+    case "Object.values":
+      return Object.values(a);
+    case "Object.entries":
+      return Object.entries(a);
     case "Boolean":
       return Boolean(a);
     case "String":
@@ -163,6 +183,24 @@ export function evalExpr(op: ExprOp, v: readonly unknown[], arg?: unknown): unkn
     case "appendAll": {
       const out = a as unknown[];
       for (const pushed of b as readonly Record<string, readonly unknown[]>[]) out.push(...pushed[arg as string]!);
+      return out;
+    }
+    case "object": {
+      // Each part as the literal defines it: spreads copy own enumerable properties, keys define (never set) a property.
+      let out: Record<PropertyKey, unknown> = {};
+      let next = 0;
+      for (const part of arg as readonly ObjectPart[]) {
+        if ("spread" in part) out = { ...out, ...(v[next++] as object) };
+        else if ("computed" in part) {
+          const key = v[next++] as PropertyKey;
+          out = { ...out, [key]: v[next++] };
+        } else out = { ...out, [part.key]: v[next++] };
+      }
+      return out;
+    }
+    case "array": {
+      const out: unknown[] = [];
+      (arg as readonly boolean[]).forEach((spread, i) => (spread ? out.push(...(v[i] as Iterable<unknown>)) : out.push(v[i])));
       return out;
     }
     default: {

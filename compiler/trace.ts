@@ -19,7 +19,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { JsonSchema, OpDescriptor, SourceLocation } from "../decorators/descriptor.js";
 import type { Sig } from "./cache.js";
-import type { ExprOp } from "./expr.js";
+import { FRESH, type ExprOp } from "./expr.js";
 import { GraphBuilder, isPlainObject, templateOf, type Graph, type NodeId, type Template } from "./ir.js";
 import { TraceError } from "./trace-error.js";
 
@@ -592,9 +592,16 @@ export class TraceSession {
   /** Records a staged operator (compiler/expr.ts) on values; returns its tracer. */
   recordExpr(op: ExprOp, values: readonly unknown[], arg?: unknown): unknown {
     const loc = callerLocation();
-    const inputs = values.map((v) => this.read(this.nodeOf(v)));
+    const nodes = values.map((v) => this.nodeOf(v));
+    const inputs = nodes.map((n) => this.read(n));
     const id = this.builder.expr(op, inputs, arg, loc);
     if (op === "select" ? isPrimitive(this.shapes.get(inputs[1]!)) && isPrimitive(this.shapes.get(inputs[2]!)) : !NON_PRIMITIVE_EXPRS.has(op)) this.shapes.set(id, PRIM);
+    // The operator reads the objects it is given (`r?.[k]`, `k in r`, `Object.keys(r)`): an
+    // op that later mutates one of them runs after it, as eagerly.
+    for (const n of nodes) if (!isPrimitive(this.shapes.get(n))) this.accessed(this.rootOf(n), id);
+    // A chain's result may be an object inside its base: reads of it follow
+    // the writers of that base, as a property read's do.
+    if (op === "chain") this.roots.set(id, this.rootOf(nodes[0]!));
     return this.tracer(id);
   }
 
@@ -708,7 +715,7 @@ type Shape = { readonly kind: "prim" } | { readonly kind: "schema"; readonly sch
 const PRIM: Shape = { kind: "prim" };
 
 /** Operators whose result may be an object (every other staged operator yields a primitive). */
-const NON_PRIMITIVE_EXPRS: ReadonlySet<ExprOp> = new Set<ExprOp>(["chain", "select", "seq", "appendAll", "concat"]);
+const NON_PRIMITIVE_EXPRS: ReadonlySet<ExprOp> = new Set<ExprOp>(["chain", "select", "seq", "concat", ...(FRESH as ReadonlySet<ExprOp>)]);
 
 function isPrimitive(shape: Shape | undefined): boolean {
   if (shape === undefined) return false;

@@ -10,7 +10,7 @@
  * rewrite needs no import in the user's module.
  */
 // One evaluator for both paths: what a plan computes is what eager code computed.
-import { evalExpr as evalPlain, type ChainLink, type ExprOp } from "../compiler/expr.js";
+import { evalExpr as evalPlain, type ChainLink, type ExprOp, type ObjectPart } from "../compiler/expr.js";
 import { TraceError, awaitedTracer, callerLocation, isTracer } from "../compiler/trace.js";
 import { activeSession, cond, condSync, forOfStaged, tryStaged } from "./jit.js";
 
@@ -28,18 +28,26 @@ function anyTraced(values: readonly unknown[]): boolean {
 type Thunk = () => unknown;
 type AsyncThunk = () => Promise<unknown>;
 
+/** The promises `choose` hands back, with the tracer each resolves to. */
+const chosen = new WeakMap<Promise<unknown>, unknown>();
+
 /** `pred ? then() : otherwise()` for a traced predicate, sync branches. */
 function choose(pred: unknown, then: Thunk, otherwise: Thunk): unknown {
   const s = session();
   let promised = false;
   const wrap = (f: Thunk) => () => {
     const v = f();
-    if (!isTracer(v) && v instanceof Promise) promised = true;
-    return awaitedTracer(v);
+    if (isTracer(v) || !(v instanceof Promise)) return v;
+    promised = true;
+    // A nested staged choice that returned a promise (`else if (c) return op(x)`): its tracer.
+    return chosen.has(v) ? chosen.get(v) : awaitedTracer(v);
   };
   const out = condSync(s, pred, wrap(then), wrap(otherwise));
+  if (!promised) return out;
   // A branch that returned an op call's promise: the whole expression is a promise, as in eager code.
-  return promised ? Promise.resolve(out) : out;
+  const p = Promise.resolve(out);
+  chosen.set(p, out);
+  return p;
 }
 
 const isNullish = (v: unknown) => v === null || v === undefined;
@@ -72,6 +80,16 @@ export const stage = {
   fn(op: ExprOp, ...args: unknown[]): unknown {
     if (anyTraced(args)) return session().recordExpr(op, args);
     return evalPlain(op, args);
+  },
+  /** An object literal with a spread (`{ a, ...t }`): `parts` say what each value is. */
+  obj(parts: readonly ObjectPart[], ...values: unknown[]): unknown {
+    if (anyTraced(values)) return session().recordExpr("object", values, parts);
+    return evalPlain("object", values, parts);
+  },
+  /** An array literal with a spread (`[a, ...t]`): `spreads` says which values are spread. */
+  arr(spreads: readonly boolean[], ...values: unknown[]): unknown {
+    if (anyTraced(values)) return session().recordExpr("array", values, spreads);
+    return evalPlain("array", values, spreads);
   },
   /** `a ?? rhs()`. */
   nullish(a: unknown, rhs: Thunk): unknown {

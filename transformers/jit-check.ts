@@ -46,6 +46,8 @@ export function tracedNames(ts: typeof TS, fn: TS.FunctionLikeDeclaration, stati
       if (ts.isBinaryExpression(node) && isAssignment(ts, node.operatorToken.kind) && ts.isIdentifier(node.left) && isTracedBy(ts, traced, node.right)) traced.add(node.left.text);
       // What a branch on a traced value assigns is traced after it (a staged if threads it through its cond).
       if (ts.isIfStatement(node) && isTracedBy(ts, traced, node.expression)) assignedIn(ts, node, traced);
+      // And what a switch on a traced value assigns (a staged switch is a chain of conds).
+      if (ts.isSwitchStatement(node) && switchIsTraced(ts, traced, node)) assignedIn(ts, node.caseBlock, traced);
       // So does what a try around op calls assigns (a staged try threads it through its node).
       if (ts.isTryStatement(node) && isTracedBy(ts, traced, node.tryBlock)) assignedIn(ts, node, traced);
       // A for...of over a traced array binds traced items.
@@ -94,7 +96,7 @@ export function isTracedBy(ts: typeof TS, traced: ReadonlySet<string>, node: TS.
   return found;
 }
 
-const BUILTINS = new Set(["Array.isArray", "Number.isInteger", "Number.isNaN", "Number.isFinite", "Number.isSafeInteger"]);
+const BUILTINS = new Set(["Array.isArray", "Number.isInteger", "Number.isNaN", "Number.isFinite", "Number.isSafeInteger", "Object.keys", "Object.values", "Object.entries"]);
 
 /** True when the staging rewrite handles this optional chain: property and element reads only, no calls. */
 export function stageableChain(ts: typeof TS, node: TS.Expression): boolean {
@@ -107,7 +109,7 @@ export function stageableChain(ts: typeof TS, node: TS.Expression): boolean {
   return true;
 }
 
-/** True when a builtin call is staged: `Array.isArray(x)`, `Number.is*(x)`, `Boolean(x)`, `xs.concat(...)` without spreads. */
+/** True when a builtin call is staged: `Array.isArray(x)`, `Number.is*(x)`, `Object.keys/values/entries(x)`, `Boolean(x)`, `xs.concat(...)` without spreads. */
 export function stageableBuiltin(ts: typeof TS, node: TS.CallExpression): string | undefined {
   if (node.arguments.some((a) => ts.isSpreadElement(a))) return undefined;
   const callee = node.expression;
@@ -206,7 +208,7 @@ export function untraceableUses(
       flag(node.expression, `branches on a traced value (${ts.isIfStatement(node) ? "if" : "loop condition"})`);
     } else if (ts.isForStatement(node) && node.condition && isTraced(node.condition)) {
       flag(node.condition, "branches on a traced value (loop condition)");
-    } else if (ts.isSwitchStatement(node) && isTraced(node.expression)) {
+    } else if (ts.isSwitchStatement(node) && switchIsTraced(ts, traced, node) && !stagedAt?.has(node)) {
       flag(node.expression, "branches on a traced value (switch)");
     } else if (!staged) {
       // What the staging transform rewrites (jit-stage.ts) is flagged only where it does not run.
@@ -281,9 +283,11 @@ function isPropertyName(ts: typeof TS, node: TS.Identifier): boolean {
  * - `try`, `returns: false`: `({ a } = tryA(() => { body; return { a } }, (e) => { handler; return { a } }))`.
  * - `try`, `returns: true`: the body and the handler both end in `return`:
  *   `return tryA(() => { body }, (e) => { handler })`.
+ * - `switch`: as an `if`/`else if` chain over its case groups (`switchGroups`), each test
+ *   `d === t`, with the discriminant `d` evaluated once.
  */
 export interface StagedStatement {
-  readonly kind: "if" | "try" | "for";
+  readonly kind: "if" | "try" | "for" | "switch";
   readonly returns: boolean;
   readonly assigned: readonly string[];
   /** For a `for...of`: the outer arrays its body appends to (`out.push(v)` statements). */
@@ -374,21 +378,35 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
   if (!fn.body) return out;
   const body = fn.body;
 
-  /** Names read or written inside functions nested in `fn`, outside `moved`. */
-  const closureNames = (moved: ReadonlySet<TS.Node>): Set<string> => {
+  /**
+   * Names read or written inside functions nested in `fn`, outside `moved`. With `after`
+   * (a staged statement not inside a loop), arrow functions and function expressions that
+   * start after it are left out: they are made once it has run, so they can only see its
+   * final assignments, as eagerly (a hoisted function declaration could run inside it).
+   */
+  const closureNames = (moved: ReadonlySet<TS.Node>, after?: TS.Node): Set<string> => {
     const names = new Set<string>();
+    const from = after !== undefined && !inLoop(after) ? after.end : Number.POSITIVE_INFINITY;
     const walk = (n: TS.Node, inner: boolean): void => {
       if (moved.has(n)) return;
+      if ((ts.isArrowFunction(n) || ts.isFunctionExpression(n)) && n.pos >= from) return;
       if (inner && ts.isIdentifier(n)) names.add(n.text);
       ts.forEachChild(n, (c) => walk(c, inner || ts.isFunctionLike(c)));
     };
     walk(body, false);
     return names;
   };
+  /** True when `n` is inside a loop of `fn` (outside nested functions). */
+  const inLoop = (n: TS.Node): boolean => {
+    for (let p = n.parent as TS.Node | undefined; p !== undefined && p !== body; p = p.parent) {
+      if (ts.isIterationStatement(p, false) || ts.isFunctionLike(p)) return ts.isIterationStatement(p, false);
+    }
+    return false;
+  };
   const throws = (n: TS.Node): boolean => ts.isThrowStatement(n) || (!ts.isFunctionLike(n) && ts.forEachChild(n, throws) === true);
 
   /** The outer variables `moved` assigns, or `undefined` when it cannot be lowered faithfully. */
-  const threadable = (moved: readonly TS.Statement[], noThrow: readonly TS.Node[], bound: readonly string[], appendable: ReadonlySet<string> = new Set()): string[] | undefined => {
+  const threadable = (moved: readonly TS.Statement[], noThrow: readonly TS.Node[], bound: readonly string[], appendable: ReadonlySet<string> = new Set(), stmt?: TS.Node): string[] | undefined => {
     const declared = new Set<string>(bound);
     const assigned = new Set<string>();
     const nestedAssigned = new Set<string>();
@@ -448,7 +466,7 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
     const threaded = [...assigned].filter((a) => !declared.has(a));
     if (threaded.includes("this") || threaded.includes("arguments")) return undefined;
     if (threaded.length > 0) {
-      const closures = closureNames(new Set(moved));
+      const closures = closureNames(new Set(moved), stmt);
       if (threaded.some((a) => closures.has(a))) return undefined;
     }
     return threaded;
@@ -458,8 +476,20 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
     const returns = containsReturn(ts, s.thenStatement) || (s.elseStatement !== undefined && containsReturn(ts, s.elseStatement));
     if (returns && rest === undefined) return undefined;
     const moved: TS.Statement[] = returns ? [...branchStatements(ts, s.thenStatement, rest), ...branchStatements(ts, s.elseStatement, rest)] : [...statementsOf(ts, s.thenStatement), ...statementsOf(ts, s.elseStatement)];
-    const assigned = threadable(moved, [s.thenStatement, ...(s.elseStatement ? [s.elseStatement] : [])], []);
+    const assigned = threadable(moved, [s.thenStatement, ...(s.elseStatement ? [s.elseStatement] : [])], [], undefined, s);
     return assigned && { kind: "if", returns, assigned };
+  };
+
+  /** A `switch` on a traced value whose case groups lower to an if/else-if chain (`switchGroups`). */
+  const decideSwitch = (s: TS.SwitchStatement, rest: readonly TS.Statement[] | undefined): StagedStatement | undefined => {
+    const groups = switchGroups(ts, s);
+    if (groups === undefined) return undefined;
+    const returns = groups.some((g) => g.body.some((st) => containsReturn(ts, st)));
+    if (returns && rest === undefined) return undefined;
+    const moved = groups.flatMap((g) => (returns ? branchList(ts, g.body, rest) : g.body));
+    if (returns && !groups.some((g) => g.isDefault)) moved.push(...(rest ?? []));
+    const assigned = threadable(moved, groups.flatMap((g) => g.body), [], undefined, s);
+    return assigned && { kind: "switch", returns, assigned };
   };
 
   const decideTry = (s: TS.TryStatement, rest: readonly TS.Statement[] | undefined): StagedStatement | undefined => {
@@ -468,7 +498,7 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
     if (s.finallyBlock !== undefined) {
       const assigned = inertFinally(ts, s.finallyBlock);
       if (assigned === undefined || containsReturn(ts, s.tryBlock) || containsReturn(ts, handler.block)) return undefined;
-      const closures = closureNames(new Set());
+      const closures = closureNames(new Set(), s);
       if (assigned.some((a) => closures.has(a))) return undefined;
     }
     // The lowering awaits the body: only a body that awaits is in an async function.
@@ -496,7 +526,31 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
     look(s.tryBlock);
     if (unawaitedReturn) return undefined;
     const name = catchName(ts, s);
-    const assigned = threadable([...s.tryBlock.statements, ...handler.block.statements], [s.tryBlock, handler.block], name === undefined ? [] : [name]);
+    // The handler sees what the body assigned before it failed, which only the failure
+    // point decides: a handler reading a variable the body assigns is not staged.
+    // An assignment that ends the body (`v = await op(x)` as its last statement, or in an
+    // `if` that is) leaves the old value when it fails, as the handler's copy has it.
+    const early = new Set<string>();
+    const tail = (n: TS.Node): boolean => {
+      let st: TS.Node = n.parent!;
+      if (!ts.isExpressionStatement(st)) return false;
+      for (;;) {
+        const p = st.parent!;
+        if (ts.isBlock(p) && p.statements[p.statements.length - 1] !== st) return false;
+        if (p === s.tryBlock) return true;
+        if (!ts.isBlock(p) && !ts.isIfStatement(p)) return false;
+        st = p;
+      }
+    };
+    const walkAssigned = (n: TS.Node): void => {
+      if (ts.isBinaryExpression(n) && isAssignment(ts, n.operatorToken.kind) && ts.isIdentifier(n.left) && !tail(n)) early.add(n.left.text);
+      if ((ts.isPrefixUnaryExpression(n) || ts.isPostfixUnaryExpression(n)) && ts.isIdentifier(n.operand) && (n.operator === ts.SyntaxKind.PlusPlusToken || n.operator === ts.SyntaxKind.MinusMinusToken) && !tail(n)) early.add(n.operand.text);
+      if (!ts.isFunctionLike(n)) ts.forEachChild(n, walkAssigned);
+    };
+    walkAssigned(s.tryBlock);
+    if (name !== undefined) early.delete(name);
+    if (readsAny(ts, handler.block, early)) return undefined;
+    const assigned = threadable([...s.tryBlock.statements, ...handler.block.statements], [s.tryBlock, handler.block], name === undefined ? [] : [name], undefined, s);
     return assigned && { kind: "try", returns, assigned };
   };
 
@@ -571,17 +625,30 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
 
   const scanList = (stmts: readonly TS.Statement[], top: boolean): void => {
     stmts.forEach((s, i) => {
-      if (ts.isIfStatement(s) || ts.isTryStatement(s)) return scanStatement(s, top ? stmts.slice(i + 1) : undefined);
+      if (ts.isIfStatement(s) || ts.isTryStatement(s) || ts.isSwitchStatement(s)) return scanStatement(s, top ? stmts.slice(i + 1) : undefined);
       scanNode(s);
     });
   };
-  const scanStatement = (s: TS.IfStatement | TS.TryStatement, rest: readonly TS.Statement[] | undefined): void => {
+  const scanStatement = (s: TS.IfStatement | TS.TryStatement | TS.SwitchStatement, rest: readonly TS.Statement[] | undefined): void => {
     let decision: StagedStatement | undefined;
     if (!decided.has(s)) {
       decided.add(s);
-      decision = ts.isIfStatement(s) ? (isTracedBy(ts, traced, s.expression) ? decideIf(s, rest) : undefined) : containsCall(ts, s.tryBlock) ? decideTry(s, rest) : undefined;
+      if (ts.isIfStatement(s)) decision = isTracedBy(ts, traced, s.expression) ? decideIf(s, rest) : undefined;
+      else if (ts.isSwitchStatement(s)) decision = switchIsTraced(ts, traced, s) ? decideSwitch(s, rest) : undefined;
+      else decision = containsCall(ts, s.tryBlock) ? decideTry(s, rest) : undefined;
       if (decision) out.set(s, decision);
     } else decision = out.get(s);
+    if (ts.isSwitchStatement(s)) {
+      if (!decision) return ts.forEachChild(s, scanNode);
+      scanNode(s.expression);
+      const groups = switchGroups(ts, s)!;
+      for (const g of groups) {
+        g.tests.forEach(scanNode);
+        scanList(decision.returns ? branchList(ts, g.body, rest) : g.body, decision.returns);
+      }
+      if (decision.returns && !groups.some((g) => g.isDefault)) scanList(rest ?? [], true);
+      return;
+    }
     if (ts.isTryStatement(s)) {
       if (!decision) {
         scanNode(s.tryBlock);
@@ -604,7 +671,7 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
     }
   };
   const scanNode = (n: TS.Node): void => {
-    if (ts.isIfStatement(n) || ts.isTryStatement(n)) return scanStatement(n, undefined);
+    if (ts.isIfStatement(n) || ts.isTryStatement(n) || ts.isSwitchStatement(n)) return scanStatement(n, undefined);
     if (ts.isForOfStatement(n) && !decided.has(n)) {
       decided.add(n);
       const decision = decideFor(n);
@@ -641,4 +708,102 @@ function assignedIn(ts: typeof TS, node: TS.Node, into: Set<string>): void {
     if (!ts.isFunctionLike(n)) ts.forEachChild(n, walk);
   };
   walk(node);
+}
+
+/** True when a `switch` tests a traced value: its discriminant, or one of its case tests. */
+export function switchIsTraced(ts: typeof TS, traced: ReadonlySet<string>, s: TS.SwitchStatement): boolean {
+  return isTracedBy(ts, traced, s.expression) || s.caseBlock.clauses.some((c) => ts.isCaseClause(c) && isTracedBy(ts, traced, c.expression));
+}
+
+/** One group of a lowered `switch`: the case tests that share a body (`default` among them when `isDefault`), and the body without its closing `break`. */
+export interface SwitchGroup {
+  readonly tests: readonly TS.Expression[];
+  readonly isDefault: boolean;
+  readonly body: TS.Statement[];
+}
+
+/**
+ * The case groups of a `switch` that lowers to `if (d === a || d === b) { body } else if ...`,
+ * or `undefined` when it does not lower faithfully: a group other than the last falls
+ * through into the next (it must end in `break`, `return` or `throw`), a case test could
+ * act or fail (only literals, names and property reads of names), or a group uses a name
+ * declared in another group (one scope in the switch, one per branch once lowered).
+ *
+ * @example
+ * ```ts
+ * switchGroups(ts, node); // [{ tests: [1, 2], isDefault: false, body: [...] }, { tests: [], isDefault: true, body: [...] }]
+ * ```
+ */
+export function switchGroups(ts: typeof TS, s: TS.SwitchStatement): SwitchGroup[] | undefined {
+  const groups: SwitchGroup[] = [];
+  let tests: TS.Expression[] = [];
+  let isDefault = false;
+  const clauses = s.caseBlock.clauses;
+  const simple = (e: TS.Expression): boolean => {
+    if (ts.isParenthesizedExpression(e)) return simple(e.expression);
+    if (ts.isStringLiteral(e) || ts.isNumericLiteral(e) || ts.isBigIntLiteral(e) || ts.isNoSubstitutionTemplateLiteral(e) || ts.isIdentifier(e)) return true;
+    if (e.kind === ts.SyntaxKind.TrueKeyword || e.kind === ts.SyntaxKind.FalseKeyword || e.kind === ts.SyntaxKind.NullKeyword) return true;
+    if (ts.isPrefixUnaryExpression(e) && e.operator === ts.SyntaxKind.MinusToken) return ts.isNumericLiteral(e.operand);
+    return ts.isPropertyAccessExpression(e) && !e.questionDotToken && simple(e.expression);
+  };
+  for (let i = 0; i < clauses.length; i++) {
+    const c = clauses[i]!;
+    if (ts.isCaseClause(c)) {
+      if (!simple(c.expression)) return undefined;
+      tests.push(c.expression);
+    } else isDefault = true;
+    if (c.statements.length === 0 && i < clauses.length - 1) continue;
+    let body = c.statements.length === 1 && ts.isBlock(c.statements[0]!) ? [...(c.statements[0] as TS.Block).statements] : [...c.statements];
+    const last = body[body.length - 1];
+    if (last !== undefined && ts.isBreakStatement(last) && last.label === undefined) body = body.slice(0, -1);
+    else if (i < clauses.length - 1 && !definitelyEndsList(ts, body)) return undefined;
+    groups.push({ tests, isDefault, body });
+    tests = [];
+    isDefault = false;
+  }
+  // Names declared at a group's top level belong to the whole switch block.
+  const declared = groups.map((g) => {
+    const names = new Set<string>();
+    for (const st of g.body) {
+      if (ts.isVariableStatement(st)) for (const d of st.declarationList.declarations) bindNamesOf(ts, d.name, names);
+      else if ((ts.isFunctionDeclaration(st) || ts.isClassDeclaration(st)) && st.name) names.add(st.name.text);
+    }
+    return names;
+  });
+  for (let i = 0; i < groups.length; i++) {
+    const others = new Set(declared.flatMap((d, j) => (j === i ? [] : [...d])));
+    if (others.size > 0 && groups[i]!.body.some((st) => readsAny(ts, st, others, true))) return undefined;
+  }
+  return groups;
+}
+
+/** A statement list's `branchStatements`: the list, then `rest` when it can fall off its end. */
+export function branchList(ts: typeof TS, body: readonly TS.Statement[], rest: readonly TS.Statement[] | undefined): TS.Statement[] {
+  return rest !== undefined && rest.length > 0 && !definitelyEndsList(ts, body) ? [...body, ...rest] : [...body];
+}
+
+function definitelyEndsList(ts: typeof TS, body: readonly TS.Statement[]): boolean {
+  const last = body[body.length - 1];
+  return last !== undefined && definitelyEnds(ts, last);
+}
+
+function bindNamesOf(ts: typeof TS, name: TS.BindingName, into: Set<string>): void {
+  if (ts.isIdentifier(name)) into.add(name.text);
+  else for (const e of name.elements) if (!ts.isOmittedExpression(e)) bindNamesOf(ts, e.name, into);
+}
+
+/**
+ * True when `node` mentions one of `names` as a variable (nested functions included), not
+ * counting plain `name = value` targets unless `anyUse`.
+ */
+function readsAny(ts: typeof TS, node: TS.Node, names: ReadonlySet<string>, anyUse = false): boolean {
+  let found = false;
+  const look = (n: TS.Node): void => {
+    if (found) return;
+    if (!anyUse && ts.isBinaryExpression(n) && n.operatorToken.kind === ts.SyntaxKind.EqualsToken && ts.isIdentifier(n.left)) return look(n.right);
+    if (ts.isIdentifier(n) && names.has(n.text) && !isPropertyName(ts, n)) found = true;
+    else ts.forEachChild(n, look);
+  };
+  look(node);
+  return found;
 }

@@ -29,7 +29,7 @@
  * the function are traced and the plan runs only the taken one.
  */
 import type * as TS from "typescript";
-import { branchStatements, catchName, isTracedBy, stageableBuiltin, stageableChain, stagedStatements, statementsOf, tracedNames, type StagedStatement } from "./jit-check.js";
+import { branchList, branchStatements, catchName, isTracedBy, stageableBuiltin, stageableChain, stagedStatements, statementsOf, switchGroups, tracedNames, type StagedStatement } from "./jit-check.js";
 
 const BINARY: ReadonlyMap<number, string> = new Map();
 /** `a op= b` to the operator it applies. */
@@ -61,6 +61,7 @@ function tables(ts: typeof TS): void {
     [k.LessThanLessThanToken, "<<"],
     [k.GreaterThanGreaterThanToken, ">>"],
     [k.GreaterThanGreaterThanGreaterThanToken, ">>>"],
+    [k.InKeyword, "in"],
   ] as const)
     b.set(kind, op);
   const c = COMPOUND as Map<number, string>;
@@ -221,15 +222,41 @@ export function stageFunction<F extends TS.FunctionLikeDeclaration>(ts: typeof T
       true,
     );
   };
+  /** `cond(test, () => { then }, () => { otherwise })` over already staged branches, threading what they assign. */
+  const condStatement = (test: TS.Expression, branches: readonly (readonly TS.Statement[])[], d: StagedStatement): TS.Statement => {
+    const async = branches.some((stmts) => stmts.some((st) => awaits(ts, st)));
+    const result = d.assigned.length > 0 && !d.returns ? [factory.createReturnStatement(factory.createObjectLiteralExpression(d.assigned.map((a) => factory.createShorthandPropertyAssignment(a))))] : [];
+    const thunks = branches.map((stmts) => threaded(d.assigned, [...stmts, ...result], async));
+    const made = call(async ? "condA" : "cond", [test, ...thunks]);
+    return finish(d, async ? factory.createAwaitExpression(made) : made);
+  };
   const stagedIf = (s: TS.IfStatement, d: StagedStatement, rest: readonly TS.Statement[] | undefined): TS.Statement => {
     const own = [statementsOf(ts, s.thenStatement), statementsOf(ts, s.elseStatement)];
     const moved = d.returns ? [branchStatements(ts, s.thenStatement, rest), branchStatements(ts, s.elseStatement, rest)] : own;
-    const async = moved.some((stmts) => stmts.some((st) => awaits(ts, st)));
-    const result = d.assigned.length > 0 && !d.returns ? [factory.createReturnStatement(factory.createObjectLiteralExpression(d.assigned.map((a) => factory.createShorthandPropertyAssignment(a))))] : [];
-    const thunks = moved.map((stmts) => threaded(d.assigned, [...stageStatements(stmts, d.returns), ...result], async));
-    const made = call(async ? "condA" : "cond", [visit(s.expression) as TS.Expression, ...thunks]);
-    return finish(d, async ? factory.createAwaitExpression(made) : made);
+    const test = visit(s.expression) as TS.Expression;
+    return condStatement(test, moved.map((stmts) => stageStatements(stmts, d.returns)), d);
   };
+  /**
+   * `switch (e) { case a: case b: A; break; default: B }` as
+   * `{ const d = e; cond(d === a | d === b, () => { A }, () => { B }) }` (nested for more groups;
+   * the tests are plain, so testing them all changes nothing).
+   */
+  const stagedSwitch = (s: TS.SwitchStatement, d: StagedStatement, rest: readonly TS.Statement[] | undefined): TS.Statement => {
+    const groups = switchGroups(ts, s)!;
+    const disc = factory.createUniqueName("__weft_case");
+    traced.add(disc.text);
+    const branch = (body: readonly TS.Statement[]): TS.Statement[] => stageStatements(d.returns ? branchList(ts, body, rest) : body, d.returns);
+    const fallback = groups.find((g) => g.isDefault);
+    let otherwise: TS.Statement[] = fallback ? branch(fallback.body) : d.returns ? stageStatements(rest ?? [], true) : [];
+    for (const g of [...groups].reverse()) {
+      if (g.isDefault) continue;
+      const test = g.tests.map((t) => call("bin", [str("==="), disc, visit(t) as TS.Expression])).reduce((a, b) => call("bin", [str("|"), a, b]));
+      otherwise = [condStatement(test, [branch(g.body), otherwise], d)];
+    }
+    const head = factory.createVariableStatement(undefined, factory.createVariableDeclarationList([factory.createVariableDeclaration(disc, undefined, undefined, visit(s.expression) as TS.Expression)], ts.NodeFlags.Const));
+    return factory.createBlock([head, ...otherwise], true);
+  };
+
   /** A statement list; in a function body (`top`), a staged `if` that returns takes the statements after it. */
   const stageStatements = (stmts: readonly TS.Statement[], top: boolean): TS.Statement[] => {
     const out: TS.Statement[] = [];
@@ -238,7 +265,7 @@ export function stageFunction<F extends TS.FunctionLikeDeclaration>(ts: typeof T
       const d = ifs.get(s);
       if (d?.returns && top) {
         // A staged try that returns on both paths leaves the rest unreachable.
-        out.push(ts.isTryStatement(s) ? stagedTry(s, d) : stagedIf(s as TS.IfStatement, d, stmts.slice(i + 1)));
+        out.push(ts.isTryStatement(s) ? stagedTry(s, d) : ts.isSwitchStatement(s) ? stagedSwitch(s, d, stmts.slice(i + 1)) : stagedIf(s as TS.IfStatement, d, stmts.slice(i + 1)));
         break;
       }
       out.push(visit(s) as TS.Statement);
@@ -256,9 +283,9 @@ export function stageFunction<F extends TS.FunctionLikeDeclaration>(ts: typeof T
       const d = ifs.get(node);
       if (d) return stagedFor(node, d);
     }
-    if (ts.isIfStatement(node) || ts.isTryStatement(node)) {
+    if (ts.isIfStatement(node) || ts.isTryStatement(node) || ts.isSwitchStatement(node)) {
       const d = ifs.get(node);
-      if (d && !d.returns) return ts.isTryStatement(node) ? stagedTry(node, d) : stagedIf(node, d, undefined);
+      if (d && !d.returns) return ts.isTryStatement(node) ? stagedTry(node, d) : ts.isSwitchStatement(node) ? stagedSwitch(node, d, undefined) : stagedIf(node, d, undefined);
     }
     // An optional call (`a?.b()`, `a?.()`) is not staged: the check flags it.
     if (ts.isCallExpression(node) && node.flags & ts.NodeFlags.OptionalChain) return node;
@@ -276,7 +303,7 @@ export function stageFunction<F extends TS.FunctionLikeDeclaration>(ts: typeof T
     if (ts.isBinaryExpression(n)) {
       const kind = n.operatorToken.kind;
       const op = BINARY.get(kind);
-      if (op !== undefined && (isTraced(n.left) || isTraced(n.right))) return call("bin", [str(op), n.left, n.right]);
+      if (op !== undefined && (isTraced(n.left) || isTraced(n.right)) && !ts.isPrivateIdentifier(n.left)) return call("bin", [str(op), n.left, n.right]);
       if (isTraced(n.left)) {
         if (kind === ts.SyntaxKind.QuestionQuestionToken) return lazy("nullish", [n.left], [n.right]);
         if (kind === ts.SyntaxKind.AmpersandAmpersandToken) return lazy("and", [n.left], [n.right]);
@@ -296,12 +323,63 @@ export function stageFunction<F extends TS.FunctionLikeDeclaration>(ts: typeof T
     if (ts.isConditionalExpression(n) && isTraced(n.condition)) return lazy("cond", [n.condition], [n.whenTrue, n.whenFalse]);
     if (ts.isCallExpression(n) && n.arguments.some((a) => isTraced(a))) {
       const builtin = stageableBuiltin(ts, n);
-      if (builtin === "concat") {
-        const receiver = (n.expression as TS.PropertyAccessExpression).expression;
-        if (!isTraced(receiver)) return call("fn", [str("concat"), receiver, ...n.arguments]);
-      } else if (builtin !== undefined) return call("fn", [str(builtin), ...n.arguments]);
+      // `[x].concat(t)` too: a native concat cannot tell that a traced argument is an array to spread.
+      if (builtin === "concat") return call("fn", [str("concat"), (n.expression as TS.PropertyAccessExpression).expression, ...n.arguments]);
+      if (builtin !== undefined) return call("fn", [str(builtin), ...n.arguments]);
+    }
+    if (ts.isObjectLiteralExpression(n) && !isAssignmentTarget(node)) {
+      const staged = stagedObject(n);
+      if (staged) return staged;
+    }
+    if (ts.isArrayLiteralExpression(n) && !isAssignmentTarget(node) && n.elements.some((e) => ts.isSpreadElement(e) && isTraced(e.expression)) && !n.elements.some((e) => ts.isOmittedExpression(e))) {
+      // `[a, ...t]`: spreading a traced array needs its length, known only when the plan runs.
+      const spreads = n.elements.map((e) => (ts.isSpreadElement(e) ? factory.createTrue() : factory.createFalse()));
+      return call("arr", [factory.createArrayLiteralExpression(spreads), ...n.elements.map((e) => (ts.isSpreadElement(e) ? e.expression : e))]);
     }
     return n;
+  };
+
+  /** `{ a, ...t, [k]: v }` with a traced spread as `G.obj([{ key: "a" }, { spread: true }, { computed: true }], a, t, k, v)`; `undefined` when it has a method, an accessor or `__proto__`. */
+  const stagedObject = (n: TS.ObjectLiteralExpression): TS.Expression | undefined => {
+    if (!n.properties.some((p) => ts.isSpreadAssignment(p) && isTraced(p.expression))) return undefined;
+    const parts: TS.Expression[] = [];
+    const values: TS.Expression[] = [];
+    const part = (key: string, value: TS.Expression) => factory.createObjectLiteralExpression([factory.createPropertyAssignment(key, value)]);
+    for (const p of n.properties) {
+      if (ts.isSpreadAssignment(p)) {
+        parts.push(part("spread", factory.createTrue()));
+        values.push(p.expression);
+      } else if (ts.isShorthandPropertyAssignment(p) && p.objectAssignmentInitializer === undefined) {
+        parts.push(part("key", str(p.name.text)));
+        values.push(factory.createIdentifier(p.name.text));
+      } else if (ts.isPropertyAssignment(p)) {
+        const name = p.name;
+        if (ts.isComputedPropertyName(name)) {
+          parts.push(part("computed", factory.createTrue()));
+          values.push(name.expression, p.initializer);
+          continue;
+        }
+        const key = ts.isIdentifier(name) || ts.isStringLiteral(name) || ts.isNumericLiteral(name) || ts.isNoSubstitutionTemplateLiteral(name) ? (ts.isNumericLiteral(name) ? String(Number(name.text)) : name.text) : undefined;
+        // `__proto__: v` sets the prototype; it stays as written.
+        if (key === undefined || key === "__proto__") return undefined;
+        parts.push(part("key", str(key)));
+        values.push(p.initializer);
+      } else return undefined;
+    }
+    return call("obj", [factory.createArrayLiteralExpression(parts), ...values]);
+  };
+  /** True for a literal that is (part of) the target of an assignment or a for...of/in head: a pattern, not a value. */
+  const isAssignmentTarget = (node: TS.Node): boolean => {
+    let n = node;
+    let p = n.parent as TS.Node | undefined;
+    while (p !== undefined && (ts.isArrayLiteralExpression(p) || ts.isObjectLiteralExpression(p) || ts.isPropertyAssignment(p) || ts.isShorthandPropertyAssignment(p) || ts.isSpreadAssignment(p) || ts.isSpreadElement(p) || ts.isParenthesizedExpression(p))) {
+      if (ts.isPropertyAssignment(p) && p.initializer !== n) return false;
+      n = p;
+      p = p.parent;
+    }
+    if (p === undefined) return false;
+    if (ts.isBinaryExpression(p) && p.left === n && p.operatorToken.kind === ts.SyntaxKind.EqualsToken) return true;
+    return (ts.isForOfStatement(p) || ts.isForInStatement(p)) && p.initializer === n;
   };
 
   /** `const { v = d } = r` becomes `const { v: t } = r, v = G.dflt(t, () => d)`, when `r` is traced. */

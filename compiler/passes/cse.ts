@@ -6,11 +6,12 @@
  * - `op` whose kind is `pure` (`Cacheable`): same op, same `this`, same inputs. Constant
  *   arguments are const inputs, so "same static arguments" is "same const node" after the
  *   consts are merged, in the same sweep.
- * Never merged: `io`/`cpu` ops (eager calls each), `pack` and `call` (eager code gets a
- * fresh object from each literal and each `split()`; sharing one would alias them), and
- * `cond`/`map`/`fused`.
+ * Never merged: `io`/`cpu` ops (eager calls each), `pack`, `call` and the `expr` operations
+ * that make objects (`FRESH`: eager code gets a fresh object from each literal, each
+ * `split()` and each `concat()`; sharing one would alias them), and `cond`/`map`/`fused`.
  */
 import { Cacheable } from "../../decorators/descriptor.js";
+import { FRESH } from "../expr.js";
 import { unreachable, type Graph, type Node, type NodeId } from "../ir.js";
 import { nested, rewrite, type Rule } from "./rewrite.js";
 
@@ -35,6 +36,8 @@ export function valueKey(n: Node, refs: Map<unknown, number>): string | undefine
     case "get":
       return `g|${n.inputs.join(",")}|${JSON.stringify(n.key)}`;
     case "expr":
+      // A fresh object per evaluation (concat, Object.keys, a literal with spreads): eager code makes one per call.
+      if (FRESH.has(n.op)) return undefined;
       return `e|${n.op}|${n.arg === undefined ? "" : JSON.stringify(n.arg)}|${n.inputs.join(",")}`;
     case "op":
       return Cacheable.has(n.desc.kind) ? `o|${JSON.stringify(n.desc.id)}|${n.self ? 1 : 0}|${n.inputs.join(",")}` : undefined;

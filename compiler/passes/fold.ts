@@ -15,7 +15,7 @@
  *   throws on those inputs stays, so its error surfaces at run time as in eager code.
  */
 import { Cacheable } from "../../decorators/descriptor.js";
-import { evalExpr } from "../expr.js";
+import { FRESH, evalExpr } from "../expr.js";
 import { IdMap, make, mapHoles, type Graph, type Node, type NodeId, type OpNode, type Template } from "../ir.js";
 import { nested, renameInputs, rewrite, type Rule } from "./rewrite.js";
 
@@ -142,6 +142,8 @@ export const exprOfConsts: Rule = (n, cx) => {
   // A chain or concat reading a const object would see its trace-time contents, which eager
   // code reads at run time (an op may have mutated it): only primitives fold.
   if (values.some((v) => (typeof v === "object" && v !== null) || typeof v === "function")) return undefined;
+  // A new object on every run (`Object.entries("ab")`) must not become one shared constant.
+  if (FRESH.has(n.op)) return undefined;
   try {
     return make.const(n.id, evalExpr(n.op, values, n.arg), n.loc);
   } catch {

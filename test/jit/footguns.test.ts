@@ -262,7 +262,7 @@ describe("what the tracer detects", () => {
     expect(await jit(loop, { strict: true })("a b")).toEqual(await loop("a b"));
     const byHand = async (x: string) => {
       const ws = await words(x);
-      const first = [...ws];
+      const first = Array.from(ws);
       return first;
     };
     await expect(jit(byHand, { strict: true })("a b")).rejects.toThrow(/iterating a traced value of unknown length/);

@@ -4,8 +4,9 @@
  * `In` argument with a random DAG of op calls wired through its variables, using property
  * reads, indexing, destructuring (with defaults), literals, spreads, nested jits, map and
  * cond, Promise.all, awaits in different orders, templates, `?.`, `??`, ternaries, `if`/`else`
- * (assigning, counting, early returns), `try`/`catch` (assigning, returning), `for...of` (collecting with push),
- * `try`, mutation and default parameters. The source is compiled by the real transformer
+ * (assigning, counting, early returns), `switch` (case groups, returns), `try`/`catch`
+ * (assigning, returning), `for...of` (collecting with push), object and array spreads,
+ * `Object.keys/values/entries`, `in`, mutation and default parameters. The source is compiled by the real transformer
  * (the test imports it through vite, the benchmark through the TypeScript API), so the
  * staged constructs are staged as in a user's build.
  */
@@ -147,6 +148,24 @@ function statement(g: Gen): void {
       g.vars.get("S")!.push(p);
       g.vars.get("N")!.push(q);
     },
+    // A nested jit with a staged switch (and a cond on its result).
+    () => bind(g, "S", `await innerBranchy(${S()})`),
+    // Key listings, spreads and `in` on traced values.
+    () => bind(g, "L", `Object.keys({ ...x.o })`),
+    () => bind(g, "N", `Object.entries({ ...(await maybeObj(${S()})), s: ${S()} }).length`),
+    () => bind(g, "L", `[${S()}, ...${L()}, ...Object.keys(x.o)]`),
+    () => bind(g, "S", `"m" in x.o ? "has-m" : "no-m"`),
+    () => bind(g, "S", `"v" in ((await maybeObj(${S()})) ?? {}) ? "has-v" : "no-v"`),
+    () => {
+      // Staged switch: case groups sharing a body, default, a variable assigned.
+      const name = `v${g.next++}`;
+      g.lines.push(`  let ${name} = "none";`, `  switch (${N()} % 3) {`, `    case 0:`, `      ${name} = await fetchA(${S()});`, `      break;`, `    case 1:`, `    case 2:`, `      ${name} = await upper(${S()});`, `      break;`, `    default:`, `      ${name} = "nan";`, `  }`);
+      g.vars.get("S")!.push(name);
+    },
+    () => {
+      // A switch whose case returns: the rest of the program moves into the other branches.
+      g.lines.push(`  switch (${S()}.length) {`, `    case 0:`, `      return { empty: await num(${N()}) };`, `    case 7:`, `      return "seven";`, `  }`);
+    },
   ];
   // Staged try/catch with an inert finally (it runs after the try, as glue).
   const finallyTry = () => {
@@ -162,11 +181,15 @@ function statement(g: Gen): void {
       g.lines.push(`  const ${name}o: { v?: string } = {};`, `  if (${N()} > 1) ${name}o.v = await fetchA(${S()});`, `  const ${name} = ${name}o.v ?? "unset";`);
       g.vars.get("S")!.push(name);
     },
-    () => bind(g, "S", `await innerBranchy(${S()})`),
-    () => bind(g, "L", `Object.keys({ ...x.o })`),
+    () => {
+      // A loop whose condition reads a traced value: its trip count is known only at run time.
+      const name = `v${g.next++}`;
+      g.lines.push(`  let ${name} = ${S()};`, `  for (let i${name} = 0; i${name} < ${N()} && i${name} < 3; i${name}++) ${name} = await upper(${name});`);
+      g.vars.get("S")!.push(name);
+    },
   ];
-  // Each fallback construct is picked for 0.75% of statements (try/catch/finally was one of
-  // four until its inert form was staged; it moved to the staged choices at that rate).
+  // Each fallback construct is picked for 0.75% of statements (a nested switch and a key
+  // listing were two more until they were staged; they moved to the staged choices).
   if (roll < 0.0075 * fallbacks.length) pick(g, fallbacks)();
   else if (roll < 0.03) finallyTry();
   else pick(g, choices)();

@@ -48,7 +48,7 @@ export const half = op({ kind: "pure" }, (n: number) => (note("half", "pure", n)
 
 /** A nested jit the programs call. */
 export const inner = jit(async (s: string) => fetchB(await fetchA(s), s));
-/** A nested jit that branches in a way staging does not rewrite (a switch): it runs eagerly, and so does any jit that calls it. */
+/** A nested jit with a staged switch on an optional read (its cases return). */
 export const innerBranchy = jit(async (s: string) => {
   const r = await maybeObj(s);
   switch (r?.w) {

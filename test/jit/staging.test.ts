@@ -395,3 +395,197 @@ describe("for...of over a traced array is a staged map, one item at a time", () 
     await expectLikeEager(f, [["a,b"], ["a"]], jit(f, { strict: false }));
   });
 });
+
+describe("switch on a traced value is a chain of staged conds", () => {
+  it("case groups with break, a shared body and default, assigning a variable", async () => {
+    const f = async (x: string) => {
+      const n = await score(x);
+      let label = "none";
+      switch (n) {
+        case 1:
+        case 2:
+          label = await echo(x);
+          break;
+        case 4: {
+          label = await other(x);
+          break;
+        }
+        default:
+          label = `n=${n}`;
+      }
+      return label;
+    };
+    const jf = await expectLikeEager(f, [["a"], ["ab"], ["abcd"], ["abcdefg"], ["ab"]], jit(f, strict));
+    const { calls } = await logged(() => jf("abcd"));
+    expect(calls.map((c) => c.op)).toEqual(["score", "other"]);
+  });
+
+  it("cases that return take the rest of the function, with and without default", async () => {
+    const f = async (x: string) => {
+      const r = await maybe(x);
+      switch (r?.inner?.w) {
+        case undefined:
+          return "no inner";
+        case "deep-w":
+          return echo("deep");
+      }
+      return other(r!.v);
+    };
+    await expectLikeEager(f, [["none"], ["shallow"], ["deep"], ["full"]], jit(f, strict));
+    const g = async (x: string) => {
+      switch (await score(x)) {
+        case 0:
+          return "empty";
+        default:
+          return echo(x);
+      }
+    };
+    await expectLikeEager(g, [[""], ["ab"]], jit(g, strict));
+  });
+
+  it("a switch that falls through from one case into the next still falls back loudly", async () => {
+    const f = async (x: string) => {
+      let out = "";
+      switch (await score(x)) {
+        // @ts-expect-error: TS7029, the fall-through is the point
+        case 1:
+          out += await echo(x);
+        // falls through
+        case 2:
+          out += await other(x);
+      }
+      return out;
+    };
+    await expect(jit(f, strict)("a")).rejects.toThrow(/branches on a traced value \(switch\)/);
+    await expectLikeEager(f, [["a"], ["ab"], ["abc"]], jit(f, { strict: false }));
+  });
+});
+
+describe("spreads, key listings and `in` on traced values", () => {
+  it("object and array spreads of results build their literals in the plan", async () => {
+    const f = async (x: string) => {
+      const r = await maybe(x);
+      const list = await anything("list");
+      const k = await echo("k");
+      return { merged: { a: 1, ...r, [k]: 2, b: x }, items: ["first", ...(list as string[]), ...x] };
+    };
+    const jf = await expectLikeEager(f, [["none"], ["shallow"], ["full"]], jit(f, strict));
+    expect((await jf.inspect("full")).text).toContain("object");
+  });
+
+  it("Object.keys, Object.values, Object.entries and `in` see each run's keys", async () => {
+    const f = async (x: string) => {
+      const r = (await maybe(x)) ?? {};
+      return [Object.keys(r), Object.values(r).length, Object.entries({ ...r }), "inner" in r, "v" in r];
+    };
+    await expectLikeEager(f, [["none"], ["shallow"], ["full"], ["none"]], jit(f, strict));
+  });
+});
+
+describe("an if assigning a variable that a later closure reads", () => {
+  it("is staged: a closure made after the if sees its final value, as eagerly", async () => {
+    const f = async (x: string) => {
+      let label = "short";
+      if ((await score(x)) > 3) label = await echo(x);
+      const shown = await (async () => other(label))();
+      return [label, shown];
+    };
+    const jf = await expectLikeEager(f, [["ab"], ["abcdef"]], jit(f, strict));
+    expect((await jf.inspect("ab")).text).toContain("cond");
+  });
+
+  it("still falls back when the closure is made before the if (it could run inside a branch)", async () => {
+    const f = async (x: string) => {
+      let label = "short";
+      const show = () => other(label);
+      if ((await score(x)) > 3) {
+        label = await echo(x);
+        return show();
+      }
+      return label;
+    };
+    await expect(jit(f, strict)("ab")).rejects.toThrow(/branches on a traced value \(if\)/);
+    await expectLikeEager(f, [["ab"], ["abcdef"]], jit(f, { strict: false }));
+  });
+});
+
+describe("silent mismatches the differential generator found (each returned a wrong value before its fix)", () => {
+  const box = op({ kind: "io" }, async (x: string): Promise<Record<string, string>> => (note("box", "io", x), { v: x }));
+  const bump = op({ kind: "io" }, async (o: Record<string, string>) => {
+    note("bump", "io", JSON.stringify(o));
+    o.v = `${o.v}+`;
+    o.extra = "added";
+    return 1;
+  });
+  const collect = op({ kind: "io" }, async (into: string[], x: string) => (note("collect", "io", x), into.push(x)));
+  const letters = op({ kind: "pure" }, (x: string) => (note("letters", "pure", x), x.split("")));
+  const failing = op({ kind: "io" }, async (x: string): Promise<string> => {
+    note("failing", "io", x);
+    if (x.includes("!")) throw new Error(`no ${x}`);
+    return x;
+  });
+
+  it("an else-if chain whose branches return unawaited op calls", async () => {
+    const f = async (x: string) => {
+      const n = await score(x);
+      if (n > 3) return echo(x);
+      else if (n > 1) return other(x);
+      return "small";
+    };
+    await expectLikeEager(f, [["abcdef"], ["ab"], ["a"], ["ab"]], jit(f, strict));
+  });
+
+  it("`r?.[k]` and `k in r` read before an op that changes r see r as it was, as eagerly", async () => {
+    const f = async (x: string, k: string) => {
+      const r = await box(x);
+      const before = r?.[k];
+      const had = "extra" in r;
+      await bump(r);
+      return { before, had, after: r?.[k], has: "extra" in r };
+    };
+    await expectLikeEager(f, [["p", "v"], ["q", "extra"]], jit(f, strict));
+  });
+
+  it("two equal concat() calls make two arrays: an op changing one leaves the other", async () => {
+    const f = async (x: string) => {
+      const base = ["k"];
+      const t = await letters(x);
+      const a = base.concat(t);
+      const b = base.concat(t);
+      await collect(a, "z");
+      return [a, b];
+    };
+    await expectLikeEager(f, [["pq"], ["r"]], jit(f, strict));
+  });
+
+  it("two equal Object.keys() calls make two arrays", async () => {
+    const f = async (x: string) => {
+      const r = await box(x);
+      const a = Object.keys(r);
+      const b = Object.keys(r);
+      await collect(a, "z");
+      return [a, b];
+    };
+    await expectLikeEager(f, [["p"]], jit(f, strict));
+  });
+
+  it("`[x].concat(t)` spreads a traced array argument, as eagerly", async () => {
+    const f = async (x: string) => [x].concat(await letters(x));
+    await expectLikeEager(f, [["pq"], [""]], jit(f, strict));
+  });
+
+  it("a handler reading a variable the try body assigned sees its value at the failure: not staged, so eager", async () => {
+    const f = async (x: string) => {
+      let a = "init";
+      try {
+        a = await echo(x);
+        await failing(a);
+      } catch {
+        a = `${a}!`;
+      }
+      return a;
+    };
+    const jf = await expectLikeEager(f, [["p!"], ["q"], ["p!"]], jit(f, { strict: false }));
+    expect((await jf.inspect("p!")).fallback).toMatch(/try\/catch/);
+  });
+});
