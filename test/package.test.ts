@@ -109,7 +109,7 @@ describe("a user project built with tspc against the package", () => {
       "",
       "export const keys = jit(async (q: string) => {",
       "  const page = await fetchPage(q);",
-      "  return Object.keys(page);", // line 15: falls back (listing keys)
+      "  return JSON.stringify(page);", // line 15: falls back (JSON.stringify of a traced value)
       "});",
       "",
       'const plan = (await pipeline.inspect("x")).fallback ?? "plan";',

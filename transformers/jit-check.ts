@@ -44,10 +44,11 @@ export function tracedNames(ts: typeof TS, fn: TS.FunctionLikeDeclaration, stati
     const visit = (node: TS.Node): void => {
       if (ts.isVariableDeclaration(node) && node.initializer && isTracedBy(ts, traced, node.initializer)) bindNames(ts, node.name, traced);
       if (ts.isBinaryExpression(node) && isAssignment(ts, node.operatorToken.kind) && ts.isIdentifier(node.left) && isTracedBy(ts, traced, node.right)) traced.add(node.left.text);
-      // What a branch on a traced value assigns is traced after it (a staged if threads it through its cond).
-      if (ts.isIfStatement(node) && isTracedBy(ts, traced, node.expression)) assignedIn(ts, node, traced);
+      // What a branch on a traced value assigns is traced after it (a staged if threads it
+      // through its cond), objects it writes a property of too (they are copied and threaded).
+      if (ts.isIfStatement(node) && isTracedBy(ts, traced, node.expression)) assignedIn(ts, node, traced, true);
       // And what a switch on a traced value assigns (a staged switch is a chain of conds).
-      if (ts.isSwitchStatement(node) && switchIsTraced(ts, traced, node)) assignedIn(ts, node.caseBlock, traced);
+      if (ts.isSwitchStatement(node) && switchIsTraced(ts, traced, node)) assignedIn(ts, node.caseBlock, traced, true);
       // So does what a try around op calls assigns (a staged try threads it through its node).
       if (ts.isTryStatement(node) && isTracedBy(ts, traced, node.tryBlock)) assignedIn(ts, node, traced);
       // A for...of over a traced array binds traced items.
@@ -292,6 +293,8 @@ export interface StagedStatement {
   readonly assigned: readonly string[];
   /** For a `for...of`: the outer arrays its body appends to (`out.push(v)` statements). */
   readonly collects?: readonly string[];
+  /** For an `if` or a `switch`: the outer object literals its branches write a property of, copied at the start of each branch (and in `assigned`). */
+  readonly copies?: readonly string[];
 }
 
 const MUTATORS = new Set(["push", "pop", "shift", "unshift", "splice", "sort", "reverse", "fill", "copyWithin", "set", "add", "delete", "clear", "assign", "defineProperty", "setPrototypeOf"]);
@@ -396,6 +399,38 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
     walk(body, false);
     return names;
   };
+  /**
+   * True when the outer variable `name`, which the branches of `stmt` write one property
+   * deep, can be copied at the start of each branch (`name = { ...name }`) and threaded
+   * like a variable: it is declared once in `fn`, before `stmt`, as an object literal of
+   * plain properties, and nothing before `stmt` can hold it under another name (it is only
+   * read or written there as `name.key`), so no one can tell the copy from the original.
+   */
+  const copyableObject = (name: string, stmt: TS.Node): boolean => {
+    let declarations = 0;
+    let ok = true;
+    const walk = (n: TS.Node): void => {
+      if (!ok) return;
+      if ((ts.isVariableDeclaration(n) || ts.isParameter(n) || ts.isBindingElement(n) || ts.isFunctionDeclaration(n) || ts.isClassDeclaration(n)) && n.name && ts.isIdentifier(n.name) && n.name.text === name) {
+        declarations++;
+        const list = n.parent;
+        const init = ts.isVariableDeclaration(n) ? n.initializer && skipParens(ts, n.initializer) : undefined;
+        const plain = (p: TS.ObjectLiteralElementLike) => (ts.isPropertyAssignment(p) && !(ts.isIdentifier(p.name) || ts.isStringLiteral(p.name) ? p.name.text === "__proto__" : false)) || (ts.isShorthandPropertyAssignment(p) && p.objectAssignmentInitializer === undefined) || ts.isSpreadAssignment(p);
+        if (!ts.isVariableDeclaration(n) || n.end > stmt.pos || !ts.isVariableDeclarationList(list) || !(list.flags & (ts.NodeFlags.Let | ts.NodeFlags.Const)) || init === undefined || !ts.isObjectLiteralExpression(init) || !init.properties.every(plain)) ok = false;
+        if (init !== undefined) ts.forEachChild(init, walk);
+        return;
+      }
+      if (ts.isIdentifier(n) && n.text === name && !isPropertyName(ts, n) && n.end <= stmt.pos) {
+        const access = n.parent;
+        const keyed = (ts.isPropertyAccessExpression(access) || ts.isElementAccessExpression(access)) && access.expression === n;
+        const around = keyed ? access.parent : undefined;
+        if (!keyed || around === undefined || ts.isDeleteExpression(around) || ((ts.isPropertyAccessExpression(around) || ts.isElementAccessExpression(around)) && around.expression === access) || (ts.isCallExpression(around) && around.expression === access)) ok = false;
+      }
+      ts.forEachChild(n, walk);
+    };
+    walk(body);
+    return ok && declarations === 1;
+  };
   /** True when `n` is inside a loop of `fn` (outside nested functions). */
   const inLoop = (n: TS.Node): boolean => {
     for (let p = n.parent as TS.Node | undefined; p !== undefined && p !== body; p = p.parent) {
@@ -406,8 +441,10 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
   const throws = (n: TS.Node): boolean => ts.isThrowStatement(n) || (!ts.isFunctionLike(n) && ts.forEachChild(n, throws) === true);
 
   /** The outer variables `moved` assigns, or `undefined` when it cannot be lowered faithfully. */
-  const threadable = (moved: readonly TS.Statement[], noThrow: readonly TS.Node[], bound: readonly string[], appendable: ReadonlySet<string> = new Set(), stmt?: TS.Node): string[] | undefined => {
+  const threadable = (moved: readonly TS.Statement[], noThrow: readonly TS.Node[], bound: readonly string[], appendable: ReadonlySet<string> = new Set(), stmt?: TS.Node, copies?: string[]): string[] | undefined => {
     const declared = new Set<string>(bound);
+    /** Roots written deeper than one property (`o.a.b = v`) or through a method (`o.push(v)`): never copied. */
+    const deep = new Set<string>();
     const assigned = new Set<string>();
     const nestedAssigned = new Set<string>();
     let ok = true;
@@ -423,7 +460,10 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
       else if (ts.isPropertyAccessExpression(t) || ts.isElementAccessExpression(t)) {
         const root = rootName(t);
         if (root === undefined) ok = false;
-        else mutated.push(root);
+        else {
+          mutated.push(root);
+          if (!ts.isIdentifier(skipParens(ts, t.expression))) deep.add(root);
+        }
       } else if (ts.isObjectLiteralExpression(t)) {
         for (const p of t.properties) {
           if (ts.isShorthandPropertyAssignment(p)) into.add(p.name.text);
@@ -454,16 +494,22 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
         // `Object.assign(o, ...)`: the first argument is what changes.
         const changed = root === "Object" || root === "Reflect" ? n.arguments[0] && rootName(n.arguments[0]) : root;
         if (changed === undefined) ok = false;
-        else if (!(appendable.has(changed) && n.expression.name.text === "push")) mutated.push(changed);
+        else if (!(appendable.has(changed) && n.expression.name.text === "push")) {
+          mutated.push(changed);
+          deep.add(changed);
+        }
       }
       const inLoop = ts.isIterationStatement(n, false) || ts.isSwitchStatement(n);
       ts.forEachChild(n, (c) => walk(c, loops + (inLoop ? 1 : 0), nested || ts.isFunctionLike(c)));
     };
     for (const m of moved) walk(m, 0, false);
     if (!ok || noThrow.some(throws)) return undefined;
-    if (mutated.some((m) => !declared.has(m))) return undefined;
+    const outer = [...new Set(mutated.filter((m) => !declared.has(m)))];
+    // An outer object literal written one property deep is copied in each branch and threaded (`copyableObject`).
+    if (outer.some((m) => copies === undefined || deep.has(m) || nestedAssigned.has(m) || !copyableObject(m, stmt!))) return undefined;
+    copies?.push(...outer);
     if ([...nestedAssigned].some((m) => !declared.has(m))) return undefined;
-    const threaded = [...assigned].filter((a) => !declared.has(a));
+    const threaded = [...new Set([...assigned, ...outer])].filter((a) => !declared.has(a));
     if (threaded.includes("this") || threaded.includes("arguments")) return undefined;
     if (threaded.length > 0) {
       const closures = closureNames(new Set(moved), stmt);
@@ -476,8 +522,9 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
     const returns = containsReturn(ts, s.thenStatement) || (s.elseStatement !== undefined && containsReturn(ts, s.elseStatement));
     if (returns && rest === undefined) return undefined;
     const moved: TS.Statement[] = returns ? [...branchStatements(ts, s.thenStatement, rest), ...branchStatements(ts, s.elseStatement, rest)] : [...statementsOf(ts, s.thenStatement), ...statementsOf(ts, s.elseStatement)];
-    const assigned = threadable(moved, [s.thenStatement, ...(s.elseStatement ? [s.elseStatement] : [])], [], undefined, s);
-    return assigned && { kind: "if", returns, assigned };
+    const copies: string[] = [];
+    const assigned = threadable(moved, [s.thenStatement, ...(s.elseStatement ? [s.elseStatement] : [])], [], undefined, s, copies);
+    return assigned && { kind: "if", returns, assigned, copies };
   };
 
   /** A `switch` on a traced value whose case groups lower to an if/else-if chain (`switchGroups`). */
@@ -488,8 +535,9 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
     if (returns && rest === undefined) return undefined;
     const moved = groups.flatMap((g) => (returns ? branchList(ts, g.body, rest) : g.body));
     if (returns && !groups.some((g) => g.isDefault)) moved.push(...(rest ?? []));
-    const assigned = threadable(moved, groups.flatMap((g) => g.body), [], undefined, s);
-    return assigned && { kind: "switch", returns, assigned };
+    const copies: string[] = [];
+    const assigned = threadable(moved, groups.flatMap((g) => g.body), [], undefined, s, copies);
+    return assigned && { kind: "switch", returns, assigned, copies };
   };
 
   const decideTry = (s: TS.TryStatement, rest: readonly TS.Statement[] | undefined): StagedStatement | undefined => {
@@ -700,10 +748,11 @@ function isAssignment(ts: typeof TS, kind: TS.SyntaxKind): boolean {
   return kind >= ts.SyntaxKind.FirstAssignment && kind <= ts.SyntaxKind.LastAssignment;
 }
 
-/** Adds the identifiers `node` assigns (`=`, `op=`, `++`, `--`), outside nested functions. */
-function assignedIn(ts: typeof TS, node: TS.Node, into: Set<string>): void {
+/** Adds the identifiers `node` assigns (`=`, `op=`, `++`, `--`), outside nested functions; with `written`, the variables whose property it sets too. */
+function assignedIn(ts: typeof TS, node: TS.Node, into: Set<string>, written = false): void {
   const walk = (n: TS.Node): void => {
     if (ts.isBinaryExpression(n) && isAssignment(ts, n.operatorToken.kind) && ts.isIdentifier(n.left)) into.add(n.left.text);
+    if (written && ts.isBinaryExpression(n) && isAssignment(ts, n.operatorToken.kind) && (ts.isPropertyAccessExpression(n.left) || ts.isElementAccessExpression(n.left)) && ts.isIdentifier(n.left.expression)) into.add(n.left.expression.text);
     if ((ts.isPrefixUnaryExpression(n) || ts.isPostfixUnaryExpression(n)) && ts.isIdentifier(n.operand) && (n.operator === ts.SyntaxKind.PlusPlusToken || n.operator === ts.SyntaxKind.MinusMinusToken)) into.add(n.operand.text);
     if (!ts.isFunctionLike(n)) ts.forEachChild(n, walk);
   };

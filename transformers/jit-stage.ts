@@ -191,7 +191,7 @@ export function stageFunction<F extends TS.FunctionLikeDeclaration>(ts: typeof T
     return s.finallyBlock === undefined ? staged : factory.createBlock([staged, ...stageStatements(s.finallyBlock.statements, false)], true);
   };
   /** The arrays staged loops append to: declared `let` so the loop's result can replace them. */
-  const collected = new Set<string>([...ifs.values()].flatMap((d) => d.collects ?? []));
+  const collected = new Set<string>([...ifs.values()].flatMap((d) => [...(d.collects ?? []), ...(d.copies ?? [])]));
   /**
    * `for (const x of xs) { ...; out.push(v) }` as
    * `{ const r = await G.forOf(xs, async (x) => { const p = { out: [] }; ...; p.out.push(v); return p; }); out = G.appendAll(out, r, "out"); }`.
@@ -226,7 +226,9 @@ export function stageFunction<F extends TS.FunctionLikeDeclaration>(ts: typeof T
   const condStatement = (test: TS.Expression, branches: readonly (readonly TS.Statement[])[], d: StagedStatement): TS.Statement => {
     const async = branches.some((stmts) => stmts.some((st) => awaits(ts, st)));
     const result = d.assigned.length > 0 && !d.returns ? [factory.createReturnStatement(factory.createObjectLiteralExpression(d.assigned.map((a) => factory.createShorthandPropertyAssignment(a))))] : [];
-    const thunks = branches.map((stmts) => threaded(d.assigned, [...stmts, ...result], async));
+    // `o = { ...o }`: each branch writes its own copy of an outer object (both run while tracing).
+    const copy = (d.copies ?? []).map((c) => factory.createExpressionStatement(factory.createAssignment(factory.createIdentifier(c), factory.createObjectLiteralExpression([factory.createSpreadAssignment(factory.createIdentifier(c))]))));
+    const thunks = branches.map((stmts) => threaded(d.assigned, [...copy, ...stmts, ...result], async));
     const made = call(async ? "condA" : "cond", [test, ...thunks]);
     return finish(d, async ? factory.createAwaitExpression(made) : made);
   };
@@ -310,8 +312,8 @@ export function stageFunction<F extends TS.FunctionLikeDeclaration>(ts: typeof T
         if (kind === ts.SyntaxKind.BarBarToken) return lazy("or", [n.left], [n.right]);
       }
     }
-    if (ts.isBinaryExpression(n) && COMPOUND.has(n.operatorToken.kind) && ts.isIdentifier(n.left) && (isTraced(n.left) || isTraced(n.right))) {
-      // `a += b` on a traced variable is `a = a + b`, staged.
+    if (ts.isBinaryExpression(n) && COMPOUND.has(n.operatorToken.kind) && plainTarget(n.left) && (isTraced(n.left) || isTraced(n.right))) {
+      // `a += b` (or `o.k += b`) on a traced value is `a = a + b`, staged.
       return factory.createAssignment(n.left, call("bin", [str(COMPOUND.get(n.operatorToken.kind)!), n.left, n.right]));
     }
     if (ts.isPrefixUnaryExpression(n) && (n.operator === ts.SyntaxKind.PlusPlusToken || n.operator === ts.SyntaxKind.MinusMinusToken) && ts.isIdentifier(n.operand) && isTraced(n.operand)) {
@@ -339,6 +341,13 @@ export function stageFunction<F extends TS.FunctionLikeDeclaration>(ts: typeof T
     return n;
   };
 
+  /** A target read twice by `a = a + b` without acting twice: a name, or `name.key` / `name[literal or name]`. */
+  const plainTarget = (e: TS.Expression): boolean => {
+    if (ts.isIdentifier(e)) return true;
+    if (ts.isPropertyAccessExpression(e)) return ts.isIdentifier(e.expression) && ts.isIdentifier(e.name);
+    if (ts.isElementAccessExpression(e)) return ts.isIdentifier(e.expression) && (ts.isIdentifier(e.argumentExpression) || ts.isStringLiteral(e.argumentExpression) || ts.isNumericLiteral(e.argumentExpression));
+    return false;
+  };
   /** `{ a, ...t, [k]: v }` with a traced spread as `G.obj([{ key: "a" }, { spread: true }, { computed: true }], a, t, k, v)`; `undefined` when it has a method, an accessor or `__proto__`. */
   const stagedObject = (n: TS.ObjectLiteralExpression): TS.Expression | undefined => {
     if (!n.properties.some((p) => ts.isSpreadAssignment(p) && isTraced(p.expression))) return undefined;

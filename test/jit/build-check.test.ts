@@ -25,13 +25,13 @@ describe("branches a Proxy cannot see are caught at build time", () => {
     expect(answer.explain("x")).not.toMatch(/^eager/);
   });
 
-  it("runs a function whose `if` cannot be staged (it mutates an outer object) eagerly, so both branches stay correct", async () => {
+  it("runs a function whose `if` cannot be staged (it writes an outer object two levels deep) eagerly, so both branches stay correct", async () => {
     const answer = jit(async (q: string) => {
       const kind = await classify(q);
-      const out: { text?: string } = {};
-      if (kind.isMath) out.text = await solve(q);
-      else out.text = await chat(q);
-      return out.text;
+      const out = { inner: { text: "" } };
+      if (kind.isMath) out.inner.text = await solve(q);
+      else out.inner.text = await chat(q);
+      return out.inner.text;
     });
     // A tracer is always truthy: without the build-time check, the plan would freeze the math branch.
     expect(await answer("hello")).toBe("chatted hello");

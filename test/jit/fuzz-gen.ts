@@ -163,6 +163,12 @@ function statement(g: Gen): void {
       g.vars.get("S")!.push(name);
     },
     () => {
+      // An if writing a property of an outer object literal: each branch writes its own copy.
+      const name = `v${g.next++}`;
+      g.lines.push(`  const ${name}o: { v?: string; n: number } = { n: 0 };`, `  if (${N()} > 1) ${name}o.v = await fetchA(${S()});`, `  else ${name}o.n += 1;`, `  const ${name} = ${name}o.v ?? \`unset\${${name}o.n}\`;`);
+      g.vars.get("S")!.push(name);
+    },
+    () => {
       // A switch whose case returns: the rest of the program moves into the other branches.
       g.lines.push(`  switch (${S()}.length) {`, `    case 0:`, `      return { empty: await num(${N()}) };`, `    case 7:`, `      return "seven";`, `  }`);
     },
@@ -176,9 +182,9 @@ function statement(g: Gen): void {
   // Constructs that cannot be staged (the program must fall back and still match eager).
   const fallbacks: (() => void)[] = [
     () => {
-      // An if the staging refuses: both branches would write one outer object while tracing.
+      // An if the staging refuses: it writes an outer object two levels deep (a copy would share the inner one).
       const name = `v${g.next++}`;
-      g.lines.push(`  const ${name}o: { v?: string } = {};`, `  if (${N()} > 1) ${name}o.v = await fetchA(${S()});`, `  const ${name} = ${name}o.v ?? "unset";`);
+      g.lines.push(`  const ${name}o = { in: { v: "unset" } };`, `  if (${N()} > 1) ${name}o.in.v = await fetchA(${S()});`, `  const ${name} = ${name}o.in.v;`);
       g.vars.get("S")!.push(name);
     },
     () => {
@@ -188,8 +194,9 @@ function statement(g: Gen): void {
       g.vars.get("S")!.push(name);
     },
   ];
-  // Each fallback construct is picked for 0.75% of statements (a nested switch and a key
-  // listing were two more until they were staged; they moved to the staged choices).
+  // Each fallback construct is picked for 0.75% of statements (a nested switch, a key
+  // listing and an if writing an outer object were more until they were staged; they moved
+  // to the staged choices).
   if (roll < 0.0075 * fallbacks.length) pick(g, fallbacks)();
   else if (roll < 0.03) finallyTry();
   else pick(g, choices)();

@@ -187,15 +187,48 @@ describe("if/else statements are staged conds: only the taken branch's ops run",
     await expect(jf("abcd")).rejects.toThrow(/no abcd/);
   });
 
-  it("an if the transform cannot stage still falls back loudly (it mutates an outer object)", async () => {
+  it("an if writing properties of an outer object literal: each branch writes its own copy", async () => {
     const f = async (x: string) => {
-      const out: Record<string, string> = {};
+      const out: Record<string, string> = { first: x };
+      out.before = "set before";
       if ((await score(x)) > 2) out.a = await echo(x);
-      else out.b = await other(x);
+      else {
+        out.b = await other(x);
+        out.first += "!";
+      }
+      return { out, a: out.a ?? "no a", keys: Object.keys(out) };
+    };
+    await expectLikeEager(f, [["ab"], ["abcd"], ["ab"]], jit(f, strict));
+    const g = async (x: string) => {
+      const out: { v?: string } = {};
+      switch (await score(x)) {
+        case 1:
+          out.v = await echo(x);
+          break;
+        case 2:
+          return out;
+      }
+      return [out.v ?? "unset", out];
+    };
+    await expectLikeEager(g, [["a"], ["ab"], ["abc"]], jit(g, strict));
+  });
+
+  it("an if the transform cannot stage still falls back loudly (an outer object seen under another name, or written two levels deep)", async () => {
+    const aliased = async (x: string) => {
+      const out: Record<string, string> = {};
+      const same = out;
+      if ((await score(x)) > 2) out.a = await echo(x);
+      return same;
+    };
+    await expect(jit(aliased, strict)("ab")).rejects.toThrow(/branches on a traced value \(if\)/);
+    await expectLikeEager(aliased, [["ab"], ["abcd"]], jit(aliased, { strict: false }));
+    const deep = async (x: string) => {
+      const out = { inner: { a: "" } };
+      if ((await score(x)) > 2) out.inner.a = await echo(x);
       return out;
     };
-    await expect(jit(f, strict)("ab")).rejects.toThrow(/branches on a traced value \(if\)/);
-    await expectLikeEager(f, [["ab"], ["abcd"]], jit(f, { strict: false }));
+    await expect(jit(deep, strict)("ab")).rejects.toThrow(/branches on a traced value \(if\)/);
+    await expectLikeEager(deep, [["ab"], ["abcd"]], jit(deep, { strict: false }));
   });
 });
 

@@ -84,10 +84,10 @@ describe("the jit check finds what a tracer cannot see", () => {
       check(
         `async (q) => {
         const r = await classify(q);
-        const out = {};
+        const out = { y: {} };
         let n = 0;
         const read = () => n;
-        if (r.a) out.x = 1;
+        if (r.a) out.y.x = 1;
         if (r.b) n = 2;
         for (const k of q.list) { if (r.c) break; }
         if (r.d) throw new Error("no");
