@@ -184,24 +184,45 @@ async function planOverhead(quick: boolean): Promise<Metric[]> {
 const step = op({ kind: "io" }, async (a: string, b: string): Promise<{ text: string; score: number }> => ({ text: a + b, score: a.length }));
 const tidy = op({ kind: "pure" }, (s: string): string => s.trim());
 
+/** The wiring of a program of `n` op nodes over a seeded random DAG: each `step` reads two earlier results, every fourth result is tidied. */
+function wiring(n: number): readonly (readonly [a: number, b: number, tidied: boolean])[] {
+  const rand = prng(7);
+  const out: [number, number, boolean][] = [];
+  let ops = 0;
+  for (let made = 1; ops < n; made++) {
+    const a = Math.floor(rand() * made);
+    const b = Math.max(0, made - 1 - Math.floor(rand() * 4));
+    ops++;
+    const tidied = ops < n && ops % 4 === 0;
+    if (tidied) ops++;
+    out.push([a, b, tidied]);
+  }
+  return out;
+}
+
+const WIRINGS: Record<number, ReturnType<typeof wiring>> = { 100: wiring(100), 1000: wiring(1000) };
+
 /**
- * A program of `n` op nodes over a seeded random DAG: each `step` reads two earlier
- * results (one through a property read), and every fourth result is tidied by a pure op.
+ * A program of `n` op nodes (`n` static), as a user writes one: a function the transformer
+ * sees and stages, so each op call's TypeScript position is marked at build time. Each
+ * `step` reads two earlier results (one through a property read).
  */
-function tracedProgram(n: number) {
+const program = async (input: string, n: number) => {
+  const texts: string[] = [input];
+  for (const [a, b, tidied] of WIRINGS[n]!) {
+    const r = await step(texts[a]!, texts[b]!);
+    texts.push(tidied ? await tidy(r.text) : r.text);
+  }
+  return texts.slice(-4);
+};
+
+/** The same program made by a factory, so the transformer cannot see the function: each op call's position is read from the stack. */
+function unstaged(n: number) {
   return async (input: string) => {
-    const rand = prng(7);
     const texts: string[] = [input];
-    let ops = 0;
-    while (ops < n) {
-      const a = texts[Math.floor(rand() * texts.length)]!;
-      const b = texts[Math.max(0, texts.length - 1 - Math.floor(rand() * 4))]!;
-      const r = await step(a, b);
-      ops++;
-      if (ops < n && ops % 4 === 0) {
-        texts.push(await tidy(r.text));
-        ops++;
-      } else texts.push(r.text);
+    for (const [a, b, tidied] of WIRINGS[n]!) {
+      const r = await step(texts[a]!, texts[b]!);
+      texts.push(tidied ? await tidy(r.text) : r.text);
     }
     return texts.slice(-4);
   };
@@ -212,20 +233,24 @@ function printAll(g: Graph): number {
 }
 
 async function traceCompile(quick: boolean): Promise<Metric[]> {
-  const p100 = tracedProgram(100);
-  const p1000 = tracedProgram(1000);
-  const g100 = (await jit(p100, { strict: true }).inspect("q")).graph!;
-  const g1000 = (await jit(p1000, { strict: true }).inspect("q")).graph!;
+  const fresh = () => jit(program, { strict: true, static: [1] });
+  const u1000 = unstaged(1000);
+  const g100 = (await fresh().inspect("q", 100)).graph!;
+  const g1000 = (await fresh().inspect("q", 1000)).graph!;
+  const gu1000 = (await jit(u1000, { strict: true }).inspect("q")).graph!;
   const opCount = (g: Graph) => g.nodes.filter((n) => n.kind === "op").length;
-  if (opCount(g100) !== 100 || opCount(g1000) !== 1000) throw new Error(`trace bench: expected 100 and 1,000 op nodes, got ${opCount(g100)} and ${opCount(g1000)}`);
+  if (opCount(g100) !== 100 || opCount(g1000) !== 1000 || opCount(gu1000) !== 1000) throw new Error(`trace bench: expected 100 and 1,000 op nodes, got ${opCount(g100)}, ${opCount(g1000)} and ${opCount(gu1000)}`);
   let sink = 0;
   const t = await measure(
     {
       inspect100: async () => {
-        sink += (await jit(p100, { strict: true }).inspect("q")).plan!.steps.length;
+        sink += (await fresh().inspect("q", 100)).plan!.steps.length;
       },
       inspect1000: async () => {
-        sink += (await jit(p1000, { strict: true }).inspect("q")).plan!.steps.length;
+        sink += (await fresh().inspect("q", 1000)).plan!.steps.length;
+      },
+      inspectUnstaged1000: async () => {
+        sink += (await jit(u1000, { strict: true }).inspect("q")).plan!.steps.length;
       },
       print100: () => {
         sink += printAll(g100);
@@ -247,6 +272,12 @@ async function traceCompile(quick: boolean): Promise<Metric[]> {
       unit: "ms",
       baseline: `10 × trace_compile_ms_100 (linear); inspect() ${round(t.inspect1000! / 1000)} ms minus printers ${round(t.print1000! / 1000)} ms`,
       ratio: round(ms1000 / (10 * ms100)),
+    },
+    {
+      name: "trace_compile_ms_1000_unstaged",
+      value: round((t.inspectUnstaged1000! - t.print1000!) / 1000),
+      unit: "ms",
+      baseline: `the same program where the transformer cannot see it (op call positions read from the stack); inspect() ${round(t.inspectUnstaged1000! / 1000)} ms minus printers`,
     },
   ];
 }

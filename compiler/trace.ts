@@ -149,7 +149,9 @@ function userFrame(below: Function, limit: number | undefined): SourceLocation |
  * maps stacks, as `decorators/stack.ts` `noteCaller` keeps them): its first frame outside
  * weft's own folders, `node:` internals and node_modules.
  */
-export function locationIn(stack: NodeJS.CallSite[] | string): SourceLocation | undefined {
+export function locationIn(stack: NodeJS.CallSite[] | string | { readonly file: string; readonly line: number; readonly column: number }): SourceLocation | undefined {
+  // A position the transformer marked: already the TypeScript file's.
+  if (typeof stack === "object" && !Array.isArray(stack)) return { file: relativeToCwd(stack.file), line: stack.line, column: stack.column };
   if (typeof stack !== "string") {
     for (const site of stack) {
       const spelled = site.getFileName();

@@ -89,8 +89,12 @@ export function findFrame(below: Function, accept: (file: string) => boolean): S
  */
 export const callerNotes = { tracing: 0 };
 
-/** What an op call made during a trace noted of its caller: raw call sites, or the formatted stack where something maps stacks. */
-export type CallerNote = NodeJS.CallSite[] | string;
+/**
+ * What an op call made during a trace noted of its caller: raw call sites, the formatted
+ * stack where something maps stacks, or the TypeScript position the transformer marked
+ * (`markCall`).
+ */
+export type CallerNote = NodeJS.CallSite[] | string | StackFrame;
 
 let noted: { readonly call: object; readonly stack: CallerNote } | undefined;
 
@@ -102,6 +106,14 @@ let noted: { readonly call: object; readonly stack: CallerNote } | undefined;
  * Internal.
  */
 export function noteCaller(callee: Function, call: object): void {
+  if (pending.fn !== undefined) {
+    const marked = pending.fn === callee;
+    pending.fn = undefined;
+    if (marked) {
+      noted = { call, stack: { file: pending.file, line: pending.line, column: pending.column } };
+      return;
+    }
+  }
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 1;
   try {
@@ -123,6 +135,58 @@ export function takeCaller(call: object): CallerNote | undefined {
   const note = noted;
   noted = undefined;
   return note !== undefined && note.call === call ? note.stack : undefined;
+}
+
+/**
+ * A module with staged code, as the transformer marks it (`{ url: import.meta.url }`), and
+ * the TypeScript file it was compiled from once resolved (`null`: not known, so its calls
+ * read the stack).
+ */
+export interface ModuleMark {
+  readonly url: string;
+  /** The TypeScript source relative to the module's own file, as the build emitted it. */
+  readonly from?: string;
+  source?: string | null;
+}
+
+/** The call the transformer marked as the next one made (`markCall`), until an op's callable takes it. */
+const pending: { fn: unknown; file: string; line: number; column: number } = { fn: undefined, file: "", line: 0, column: 0 };
+
+/**
+ * Notes that the code about to call `fn` is at `line`:`column` of `module`'s TypeScript
+ * source (the transformer emits this right before each call in staged code, after its
+ * arguments are evaluated). When `fn` is an op's callable, `noteCaller` takes this
+ * position instead of reading the stack (a stack read costs microseconds per op call
+ * traced); any other callable's `noteCaller` drops it. Only while a trace is in progress.
+ * Internal.
+ */
+export function markCall(module: ModuleMark | undefined, fn: unknown, line: number, column: number): void {
+  if (callerNotes.tracing === 0 || module === undefined) return;
+  let source = module.source;
+  if (source === undefined) source = module.source = sourceOfModule(module.url, module.from) ?? null;
+  if (source === null) return;
+  pending.fn = fn;
+  pending.file = source;
+  pending.line = line;
+  pending.column = column;
+}
+
+/** The TypeScript file a module (by URL) was compiled from: itself when it is one (vite), else where the build said (`from`), else its source map's one source. */
+function sourceOfModule(url: string, from: string | undefined): string | undefined {
+  let file: string;
+  try {
+    file = url.startsWith("file:") ? fileURLToPath(url) : url;
+  } catch {
+    return undefined;
+  }
+  if (/\.[cm]?tsx?$/.test(file)) return file;
+  if (from !== undefined) return path.resolve(path.dirname(file), from);
+  if (!/\.[cm]?js$/.test(file)) return undefined;
+  const loaded = sourceMapOf(file);
+  const sources = (loaded?.map.payload as { sources?: readonly string[] } | undefined)?.sources;
+  if (loaded === undefined || sources?.length !== 1) return undefined;
+  const only = sources[0]!;
+  return only.startsWith("file:") ? fileURLToPath(only) : path.resolve(loaded.base, only);
 }
 
 /** Whether formatted stacks say what raw call sites say: Node's own formatter in place and Node's source maps off. */

@@ -12,6 +12,7 @@
 // One evaluator for both paths: what a plan computes is what eager code computed.
 import { evalExpr as evalPlain, type ChainLink, type ExprOp, type ObjectPart } from "../compiler/expr.js";
 import { TraceError, awaitedTracer, callerLocation, isTracer } from "../compiler/trace.js";
+import { markCall, type ModuleMark } from "../decorators/stack.js";
 import { activeSession, cond, condSync, forOfStaged, tryStaged } from "./jit.js";
 
 function session() {
@@ -54,6 +55,15 @@ const isNullish = (v: unknown) => v === null || v === undefined;
 
 /** The staging helpers, by the names the transformer emits. */
 export const stage = {
+  /** `value`, once the next call (of `fn`) is marked as made at `line`:`column` of `module` (decorators/stack.ts `markCall`). */
+  at<T>(value: T, module: ModuleMark | undefined, fn: unknown, line: number, column: number): T {
+    markCall(module, fn, line, column);
+    return value;
+  },
+  /** The mark of a call without arguments. */
+  mark(module: ModuleMark | undefined, fn: unknown, line: number, column: number): void {
+    markCall(module, fn, line, column);
+  },
   /** A binary operator. */
   bin(op: ExprOp, a: unknown, b: unknown): unknown {
     if (isTracer(a) || isTracer(b)) return session().recordExpr(op, [a, b]);

@@ -131,5 +131,11 @@ describe("a user project built with tspc against the package", () => {
     const fallback = report.warnings.find((w) => w.includes("jit(keys)"));
     expect(fallback).toMatch(/src\/app\.ts:15\b/);
     expect(fallback).not.toContain("dist/app.js");
+    // Built without source maps, the op calls of the staged function still name the
+    // TypeScript line: the transformer marked each call with it.
+    writeFileSync(path.join(app, "tsconfig.json"), JSON.stringify({ compilerOptions: { ...compilerOptions, sourceMap: false, outDir: "plain" }, include: ["src"] }));
+    execFileSync(process.execPath, [path.join(root, "node_modules/ts-patch/bin/tspc.js"), "-p", "tsconfig.json"], { cwd: app, stdio: "pipe" });
+    const plain = JSON.parse(execFileSync(process.execPath, ["plain/app.js"], { cwd: app, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim().split("\n").at(-1)!) as { error: string };
+    expect(plain.error).toMatch(/src\/app\.ts:10\b/);
   }, 180_000);
 });

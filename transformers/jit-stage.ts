@@ -32,6 +32,8 @@ import type * as TS from "typescript";
 import { branchList, branchStatements, catchName, isTracedBy, stageableBuiltin, stageableChain, stagedStatements, statementsOf, switchGroups, tracedNames, type StagedStatement } from "./jit-check.js";
 
 const BINARY: ReadonlyMap<number, string> = new Map();
+/** Callees never marked (`stageFunction` `marked`): globals that are not ops. */
+const UNMARKED: ReadonlySet<string> = new Set(["String", "Number", "Boolean", "BigInt", "Symbol", "Array", "Object", "Date", "Error", "TypeError", "RangeError", "Promise", "parseInt", "parseFloat", "isNaN", "isFinite", "encodeURIComponent", "decodeURIComponent", "encodeURI", "decodeURI", "structuredClone", "queueMicrotask", "setTimeout", "setImmediate", "clearTimeout", "require", "cond", "map"]);
 /** `a op= b` to the operator it applies. */
 const COMPOUND: ReadonlyMap<number, string> = new Map();
 const UNARY: ReadonlyMap<number, string> = new Map();
@@ -99,9 +101,26 @@ function tables(ts: typeof TS): void {
  * const staged = stageFunction(ts, context, fn, []);
  * ```
  */
-export function stageFunction<F extends TS.FunctionLikeDeclaration>(ts: typeof TS, context: TS.TransformationContext, fn: F, staticParams: readonly number[]): F {
+export function stageFunction<F extends TS.FunctionLikeDeclaration>(ts: typeof TS, context: TS.TransformationContext, fn: F, staticParams: readonly number[], moduleMark?: TS.Identifier): F {
   tables(ts);
   const { factory } = context;
+  const source = (ts.getOriginalNode(fn) as TS.Node).getSourceFile() as TS.SourceFile | undefined;
+  /**
+   * `f(a, b)` as `f(a, G.at(b, module, f, line, column))` (`(G.mark(...), f)()` without
+   * arguments): the call's TypeScript position, noted right before the call, is what an op
+   * called while tracing records, with no stack read (decorators/stack.ts `markCall`).
+   */
+  const marked = (n: TS.CallExpression, original: TS.CallExpression): TS.Expression => {
+    const callee = n.expression;
+    if (moduleMark === undefined || source === undefined || !ts.isIdentifier(callee) || n.questionDotToken || n.flags & ts.NodeFlags.OptionalChain || original.pos < 0 || UNMARKED.has(callee.text)) return n;
+    const at = source.getLineAndCharacterOfPosition((ts.getOriginalNode(original.expression) as TS.Node).getStart(source));
+    const where = [moduleMark, factory.createIdentifier(callee.text), factory.createNumericLiteral(at.line + 1), factory.createNumericLiteral(at.character + 1)];
+    const args = [...n.arguments];
+    const last = args.pop();
+    if (last === undefined) return factory.updateCallExpression(n, factory.createParenthesizedExpression(factory.createComma(call("mark", where), callee)), n.typeArguments, []);
+    const value = ts.isSpreadElement(last) ? factory.createSpreadElement(call("at", [last.expression, ...where])) : call("at", [last, ...where]);
+    return factory.updateCallExpression(n, callee, n.typeArguments, [...args, value]);
+  };
   const traced = tracedNames(ts, fn, staticParams);
   const isTraced = (n: TS.Node | undefined) => isTracedBy(ts, traced, n);
   const G = () => factory.createPropertyAccessExpression(factory.createIdentifier("globalThis"), "__weft$");
@@ -329,6 +348,7 @@ export function stageFunction<F extends TS.FunctionLikeDeclaration>(ts: typeof T
       if (builtin === "concat") return call("fn", [str("concat"), (n.expression as TS.PropertyAccessExpression).expression, ...n.arguments]);
       if (builtin !== undefined) return call("fn", [str(builtin), ...n.arguments]);
     }
+    if (ts.isCallExpression(n) && ts.isCallExpression(node)) return marked(n, node);
     if (ts.isObjectLiteralExpression(n) && !isAssignmentTarget(node)) {
       const staged = stagedObject(n);
       if (staged) return staged;

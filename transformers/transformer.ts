@@ -92,10 +92,12 @@ export default function weftTransformer(
     const { factory } = context;
     // Jitted functions (and their helpers) written here get staged forms (jit-stage.ts).
     const staging = stagingPlan(ts, program.getTypeChecker(), original, sites.filter((s) => s.kind === "jit" && s.errors.length === 0).map((s) => s.node));
+    // Staged code marks its calls' TypeScript positions against this module (`var`: hoisted, so a call before it runs reads the stack).
+    const moduleMark = staging.size > 0 ? factory.createUniqueName("__weft_module") : undefined;
     const visitor = (node: TS.Node): TS.Node => {
       let visited = ts.visitEachChild(node, visitor, context);
       const staticParams = staging.get(ts.getOriginalNode(node));
-      if (staticParams !== undefined) visited = stageFunction(ts, context, visited as TS.FunctionLikeDeclaration, staticParams);
+      if (staticParams !== undefined) visited = stageFunction(ts, context, visited as TS.FunctionLikeDeclaration, staticParams, moduleMark);
       const site = byNode.get(ts.getOriginalNode(node));
       if (!site) return visited;
       const meta = metaExpression(factory, ts, site, esm);
@@ -112,8 +114,41 @@ export default function weftTransformer(
       }
       return visited;
     };
-    return ts.visitNode(file, visitor) as TS.SourceFile;
+    const out = ts.visitNode(file, visitor) as TS.SourceFile;
+    if (moduleMark === undefined) return out;
+    const from = sourceFromOutput(ts, program, original.fileName);
+    const fields = [factory.createPropertyAssignment("url", moduleUrl(factory, ts, esm)), ...(from === undefined ? [] : [factory.createPropertyAssignment("from", factory.createStringLiteral(from))])];
+    const declaration = factory.createVariableStatement(undefined, factory.createVariableDeclarationList([factory.createVariableDeclaration(moduleMark, undefined, undefined, factory.createObjectLiteralExpression(fields))], ts.NodeFlags.None));
+    // After the prologue ("use strict" and other directives), before everything else.
+    const directives = out.statements.findIndex((st) => !(ts.isExpressionStatement(st) && ts.isStringLiteral(st.expression)));
+    const at = directives === -1 ? out.statements.length : directives;
+    return factory.updateSourceFile(out, [...out.statements.slice(0, at), declaration, ...out.statements.slice(at)]);
   };
+}
+
+/**
+ * Where the TypeScript source `file` is seen from the JavaScript file the program emits for
+ * it (`../src/app.ts` from `dist/app.js`), so a marked call names it with no source map;
+ * `undefined` when TypeScript cannot say.
+ */
+function sourceFromOutput(ts: typeof TS, program: TS.Program, file: string): string | undefined {
+  try {
+    const outputs = ts.getOutputFileNames({ options: program.getCompilerOptions(), fileNames: [...program.getRootFileNames()], errors: [] }, file, !ts.sys.useCaseSensitiveFileNames);
+    const js = outputs.find((o) => /\.[cm]?jsx?$/.test(o));
+    return js === undefined ? undefined : path.relative(path.dirname(js), file).split(path.sep).join("/");
+  } catch {
+    return undefined;
+  }
+}
+
+/** This module's URL, in the emitted module format: `import.meta.url`, or `__filename` as a file URL. */
+function moduleUrl(factory: TS.NodeFactory, ts: typeof TS, esm: boolean): TS.Expression {
+  return esm
+    ? factory.createPropertyAccessExpression(factory.createMetaProperty(ts.SyntaxKind.ImportKeyword, factory.createIdentifier("meta")), "url")
+    : factory.createPropertyAccessExpression(
+        factory.createCallExpression(factory.createPropertyAccessExpression(factory.createCallExpression(factory.createIdentifier("require"), undefined, [factory.createStringLiteral("node:url")]), "pathToFileURL"), undefined, [factory.createIdentifier("__filename")]),
+        "href",
+      );
 }
 
 // Programs already told that JSDoc parsing is off: one diagnostic per build is enough.
@@ -183,19 +218,7 @@ function metaExpression(factory: TS.NodeFactory, ts: typeof TS, site: OpSite, es
     props.push(factory.createPropertyAssignment(propertyKey(factory, key), literal(factory, ts, value)));
   }
   if (locator) {
-    const module = esm
-      ? factory.createPropertyAccessExpression(factory.createMetaProperty(ts.SyntaxKind.ImportKeyword, factory.createIdentifier("meta")), "url")
-      : factory.createPropertyAccessExpression(
-          factory.createCallExpression(
-            factory.createPropertyAccessExpression(
-              factory.createCallExpression(factory.createIdentifier("require"), undefined, [factory.createStringLiteral("node:url")]),
-              "pathToFileURL",
-            ),
-            undefined,
-            [factory.createIdentifier("__filename")],
-          ),
-          "href",
-        );
+    const module = moduleUrl(factory, ts, esm);
     const entries: TS.ObjectLiteralElementLike[] = [
       factory.createPropertyAssignment("module", module),
       factory.createPropertyAssignment("export", factory.createStringLiteral(locator.export)),

@@ -150,7 +150,10 @@ export function weft(options: WeftViteOptions = {}): VitePluginLike {
       for (const d of result.diagnostics) errors.push(formatDiagnostic(ts, d));
       if (errors.length > 0) throw new Error(`weft: ${errors.join("\n")}`);
       if (output === undefined) throw new Error(`weft/vite: TypeScript emitted nothing for ${file}`);
-      return { code: output, map: undefined };
+      // Hand vite the inline source map as the transform's map, so stacks (and vitest's) name TypeScript lines.
+      const inline = /\n\/\/# sourceMappingURL=data:application\/json;base64,([A-Za-z0-9+/=]+)\s*$/.exec(output);
+      if (inline === null) return { code: output, map: undefined };
+      return { code: output.slice(0, inline.index), map: Buffer.from(inline[1]!, "base64").toString("utf8") };
     },
   };
 }

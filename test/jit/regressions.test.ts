@@ -244,3 +244,37 @@ describe("per-instance plans of a jitted method", () => {
     expect(calls).toBe(2);
   });
 });
+
+describe("source positions of op calls in staged code", () => {
+  it("come from the transformer's marks: the TypeScript line and column of each call, with no stack read", async () => {
+    const jf = jit(async (seed: string) => {
+      const marked = await echo(seed);
+      return letters(`${marked}:${await echo(marked)}`);
+    });
+    const capture = Error.captureStackTrace;
+    let reads = 0;
+    Error.captureStackTrace = (...args: Parameters<typeof capture>) => {
+      reads++;
+      return capture(...args);
+    };
+    let graph;
+    try {
+      graph = (await jf.inspect("p")).graph!;
+    } finally {
+      Error.captureStackTrace = capture;
+    }
+    const source = readFileSync(import.meta.filename, "utf8").split("\n");
+    const where = (text: string) => {
+      const line = source.findIndex((l) => l.includes(text));
+      return { line: line + 1, column: source[line]!.indexOf(text) + 1 };
+    };
+    const ops = graph.nodes.filter((n) => n.kind === "op").map((n) => ({ op: (n as { desc: { name: string } }).desc.name, line: n.loc?.line, column: n.loc?.column }));
+    expect(ops).toEqual([
+      { op: "echo", ...where("echo(seed)") },
+      { op: "echo", ...where("echo(marked)") },
+      { op: "letters", ...where("letters(`${marked}") },
+    ]);
+    // The template literal's node reads the stack once (staged operators are not marked yet).
+    expect(reads).toBeLessThanOrEqual(1);
+  });
+});
