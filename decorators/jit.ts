@@ -45,6 +45,20 @@ const WITH_KEYS = new Set(["config", "timeout"]);
 export const jitDriver = lazyModule<typeof JitDriver>("../runtime/jit.js", import.meta.url, () => import("../runtime/jit.js"));
 const staging = lazyModule<typeof Staging>("../runtime/stage.js", import.meta.url, () => import("../runtime/stage.js"));
 
+// Staged code (transformers/jit-stage.ts) reaches the helpers as `globalThis.__weft$`, and a
+// staged function may run before any `jit(...)` has (called eagerly first, or at import): an
+// accessor defined when weft loads brings the helpers in on that first use.
+if (Object.getOwnPropertyDescriptor(globalThis, "__weft$") === undefined) {
+  Object.defineProperty(globalThis, "__weft$", {
+    configurable: true,
+    enumerable: false,
+    get() {
+      staging().installStage();
+      return (globalThis as { __weft$?: unknown }).__weft$;
+    },
+  });
+}
+
 /** The compiler behind a jitted function. Internal. */
 export const JIT = Symbol.for("weft.jit");
 

@@ -91,6 +91,13 @@ export const stage = {
     if (anyTraced(args)) return session().recordExpr(op, args);
     return evalPlain(op, args);
   },
+  /** `{ ...o }`: the copy of an outer object that a staged branch writes (jit-stage.ts `condStatement`). */
+  copy(o: unknown): unknown {
+    if (isTracer(o)) {
+      throw new TraceError("an object written by an earlier staged if or switch is written again inside a jitted function (it holds that statement's result now, a traced value): build the object in one statement, or assign its fields to variables first", callerLocation());
+    }
+    return { ...(o as object) };
+  },
   /** An object literal with a spread (`{ a, ...t }`): `parts` say what each value is. */
   obj(parts: readonly ObjectPart[], ...values: unknown[]): unknown {
     if (anyTraced(values)) return session().recordExpr("object", values, parts);
@@ -179,6 +186,7 @@ export const STAGE_GLOBAL = "__weft$";
 
 /** Makes the helpers reachable from emitted code (idempotent). */
 export function installStage(): void {
-  if ((globalThis as Record<string, unknown>)[STAGE_GLOBAL] === stage) return;
+  // Read the descriptor: the global may still be weft's accessor (decorators/jit.ts), which calls this.
+  if (Object.getOwnPropertyDescriptor(globalThis, STAGE_GLOBAL)?.value === stage) return;
   Object.defineProperty(globalThis, STAGE_GLOBAL, { value: stage, configurable: true, enumerable: false, writable: false });
 }

@@ -245,8 +245,8 @@ export function stageFunction<F extends TS.FunctionLikeDeclaration>(ts: typeof T
   const condStatement = (test: TS.Expression, branches: readonly (readonly TS.Statement[])[], d: StagedStatement): TS.Statement => {
     const async = branches.some((stmts) => stmts.some((st) => awaits(ts, st)));
     const result = d.assigned.length > 0 && !d.returns ? [factory.createReturnStatement(factory.createObjectLiteralExpression(d.assigned.map((a) => factory.createShorthandPropertyAssignment(a))))] : [];
-    // `o = { ...o }`: each branch writes its own copy of an outer object (both run while tracing).
-    const copy = (d.copies ?? []).map((c) => factory.createExpressionStatement(factory.createAssignment(factory.createIdentifier(c), factory.createObjectLiteralExpression([factory.createSpreadAssignment(factory.createIdentifier(c))]))));
+    // `o = G.copy(o)` (`{ ...o }`): each branch writes its own copy of an outer object (both run while tracing).
+    const copy = (d.copies ?? []).map((c) => factory.createExpressionStatement(factory.createAssignment(factory.createIdentifier(c), call("copy", [factory.createIdentifier(c)]))));
     const thunks = branches.map((stmts) => threaded(d.assigned, [...copy, ...stmts, ...result], async));
     const made = call(async ? "condA" : "cond", [test, ...thunks]);
     return finish(d, async ? factory.createAwaitExpression(made) : made);

@@ -229,6 +229,15 @@ describe("if/else statements are staged conds: only the taken branch's ops run",
     };
     await expect(jit(deep, strict)("ab")).rejects.toThrow(/branches on a traced value \(if\)/);
     await expectLikeEager(deep, [["ab"], ["abcd"]], jit(deep, { strict: false }));
+    // A second if writing the same object: it is the first one's traced result by then.
+    const twice = async (x: string) => {
+      const out: Record<string, string> = {};
+      if ((await score(x)) > 2) out.a = await echo(x);
+      if ((await score(x)) > 3) out.b = await other(x);
+      return out;
+    };
+    await expect(jit(twice, strict)("ab")).rejects.toThrow(/written by an earlier staged if or switch is written again/);
+    await expectLikeEager(twice, [["ab"], ["abc"], ["abcd"]], jit(twice, { strict: false }));
   });
 });
 
