@@ -297,7 +297,7 @@ export interface StagedStatement {
   readonly copies?: readonly string[];
 }
 
-const MUTATORS = new Set(["push", "pop", "shift", "unshift", "splice", "sort", "reverse", "fill", "copyWithin", "set", "add", "delete", "clear", "assign", "defineProperty", "setPrototypeOf"]);
+const MUTATORS = new Set(["push", "pop", "shift", "unshift", "splice", "sort", "reverse", "fill", "copyWithin", "set", "add", "delete", "clear", "assign", "defineProperty", "defineProperties", "setPrototypeOf", "freeze", "seal", "preventExtensions", "deleteProperty"]);
 
 /** The statements of a branch (a block or a single statement). */
 export function statementsOf(ts: typeof TS, s: TS.Statement | undefined): readonly TS.Statement[] {
@@ -324,6 +324,11 @@ export function branchStatements(ts: typeof TS, branch: TS.Statement | undefined
 export function catchName(ts: typeof TS, s: TS.TryStatement): string | undefined {
   const decl = s.catchClause?.variableDeclaration;
   return decl && ts.isIdentifier(decl.name) ? decl.name.text : undefined;
+}
+
+/** True for a statement that cannot fail: glue assigning a plain variable an inert value (see `inertFinally`). */
+function cannotFail(ts: typeof TS, st: TS.Statement): boolean {
+  return inertFinally(ts, ts.factory.createBlock([st])) !== undefined;
 }
 
 /**
@@ -392,9 +397,12 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
     const from = after !== undefined && !inLoop(after) ? after.end : Number.POSITIVE_INFINITY;
     const walk = (n: TS.Node, inner: boolean): void => {
       if (moved.has(n)) return;
-      if ((ts.isArrowFunction(n) || ts.isFunctionExpression(n)) && n.pos >= from) return;
       if (inner && ts.isIdentifier(n)) names.add(n.text);
-      ts.forEachChild(n, (c) => walk(c, inner || ts.isFunctionLike(c)));
+      ts.forEachChild(n, (c) => {
+        // Only a closure of `fn`'s own body: one inside another function (a hoisted declaration) may be made earlier.
+        if (!inner && (ts.isArrowFunction(c) || ts.isFunctionExpression(c)) && c.pos >= from) return;
+        walk(c, inner || ts.isFunctionLike(c));
+      });
     };
     walk(body, false);
     return names;
@@ -409,6 +417,12 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
   const copyableObject = (name: string, stmt: TS.Node): boolean => {
     let declarations = 0;
     let ok = true;
+    // What runs before a branch's copy: the condition, a switch's discriminant and case tests.
+    const tests: TS.Node[] = ts.isIfStatement(stmt) ? [stmt.expression] : ts.isSwitchStatement(stmt) ? [stmt.expression, ...stmt.caseBlock.clauses.flatMap((c) => (ts.isCaseClause(c) ? [c.expression] : []))] : [];
+    const functionOf = (n: TS.Node): TS.Node | undefined => {
+      for (let p = n.parent as TS.Node | undefined; p !== undefined; p = p.parent) if (ts.isFunctionLike(p)) return p;
+      return undefined;
+    };
     const walk = (n: TS.Node): void => {
       if (!ok) return;
       if ((ts.isVariableDeclaration(n) || ts.isParameter(n) || ts.isBindingElement(n) || ts.isFunctionDeclaration(n) || ts.isClassDeclaration(n)) && n.name && ts.isIdentifier(n.name) && n.name.text === name) {
@@ -416,11 +430,12 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
         const list = n.parent;
         const init = ts.isVariableDeclaration(n) ? n.initializer && skipParens(ts, n.initializer) : undefined;
         const plain = (p: TS.ObjectLiteralElementLike) => (ts.isPropertyAssignment(p) && !(ts.isIdentifier(p.name) || ts.isStringLiteral(p.name) ? p.name.text === "__proto__" : false)) || (ts.isShorthandPropertyAssignment(p) && p.objectAssignmentInitializer === undefined) || ts.isSpreadAssignment(p);
-        if (!ts.isVariableDeclaration(n) || n.end > stmt.pos || !ts.isVariableDeclarationList(list) || !(list.flags & (ts.NodeFlags.Let | ts.NodeFlags.Const)) || init === undefined || !ts.isObjectLiteralExpression(init) || !init.properties.every(plain)) ok = false;
+        // Declared in the same function as the statement: a closure run concurrently would thread its copy back over another's.
+        if (!ts.isVariableDeclaration(n) || n.end > stmt.pos || functionOf(n) !== functionOf(stmt) || !ts.isVariableDeclarationList(list) || !(list.flags & (ts.NodeFlags.Let | ts.NodeFlags.Const)) || init === undefined || !ts.isObjectLiteralExpression(init) || !init.properties.every(plain)) ok = false;
         if (init !== undefined) ts.forEachChild(init, walk);
         return;
       }
-      if (ts.isIdentifier(n) && n.text === name && !isPropertyName(ts, n) && n.end <= stmt.pos) {
+      if (ts.isIdentifier(n) && n.text === name && !isPropertyName(ts, n) && (n.end <= stmt.pos || tests.some((t) => n.pos >= t.pos && n.end <= t.end))) {
         const access = n.parent;
         const keyed = (ts.isPropertyAccessExpression(access) || ts.isElementAccessExpression(access)) && access.expression === n;
         const around = keyed ? access.parent : undefined;
@@ -431,6 +446,42 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
     walk(body);
     return ok && declarations === 1;
   };
+  /**
+   * True when a failure escaping `n` can be caught in `fn` (it is in a `try` block, or in a
+   * `catch` block with a `finally`): a staged branch that fails after assigning loses its
+   * copies' values, which a handler would see in eager code.
+   */
+  const guarded = (n: TS.Node): boolean => {
+    for (let c = n, p = n.parent as TS.Node | undefined; p !== undefined && p !== body && !ts.isFunctionLike(p); c = p, p = p.parent) {
+      if (ts.isTryStatement(p) && (c === p.tryBlock || (c === p.catchClause && p.finallyBlock !== undefined))) return true;
+    }
+    return false;
+  };
+  /** True when every assignment in the branches (`roots`) ends its branch: nothing after it in the branch can fail. */
+  const tailAssignments = (s: TS.Node, roots: ReadonlySet<TS.Node>): boolean => {
+    let ok = true;
+    const tail = (n: TS.Node): boolean => {
+      let st = n.parent;
+      if (st === undefined || !ts.isExpressionStatement(st)) return false;
+      for (;;) {
+        if (roots.has(st)) return true;
+        const p: TS.Node | undefined = st.parent;
+        if (p === undefined) return false;
+        if (ts.isBlock(p)) {
+          if (!p.statements.slice(p.statements.indexOf(st as TS.Statement) + 1).every((after) => cannotFail(ts, after))) return false;
+        } else if (!ts.isIfStatement(p)) return false;
+        st = p;
+      }
+    };
+    const walk = (n: TS.Node): void => {
+      if (!ok || ts.isFunctionLike(n)) return;
+      if (ts.isBinaryExpression(n) && isAssignment(ts, n.operatorToken.kind) && !tail(n)) ok = false;
+      if ((ts.isPrefixUnaryExpression(n) || ts.isPostfixUnaryExpression(n)) && (n.operator === ts.SyntaxKind.PlusPlusToken || n.operator === ts.SyntaxKind.MinusMinusToken) && !tail(n)) ok = false;
+      ts.forEachChild(n, walk);
+    };
+    for (const r of roots) walk(r);
+    return ok && s !== undefined;
+  };
   /** True when `n` is inside a loop of `fn` (outside nested functions). */
   const inLoop = (n: TS.Node): boolean => {
     for (let p = n.parent as TS.Node | undefined; p !== undefined && p !== body; p = p.parent) {
@@ -438,6 +489,14 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
     }
     return false;
   };
+  /** Names `fn` declares as functions (declarations, and `const f = () => ...`). */
+  const localFunctions = new Set<string>();
+  const findFunctions = (n: TS.Node): void => {
+    if (ts.isFunctionDeclaration(n) && n.name) localFunctions.add(n.name.text);
+    if (ts.isVariableDeclaration(n) && ts.isIdentifier(n.name) && n.initializer && (ts.isArrowFunction(skipParens(ts, n.initializer)) || ts.isFunctionExpression(skipParens(ts, n.initializer)))) localFunctions.add(n.name.text);
+    ts.forEachChild(n, findFunctions);
+  };
+  findFunctions(body);
   const throws = (n: TS.Node): boolean => ts.isThrowStatement(n) || (!ts.isFunctionLike(n) && ts.forEachChild(n, throws) === true);
 
   /** The outer variables `moved` assigns, or `undefined` when it cannot be lowered faithfully. */
@@ -476,11 +535,22 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
       } else if (ts.isBinaryExpression(t) && t.operatorToken.kind === ts.SyntaxKind.EqualsToken) target(t.left, into);
       else ok = false;
     };
+    /** Names declared in `moved` whose value may be an object from outside (`const p = o`): writing them writes that object. */
+    const aliases = new Set<string>();
+    const fresh = (e: TS.Expression | undefined): boolean => {
+      if (e === undefined) return true;
+      const v = skipParens(ts, e);
+      return ts.isObjectLiteralExpression(v) || ts.isArrayLiteralExpression(v) || ts.isCallExpression(v) || ts.isAwaitExpression(v) || ts.isNewExpression(v) || ts.isLiteralExpression(v) || ts.isTemplateExpression(v);
+    };
     const walk = (n: TS.Node, loops: number, nested: boolean): void => {
       if (!ok) return;
       if (ts.isVariableDeclaration(n) || ts.isParameter(n) || ts.isBindingElement(n)) {
         if (ts.isIdentifier(n.name)) declared.add(n.name.text);
+        if (ts.isVariableDeclaration(n) && !fresh(n.initializer)) bindNames(ts, n.name, aliases);
+        else if (ts.isVariableDeclaration(n) && !ts.isIdentifier(n.name)) bindNames(ts, n.name, aliases);
       }
+      // A function of `fn`'s own called in a branch may change what it closes over: both branches run while tracing.
+      if (!nested && ts.isCallExpression(n) && ts.isIdentifier(n.expression) && localFunctions.has(n.expression.text)) ok = false;
       if (!nested) {
         if (ts.isVariableDeclarationList(n) && !(n.flags & (ts.NodeFlags.Let | ts.NodeFlags.Const))) ok = false;
         if (ts.isFunctionDeclaration(n) || ts.isClassDeclaration(n) || ts.isYieldExpression(n) || ts.isLabeledStatement(n)) ok = false;
@@ -504,6 +574,7 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
     };
     for (const m of moved) walk(m, 0, false);
     if (!ok || noThrow.some(throws)) return undefined;
+    if (mutated.some((m) => aliases.has(m))) return undefined;
     const outer = [...new Set(mutated.filter((m) => !declared.has(m)))];
     // An outer object literal written one property deep is copied in each branch and threaded (`copyableObject`).
     if (outer.some((m) => copies === undefined || deep.has(m) || nestedAssigned.has(m) || !copyableObject(m, stmt!))) return undefined;
@@ -524,6 +595,7 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
     const moved: TS.Statement[] = returns ? [...branchStatements(ts, s.thenStatement, rest), ...branchStatements(ts, s.elseStatement, rest)] : [...statementsOf(ts, s.thenStatement), ...statementsOf(ts, s.elseStatement)];
     const copies: string[] = [];
     const assigned = threadable(moved, [s.thenStatement, ...(s.elseStatement ? [s.elseStatement] : [])], [], undefined, s, copies);
+    if (assigned && assigned.length > 0 && guarded(s) && !tailAssignments(s, new Set([s.thenStatement, ...(s.elseStatement ? [s.elseStatement] : [])]))) return undefined;
     return assigned && { kind: "if", returns, assigned, copies };
   };
 
@@ -537,6 +609,7 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
     if (returns && !groups.some((g) => g.isDefault)) moved.push(...(rest ?? []));
     const copies: string[] = [];
     const assigned = threadable(moved, groups.flatMap((g) => g.body), [], undefined, s, copies);
+    if (assigned && assigned.length > 0 && guarded(s)) return undefined;
     return assigned && { kind: "switch", returns, assigned, copies };
   };
 
@@ -584,7 +657,7 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
       if (!ts.isExpressionStatement(st)) return false;
       for (;;) {
         const p = st.parent!;
-        if (ts.isBlock(p) && p.statements[p.statements.length - 1] !== st) return false;
+        if (ts.isBlock(p) && !p.statements.slice(p.statements.indexOf(st as TS.Statement) + 1).every((after) => cannotFail(ts, after))) return false;
         if (p === s.tryBlock) return true;
         if (!ts.isBlock(p) && !ts.isIfStatement(p)) return false;
         st = p;
@@ -596,8 +669,15 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
       if (!ts.isFunctionLike(n)) ts.forEachChild(n, walkAssigned);
     };
     walkAssigned(s.tryBlock);
-    if (name !== undefined) early.delete(name);
-    if (readsAny(ts, handler.block, early)) return undefined;
+    // Declared in the body: its own. An outer variable assigned before the body can fail
+    // keeps that value in eager code, which the staged try cannot tell from the failure point.
+    const own = new Set<string>();
+    const declaredIn = (n: TS.Node): void => {
+      if (ts.isVariableDeclaration(n)) bindNames(ts, n.name, own);
+      if (!ts.isFunctionLike(n)) ts.forEachChild(n, declaredIn);
+    };
+    declaredIn(s.tryBlock);
+    if ([...early].some((e) => !own.has(e))) return undefined;
     const assigned = threadable([...s.tryBlock.statements, ...handler.block.statements], [s.tryBlock, handler.block], name === undefined ? [] : [name], undefined, s);
     return assigned && { kind: "try", returns, assigned };
   };
@@ -823,6 +903,11 @@ export function switchGroups(ts: typeof TS, s: TS.SwitchStatement): SwitchGroup[
     const others = new Set(declared.flatMap((d, j) => (j === i ? [] : [...d])));
     if (others.size > 0 && groups[i]!.body.some((st) => readsAny(ts, st, others, true))) return undefined;
   }
+  // A case test reading a name declared in a case (the lowered test runs outside the switch's scope).
+  const all = new Set(declared.flatMap((d) => [...d]));
+  if (all.size > 0 && groups.some((g) => g.tests.some((t) => readsAny(ts, t, all, true)))) return undefined;
+  // A property read can throw: eager code evaluates tests one at a time, the lowering a group's together (and never a default group's).
+  if (groups.some((g) => (g.tests.length > 1 || g.isDefault) && g.tests.some((t) => !ts.isIdentifier(skipParens(ts, t)) && ts.isPropertyAccessExpression(skipParens(ts, t))))) return undefined;
   return groups;
 }
 

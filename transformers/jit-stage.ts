@@ -32,6 +32,8 @@ import type * as TS from "typescript";
 import { branchList, branchStatements, catchName, isTracedBy, stageableBuiltin, stageableChain, stagedStatements, statementsOf, switchGroups, tracedNames, type StagedStatement } from "./jit-check.js";
 
 const BINARY: ReadonlyMap<number, string> = new Map();
+/** Staging helpers that compute a value and nothing else (no op call, no branch). */
+const PURE_HELPERS: ReadonlySet<string> = new Set(["bin", "un", "tpl", "chain", "fn", "obj", "arr", "at", "mark"]);
 /** Callees never marked (`stageFunction` `marked`): globals that are not ops. */
 const UNMARKED: ReadonlySet<string> = new Set(["String", "Number", "Boolean", "BigInt", "Symbol", "Array", "Object", "Date", "Error", "TypeError", "RangeError", "Promise", "parseInt", "parseFloat", "isNaN", "isFinite", "encodeURIComponent", "decodeURIComponent", "encodeURI", "decodeURI", "structuredClone", "queueMicrotask", "setTimeout", "setImmediate", "clearTimeout", "require", "cond", "map"]);
 /** `a op= b` to the operator it applies. */
@@ -353,7 +355,7 @@ export function stageFunction<F extends TS.FunctionLikeDeclaration>(ts: typeof T
       const staged = stagedObject(n);
       if (staged) return staged;
     }
-    if (ts.isArrayLiteralExpression(n) && !isAssignmentTarget(node) && n.elements.some((e) => ts.isSpreadElement(e) && isTraced(e.expression)) && !n.elements.some((e) => ts.isOmittedExpression(e))) {
+    if (ts.isArrayLiteralExpression(n) && !isAssignmentTarget(node) && n.elements.some((e) => ts.isSpreadElement(e) && isTraced(e.expression)) && !n.elements.some((e) => ts.isOmittedExpression(e)) && inertAfterSpread(n.elements)) {
       // `[a, ...t]`: spreading a traced array needs its length, known only when the plan runs.
       const spreads = n.elements.map((e) => (ts.isSpreadElement(e) ? factory.createTrue() : factory.createFalse()));
       return call("arr", [factory.createArrayLiteralExpression(spreads), ...n.elements.map((e) => (ts.isSpreadElement(e) ? e.expression : e))]);
@@ -361,6 +363,27 @@ export function stageFunction<F extends TS.FunctionLikeDeclaration>(ts: typeof T
     return n;
   };
 
+  /**
+   * True when nothing after a literal's first spread acts: the staged literal evaluates
+   * every part before it applies any spread, where eager code spreads as it goes (a call
+   * after `...o` could change `o` first). Staged operators and builtins do not act.
+   */
+  const inertAfterSpread = (parts: readonly TS.Node[]): boolean => {
+    const first = parts.findIndex((p) => ts.isSpreadAssignment(p) || ts.isSpreadElement(p));
+    const acts = (n: TS.Node): boolean => {
+      if (ts.isFunctionLike(n)) return false;
+      if (ts.isCallExpression(n)) {
+        const callee = n.expression;
+        const staged = ts.isPropertyAccessExpression(callee) && ts.isPropertyAccessExpression(callee.expression) && ts.isIdentifier(callee.expression.name) && callee.expression.name.text === "__weft$" && PURE_HELPERS.has(callee.name.text);
+        if (!staged) return true;
+      }
+      if (ts.isAwaitExpression(n) || ts.isNewExpression(n) || ts.isDeleteExpression(n) || ts.isYieldExpression(n) || ts.isTaggedTemplateExpression(n)) return true;
+      if (ts.isBinaryExpression(n) && n.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && n.operatorToken.kind <= ts.SyntaxKind.LastAssignment) return true;
+      if ((ts.isPrefixUnaryExpression(n) || ts.isPostfixUnaryExpression(n)) && (n.operator === ts.SyntaxKind.PlusPlusToken || n.operator === ts.SyntaxKind.MinusMinusToken)) return true;
+      return ts.forEachChild(n, acts) === true;
+    };
+    return parts.slice(first + 1).every((p) => !acts(p));
+  };
   /** A target read twice by `a = a + b` without acting twice: a name, or `name.key` / `name[literal or name]`. */
   const plainTarget = (e: TS.Expression): boolean => {
     if (ts.isIdentifier(e)) return true;
@@ -371,6 +394,7 @@ export function stageFunction<F extends TS.FunctionLikeDeclaration>(ts: typeof T
   /** `{ a, ...t, [k]: v }` with a traced spread as `G.obj([{ key: "a" }, { spread: true }, { computed: true }], a, t, k, v)`; `undefined` when it has a method, an accessor or `__proto__`. */
   const stagedObject = (n: TS.ObjectLiteralExpression): TS.Expression | undefined => {
     if (!n.properties.some((p) => ts.isSpreadAssignment(p) && isTraced(p.expression))) return undefined;
+    if (!inertAfterSpread(n.properties.map((p) => p))) return undefined;
     const parts: TS.Expression[] = [];
     const values: TS.Expression[] = [];
     const part = (key: string, value: TS.Expression) => factory.createObjectLiteralExpression([factory.createPropertyAssignment(key, value)]);

@@ -210,12 +210,17 @@ function program(r: () => number, index: number): string {
   const outs = [...g.vars.values()].flat().filter((v) => /^w?v\d+$/.test(v));
   const chosen = outs.length === 0 ? ["x.s"] : outs.filter(() => r() < 0.6);
   const result = r() < 0.5 ? `{ ${(chosen.length ? chosen : outs.slice(-1)).map((v, i) => `r${i}: ${v}`).join(", ")} }` : `[${(chosen.length ? chosen : outs.slice(-1)).join(", ")}]`;
-  return [`const f${index} = async (x: any, tag: string = "t"): Promise<unknown> => {`, ...g.lines, `  return ${result};`, `};`, `const j${index} = jit(f${index});`].join("\n");
+  const body = [...g.lines, `  return ${result};`, `};`];
+  // `e` is the same source, never staged (nothing jits it): the eager reference. The
+  // transformer rewrites `f` in place, so calling `f` runs its staged form, which must
+  // itself match `e`.
+  return [`const f${index} = async (x: any, tag: string = "t"): Promise<unknown> => {`, ...body, `const j${index} = jit(f${index});`, `const e${index} = async (x: any, tag: string = "t"): Promise<unknown> => {`, ...body].join("\n");
 }
 
 /**
- * TypeScript source for `count` programs from `seed`, exporting `programs: [f, jf][]` and
- * each program's source text (to print a failing one).
+ * TypeScript source for `count` programs from `seed`, exporting `programs: [eager, jitted,
+ * staged][]` (the eager one an unstaged copy of the source; the staged one the jitted
+ * function's own body, which the transformer rewrote) and each program's source text.
  *
  * @example
  * ```ts
@@ -230,7 +235,7 @@ export function generate(seed: number, count: number, opsModule: string, weftMod
     `import { jit, cond, map } from ${JSON.stringify(weftModule)};`,
     `import { fetchA, fetchB, fail, maybeObj, obj, mutate, list, join, num, len, upper, half, inner, innerBranchy, type In } from ${JSON.stringify(opsModule)};`,
     ...bodies,
-    `export const programs: [(x: In, tag?: string) => Promise<unknown>, (x: In, tag?: string) => Promise<unknown>][] = [${bodies.map((_, i) => `[f${i}, j${i}]`).join(", ")}];`,
+    `export const programs: [(x: In, tag?: string) => Promise<unknown>, (x: In, tag?: string) => Promise<unknown>, (x: In, tag?: string) => Promise<unknown>][] = [${bodies.map((_, i) => `[e${i}, j${i}, f${i}]`).join(", ")}];`,
     `export const sources: string[] = ${JSON.stringify(bodies)};`,
   ].join("\n");
 }

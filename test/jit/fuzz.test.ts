@@ -1,7 +1,8 @@
 /**
  * The differential generator: random jitted programs (./fuzz-gen.ts) over the op library
  * (./fuzz-ops.ts), written to a module that vite compiles through the real weft transformer
- * (so staged constructs are staged), each run jitted and eagerly on every input of
+ * (so staged constructs are staged), each run jitted, eagerly (an unstaged copy of its
+ * source) and as its own rewritten body called directly, on every input of
  * `inputs()` and then all at once concurrently. Results must be strictly equal, errors of
  * the same class and cause, io/cpu calls the same multiset (on a failing input, the jitted
  * run has made every call eager made). `WEFT_FUZZ_N` sets the count and `WEFT_FUZZ_SEED`
@@ -39,14 +40,14 @@ describe(`differential generator (seed ${SEED}, ${COUNT} programs; WEFT_FUZZ_SEE
     writeFileSync(file, generate(SEED, COUNT, "../fuzz-ops.js"));
     const t0 = performance.now();
     const { programs, sources } = (await import(file)) as {
-      programs: [(x: unknown) => Promise<unknown>, ((x: unknown) => Promise<unknown>) & { inspect(x: unknown): Promise<{ fallback?: string }> }][];
+      programs: [(x: unknown) => Promise<unknown>, ((x: unknown) => Promise<unknown>) & { inspect(x: unknown): Promise<{ fallback?: string }> }, (x: unknown) => Promise<unknown>][];
       sources: string[];
     };
     const t1 = performance.now();
     const cases = inputs();
     let planned = 0;
     const reasons = new Map<string, number>();
-    for (const [i, [f, jf]] of programs.entries()) {
+    for (const [i, [f, jf, staged]] of programs.entries()) {
       try {
         const eagerCalls: Call[] = [];
         const eagerOutcomes: Outcome<unknown>[] = [];
@@ -56,6 +57,10 @@ describe(`differential generator (seed ${SEED}, ${COUNT} programs; WEFT_FUZZ_SEE
           sameOutcome(jitted.outcome, eager.outcome);
           if (eager.outcome.ok) expectSameCalls(jitted.calls, eager.calls);
           else expectCallsInclude(jitted.calls, eager.calls);
+          // The rewritten body called directly (as fallbacks and eager calls run it) does what the source does.
+          const direct = await logged(() => staged(structuredClone(x)));
+          sameOutcome(direct.outcome, eager.outcome);
+          expectSameCalls(direct.calls, eager.calls);
           eagerCalls.push(...eager.calls);
           eagerOutcomes.push(eager.outcome);
         }
