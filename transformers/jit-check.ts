@@ -489,14 +489,51 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
     }
     return false;
   };
-  /** Names `fn` declares as functions (declarations, and `const f = () => ...`). */
-  const localFunctions = new Set<string>();
+  /** The functions `fn` declares (declarations, and `const f = () => ...`), by name. */
+  const localFunctions = new Map<string, TS.Node>();
   const findFunctions = (n: TS.Node): void => {
-    if (ts.isFunctionDeclaration(n) && n.name) localFunctions.add(n.name.text);
-    if (ts.isVariableDeclaration(n) && ts.isIdentifier(n.name) && n.initializer && (ts.isArrowFunction(skipParens(ts, n.initializer)) || ts.isFunctionExpression(skipParens(ts, n.initializer)))) localFunctions.add(n.name.text);
+    if (ts.isFunctionDeclaration(n) && n.name) localFunctions.set(n.name.text, n);
+    if (ts.isVariableDeclaration(n) && ts.isIdentifier(n.name) && n.initializer && (ts.isArrowFunction(skipParens(ts, n.initializer)) || ts.isFunctionExpression(skipParens(ts, n.initializer)))) localFunctions.set(n.name.text, skipParens(ts, n.initializer));
     ts.forEachChild(n, findFunctions);
   };
   findFunctions(body);
+  /**
+   * True when calling the body's own function `name` may change something outside it: it
+   * assigns or writes a property of (or calls a mutating method on) a name it does not
+   * declare, deletes, or calls such a function. A helper that only computes is fine.
+   */
+  const changesOuter = (name: string, seen: Set<string> = new Set()): boolean => {
+    const helper = localFunctions.get(name);
+    if (helper === undefined || seen.has(name)) return false;
+    seen.add(name);
+    const own = new Set<string>();
+    const declare = (n: TS.Node): void => {
+      if ((ts.isVariableDeclaration(n) || ts.isParameter(n) || ts.isBindingElement(n)) && n.name) bindNames(ts, n.name as TS.BindingName, own);
+      ts.forEachChild(n, declare);
+    };
+    declare(helper);
+    const rootOf = (e: TS.Expression): string | undefined => {
+      let n = skipParens(ts, e);
+      while (ts.isPropertyAccessExpression(n) || ts.isElementAccessExpression(n) || ts.isNonNullExpression(n) || ts.isParenthesizedExpression(n)) n = n.expression;
+      return ts.isIdentifier(n) ? n.text : undefined;
+    };
+    const outer = (e: TS.Expression) => {
+      const root = rootOf(e);
+      return root === undefined || !own.has(root);
+    };
+    let found = false;
+    const look = (n: TS.Node): void => {
+      if (found) return;
+      if (ts.isBinaryExpression(n) && isAssignment(ts, n.operatorToken.kind) && outer(n.left)) found = true;
+      else if ((ts.isPrefixUnaryExpression(n) || ts.isPostfixUnaryExpression(n)) && (n.operator === ts.SyntaxKind.PlusPlusToken || n.operator === ts.SyntaxKind.MinusMinusToken) && outer(n.operand)) found = true;
+      else if (ts.isDeleteExpression(n)) found = true;
+      else if (ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression) && MUTATORS.has(n.expression.name.text)) found = true;
+      else if (ts.isCallExpression(n) && ts.isIdentifier(n.expression) && changesOuter(n.expression.text, seen)) found = true;
+      else ts.forEachChild(n, look);
+    };
+    ts.forEachChild(helper, look);
+    return found;
+  };
   const throws = (n: TS.Node): boolean => ts.isThrowStatement(n) || (!ts.isFunctionLike(n) && ts.forEachChild(n, throws) === true);
 
   /** The outer variables `moved` assigns, or `undefined` when it cannot be lowered faithfully. */
@@ -549,8 +586,8 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
         if (ts.isVariableDeclaration(n) && !fresh(n.initializer)) bindNames(ts, n.name, aliases);
         else if (ts.isVariableDeclaration(n) && !ts.isIdentifier(n.name)) bindNames(ts, n.name, aliases);
       }
-      // A function of `fn`'s own called in a branch may change what it closes over: both branches run while tracing.
-      if (!nested && ts.isCallExpression(n) && ts.isIdentifier(n.expression) && localFunctions.has(n.expression.text)) ok = false;
+      // A function of `fn`'s own that changes what it closes over, called in a branch: both branches run while tracing.
+      if (!nested && ts.isCallExpression(n) && ts.isIdentifier(n.expression) && changesOuter(n.expression.text)) ok = false;
       if (!nested) {
         if (ts.isVariableDeclarationList(n) && !(n.flags & (ts.NodeFlags.Let | ts.NodeFlags.Const))) ok = false;
         if (ts.isFunctionDeclaration(n) || ts.isClassDeclaration(n) || ts.isYieldExpression(n) || ts.isLabeledStatement(n)) ok = false;

@@ -631,3 +631,17 @@ describe("silent mismatches the differential generator found (each returned a wr
     expect((await jf.inspect("p!")).fallback).toMatch(/try\/catch/);
   });
 });
+
+describe("an if calling a function of the jitted body's own", () => {
+  it("is staged when the function only computes (both branches run while tracing, so one that changes outer state is not)", async () => {
+    const f = async (x: string) => {
+      const label = (s: string) => `[${s}]`;
+      let out = "none";
+      if ((await score(x)) > 2) out = await echo(label(x));
+      else out = label(await other(x));
+      return out;
+    };
+    const jf = await expectLikeEager(f, [["ab"], ["abcd"]], jit(f, strict));
+    expect((await jf.inspect("ab")).text).toContain("cond");
+  });
+});
