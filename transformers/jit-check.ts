@@ -126,6 +126,64 @@ export function stageableBuiltin(ts: typeof TS, node: TS.CallExpression): string
   return undefined;
 }
 
+/**
+ * True when evaluating `node` may change state outside it: an assignment, `++`/`--`,
+ * `delete`, a mutating method (`push`, `Object.assign`), `call`/`apply`, or a method of a
+ * value that is neither traced nor a pure global and whose promise is not awaited. A staged
+ * `?:`, `&&`, `||` or `??` runs both sides while tracing, so such a side is not staged.
+ *
+ * @example
+ * ```ts
+ * changesState(ts, traced, node); // true for `log.push(x)`
+ * ```
+ */
+export function changesState(ts: typeof TS, traced: ReadonlySet<string>, node: TS.Node): boolean {
+  let found = false;
+  const rootOf = (e: TS.Expression): string | undefined => {
+    let n = e;
+    while (ts.isPropertyAccessExpression(n) || ts.isElementAccessExpression(n) || ts.isParenthesizedExpression(n) || ts.isNonNullExpression(n)) n = n.expression;
+    return ts.isIdentifier(n) ? n.text : undefined;
+  };
+  const look = (n: TS.Node): void => {
+    if (found || ts.isFunctionLike(n)) return;
+    if (ts.isBinaryExpression(n) && isAssignment(ts, n.operatorToken.kind)) found = true;
+    else if ((ts.isPrefixUnaryExpression(n) || ts.isPostfixUnaryExpression(n)) && (n.operator === ts.SyntaxKind.PlusPlusToken || n.operator === ts.SyntaxKind.MinusMinusToken)) found = true;
+    else if (ts.isDeleteExpression(n)) found = true;
+    else if (ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression)) {
+      const method = n.expression.name.text;
+      const root = rootOf(n.expression.expression);
+      const awaited = n.parent !== undefined && ts.isAwaitExpression(n.parent);
+      // weft's own staging helpers (`globalThis.__weft$.at(...)`, emitted by the rewrite) compute.
+      const helper = ts.isPropertyAccessExpression(n.expression.expression) && ts.isIdentifier(n.expression.expression.name) && n.expression.expression.name.text === "__weft$";
+      if (!helper && (MUTATORS.has(method) || method === "call" || method === "apply" || (root !== undefined && !traced.has(root) && !PURE_NAMESPACES.has(root) && !awaited))) found = true;
+    }
+    if (!found) ts.forEachChild(n, look);
+  };
+  look(node);
+  return found;
+}
+
+/**
+ * True when the default parameters of `fn` can be applied in its body (the staged form):
+ * no default reads its own parameter or a later one, which the parameter list's scope
+ * would refuse (a ReferenceError) and the body's would not.
+ */
+export function defaultsStageable(ts: typeof TS, fn: TS.FunctionLikeDeclaration): boolean {
+  const params = fn.parameters;
+  return params.every((p, i) => {
+    if (!p.initializer) return true;
+    const later = new Set<string>();
+    for (const q of params.slice(i)) bindNames(ts, q.name, later);
+    let reads = false;
+    const look = (n: TS.Node): void => {
+      if (ts.isIdentifier(n) && later.has(n.text) && !isPropertyName(ts, n)) reads = true;
+      else ts.forEachChild(n, look);
+    };
+    look(p.initializer);
+    return !reads;
+  });
+}
+
 /** One construct the tracer could not follow, with its line (1-based) and column. */
 export interface UntraceableUse {
   readonly reason: string;
@@ -163,7 +221,7 @@ export function untraceableUses(
   };
   fn.parameters.forEach((p, i) => {
     // A default applies when the argument is undefined, which a tracer never is (staged for a plain name).
-    if (!staticParams.includes(i) && p.initializer && !(staged && ts.isIdentifier(p.name) && !p.dotDotDotToken)) flag(p, "gives a traced parameter a default value");
+    if (!staticParams.includes(i) && p.initializer && !(staged && ts.isIdentifier(p.name) && !p.dotDotDotToken && defaultsStageable(ts, fn))) flag(p, "gives a traced parameter a default value");
   });
 
   const visit = (node: TS.Node): void => {
@@ -204,6 +262,15 @@ export function untraceableUses(
     }
     if ((ts.isPropertyAccessExpression(node) || ts.isElementAccessExpression(node) || ts.isCallExpression(node)) && node.questionDotToken && isTraced(node.expression)) {
       if (!(staged && !ts.isCallExpression(node) && stageableChain(ts, node))) flag(node, "reads a traced value with optional chaining (?.)");
+    }
+    // `r?.v.m()`: the call is part of the chain, which the staging leaves as written.
+    if (staged && ts.isCallExpression(node) && node.flags & ts.NodeFlags.OptionalChain && !node.questionDotToken && isTraced(node)) flag(node, "calls a method in an optional chain on a traced value (?.)");
+    if (ts.isBinaryExpression(node) && [ts.SyntaxKind.BarBarEqualsToken, ts.SyntaxKind.AmpersandAmpersandEqualsToken, ts.SyntaxKind.QuestionQuestionEqualsToken].includes(node.operatorToken.kind) && isTraced(node.left) && !(staged && ts.isIdentifier(node.left))) {
+      flag(node, `assigns a traced value with ${node.operatorToken.getText(file)}`);
+    }
+    if (staged && ts.isConditionalExpression(node) && isTraced(node.condition) && (changesState(ts, traced, node.whenTrue) || changesState(ts, traced, node.whenFalse))) flag(node, "branches on a traced value (?:) with a side that changes state");
+    if (staged && ts.isBinaryExpression(node) && [ts.SyntaxKind.AmpersandAmpersandToken, ts.SyntaxKind.BarBarToken, ts.SyntaxKind.QuestionQuestionToken].includes(node.operatorToken.kind) && isTraced(node.left) && changesState(ts, traced, node.right)) {
+      flag(node, `branches on a traced value (${node.operatorToken.getText(file)}) with a side that changes state`);
     }
     if ((ts.isIfStatement(node) || ts.isWhileStatement(node) || ts.isDoStatement(node)) && isTraced(node.expression) && !(ts.isIfStatement(node) && stagedAt?.has(node))) {
       flag(node.expression, `branches on a traced value (${ts.isIfStatement(node) ? "if" : "loop condition"})`);
@@ -296,6 +363,9 @@ export interface StagedStatement {
   /** For an `if` or a `switch`: the outer object literals its branches write a property of, copied at the start of each branch (and in `assigned`). */
   readonly copies?: readonly string[];
 }
+
+/** Globals whose methods compute and change nothing (their mutating ones, `Object.assign`, are in `MUTATORS`). */
+export const PURE_NAMESPACES: ReadonlySet<string> = new Set(["Math", "JSON", "Number", "String", "Object", "Array", "Date", "Promise", "BigInt", "Symbol", "Boolean", "URL", "encodeURIComponent"]);
 
 const MUTATORS = new Set(["push", "pop", "shift", "unshift", "splice", "sort", "reverse", "fill", "copyWithin", "set", "add", "delete", "clear", "assign", "defineProperty", "defineProperties", "setPrototypeOf", "freeze", "seal", "preventExtensions", "deleteProperty"]);
 
@@ -437,7 +507,9 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
       }
       if (ts.isIdentifier(n) && n.text === name && !isPropertyName(ts, n) && (n.end <= stmt.pos || tests.some((t) => n.pos >= t.pos && n.end <= t.end))) {
         const access = n.parent;
-        const keyed = (ts.isPropertyAccessExpression(access) || ts.isElementAccessExpression(access)) && access.expression === n;
+        // A key that is not a plain literal could be `__proto__`, which a `{ ...o }` copy would not keep.
+        const plainKey = ts.isPropertyAccessExpression(access) ? access.name.text !== "__proto__" : ts.isElementAccessExpression(access) && (ts.isStringLiteral(access.argumentExpression) || ts.isNumericLiteral(access.argumentExpression)) && access.argumentExpression.text !== "__proto__";
+        const keyed = (ts.isPropertyAccessExpression(access) || ts.isElementAccessExpression(access)) && access.expression === n && plainKey;
         const around = keyed ? access.parent : undefined;
         if (!keyed || around === undefined || ts.isDeleteExpression(around) || ((ts.isPropertyAccessExpression(around) || ts.isElementAccessExpression(around)) && around.expression === access) || (ts.isCallExpression(around) && around.expression === access)) ok = false;
       }
@@ -452,7 +524,8 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
    * copies' values, which a handler would see in eager code.
    */
   const guarded = (n: TS.Node): boolean => {
-    for (let c = n, p = n.parent as TS.Node | undefined; p !== undefined && p !== body && !ts.isFunctionLike(p); c = p, p = p.parent) {
+    // Through nested functions too: a callback's failure reaches `fn`'s try through the promise it returns.
+    for (let c = n, p = n.parent as TS.Node | undefined; p !== undefined && p !== body; c = p, p = p.parent) {
       if (ts.isTryStatement(p) && (c === p.tryBlock || (c === p.catchClause && p.finallyBlock !== undefined))) return true;
     }
     return false;
@@ -488,6 +561,17 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
       if (ts.isIterationStatement(p, false) || ts.isFunctionLike(p)) return ts.isIterationStatement(p, false);
     }
     return false;
+  };
+  /**
+   * True for a method call whose promise is awaited (`await judge.score(x)`, or an item of
+   * `await Promise.all([...])`): an op method (ops' methods return promises), recorded while
+   * tracing; any other promise awaited there stops the trace.
+   */
+  const awaitedCall = (n: TS.CallExpression): boolean => {
+    const p = n.parent;
+    if (p !== undefined && ts.isAwaitExpression(p)) return true;
+    const list = p !== undefined && ts.isArrayLiteralExpression(p) ? p.parent : undefined;
+    return list !== undefined && ts.isCallExpression(list) && ts.isPropertyAccessExpression(list.expression) && ts.isIdentifier(list.expression.expression) && list.expression.expression.text === "Promise" && list.parent !== undefined && ts.isAwaitExpression(list.parent);
   };
   /** The functions `fn` declares (declarations, and `const f = () => ...`), by name. */
   const localFunctions = new Map<string, TS.Node>();
@@ -585,6 +669,18 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
         if (ts.isIdentifier(n.name)) declared.add(n.name.text);
         if (ts.isVariableDeclaration(n) && !fresh(n.initializer)) bindNames(ts, n.name, aliases);
         else if (ts.isVariableDeclaration(n) && !ts.isIdentifier(n.name)) bindNames(ts, n.name, aliases);
+        // A loop's binding and a callback's parameter hold values from outside.
+        if (ts.isVariableDeclaration(n) && n.parent !== undefined && (ts.isForOfStatement(n.parent.parent) || ts.isForInStatement(n.parent.parent))) bindNames(ts, n.name, aliases);
+        if (ts.isParameter(n)) bindNames(ts, n.name, aliases);
+      }
+      // `p = o` after `let p`: p holds an outer object.
+      if (ts.isBinaryExpression(n) && n.operatorToken.kind === ts.SyntaxKind.EqualsToken && ts.isIdentifier(skipParens(ts, n.left)) && !fresh(n.right)) aliases.add((skipParens(ts, n.left) as TS.Identifier).text);
+      // A method called on a value from outside may change it (`tracker.hit()`), and both branches run while tracing; traced values' methods are recorded, not run.
+      if (ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression)) {
+        const method = n.expression.name.text;
+        const root = rootName(n.expression.expression);
+        if (method === "call" || method === "apply" || method === "bind") ok = false;
+        else if (root !== undefined && !PURE_NAMESPACES.has(root) && !traced.has(root) && (!declared.has(root) || aliases.has(root)) && !MUTATORS.has(method) && !awaitedCall(n)) ok = false;
       }
       // A function of `fn`'s own that changes what it closes over, called in a branch: both branches run while tracing.
       if (!nested && ts.isCallExpression(n) && ts.isIdentifier(n.expression) && changesOuter(n.expression.text)) ok = false;
@@ -619,6 +715,16 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
     if ([...nestedAssigned].some((m) => !declared.has(m))) return undefined;
     const threaded = [...new Set([...assigned, ...outer])].filter((a) => !declared.has(a));
     if (threaded.includes("this") || threaded.includes("arguments")) return undefined;
+    // A closure made in a branch would keep the branch's copy of a threaded variable, not the variable.
+    if (threaded.length > 0) {
+      const inClosures = new Set<string>();
+      const collect = (n: TS.Node, inner: boolean): void => {
+        if (inner && ts.isIdentifier(n)) inClosures.add(n.text);
+        ts.forEachChild(n, (c) => collect(c, inner || ts.isFunctionLike(c)));
+      };
+      for (const m of moved) collect(m, false);
+      if (threaded.some((t) => inClosures.has(t))) return undefined;
+    }
     if (threaded.length > 0) {
       const closures = closureNames(new Set(moved), stmt);
       if (threaded.some((a) => closures.has(a))) return undefined;
@@ -702,6 +808,15 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
     };
     const walkAssigned = (n: TS.Node): void => {
       if (ts.isBinaryExpression(n) && isAssignment(ts, n.operatorToken.kind) && ts.isIdentifier(n.left) && !tail(n)) early.add(n.left.text);
+      // `[v] = [...]`, `({ v } = o)`: every name the pattern assigns.
+      if (ts.isBinaryExpression(n) && n.operatorToken.kind === ts.SyntaxKind.EqualsToken && (ts.isArrayLiteralExpression(skipParens(ts, n.left)) || ts.isObjectLiteralExpression(skipParens(ts, n.left)))) {
+        const names = (e: TS.Node): void => {
+          if (ts.isIdentifier(e) && !isPropertyName(ts, e)) early.add(e.text);
+          else if (ts.isShorthandPropertyAssignment(e)) early.add(e.name.text);
+          else ts.forEachChild(e, names);
+        };
+        names(n.left);
+      }
       if ((ts.isPrefixUnaryExpression(n) || ts.isPostfixUnaryExpression(n)) && ts.isIdentifier(n.operand) && (n.operator === ts.SyntaxKind.PlusPlusToken || n.operator === ts.SyntaxKind.MinusMinusToken) && !tail(n)) early.add(n.operand.text);
       if (!ts.isFunctionLike(n)) ts.forEachChild(n, walkAssigned);
     };
@@ -715,6 +830,8 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
     };
     declaredIn(s.tryBlock);
     if ([...early].some((e) => !own.has(e))) return undefined;
+    // The handler's copies are lost the same way when it fails inside an outer try.
+    if (guarded(s) && !tailAssignments(s, new Set([handler.block]))) return undefined;
     const assigned = threadable([...s.tryBlock.statements, ...handler.block.statements], [s.tryBlock, handler.block], name === undefined ? [] : [name], undefined, s);
     return assigned && { kind: "try", returns, assigned };
   };
@@ -756,6 +873,10 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
       if (uses !== pushes.get(name)) return undefined;
       if (!declaredAsLiteralBefore(name, s)) return undefined;
     }
+    // A binding with defaults (`for (const { v = d } of xs)`) is not applied by the staged map.
+    if (hasDefault(ts, init.declarations[0]!.name)) return undefined;
+    // The appends happen once the whole loop succeeded: a failure part way, caught in `fn`, would lose them.
+    if (collects.length > 0 && guarded(s)) return undefined;
     const bound = new Set<string>();
     bindNames(ts, init.declarations[0]!.name, bound);
     const assigned = threadable(stmts, [s.statement], [...bound], new Set(collects));

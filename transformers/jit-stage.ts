@@ -29,7 +29,7 @@
  * the function are traced and the plan runs only the taken one.
  */
 import type * as TS from "typescript";
-import { branchList, branchStatements, catchName, isTracedBy, stageableBuiltin, stageableChain, stagedStatements, statementsOf, switchGroups, tracedNames, type StagedStatement } from "./jit-check.js";
+import { branchList, branchStatements, catchName, changesState, defaultsStageable, isTracedBy, stageableBuiltin, stageableChain, stagedStatements, statementsOf, switchGroups, tracedNames, type StagedStatement } from "./jit-check.js";
 
 const BINARY: ReadonlyMap<number, string> = new Map();
 /** Staging helpers that compute a value and nothing else (no op call, no branch). */
@@ -327,7 +327,10 @@ export function stageFunction<F extends TS.FunctionLikeDeclaration>(ts: typeof T
       const kind = n.operatorToken.kind;
       const op = BINARY.get(kind);
       if (op !== undefined && (isTraced(n.left) || isTraced(n.right)) && !ts.isPrivateIdentifier(n.left)) return call("bin", [str(op), n.left, n.right]);
-      if (isTraced(n.left)) {
+      if (kind === ts.SyntaxKind.BarBarEqualsToken || kind === ts.SyntaxKind.AmpersandAmpersandEqualsToken || kind === ts.SyntaxKind.QuestionQuestionEqualsToken) {
+        // `a ||= b` on a traced name is `a = a || b` (assigning a its own value changes nothing).
+        if (ts.isIdentifier(n.left) && isTraced(n.left)) return factory.createAssignment(n.left, lazy(kind === ts.SyntaxKind.BarBarEqualsToken ? "or" : kind === ts.SyntaxKind.AmpersandAmpersandEqualsToken ? "and" : "nullish", [n.left], [n.right]));
+      } else if (isTraced(n.left) && !changesState(ts, traced, n.right)) {
         if (kind === ts.SyntaxKind.QuestionQuestionToken) return lazy("nullish", [n.left], [n.right]);
         if (kind === ts.SyntaxKind.AmpersandAmpersandToken) return lazy("and", [n.left], [n.right]);
         if (kind === ts.SyntaxKind.BarBarToken) return lazy("or", [n.left], [n.right]);
@@ -343,7 +346,7 @@ export function stageFunction<F extends TS.FunctionLikeDeclaration>(ts: typeof T
     }
     if (ts.isPrefixUnaryExpression(n) && UNARY.has(n.operator) && isTraced(n.operand)) return call("un", [str(UNARY.get(n.operator)!), n.operand]);
     if (ts.isTypeOfExpression(n) && isTraced(n.expression)) return call("un", [str("typeof"), n.expression]);
-    if (ts.isConditionalExpression(n) && isTraced(n.condition)) return lazy("cond", [n.condition], [n.whenTrue, n.whenFalse]);
+    if (ts.isConditionalExpression(n) && isTraced(n.condition) && !changesState(ts, traced, n.whenTrue) && !changesState(ts, traced, n.whenFalse)) return lazy("cond", [n.condition], [n.whenTrue, n.whenFalse]);
     if (ts.isCallExpression(n) && n.arguments.some((a) => isTraced(a))) {
       const builtin = stageableBuiltin(ts, n);
       // `[x].concat(t)` too: a native concat cannot tell that a traced argument is an array to spread.
@@ -486,8 +489,9 @@ export function stageFunction<F extends TS.FunctionLikeDeclaration>(ts: typeof T
 
   // Default parameters: `x = init` keeps the arity (`x = void 0`), and the body applies the default.
   const prologue: TS.Statement[] = [];
+  const stageDefaults = defaultsStageable(ts, fn);
   const params = fn.parameters.map((p, i) => {
-    if (!p.initializer || staticParams.includes(i) || !ts.isIdentifier(p.name) || p.dotDotDotToken) return p;
+    if (!p.initializer || staticParams.includes(i) || !ts.isIdentifier(p.name) || p.dotDotDotToken || !stageDefaults) return p;
     const value = visit(p.initializer) as TS.Expression;
     prologue.push(factory.createExpressionStatement(factory.createAssignment(factory.createIdentifier(p.name.text), lazy("dflt", [factory.createIdentifier(p.name.text)], [value]))));
     return factory.updateParameterDeclaration(p, p.modifiers, p.dotDotDotToken, p.name, p.questionToken, p.type, factory.createVoidZero());
