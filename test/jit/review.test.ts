@@ -12,22 +12,10 @@
  * with the transformed f (harness.ts expectLikeEager(f, ..., jit(f)), fuzz.test.ts) cannot see them.
  */
 import { describe, expect, it } from "vitest";
-import { op, jit } from "weft";
-import { expectLikeEager, note } from "./harness.js";
+import { jit } from "weft";
+import { expectLikeEager } from "./harness.js";
+import { anything, echo, failing, maybe, score } from "./review-ops.js";
 
-const echo = op({ kind: "io" }, async (x: string) => (note("echo", "io", x), `echo(${x})`));
-const score = op({ kind: "io" }, async (x: string) => (note("score", "io", x), x.length));
-const maybe = op({ kind: "io" }, async (x: string): Promise<{ v: string } | null> => (note("maybe", "io", x), x === "none" ? null : { v: x }));
-const failing = op({ kind: "io" }, async (x: string): Promise<string> => {
-  note("failing", "io", x);
-  if (x.startsWith("bad")) throw new Error(`no ${x}`);
-  return `ok(${x})`;
-});
-const anything = op({ kind: "io" }, async (x: string): Promise<unknown> => {
-  note("anything", "io", x);
-  const table: Record<string, unknown> = { list: ["a", "b"], str: "hi", nil: null, num: 5, obj: { a: 1 } };
-  return x in table ? table[x] : x;
-});
 
 const strict = { strict: true } as const;
 describe('try', () => {
