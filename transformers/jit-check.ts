@@ -126,6 +126,32 @@ export function stageableBuiltin(ts: typeof TS, node: TS.CallExpression): string
   return undefined;
 }
 
+/** The variable at the root of `o.a[k]!.b` (`o`), or `undefined` when the root is not a name (`this`, a call). */
+function rootName(ts: typeof TS, e: TS.Expression): string | undefined {
+  let n = e;
+  while (ts.isPropertyAccessExpression(n) || ts.isElementAccessExpression(n) || ts.isParenthesizedExpression(n) || ts.isNonNullExpression(n)) n = n.expression;
+  return ts.isIdentifier(n) ? n.text : undefined;
+}
+
+/**
+ * True when the assignment or update `n` ends its branch: its statement is the last of its
+ * block but for glue that cannot fail (`cannotFail`), up through blocks and `if`s to one of
+ * `roots`. When what follows it fails, nothing after it could have run in eager code either.
+ */
+function endsBranch(ts: typeof TS, n: TS.Node, roots: ReadonlySet<TS.Node>): boolean {
+  let st = n.parent;
+  if (st === undefined || !ts.isExpressionStatement(st)) return false;
+  for (;;) {
+    if (roots.has(st)) return true;
+    const p: TS.Node | undefined = st.parent;
+    if (p === undefined) return false;
+    if (ts.isBlock(p)) {
+      if (!p.statements.slice(p.statements.indexOf(st as TS.Statement) + 1).every((after) => cannotFail(ts, after))) return false;
+    } else if (!ts.isIfStatement(p)) return false;
+    st = p;
+  }
+}
+
 /**
  * True when evaluating `node` may change state outside it: an assignment, `++`/`--`,
  * `delete`, a mutating method (`push`, `Object.assign`), `call`/`apply`, or a method of a
@@ -139,11 +165,6 @@ export function stageableBuiltin(ts: typeof TS, node: TS.CallExpression): string
  */
 export function changesState(ts: typeof TS, traced: ReadonlySet<string>, node: TS.Node): boolean {
   let found = false;
-  const rootOf = (e: TS.Expression): string | undefined => {
-    let n = e;
-    while (ts.isPropertyAccessExpression(n) || ts.isElementAccessExpression(n) || ts.isParenthesizedExpression(n) || ts.isNonNullExpression(n)) n = n.expression;
-    return ts.isIdentifier(n) ? n.text : undefined;
-  };
   const look = (n: TS.Node): void => {
     if (found || ts.isFunctionLike(n)) return;
     if (ts.isBinaryExpression(n) && isAssignment(ts, n.operatorToken.kind)) found = true;
@@ -151,7 +172,7 @@ export function changesState(ts: typeof TS, traced: ReadonlySet<string>, node: T
     else if (ts.isDeleteExpression(n)) found = true;
     else if (ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression)) {
       const method = n.expression.name.text;
-      const root = rootOf(n.expression.expression);
+      const root = rootName(ts, n.expression.expression);
       const awaited = n.parent !== undefined && ts.isAwaitExpression(n.parent);
       // weft's own staging helpers (`globalThis.__weft$.at(...)`, emitted by the rewrite) compute.
       const helper = ts.isPropertyAccessExpression(n.expression.expression) && ts.isIdentifier(n.expression.expression.name) && n.expression.expression.name.text === "__weft$";
@@ -531,21 +552,9 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
     return false;
   };
   /** True when every assignment in the branches (`roots`) ends its branch: nothing after it in the branch can fail. */
-  const tailAssignments = (s: TS.Node, roots: ReadonlySet<TS.Node>): boolean => {
+  const tailAssignments = (roots: ReadonlySet<TS.Node>): boolean => {
     let ok = true;
-    const tail = (n: TS.Node): boolean => {
-      let st = n.parent;
-      if (st === undefined || !ts.isExpressionStatement(st)) return false;
-      for (;;) {
-        if (roots.has(st)) return true;
-        const p: TS.Node | undefined = st.parent;
-        if (p === undefined) return false;
-        if (ts.isBlock(p)) {
-          if (!p.statements.slice(p.statements.indexOf(st as TS.Statement) + 1).every((after) => cannotFail(ts, after))) return false;
-        } else if (!ts.isIfStatement(p)) return false;
-        st = p;
-      }
-    };
+    const tail = (n: TS.Node) => endsBranch(ts, n, roots);
     const walk = (n: TS.Node): void => {
       if (!ok || ts.isFunctionLike(n)) return;
       if (ts.isBinaryExpression(n) && isAssignment(ts, n.operatorToken.kind) && !tail(n)) ok = false;
@@ -553,7 +562,7 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
       ts.forEachChild(n, walk);
     };
     for (const r of roots) walk(r);
-    return ok && s !== undefined;
+    return ok;
   };
   /** True when `n` is inside a loop of `fn` (outside nested functions). */
   const inLoop = (n: TS.Node): boolean => {
@@ -596,13 +605,8 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
       ts.forEachChild(n, declare);
     };
     declare(helper);
-    const rootOf = (e: TS.Expression): string | undefined => {
-      let n = skipParens(ts, e);
-      while (ts.isPropertyAccessExpression(n) || ts.isElementAccessExpression(n) || ts.isNonNullExpression(n) || ts.isParenthesizedExpression(n)) n = n.expression;
-      return ts.isIdentifier(n) ? n.text : undefined;
-    };
     const outer = (e: TS.Expression) => {
-      const root = rootOf(e);
+      const root = rootName(ts, e);
       return root === undefined || !own.has(root);
     };
     let found = false;
@@ -628,17 +632,12 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
     const assigned = new Set<string>();
     const nestedAssigned = new Set<string>();
     let ok = true;
-    const rootName = (e: TS.Expression): string | undefined => {
-      let n = e;
-      while (ts.isPropertyAccessExpression(n) || ts.isElementAccessExpression(n) || ts.isParenthesizedExpression(n) || ts.isNonNullExpression(n)) n = n.expression;
-      return ts.isIdentifier(n) ? n.text : undefined;
-    };
     const mutated: string[] = [];
     const target = (e: TS.Expression, into: Set<string>): void => {
       const t = skipParens(ts, e);
       if (ts.isIdentifier(t)) into.add(t.text);
       else if (ts.isPropertyAccessExpression(t) || ts.isElementAccessExpression(t)) {
-        const root = rootName(t);
+        const root = rootName(ts, t);
         if (root === undefined) ok = false;
         else {
           mutated.push(root);
@@ -678,7 +677,7 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
       // A method called on a value from outside may change it (`tracker.hit()`), and both branches run while tracing; traced values' methods are recorded, not run.
       if (ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression)) {
         const method = n.expression.name.text;
-        const root = rootName(n.expression.expression);
+        const root = rootName(ts, n.expression.expression);
         if (method === "call" || method === "apply" || method === "bind") ok = false;
         else if (root !== undefined && !PURE_NAMESPACES.has(root) && !traced.has(root) && (!declared.has(root) || aliases.has(root)) && !MUTATORS.has(method) && !awaitedCall(n)) ok = false;
       }
@@ -693,9 +692,9 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
       if ((ts.isPrefixUnaryExpression(n) || ts.isPostfixUnaryExpression(n)) && (n.operator === ts.SyntaxKind.PlusPlusToken || n.operator === ts.SyntaxKind.MinusMinusToken)) target(n.operand, nested ? nestedAssigned : assigned);
       if (ts.isDeleteExpression(n)) target(n.expression, nestedAssigned);
       if (ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression) && MUTATORS.has(n.expression.name.text)) {
-        const root = rootName(n.expression.expression);
+        const root = rootName(ts, n.expression.expression);
         // `Object.assign(o, ...)`: the first argument is what changes.
-        const changed = root === "Object" || root === "Reflect" ? n.arguments[0] && rootName(n.arguments[0]) : root;
+        const changed = root === "Object" || root === "Reflect" ? n.arguments[0] && rootName(ts, n.arguments[0]) : root;
         if (changed === undefined) ok = false;
         else if (!(appendable.has(changed) && n.expression.name.text === "push")) {
           mutated.push(changed);
@@ -738,7 +737,7 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
     const moved: TS.Statement[] = returns ? [...branchStatements(ts, s.thenStatement, rest), ...branchStatements(ts, s.elseStatement, rest)] : [...statementsOf(ts, s.thenStatement), ...statementsOf(ts, s.elseStatement)];
     const copies: string[] = [];
     const assigned = threadable(moved, [s.thenStatement, ...(s.elseStatement ? [s.elseStatement] : [])], [], undefined, s, copies);
-    if (assigned && assigned.length > 0 && guarded(s) && !tailAssignments(s, new Set([s.thenStatement, ...(s.elseStatement ? [s.elseStatement] : [])]))) return undefined;
+    if (assigned && assigned.length > 0 && guarded(s) && !tailAssignments(new Set([s.thenStatement, ...(s.elseStatement ? [s.elseStatement] : [])]))) return undefined;
     return assigned && { kind: "if", returns, assigned, copies };
   };
 
@@ -795,17 +794,8 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
     // An assignment that ends the body (`v = await op(x)` as its last statement, or in an
     // `if` that is) leaves the old value when it fails, as the handler's copy has it.
     const early = new Set<string>();
-    const tail = (n: TS.Node): boolean => {
-      let st: TS.Node = n.parent!;
-      if (!ts.isExpressionStatement(st)) return false;
-      for (;;) {
-        const p = st.parent!;
-        if (ts.isBlock(p) && !p.statements.slice(p.statements.indexOf(st as TS.Statement) + 1).every((after) => cannotFail(ts, after))) return false;
-        if (p === s.tryBlock) return true;
-        if (!ts.isBlock(p) && !ts.isIfStatement(p)) return false;
-        st = p;
-      }
-    };
+    const tryBody = new Set([s.tryBlock]);
+    const tail = (n: TS.Node) => endsBranch(ts, n, tryBody);
     const walkAssigned = (n: TS.Node): void => {
       if (ts.isBinaryExpression(n) && isAssignment(ts, n.operatorToken.kind) && ts.isIdentifier(n.left) && !tail(n)) early.add(n.left.text);
       // `[v] = [...]`, `({ v } = o)`: every name the pattern assigns.
@@ -831,7 +821,7 @@ export function stagedStatements(ts: typeof TS, fn: TS.FunctionLikeDeclaration, 
     declaredIn(s.tryBlock);
     if ([...early].some((e) => !own.has(e))) return undefined;
     // The handler's copies are lost the same way when it fails inside an outer try.
-    if (guarded(s) && !tailAssignments(s, new Set([handler.block]))) return undefined;
+    if (guarded(s) && !tailAssignments(new Set([handler.block]))) return undefined;
     const assigned = threadable([...s.tryBlock.statements, ...handler.block.statements], [s.tryBlock, handler.block], name === undefined ? [] : [name], undefined, s);
     return assigned && { kind: "try", returns, assigned };
   };
@@ -1052,7 +1042,7 @@ export function switchGroups(ts: typeof TS, s: TS.SwitchStatement): SwitchGroup[
   const declared = groups.map((g) => {
     const names = new Set<string>();
     for (const st of g.body) {
-      if (ts.isVariableStatement(st)) for (const d of st.declarationList.declarations) bindNamesOf(ts, d.name, names);
+      if (ts.isVariableStatement(st)) for (const d of st.declarationList.declarations) bindNames(ts, d.name, names);
       else if ((ts.isFunctionDeclaration(st) || ts.isClassDeclaration(st)) && st.name) names.add(st.name.text);
     }
     return names;
@@ -1079,10 +1069,6 @@ function definitelyEndsList(ts: typeof TS, body: readonly TS.Statement[]): boole
   return last !== undefined && definitelyEnds(ts, last);
 }
 
-function bindNamesOf(ts: typeof TS, name: TS.BindingName, into: Set<string>): void {
-  if (ts.isIdentifier(name)) into.add(name.text);
-  else for (const e of name.elements) if (!ts.isOmittedExpression(e)) bindNamesOf(ts, e.name, into);
-}
 
 /**
  * True when `node` mentions one of `names` as a variable (nested functions included), not
